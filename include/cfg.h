@@ -1,0 +1,125 @@
+/* cfg.h - the configuration: one immutable tree per load, swapped whole on
+ * reload. Directives come from a table per module (core, dns, ntp, quic). */
+#ifndef CFG_H
+#define CFG_H
+
+#include "addr.h"
+#include "sluice.h"
+
+/** The services an intercepted port can be handed to. */
+enum svc_id { SVC_RELAY, SVC_DNS, SVC_NTP, SVC_QUIC, SVC_COUNT };
+
+#define CFG_MAX_LISTEN 16
+#define CFG_MAX_INTERCEPT 64
+#define CFG_MAX_ARGS 64
+#define CFG_MAX_FILES 64
+#define CFG_MAX_BYPASS 64
+#define CFG_MAX_IFACES 16
+#define CFG_MAX_DEPTH 8
+
+/** `intercept udp PORT SERVICE [timeout=S]` */
+struct cfg_intercept {
+	uint16_t port;
+	enum svc_id svc;
+	unsigned timeout_s;
+};
+
+/** One loaded configuration. Read-only once cfg_load() returns. */
+struct cfg {
+	char *files[CFG_MAX_FILES]; /* every file read, for FILE:LINE in later messages */
+	size_t n_files;
+	struct addr listen[CFG_MAX_LISTEN];
+	size_t n_listen;
+	struct cfg_intercept intercept[CFG_MAX_INTERCEPT];
+	size_t n_intercept;
+	uint8_t port_map[65536]; /* port -> intercept index + 1, 0 = none */
+	uint32_t mark;           /* SO_MARK on upstream sockets */
+	uint32_t tproxy_mark;    /* mark the tproxy rule sets, routed to the local table */
+	uint32_t route_table;
+	char *user;
+	unsigned workers; /* 0 = one per CPU */
+	unsigned max_sessions;
+	unsigned max_sessions_per_client;
+	unsigned recv_batch;
+	bool fail_closed;
+	bool intercept_local;
+	char *ifaces[CFG_MAX_IFACES];
+	size_t n_ifaces;
+	struct addr_cidr bypass[CFG_MAX_BYPASS];
+	size_t n_bypass;
+	struct addr metrics;
+	bool has_metrics;
+	void *svc[SVC_COUNT]; /* per-service settings, owned by that service's cfg module */
+};
+
+/** Parser state handed to directive parsers. */
+struct cfg_ctx {
+	struct cfg *cfg;
+	const char *file; /* interned in cfg->files */
+	unsigned line;
+	unsigned depth;
+	char *err;
+	size_t errlen;
+};
+
+/** One directive: its name, argument count bounds (name excluded), parser and docs. */
+struct cfg_directive {
+	const char *name;
+	unsigned min_args, max_args;
+	int (*parse)(struct cfg_ctx *ctx, int argc, char **argv); /* argv[0] is the name */
+	const char *usage;
+	const char *def;
+	const char *help;
+};
+
+/** A group of directives owned by one module, with its post-parse and free hooks. */
+struct cfg_module {
+	const char *name;
+	const struct cfg_directive *directives; /* ends with a {NULL} entry */
+	void (*init)(struct cfg *cfg);            /* defaults; may be NULL */
+	int (*finish)(struct cfg_ctx *ctx);       /* checks after all files; may be NULL */
+	void (*free)(struct cfg *cfg);            /* frees cfg->svc[...]; may be NULL */
+};
+
+/** Every module, NULL-terminated (cfg_modules.c). */
+extern const struct cfg_module *const cfg_modules[];
+
+/** Core directives (cfg_core.c). */
+extern const struct cfg_module cfg_core_module;
+
+/**
+ * Load a config file and everything it includes. On error returns NULL with
+ * a one-line "FILE:LINE: message" in err.
+ */
+struct cfg *cfg_load(const char *path, char *err, size_t errlen);
+
+/** Free a config and every module's settings; NULL is fine. */
+void cfg_free(struct cfg *cfg);
+
+/** Record "FILE:LINE: message" in ctx->err; returns -EINVAL for `return cfg_error(...)`. */
+int cfg_error(struct cfg_ctx *ctx, const char *fmt, ...) SL_PRINTF(2, 3);
+
+/** Same, for a place other than the current line (checks in finish hooks). */
+int cfg_error_at(struct cfg_ctx *ctx, const char *file, unsigned line, const char *fmt, ...)
+	SL_PRINTF(4, 5);
+
+/** The intercept for a destination port, or NULL. */
+const struct cfg_intercept *cfg_intercept_find(const struct cfg *cfg, uint16_t port);
+
+/** Resolve a path named in a config file relative to that file's directory (malloc'd). */
+char *cfg_path(const struct cfg_ctx *ctx, const char *path);
+
+/** Parse "yes"/"no" (also on/off, true/false). */
+int cfg_parse_bool(struct cfg_ctx *ctx, const char *s, bool *out);
+
+/** Parse an unsigned number in [min, max] or report the error at the current line. */
+int cfg_parse_num(struct cfg_ctx *ctx, const char *what, const char *s, uint64_t min,
+		  uint64_t max, uint64_t *out);
+
+/** Name of a service, e.g. "dns". */
+const char *cfg_svc_name(enum svc_id id);
+
+/** Look a directive up by name across all modules; NULL if unknown. */
+const struct cfg_directive *cfg_directive_find(const char *name);
+
+#endif

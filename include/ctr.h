@@ -1,0 +1,72 @@
+/* ctr.h - counters. Each worker owns one struct ctr and is its only writer;
+ * readers (stats dump, metrics) sum all workers with relaxed loads. */
+#ifndef CTR_H
+#define CTR_H
+
+#include <stdatomic.h>
+#include "sluice.h"
+
+/* X(ID, "metric_name", "help text") */
+#define CTR_LIST(X)                                                                             \
+	X(RX_DGRAMS, "rx_datagrams", "datagrams read from the listeners")                        \
+	X(RX_BYTES, "rx_bytes", "bytes read from the listeners")                                 \
+	X(RX_BATCHES, "rx_batches", "recvmmsg calls that returned datagrams")                    \
+	X(RX_TRUNCATED, "rx_truncated", "datagrams dropped: larger than the buffer or cmsg cut") \
+	X(RX_NO_ORIGDST, "rx_no_origdst", "datagrams dropped: no original-destination cmsg")     \
+	X(RX_NO_SERVICE, "rx_no_service", "datagrams dropped: no intercept for the port")        \
+	X(RX_ERRORS, "rx_errors", "receive errors on listeners")                                 \
+	X(FLOWS_CREATED, "flows_created", "sessions created")                                     \
+	X(FLOWS_EXPIRED, "flows_expired", "sessions ended by the idle timeout")                  \
+	X(FLOWS_EVICTED, "flows_evicted", "sessions evicted at the global cap")                  \
+	X(FLOWS_EVICTED_CLIENT, "flows_evicted_client", "sessions evicted at the per-client cap") \
+	X(FLOWS_REFUSED, "flows_refused", "sessions the service refused to start")               \
+	X(FLOWS_CLOSED, "flows_closed", "sessions closed by their service")                      \
+	X(REPLY_SENT, "reply_sent", "datagrams sent to clients")                                 \
+	X(REPLY_RAW, "reply_raw", "replies sent through the raw socket (address owned locally)") \
+	X(REPLY_ERRORS, "reply_errors", "replies that could not be sent")                        \
+	X(REPLY_SOCK_OPEN, "reply_sockets_opened", "transparent reply sockets opened")           \
+	X(REPLY_BIND_BUSY, "reply_bind_busy", "reply binds refused: a local service owns it")    \
+	X(RELAY_TX, "relay_tx", "datagrams relayed to upstreams")                                \
+	X(RELAY_RX, "relay_rx", "datagrams received from upstreams")                             \
+	X(RELAY_TX_ERRORS, "relay_tx_errors", "datagrams that could not be sent upstream")       \
+	X(RELAY_RX_ERRORS, "relay_rx_errors", "receive errors on upstream sockets")              \
+	CTR_LIST_SERVICES(X)
+
+#ifndef CTR_LIST_SERVICES
+#define CTR_LIST_SERVICES(X)
+#endif
+
+enum ctr_id {
+#define CTR_ENUM(id, name, help) CTR_##id,
+	CTR_LIST(CTR_ENUM)
+#undef CTR_ENUM
+	CTR_COUNT
+};
+
+/** One worker's counters. */
+struct ctr {
+	_Atomic uint64_t v[CTR_COUNT];
+};
+
+/** Add n to counter id; single writer, so a relaxed load+store is enough. */
+static inline void ctr_add(struct ctr *c, enum ctr_id id, uint64_t n)
+{
+	atomic_store_explicit(&c->v[id], atomic_load_explicit(&c->v[id], memory_order_relaxed) + n,
+			      memory_order_relaxed);
+}
+
+static inline void ctr_inc(struct ctr *c, enum ctr_id id)
+{
+	ctr_add(c, id, 1);
+}
+
+static inline uint64_t ctr_get(const struct ctr *c, enum ctr_id id)
+{
+	return atomic_load_explicit(&c->v[id], memory_order_relaxed);
+}
+
+/** Metric name and help text of a counter. */
+const char *ctr_name(enum ctr_id id);
+const char *ctr_help(enum ctr_id id);
+
+#endif

@@ -1,0 +1,52 @@
+/* engine.h - the process: the running config, the workers, signals,
+ * reload, stats and metrics. */
+#ifndef ENGINE_H
+#define ENGINE_H
+
+#include <stdatomic.h>
+#include "cfg.h"
+#include "ctr.h"
+
+struct worker;
+struct bindmap;
+struct event_base;
+struct event;
+struct evhttp;
+
+struct engine {
+	struct cfg *cfg;     /* the running config root */
+	struct cfg *pending; /* being handed to the workers on reload */
+	struct event_base *base;
+	struct worker *workers;
+	unsigned nworkers;
+	struct bindmap *binds;
+	uint8_t flow_key[16];
+	atomic_uint reload_left;
+	struct event *sig[4];
+	struct event *reload_done;
+	struct evhttp *http;
+	const char *cfg_path;
+};
+
+/**
+ * Open the listeners, drop privileges, start the workers and run until
+ * SIGTERM/SIGINT. Takes ownership of cfg. Returns the process exit code.
+ */
+int engine_run(const char *cfg_path, struct cfg *cfg);
+
+/** Sum every worker's counters into out. */
+void engine_counters(struct engine *e, uint64_t out[CTR_COUNT]);
+
+/** Flows held by all workers now. */
+size_t engine_flows(struct engine *e);
+
+/** Called by a worker when it has switched to e->pending. */
+void engine_worker_reloaded(struct engine *e);
+
+/** Start the metrics HTTP endpoint on the engine's base. */
+int metrics_start(struct engine *e, const struct addr *a);
+
+/** Stop it. */
+void metrics_stop(struct engine *e);
+
+#endif

@@ -1,0 +1,12 @@
+/* priv.h - dropping root: switch user, keep the network capabilities. */
+#ifndef PRIV_H
+#define PRIV_H
+
+/**
+ * Switch to user (its uid, gid and groups) keeping only CAP_NET_ADMIN (for
+ * transparent sockets and SO_MARK) and CAP_NET_RAW (for raw replies).
+ * Must run before any thread starts. Returns 0 or -errno (logged).
+ */
+int priv_drop(const char *user);
+
+#endif

@@ -1,0 +1,30 @@
+/* sluice.h - small helpers shared by every module. */
+#ifndef SLUICE_H
+#define SLUICE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+
+/** Largest UDP payload a datagram can carry; receive buffers hold this much. */
+#define SL_MAX_DGRAM 65535
+
+#define SL_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+#define SL_MIN(a, b) ((a) < (b) ? (a) : (b))
+#define SL_MAX(a, b) ((a) > (b) ? (a) : (b))
+#define SL_UNUSED __attribute__((unused))
+#define SL_PRINTF(f, a) __attribute__((format(printf, f, a)))
+
+/** Monotonic time in milliseconds (CLOCK_MONOTONIC). */
+uint64_t sl_now_ms(void);
+
+/** Parse an unsigned integer (decimal or 0x hex) in [min, max]; 0 or -EINVAL/-ERANGE. */
+int sl_parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out);
+
+/** Lowercase ASCII letters in place. */
+void sl_lower(char *s, size_t len);
+
+/** Strip a trailing '\n' / '\r' and surrounding blanks; returns the new start. */
+char *sl_trim(char *s);
+
+#endif

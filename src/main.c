@@ -1,0 +1,137 @@
+/* main.c - the command line: run, check a config, print the ruleset, or
+ * explain a match. Everything else lives in the modules it calls. */
+#include "config.h"
+#include "cfg.h"
+#include "engine.h"
+#include "log.h"
+#include "nft.h"
+#include "svc.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifndef SYSCONFDIR
+#define SYSCONFDIR "/etc"
+#endif
+
+int sluice_match_main(struct cfg *cfg, int argc, char **argv);
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: sluice [-f] [-s] [-v] [-c FILE]      run in the foreground\n"
+		"       sluice -t [-c FILE]                  check the config and lists, exit 0 or 1\n"
+		"       sluice rules [--routes|--cleanup] [-c FILE]\n"
+		"                                            print the nftables ruleset (or the ip\n"
+		"                                            rule/route commands, or their undo)\n"
+		"       sluice match [-c FILE] NAME [TYPE]   explain which DNS rule decides NAME\n"
+		"       sluice --version | --help\n"
+		"\n"
+		"  -c FILE   config file (default %s/sluice/sluice.conf)\n"
+		"  -f        stay in the foreground (always; for init systems that pass it)\n"
+		"  -s        log to syslog instead of stderr\n"
+		"  -v        verbose (debug) logging\n"
+		"  -t        test the config and exit\n"
+		"\nConfig directives (see sluice.conf(5)):\n",
+		SYSCONFDIR);
+	for (size_t m = 0; cfg_modules[m]; m++)
+		for (const struct cfg_directive *d = cfg_modules[m]->directives; d->name; d++)
+			fprintf(out, "  %s %s\n", d->name, d->usage);
+}
+
+struct opts {
+	const char *cfg;
+	bool test, use_syslog, verbose, routes, cleanup;
+};
+
+static int parse_opts(int argc, char **argv, const char *optstr, struct opts *o)
+{
+	static const struct option longs[] = {
+		{"help", no_argument, NULL, 'h'}, {"version", no_argument, NULL, 'V'},
+		{"routes", no_argument, NULL, 'R'}, {"cleanup", no_argument, NULL, 'C'},
+		{"config", required_argument, NULL, 'c'}, {NULL, 0, NULL, 0}};
+	int ch;
+
+	while ((ch = getopt_long(argc, argv, optstr, longs, NULL)) != -1) {
+		switch (ch) {
+		case 'c': o->cfg = optarg; break;
+		case 'f': break;
+		case 's': o->use_syslog = true; break;
+		case 't': o->test = true; break;
+		case 'v': o->verbose = true; break;
+		case 'R': o->routes = true; break;
+		case 'C': o->cleanup = true; break;
+		case 'h': usage(stdout); exit(0);
+		case 'V': printf("sluice %s\n", PACKAGE_VERSION); exit(0);
+		default: usage(stderr); return -1;
+		}
+	}
+	return 0;
+}
+
+static struct cfg *load(const char *path)
+{
+	char err[1024];
+	struct cfg *c = cfg_load(path, err, sizeof(err));
+
+	if (!c)
+		fprintf(stderr, "%s\n", err);
+	return c;
+}
+
+int main(int argc, char **argv)
+{
+	struct opts o = {.cfg = SYSCONFDIR "/sluice/sluice.conf"};
+	const char *cmd = NULL;
+	char **pos = NULL;
+	int npos = 0;
+	struct cfg *c;
+	int rc = 0;
+
+	if (parse_opts(argc, argv, "+c:fstvh", &o) < 0)
+		return 2;
+	if (optind < argc) {
+		int first = optind;
+
+		cmd = argv[first];
+		if (strcmp(cmd, "rules") && strcmp(cmd, "match")) {
+			fprintf(stderr, "sluice: unknown command '%s'\n", cmd);
+			return 2;
+		}
+		/* Options may follow the command too; what is left are its arguments. */
+		optind = 0;
+		if (parse_opts(argc - first, argv + first, "c:fstvh", &o) < 0)
+			return 2;
+		npos = argc - first - optind;
+		pos = argv + first + optind;
+	}
+	log_init(o.use_syslog, o.verbose ? LOG_DEBUG : LOG_INFO);
+	c = load(o.cfg);
+	if (!c)
+		return 1;
+	if (o.test) {
+		printf("%s: configuration OK\n", o.cfg);
+		cfg_free(c);
+		return 0;
+	}
+	if (cmd && strcmp(cmd, "rules") == 0) {
+		if (o.routes)
+			nft_print_routes(c, stdout);
+		else if (o.cleanup)
+			nft_print_cleanup(c, stdout);
+		else
+			nft_print_rules(c, stdout);
+		cfg_free(c);
+		return 0;
+	}
+	if (cmd && strcmp(cmd, "match") == 0) {
+		rc = sluice_match_main(c, npos, pos);
+		cfg_free(c);
+		return rc;
+	}
+	rc = engine_run(o.cfg, c);
+	log_fini();
+	return rc;
+}

@@ -1,0 +1,136 @@
+/* relay.c - the relay service: each flow gets an upstream socket marked
+ * with the config's mark and connected to the flow's original destination;
+ * the client's datagrams go up it and its answers come back to the client
+ * from the original destination (through the flow's connected reply
+ * socket). The kernel filters what reaches a connected socket, so only the
+ * server's answers are relayed. */
+#include "config.h"
+#include "relay.h"
+#include "flow.h"
+#include "svc.h"
+#include "worker.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+struct relay_leg {
+	struct worker *w;
+	struct flow *f;
+	int fd;
+	struct event *ev;
+};
+
+int relay_upstream_open(const struct addr *dst, uint32_t mark)
+{
+	int fd = socket(addr_family(dst), SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int err;
+
+	if (fd < 0)
+		return -errno;
+	/* The mark keeps the ruleset from intercepting sluice's own traffic. */
+	if (mark && setsockopt(fd, SOL_SOCKET, SO_MARK, &mark, sizeof(mark)) < 0)
+		goto fail;
+	if (connect(fd, &dst->u.sa, dst->len) < 0)
+		goto fail;
+	return fd;
+fail:
+	err = -errno;
+	close(fd);
+	return err;
+}
+
+static void leg_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct relay_leg *l = arg;
+	struct worker *w = l->w;
+	struct flow *f = l->f;
+
+	worker_flow_hold(f);
+	for (int i = 0; i < 64; i++) {
+		ssize_t n = recv(fd, w->scratch, SL_MAX_DGRAM, MSG_DONTWAIT);
+
+		if (n < 0) {
+			/* ECONNREFUSED: an ICMP error from the server; the flow lives on. */
+			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+				ctr_inc(&w->ctr, CTR_RELAY_RX_ERRORS);
+			if (errno == EAGAIN || errno == EWOULDBLOCK || i > 8)
+				break;
+			continue;
+		}
+		ctr_inc(&w->ctr, CTR_RELAY_RX);
+		worker_flow_touch(w, f);
+		worker_flow_reply(w, f, w->scratch, (size_t)n);
+		if (f->dead)
+			break;
+	}
+	worker_flow_release(w, f);
+}
+
+struct relay_leg *relay_leg_open(struct worker *w, struct flow *f, const struct addr *dst,
+				 uint32_t mark)
+{
+	struct relay_leg *l = calloc(1, sizeof(*l));
+
+	if (!l)
+		return NULL;
+	l->w = w;
+	l->f = f;
+	l->fd = relay_upstream_open(dst, mark);
+	if (l->fd < 0)
+		goto fail;
+	l->ev = event_new(w->base, l->fd, EV_READ | EV_PERSIST, leg_cb, l);
+	if (!l->ev || event_add(l->ev, NULL) < 0)
+		goto fail;
+	return l;
+fail:
+	relay_leg_close(l);
+	return NULL;
+}
+
+int relay_leg_send(struct worker *w, struct relay_leg *l, const uint8_t *data, size_t len)
+{
+	if (send(l->fd, data, len, MSG_DONTWAIT) < 0) {
+		ctr_inc(&w->ctr, CTR_RELAY_TX_ERRORS);
+		return -errno;
+	}
+	ctr_inc(&w->ctr, CTR_RELAY_TX);
+	return 0;
+}
+
+void relay_leg_close(struct relay_leg *l)
+{
+	if (!l)
+		return;
+	if (l->ev)
+		event_free(l->ev);
+	if (l->fd >= 0)
+		close(l->fd);
+	free(l);
+}
+
+static int relay_flow_open(struct worker *w, struct flow *f)
+{
+	f->svc_data = relay_leg_open(w, f, &f->origdst, w->cfg->mark);
+	return f->svc_data ? 0 : -1;
+}
+
+static void relay_input(struct worker *w, struct flow *f, const uint8_t *data, size_t len)
+{
+	relay_leg_send(w, f->svc_data, data, len);
+}
+
+static void relay_flow_close(struct worker *w, struct flow *f)
+{
+	relay_leg_close(f->svc_data);
+	f->svc_data = NULL;
+}
+
+const struct svc svc_relay = {
+	.id = SVC_RELAY,
+	.connected_reply = true,
+	.flow_open = relay_flow_open,
+	.input = relay_input,
+	.flow_close = relay_flow_close,
+};

@@ -1,0 +1,82 @@
+/* reply_raw.c - the raw-socket reply path: builds the IPv4 or IPv6 header
+ * and the UDP header (with its checksum) for a reply whose source address
+ * and port a local service owns, so sluice can answer without binding. */
+#include "config.h"
+#include "reply.h"
+
+#include <errno.h>
+#include <netinet/ip.h>
+#include <netinet/ip6.h>
+#include <netinet/udp.h>
+#include <string.h>
+#include <sys/socket.h>
+
+static uint32_t csum_add(uint32_t sum, const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i + 1 < n; i += 2)
+		sum += (uint32_t)(p[i] << 8 | p[i + 1]);
+	if (n & 1)
+		sum += (uint32_t)(p[n - 1] << 8);
+	return sum;
+}
+
+static uint16_t csum_fold(uint32_t sum)
+{
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)~sum;
+}
+
+ssize_t reply_build_udp(const struct addr *from, const struct addr *to, const void *payload,
+			size_t len, uint8_t *out, size_t outlen)
+{
+	size_t ipl, ulen = sizeof(struct udphdr) + len, sl, dl;
+	const uint8_t *s = addr_ip(from, &sl), *d = addr_ip(to, &dl);
+	struct udphdr uh;
+	uint32_t sum;
+	uint16_t c;
+
+	if (addr_family(from) != addr_family(to) || ulen > 65535)
+		return -EINVAL;
+	ipl = addr_family(from) == AF_INET ? sizeof(struct iphdr) : sizeof(struct ip6_hdr);
+	if (ipl + ulen > outlen || (ipl == sizeof(struct iphdr) && ipl + ulen > 65535))
+		return -EMSGSIZE;
+	memset(out, 0, ipl);
+	if (addr_family(from) == AF_INET) {
+		struct iphdr *ip = (struct iphdr *)out;
+
+		ip->version = 4;
+		ip->ihl = 5;
+		ip->ttl = 64;
+		ip->protocol = IPPROTO_UDP;
+		ip->tot_len = htons((uint16_t)(ipl + ulen)); /* the kernel also fills these */
+		memcpy(&ip->saddr, s, 4);
+		memcpy(&ip->daddr, d, 4);
+	} else {
+		struct ip6_hdr *ip6 = (struct ip6_hdr *)out;
+
+		ip6->ip6_flow = htonl(6u << 28);
+		ip6->ip6_plen = htons((uint16_t)ulen);
+		ip6->ip6_nxt = IPPROTO_UDP;
+		ip6->ip6_hlim = 64;
+		memcpy(&ip6->ip6_src, s, 16);
+		memcpy(&ip6->ip6_dst, d, 16);
+	}
+	uh.source = htons(addr_port(from));
+	uh.dest = htons(addr_port(to));
+	uh.len = htons((uint16_t)ulen);
+	uh.check = 0;
+	memcpy(out + ipl, &uh, sizeof(uh));
+	memcpy(out + ipl + sizeof(uh), payload, len);
+	/* Pseudo-header: addresses, protocol, UDP length; then header and data. */
+	sum = csum_add(0, s, sl);
+	sum = csum_add(sum, d, dl);
+	sum += IPPROTO_UDP + (uint32_t)ulen;
+	sum = csum_add(sum, out + ipl, ulen);
+	c = csum_fold(sum);
+	if (c == 0)
+		c = 0xffff; /* 0 means "no checksum" in UDP */
+	out[ipl + 6] = (uint8_t)(c >> 8);
+	out[ipl + 7] = (uint8_t)c;
+	return (ssize_t)(ipl + ulen);
+}

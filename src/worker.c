@@ -1,0 +1,349 @@
+/* worker.c - one worker: its event loop and everything on the datagram
+ * path after the listener: flow lookup, flow start and end, the idle sweep,
+ * replies, and switching config on reload. */
+#include "config.h"
+#include "worker.h"
+#include "engine.h"
+#include "listen.h"
+#include "log.h"
+#include "reply.h"
+#include "svc.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <event2/thread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#define REPLY_CACHE_SIZE 256
+#define REPLY_IDLE_MS 30000
+#define SWEEP_MS 250
+
+static void on_flow_removed(void *ctx, struct flow *f, enum flow_end why)
+{
+	static const enum ctr_id ids[] = {
+		[FLOW_END_EXPIRED] = CTR_FLOWS_EXPIRED,
+		[FLOW_END_EVICTED] = CTR_FLOWS_EVICTED,
+		[FLOW_END_EVICTED_CLIENT] = CTR_FLOWS_EVICTED_CLIENT,
+		[FLOW_END_CLOSED] = CTR_FLOWS_CLOSED,
+		[FLOW_END_SHUTDOWN] = CTR_FLOWS_CLOSED,
+	};
+	struct worker *w = ctx;
+	const struct svc *s = svc_get(f->svc);
+
+	ctr_inc(&w->ctr, ids[why]);
+	if (s && s->flow_close)
+		s->flow_close(w, f);
+	if (f->reply_ev)
+		event_free(f->reply_ev);
+	if (f->reply_fd >= 0)
+		reply_close_connected(w->reply, f->reply_fd, &f->origdst);
+	atomic_store_explicit(&w->nflows, atomic_load_explicit(&w->nflows, memory_order_relaxed) - 1,
+			      memory_order_relaxed);
+}
+
+static void sweep_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+	uint64_t now = sl_now_ms();
+
+	flow_expire(w->flows, now);
+	reply_sweep(w->reply, now, REPLY_IDLE_MS);
+}
+
+static void listener_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+
+	listen_read(w, fd);
+}
+
+/* Datagrams the kernel delivers to a flow's connected reply socket. */
+static void flow_sock_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct flow *f = arg;
+	struct worker *w = f->owner;
+	const struct svc *s = svc_get(f->svc);
+
+	for (int i = 0; i < 64; i++) {
+		ssize_t n = recv(fd, w->scratch, SL_MAX_DGRAM, MSG_DONTWAIT);
+
+		if (n < 0) {
+			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+				ctr_inc(&w->ctr, CTR_RX_ERRORS);
+			return;
+		}
+		ctr_inc(&w->ctr, CTR_RX_DGRAMS);
+		ctr_add(&w->ctr, CTR_RX_BYTES, (uint64_t)n);
+		flow_touch(w->flows, f, sl_now_ms());
+		/* The service may close the flow (and this fd): stop reading then. */
+		worker_flow_hold(f);
+		s->input(w, f, w->scratch, (size_t)n);
+		if (!worker_flow_release(w, f))
+			return;
+	}
+}
+
+static int alloc_batch(struct worker *w)
+{
+	w->batch = w->cfg->recv_batch;
+	w->msgs = calloc(w->batch, sizeof(*w->msgs));
+	w->iov = calloc(w->batch, sizeof(*w->iov));
+	w->names = calloc(w->batch, sizeof(*w->names));
+	w->cbufs = calloc(w->batch, 128);
+	/* Untouched pages of these 64 KiB slots never become resident. */
+	w->bufs = mmap(NULL, (size_t)w->batch * SL_MAX_DGRAM, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	w->scratch = malloc(SL_MAX_DGRAM);
+	if (w->bufs == MAP_FAILED)
+		w->bufs = NULL;
+	return w->msgs && w->iov && w->names && w->cbufs && w->bufs && w->scratch ? 0 : -ENOMEM;
+}
+
+static void caps(const struct worker *w, unsigned *total, unsigned *client)
+{
+	unsigned n = w->eng ? w->eng->nworkers : 1;
+
+	*total = (w->cfg->max_sessions + n - 1) / n;
+	*client = (w->cfg->max_sessions_per_client + n - 1) / n;
+}
+
+int worker_init(struct worker *w, struct engine *eng, unsigned id, const struct cfg *cfg,
+		const int *lis_fd, size_t n_lis)
+{
+	unsigned total, client;
+
+	memset(w, 0, sizeof(*w));
+	w->id = id;
+	w->eng = eng;
+	w->cfg = cfg;
+	w->n_lis = n_lis;
+	memcpy(w->lis_fd, lis_fd, n_lis * sizeof(*lis_fd));
+	caps(w, &total, &client);
+	w->base = event_base_new();
+	w->flows = flow_table_new(eng->flow_key, total, client, on_flow_removed, w);
+	w->reply = reply_new(eng->binds, &w->ctr, REPLY_CACHE_SIZE);
+	if (!w->base || !w->flows || !w->reply || alloc_batch(w) < 0)
+		return -ENOMEM;
+	for (size_t i = 0; i < n_lis; i++) {
+		w->lis_ev[i] = event_new(w->base, lis_fd[i], EV_READ | EV_PERSIST, listener_cb, w);
+		if (!w->lis_ev[i] || event_add(w->lis_ev[i], NULL) < 0)
+			return -ENOMEM;
+	}
+	w->sweep_ev = event_new(w->base, -1, EV_PERSIST, sweep_cb, w);
+	if (!w->sweep_ev || event_add(w->sweep_ev, &(struct timeval){0, SWEEP_MS * 1000}) < 0)
+		return -ENOMEM;
+	for (int s = 0; s < SVC_COUNT; s++) {
+		const struct svc *sv = svc_get((enum svc_id)s);
+		int rc;
+
+		if (sv && sv->worker_init && (rc = sv->worker_init(w)) < 0)
+			return rc;
+	}
+	return 0;
+}
+
+void worker_flow_hold(struct flow *f)
+{
+	f->busy++;
+}
+
+bool worker_flow_release(struct worker *w, struct flow *f)
+{
+	if (--f->busy == 0 && f->dead) {
+		flow_remove(w->flows, f, FLOW_END_CLOSED);
+		return false;
+	}
+	return !f->dead;
+}
+
+void worker_flow_close(struct worker *w, struct flow *f)
+{
+	if (f->busy) {
+		f->dead = true;
+		return;
+	}
+	flow_remove(w->flows, f, FLOW_END_CLOSED);
+}
+
+void worker_flow_touch(struct worker *w, struct flow *f)
+{
+	flow_touch(w->flows, f, sl_now_ms());
+}
+
+int worker_flow_reply(struct worker *w, struct flow *f, const void *buf, size_t len)
+{
+	if (f->reply_fd >= 0) {
+		if (send(f->reply_fd, buf, len, MSG_DONTWAIT) < 0) {
+			ctr_inc(&w->ctr, CTR_REPLY_ERRORS);
+			return -errno;
+		}
+		ctr_inc(&w->ctr, CTR_REPLY_SENT);
+		return 0;
+	}
+	if (f->reply_raw)
+		return reply_raw(w->reply, &f->origdst, &f->client, buf, len);
+	return reply_sendto(w->reply, &f->origdst, &f->client, buf, len);
+}
+
+/* Open the flow's connected reply socket, or note that replies go out raw. */
+static int open_reply_sock(struct worker *w, struct flow *f)
+{
+	int fd = reply_open_connected(w->reply, &f->origdst, &f->client);
+
+	if (fd == -EADDRINUSE) {
+		f->reply_raw = true;
+		return 0;
+	}
+	if (fd < 0)
+		return fd;
+	f->reply_fd = fd;
+	f->reply_ev = event_new(w->base, fd, EV_READ | EV_PERSIST, flow_sock_cb, f);
+	if (!f->reply_ev || event_add(f->reply_ev, NULL) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
+static struct flow *flow_open(struct worker *w, const struct addr *client,
+			      const struct addr *origdst, const struct cfg_intercept *ic)
+{
+	const struct svc *s = svc_get(ic->svc);
+	struct flow *f = flow_insert(w->flows, client, origdst, ic->timeout_s, sl_now_ms());
+
+	if (!f) {
+		ctr_inc(&w->ctr, CTR_FLOWS_REFUSED);
+		return NULL;
+	}
+	f->owner = w;
+	f->svc = ic->svc;
+	f->port = ic->port;
+	atomic_store_explicit(&w->nflows, atomic_load_explicit(&w->nflows, memory_order_relaxed) + 1,
+			      memory_order_relaxed);
+	ctr_inc(&w->ctr, CTR_FLOWS_CREATED);
+	if ((s->connected_reply && open_reply_sock(w, f) < 0) ||
+	    (s->flow_open && s->flow_open(w, f) < 0)) {
+		ctr_inc(&w->ctr, CTR_FLOWS_REFUSED);
+		flow_remove(w->flows, f, FLOW_END_CLOSED);
+		return NULL;
+	}
+	return f;
+}
+
+void worker_dispatch(struct worker *w, const struct addr *client, const struct addr *origdst,
+		     const uint8_t *data, size_t len)
+{
+	const struct cfg_intercept *ic = cfg_intercept_find(w->cfg, addr_port(origdst));
+	struct flow *f;
+
+	if (!ic) {
+		ctr_inc(&w->ctr, CTR_RX_NO_SERVICE);
+		return;
+	}
+	f = flow_lookup(w->flows, client, origdst);
+	if (f && f->svc != ic->svc) {
+		/* A reload moved this port to another service. */
+		worker_flow_close(w, f);
+		f = NULL;
+	}
+	if (f)
+		flow_touch(w->flows, f, sl_now_ms());
+	else if (!(f = flow_open(w, client, origdst, ic)))
+		return;
+	worker_flow_hold(f);
+	svc_get(f->svc)->input(w, f, data, len);
+	worker_flow_release(w, f);
+}
+
+static void reload_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+	const struct cfg *old = w->cfg;
+	unsigned total, client;
+
+	w->cfg = w->eng->pending;
+	caps(w, &total, &client);
+	flow_table_set_caps(w->flows, total, client);
+	for (int s = 0; s < SVC_COUNT; s++) {
+		const struct svc *sv = svc_get((enum svc_id)s);
+
+		if (sv && sv->reconfigure)
+			sv->reconfigure(w, old);
+	}
+	engine_worker_reloaded(w->eng);
+}
+
+static void stop_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+
+	event_base_loopbreak(w->base);
+}
+
+static void *thread_main(void *arg)
+{
+	struct worker *w = arg;
+
+	event_base_dispatch(w->base);
+	return NULL;
+}
+
+int worker_start(struct worker *w)
+{
+	w->reload_ev = event_new(w->base, -1, 0, reload_cb, w);
+	w->stop_ev = event_new(w->base, -1, 0, stop_cb, w);
+	if (!w->reload_ev || !w->stop_ev)
+		return -ENOMEM;
+	if (pthread_create(&w->thread, NULL, thread_main, w) != 0)
+		return -EAGAIN;
+	w->started = true;
+	return 0;
+}
+
+void worker_reload(struct worker *w)
+{
+	event_active(w->reload_ev, EV_TIMEOUT, 0);
+}
+
+void worker_stop(struct worker *w)
+{
+	if (!w->started)
+		return;
+	event_active(w->stop_ev, EV_TIMEOUT, 0);
+	pthread_join(w->thread, NULL);
+	w->started = false;
+}
+
+void worker_fini(struct worker *w)
+{
+	flow_table_free(w->flows); /* closes every flow's sockets */
+	w->flows = NULL;
+	for (int s = 0; s < SVC_COUNT; s++) {
+		const struct svc *sv = svc_get((enum svc_id)s);
+
+		if (sv && sv->worker_fini && w->base)
+			sv->worker_fini(w);
+	}
+	for (size_t i = 0; i < w->n_lis; i++) {
+		if (w->lis_ev[i])
+			event_free(w->lis_ev[i]);
+		close(w->lis_fd[i]);
+	}
+	if (w->sweep_ev)
+		event_free(w->sweep_ev);
+	if (w->reload_ev)
+		event_free(w->reload_ev);
+	if (w->stop_ev)
+		event_free(w->stop_ev);
+	reply_free(w->reply);
+	if (w->base)
+		event_base_free(w->base);
+	if (w->bufs)
+		munmap(w->bufs, (size_t)w->batch * SL_MAX_DGRAM);
+	free(w->msgs);
+	free(w->iov);
+	free(w->names);
+	free(w->cbufs);
+	free(w->scratch);
+}
