@@ -15,6 +15,7 @@
 	X(RX_NO_ORIGDST, "rx_no_origdst", "datagrams dropped: no original-destination cmsg")     \
 	X(RX_NO_SERVICE, "rx_no_service", "datagrams dropped: no intercept for the port")        \
 	X(RX_ERRORS, "rx_errors", "receive errors on listeners")                                 \
+	X(RX_MISDELIVERED, "rx_misdelivered", "datagrams the kernel gave the wrong flow socket (re-dispatched)") \
 	X(FLOWS_CREATED, "flows_created", "sessions created")                                     \
 	X(FLOWS_EXPIRED, "flows_expired", "sessions ended by the idle timeout")                  \
 	X(FLOWS_EVICTED, "flows_evicted", "sessions evicted at the global cap")                  \

@@ -60,30 +60,48 @@ static void listener_cb(evutil_socket_t fd, short what, void *arg)
 	listen_read(w, fd);
 }
 
-/* Datagrams the kernel delivers to a flow's connected reply socket. */
+/*
+ * Datagrams the kernel delivers to a flow's connected reply socket. The
+ * source is checked on every read: with several connected sockets sharing
+ * one address:port, the kernel has been seen (6.18) to hand one flow's
+ * socket a datagram from another client port. Such a datagram is dispatched
+ * by its real 4-tuple instead, so it can never leak into the wrong flow.
+ */
 static void flow_sock_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct flow *f = arg;
 	struct worker *w = f->owner;
 	const struct svc *s = svc_get(f->svc);
 
+	worker_flow_hold(f);
 	for (int i = 0; i < 64; i++) {
-		ssize_t n = recv(fd, w->scratch, SL_MAX_DGRAM, MSG_DONTWAIT);
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof(ss);
+		struct addr src;
+		ssize_t n = recvfrom(fd, w->scratch, SL_MAX_DGRAM, MSG_DONTWAIT,
+				     (struct sockaddr *)&ss, &sl);
 
 		if (n < 0) {
 			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
 				ctr_inc(&w->ctr, CTR_RX_ERRORS);
-			return;
+			break;
 		}
 		ctr_inc(&w->ctr, CTR_RX_DGRAMS);
 		ctr_add(&w->ctr, CTR_RX_BYTES, (uint64_t)n);
-		flow_touch(w->flows, f, sl_now_ms());
-		/* The service may close the flow (and this fd): stop reading then. */
-		worker_flow_hold(f);
-		s->input(w, f, w->scratch, (size_t)n);
-		if (!worker_flow_release(w, f))
-			return;
+		if (addr_from_sa(&src, (struct sockaddr *)&ss, sl) < 0)
+			continue;
+		addr_unmap(&src);
+		if (!addr_equal(&src, &f->client)) {
+			ctr_inc(&w->ctr, CTR_RX_MISDELIVERED);
+			worker_dispatch(w, &src, &f->origdst, w->scratch, (size_t)n);
+		} else {
+			flow_touch(w->flows, f, sl_now_ms());
+			s->input(w, f, w->scratch, (size_t)n);
+		}
+		if (f->dead)
+			break;
 	}
+	worker_flow_release(w, f);
 }
 
 static int alloc_batch(struct worker *w)

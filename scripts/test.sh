@@ -1,0 +1,42 @@
+#!/bin/sh
+# The whole test suite, from a fresh Debian machine: installs the packages,
+# builds with warnings as errors and runs `make check` (unit tests, fuzz
+# corpora, namespace integration tests), then builds again under
+# AddressSanitizer and UndefinedBehaviorSanitizer and runs the suite again.
+# Run as root (the namespace tests need it).
+set -e
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+[ "${SKIP_SETUP:-0}" = 1 ] || sh scripts/setup-debian.sh
+./autogen.sh >/dev/null 2>&1
+jobs=$(nproc 2>/dev/null || echo 2)
+
+run_suite() {
+	dir=$1
+	shift
+	rm -rf "$dir"
+	mkdir -p "$dir"
+	(cd "$dir" && ../configure -q --enable-werror "$@" && make -s -j"$jobs" &&
+		make -s -j"$jobs" check) || {
+		for f in "$dir"/tests/*/*.log "$dir"/fuzz/*.log; do
+			[ -f "$f" ] || continue
+			grep -qE '^(FAIL|ERROR)' "${f%.log}.trs" 2>/dev/null || continue
+			echo "==== $f"
+			tail -n 60 "$f"
+		done
+		return 1
+	}
+	sed -n '1,12p' "$dir/test-suite.log"
+	pass=$((pass + $(sed -n 's/^# PASS: *//p' "$dir/test-suite.log")))
+	skip=$((skip + $(sed -n 's/^# SKIP: *//p' "$dir/test-suite.log")))
+}
+pass=0
+skip=0
+
+echo "== build with -Werror and run the suite"
+run_suite build-ci
+echo "== build with -fsanitize=address,undefined and run the suite again"
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	run_suite build-asan --with-sanitizer=address,undefined
+echo "== all tests passed (plain and sanitizer builds)"
+echo "suite: $pass passed, 0 failed, $skip skipped"

@@ -1,0 +1,113 @@
+#!/usr/bin/env python3
+"""udptool - the lab's UDP server and clients.
+
+server:  answers every datagram with "seen SRCIP:SRCPORT data PAYLOAD", so a test
+         can tell whether a datagram came through sluice (source = the gateway)
+         or straight from the client.
+client:  sends from a *connected* socket (the kernel drops anything not from the
+         address asked) and prints the answer.
+flows:   N sockets at once, each connected to the server, each sending its own
+         payload; checks every answer belongs to its own flow.
+All loops are bounded by count and time.
+"""
+import argparse, select, socket, sys, time
+
+
+def family(addr):
+    return socket.AF_INET6 if ":" in addr else socket.AF_INET
+
+
+def server(a):
+    s = socket.socket(family(a.bind), socket.SOCK_DGRAM)
+    if a.reuse:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind((a.bind, a.port))
+    print("ready", flush=True)
+    end = time.time() + a.lifetime
+    while time.time() < end:
+        r, _, _ = select.select([s], [], [], 0.5)
+        if not r:
+            continue
+        data, peer = s.recvfrom(65535)
+        tag = (a.tag + " ") if a.tag else ""
+        msg = "%sseen %s:%d data " % (tag, peer[0], peer[1])
+        s.sendto(msg.encode() + data, peer)
+        if a.log:
+            print(msg + data[:60].decode(errors="replace"), flush=True)
+
+
+def client(a):
+    s = socket.socket(family(a.to), socket.SOCK_DGRAM)
+    s.connect((a.to, a.port))
+    s.settimeout(a.timeout)
+    for i in range(a.count):
+        s.send(a.msg.encode())
+        try:
+            data, peer = s.recvfrom(65535)
+        except socket.timeout:
+            print("timeout")
+            return 1
+        print("from %s:%d %s" % (peer[0], peer[1], data.decode(errors="replace")))
+    return 0
+
+
+def flows(a):
+    socks = []
+    for i in range(a.n):
+        s = socket.socket(family(a.to), socket.SOCK_DGRAM)
+        s.connect((a.to, a.port))
+        s.setblocking(False)
+        socks.append(s)
+    for i, s in enumerate(socks):
+        s.send(("flow-%d" % i).encode())
+    got, wrong = {}, 0
+    end = time.time() + a.timeout
+    poller = select.poll()
+    fdmap = {s.fileno(): (i, s) for i, s in enumerate(socks)}
+    for s in socks:
+        poller.register(s, select.POLLIN)
+    while len(got) < a.n and time.time() < end:
+        for fd, _ in poller.poll(200):
+            i, s = fdmap[fd]
+            try:
+                data = s.recv(65535).decode(errors="replace")
+            except OSError:
+                continue
+            if data.endswith(" data flow-%d" % i):
+                got[i] = data
+            else:
+                wrong += 1
+                if wrong <= 3:
+                    print("wrong: flow %d got %r" % (i, data[:80]), file=sys.stderr)
+    sources = sorted({d.split()[1].rsplit(":", 1)[0] for d in got.values()})
+    print("answered %d/%d wrong %d sources %s" % (len(got), a.n, wrong, ",".join(sources)))
+    return 0 if len(got) == a.n and wrong == 0 else 1
+
+
+def main():
+    p = argparse.ArgumentParser()
+    sub = p.add_subparsers(dest="cmd", required=True)
+    s = sub.add_parser("server")
+    s.add_argument("--bind", required=True)
+    s.add_argument("--port", type=int, required=True)
+    s.add_argument("--tag", default="")
+    s.add_argument("--reuse", action="store_true")
+    s.add_argument("--log", action="store_true")
+    s.add_argument("--lifetime", type=float, default=300)
+    c = sub.add_parser("client")
+    c.add_argument("--to", required=True)
+    c.add_argument("--port", type=int, required=True)
+    c.add_argument("--msg", default="hello")
+    c.add_argument("--count", type=int, default=1)
+    c.add_argument("--timeout", type=float, default=3)
+    f = sub.add_parser("flows")
+    f.add_argument("--to", required=True)
+    f.add_argument("--port", type=int, required=True)
+    f.add_argument("--n", type=int, default=200)
+    f.add_argument("--timeout", type=float, default=10)
+    a = p.parse_args()
+    return {"server": server, "client": client, "flows": flows}[a.cmd](a) or 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
