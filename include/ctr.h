@@ -5,6 +5,7 @@
 
 #include <stdatomic.h>
 #include "sluice.h"
+#include "ntp.h"
 
 /* X(ID, "metric_name", "help text") */
 #define CTR_LIST(X)                                                                             \
@@ -33,8 +34,39 @@
 	X(RELAY_RX_ERRORS, "relay_rx_errors", "receive errors on upstream sockets")              \
 	CTR_LIST_SERVICES(X)
 
-#ifndef CTR_LIST_SERVICES
-#define CTR_LIST_SERVICES(X)
+/* Service counters. NTP's verdict counters come first, in verdict order
+ * (their ids are CTR_<VERDICT>; CTR_NTP_FIRST is the first). */
+#define CTR_LIST_SERVICES(X)                                                                    \
+	NTP_VERDICT_LIST(X)                                                                      \
+	X(NTP_RATE_LIMITED, "ntp_rate_limited", "NTP requests dropped by the per-client limit")  \
+	X(NTP_REDIRECTED, "ntp_redirected", "NTP answers relayed from a redirect server")        \
+	X(NTP_UPSTREAM_IGNORED, "ntp_upstream_ignored", "NTP upstream answers not relayed (late, duplicate or invalid)") \
+	X(NTP_LOCAL_ANSWERS, "ntp_local_answers", "NTP requests answered from the local clock")   \
+	X(NTP_LOCAL_UNSYNCED, "ntp_local_unsynced", "NTP requests not answered: local clock unsynchronised") \
+	CTR_LIST_DNS(X) CTR_LIST_QUIC(X)
+
+#define CTR_LIST_DNS(X)                                                                         \
+	X(DNS_QUERIES, "dns_queries", "DNS queries received")                                    \
+	X(DNS_DROPPED, "dns_dropped", "DNS datagrams dropped: not a query, header unreadable")   \
+	X(DNS_FORMERR, "dns_formerr", "DNS queries answered FORMERR/NOTIMP/BADVERS")              \
+	X(DNS_LOOP_REFUSED, "dns_loop_refused", "DNS queries from sluice's own upstream sockets (a loop)") \
+	X(DNS_BLOCKED, "dns_blocked", "DNS queries blocked by a rule")                            \
+	X(DNS_LOCAL_ANSWERS, "dns_local_answers", "DNS queries answered by address or hosts rules") \
+	X(DNS_CACHE_HITS, "dns_cache_hits", "DNS queries answered from the cache")                \
+	X(DNS_CACHE_MISSES, "dns_cache_misses", "DNS queries not found in the cache")             \
+	X(DNS_PREFETCH, "dns_prefetch", "DNS background refreshes (prefetch, serve-stale)")       \
+	X(DNS_FORWARDED, "dns_forwarded", "DNS queries sent to an upstream group")                \
+	X(DNS_PASSTHROUGH, "dns_passthrough", "DNS queries sent to the resolver the client asked") \
+	X(DNS_UPSTREAM_ANSWERS, "dns_upstream_answers", "DNS answers from upstreams")             \
+	X(DNS_UPSTREAM_BAD, "dns_upstream_bad", "DNS upstream answers rejected (malformed, wrong question)") \
+	X(DNS_SERVFAIL, "dns_servfail", "DNS queries answered SERVFAIL (upstream timeout or failure)") \
+	X(DNS_TRUNCATED, "dns_truncated", "DNS answers sent with TC=1 (too big for the client)")
+
+#ifndef CTR_LIST_DNS
+#define CTR_LIST_DNS(X)
+#endif
+#ifndef CTR_LIST_QUIC
+#define CTR_LIST_QUIC(X)
 #endif
 
 enum ctr_id {
@@ -43,6 +75,8 @@ enum ctr_id {
 #undef CTR_ENUM
 	CTR_COUNT
 };
+
+#define CTR_NTP_FIRST CTR_CLIENT_REQUEST
 
 /** One worker's counters. */
 struct ctr {

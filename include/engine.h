@@ -26,6 +26,7 @@ struct engine {
 	struct event *reload_done;
 	struct evhttp *http;
 	const char *cfg_path;
+	void *svc_shared[SVC_COUNT]; /* process-wide service state (the DNS cache) */
 };
 
 /**

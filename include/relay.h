@@ -21,6 +21,16 @@ struct relay_leg;
 struct relay_leg *relay_leg_open(struct worker *w, struct flow *f, const struct addr *dst,
 				 uint32_t mark);
 
+/**
+ * Called for each answer a leg receives before it goes to the client;
+ * return false to drop it. The flow is held while it runs.
+ */
+typedef bool (*relay_filter_fn)(struct worker *w, struct flow *f, void *arg, const uint8_t *data,
+				size_t len);
+
+/** Put a filter on a leg (NTP checks answers, QUIC counts them). */
+void relay_leg_set_filter(struct relay_leg *l, relay_filter_fn fn, void *arg);
+
 /** Send one client datagram up the leg; 0 or -errno (counted). */
 int relay_leg_send(struct worker *w, struct relay_leg *l, const uint8_t *data, size_t len);
 

@@ -47,6 +47,18 @@ int reply_raw(struct reply *r, const struct addr *from, const struct addr *to, c
 /** Close cached sockets idle for idle_ms, and forget old "owned locally" verdicts. */
 void reply_sweep(struct reply *r, uint64_t now_ms, uint64_t idle_ms);
 
+/**
+ * Tell client that its datagram to dst was refused: an ICMP (ICMPv6) port
+ * unreachable from dst quoting the datagram's headers and payload start,
+ * so the client's connected socket fails at once. 0 or -errno.
+ */
+int reply_port_unreachable(struct reply *r, const struct addr *client, const struct addr *dst,
+			   const void *payload, size_t len);
+
+/** Build that ICMP error packet into out (for tests); length or -errno. */
+ssize_t reply_build_unreach(const struct addr *client, const struct addr *dst, const void *payload,
+			    size_t len, uint8_t *out, size_t outlen);
+
 /** Build an IPv4 or IPv6 + UDP packet into out (for the raw path and its tests). */
 ssize_t reply_build_udp(const struct addr *from, const struct addr *to, const void *payload,
 			size_t len, uint8_t *out, size_t outlen);

@@ -1,8 +1,12 @@
 /* cfg_modules.c - the list of directive tables, one per module. */
 #include "config.h"
 #include "cfg.h"
+#include "dns_conf.h"
+#include "ntp_svc.h"
 
 const struct cfg_module *const cfg_modules[] = {
 	&cfg_core_module,
+	&cfg_dns_module,
+	&cfg_ntp_module,
 	NULL,
 };

@@ -4,6 +4,7 @@
  * The running config root lives here and is swapped whole on reload. */
 #include "config.h"
 #include "engine.h"
+#include "dns_svc.h"
 #include "listen.h"
 #include "log.h"
 #include "priv.h"
@@ -205,6 +206,7 @@ static void engine_fini(struct engine *e)
 		event_free(e->reload_done);
 	if (e->base)
 		event_base_free(e->base);
+	dns_shared_free(e);
 	bindmap_free(e->binds);
 	cfg_free(e->pending);
 	cfg_free(e->cfg);

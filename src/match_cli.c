@@ -1,17 +1,112 @@
-/* match_cli.c - `sluice match`: explains which DNS rule decides a name.
- * Until the DNS service is built in there is nothing to explain. */
+/* match_cli.c - `sluice match NAME [TYPE]`: says which dns-rule decides a
+ * name, and which list entry (with its file and line) or geosite entry
+ * made the rule match, so a user can see why a name went where it went. */
 #include "config.h"
 #include "cfg.h"
+#include "dns_conf.h"
+#include "dns_match.h"
+#include "match.h"
 
+#include <arpa/inet.h>
 #include <stdio.h>
+#include <string.h>
 
 int sluice_match_main(struct cfg *cfg, int argc, char **argv);
 
+static const char *kind_name(enum match_kind k)
+{
+	static const char *const n[] = {"full", "domain", "keyword", "regexp"};
+
+	return k <= MATCH_REGEXP ? n[k] : "?";
+}
+
+static void print_action(const struct dns_rule *r, FILE *out)
+{
+	static const char *const modes[] = {"nxdomain", "refused", "zero", "drop"};
+	char ip[INET6_ADDRSTRLEN];
+
+	switch (r->atype) {
+	case DNS_A_FORWARD:
+		fprintf(out, "forward %s", r->group->name);
+		break;
+	case DNS_A_PASSTHROUGH:
+		fputs("passthrough (to the resolver the client asked)", out);
+		break;
+	case DNS_A_BLOCK:
+		fprintf(out, "block %s", modes[r->block]);
+		break;
+	case DNS_A_HOSTS:
+		fputs("hosts (answer from the hosts files)", out);
+		break;
+	case DNS_A_ADDRESS:
+		fputs("address", out);
+		for (size_t i = 0; i < r->addrs.n4; i++)
+			fprintf(out, " %s", inet_ntop(AF_INET, &r->addrs.v4[i], ip, sizeof(ip)));
+		for (size_t i = 0; i < r->addrs.n6; i++)
+			fprintf(out, " %s", inet_ntop(AF_INET6, &r->addrs.v6[i], ip, sizeof(ip)));
+		break;
+	}
+}
+
+static void print_why(const struct dns_conf *d, const struct dns_rule *r,
+		      const struct match_hit *hit, FILE *out)
+{
+	const char *v = hit->value ? hit->value : "";
+	int vl = (int)hit->len;
+
+	if (r->mtype == DNS_M_LIST)
+		fprintf(out, "  matched list '%s' (%s:%s) entry %s:%.*s at %s:%u\n", r->list->name,
+			r->list->format, r->list->path, kind_name(hit->kind), vl, v, r->list->path,
+			hit->tag);
+	else if (r->mtype == DNS_M_SET && r->src == DNS_SRC_GEOSITE_DAT)
+		fprintf(out, "  matched geosite:%s%s%s entry %s:%.*s in %s\n", r->code,
+			r->attr ? "@" : "", r->attr ? r->attr : "", kind_name(hit->kind), vl, v,
+			d->geosite);
+	else if (r->mtype == DNS_M_SET && r->src == DNS_SRC_GEOSITE_DIR)
+		fprintf(out, "  matched geosite:%s%s%s entry %s:%.*s in %s\n", r->code,
+			r->attr ? "@" : "", r->attr ? r->attr : "", kind_name(hit->kind), vl, v,
+			d->geosite_dir);
+	else if (r->mtype == DNS_M_SET)
+		fprintf(out, "  matched %s:%.*s\n", kind_name(hit->kind), vl, v);
+	else
+		fprintf(out, "  matched %s\n", r->matcher);
+}
+
 int sluice_match_main(struct cfg *cfg, int argc, char **argv)
 {
-	(void)cfg;
-	(void)argc;
-	(void)argv;
-	fprintf(stderr, "sluice match: this build has no DNS service\n");
-	return 1;
+	const struct dns_conf *d = dns_conf_get(cfg);
+	struct match_hit hit;
+	const struct dns_rule *r;
+	char name[256], tb[16];
+	uint16_t qtype = 1;
+	size_t len;
+
+	if (argc < 1 || argc > 2) {
+		fprintf(stderr, "usage: sluice match [-c FILE] NAME [TYPE]\n");
+		return 2;
+	}
+	if (argc == 2 && !(qtype = dns_type_parse(argv[1]))) {
+		fprintf(stderr, "sluice match: unknown DNS type '%s'\n", argv[1]);
+		return 2;
+	}
+	snprintf(name, sizeof(name), "%s", argv[0]);
+	len = strlen(name);
+	if (len && name[len - 1] == '.')
+		name[--len] = '\0';
+	sl_lower(name, len);
+	memset(&hit, 0, sizeof(hit));
+	r = dns_rules_eval(d, d->rules, d->n_rules, name, len, qtype, NULL, &hit);
+	printf("%s %s: ", name, dns_type_name(qtype, tb, sizeof(tb)));
+	if (!r) {
+		if (d->n_groups)
+			printf("no rule matches: default forward %s (the first upstream group)\n",
+			       d->groups[0].name);
+		else
+			printf("no rule matches: default passthrough (to the resolver the client asked)\n");
+		return 0;
+	}
+	print_action(r, stdout);
+	printf("\n  rule %s:%u: dns-rule %s\n", r->file, r->line, r->matcher);
+	print_why(d, r, &hit, stdout);
+	return 0;
 }

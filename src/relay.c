@@ -20,7 +20,15 @@ struct relay_leg {
 	struct flow *f;
 	int fd;
 	struct event *ev;
+	relay_filter_fn filter;
+	void *filter_arg;
 };
+
+void relay_leg_set_filter(struct relay_leg *l, relay_filter_fn fn, void *arg)
+{
+	l->filter = fn;
+	l->filter_arg = arg;
+}
 
 int relay_upstream_open(const struct addr *dst, uint32_t mark)
 {
@@ -60,6 +68,8 @@ static void leg_cb(evutil_socket_t fd, short what, void *arg)
 			continue;
 		}
 		ctr_inc(&w->ctr, CTR_RELAY_RX);
+		if (l->filter && !l->filter(w, f, l->filter_arg, w->scratch, (size_t)n))
+			continue;
 		worker_flow_touch(w, f);
 		worker_flow_reply(w, f, w->scratch, (size_t)n);
 		if (f->dead)

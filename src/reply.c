@@ -360,3 +360,23 @@ int reply_raw(struct reply *r, const struct addr *from, const struct addr *to, c
 	ctr_inc(r->ctr, CTR_REPLY_SENT);
 	return 0;
 }
+
+int reply_port_unreachable(struct reply *r, const struct addr *client, const struct addr *dst,
+			   const void *payload, size_t len)
+{
+	int fd = addr_family(client) == AF_INET ? r->raw4 : r->raw6;
+	struct addr to = *client;
+	ssize_t n;
+
+	if (!r->rawbuf)
+		r->rawbuf = malloc(RAWBUF_LEN);
+	if (fd < 0 || !r->rawbuf)
+		return fd < 0 ? -EPERM : -ENOMEM;
+	n = reply_build_unreach(client, dst, payload, len, r->rawbuf, RAWBUF_LEN);
+	if (n < 0)
+		return (int)n;
+	addr_set_port(&to, 0);
+	if (sendto(fd, r->rawbuf, (size_t)n, 0, &to.u.sa, to.len) < 0)
+		return -errno;
+	return 0;
+}

@@ -80,3 +80,65 @@ ssize_t reply_build_udp(const struct addr *from, const struct addr *to, const vo
 	out[ipl + 7] = (uint8_t)c;
 	return (ssize_t)(ipl + ulen);
 }
+
+/* RFC 792 / RFC 4443: quote the offending packet (as much as fits). */
+#define QUOTE_V4 548 /* 576-byte minimum MTU less the outer headers */
+#define QUOTE_V6 1184 /* 1280 less the outer headers */
+
+ssize_t reply_build_unreach(const struct addr *client, const struct addr *dst, const void *payload,
+			    size_t len, uint8_t *out, size_t outlen)
+{
+	bool v4 = addr_family(client) == AF_INET;
+	size_t ipl = v4 ? sizeof(struct iphdr) : sizeof(struct ip6_hdr);
+	size_t qmax = v4 ? QUOTE_V4 : QUOTE_V6, icl, ql;
+	uint8_t quote[QUOTE_V6 + 64];
+	ssize_t n;
+	uint32_t sum = 0;
+	uint16_t c;
+
+	/* The quoted packet is the client's datagram as it was sent. */
+	n = reply_build_udp(client, dst, payload, SL_MIN(len, qmax), quote, sizeof(quote));
+	if (n < 0)
+		return n;
+	ql = SL_MIN((size_t)n, qmax);
+	if (v4) /* the quoted header's total length is the original one */
+		((struct iphdr *)quote)->tot_len = htons((uint16_t)SL_MIN(len + 28, 65535));
+	icl = 8 + ql;
+	if (ipl + icl > outlen)
+		return -EMSGSIZE;
+	memset(out, 0, ipl + 8);
+	if (v4) {
+		struct iphdr *ip = (struct iphdr *)out;
+		size_t sl;
+
+		ip->version = 4;
+		ip->ihl = 5;
+		ip->ttl = 64;
+		ip->protocol = IPPROTO_ICMP;
+		ip->tot_len = htons((uint16_t)(ipl + icl));
+		memcpy(&ip->saddr, addr_ip(dst, &sl), 4);
+		memcpy(&ip->daddr, addr_ip(client, &sl), 4);
+		out[ipl] = 3; /* destination unreachable */
+		out[ipl + 1] = 3; /* port unreachable */
+	} else {
+		struct ip6_hdr *ip6 = (struct ip6_hdr *)out;
+		size_t sl;
+
+		ip6->ip6_flow = htonl(6u << 28);
+		ip6->ip6_plen = htons((uint16_t)icl);
+		ip6->ip6_nxt = IPPROTO_ICMPV6;
+		ip6->ip6_hlim = 64;
+		memcpy(&ip6->ip6_src, addr_ip(dst, &sl), 16);
+		memcpy(&ip6->ip6_dst, addr_ip(client, &sl), 16);
+		out[ipl] = 1; /* destination unreachable */
+		out[ipl + 1] = 4; /* port unreachable */
+		sum = csum_add(0, (uint8_t *)&ip6->ip6_src, 32);
+		sum += IPPROTO_ICMPV6 + (uint32_t)icl;
+	}
+	memcpy(out + ipl + 8, quote, ql);
+	sum = csum_add(sum, out + ipl, icl);
+	c = csum_fold(sum);
+	out[ipl + 2] = (uint8_t)(c >> 8);
+	out[ipl + 3] = (uint8_t)c;
+	return (ssize_t)(ipl + icl);
+}

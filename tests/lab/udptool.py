@@ -5,12 +5,13 @@ server:  answers every datagram with "seen SRCIP:SRCPORT data PAYLOAD", so a tes
          can tell whether a datagram came through sluice (source = the gateway)
          or straight from the client.
 client:  sends from a *connected* socket (the kernel drops anything not from the
-         address asked) and prints the answer.
+         address asked) and prints the answer (--interval spaces the datagrams of
+         one flow out in time; --print-local prints the socket's own address).
 flows:   N sockets at once, each connected to the server, each sending its own
          payload; checks every answer belongs to its own flow.
 All loops are bounded by count and time.
 """
-import argparse, select, socket, sys, time
+import argparse, errno, select, socket, sys, time
 
 
 def family(addr):
@@ -21,7 +22,14 @@ def server(a):
     s = socket.socket(family(a.bind), socket.SOCK_DGRAM)
     if a.reuse:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.bind((a.bind, a.port))
+    if a.v6only:
+        s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+    try:
+        s.bind((a.bind, a.port))
+    except OSError as e:
+        # A test may expect this (a port sluice holds): say why, exit 1.
+        print("bind failed: %s" % errno.errorcode.get(e.errno, e.errno), flush=True)
+        return 1
     print("ready", flush=True)
     end = time.time() + a.lifetime
     while time.time() < end:
@@ -40,14 +48,19 @@ def client(a):
     s = socket.socket(family(a.to), socket.SOCK_DGRAM)
     s.connect((a.to, a.port))
     s.settimeout(a.timeout)
+    if a.print_local:
+        local = s.getsockname()
+        print("local %s:%d" % (local[0], local[1]), flush=True)
     for i in range(a.count):
+        if i and a.interval:
+            time.sleep(a.interval)
         s.send(a.msg.encode())
         try:
             data, peer = s.recvfrom(65535)
         except socket.timeout:
             print("timeout")
             return 1
-        print("from %s:%d %s" % (peer[0], peer[1], data.decode(errors="replace")))
+        print("from %s:%d %s" % (peer[0], peer[1], data.decode(errors="replace")), flush=True)
     return 0
 
 
@@ -92,6 +105,7 @@ def main():
     s.add_argument("--port", type=int, required=True)
     s.add_argument("--tag", default="")
     s.add_argument("--reuse", action="store_true")
+    s.add_argument("--v6only", action="store_true")
     s.add_argument("--log", action="store_true")
     s.add_argument("--lifetime", type=float, default=300)
     c = sub.add_parser("client")
@@ -100,6 +114,8 @@ def main():
     c.add_argument("--msg", default="hello")
     c.add_argument("--count", type=int, default=1)
     c.add_argument("--timeout", type=float, default=3)
+    c.add_argument("--interval", type=float, default=0)
+    c.add_argument("--print-local", action="store_true")
     f = sub.add_parser("flows")
     f.add_argument("--to", required=True)
     f.add_argument("--port", type=int, required=True)

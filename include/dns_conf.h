@@ -1,0 +1,109 @@
+/* dns_conf.h - the DNS service's settings: upstream groups, domain lists,
+ * hosts, rules and cache limits. Built by the `dns` config module, read-only
+ * afterwards, freed with the config. */
+#ifndef DNS_CONF_H
+#define DNS_CONF_H
+
+#include <netinet/in.h>
+#include "addr.h"
+#include "cfg.h"
+
+struct match_set;
+struct list_hosts;
+
+#define DNS_MAX_SERVERS 8
+#define DNS_MAX_ADDRS 8
+
+/** `upstream NAME URL...` */
+struct dns_group {
+	char *name;
+	struct addr servers[DNS_MAX_SERVERS];
+	bool tcp[DNS_MAX_SERVERS];
+	size_t n;
+	const char *file;
+	unsigned line;
+	unsigned index; /* position in dns_conf.groups: workers key their channels by it */
+};
+
+/** Where the entries of a set came from, for `sluice match`. */
+enum dns_src_kind { DNS_SRC_LIST, DNS_SRC_GEOSITE_DAT, DNS_SRC_GEOSITE_DIR, DNS_SRC_INLINE };
+
+/** `list NAME FORMAT:FILE` */
+struct dns_list {
+	char *name;
+	char *format;
+	char *path;
+	struct match_set *pos; /* names the list covers */
+	struct match_set *neg; /* exceptions (adblock @@), may be NULL */
+	struct list_hosts *hosts; /* addresses from hosts / address= lines, may be NULL */
+	size_t entries, bad, skipped;
+	const char *file; /* where the list directive is */
+	unsigned line;
+};
+
+enum dns_mtype { DNS_M_SET, DNS_M_LIST, DNS_M_QTYPE, DNS_M_CLIENT, DNS_M_ALL };
+enum dns_atype { DNS_A_FORWARD, DNS_A_PASSTHROUGH, DNS_A_BLOCK, DNS_A_ADDRESS, DNS_A_HOSTS };
+enum dns_block { DNS_BLOCK_NXDOMAIN, DNS_BLOCK_REFUSED, DNS_BLOCK_ZERO, DNS_BLOCK_DROP };
+
+/** Addresses for the `address` action. */
+struct dns_addrs {
+	struct in_addr v4[DNS_MAX_ADDRS];
+	struct in6_addr v6[DNS_MAX_ADDRS];
+	size_t n4, n6;
+};
+
+/** `dns-rule MATCHER ACTION [ARGS]`, also used for `quic-rule`. */
+struct dns_rule {
+	const char *file;
+	unsigned line;
+	char *matcher;          /* as written, for explanations */
+	enum dns_mtype mtype;
+	enum dns_src_kind src;  /* for DNS_M_SET */
+	char *code, *attr;      /* geosite:CODE@attr, until loaded */
+	struct match_set *set;  /* DNS_M_SET: owned */
+	struct dns_list *list;  /* DNS_M_LIST: owned by dns_conf */
+	uint16_t qtype;
+	struct addr_cidr cidr;
+	enum dns_atype atype;
+	struct dns_group *group;
+	enum dns_block block;
+	struct dns_addrs addrs;
+	uint32_t mark; /* quic-rule mark N */
+	int qaction;   /* quic-rule action, see quic service */
+};
+
+struct dns_conf {
+	struct dns_group *groups;
+	size_t n_groups;
+	struct dns_list *lists;
+	size_t n_lists;
+	struct dns_rule *rules;
+	size_t n_rules;
+	struct dns_rule *quic_rules; /* quic-rule lines share the matcher */
+	size_t n_quic_rules;
+	char *geosite;     /* geosite FILE */
+	char *geosite_dir; /* geosite-dir DIR */
+	char **hosts_files;
+	size_t n_hosts_files;
+	struct list_hosts *hosts; /* merged hosts files, may be NULL */
+	unsigned timeout_ms;
+	unsigned cache_size;
+	unsigned min_ttl, max_ttl;
+	unsigned block_ttl;
+	bool serve_stale;
+	bool prefetch;
+};
+
+/** The DNS settings of a config (never NULL after cfg_load). */
+const struct dns_conf *dns_conf_get(const struct cfg *c);
+
+/** The `dns` config module (cfg_dns.c). */
+extern const struct cfg_module cfg_dns_module;
+
+/** Parse a DNS type name ("A", "AAAA", "HTTPS", "TYPE65", "65"); 0 when unknown. */
+uint16_t dns_type_parse(const char *s);
+
+/** Name of a DNS type ("A", "TYPE1234"); buf is used for unnamed ones. */
+const char *dns_type_name(uint16_t t, char *buf, size_t len);
+
+#endif

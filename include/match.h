@@ -1,0 +1,77 @@
+/* match.h - compiled, immutable domain sets (full / domain / keyword / regexp).
+ *
+ * Build with a match_builder, then match_builder_finish() turns it into a
+ * read-only match_set that any number of threads may query at once. Names
+ * are compared lowercased and without the trailing dot. */
+#ifndef MATCH_H
+#define MATCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/** What an entry matches. The order is the precedence when several entries
+ * of one set match a name: FULL beats DOMAIN (longest suffix first) beats
+ * KEYWORD (longest keyword first) beats REGEXP (first added first). */
+enum match_kind {
+	MATCH_FULL = 0,	  /**< exactly this name */
+	MATCH_DOMAIN = 1, /**< this name and every name below it (label boundary) */
+	MATCH_KEYWORD = 2, /**< the name contains this substring */
+	MATCH_REGEXP = 3, /**< PCRE2 search (not anchored) on the lowercased name */
+};
+
+/** Longest name (without the trailing dot) that can match: RFC 1035 limit. */
+#define MATCH_NAME_MAX 253
+
+struct match_builder;
+struct match_set;
+
+/** What a lookup found, for explaining a verdict. */
+struct match_hit {
+	enum match_kind kind; /**< the kind of the entry that matched */
+	uint32_t tag;	      /**< the caller's tag stored with that entry */
+	const char *value;    /**< the entry's value (lowercased; regexp source), inside the set */
+	size_t len;	      /**< length of value (not NUL-terminated) */
+};
+
+/** New empty builder; NULL on allocation failure. */
+struct match_builder *match_builder_new(void);
+
+/** Add one entry. Domain, full and keyword values are lowercased and lose one
+ * trailing dot; regexps are compiled caseless (PCRE2, JIT when available).
+ * When the same kind+value is added twice the first tag is kept.
+ * Returns 0, -EINVAL for an invalid value (empty, bad character, label > 63,
+ * name > 253, regexp that does not compile) or -ENOMEM. */
+int match_builder_add(struct match_builder *b, enum match_kind kind, const char *value, size_t len,
+		      uint32_t tag);
+
+/** Number of distinct entries added so far (duplicates counted once). */
+size_t match_builder_entries(const struct match_builder *b);
+
+/** Free a builder that will not be finished (NULL is fine). */
+void match_builder_free(struct match_builder *b);
+
+/** Compile the builder into a set. Always consumes (frees) the builder.
+ * Entries that can never decide a lookup (a name below a domain entry with
+ * the same tag) are dropped. NULL on failure, with a message in err. */
+struct match_set *match_builder_finish(struct match_builder *b, char *err, size_t errlen);
+
+/** True when name (any case, optional trailing dot, not modified) matches;
+ * *tag_out (may be NULL) gets the tag of the most specific matching entry.
+ * Names longer than 253 characters never match. Safe from many threads. */
+bool match_lookup(const struct match_set *s, const char *name, size_t len, uint32_t *tag_out);
+
+/** match_lookup() that also says which entry matched (hit may be NULL). */
+bool match_lookup_ex(const struct match_set *s, const char *name, size_t len,
+		     struct match_hit *hit);
+
+/** Entries kept in the set (after dedup and dropping redundant entries). */
+size_t match_set_entries(const struct match_set *s);
+
+/** Bytes allocated for the set (including compiled regexps). */
+size_t match_set_bytes(const struct match_set *s);
+
+/** Free a set (NULL is fine). */
+void match_set_free(struct match_set *s);
+
+#endif

@@ -1,0 +1,327 @@
+/* cfg_dns.c - the DNS directives: upstream groups, domain lists, hosts
+ * files, rules and cache limits. Lists are read when their directive is
+ * read (a missing file is an error at that line); geosite codes are read at
+ * the end, in one pass, keeping only the codes the rules name. */
+#include "config.h"
+#include "dns_conf.h"
+#include "dns_match.h"
+#include "list_geosite.h"
+#include "list_text.h"
+#include "log.h"
+#include "match.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+static struct dns_conf *dc(struct cfg_ctx *ctx)
+{
+	return ctx->cfg->svc[SVC_DNS];
+}
+
+const struct dns_conf *dns_conf_get(const struct cfg *c)
+{
+	return c->svc[SVC_DNS];
+}
+
+static void *grow(void *arr, size_t n, size_t size)
+{
+	return realloc(arr, (n + 1) * size);
+}
+
+struct dns_group *dns_group_find(const struct dns_conf *d, const char *name)
+{
+	for (size_t i = 0; i < d->n_groups; i++)
+		if (strcmp(d->groups[i].name, name) == 0)
+			return &d->groups[i];
+	return NULL;
+}
+
+static int parse_server(struct cfg_ctx *ctx, const char *url, struct addr *a, bool *tcp)
+{
+	const char *rest = url;
+
+	*tcp = false;
+	if (strncmp(url, "udp://", 6) == 0) {
+		rest = url + 6;
+	} else if (strncmp(url, "tcp://", 6) == 0) {
+		rest = url + 6;
+		*tcp = true;
+	} else if (strstr(url, "://")) {
+		return cfg_error(ctx, "upstream: '%s': this build supports udp:// and tcp:// "
+				      "upstreams only", url);
+	}
+	if (addr_parse(rest, false, 53, a) < 0 || addr_port(a) == 0)
+		return cfg_error(ctx, "upstream: '%s' is not [udp://|tcp://]IP[:PORT]", url);
+	return 0;
+}
+
+static int p_upstream(struct cfg_ctx *ctx, int argc, char **argv)
+{
+	struct dns_conf *d = dc(ctx);
+	struct dns_group *g;
+
+	if (dns_group_find(d, argv[1]))
+		return cfg_error(ctx, "upstream: group '%s' is defined twice", argv[1]);
+	if (argc - 2 > DNS_MAX_SERVERS)
+		return cfg_error(ctx, "upstream: at most %d servers a group", DNS_MAX_SERVERS);
+	/* Rules point into groups[]: every group must exist before the first rule. */
+	if (d->n_rules || d->n_quic_rules)
+		return cfg_error(ctx, "upstream: define groups before the first rule");
+	g = grow(d->groups, d->n_groups, sizeof(*g));
+	if (!g)
+		return cfg_error(ctx, "out of memory");
+	d->groups = g;
+	g = &d->groups[d->n_groups];
+	memset(g, 0, sizeof(*g));
+	g->file = ctx->file;
+	g->line = ctx->line;
+	g->index = (unsigned)d->n_groups;
+	for (int i = 2; i < argc; i++)
+		if (parse_server(ctx, argv[i], &g->servers[g->n], &g->tcp[g->n]) < 0)
+			return -1;
+		else
+			g->n++;
+	g->name = strdup(argv[1]);
+	if (!g->name)
+		return cfg_error(ctx, "out of memory");
+	d->n_groups++;
+	return 0;
+}
+
+static int set_path(struct cfg_ctx *ctx, char **dst, const char *arg)
+{
+	free(*dst);
+	*dst = cfg_path(ctx, arg);
+	return *dst ? 0 : cfg_error(ctx, "out of memory");
+}
+
+static int p_geosite(struct cfg_ctx *ctx, int argc, char **argv)
+{
+	return set_path(ctx, &dc(ctx)->geosite, argv[1]);
+}
+
+static int p_geosite_dir(struct cfg_ctx *ctx, int argc, char **argv)
+{
+	return set_path(ctx, &dc(ctx)->geosite_dir, argv[1]);
+}
+
+/* Bad lines in lists are reported and skipped, never fatal. */
+static void list_warn(void *arg, const char *file, unsigned line, const char *msg)
+{
+	unsigned *n = arg;
+
+	if ((*n)++ < 20)
+		log_warn("%s:%u: %s (line skipped)", file, line, msg);
+	else if (*n == 21)
+		log_warn("%s: more bad lines; not reporting each", file);
+}
+
+static int p_list(struct cfg_ctx *ctx, int argc, char **argv)
+{
+	struct dns_conf *d = dc(ctx);
+	struct dns_list *l;
+	char *colon = strchr(argv[2], ':');
+	int rc;
+
+	if (!colon)
+		return cfg_error(ctx, "list: '%s' is not FORMAT:FILE (dnsmasq, hosts, adblock, plain)", argv[2]);
+	for (size_t i = 0; i < d->n_lists; i++)
+		if (strcmp(d->lists[i].name, argv[1]) == 0)
+			return cfg_error(ctx, "list: '%s' is defined twice", argv[1]);
+	if (d->n_rules || d->n_quic_rules)
+		return cfg_error(ctx, "list: define lists before the first rule");
+	l = grow(d->lists, d->n_lists, sizeof(*l));
+	if (!l)
+		return cfg_error(ctx, "out of memory");
+	d->lists = l;
+	l = &d->lists[d->n_lists];
+	memset(l, 0, sizeof(*l));
+	l->file = ctx->file;
+	l->line = ctx->line;
+	l->name = strdup(argv[1]);
+	l->format = strndup(argv[2], (size_t)(colon - argv[2]));
+	l->path = cfg_path(ctx, colon + 1);
+	d->n_lists++;
+	if (!l->name || !l->format || !l->path)
+		return cfg_error(ctx, "out of memory");
+	rc = dns_list_load(l, list_warn);
+	if (rc == -EINVAL)
+		return cfg_error(ctx, "list: unknown format '%s' (dnsmasq, hosts, adblock, plain)", l->format);
+	if (rc < 0)
+		return cfg_error(ctx, "list %s: cannot read %s: %s", l->name, l->path, strerror(-rc));
+	log_info("list %s: %zu entries from %s (%zu bad lines, %zu unsupported rules skipped)",
+		 l->name, l->entries, l->path, l->bad, l->skipped);
+	return 0;
+}
+
+static int p_hosts(struct cfg_ctx *ctx, int argc, char **argv)
+{
+	struct dns_conf *d = dc(ctx);
+	char **f = grow(d->hosts_files, d->n_hosts_files, sizeof(*f));
+	int rc;
+
+	if (!f)
+		return cfg_error(ctx, "out of memory");
+	d->hosts_files = f;
+	f[d->n_hosts_files] = cfg_path(ctx, argv[1]);
+	if (!f[d->n_hosts_files])
+		return cfg_error(ctx, "out of memory");
+	d->n_hosts_files++;
+	rc = dns_hosts_load(d, f[d->n_hosts_files - 1], list_warn);
+	if (rc < 0)
+		return cfg_error(ctx, "hosts: cannot read %s: %s", argv[1], strerror(-rc));
+	return 0;
+}
+
+static int p_rule(struct cfg_ctx *ctx, int argc, char **argv)
+{
+	struct dns_conf *d = dc(ctx);
+	struct dns_rule *r = grow(d->rules, d->n_rules, sizeof(*r));
+
+	if (!r)
+		return cfg_error(ctx, "out of memory");
+	d->rules = r;
+	r = &d->rules[d->n_rules++];
+	memset(r, 0, sizeof(*r));
+	r->file = ctx->file;
+	r->line = ctx->line;
+	if (dns_matcher_parse(ctx, d, argv[1], r) < 0)
+		return -1;
+	return dns_action_parse(ctx, d, argc - 2, argv + 2, r);
+}
+
+static int p_num(struct cfg_ctx *ctx, const char *s, uint64_t min, uint64_t max, unsigned *out)
+{
+	uint64_t v;
+
+	if (cfg_parse_num(ctx, "value", s, min, max, &v) < 0)
+		return -1;
+	*out = (unsigned)v;
+	return 0;
+}
+
+static int p_timeout(struct cfg_ctx *ctx, int argc, char **argv)
+{
+	return p_num(ctx, argv[1], 100, 60000, &dc(ctx)->timeout_ms);
+}
+
+static int p_cache_size(struct cfg_ctx *ctx, int argc, char **argv)
+{
+	return p_num(ctx, argv[1], 0, 10000000, &dc(ctx)->cache_size);
+}
+
+static int p_min_ttl(struct cfg_ctx *ctx, int argc, char **argv)
+{
+	return p_num(ctx, argv[1], 0, 604800, &dc(ctx)->min_ttl);
+}
+
+static int p_max_ttl(struct cfg_ctx *ctx, int argc, char **argv)
+{
+	return p_num(ctx, argv[1], 1, 604800, &dc(ctx)->max_ttl);
+}
+
+static int p_block_ttl(struct cfg_ctx *ctx, int argc, char **argv)
+{
+	return p_num(ctx, argv[1], 0, 604800, &dc(ctx)->block_ttl);
+}
+
+static int p_serve_stale(struct cfg_ctx *ctx, int argc, char **argv)
+{
+	return cfg_parse_bool(ctx, argv[1], &dc(ctx)->serve_stale);
+}
+
+static int p_prefetch(struct cfg_ctx *ctx, int argc, char **argv)
+{
+	return cfg_parse_bool(ctx, argv[1], &dc(ctx)->prefetch);
+}
+
+static const struct cfg_directive dns_directives[] = {
+	{"upstream", 2, 1 + DNS_MAX_SERVERS, p_upstream, "NAME [udp://|tcp://]IP[:PORT]...", NULL,
+	 "An upstream group: servers tried in order (failover); answers truncated over UDP are "
+	 "retried over TCP. Its sockets carry `mark`."},
+	{"geosite", 1, 1, p_geosite, "FILE", NULL,
+	 "A geosite.dat (v2ray/Xray format) for geosite:CODE[@attr] matchers; only the codes the "
+	 "rules name are kept in memory."},
+	{"geosite-dir", 1, 1, p_geosite_dir, "DIR", NULL,
+	 "domain-list-community's text source (data/ directory) instead of geosite.dat."},
+	{"list", 2, 2, p_list, "NAME FORMAT:FILE", NULL,
+	 "A domain list for list:NAME matchers. FORMAT: dnsmasq (server=/d/ip, address=/d/ip), "
+	 "hosts, adblock (||d^, @@||d^ exceptions), plain (one domain a line)."},
+	{"hosts", 1, 1, p_hosts, "FILE", NULL,
+	 "A hosts file the `hosts` action answers from (several allowed)."},
+	{"dns-rule", 2, 2 + DNS_MAX_ADDRS * 2, p_rule, "MATCHER ACTION [ARGS]", NULL,
+	 "First match wins. MATCHER: geosite:CODE[@attr], list:NAME, full:D, domain:D, keyword:K, "
+	 "regexp:R, qtype:TYPE, client:CIDR, all. ACTION: forward GROUP, passthrough, "
+	 "block nxdomain|refused|zero|drop, address IP..., hosts."},
+	{"upstream-timeout", 1, 1, p_timeout, "MS", "2500",
+	 "Time a query may spend on its upstream group before the client gets SERVFAIL."},
+	{"cache-size", 1, 1, p_cache_size, "N", "10000",
+	 "Answers the DNS cache holds (0: no cache); least recently used are evicted."},
+	{"min-ttl", 1, 1, p_min_ttl, "SECONDS", "0", "Cached answers are kept at least this long."},
+	{"max-ttl", 1, 1, p_max_ttl, "SECONDS", "86400", "Cached answers are kept at most this long."},
+	{"block-ttl", 1, 1, p_block_ttl, "SECONDS", "300",
+	 "TTL of answers sluice makes itself (block, address, hosts)."},
+	{"serve-stale", 1, 1, p_serve_stale, "yes|no", "no",
+	 "Answer from an expired cache entry (TTL 30) while refreshing it (RFC 8767)."},
+	{"prefetch", 1, 1, p_prefetch, "yes|no", "no",
+	 "Refresh a cache entry in the background when a hit finds under 10% of its TTL left."},
+	{NULL, 0, 0, NULL, NULL, NULL, NULL},
+};
+
+static void dns_init(struct cfg *c)
+{
+	struct dns_conf *d = calloc(1, sizeof(*d));
+
+	c->svc[SVC_DNS] = d;
+	if (!d)
+		return;
+	d->timeout_ms = 2500;
+	d->cache_size = 10000;
+	d->max_ttl = 86400;
+	d->block_ttl = 300;
+}
+
+static int dns_finish(struct cfg_ctx *ctx)
+{
+	struct dns_conf *d = dc(ctx);
+
+	if (!d)
+		return cfg_error(ctx, "out of memory");
+	if (d->min_ttl > d->max_ttl)
+		return cfg_error(ctx, "min-ttl is larger than max-ttl");
+	return dns_geosite_resolve(ctx, d);
+}
+
+static void dns_free(struct cfg *c)
+{
+	struct dns_conf *d = c->svc[SVC_DNS];
+
+	if (!d)
+		return;
+	for (size_t i = 0; i < d->n_rules; i++)
+		dns_rule_fini(&d->rules[i]);
+	for (size_t i = 0; i < d->n_quic_rules; i++)
+		dns_rule_fini(&d->quic_rules[i]);
+	for (size_t i = 0; i < d->n_lists; i++)
+		dns_list_fini(&d->lists[i]);
+	for (size_t i = 0; i < d->n_groups; i++)
+		free(d->groups[i].name);
+	for (size_t i = 0; i < d->n_hosts_files; i++)
+		free(d->hosts_files[i]);
+	list_hosts_free(d->hosts);
+	free(d->hosts_files);
+	free(d->rules);
+	free(d->quic_rules);
+	free(d->lists);
+	free(d->groups);
+	free(d->geosite);
+	free(d->geosite_dir);
+	free(d);
+	c->svc[SVC_DNS] = NULL;
+}
+
+const struct cfg_module cfg_dns_module = {
+	"dns", dns_directives, dns_init, dns_finish, dns_free,
+};

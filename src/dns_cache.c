@@ -1,0 +1,509 @@
+#include "config.h"
+/* dns_cache.c - the DNS answer cache shared by the worker threads. It owns
+ * the entries (upstream answers in wire form minus their OPT RR, with the
+ * offsets of their TTL fields), the shard locks, LRU order, expiry,
+ * serve-stale and prefetch bookkeeping, and the counters. It does not talk
+ * to upstreams (the dns service refreshes when a hit says so) and it does
+ * not parse: dns_msg validated the answer before dns_cache_put.
+ *
+ * Shards are chosen by the SipHash of the key (random key per process, so
+ * a client cannot aim its names at one shard or bucket); each shard has its
+ * own mutex, hash buckets and LRU list, and its counters as relaxed atomics
+ * that only the lock holder writes (so an increment is a plain store and
+ * dns_cache_stats reads them without the lock).
+ */
+#include "dns_cache.h"
+
+#include <pthread.h>
+#include <sodium.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define KEY_MAX (DNS_NAME_WIRE_MAX + 5)
+#define DEFAULT_MAX_TTL 86400
+#define DEFAULT_BYTES_PER_ENTRY 1024
+#define CACHE_LINE 64
+
+enum ctr { C_HITS, C_MISSES, C_INSERTS, C_EVICTIONS, C_EXPIRED, C_STALE, C_ENTRIES, C_BYTES, C_N };
+
+struct entry {
+	struct entry *hnext;
+	struct entry *prev, *next; /* LRU: head is the most recently used */
+	uint64_t hash;
+	uint64_t stored_ms, expire_ms, refresh_ms;
+	size_t size;               /* bytes accounted for this entry */
+	uint32_t ttl;              /* clamped lifetime, seconds */
+	uint32_t orig_ttl;         /* upstream min TTL */
+	uint32_t min_clamp;        /* min-ttl in force when stored */
+	uint16_t key_len, wire_len, n_ttl;
+	uint8_t rcode;
+	bool negative, refreshed;
+	uint16_t data[];           /* ttl_off[n_ttl], then key, then wire */
+};
+
+struct shard {
+	pthread_mutex_t lock;
+	struct entry **buckets;
+	size_t bmask;
+	struct entry *head, *tail;
+	size_t count, bytes, max_count;
+	_Atomic uint64_t ctr[C_N];
+} __attribute__((aligned(CACHE_LINE)));
+
+struct dns_cache {
+	struct shard *shards;
+	size_t nshards;
+	uint8_t key[crypto_shorthash_KEYBYTES];
+	_Atomic uint32_t min_ttl, max_ttl, stale_s;
+	_Atomic bool prefetch;
+	_Atomic size_t max_bytes;
+	_Atomic uint64_t uncacheable;
+};
+
+struct key {
+	size_t len;
+	uint8_t b[KEY_MAX];
+};
+
+static inline void ctr_add(struct shard *s, enum ctr i, int64_t d)
+{
+	/* only the lock holder writes: a relaxed load and store, no bus lock */
+	uint64_t v = atomic_load_explicit(&s->ctr[i], memory_order_relaxed);
+
+	atomic_store_explicit(&s->ctr[i], v + (uint64_t)d, memory_order_relaxed);
+}
+
+static inline const uint8_t *e_key(const struct entry *e)
+{
+	return (const uint8_t *)(e->data + e->n_ttl);
+}
+
+static inline uint8_t *e_wire(struct entry *e)
+{
+	return (uint8_t *)(e->data + e->n_ttl) + e->key_len;
+}
+
+static void key_make(const struct dns_query *q, struct key *k)
+{
+	uint8_t *p = k->b + q->lname_len;
+
+	memcpy(k->b, q->lname, q->lname_len);
+	p[0] = (uint8_t)(q->qtype >> 8);
+	p[1] = (uint8_t)q->qtype;
+	p[2] = (uint8_t)(q->qclass >> 8);
+	p[3] = (uint8_t)q->qclass;
+	p[4] = (uint8_t)((q->do_bit ? 1 : 0) | (q->flags & DNS_F_CD ? 2 : 0));
+	k->len = (size_t)q->lname_len + 5;
+}
+
+static uint64_t key_hash(const struct dns_cache *c, const struct key *k)
+{
+	uint64_t h;
+
+	crypto_shorthash((unsigned char *)&h, k->b, k->len, c->key);
+	return h;
+}
+
+static struct shard *shard_of(const struct dns_cache *c, uint64_t h)
+{
+	return &c->shards[h & (c->nshards - 1)];
+}
+
+static struct entry **bucket_of(struct shard *s, uint64_t h)
+{
+	return &s->buckets[(h >> 32) & s->bmask];
+}
+
+static struct entry *find(struct shard *s, uint64_t h, const struct key *k)
+{
+	for (struct entry *e = *bucket_of(s, h); e; e = e->hnext)
+		if (e->hash == h && e->key_len == k->len && memcmp(e_key(e), k->b, k->len) == 0)
+			return e;
+	return NULL;
+}
+
+static void lru_unlink(struct shard *s, struct entry *e)
+{
+	if (e->prev)
+		e->prev->next = e->next;
+	else
+		s->head = e->next;
+	if (e->next)
+		e->next->prev = e->prev;
+	else
+		s->tail = e->prev;
+}
+
+static void lru_push(struct shard *s, struct entry *e)
+{
+	e->prev = NULL;
+	e->next = s->head;
+	if (s->head)
+		s->head->prev = e;
+	s->head = e;
+	if (!s->tail)
+		s->tail = e;
+}
+
+static void entry_remove(struct shard *s, struct entry *e)
+{
+	struct entry **pp = bucket_of(s, e->hash);
+
+	while (*pp != e)
+		pp = &(*pp)->hnext;
+	*pp = e->hnext;
+	lru_unlink(s, e);
+	s->count--;
+	s->bytes -= e->size;
+	ctr_add(s, C_ENTRIES, -1);
+	ctr_add(s, C_BYTES, -(int64_t)e->size);
+	free(e);
+}
+
+static void entry_insert(struct shard *s, struct entry *e)
+{
+	struct entry **b = bucket_of(s, e->hash);
+
+	e->hnext = *b;
+	*b = e;
+	lru_push(s, e);
+	s->count++;
+	s->bytes += e->size;
+	ctr_add(s, C_ENTRIES, 1);
+	ctr_add(s, C_BYTES, (int64_t)e->size);
+	ctr_add(s, C_INSERTS, 1);
+}
+
+static size_t pow2_floor(size_t n)
+{
+	size_t p = 1;
+
+	while (p * 2 <= n && p * 2 != 0)
+		p *= 2;
+	return p;
+}
+
+static int shard_init(struct shard *s, size_t max_count)
+{
+	size_t nb = 16;
+
+	while (nb < max_count)
+		nb *= 2;
+	s->buckets = calloc(nb, sizeof(*s->buckets));
+	if (!s->buckets)
+		return -ENOMEM;
+	s->bmask = nb - 1;
+	s->max_count = max_count;
+	if (pthread_mutex_init(&s->lock, NULL) != 0) {
+		free(s->buckets);
+		s->buckets = NULL;
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+struct dns_cache *dns_cache_new(size_t max_entries, size_t shards)
+{
+	struct dns_cache *c = NULL;
+	size_t per, i = 0;
+
+	if (!max_entries || !shards || (shards & (shards - 1)) || sodium_init() < 0) {
+		errno = EINVAL;
+		return NULL;
+	}
+	if (shards > max_entries)
+		shards = pow2_floor(max_entries);
+	per = (max_entries + shards - 1) / shards;
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return NULL;
+	c->shards = aligned_alloc(CACHE_LINE, shards * sizeof(*c->shards));
+	if (!c->shards)
+		goto fail;
+	memset(c->shards, 0, shards * sizeof(*c->shards));
+	for (; i < shards; i++)
+		if (shard_init(&c->shards[i], per) < 0)
+			goto fail;
+	c->nshards = shards;
+	randombytes_buf(c->key, sizeof(c->key));
+	atomic_init(&c->min_ttl, 0);
+	atomic_init(&c->max_ttl, DEFAULT_MAX_TTL);
+	atomic_init(&c->stale_s, 0);
+	atomic_init(&c->prefetch, true);
+	atomic_init(&c->max_bytes, max_entries * DEFAULT_BYTES_PER_ENTRY);
+	return c;
+fail:
+	while (c->shards && i-- > 0) {
+		pthread_mutex_destroy(&c->shards[i].lock);
+		free(c->shards[i].buckets);
+	}
+	free(c->shards);
+	free(c);
+	errno = ENOMEM;
+	return NULL;
+}
+
+static void shard_clear(struct shard *s)
+{
+	while (s->tail)
+		entry_remove(s, s->tail);
+}
+
+void dns_cache_clear(struct dns_cache *c)
+{
+	for (size_t i = 0; i < c->nshards; i++) {
+		pthread_mutex_lock(&c->shards[i].lock);
+		shard_clear(&c->shards[i]);
+		pthread_mutex_unlock(&c->shards[i].lock);
+	}
+}
+
+void dns_cache_free(struct dns_cache *c)
+{
+	if (!c)
+		return;
+	for (size_t i = 0; i < c->nshards; i++) {
+		shard_clear(&c->shards[i]);
+		pthread_mutex_destroy(&c->shards[i].lock);
+		free(c->shards[i].buckets);
+	}
+	free(c->shards);
+	free(c);
+}
+
+void dns_cache_set_ttl(struct dns_cache *c, uint32_t min_ttl, uint32_t max_ttl)
+{
+	atomic_store_explicit(&c->min_ttl, min_ttl, memory_order_relaxed);
+	atomic_store_explicit(&c->max_ttl, max_ttl < min_ttl ? min_ttl : max_ttl,
+			      memory_order_relaxed);
+}
+
+void dns_cache_set_stale(struct dns_cache *c, uint32_t window_s)
+{
+	atomic_store_explicit(&c->stale_s, window_s, memory_order_relaxed);
+}
+
+void dns_cache_set_prefetch(struct dns_cache *c, bool on)
+{
+	atomic_store_explicit(&c->prefetch, on, memory_order_relaxed);
+}
+
+void dns_cache_set_max_bytes(struct dns_cache *c, size_t bytes)
+{
+	atomic_store_explicit(&c->max_bytes, bytes, memory_order_relaxed);
+}
+
+/* An entry for the answer; the stored copy has no OPT RR (it is last, see inspect). */
+static struct entry *entry_new(const struct dns_cache *c, const struct key *k, const uint8_t *ans,
+			       const struct dns_answer_info *ai, uint64_t now_ms)
+{
+	size_t wire_len = ai->has_opt ? ai->opt_off : ai->end;
+	size_t size = sizeof(struct entry) + ai->n_ttl * sizeof(uint16_t) + k->len + wire_len;
+	uint32_t lo = atomic_load_explicit(&c->min_ttl, memory_order_relaxed);
+	uint32_t hi = atomic_load_explicit(&c->max_ttl, memory_order_relaxed);
+	struct entry *e = malloc(size);
+	uint8_t *w;
+
+	if (!e)
+		return NULL;
+	e->size = size;
+	e->n_ttl = ai->n_ttl;
+	e->key_len = (uint16_t)k->len;
+	e->wire_len = (uint16_t)wire_len;
+	memcpy(e->data, ai->ttl_off, ai->n_ttl * sizeof(uint16_t));
+	memcpy((uint8_t *)(e->data + e->n_ttl), k->b, k->len);
+	w = e_wire(e);
+	memcpy(w, ans, wire_len);
+	if (ai->has_opt) {
+		w[10] = (uint8_t)((ai->arcount - 1) >> 8);
+		w[11] = (uint8_t)(ai->arcount - 1);
+	}
+	e->orig_ttl = ai->min_ttl;
+	e->ttl = ai->min_ttl < lo ? lo : ai->min_ttl > hi ? hi : ai->min_ttl;
+	e->min_clamp = lo;
+	e->stored_ms = now_ms;
+	e->expire_ms = now_ms + (uint64_t)e->ttl * 1000;
+	e->refresh_ms = 0;
+	e->refreshed = false;
+	e->rcode = ai->rcode;
+	e->negative = ai->negative;
+	return e;
+}
+
+static void shard_evict(const struct dns_cache *c, struct shard *s)
+{
+	size_t budget = atomic_load_explicit(&c->max_bytes, memory_order_relaxed) / c->nshards;
+
+	/* the newest entry is at the head and is never evicted by its own insert */
+	while (s->tail && s->tail != s->head && (s->count > s->max_count || s->bytes > budget)) {
+		entry_remove(s, s->tail);
+		ctr_add(s, C_EVICTIONS, 1);
+	}
+}
+
+int dns_cache_put(struct dns_cache *c, const struct dns_query *q, const uint8_t *ans, size_t len,
+		  const struct dns_answer_info *ai, uint64_t now_ms)
+{
+	struct entry *e, *old;
+	struct shard *s;
+	struct key k;
+
+	if (!ai->cacheable || !q->question_ok || q->ecs || ai->end > len ||
+	    !dns_answer_matches(ans, len, ai, q)) {
+		atomic_fetch_add_explicit(&c->uncacheable, 1, memory_order_relaxed);
+		return -EINVAL;
+	}
+	if ((ai->has_opt ? ai->opt_off : ai->end) > DNS_CACHE_MAX_ANSWER)
+		return -E2BIG;
+	key_make(q, &k);
+	e = entry_new(c, &k, ans, ai, now_ms);
+	if (!e)
+		return -ENOMEM;
+	e->hash = key_hash(c, &k);
+	s = shard_of(c, e->hash);
+	pthread_mutex_lock(&s->lock);
+	old = find(s, e->hash, &k);
+	if (old)
+		entry_remove(s, old);
+	entry_insert(s, e);
+	shard_evict(c, s);
+	pthread_mutex_unlock(&s->lock);
+	return 0;
+}
+
+/* Flags of a cached answer for this client: its RD, AD only if it asked (RFC 6840 5.8). */
+static uint16_t hit_flags(uint16_t cached, const struct dns_query *q)
+{
+	uint16_t f = cached & (uint16_t) ~(DNS_F_RD | DNS_F_TC);
+
+	if (!(q->flags & DNS_F_AD) && !q->do_bit)
+		f &= (uint16_t)~DNS_F_AD;
+	return f | (q->flags & DNS_F_RD);
+}
+
+/* Copy entry e out for q (lock held). */
+static int serve(struct entry *e, const struct dns_query *q, const uint8_t *pkt, uint8_t *out,
+		 size_t outlen, uint64_t now_ms, bool stale)
+{
+	size_t total = e->wire_len + (q->edns ? 11 : 0);
+	uint32_t elapsed = (uint32_t)((now_ms - e->stored_ms) / 1000);
+	int rc;
+
+	if (total > dns_query_udp_limit(q))
+		return dns_build_truncated(q, pkt, e->rcode, out, outlen);
+	if (total > outlen)
+		return -ENOSPC;
+	memcpy(out, e_wire(e), e->wire_len);
+	if (stale)
+		rc = dns_rewrite_ttls(out, e->wire_len, e->data, e->n_ttl, 0, DNS_CACHE_STALE_TTL,
+				      DNS_CACHE_STALE_TTL);
+	else
+		rc = dns_rewrite_ttls(out, e->wire_len, e->data, e->n_ttl, elapsed, e->min_clamp,
+				      e->ttl);
+	if (rc < 0)
+		return rc;
+	dns_set_id(out, q->id);
+	{
+		uint16_t f = hit_flags((uint16_t)(out[2] << 8 | out[3]), q);
+
+		out[2] = (uint8_t)(f >> 8);
+		out[3] = (uint8_t)f;
+	}
+	/* same key, so the same name length: put the client's spelling back (0x20) */
+	if (!q->qname_compressed)
+		memcpy(out + DNS_HDR_LEN, pkt + q->qname_off, q->lname_len);
+	if (!q->edns)
+		return (int)e->wire_len;
+	dns_put_opt(q, e->rcode, out + e->wire_len, 11);
+	if (++out[11] == 0)
+		out[10]++;
+	return (int)total;
+}
+
+static void hit_fill(const struct dns_cache *c, struct entry *e, uint64_t now_ms, bool stale,
+		     struct dns_cache_hit *hit)
+{
+	uint32_t age = (uint32_t)((now_ms - e->stored_ms) / 1000);
+
+	memset(hit, 0, sizeof(*hit));
+	hit->age_s = age;
+	hit->orig_ttl = e->orig_ttl;
+	hit->rcode = e->rcode;
+	hit->negative = e->negative;
+	hit->stale = stale;
+	hit->ttl = stale ? DNS_CACHE_STALE_TTL : (e->ttl > age ? e->ttl - age : 0);
+	hit->prefetch = !stale && atomic_load_explicit(&c->prefetch, memory_order_relaxed) &&
+			(uint64_t)hit->ttl * 10 < e->ttl;
+	if ((stale || hit->prefetch) &&
+	    (!e->refreshed || now_ms - e->refresh_ms >= DNS_CACHE_REFRESH_RETRY_MS)) {
+		hit->refresh = true;
+		e->refreshed = true;
+		e->refresh_ms = now_ms;
+	}
+}
+
+int dns_cache_get(struct dns_cache *c, const struct dns_query *q, const uint8_t *query_pkt,
+		  uint8_t *out, size_t outlen, uint64_t now_ms, struct dns_cache_hit *hit)
+{
+	struct entry *e;
+	struct shard *s;
+	struct key k;
+	uint64_t h, win;
+	bool stale = false;
+	int rc = -ENOENT;
+
+	if (!q->question_ok)
+		return -ENOENT;
+	key_make(q, &k);
+	h = key_hash(c, &k);
+	s = shard_of(c, h);
+	pthread_mutex_lock(&s->lock);
+	e = find(s, h, &k);
+	if (e && now_ms >= e->expire_ms) {
+		win = (uint64_t)atomic_load_explicit(&c->stale_s, memory_order_relaxed) * 1000;
+		stale = now_ms - e->expire_ms < win;
+		if (!stale) {
+			entry_remove(s, e);
+			ctr_add(s, C_EXPIRED, 1);
+			e = NULL;
+		}
+	}
+	if (!e) {
+		ctr_add(s, C_MISSES, 1);
+		goto done;
+	}
+	rc = serve(e, q, query_pkt, out, outlen, now_ms, stale);
+	if (rc < 0)
+		goto done;
+	hit_fill(c, e, now_ms, stale, hit);
+	hit->truncated = out[2] & (DNS_F_TC >> 8);
+	if (e != s->head) {
+		lru_unlink(s, e);
+		lru_push(s, e);
+	}
+	ctr_add(s, C_HITS, 1);
+	if (stale)
+		ctr_add(s, C_STALE, 1);
+done:
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+void dns_cache_stats(const struct dns_cache *c, struct dns_cache_stats *st)
+{
+	uint64_t v[C_N] = {0};
+
+	for (size_t i = 0; i < c->nshards; i++)
+		for (int j = 0; j < C_N; j++)
+			v[j] += atomic_load_explicit(&c->shards[i].ctr[j], memory_order_relaxed);
+	st->hits = v[C_HITS];
+	st->misses = v[C_MISSES];
+	st->inserts = v[C_INSERTS];
+	st->evictions = v[C_EVICTIONS];
+	st->expired = v[C_EXPIRED];
+	st->stale_hits = v[C_STALE];
+	st->entries = v[C_ENTRIES];
+	st->bytes = v[C_BYTES];
+	st->uncacheable = atomic_load_explicit(&c->uncacheable, memory_order_relaxed);
+}

@@ -1,0 +1,610 @@
+#include "config.h"
+/* dns_msg.c - the DNS wire format on sluice's hot path: parsing client
+ * queries, building the answers sluice writes itself (errors, addresses,
+ * blocks, truncation), validating upstream answers for the cache, and
+ * rewriting IDs and TTLs in place. Hand-written and allocation-free: every
+ * read checks what remains before it consumes (the c-ares ares_buf idea),
+ * compression pointers may only point backwards. It does not decide what
+ * to answer (dns service), nor store answers (dns_cache).
+ *
+ *  Header (RFC 1035 4.1.1)            RR (4.1.3)
+ *  +--+--+--+--+--+--+--+--+          NAME     labels / pointer
+ *  | ID                    |          TYPE     16
+ *  |QR|Opcode|AA|TC|RD|RA|Z|AD|CD|RC  CLASS    16 (OPT: UDP size)
+ *  | QDCOUNT ANCOUNT NSCOUNT ARCOUNT  TTL      32 (OPT: ext rcode, version, DO)
+ *  +--+--+--+--+--+--+--+--+          RDLENGTH 16, RDATA
+ */
+#include "dns_msg.h"
+
+#include <string.h>
+
+#define MAX_HOPS 127   /* a 255-byte name has at most 127 labels */
+#define OPT_LEN 11     /* root owner, type, class, ttl, rdlen 0 */
+#define SOA_RR_LEN 34  /* pointer owner, 10, mname ".", rname ".", 5 x 32 bits */
+#define OPCODE_MASK 0x7800
+#define EDNS_OPT_ECS 8
+
+static inline uint16_t rd16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static inline uint32_t rd32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static inline void wr16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+static inline void wr32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+static inline uint8_t lower(uint8_t c)
+{
+	return (uint8_t)(c - 'A') < 26 ? c | 0x20 : c;
+}
+
+/*
+ * Read the name at *off. A pointer must point before the start of the
+ * segment that holds it (the name's start, or the previous pointer's
+ * target): a "prior occurrence" (RFC 1035 4.1.4). Segment starts then fall
+ * strictly, so no loop can form; the hop count is bounded as well. lw (may be NULL) receives the lowercase uncompressed wire form,
+ * *wlen its length. *off moves past the name as it sits in the message.
+ */
+static int name_read(const uint8_t *pkt, size_t len, size_t *off, uint8_t *lw, size_t *wlen,
+		     bool *compressed)
+{
+	size_t pos = *off, seg = *off, wl = 0, end = 0;
+	unsigned hops = 0;
+	bool jumped = false;
+
+	for (;;) {
+		uint8_t c;
+
+		if (pos >= len)
+			return -EBADMSG;
+		c = pkt[pos];
+		if (c == 0)
+			break;
+		if ((c & 0xc0) == 0xc0) {
+			size_t target;
+
+			if (pos + 1 >= len)
+				return -EBADMSG;
+			target = (size_t)(c & 0x3f) << 8 | pkt[pos + 1];
+			if (target >= seg || ++hops > MAX_HOPS)
+				return -EBADMSG;
+			if (!jumped)
+				end = pos + 2;
+			jumped = true;
+			pos = seg = target;
+			continue;
+		}
+		if (c > 63) /* 0x40 / 0x80: extended and reserved label types */
+			return -EBADMSG;
+		/* the label, and a terminating zero after it, must still fit in 255 */
+		if (len - pos <= c || wl + c + 2 > DNS_NAME_WIRE_MAX)
+			return -EBADMSG;
+		if (lw) {
+			lw[wl] = c;
+			for (size_t i = 1; i <= c; i++)
+				lw[wl + i] = lower(pkt[pos + i]);
+		}
+		wl += (size_t)c + 1;
+		pos += (size_t)c + 1;
+	}
+	if (lw)
+		lw[wl] = 0;
+	*wlen = wl + 1;
+	*off = jumped ? end : pos + 1;
+	if (compressed)
+		*compressed = jumped;
+	return 0;
+}
+
+/* Presentation form of an uncompressed wire name; see struct dns_query. */
+static size_t name_to_pres(const uint8_t *lw, char *out)
+{
+	size_t i = 0, o = 0;
+
+	while (lw[i]) {
+		size_t n = lw[i++];
+
+		if (o)
+			out[o++] = '.';
+		for (; n; n--, i++) {
+			uint8_t c = lw[i];
+
+			if (c > 0x20 && c < 0x7f && c != '.' && c != '\\') {
+				out[o++] = (char)c;
+				continue;
+			}
+			out[o++] = '\\';
+			out[o++] = (char)('0' + c / 100);
+			out[o++] = (char)('0' + c / 10 % 10);
+			out[o++] = (char)('0' + c % 10);
+		}
+	}
+	out[o] = 0;
+	return o;
+}
+
+struct rr {
+	size_t start;   /* owner name */
+	size_t ttl_off; /* TTL field */
+	size_t rdata;   /* RDATA */
+	uint16_t type, klass, rdlen;
+	uint32_t ttl;
+	bool root_owner;
+};
+
+/* Read one RR header and check its RDATA fits; *off moves past the RR. */
+static int rr_read(const uint8_t *pkt, size_t len, size_t *off, struct rr *rr)
+{
+	const uint8_t *p;
+	size_t wl;
+
+	rr->start = *off;
+	if (name_read(pkt, len, off, NULL, &wl, NULL) < 0 || len - *off < 10)
+		return -EBADMSG;
+	p = pkt + *off;
+	rr->type = rd16(p);
+	rr->klass = rd16(p + 2);
+	rr->ttl = rd32(p + 4);
+	rr->rdlen = rd16(p + 8);
+	rr->ttl_off = *off + 4;
+	rr->rdata = *off + 10;
+	rr->root_owner = wl == 1;
+	if (len - rr->rdata < rr->rdlen)
+		return -EBADMSG;
+	*off = rr->rdata + rr->rdlen;
+	return 0;
+}
+
+/* ---- client queries ---- */
+
+/* The OPT RR of a query (RFC 6891 6.1): one only, root owner, options walked. */
+static int query_opt(const uint8_t *pkt, const struct rr *rr, struct dns_query *q)
+{
+	size_t p = rr->rdata, end = rr->rdata + rr->rdlen;
+
+	if (!rr->root_owner || q->edns)
+		return DNS_E_FORMERR;
+	while (p < end) {
+		uint16_t code, olen;
+
+		if (end - p < 4)
+			return DNS_E_FORMERR;
+		code = rd16(pkt + p);
+		olen = rd16(pkt + p + 2);
+		p += 4;
+		if (end - p < olen)
+			return DNS_E_FORMERR;
+		if (code == EDNS_OPT_ECS)
+			q->ecs = true;
+		p += olen;
+	}
+	q->udp_size = rr->klass;
+	q->edns_version = (uint8_t)(rr->ttl >> 16);
+	q->do_bit = (rr->ttl & 0x8000) != 0;
+	q->edns = true;
+	return 0;
+}
+
+/* Answer and authority RRs are skipped (IXFR carries an SOA), additional read for OPT. */
+static int query_rrs(const uint8_t *pkt, size_t len, size_t *off, struct dns_query *q)
+{
+	unsigned skip = (unsigned)rd16(pkt + 6) + rd16(pkt + 8);
+	unsigned ar = rd16(pkt + 10);
+	struct rr rr;
+
+	for (unsigned i = 0; i < skip + ar; i++) {
+		if (rr_read(pkt, len, off, &rr) < 0)
+			return DNS_E_FORMERR;
+		if (rr.type != DNS_TYPE_OPT)
+			continue;
+		if (i < skip || query_opt(pkt, &rr, q) < 0)
+			return DNS_E_FORMERR;
+	}
+	return 0;
+}
+
+int dns_query_parse(const uint8_t *pkt, size_t len, struct dns_query *q)
+{
+	size_t off = DNS_HDR_LEN, wl;
+	int rc;
+
+	if (len < DNS_HDR_LEN)
+		return DNS_E_DROP;
+	q->id = rd16(pkt);
+	q->flags = rd16(pkt + 2);
+	q->qtype = q->qclass = 0;
+	q->question_ok = q->qname_compressed = false;
+	q->edns = q->do_bit = q->ecs = false;
+	q->edns_version = 0;
+	q->udp_size = DNS_UDP_MIN;
+	q->qname_off = DNS_HDR_LEN;
+	q->qname_len = q->question_end = q->lname_len = q->name_len = 0;
+	q->name[0] = 0;
+	if (q->flags & DNS_F_QR)
+		return DNS_E_DROP;
+	if (q->flags & OPCODE_MASK)
+		return DNS_E_NOTIMP;
+	if (rd16(pkt + 4) != 1)
+		return DNS_E_FORMERR;
+	if (name_read(pkt, len, &off, q->lname, &wl, &q->qname_compressed) < 0 || len - off < 4)
+		return DNS_E_FORMERR;
+	q->lname_len = (uint16_t)wl;
+	q->qname_len = (uint16_t)(off - DNS_HDR_LEN);
+	q->qtype = rd16(pkt + off);
+	q->qclass = rd16(pkt + off + 2);
+	off += 4;
+	q->question_end = (uint16_t)off;
+	q->name_len = (uint16_t)name_to_pres(q->lname, q->name);
+	q->question_ok = true;
+	if (off == len && !(pkt[6] | pkt[7] | pkt[8] | pkt[9] | pkt[10] | pkt[11]))
+		return 0; /* the common case: a bare question */
+	rc = query_rrs(pkt, len, &off, q);
+	if (rc < 0)
+		return rc;
+	if (off != len)
+		return DNS_E_FORMERR;
+	return q->edns && q->edns_version ? DNS_E_BADVERS : 0;
+}
+
+int dns_error_rcode(int err)
+{
+	switch (err) {
+	case DNS_E_FORMERR:
+		return DNS_RCODE_FORMERR;
+	case DNS_E_NOTIMP:
+		return DNS_RCODE_NOTIMP;
+	case DNS_E_BADVERS:
+		return DNS_RCODE_BADVERS;
+	default:
+		return -1;
+	}
+}
+
+size_t dns_query_udp_limit(const struct dns_query *q)
+{
+	if (!q->edns || q->udp_size < DNS_UDP_MIN)
+		return DNS_UDP_MIN;
+	return q->udp_size;
+}
+
+/* ---- builders ---- */
+
+static void put_hdr(uint8_t *out, const struct dns_query *q, int rcode, uint16_t extra,
+		    uint16_t an, uint16_t ns)
+{
+	uint16_t f = DNS_F_QR | DNS_F_RA | extra | (q->flags & (OPCODE_MASK | DNS_F_RD | DNS_F_CD));
+
+	wr16(out, q->id);
+	wr16(out + 2, (uint16_t)(f | (rcode & 0xf)));
+	wr16(out + 4, q->question_ok ? 1 : 0);
+	wr16(out + 6, an);
+	wr16(out + 8, ns);
+	wr16(out + 10, q->edns ? 1 : 0);
+}
+
+static size_t question_size(const struct dns_query *q)
+{
+	return q->question_ok ? (size_t)q->lname_len + 4 : 0;
+}
+
+int dns_put_question(const struct dns_query *q, const uint8_t *pkt, uint8_t *out, size_t outlen)
+{
+	size_t n = question_size(q);
+
+	if (n > outlen)
+		return -ENOSPC;
+	if (!n)
+		return 0;
+	/* Uncompressed: the client's own bytes, so its 0x20 case pattern survives. */
+	memcpy(out, q->qname_compressed ? q->lname : pkt + q->qname_off, q->lname_len);
+	wr16(out + q->lname_len, q->qtype);
+	wr16(out + q->lname_len + 2, q->qclass);
+	return (int)n;
+}
+
+int dns_put_opt(const struct dns_query *q, int rcode, uint8_t *out, size_t outlen)
+{
+	if (outlen < OPT_LEN)
+		return -ENOSPC;
+	out[0] = 0;
+	wr16(out + 1, DNS_TYPE_OPT);
+	wr16(out + 3, DNS_EDNS_UDP_SIZE);
+	wr32(out + 5, (uint32_t)((rcode >> 4) & 0xff) << 24 | (q->do_bit ? 0x8000 : 0));
+	wr16(out + 9, 0);
+	return OPT_LEN;
+}
+
+/* Header, question; the caller has checked that need <= outlen. Returns the offset after. */
+static size_t put_start(const struct dns_query *q, const uint8_t *pkt, int rcode, uint16_t extra,
+			uint16_t an, uint16_t ns, uint8_t *out)
+{
+	put_hdr(out, q, rcode, extra, an, ns);
+	return DNS_HDR_LEN + (size_t)dns_put_question(q, pkt, out + DNS_HDR_LEN, SIZE_MAX);
+}
+
+static int put_end(const struct dns_query *q, int rcode, uint8_t *out, size_t off)
+{
+	if (q->edns)
+		off += (size_t)dns_put_opt(q, rcode, out + off, OPT_LEN);
+	return (int)off;
+}
+
+/* Owner (pointer to the question name at 12), type, class IN, TTL, RDLENGTH. */
+static size_t put_rr_head(uint8_t *p, uint16_t type, uint32_t ttl, uint16_t rdlen)
+{
+	wr16(p, 0xc000 | DNS_HDR_LEN);
+	wr16(p + 2, type);
+	wr16(p + 4, DNS_CLASS_IN);
+	wr32(p + 6, ttl);
+	wr16(p + 10, rdlen);
+	return 12;
+}
+
+/* Synthetic SOA: the qname as apex, root MNAME/RNAME, MINIMUM = TTL (RFC 2308). */
+static size_t put_soa(uint8_t *p, uint32_t ttl)
+{
+	static const uint32_t timers[4] = {1, 3600, 600, 86400}; /* serial refresh retry expire */
+	size_t o = put_rr_head(p, DNS_TYPE_SOA, ttl, SOA_RR_LEN - 12);
+
+	p[o++] = 0;
+	p[o++] = 0;
+	for (int i = 0; i < 4; i++, o += 4)
+		wr32(p + o, timers[i]);
+	wr32(p + o, ttl);
+	return o + 4;
+}
+
+int dns_build_truncated(const struct dns_query *q, const uint8_t *pkt, int rcode, uint8_t *out,
+			size_t outlen)
+{
+	size_t need = DNS_HDR_LEN + question_size(q) + (q->edns ? OPT_LEN : 0);
+
+	if (need > outlen)
+		return -ENOSPC;
+	return put_end(q, rcode, out, put_start(q, pkt, rcode, DNS_F_TC, 0, 0, out));
+}
+
+int dns_build_error(const struct dns_query *q, const uint8_t *pkt, int rcode, uint8_t *out,
+		    size_t outlen)
+{
+	size_t need = DNS_HDR_LEN + question_size(q) + (q->edns ? OPT_LEN : 0);
+
+	if (need > outlen)
+		return -ENOSPC;
+	return put_end(q, rcode, out, put_start(q, pkt, rcode, 0, 0, 0, out));
+}
+
+/* NODATA or NXDOMAIN with the synthetic SOA in the authority section. */
+static int build_negative(const struct dns_query *q, const uint8_t *pkt, int rcode, uint32_t ttl,
+			  uint8_t *out, size_t outlen)
+{
+	size_t need = DNS_HDR_LEN + question_size(q) + SOA_RR_LEN + (q->edns ? OPT_LEN : 0);
+	size_t off;
+
+	if (need > dns_query_udp_limit(q))
+		return dns_build_truncated(q, pkt, rcode, out, outlen);
+	if (need > outlen)
+		return -ENOSPC;
+	off = put_start(q, pkt, rcode, 0, 0, 1, out);
+	off += put_soa(out + off, ttl);
+	return put_end(q, rcode, out, off);
+}
+
+int dns_build_nxdomain(const struct dns_query *q, const uint8_t *pkt, uint32_t ttl, uint8_t *out,
+		       size_t outlen)
+{
+	return build_negative(q, pkt, DNS_RCODE_NXDOMAIN, ttl, out, outlen);
+}
+
+int dns_build_address(const struct dns_query *q, const uint8_t *pkt,
+		      const struct dns_addr_list *addrs, uint32_t ttl, uint8_t *out, size_t outlen)
+{
+	const uint8_t *src = NULL;
+	size_t n = 0, alen = 0, need, off;
+
+	if (q->question_ok && q->qclass == DNS_CLASS_IN && q->qtype == DNS_TYPE_A) {
+		n = addrs->n4, alen = 4, src = (const uint8_t *)addrs->v4;
+	} else if (q->question_ok && q->qclass == DNS_CLASS_IN && q->qtype == DNS_TYPE_AAAA) {
+		n = addrs->n6, alen = 16, src = (const uint8_t *)addrs->v6;
+	}
+	if (!n || !src)
+		return build_negative(q, pkt, DNS_RCODE_NOERROR, ttl, out, outlen);
+	if (n > (SIZE_MAX - 1024) / 28)
+		return -ENOSPC;
+	need = DNS_HDR_LEN + question_size(q) + n * (12 + alen) + (q->edns ? OPT_LEN : 0);
+	if (need > dns_query_udp_limit(q))
+		return dns_build_truncated(q, pkt, DNS_RCODE_NOERROR, out, outlen);
+	if (need > outlen)
+		return -ENOSPC;
+	off = put_start(q, pkt, DNS_RCODE_NOERROR, 0, (uint16_t)n, 0, out);
+	for (size_t i = 0; i < n; i++) {
+		off += put_rr_head(out + off, q->qtype, ttl, (uint16_t)alen);
+		memcpy(out + off, src + i * alen, alen);
+		off += alen;
+	}
+	return put_end(q, DNS_RCODE_NOERROR, out, off);
+}
+
+int dns_build_block_zero(const struct dns_query *q, const uint8_t *pkt, uint32_t ttl,
+			 uint8_t *out, size_t outlen)
+{
+	static const struct in_addr any4 = {0};
+	static const struct in6_addr any6 = IN6ADDR_ANY_INIT;
+	const struct dns_addr_list zero = {&any4, 1, &any6, 1};
+
+	return dns_build_address(q, pkt, &zero, ttl, out, outlen);
+}
+
+/* ---- upstream answers ---- */
+
+/* SOA RDATA: MNAME, RNAME, then SERIAL REFRESH RETRY EXPIRE MINIMUM. */
+static int soa_minimum(const uint8_t *pkt, const struct rr *rr, uint32_t *minimum)
+{
+	size_t end = rr->rdata + rr->rdlen, off = rr->rdata, wl;
+
+	/* names may point anywhere before them, but must not run past RDATA */
+	if (name_read(pkt, end, &off, NULL, &wl, NULL) < 0 ||
+	    name_read(pkt, end, &off, NULL, &wl, NULL) < 0 || end - off != 20)
+		return -EBADMSG;
+	*minimum = rd32(pkt + off + 16);
+	return 0;
+}
+
+static inline uint32_t ttl_val(uint32_t t)
+{
+	return t & 0x80000000u ? 0 : t; /* RFC 2181 8: top bit set means 0 */
+}
+
+struct walk {
+	uint32_t min_pos;  /* over answer + authority */
+	uint32_t min_an;   /* over answer */
+	uint32_t soa_neg;  /* min(SOA TTL, MINIMUM) */
+	bool has_qtype;    /* an answer RR of the asked type (or any, for ANY) */
+};
+
+static int answer_rr(const uint8_t *pkt, const struct rr *rr, unsigned sec, bool last,
+		     struct dns_answer_info *ai, struct walk *w)
+{
+	uint32_t ttl = ttl_val(rr->ttl), minimum;
+
+	if (rr->type == DNS_TYPE_OPT) {
+		if (sec != 3 || ai->has_opt || !rr->root_owner)
+			return -EBADMSG;
+		ai->has_opt = true;
+		ai->opt_last = last;
+		ai->opt_off = (uint16_t)rr->start;
+		ai->ext_rcode = (uint8_t)(rr->ttl >> 24);
+		return 0;
+	}
+	if (ai->n_ttl < DNS_MAX_RRS)
+		ai->ttl_off[ai->n_ttl++] = (uint16_t)rr->ttl_off;
+	else
+		ai->ttl_overflow = true;
+	if (sec == 1) {
+		w->min_an = ttl < w->min_an ? ttl : w->min_an;
+		if (rr->type == ai->qtype || ai->qtype == DNS_TYPE_ANY)
+			w->has_qtype = true;
+	}
+	if (sec == 2 && rr->type == DNS_TYPE_SOA) {
+		if (soa_minimum(pkt, rr, &minimum) < 0)
+			return -EBADMSG;
+		ai->has_soa = true;
+		minimum = ttl < minimum ? ttl : minimum;
+		w->soa_neg = minimum < w->soa_neg ? minimum : w->soa_neg;
+	}
+	if (sec == 1 || sec == 2)
+		w->min_pos = ttl < w->min_pos ? ttl : w->min_pos;
+	return 0;
+}
+
+static void answer_classify(struct dns_answer_info *ai, const struct walk *w)
+{
+	bool rc_ok = ai->rcode == DNS_RCODE_NOERROR || ai->rcode == DNS_RCODE_NXDOMAIN;
+	uint32_t t;
+
+	ai->negative = ai->rcode == DNS_RCODE_NXDOMAIN || !w->has_qtype;
+	if (ai->negative)
+		t = w->soa_neg < w->min_an ? w->soa_neg : w->min_an;
+	else
+		t = w->min_pos;
+	ai->min_ttl = t == UINT32_MAX ? 0 : t;
+	ai->cacheable = rc_ok && !ai->tc && ai->qdcount == 1 && !ai->qname_compressed &&
+			!ai->ext_rcode && (!ai->has_opt || ai->opt_last) && !ai->ttl_overflow &&
+			ai->min_ttl > 0 && (ai->negative ? ai->has_soa : ai->ancount > 0);
+}
+
+int dns_answer_inspect(const uint8_t *pkt, size_t len, struct dns_answer_info *ai)
+{
+	struct walk w = {UINT32_MAX, UINT32_MAX, UINT32_MAX, false};
+	size_t off = DNS_HDR_LEN, wl;
+	unsigned nrr, counts[3];
+	struct rr rr;
+
+	memset(ai, 0, offsetof(struct dns_answer_info, ttl_off));
+	if (len < DNS_HDR_LEN || len > UINT16_MAX)
+		return -EBADMSG;
+	ai->id = rd16(pkt);
+	ai->flags = rd16(pkt + 2);
+	ai->rcode = ai->flags & 0xf;
+	ai->tc = (ai->flags & DNS_F_TC) != 0;
+	ai->qdcount = rd16(pkt + 4);
+	ai->ancount = counts[0] = rd16(pkt + 6);
+	ai->nscount = counts[1] = rd16(pkt + 8);
+	ai->arcount = counts[2] = rd16(pkt + 10);
+	if (!(ai->flags & DNS_F_QR))
+		return -EBADMSG;
+	for (unsigned i = 0; i < ai->qdcount; i++) {
+		bool comp;
+
+		if (name_read(pkt, len, &off, NULL, &wl, &comp) < 0 || len - off < 4)
+			return -EBADMSG;
+		if (i == 0) {
+			ai->qname_len = (uint16_t)(off - DNS_HDR_LEN);
+			ai->qname_compressed = comp;
+			ai->qtype = rd16(pkt + off);
+			ai->qclass = rd16(pkt + off + 2);
+		}
+		off += 4;
+	}
+	nrr = counts[0] + counts[1] + counts[2];
+	for (unsigned i = 0, sec = 1, left = counts[0]; i < nrr; i++, left--) {
+		while (!left)
+			left = counts[sec++];
+		if (rr_read(pkt, len, &off, &rr) < 0 ||
+		    answer_rr(pkt, &rr, sec, i + 1 == nrr, ai, &w) < 0)
+			return -EBADMSG;
+	}
+	ai->end = off;
+	answer_classify(ai, &w);
+	return 0;
+}
+
+bool dns_answer_matches(const uint8_t *pkt, size_t len, const struct dns_answer_info *ai,
+			const struct dns_query *q)
+{
+	uint8_t lw[DNS_NAME_WIRE_MAX];
+	size_t off = DNS_HDR_LEN, wl;
+
+	if (ai->qdcount != 1 || ai->qtype != q->qtype || ai->qclass != q->qclass ||
+	    !q->question_ok)
+		return false;
+	if (name_read(pkt, len, &off, lw, &wl, NULL) < 0)
+		return false;
+	return wl == q->lname_len && memcmp(lw, q->lname, wl) == 0;
+}
+
+void dns_set_id(uint8_t *pkt, uint16_t id)
+{
+	wr16(pkt, id);
+}
+
+int dns_rewrite_ttls(uint8_t *pkt, size_t len, const uint16_t *off, size_t n, uint32_t elapsed_s,
+		     uint32_t min_ttl, uint32_t max_ttl)
+{
+	for (size_t i = 0; i < n; i++) {
+		uint32_t t;
+
+		if (len < 4 || off[i] > len - 4)
+			return -EINVAL;
+		t = ttl_val(rd32(pkt + off[i]));
+		t = t < min_ttl ? min_ttl : t;
+		t = t > max_ttl ? max_ttl : t;
+		wr32(pkt + off[i], t > elapsed_s ? t - elapsed_s : 0);
+	}
+	return 0;
+}

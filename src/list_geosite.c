@@ -1,0 +1,310 @@
+#include "config.h"
+/* list_geosite.c - geosite.dat decoder: a bounds-checked protobuf reader
+ * (varints and length-delimited fields only, no protobuf-c) that walks a
+ * GeoSiteList once and feeds the wanted lists to match builders.
+ *
+ * Owns the wire format; does not match names (match.c) nor read the text
+ * sources (list_text.c). Schema (v2ray-core routercommon/common.proto):
+ *
+ *   GeoSiteList { repeated GeoSite entry = 1; }
+ *   GeoSite     { string country_code = 1; repeated Domain domain = 2; }
+ *   Domain      { Type type = 1; string value = 2; repeated Attribute attribute = 3; }
+ *   Attribute   { string key = 1; oneof { bool bool_value = 2; int64 int_value = 3; } }
+ *
+ * proto3 omits a zero type (Plain), so a Domain without field 1 is Plain.
+ * Fields may come in any order; unknown fields are skipped by wire type. */
+#include "list_geosite.h"
+#include "sluice.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+enum { WT_VARINT = 0, WT_I64 = 1, WT_LEN = 2, WT_I32 = 5 };
+
+struct pb {
+	const uint8_t *p, *end;
+};
+
+struct pb_field {
+	uint32_t num;
+	unsigned wt;
+	uint64_t v;	/* varint value or length */
+	struct pb sub;	/* WT_LEN payload */
+};
+
+static int pb_varint(struct pb *r, uint64_t *v)
+{
+	uint64_t x = 0;
+
+	for (unsigned s = 0; s < 64; s += 7) {
+		uint8_t b;
+
+		if (r->p >= r->end)
+			return -EBADMSG;
+		b = *r->p++;
+		x |= (uint64_t)(b & 0x7f) << s;
+		if (!(b & 0x80)) {
+			*v = x;
+			return 0;
+		}
+	}
+	return -EBADMSG; /* longer than 10 bytes */
+}
+
+/* Next field of r: 1 read, 0 at the end, -EBADMSG on damage. */
+static int pb_next(struct pb *r, struct pb_field *f)
+{
+	uint64_t key;
+	size_t skip = 0;
+
+	if (r->p >= r->end)
+		return 0;
+	if (pb_varint(r, &key) < 0 || (key >> 3) == 0 || (key >> 3) > UINT32_MAX)
+		return -EBADMSG;
+	f->num = (uint32_t)(key >> 3);
+	f->wt = (unsigned)(key & 7);
+	switch (f->wt) {
+	case WT_VARINT:
+		return pb_varint(r, &f->v) < 0 ? -EBADMSG : 1;
+	case WT_I64:
+		skip = 8;
+		break;
+	case WT_I32:
+		skip = 4;
+		break;
+	case WT_LEN:
+		if (pb_varint(r, &f->v) < 0 || f->v > (uint64_t)(r->end - r->p))
+			return -EBADMSG;
+		f->sub = (struct pb){r->p, r->p + f->v};
+		skip = (size_t)f->v;
+		break;
+	default: /* groups (3, 4) are not used by any geosite schema */
+		return -EBADMSG;
+	}
+	if (skip > (size_t)(r->end - r->p))
+		return -EBADMSG;
+	r->p += skip;
+	return 1;
+}
+
+struct gctx {
+	const char *name;
+	const struct geosite_want *want;
+	size_t nwant;
+	struct match_builder **b;
+	struct geosite_stats *st;
+	bool *found;
+	list_warn_fn warn;
+	void *wctx;
+};
+
+static void gwarn(const struct gctx *g, const char *fmt, ...) SL_PRINTF(2, 3);
+
+static void gwarn(const struct gctx *g, const char *fmt, ...)
+{
+	char msg[256];
+	va_list ap;
+
+	if (!g->warn)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	g->warn(g->wctx, g->name, 0, msg);
+}
+
+static bool span_eq_ci(const struct pb *s, const char *str)
+{
+	size_t n = (size_t)(s->end - s->p);
+
+	return str && strlen(str) == n && strncasecmp((const char *)s->p, str, n) == 0;
+}
+
+struct gdomain {
+	uint64_t type;
+	struct pb value, dom;
+	size_t nattr;
+};
+
+static int domain_decode(struct pb dom, struct gdomain *d)
+{
+	struct pb_field f;
+	int rc;
+
+	*d = (struct gdomain){.type = 0, .value = {dom.p, dom.p}, .dom = dom};
+	while ((rc = pb_next(&dom, &f)) > 0) {
+		if (f.num == 1 && f.wt == WT_VARINT)
+			d->type = f.v;
+		else if (f.num == 2 && f.wt == WT_LEN)
+			d->value = f.sub;
+		else if (f.num == 3 && f.wt == WT_LEN)
+			d->nattr++;
+	}
+	return rc;
+}
+
+/* Does the domain carry attribute key (case-insensitive)? */
+static int domain_has_attr(const struct gdomain *d, const char *key, bool *has)
+{
+	struct pb dom = d->dom, at;
+	struct pb_field f, g;
+	int rc;
+
+	*has = false;
+	while ((rc = pb_next(&dom, &f)) > 0) {
+		if (f.num != 3 || f.wt != WT_LEN)
+			continue;
+		at = f.sub;
+		while ((rc = pb_next(&at, &g)) > 0)
+			if (g.num == 1 && g.wt == WT_LEN && span_eq_ci(&g.sub, key))
+				*has = true;
+		if (rc < 0)
+			return rc;
+	}
+	return rc;
+}
+
+static const char *const type_names[] = {"plain", "regexp", "domain", "full"};
+static const enum match_kind type_kind[] = {MATCH_KEYWORD, MATCH_REGEXP, MATCH_DOMAIN,
+					    MATCH_FULL};
+
+/* Add one Domain to every want of this list that accepts it. */
+static int domain_add(struct gctx *g, const struct gdomain *d, const bool *mine,
+		      const struct pb *code)
+{
+	int code_len = (int)(code->end - code->p);
+	size_t vlen = (size_t)(d->value.end - d->value.p);
+
+	for (size_t i = 0; i < g->nwant; i++) {
+		bool has = true;
+		int rc;
+
+		if (!mine[i])
+			continue;
+		if (g->want[i].attr && (rc = domain_has_attr(d, g->want[i].attr, &has)) < 0)
+			return rc;
+		if (!has)
+			continue;
+		if (d->type > 3) {
+			gwarn(g, "list %.*s: unknown domain type %llu", code_len, code->p,
+			      (unsigned long long)d->type);
+			g->st->bad++;
+			return 0;
+		}
+		rc = match_builder_add(g->b[i], type_kind[d->type], (const char *)d->value.p, vlen,
+				       g->want[i].tag);
+		if (rc == -ENOMEM)
+			return rc;
+		if (rc < 0) {
+			gwarn(g, "list %.*s: invalid %s '%.*s'", code_len, code->p,
+			      type_names[d->type], (int)(vlen > 100 ? 100 : vlen), d->value.p);
+			g->st->bad++;
+		} else {
+			g->st->added++;
+		}
+	}
+	return 0;
+}
+
+/* Pass 1: find the code (it may follow the domains) and count; pass 2:
+ * only for a wanted list, decode and add its domains. */
+static int site_parse(struct gctx *g, struct pb site, bool *mine)
+{
+	struct pb r = site, code = {site.p, site.p};
+	struct pb_field f;
+	struct gdomain d;
+	bool any = false;
+	int rc;
+
+	g->st->lists++;
+	while ((rc = pb_next(&r, &f)) > 0) {
+		if (f.num == 1 && f.wt == WT_LEN)
+			code = f.sub;
+		if (f.num != 2 || f.wt != WT_LEN)
+			continue;
+		g->st->domains++;
+		if ((rc = domain_decode(f.sub, &d)) < 0)
+			return rc;
+		g->st->by_type[d.type < 4 ? d.type : 0] += d.type < 4;
+		g->st->attributes += d.nattr;
+	}
+	if (rc < 0)
+		return rc;
+	for (size_t i = 0; i < g->nwant; i++) {
+		mine[i] = span_eq_ci(&code, g->want[i].code);
+		any |= mine[i];
+		g->found[i] |= mine[i];
+	}
+	for (r = site; any && (rc = pb_next(&r, &f)) > 0;) {
+		if (f.num != 2 || f.wt != WT_LEN)
+			continue;
+		if ((rc = domain_decode(f.sub, &d)) < 0 || (rc = domain_add(g, &d, mine, &code)) < 0)
+			return rc;
+	}
+	return rc < 0 ? rc : 0;
+}
+
+int geosite_dat_parse_buf(const char *name, const uint8_t *buf, size_t len,
+			  const struct geosite_want *want, size_t nwant,
+			  struct match_builder **builders, struct geosite_stats *st,
+			  list_warn_fn warn, void *ctx)
+{
+	struct geosite_stats dummy;
+	struct gctx g = {.name = name ? name : "geosite.dat", .want = want, .nwant = nwant,
+			 .b = builders, .st = st ? st : &dummy, .warn = warn, .wctx = ctx};
+	struct pb r = {buf, buf + len};
+	struct pb_field f;
+	bool *mine = NULL;
+	int rc = -ENOMEM;
+
+	if ((!buf && len) || (nwant && (!want || !builders)))
+		return -EINVAL;
+	for (size_t i = 0; i < nwant; i++)
+		if (!want[i].code || !builders[i])
+			return -EINVAL;
+	memset(g.st, 0, sizeof(*g.st));
+	g.found = calloc(nwant + 1, sizeof(bool));
+	mine = calloc(nwant + 1, sizeof(bool));
+	if (!g.found || !mine)
+		goto done;
+	while ((rc = pb_next(&r, &f)) > 0)
+		if (f.num == 1 && f.wt == WT_LEN && (rc = site_parse(&g, f.sub, mine)) < 0)
+			break;
+	if (rc == -EBADMSG)
+		gwarn(&g, "malformed protobuf near byte %zu", (size_t)(r.p - buf));
+	for (size_t i = 0; rc == 0 && i < nwant; i++)
+		if (!g.found[i]) {
+			gwarn(&g, "no list '%s' in geosite file", want[i].code);
+			rc = -ENOENT;
+		}
+done:
+	free(g.found);
+	free(mine);
+	return rc < 0 ? rc : 0;
+}
+
+int geosite_dat_load(const char *path, const struct geosite_want *want, size_t nwant,
+		     struct match_builder **builders, list_warn_fn warn, void *ctx)
+{
+	char *buf;
+	size_t len;
+	int rc = list_read_file(path, &buf, &len);
+
+	if (rc < 0) {
+		if (warn) {
+			char msg[128];
+
+			snprintf(msg, sizeof(msg), "cannot read: %s", strerror(-rc));
+			warn(ctx, path, 0, msg);
+		}
+		return rc;
+	}
+	rc = geosite_dat_parse_buf(path, (const uint8_t *)buf, len, want, nwant, builders, NULL,
+				   warn, ctx);
+	free(buf);
+	return rc;
+}

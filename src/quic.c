@@ -1,0 +1,735 @@
+#include "config.h"
+/* quic.c - reads the ClientHello out of a flow's client Initial packets.
+ * It owns: long-header parsing, Initial key derivation (RFC 9001 5.2 for
+ * v1, RFC 9369 3.3 for v2), header protection removal, AES-128-GCM
+ * decryption (OpenSSL 3 EVP, algorithms fetched once per sniff), the
+ * Initial frames a client may send (PADDING, PING, ACK, CRYPTO,
+ * CONNECTION_CLOSE), and a bounded reassembly of the CRYPTO stream. It does
+ * not parse TLS (tls_hello.c), keep flows, or decide what to do with them.
+ *
+ *   Long Header Packet {
+ *     Header Form (1) = 1, Fixed Bit (1), Long Packet Type (2),
+ *     Type-Specific Bits (4),                  protected: reserved + pn length
+ *     Version (32), DCID Length (8), DCID (0..160), SCID Length (8), SCID (0..160),
+ *     [Initial: Token Length (i), Token (..)],
+ *     Length (i),                              pn + payload + 16-byte tag
+ *     Packet Number (8..32),                   protected
+ *     Packet Payload (..),                     AES-128-GCM, AAD = header
+ *   }
+ */
+#include "quic.h"
+#include "sluice.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
+#include <openssl/kdf.h>
+
+#define TAG_LEN 16
+#define SAMPLE_LEN 16
+#define SECRET_LEN 32
+
+#define FRAME_PADDING 0x00
+#define FRAME_PING 0x01
+#define FRAME_ACK 0x02
+#define FRAME_ACK_ECN 0x03
+#define FRAME_CRYPTO 0x06
+#define FRAME_CLOSE 0x1c
+
+/* What differs between versions for Initial packets. */
+struct qver {
+	uint32_t version;
+	uint8_t salt[20];
+	const char *key_label, *iv_label, *hp_label;
+	/* long packet type bits -> enum quic_pkt_type */
+	enum quic_pkt_type types[4];
+};
+
+static const struct qver qversions[] = {
+	{QUIC_VERSION_1,
+	 {0x38, 0x76, 0x2c, 0xf7, 0xf5, 0x59, 0x34, 0xb3, 0x4d, 0x17,
+	  0x9a, 0xe6, 0xa4, 0xc8, 0x0c, 0xad, 0xcc, 0xbb, 0x7f, 0x0a},
+	 "quic key", "quic iv", "quic hp",
+	 {QUIC_PKT_INITIAL, QUIC_PKT_0RTT, QUIC_PKT_HANDSHAKE, QUIC_PKT_RETRY}},
+	{QUIC_VERSION_2,
+	 {0x0d, 0xed, 0xe3, 0xde, 0xf7, 0x00, 0xa6, 0xdb, 0x81, 0x93,
+	  0x81, 0xbe, 0x6e, 0x26, 0x9d, 0xcb, 0xf9, 0xbd, 0x2e, 0xd9},
+	 "quicv2 key", "quicv2 iv", "quicv2 hp",
+	 {QUIC_PKT_RETRY, QUIC_PKT_INITIAL, QUIC_PKT_0RTT, QUIC_PKT_HANDSHAKE}},
+};
+
+static const struct qver *find_version(uint32_t version)
+{
+	for (size_t i = 0; i < SL_ARRAY_LEN(qversions); i++)
+		if (qversions[i].version == version)
+			return &qversions[i];
+	return NULL;
+}
+
+/* ---- bounds-checked cursor ---------------------------------------------- */
+
+struct rd {
+	const uint8_t *p;
+	size_t left;
+};
+
+static bool rd_bytes(struct rd *r, uint64_t n, const uint8_t **out)
+{
+	if (r->left < n)
+		return false;
+	*out = r->p;
+	r->p += n;
+	r->left -= (size_t)n;
+	return true;
+}
+
+static bool rd_u8(struct rd *r, uint8_t *v)
+{
+	const uint8_t *b;
+
+	if (!rd_bytes(r, 1, &b))
+		return false;
+	*v = b[0];
+	return true;
+}
+
+static bool rd_u32(struct rd *r, uint32_t *v)
+{
+	const uint8_t *b;
+
+	if (!rd_bytes(r, 4, &b))
+		return false;
+	*v = (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
+	return true;
+}
+
+/* RFC 9000 16: the two top bits give the length, 1, 2, 4 or 8 bytes. */
+static bool rd_varint(struct rd *r, uint64_t *v)
+{
+	const uint8_t *b;
+	size_t n;
+
+	if (r->left < 1)
+		return false;
+	n = (size_t)1 << (r->p[0] >> 6);
+	if (!rd_bytes(r, n, &b))
+		return false;
+	*v = b[0] & 0x3f;
+	for (size_t i = 1; i < n; i++)
+		*v = *v << 8 | b[i];
+	return true;
+}
+
+static bool rd_cid(struct rd *r, uint8_t *cid, uint8_t *cid_len)
+{
+	const uint8_t *b;
+
+	if (!rd_u8(r, cid_len) || *cid_len > QUIC_MAX_CID_LEN || !rd_bytes(r, *cid_len, &b))
+		return false;
+	memcpy(cid, b, *cid_len);
+	return true;
+}
+
+/* ---- header ------------------------------------------------------------- */
+
+int quic_parse_header(const uint8_t *pkt, size_t len, struct quic_hdr *h)
+{
+	struct rd r = {pkt, len};
+	const struct qver *v;
+	const uint8_t *skip;
+	uint64_t n;
+	uint8_t b0;
+
+	memset(h, 0, sizeof(*h));
+	if (!rd_u8(&r, &b0))
+		return -EINVAL;
+	if (!(b0 & 0x80)) {
+		h->type = QUIC_PKT_SHORT;
+		h->pkt_len = len;
+		return 0;
+	}
+	if (!rd_u32(&r, &h->version))
+		return -EINVAL;
+	v = find_version(h->version);
+	if (!v)
+		return -EPROTONOSUPPORT;
+	if (!rd_cid(&r, h->dcid, &h->dcid_len) || !rd_cid(&r, h->scid, &h->scid_len))
+		return -EINVAL;
+	h->type = v->types[(b0 >> 4) & 3];
+	if (h->type == QUIC_PKT_RETRY) {
+		h->pkt_len = len;
+		return 0;
+	}
+	if (h->type == QUIC_PKT_INITIAL) {
+		if (!rd_varint(&r, &n) || !rd_bytes(&r, n, &skip))
+			return -EINVAL;
+		h->token_len = (size_t)n;
+	}
+	if (!rd_varint(&r, &n) || n > r.left)
+		return -EINVAL;
+	h->pn_off = len - r.left;
+	h->pkt_len = h->pn_off + (size_t)n;
+	return 0;
+}
+
+/* ---- OpenSSL ------------------------------------------------------------ */
+
+/* Algorithms fetched once and reused: implicit fetches on every call cost
+ * a locked lookup each. One set belongs to one thread at a time. */
+struct evp {
+	EVP_CIPHER *gcm;
+	EVP_CIPHER *ecb;
+	EVP_KDF *hkdf;
+	EVP_CIPHER_CTX *ctx;
+};
+
+static void evp_fini(struct evp *e)
+{
+	EVP_CIPHER_CTX_free(e->ctx);
+	EVP_KDF_free(e->hkdf);
+	EVP_CIPHER_free(e->ecb);
+	EVP_CIPHER_free(e->gcm);
+	memset(e, 0, sizeof(*e));
+}
+
+static int evp_init(struct evp *e)
+{
+	e->gcm = EVP_CIPHER_fetch(NULL, "AES-128-GCM", NULL);
+	e->ecb = EVP_CIPHER_fetch(NULL, "AES-128-ECB", NULL);
+	e->hkdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
+	e->ctx = EVP_CIPHER_CTX_new();
+	if (!e->gcm || !e->ecb || !e->hkdf || !e->ctx) {
+		evp_fini(e);
+		return -EIO;
+	}
+	return 0;
+}
+
+/* RFC 5869 through EVP_KDF: Extract (key = IKM, salt) or Expand (key = PRK, info). */
+static int hkdf(struct evp *e, int mode, const uint8_t *key, size_t key_len, const uint8_t *salt,
+		size_t salt_len, const uint8_t *info, size_t info_len, uint8_t *out, size_t out_len)
+{
+	OSSL_PARAM p[6], *q = p;
+	EVP_KDF_CTX *kc;
+	int rc = -EIO;
+
+	*q++ = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, (char *)"SHA256", 0);
+	*q++ = OSSL_PARAM_construct_int(OSSL_KDF_PARAM_MODE, &mode);
+	*q++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, (void *)key, key_len);
+	if (salt)
+		*q++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, (void *)salt, salt_len);
+	if (info)
+		*q++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, (void *)info, info_len);
+	*q = OSSL_PARAM_construct_end();
+	kc = EVP_KDF_CTX_new(e->hkdf);
+	if (kc && EVP_KDF_derive(kc, out, out_len, p) > 0)
+		rc = 0;
+	EVP_KDF_CTX_free(kc);
+	return rc;
+}
+
+/* RFC 8446 7.1 HKDF-Expand-Label with an empty context. */
+static int expand_label(struct evp *e, const uint8_t *secret, const char *label, uint8_t *out,
+			size_t out_len)
+{
+	uint8_t info[2 + 1 + 6 + 32 + 1];
+	size_t llen = strlen(label), n = 0;
+
+	if (llen > 32)
+		return -EINVAL;
+	info[n++] = (uint8_t)(out_len >> 8);
+	info[n++] = (uint8_t)out_len;
+	info[n++] = (uint8_t)(6 + llen);
+	memcpy(info + n, "tls13 ", 6);
+	n += 6;
+	memcpy(info + n, label, llen);
+	n += llen;
+	info[n++] = 0;
+	return hkdf(e, EVP_KDF_HKDF_MODE_EXPAND_ONLY, secret, SECRET_LEN, NULL, 0, info, n, out,
+		    out_len);
+}
+
+static int derive_keys(struct evp *e, uint32_t version, const uint8_t *dcid, size_t dcid_len,
+		       bool is_server, struct quic_keys *k)
+{
+	/* The IKM may be empty (a server-chosen CID after a Retry); OpenSSL
+	 * takes that, but not as a NULL pointer. */
+	static const uint8_t none[1];
+	uint8_t initial[SECRET_LEN], secret[SECRET_LEN];
+	const struct qver *v = find_version(version);
+	int rc;
+
+	if (!v)
+		return -EPROTONOSUPPORT;
+	if (dcid_len > QUIC_MAX_CID_LEN)
+		return -EINVAL;
+	rc = hkdf(e, EVP_KDF_HKDF_MODE_EXTRACT_ONLY, dcid_len ? dcid : none, dcid_len,
+		  v->salt, sizeof(v->salt), NULL, 0, initial, sizeof(initial));
+	if (rc == 0)
+		rc = expand_label(e, initial, is_server ? "server in" : "client in", secret,
+				  sizeof(secret));
+	if (rc == 0)
+		rc = expand_label(e, secret, v->key_label, k->key, sizeof(k->key));
+	if (rc == 0)
+		rc = expand_label(e, secret, v->iv_label, k->iv, sizeof(k->iv));
+	if (rc == 0)
+		rc = expand_label(e, secret, v->hp_label, k->hp, sizeof(k->hp));
+	OPENSSL_cleanse(initial, sizeof(initial));
+	OPENSSL_cleanse(secret, sizeof(secret));
+	return rc;
+}
+
+int quic_initial_keys(uint32_t version, const uint8_t *dcid, size_t dcid_len, bool is_server,
+		      struct quic_keys *out)
+{
+	struct evp e;
+	int rc;
+
+	if (!find_version(version))
+		return -EPROTONOSUPPORT;
+	if (evp_init(&e) < 0)
+		return -EIO;
+	rc = derive_keys(&e, version, dcid, dcid_len, is_server, out);
+	evp_fini(&e);
+	return rc;
+}
+
+/* ---- packet protection ------------------------------------------------- */
+
+/* RFC 9000 A.3: the packet number closest to the next expected one. */
+static uint64_t decode_pn(uint64_t largest, uint64_t truncated, unsigned bits)
+{
+	uint64_t expected = largest + 1, win = (uint64_t)1 << bits, hwin = win / 2;
+	uint64_t candidate = (expected & ~(win - 1)) | truncated;
+
+	if (candidate + hwin <= expected && candidate < ((uint64_t)1 << 62) - win)
+		return candidate + win;
+	if (candidate > expected + hwin && candidate >= win)
+		return candidate - win;
+	return candidate;
+}
+
+static int hp_mask(struct evp *e, const uint8_t *hp, const uint8_t *sample, uint8_t *mask)
+{
+	int n = 0, m = 0;
+
+	if (EVP_EncryptInit_ex(e->ctx, e->ecb, NULL, hp, NULL) <= 0 ||
+	    EVP_CIPHER_CTX_set_padding(e->ctx, 0) <= 0 ||
+	    EVP_EncryptUpdate(e->ctx, mask, &n, sample, SAMPLE_LEN) <= 0 ||
+	    EVP_EncryptFinal_ex(e->ctx, mask + n, &m) <= 0 || n + m != SAMPLE_LEN)
+		return -EIO;
+	return 0;
+}
+
+static int gcm_open(struct evp *e, const struct quic_keys *k, const uint8_t *nonce,
+		    const uint8_t *aad, size_t aad_len, uint8_t *data, size_t len)
+{
+	int n = 0;
+
+	if (EVP_DecryptInit_ex(e->ctx, e->gcm, NULL, k->key, nonce) <= 0 ||
+	    EVP_DecryptUpdate(e->ctx, NULL, &n, aad, (int)aad_len) <= 0 ||
+	    EVP_DecryptUpdate(e->ctx, data, &n, data, (int)len) <= 0 ||
+	    EVP_CIPHER_CTX_ctrl(e->ctx, EVP_CTRL_AEAD_SET_TAG, TAG_LEN, data + len) <= 0)
+		return -EIO;
+	return EVP_DecryptFinal_ex(e->ctx, data + n, &n) > 0 ? 0 : -EBADMSG;
+}
+
+static int decrypt_initial(struct evp *e, uint8_t *pkt, const struct quic_hdr *h,
+			   const struct quic_keys *k, uint64_t largest, uint64_t *pn,
+			   size_t *payload_off, size_t *payload_len)
+{
+	uint8_t mask[SAMPLE_LEN], nonce[12];
+	uint64_t truncated = 0, full;
+	size_t pn_len, rest;
+	int rc;
+
+	if (h->type == QUIC_PKT_SHORT || h->type == QUIC_PKT_RETRY || h->pkt_len < h->pn_off)
+		return -EINVAL;
+	/* The sample starts 4 bytes past the packet number's start whatever
+	 * its length, so a protected packet holds at least 4 + 16 bytes there. */
+	rest = h->pkt_len - h->pn_off;
+	if (rest < 4 + SAMPLE_LEN)
+		return -EINVAL;
+	rc = hp_mask(e, k->hp, pkt + h->pn_off + 4, mask);
+	if (rc < 0)
+		return rc;
+	pkt[0] ^= mask[0] & 0x0f;
+	pn_len = (size_t)(pkt[0] & 3) + 1;
+	for (size_t i = 0; i < pn_len; i++) {
+		pkt[h->pn_off + i] ^= mask[1 + i];
+		truncated = truncated << 8 | pkt[h->pn_off + i];
+	}
+	full = decode_pn(largest, truncated, (unsigned)pn_len * 8);
+	memcpy(nonce, k->iv, sizeof(nonce));
+	for (size_t i = 0; i < 8; i++)
+		nonce[11 - i] ^= (uint8_t)(full >> (8 * i));
+	*payload_off = h->pn_off + pn_len;
+	*payload_len = rest - pn_len - TAG_LEN;
+	rc = gcm_open(e, k, nonce, pkt, *payload_off, pkt + *payload_off, *payload_len);
+	if (rc == 0)
+		*pn = full;
+	return rc;
+}
+
+int quic_decrypt_initial(uint8_t *pkt, const struct quic_hdr *h, const struct quic_keys *keys,
+			 uint64_t largest_pn, uint64_t *pn, size_t *payload_off, size_t *payload_len)
+{
+	struct evp e;
+	int rc;
+
+	if (evp_init(&e) < 0)
+		return -EIO;
+	rc = decrypt_initial(&e, pkt, h, keys, largest_pn, pn, payload_off, payload_len);
+	evp_fini(&e);
+	return rc;
+}
+
+/* ---- sniffing ------------------------------------------------------------ */
+
+struct range {
+	uint32_t start, end;
+};
+
+struct keyslot {
+	bool valid;
+	uint32_t version;
+	uint8_t dcid_len;
+	uint8_t dcid[QUIC_MAX_CID_LEN];
+	struct quic_keys k;
+};
+
+struct quic_sniff {
+	struct evp evp;
+	enum quic_sniff_result state;
+	uint32_t version;
+	unsigned npkts, ndgrams;
+	uint64_t largest_pn;
+	/* Initial keys come from the DCID of the client's first Initial and
+	 * stay even when later packets carry the server's CID; only a Retry
+	 * changes them (to the Retry's CID). Slot 0 holds the keys that first
+	 * worked, slot 1 the last other ones that worked. */
+	struct keyslot keys[2];
+	/* the CRYPTO stream: bytes in buf, filled spans in rng (sorted, disjoint) */
+	uint8_t *buf;
+	size_t cap;
+	struct range rng[QUIC_SNIFF_MAX_RANGES];
+	size_t nrng;
+	struct tls_hello hello;
+};
+
+struct quic_sniff *quic_sniff_new(void)
+{
+	struct quic_sniff *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return NULL;
+	if (evp_init(&s->evp) < 0) {
+		free(s);
+		return NULL;
+	}
+	s->state = QUIC_SNIFF_MORE;
+	return s;
+}
+
+void quic_sniff_free(struct quic_sniff *s)
+{
+	if (!s)
+		return;
+	evp_fini(&s->evp);
+	OPENSSL_cleanse(s->keys, sizeof(s->keys));
+	free(s->buf);
+	free(s);
+}
+
+/* Mark [start, end) filled, merging with the spans it touches. */
+static int range_add(struct quic_sniff *s, uint32_t start, uint32_t end)
+{
+	size_t i = 0, j;
+
+	while (i < s->nrng && s->rng[i].end < start)
+		i++;
+	for (j = i; j < s->nrng && s->rng[j].start <= end; j++) {
+		start = SL_MIN(start, s->rng[j].start);
+		end = SL_MAX(end, s->rng[j].end);
+	}
+	if (j == i) {
+		if (s->nrng == QUIC_SNIFF_MAX_RANGES)
+			return -ENOSPC;
+		memmove(&s->rng[i + 1], &s->rng[i], (s->nrng - i) * sizeof(s->rng[0]));
+		s->nrng++;
+	} else {
+		memmove(&s->rng[i + 1], &s->rng[j], (s->nrng - j) * sizeof(s->rng[0]));
+		s->nrng -= j - i - 1;
+	}
+	s->rng[i] = (struct range){start, end};
+	return 0;
+}
+
+/* Copy the bytes of [off, off + n) that no earlier frame supplied: like the
+ * servers, the first copy of an offset wins. */
+static void crypto_copy(struct quic_sniff *s, size_t off, const uint8_t *data, size_t n)
+{
+	size_t pos = off, end = off + n;
+
+	for (size_t i = 0; i < s->nrng && pos < end; i++) {
+		if (s->rng[i].end <= pos)
+			continue;
+		if (s->rng[i].start >= end)
+			break;
+		if (s->rng[i].start > pos)
+			memcpy(s->buf + pos, data + (pos - off), s->rng[i].start - pos);
+		pos = SL_MAX(pos, (size_t)s->rng[i].end);
+	}
+	if (pos < end)
+		memcpy(s->buf + pos, data + (pos - off), end - pos);
+}
+
+static int crypto_add(struct quic_sniff *s, uint64_t off, const uint8_t *data, uint64_t n)
+{
+	if (off > QUIC_SNIFF_MAX_BYTES || n > QUIC_SNIFF_MAX_BYTES - off)
+		return -EMSGSIZE;
+	if (n == 0)
+		return 0;
+	if (off + n > s->cap) {
+		/* grow in steps so a two-packet hello reallocates at most twice */
+		size_t cap = SL_MIN(((size_t)(off + n) + 2047) & ~(size_t)2047, QUIC_SNIFF_MAX_BYTES);
+		uint8_t *buf = realloc(s->buf, cap);
+
+		if (!buf)
+			return -ENOMEM;
+		s->buf = buf;
+		s->cap = cap;
+	}
+	crypto_copy(s, (size_t)off, data, (size_t)n);
+	return range_add(s, (uint32_t)off, (uint32_t)(off + n));
+}
+
+static bool skip_varints(struct rd *r, unsigned n)
+{
+	uint64_t v;
+
+	while (n--)
+		if (!rd_varint(r, &v))
+			return false;
+	return true;
+}
+
+static int parse_ack(struct rd *r, bool ecn)
+{
+	uint64_t count;
+
+	/* Largest Acknowledged, ACK Delay, ACK Range Count, First ACK Range */
+	if (!skip_varints(r, 2) || !rd_varint(r, &count) || !skip_varints(r, 1))
+		return -EINVAL;
+	/* each range takes two bytes at least, so the loop ends with the packet */
+	for (uint64_t i = 0; i < count; i++)
+		if (!skip_varints(r, 2))
+			return -EINVAL;
+	if (ecn && !skip_varints(r, 3))
+		return -EINVAL;
+	return 0;
+}
+
+static int parse_frames(struct quic_sniff *s, const uint8_t *p, size_t len)
+{
+	struct rd r = {p, len};
+	const uint8_t *data;
+	uint64_t type, off, n;
+	int rc = 0;
+
+	while (r.left > 0 && rc == 0) {
+		if (!rd_varint(&r, &type))
+			return -EINVAL;
+		switch (type) {
+		case FRAME_PADDING:
+		case FRAME_PING:
+			break;
+		case FRAME_ACK:
+		case FRAME_ACK_ECN:
+			rc = parse_ack(&r, type == FRAME_ACK_ECN);
+			break;
+		case FRAME_CRYPTO:
+			if (!rd_varint(&r, &off) || !rd_varint(&r, &n) || !rd_bytes(&r, n, &data))
+				return -EINVAL;
+			rc = crypto_add(s, off, data, n);
+			break;
+		case FRAME_CLOSE:
+			/* Error Code, Frame Type, Reason Phrase Length, Reason */
+			if (!skip_varints(&r, 2) || !rd_varint(&r, &n) || !rd_bytes(&r, n, &data))
+				return -EINVAL;
+			break;
+		default:
+			/* RFC 9000 12.4: nothing else is allowed in an Initial packet */
+			return -EINVAL;
+		}
+	}
+	return rc;
+}
+
+/* Forget the CRYPTO stream: the client started over in another version. */
+static void sniff_restart(struct quic_sniff *s)
+{
+	s->nrng = 0;
+	s->largest_pn = 0;
+	memset(&s->hello, 0, sizeof(s->hello));
+}
+
+static bool slot_is(const struct keyslot *k, const struct quic_hdr *h)
+{
+	return k->valid && k->version == h->version && k->dcid_len == h->dcid_len &&
+	       memcmp(k->dcid, h->dcid, h->dcid_len) == 0;
+}
+
+/* Decrypt a copy of the packet with the keys that worked before, then with
+ * keys from its own DCID. 0 (copy holds the plaintext), -EBADMSG, <0. */
+static int sniff_open(struct quic_sniff *s, const uint8_t *pkt, const struct quic_hdr *h,
+		      uint8_t *copy, uint64_t *pn, size_t *off, size_t *len)
+{
+	struct keyslot fresh;
+	int rc;
+
+	for (int i = 0; i < 2; i++) {
+		if (!s->keys[i].valid || s->keys[i].version != h->version)
+			continue;
+		memcpy(copy, pkt, h->pkt_len);
+		if (decrypt_initial(&s->evp, copy, h, &s->keys[i].k, s->largest_pn, pn, off, len) == 0)
+			return 0;
+	}
+	if (slot_is(&s->keys[0], h) || slot_is(&s->keys[1], h))
+		return -EBADMSG;
+	rc = derive_keys(&s->evp, h->version, h->dcid, h->dcid_len, false, &fresh.k);
+	if (rc < 0)
+		return rc;
+	memcpy(copy, pkt, h->pkt_len);
+	rc = decrypt_initial(&s->evp, copy, h, &fresh.k, s->largest_pn, pn, off, len);
+	if (rc < 0)
+		return rc;
+	fresh.valid = true;
+	fresh.version = h->version;
+	fresh.dcid_len = h->dcid_len;
+	memcpy(fresh.dcid, h->dcid, h->dcid_len);
+	s->keys[s->keys[0].valid ? 1 : 0] = fresh;
+	return 0;
+}
+
+/* 1: decrypted and taken, 0: not decryptable (ignored), <0: give up. */
+static int sniff_initial(struct quic_sniff *s, const uint8_t *pkt, const struct quic_hdr *h)
+{
+	size_t off, len;
+	uint8_t *copy;
+	uint64_t pn;
+	int rc;
+
+	copy = malloc(h->pkt_len ? h->pkt_len : 1);
+	if (!copy)
+		return -ENOMEM;
+	rc = sniff_open(s, pkt, h, copy, &pn, &off, &len);
+	if (rc < 0) {
+		rc = rc == -EIO || rc == -ENOMEM ? rc : 0;
+		goto done;
+	}
+	if (++s->npkts > QUIC_SNIFF_MAX_PACKETS) {
+		rc = -E2BIG;
+		goto done;
+	}
+	if (s->version != h->version) {
+		sniff_restart(s);
+		s->version = h->version;
+	}
+	s->largest_pn = SL_MAX(s->largest_pn, pn);
+	rc = parse_frames(s, copy + off, len);
+	rc = rc < 0 ? rc : 1;
+done:
+	free(copy);
+	return rc;
+}
+
+/* Has the contiguous start of the CRYPTO stream become a whole ClientHello? */
+static enum quic_sniff_result sniff_check(struct quic_sniff *s)
+{
+	int rc;
+
+	if (s->nrng == 0 || s->rng[0].start != 0)
+		return QUIC_SNIFF_MORE;
+	if (s->hello.need > s->rng[0].end)
+		return QUIC_SNIFF_MORE; /* nothing new to parse yet */
+	rc = tls_hello_parse(s->buf, s->rng[0].end, &s->hello);
+	if (rc == 0)
+		return QUIC_SNIFF_DONE;
+	if (rc == -EAGAIN && s->hello.need <= QUIC_SNIFF_MAX_BYTES)
+		return QUIC_SNIFF_MORE;
+	return QUIC_SNIFF_GIVEUP;
+}
+
+enum quic_sniff_result quic_sniff_feed(struct quic_sniff *s, const uint8_t *dgram, size_t len)
+{
+	bool known = false, undecryptable = false;
+	enum quic_sniff_result res = QUIC_SNIFF_MORE;
+	struct quic_hdr h;
+	size_t off = 0;
+	int rc;
+
+	if (s->state != QUIC_SNIFF_MORE)
+		return s->state;
+	if (++s->ndgrams > QUIC_SNIFF_MAX_DGRAMS)
+		return s->state = QUIC_SNIFF_GIVEUP;
+	while (off < len && res == QUIC_SNIFF_MORE) {
+		/* a client never sends Retry; a short header runs to the end */
+		if (quic_parse_header(dgram + off, len - off, &h) < 0 || h.type == QUIC_PKT_SHORT ||
+		    h.type == QUIC_PKT_RETRY)
+			break;
+		known = true;
+		if (h.type == QUIC_PKT_INITIAL) {
+			rc = sniff_initial(s, dgram + off, &h);
+			if (rc < 0)
+				res = QUIC_SNIFF_GIVEUP;
+			else if (rc == 0)
+				undecryptable = true;
+			else
+				res = sniff_check(s);
+		}
+		off += h.pkt_len;
+	}
+	/* Until one Initial decrypted, a datagram that holds none (or only a
+	 * forged one) says this flow is not QUIC we can read. */
+	if (res == QUIC_SNIFF_MORE && s->npkts == 0 && (!known || undecryptable))
+		res = QUIC_SNIFF_NOT_QUIC;
+	s->state = res;
+	return res;
+}
+
+const char *quic_sniff_sni(const struct quic_sniff *s)
+{
+	if (s->state != QUIC_SNIFF_DONE || !s->hello.has_sni || s->hello.sni_invalid)
+		return NULL;
+	return s->hello.sni;
+}
+
+size_t quic_sniff_alpn(const struct quic_sniff *s, const char **out, size_t max)
+{
+	size_t n = 0;
+
+	if (s->state != QUIC_SNIFF_DONE)
+		return 0;
+	for (; n < max && n < s->hello.alpn_count; n++)
+		out[n] = s->hello.alpn[n];
+	return n;
+}
+
+const struct tls_hello *quic_sniff_hello(const struct quic_sniff *s)
+{
+	return s->state == QUIC_SNIFF_DONE ? &s->hello : NULL;
+}
+
+uint32_t quic_sniff_version(const struct quic_sniff *s)
+{
+	return s->version;
+}
+
+unsigned quic_sniff_packets(const struct quic_sniff *s)
+{
+	return s->npkts;
+}

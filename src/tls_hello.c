@@ -1,0 +1,228 @@
+#include "config.h"
+/* tls_hello.c - reads SNI and ALPN out of a TLS ClientHello message. It
+ * owns only the parsing of one complete handshake message, byte by byte
+ * through a bounds-checked cursor; it does not reassemble the message
+ * (quic.c does that for QUIC CRYPTO frames) and keeps no state.
+ *
+ *   Handshake { msg_type(1) = 1; length(3); ClientHello body }
+ *   ClientHello {
+ *       legacy_version(2); random(32);
+ *       legacy_session_id<0..32>;            u8 length
+ *       cipher_suites<2..2^16-2>;            u16 length
+ *       legacy_compression_methods<1..255>;  u8 length
+ *       extensions<8..2^16-1>;               u16 length, absent in old hellos
+ *   }
+ *   Extension { type(2); extension_data<0..2^16-1> }
+ *   server_name (0): ServerNameList<1..2^16-1> of { name_type(1); HostName<1..2^16-1> }
+ *   ALPN (16): ProtocolNameList<2..2^16-1> of ProtocolName<1..255>
+ */
+#include "tls_hello.h"
+
+#include <errno.h>
+#include <string.h>
+
+#define EXT_SERVER_NAME 0
+#define EXT_ALPN 16
+#define SNI_HOST_NAME 0
+
+/* Cursor over hostile bytes: every read checks what remains, then consumes. */
+struct rd {
+	const uint8_t *p;
+	size_t left;
+};
+
+static bool rd_bytes(struct rd *r, size_t n, const uint8_t **out)
+{
+	if (r->left < n)
+		return false;
+	*out = r->p;
+	r->p += n;
+	r->left -= n;
+	return true;
+}
+
+static bool rd_uint(struct rd *r, size_t n, uint32_t *v)
+{
+	const uint8_t *b;
+
+	if (!rd_bytes(r, n, &b))
+		return false;
+	*v = 0;
+	for (size_t i = 0; i < n; i++)
+		*v = *v << 8 | b[i];
+	return true;
+}
+
+/* A sub-cursor over a vector whose length prefix is @lenbytes wide. */
+static bool rd_vec(struct rd *r, size_t lenbytes, struct rd *sub)
+{
+	uint32_t n;
+
+	if (!rd_uint(r, lenbytes, &n) || !rd_bytes(r, n, &sub->p))
+		return false;
+	sub->left = n;
+	return true;
+}
+
+bool tls_hello_host_valid(const uint8_t *name, size_t len, char *out)
+{
+	size_t label = 0;
+
+	if (len > 0 && name[len - 1] == '.')
+		len--;
+	if (len == 0 || len > TLS_HELLO_SNI_MAX)
+		goto bad;
+	for (size_t i = 0; i < len; i++) {
+		char c = (char)name[i];
+
+		if (c >= 'A' && c <= 'Z')
+			c = (char)(c - 'A' + 'a');
+		if (c == '.') {
+			if (label == 0)
+				goto bad;
+			label = 0;
+		} else if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+			   c == '_') {
+			if (++label > 63)
+				goto bad;
+		} else {
+			goto bad;
+		}
+		out[i] = c;
+	}
+	if (label == 0)
+		goto bad; /* "a.b.." */
+	out[len] = '\0';
+	return true;
+bad:
+	out[0] = '\0';
+	return false;
+}
+
+static int parse_sni(struct rd ext, struct tls_hello *h)
+{
+	struct rd list, name;
+	uint32_t type;
+
+	if (!rd_vec(&ext, 2, &list) || ext.left != 0 || list.left == 0)
+		return -EINVAL;
+	while (list.left > 0) {
+		if (!rd_uint(&list, 1, &type) || !rd_vec(&list, 2, &name) || name.left == 0)
+			return -EINVAL;
+		if (type != SNI_HOST_NAME)
+			continue;
+		/* RFC 6066: at most one name of a type; two would let a client
+		 * show the filter one name and the server another. */
+		if (h->has_sni)
+			return -EINVAL;
+		h->has_sni = true;
+		h->sni_invalid = !tls_hello_host_valid(name.p, name.left, h->sni);
+	}
+	return 0;
+}
+
+static bool alpn_printable(const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i] < 0x21 || p[i] > 0x7e)
+			return false;
+	return true;
+}
+
+static int parse_alpn(struct rd ext, struct tls_hello *h)
+{
+	struct rd list, name;
+
+	if (!rd_vec(&ext, 2, &list) || ext.left != 0 || list.left == 0)
+		return -EINVAL;
+	h->has_alpn = true;
+	while (list.left > 0) {
+		if (!rd_vec(&list, 1, &name) || name.left == 0)
+			return -EINVAL;
+		if (h->alpn_count == TLS_HELLO_ALPN_MAX || name.left > TLS_HELLO_ALPN_LEN ||
+		    !alpn_printable(name.p, name.left)) {
+			h->alpn_dropped++;
+			continue;
+		}
+		memcpy(h->alpn[h->alpn_count], name.p, name.left);
+		h->alpn[h->alpn_count][name.left] = '\0';
+		h->alpn_count++;
+	}
+	return 0;
+}
+
+static int parse_extensions(struct rd exts, struct tls_hello *h)
+{
+	bool seen_sni = false, seen_alpn = false;
+	struct rd data;
+	uint32_t type;
+	int rc;
+
+	while (exts.left > 0) {
+		if (!rd_uint(&exts, 2, &type) || !rd_vec(&exts, 2, &data))
+			return -EINVAL;
+		if (type == EXT_SERVER_NAME) {
+			if (seen_sni)
+				return -EINVAL;
+			seen_sni = true;
+			rc = parse_sni(data, h);
+		} else if (type == EXT_ALPN) {
+			if (seen_alpn)
+				return -EINVAL;
+			seen_alpn = true;
+			rc = parse_alpn(data, h);
+		} else {
+			rc = 0;
+		}
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+static int parse_body(struct rd body, struct tls_hello *h)
+{
+	const uint8_t *skip;
+	struct rd v;
+
+	/* legacy_version and random */
+	if (!rd_bytes(&body, 2 + 32, &skip))
+		return -EINVAL;
+	if (!rd_vec(&body, 1, &v) || v.left > 32)
+		return -EINVAL;
+	if (!rd_vec(&body, 2, &v) || v.left < 2 || v.left % 2)
+		return -EINVAL;
+	if (!rd_vec(&body, 1, &v) || v.left < 1)
+		return -EINVAL;
+	if (body.left == 0)
+		return 0; /* a pre-extension hello: no SNI, no ALPN */
+	if (!rd_vec(&body, 2, &v) || body.left != 0)
+		return -EINVAL;
+	return parse_extensions(v, h);
+}
+
+int tls_hello_parse(const uint8_t *msg, size_t len, struct tls_hello *out)
+{
+	struct rd r = {msg, len}, body;
+	uint32_t type, blen;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	out->need = 4;
+	if (!rd_uint(&r, 1, &type) || !rd_uint(&r, 3, &blen))
+		return len >= 1 && msg[0] != TLS_HELLO_TYPE_CLIENT_HELLO ? -EINVAL : -EAGAIN;
+	if (type != TLS_HELLO_TYPE_CLIENT_HELLO)
+		return -EINVAL;
+	out->need = 4 + (size_t)blen;
+	if (!rd_bytes(&r, blen, &body.p))
+		return -EAGAIN;
+	body.left = blen;
+	rc = parse_body(body, out);
+	if (rc < 0) {
+		size_t need = out->need;
+
+		memset(out, 0, sizeof(*out));
+		out->need = need;
+	}
+	return rc;
+}

@@ -1,0 +1,97 @@
+#!/bin/bash
+# sluice's own upstream traffic is never intercepted again, with
+# `intercept-local yes` (an output chain that sends the gateway's own
+# datagrams to intercepted ports through tproxy), IPv4 and IPv6:
+#  - a client flow is relayed exactly once: one session, one upstream
+#    datagram per client datagram, one answer each, the server sees the
+#    gateway;
+#  - a process in the gateway itself is intercepted too: a new session, and
+#    the server sees sluice's upstream port, not the process's own port,
+#    while the answer still comes from 203.0.113.2:5300;
+#  - negative control: when sluice's `mark` differs from the one the ruleset
+#    was generated with, its upstream datagrams are tproxied back into it.
+#    That loop is neither bounded nor detected: sessions keep being created
+#    until sluice is stopped (documented; the session caps bound memory).
+. "${top_srcdir:-$(dirname "$0")/../..}/tests/lab/lab.sh"
+lab_require
+lab_up || exit 99
+
+conf=$(lab_conf loop.conf <<EOF
+listen 0.0.0.0:15000 [::]:15000
+intercept udp 5300 relay timeout=30
+intercept-local yes
+metrics 127.0.0.1:9153
+workers 2
+EOF
+)
+lab_server srv4 "$UP4" 5300 --log || exit 99
+lab_server srv6 "$UP6" 5300 --log || exit 99
+lab_sluice "$conf" || exit 99
+check "the ruleset has the output chain" grep -q "hook output" "$LAB_WORK/rules.nft"
+
+udp() { local ns=$1; shift; ip netns exec "$ns" "$LAB_PY" "$LAB_DIR/udptool.py" client "$@"; }
+m() { lab_metric "$1"; }
+
+# One client flow of 5 datagrams per family: exactly one session, five
+# datagrams up, five answers, nothing else.
+for v in 4 6; do
+	if [ $v = 4 ]; then up=$UP4 gwu=$GWU4; else up=$UP6 gwu=$GWU6; fi
+	f0=$(m flows_created) tx0=$(m relay_tx) rx0=$(m relay_rx) s0=$(grep -c seen "$LAB_WORK/srv$v.log")
+	out=$(udp "$LAB_CLI" --to "$up" --port 5300 --msg "cli$v" --count 5)
+	check "IPv$v: 5 answers from $up:5300, the server saw the gateway" \
+		expect_eq "$(grep -c "^from $up:5300 seen $gwu:[0-9]* data cli$v\$" <<<"$out")" 5
+	check "IPv$v: exactly one session for the client flow" expect_eq "$(m flows_created)" $((f0 + 1))
+	check "IPv$v: relayed exactly once (relay_tx +5)" expect_eq "$(m relay_tx)" $((tx0 + 5))
+	check "IPv$v: five answers came back (relay_rx +5)" expect_eq "$(m relay_rx)" $((rx0 + 5))
+	check "IPv$v: the server got exactly 5 datagrams" \
+		expect_eq "$(grep -c seen "$LAB_WORK/srv$v.log")" $((s0 + 5))
+done
+
+# A process in the gateway namespace itself.
+for v in 4 6; do
+	if [ $v = 4 ]; then up=$UP4 gwu=$GWU4; else up=$UP6 gwu=$GWU6; fi
+	f0=$(m flows_created) tx0=$(m relay_tx)
+	out=$(udp "$LAB_GW" --to "$up" --port 5300 --msg "gw$v" --count 3 --print-local)
+	own=$(sed -n 's/^local .*:\([0-9]*\)$/\1/p' <<<"$out")
+	seen=$(sed -n "s/^from .* seen .*:\([0-9]*\) data gw$v\$/\1/p" <<<"$out" | head -n1)
+	check "IPv$v: the gateway's own process gets 3 answers from $up:5300" \
+		expect_eq "$(grep -c "^from $up:5300 seen $gwu:[0-9]* data gw$v\$" <<<"$out")" 3
+	check "IPv$v: it was intercepted (a new session)" expect_eq "$(m flows_created)" $((f0 + 1))
+	check "IPv$v: and relayed once per datagram (relay_tx +3)" expect_eq "$(m relay_tx)" $((tx0 + 3))
+	check "IPv$v: the server saw sluice's upstream port ($seen), not the process's ($own)" \
+		test -n "$own" -a -n "$seen" -a "$own" != "$seen"
+done
+check "no datagram lacked its original destination" expect_eq "$(m rx_no_origdst)" 0
+
+# Negative control: sluice marks with 0x1234, the ruleset still returns only
+# for 0xff. One client datagram then loops through sluice until it stops.
+lab_stop "$SLUICE_PID"
+check "sluice stopped cleanly before the control" expect_eq "$LAB_STOP_RC" 0
+bad=$(lab_conf badmark.conf <<EOF
+listen 0.0.0.0:15000 [::]:15000
+intercept udp 5300 relay timeout=30
+intercept-local yes
+mark 0x1234
+max-sessions 256
+metrics 127.0.0.1:9153
+workers 1
+EOF
+)
+lab_bg "$LAB_GW" sluice-bad "$SLUICE" -c "$bad"
+bad_pid=$LAB_LAST_PID
+lab_wait_log sluice-bad running 10 || exit 99
+s0=$(grep -c seen "$LAB_WORK/srv4.log")
+out=$(udp "$LAB_CLI" --to "$UP4" --port 5300 --msg loop4 --timeout 1)
+created=$(m flows_created)
+check "control: the client gets no answer (its datagram never leaves)" expect_eq "$out" timeout
+check "control: the server never got it" expect_eq "$(grep -c seen "$LAB_WORK/srv4.log")" "$s0"
+check "control: the datagram loops through sluice ($created sessions from one datagram)" \
+	test "$created" -gt 50
+sleep 0.5
+later=$(m flows_created)
+check "control: the loop is not detected, it goes on ($created -> $later sessions)" test "$later" -gt "$created"
+check "control: the session cap bounds what it holds ($(m flows_active) <= 256)" \
+	test "$(m flows_active)" -le 256
+lab_stop "$bad_pid"
+check "control: SIGTERM still stops the looping sluice, exit 0" expect_eq "$LAB_STOP_RC" 0
+lab_finish

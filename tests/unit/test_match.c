@@ -1,0 +1,467 @@
+/* test_match.c - the compiled domain set: kinds, precedence, tags,
+ * normalisation, limits, redundancy dropping, and concurrent lookups, with
+ * a brute-force reference matcher for random sets. */
+#include "config.h"
+#include "match.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+static struct match_set *finish(struct match_builder *b)
+{
+	char err[128];
+	struct match_set *s = match_builder_finish(b, err, sizeof(err));
+
+	assert_non_null(s);
+	return s;
+}
+
+static void add(struct match_builder *b, enum match_kind k, const char *v, uint32_t tag)
+{
+	assert_int_equal(match_builder_add(b, k, v, strlen(v), tag), 0);
+}
+
+/* Lookup of a C string: tag, or -1 for no match. */
+static long look(const struct match_set *s, const char *name)
+{
+	uint32_t tag = 0;
+
+	return match_lookup(s, name, strlen(name), &tag) ? (long)tag : -1;
+}
+
+static void test_domain_suffix(void **state)
+{
+	struct match_builder *b = match_builder_new();
+	struct match_set *s;
+
+	(void)state;
+	add(b, MATCH_DOMAIN, "cn", 1);
+	add(b, MATCH_FULL, "example.com", 2);
+	add(b, MATCH_DOMAIN, "xn--fiqs8s", 3);
+	s = finish(b);
+	assert_int_equal(look(s, "cn"), 1);
+	assert_int_equal(look(s, "a.cn"), 1);
+	assert_int_equal(look(s, "foo.gov.cn"), 1);
+	assert_int_equal(look(s, "notcn.com"), -1);
+	assert_int_equal(look(s, "cnn"), -1);
+	assert_int_equal(look(s, "acn"), -1);
+	assert_int_equal(look(s, "cn.com"), -1);
+	assert_int_equal(look(s, "example.com"), 2);
+	assert_int_equal(look(s, "www.example.com"), -1);
+	assert_int_equal(look(s, "xample.com"), -1);
+	assert_int_equal(look(s, "www.XN--FIQS8S."), 3);
+	assert_int_equal(look(s, ""), -1);
+	assert_int_equal(look(s, "."), -1);
+	assert_int_equal(match_set_entries(s), 3);
+	assert_true(match_set_bytes(s) > 0);
+	match_set_free(s);
+}
+
+static void test_case_and_dot(void **state)
+{
+	struct match_builder *b = match_builder_new();
+	struct match_set *s;
+	char name[] = "WWW.Baidu.COM.";
+
+	(void)state;
+	add(b, MATCH_DOMAIN, "BaiDu.Com.", 7);
+	add(b, MATCH_KEYWORD, "GooGle", 8);
+	s = finish(b);
+	assert_int_equal(look(s, name), 7);
+	assert_string_equal(name, "WWW.Baidu.COM."); /* not modified */
+	assert_int_equal(look(s, "baidu.com"), 7);
+	assert_int_equal(look(s, "baidu.com.."), -1); /* only one dot is stripped */
+	assert_int_equal(look(s, "www.GOOGLE.de"), 8);
+	/* len is honoured: the name need not be NUL-terminated */
+	assert_true(match_lookup(s, "baidu.comXYZ", 9, NULL));
+	assert_false(match_lookup(s, "baidu.comXYZ", 8, NULL));
+	match_set_free(s);
+}
+
+static void test_invalid(void **state)
+{
+	struct match_builder *b = match_builder_new();
+	char lab[80], name[300];
+
+	(void)state;
+	memset(lab, 'a', 64);
+	lab[64] = 0;
+	assert_int_equal(match_builder_add(b, MATCH_DOMAIN, "", 0, 0), -EINVAL);
+	assert_int_equal(match_builder_add(b, MATCH_DOMAIN, ".", 1, 0), -EINVAL);
+	assert_int_equal(match_builder_add(b, MATCH_DOMAIN, "a..b", 4, 0), -EINVAL);
+	assert_int_equal(match_builder_add(b, MATCH_DOMAIN, ".a", 2, 0), -EINVAL);
+	assert_int_equal(match_builder_add(b, MATCH_FULL, "a b", 3, 0), -EINVAL);
+	assert_int_equal(match_builder_add(b, MATCH_FULL, "*.a.com", 7, 0), -EINVAL);
+	assert_int_equal(match_builder_add(b, MATCH_FULL, "a/b", 3, 0), -EINVAL);
+	assert_int_equal(match_builder_add(b, MATCH_FULL, "\xe8\xb0\xb7.com", 7, 0), -EINVAL);
+	assert_int_equal(match_builder_add(b, MATCH_DOMAIN, lab, 64, 0), -EINVAL);
+	assert_int_equal(match_builder_add(b, MATCH_DOMAIN, lab, 63, 0), 0);
+	/* 253 characters is the longest name */
+	for (int i = 0; i < 300; i++)
+		name[i] = (i % 2) ? '.' : 'x';
+	name[253] = 'x';
+	assert_int_equal(match_builder_add(b, MATCH_FULL, name, 254, 0), -EINVAL);
+	assert_int_equal(match_builder_add(b, MATCH_FULL, name, 253, 0), 0);
+	assert_int_equal(match_builder_add(b, MATCH_KEYWORD, "", 0, 0), -EINVAL);
+	assert_int_equal(match_builder_add(b, MATCH_KEYWORD, "a b", 3, 0), -EINVAL);
+	assert_int_equal(match_builder_add(b, MATCH_REGEXP, "(", 1, 0), -EINVAL);
+	assert_int_equal(match_builder_add(b, MATCH_REGEXP, "", 0, 0), -EINVAL);
+	assert_int_equal(match_builder_add(b, (enum match_kind)9, "a", 1, 0), -EINVAL);
+	assert_int_equal(match_builder_entries(b), 2);
+	match_builder_free(b);
+}
+
+static void test_long_names(void **state)
+{
+	struct match_builder *b = match_builder_new();
+	struct match_set *s;
+	char name[300];
+
+	(void)state;
+	add(b, MATCH_DOMAIN, "com", 1);
+	s = finish(b);
+	memset(name, 'a', sizeof(name));
+	for (int i = 60; i < 250; i += 61)
+		name[i] = '.';
+	memcpy(name + 249, ".com", 4); /* 253 characters */
+	assert_int_equal(match_lookup(s, name, 253, NULL), true);
+	name[253] = '.';
+	assert_int_equal(match_lookup(s, name, 254, NULL), true); /* + root dot */
+	name[249] = 'a';
+	memcpy(name + 250, ".com", 4);
+	assert_int_equal(match_lookup(s, name, 254, NULL), false); /* 254 characters */
+	assert_false(match_lookup(s, name, sizeof(name), NULL));
+	match_set_free(s);
+}
+
+static void test_keyword(void **state)
+{
+	struct match_builder *b = match_builder_new();
+	struct match_set *s;
+	struct match_hit h;
+
+	(void)state;
+	add(b, MATCH_KEYWORD, "ads", 1);
+	add(b, MATCH_KEYWORD, "tracker", 2);
+	add(b, MATCH_KEYWORD, "adserv", 3);
+	add(b, MATCH_KEYWORD, "ads", 9); /* duplicate: first tag stays */
+	s = finish(b);
+	assert_int_equal(look(s, "ads.example"), 1);
+	assert_int_equal(look(s, "myadsite.org"), 1);
+	assert_int_equal(look(s, "x.adserver.net"), 3); /* longest keyword */
+	assert_int_equal(look(s, "tracker-ads.io"), 2);
+	assert_int_equal(look(s, "ad.example"), -1);
+	assert_true(match_lookup_ex(s, "ADSERVE.x", 9, &h));
+	assert_int_equal(h.kind, MATCH_KEYWORD);
+	assert_int_equal(h.len, 6);
+	assert_memory_equal(h.value, "adserv", 6);
+	assert_int_equal(match_set_entries(s), 3);
+	match_set_free(s);
+}
+
+static void test_regexp(void **state)
+{
+	struct match_builder *b = match_builder_new();
+	struct match_set *s;
+	struct match_hit h;
+
+	(void)state;
+	add(b, MATCH_REGEXP, "^r+[0-9]+(---|\\.)sn-(2x3|ni5|j5o)\\w{5}\\.googlevideo\\.com$", 1);
+	add(b, MATCH_REGEXP, "\\d{3}\\.example$", 2);
+	add(b, MATCH_REGEXP, "(^|\\.)Track\\.", 3); /* matched caseless */
+	add(b, MATCH_REGEXP, "^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$", 4);
+	add(b, MATCH_REGEXP, "(ab)\\1", 5); /* not foldable: matched alone */
+	s = finish(b);
+	assert_int_equal(look(s, "r3---sn-2x3abcde.googlevideo.com"), 1);
+	assert_int_equal(look(s, "R3---SN-2X3ABCDE.GOOGLEVIDEO.COM."), 1);
+	assert_int_equal(look(s, "xr3---sn-2x3abcde.googlevideo.com"), -1);
+	assert_int_equal(look(s, "r3---sn-2x3abcd.googlevideo.com"), -1);
+	assert_int_equal(look(s, "x.y123.example"), 2); /* search, not full match */
+	assert_int_equal(look(s, "y12.example"), -1);
+	assert_int_equal(look(s, "a.track.b"), 3);
+	assert_int_equal(look(s, "track.b"), 3);
+	assert_int_equal(look(s, "atrack.b"), -1);
+	assert_int_equal(look(s, "localhost"), 4);
+	assert_int_equal(look(s, "local.host"), -1);
+	assert_int_equal(look(s, "x.abab.y"), 5);
+	assert_int_equal(look(s, "x.abba.y"), -1);
+	assert_true(match_lookup_ex(s, "1234.example", 12, &h));
+	assert_int_equal(h.kind, MATCH_REGEXP);
+	assert_int_equal(h.len, strlen("\\d{3}\\.example$"));
+	match_set_free(s);
+}
+
+static void test_precedence(void **state)
+{
+	struct match_builder *b = match_builder_new();
+	struct match_set *s;
+	struct match_hit h;
+
+	(void)state;
+	add(b, MATCH_REGEXP, "google", 50);
+	add(b, MATCH_KEYWORD, "google", 40);
+	add(b, MATCH_DOMAIN, "google.com", 30);
+	add(b, MATCH_DOMAIN, "mail.google.com", 31);
+	add(b, MATCH_FULL, "mail.google.com", 20);
+	add(b, MATCH_FULL, "google.com", 30); /* same tag as domain:google.com */
+	add(b, MATCH_DOMAIN, "google.com", 99); /* duplicate: ignored */
+	s = finish(b);
+	assert_true(match_lookup_ex(s, "mail.google.com", 15, &h));
+	assert_int_equal(h.kind, MATCH_FULL);
+	assert_int_equal(h.tag, 20);
+	assert_true(match_lookup_ex(s, "x.mail.google.com", 17, &h));
+	assert_int_equal(h.kind, MATCH_DOMAIN);
+	assert_int_equal(h.tag, 31);
+	assert_int_equal(h.len, 15);
+	assert_memory_equal(h.value, "mail.google.com", 15);
+	assert_int_equal(look(s, "google.com"), 30);
+	assert_int_equal(look(s, "www.google.com"), 30);
+	assert_int_equal(look(s, "google.de"), 40);
+	assert_int_equal(look(s, "x.googl.e"), -1);
+	match_set_free(s);
+
+	/* regexp order: the first added wins */
+	b = match_builder_new();
+	add(b, MATCH_REGEXP, "b", 2);
+	add(b, MATCH_REGEXP, "a", 1);
+	s = finish(b);
+	assert_int_equal(look(s, "ab"), 2);
+	match_set_free(s);
+}
+
+static void test_redundant(void **state)
+{
+	struct match_builder *b = match_builder_new();
+	struct match_set *s;
+
+	(void)state;
+	add(b, MATCH_DOMAIN, "a.com", 1);
+	add(b, MATCH_DOMAIN, "b.a.com", 2);
+	add(b, MATCH_DOMAIN, "c.b.a.com", 1); /* differs from its nearest parent: kept */
+	add(b, MATCH_DOMAIN, "x.a.com", 1);   /* same as a.com: dropped */
+	add(b, MATCH_FULL, "y.a.com", 1);     /* dropped */
+	add(b, MATCH_FULL, "z.b.a.com", 1);   /* kept: nearest parent has tag 2 */
+	add(b, MATCH_FULL, "q.com", 5);
+	s = finish(b);
+	assert_int_equal(match_set_entries(s), 5);
+	assert_int_equal(look(s, "a.com"), 1);
+	assert_int_equal(look(s, "b.a.com"), 2);
+	assert_int_equal(look(s, "w.b.a.com"), 2);
+	assert_int_equal(look(s, "c.b.a.com"), 1);
+	assert_int_equal(look(s, "d.c.b.a.com"), 1);
+	assert_int_equal(look(s, "x.a.com"), 1);
+	assert_int_equal(look(s, "y.a.com"), 1);
+	assert_int_equal(look(s, "z.b.a.com"), 1);
+	assert_int_equal(look(s, "q.z.b.a.com"), 2);
+	assert_int_equal(look(s, "q.com"), 5);
+	assert_int_equal(look(s, "r.q.com"), -1);
+	match_set_free(s);
+}
+
+static void test_empty(void **state)
+{
+	struct match_set *s = finish(match_builder_new());
+
+	(void)state;
+	assert_false(match_lookup(s, "a.b", 3, NULL));
+	assert_int_equal(match_set_entries(s), 0);
+	assert_false(match_lookup(NULL, "a", 1, NULL));
+	match_set_free(s);
+	match_set_free(NULL);
+	match_builder_free(NULL);
+}
+
+/* ---- random sets against a brute-force reference ---- */
+
+struct ref {
+	enum match_kind kind;
+	char v[40];
+	uint32_t tag;
+};
+
+static uint64_t rng_next(uint64_t *x)
+{
+	*x ^= *x << 13;
+	*x ^= *x >> 7;
+	*x ^= *x << 17;
+	return *x;
+}
+
+static void rand_name(uint64_t *r, char *out, int labels)
+{
+	static const char *const parts[] = {"a",  "b",	"c",  "ab", "xy", "q1", "z-z", "com",
+					    "cn", "de", "io", "mx", "k7", "uv", "w_w", "net"};
+	size_t n = 0;
+
+	for (int i = 0; i < labels; i++)
+		n += (size_t)sprintf(out + n, "%s%s", i ? "." : "",
+				     parts[rng_next(r) % (sizeof(parts) / sizeof(parts[0]))]);
+}
+
+/* Reference: full > longest domain > longest keyword > first regexp(never
+ * used here); for equal value the first added entry wins. */
+static long ref_look(const struct ref *e, size_t n, const char *name)
+{
+	size_t nl = strlen(name), best_len = 0;
+	long full = -1, dom = -1, kw = -1;
+
+	for (size_t i = 0; i < n; i++) {
+		size_t vl = strlen(e[i].v);
+
+		if (e[i].kind == MATCH_FULL && full < 0 && strcmp(e[i].v, name) == 0)
+			full = e[i].tag;
+		if (e[i].kind == MATCH_DOMAIN && vl <= nl && strcmp(name + nl - vl, e[i].v) == 0 &&
+		    (vl == nl || name[nl - vl - 1] == '.') && (dom < 0 || vl > best_len)) {
+			dom = e[i].tag;
+			best_len = vl;
+		}
+	}
+	if (full >= 0)
+		return full;
+	if (dom >= 0)
+		return dom;
+	best_len = 0;
+	for (size_t i = 0; i < n; i++)
+		if (e[i].kind == MATCH_KEYWORD && strstr(name, e[i].v) &&
+		    (kw < 0 || strlen(e[i].v) > best_len)) {
+			kw = e[i].tag;
+			best_len = strlen(e[i].v);
+		}
+	return kw;
+}
+
+static void random_round(uint64_t seed, uint32_t ntags, size_t n)
+{
+	struct ref *e = calloc(n, sizeof(*e));
+	struct match_builder *b = match_builder_new();
+	struct match_set *s;
+	uint64_t r = seed;
+	size_t hits = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		uint64_t k = rng_next(&r) % 20;
+
+		e[i].kind = k < 12 ? MATCH_DOMAIN : k < 19 ? MATCH_FULL : MATCH_KEYWORD;
+		rand_name(&r, e[i].v, e[i].kind == MATCH_KEYWORD ? 3 : 2 + (int)(rng_next(&r) % 3));
+		e[i].tag = (uint32_t)(rng_next(&r) % ntags) * 1000003u % (ntags > 1000 ? 0x7fffffff : 1000);
+		add(b, e[i].kind, e[i].v, e[i].tag);
+	}
+	/* the reference keeps only the first entry of each kind+value */
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = 0; j < i; j++)
+			if (e[j].kind == e[i].kind && strcmp(e[j].v, e[i].v) == 0) {
+				e[i].kind = (enum match_kind)7; /* never matches */
+				break;
+			}
+	s = finish(b);
+	for (int i = 0; i < 4000; i++) {
+		char name[64];
+		long want, got;
+
+		rand_name(&r, name, 1 + (int)(rng_next(&r) % 5));
+		want = ref_look(e, n, name);
+		got = look(s, name);
+		if (want != got)
+			fail_msg("seed %llu name %s: want %ld got %ld", (unsigned long long)seed, name,
+				 want, got);
+		hits += got >= 0;
+	}
+	if (getenv("TEST_VERBOSE"))
+		printf("seed %llu tags %u: %zu hits\n", (unsigned long long)seed, ntags, hits);
+	assert_true(hits > 100 && hits < 3900); /* both outcomes exercised */
+	match_set_free(s);
+	free(e);
+}
+
+static void test_random_vs_reference(void **state)
+{
+	(void)state;
+	for (uint64_t seed = 1; seed <= 12; seed++) {
+		random_round(seed * 0x9e3779b97f4a7c15ull, 1, 200);   /* one tag: heavy dropping */
+		random_round(seed * 0x9e3779b97f4a7c15ull, 3, 200);   /* few tags: runs */
+		random_round(seed * 0x9e3779b97f4a7c15ull, 5000, 200); /* inline tags */
+	}
+}
+
+/* ---- concurrency ---- */
+
+struct tctx {
+	const struct match_set *s;
+	const char *const *names;
+	const long *want;
+	size_t n;
+	int bad;
+};
+
+static void *worker(void *arg)
+{
+	struct tctx *t = arg;
+
+	for (int round = 0; round < 200; round++)
+		for (size_t i = 0; i < t->n; i++)
+			if (look(t->s, t->names[i]) != t->want[i])
+				t->bad++;
+	return NULL;
+}
+
+static void test_threads(void **state)
+{
+	static const char *const names[] = {"a.cn", "x.example.com", "ads.net", "r1.sn-ni5qqqqq.googlevideo.com",
+					    "nomatch.org", "123.x", "foo.bar", "localhost"};
+	struct match_builder *b = match_builder_new();
+	struct tctx t[4];
+	pthread_t th[4];
+	long want[8];
+	struct match_set *s;
+
+	(void)state;
+	add(b, MATCH_DOMAIN, "cn", 1);
+	add(b, MATCH_FULL, "x.example.com", 2);
+	add(b, MATCH_KEYWORD, "ads", 3);
+	add(b, MATCH_REGEXP, "^r+[0-9]+(---|\\.)sn-(2x3|ni5|j5o)\\w{5}\\.googlevideo\\.com$", 4);
+	add(b, MATCH_REGEXP, "^\\d+\\.", 5);
+	add(b, MATCH_REGEXP, "^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$", 6);
+	s = finish(b);
+	for (size_t i = 0; i < 8; i++)
+		want[i] = look(s, names[i]);
+	assert_int_equal(want[3], 4);
+	assert_int_equal(want[4], -1);
+	assert_int_equal(want[5], 5);
+	assert_int_equal(want[7], 6);
+	for (int i = 0; i < 4; i++) {
+		t[i] = (struct tctx){.s = s, .names = names, .want = want, .n = 8};
+		assert_int_equal(pthread_create(&th[i], NULL, worker, &t[i]), 0);
+	}
+	for (int i = 0; i < 4; i++) {
+		pthread_join(th[i], NULL);
+		assert_int_equal(t[i].bad, 0);
+	}
+	match_set_free(s);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_domain_suffix),
+		cmocka_unit_test(test_case_and_dot),
+		cmocka_unit_test(test_invalid),
+		cmocka_unit_test(test_long_names),
+		cmocka_unit_test(test_keyword),
+		cmocka_unit_test(test_regexp),
+		cmocka_unit_test(test_precedence),
+		cmocka_unit_test(test_redundant),
+		cmocka_unit_test(test_empty),
+		cmocka_unit_test(test_random_vs_reference),
+		cmocka_unit_test(test_threads),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
