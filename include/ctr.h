@@ -65,9 +65,20 @@
 #ifndef CTR_LIST_DNS
 #define CTR_LIST_DNS(X)
 #endif
-#ifndef CTR_LIST_QUIC
-#define CTR_LIST_QUIC(X)
-#endif
+/* QUIC_PASSED..QUIC_MARKED follow enum quic_action's order. */
+#define CTR_LIST_QUIC(X)                                                                        \
+	X(QUIC_FLOWS, "quic_flows", "QUIC flows seen")                                           \
+	X(QUIC_SNI, "quic_sni", "QUIC flows whose SNI was read")                                 \
+	X(QUIC_NOSNI, "quic_nosni", "QUIC flows decided without an SNI")                          \
+	X(QUIC_NOT_QUIC, "quic_not_quic", "flows on a quic port that were not QUIC v1/v2 Initials") \
+	X(QUIC_GIVEUP, "quic_giveup", "QUIC flows whose ClientHello hit a sniffing bound")        \
+	X(QUIC_SNIFF_TIMEOUT, "quic_sniff_timeout", "QUIC flows decided at the sniffing timeout") \
+	X(QUIC_PASSED, "quic_passed", "QUIC flows passed")                                       \
+	X(QUIC_BLOCKED, "quic_blocked", "QUIC flows blocked (dropped)")                          \
+	X(QUIC_REJECTED, "quic_rejected", "QUIC flows rejected (ICMP port unreachable)")         \
+	X(QUIC_MARKED, "quic_marked", "QUIC flows relayed with a quic-rule mark")                \
+	X(QUIC_DROPPED, "quic_dropped", "datagrams of blocked QUIC flows dropped")               \
+	X(QUIC_ICMP_SENT, "quic_icmp_sent", "ICMP port unreachable messages sent for rejected flows")
 
 enum ctr_id {
 #define CTR_ENUM(id, name, help) CTR_##id,

@@ -41,7 +41,7 @@ struct dns_list {
 	unsigned line;
 };
 
-enum dns_mtype { DNS_M_SET, DNS_M_LIST, DNS_M_QTYPE, DNS_M_CLIENT, DNS_M_ALL };
+enum dns_mtype { DNS_M_SET, DNS_M_LIST, DNS_M_QTYPE, DNS_M_CLIENT, DNS_M_ALL, DNS_M_NOSNI };
 enum dns_atype { DNS_A_FORWARD, DNS_A_PASSTHROUGH, DNS_A_BLOCK, DNS_A_ADDRESS, DNS_A_HOSTS };
 enum dns_block { DNS_BLOCK_NXDOMAIN, DNS_BLOCK_REFUSED, DNS_BLOCK_ZERO, DNS_BLOCK_DROP };
 
@@ -92,6 +92,7 @@ struct dns_conf {
 	unsigned block_ttl;
 	bool serve_stale;
 	bool prefetch;
+	unsigned quic_sniff_ms; /* quic-sniff-timeout */
 };
 
 /** The DNS settings of a config (never NULL after cfg_load). */

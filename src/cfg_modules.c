@@ -3,10 +3,12 @@
 #include "cfg.h"
 #include "dns_conf.h"
 #include "ntp_svc.h"
+#include "quic_svc.h"
 
 const struct cfg_module *const cfg_modules[] = {
 	&cfg_core_module,
 	&cfg_dns_module,
 	&cfg_ntp_module,
+	&cfg_quic_module,
 	NULL,
 };

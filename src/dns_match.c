@@ -261,14 +261,16 @@ bool dns_rule_matches(const struct dns_conf *d, const struct dns_rule *r, const 
 	switch (r->mtype) {
 	case DNS_M_ALL:
 		return true;
+	case DNS_M_NOSNI:
+		return len == 0;
 	case DNS_M_QTYPE:
 		return r->qtype == qtype;
 	case DNS_M_CLIENT:
 		return client && addr_cidr_match(&r->cidr, client);
 	case DNS_M_SET:
-		return r->set && match_lookup_ex(r->set, name, len, hit);
+		return len && r->set && match_lookup_ex(r->set, name, len, hit);
 	case DNS_M_LIST:
-		return match_lookup_ex(r->list->pos, name, len, hit) &&
+		return len && match_lookup_ex(r->list->pos, name, len, hit) &&
 		       !match_lookup(r->list->neg, name, len, NULL);
 	}
 	return false;

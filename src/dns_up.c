@@ -70,8 +70,9 @@ struct dns_up {
 	struct event_base *base;
 	uint32_t mark;
 	unsigned timeout_ms, try_ms;
-	size_t inflight; /* callbacks owed */
-	size_t nalive;	 /* records alive */
+	const struct timeval *q_tv; /* timeout_ms as a common timeout: O(1) timer adds */
+	size_t inflight;	    /* callbacks owed */
+	size_t nalive;		    /* records alive */
 	struct dns_up_q *queries;
 	unsigned busy; /* depth of calls into c-ares */
 	bool closing;
@@ -241,8 +242,7 @@ static int chan_sock_config(ares_socket_t fd, int type, void *data)
 				 strerror(errno));
 		return -1;
 	}
-	if (type == SOCK_DGRAM &&
-	    setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof(sz)) < 0)
+	if (type == SOCK_DGRAM && setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof(sz)) < 0)
 		(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
 	return 0;
 }
@@ -308,7 +308,7 @@ static void id_set(struct dns_up *u, uint16_t id, bool on)
 	if (on)
 		u->ids[id >> 3] |= (uint8_t)(1u << (id & 7));
 	else
-		u->ids[id >> 3] &= (uint8_t)~(1u << (id & 7));
+		u->ids[id >> 3] &= (uint8_t) ~(1u << (id & 7));
 }
 
 static bool id_used(const struct dns_up *u, uint16_t id)
@@ -441,7 +441,6 @@ static uint16_t pick_id(const struct dns_up *u)
 int dns_up_send(struct dns_up *u, const uint8_t *query, size_t len, dns_up_cb cb, void *arg)
 {
 	struct dns_up_q *q;
-	struct timeval tv;
 
 	if (!u || !query || !cb || len < 12 || len > 65535)
 		return -EINVAL;
@@ -473,9 +472,7 @@ int dns_up_send(struct dns_up *u, const uint8_t *query, size_t len, dns_up_cb cb
 	u->nalive++;
 	u->inflight++;
 	q->deadline = sl_now_ms() + u->timeout_ms;
-	tv.tv_sec = u->timeout_ms / 1000;
-	tv.tv_usec = (u->timeout_ms % 1000) * 1000;
-	evtimer_add(q->tmr, &tv);
+	evtimer_add(q->tmr, u->q_tv);
 	q->in_send = true;
 	u->busy++;
 	q_send_chan(q, 0);
@@ -563,8 +560,8 @@ static void lib_init(void)
 		lib_status = -1;
 }
 
-static int chan_init(struct dns_up_chan *c, const struct dns_up_server *srv, size_t n,
-		     char *err, size_t errlen)
+static int chan_init(struct dns_up_chan *c, const struct dns_up_server *srv, size_t n, char *err,
+		     size_t errlen)
 {
 	struct ares_options o;
 	struct ares_addr_port_node nodes[DNS_UP_MAX_SERVERS];
@@ -576,7 +573,8 @@ static int chan_init(struct dns_up_chan *c, const struct dns_up_server *srv, siz
 		   ARES_OPT_NOROTATE | ARES_OPT_SOCK_STATE_CB;
 
 	memset(&o, 0, sizeof(o));
-	/* No ARES_FLAG_EDNS: with it, a FORMERR answer makes 1.18 cut 11 bytes off the raw query. */
+	/* No ARES_FLAG_EDNS: with it, a FORMERR answer makes 1.18 cut 11 bytes off the raw query.
+	 */
 	o.flags = ARES_FLAG_NOSEARCH | ARES_FLAG_NOALIASES | (srv[0].tcp ? ARES_FLAG_USEVC : 0);
 	o.timeout = (int)c->u->try_ms;
 	o.tries = DNS_UP_TRIES;
@@ -622,7 +620,8 @@ static int check_servers(const struct dns_up_server *servers, size_t n, char *er
 	char buf[ADDR_STRLEN];
 
 	if (!servers || n == 0 || n > DNS_UP_MAX_SERVERS) {
-		snprintf(err, errlen, "an upstream group needs 1 to %d servers", DNS_UP_MAX_SERVERS);
+		snprintf(err, errlen, "an upstream group needs 1 to %d servers",
+			 DNS_UP_MAX_SERVERS);
 		return -EINVAL;
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -647,6 +646,7 @@ struct dns_up *dns_up_new(struct event_base *base, const struct dns_up_server *s
 {
 	struct dns_up_server srv[DNS_UP_MAX_SERVERS];
 	struct dns_up *u = NULL;
+	struct timeval tv;
 	unsigned rounds = (1u << DNS_UP_TRIES) - 1; /* c-ares doubles the timeout each round */
 
 	if (!base) {
@@ -675,6 +675,11 @@ struct dns_up *dns_up_new(struct event_base *base, const struct dns_up_server *s
 	u->base = base;
 	u->mark = mark;
 	u->timeout_ms = timeout_ms;
+	tv.tv_sec = timeout_ms / 1000;
+	tv.tv_usec = (timeout_ms % 1000) * 1000;
+	u->q_tv = event_base_init_common_timeout(base, &tv);
+	if (!u->q_tv)
+		goto fail_nomem;
 	/* Both rounds over every server fit in timeout_ms. */
 	u->try_ms = SL_MAX(timeout_ms / (unsigned)(n * rounds), DNS_UP_MIN_TRY_MS);
 	for (size_t i = 0, j; i < n; i = j) {

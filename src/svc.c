@@ -3,6 +3,7 @@
 #include "svc.h"
 #include "ntp_svc.h"
 #include "dns_svc.h"
+#include "quic_svc.h"
 
 const struct svc *svc_get(enum svc_id id)
 {
@@ -13,6 +14,8 @@ const struct svc *svc_get(enum svc_id id)
 		return &svc_ntp;
 	case SVC_DNS:
 		return &svc_dns;
+	case SVC_QUIC:
+		return &svc_quic;
 	default:
 		return NULL;
 	}

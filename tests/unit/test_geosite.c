@@ -188,7 +188,7 @@ static void test_synthetic(void **state)
 	assert_int_equal(st.domains, 9);
 	assert_int_equal(st.by_type[0], 1);
 	assert_int_equal(st.by_type[1], 2);
-	assert_int_equal(st.by_type[2], 3);
+	assert_int_equal(st.by_type[2], 4);
 	assert_int_equal(st.by_type[3], 1);
 	assert_int_equal(st.attributes, 2);
 	assert_int_equal(st.added, 5 + 1 + 1);

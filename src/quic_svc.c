@@ -1,0 +1,211 @@
+/* quic_svc.c - the QUIC service. A new flow's datagrams are held (at most
+ * HOLD_DGRAMS / HOLD_BYTES, at most quic-sniff-timeout) while its client
+ * Initial packets are decrypted and the ClientHello's SNI is read; then the
+ * first matching quic-rule decides: pass (relay to the original
+ * destination), block (drop the flow), reject (ICMP port unreachable to the
+ * client) or mark N (relay with SO_MARK N). After the decision the flow is
+ * a plain relay: connected sockets on both sides. */
+#include "config.h"
+#include "quic_svc.h"
+#include "dns_conf.h"
+#include "dns_match.h"
+#include "log.h"
+#include "quic.h"
+#include "relay.h"
+#include "reply.h"
+#include "svc.h"
+#include "worker.h"
+
+#include <event2/event.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define HOLD_DGRAMS 16
+#define HOLD_BYTES 32768
+
+enum qstate { Q_SNIFF, Q_PASS, Q_BLOCK, Q_REJECT };
+
+struct quic_flow {
+	enum qstate state;
+	struct quic_sniff *sniff;
+	struct event *timer;
+	struct relay_leg *leg;
+	uint8_t *held;
+	size_t held_bytes;
+	uint16_t held_len[HOLD_DGRAMS];
+	size_t n_held;
+};
+
+static const struct dns_conf *dconf(const struct worker *w)
+{
+	return dns_conf_get(w->cfg);
+}
+
+static void reject(struct worker *w, struct flow *f, const uint8_t *data, size_t len)
+{
+	if (reply_port_unreachable(w->reply, &f->client, &f->origdst, data, len) == 0)
+		ctr_inc(&w->ctr, CTR_QUIC_ICMP_SENT);
+}
+
+static void flush_held(struct worker *w, struct flow *f, struct quic_flow *qf)
+{
+	size_t off = 0;
+
+	for (size_t i = 0; i < qf->n_held; i++) {
+		if (qf->state == Q_PASS)
+			relay_leg_send(w, qf->leg, qf->held + off, qf->held_len[i]);
+		else if (qf->state == Q_REJECT)
+			reject(w, f, qf->held + off, qf->held_len[i]);
+		off += qf->held_len[i];
+	}
+	free(qf->held);
+	qf->held = NULL;
+	qf->n_held = qf->held_bytes = 0;
+}
+
+static void log_decision(struct worker *w, struct flow *f, const char *sni, const char *alpn,
+			 const char *what, const struct dns_rule *r)
+{
+	char c[ADDR_STRLEN], d[ADDR_STRLEN];
+
+	log_debug("quic: %s -> %s sni=%s alpn=%s: %s%s%s:%u", addr_fmt(&f->client, c, sizeof(c)),
+		  addr_fmt(&f->origdst, d, sizeof(d)), sni ? sni : "(none)", alpn ? alpn : "-",
+		  what, r ? " by rule " : " (no rule matched)", r ? r->file : "", r ? r->line : 0);
+}
+
+/* Apply the first matching quic-rule to the flow (sni NULL: none read). */
+static void decide(struct worker *w, struct flow *f, struct quic_flow *qf, const char *sni,
+		   const char *alpn)
+{
+	const struct dns_conf *d = dconf(w);
+	size_t len = sni ? strlen(sni) : 0;
+	const struct dns_rule *r = dns_rules_eval(d, d->quic_rules, d->n_quic_rules, sni ? sni : "",
+						  len, 0, &f->client, NULL);
+	int act = r ? r->qaction : QUIC_PASS;
+	uint32_t mark = act == QUIC_MARK ? r->mark : w->cfg->mark;
+	static const char *const names[] = {"pass", "block", "reject", "mark"};
+
+	ctr_inc(&w->ctr, sni ? CTR_QUIC_SNI : CTR_QUIC_NOSNI);
+	ctr_inc(&w->ctr, CTR_QUIC_PASSED + act);
+	log_decision(w, f, sni, alpn, names[act], r);
+	if (qf->timer)
+		event_del(qf->timer);
+	quic_sniff_free(qf->sniff);
+	qf->sniff = NULL;
+	if (act == QUIC_BLOCK) {
+		qf->state = Q_BLOCK;
+	} else if (act == QUIC_REJECT) {
+		qf->state = Q_REJECT;
+	} else {
+		qf->leg = relay_leg_open(w, f, &f->origdst, mark);
+		qf->state = qf->leg ? Q_PASS : Q_BLOCK;
+	}
+	flush_held(w, f, qf);
+}
+
+static void sniff_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct flow *f = arg;
+	struct worker *w = f->owner;
+
+	worker_flow_hold(f);
+	ctr_inc(&w->ctr, CTR_QUIC_SNIFF_TIMEOUT);
+	decide(w, f, f->svc_data, NULL, NULL);
+	worker_flow_release(w, f);
+}
+
+static int quic_flow_open(struct worker *w, struct flow *f)
+{
+	struct quic_flow *qf = calloc(1, sizeof(*qf));
+	unsigned ms = dconf(w)->quic_sniff_ms;
+
+	if (!qf)
+		return -1;
+	f->svc_data = qf;
+	ctr_inc(&w->ctr, CTR_QUIC_FLOWS);
+	qf->sniff = quic_sniff_new();
+	qf->timer = event_new(w->base, -1, 0, sniff_timeout_cb, f);
+	if (!qf->sniff || !qf->timer ||
+	    event_add(qf->timer, &(struct timeval){ms / 1000, (ms % 1000) * 1000}) < 0)
+		return -1;
+	return 0;
+}
+
+static bool hold(struct quic_flow *qf, const uint8_t *data, size_t len)
+{
+	uint8_t *n;
+
+	if (qf->n_held == HOLD_DGRAMS || qf->held_bytes + len > HOLD_BYTES)
+		return false;
+	n = realloc(qf->held, qf->held_bytes + len);
+	if (!n)
+		return false;
+	memcpy(n + qf->held_bytes, data, len);
+	qf->held = n;
+	qf->held_bytes += len;
+	qf->held_len[qf->n_held++] = (uint16_t)len;
+	return true;
+}
+
+/* A datagram of a decided flow. */
+static void after_decision(struct worker *w, struct flow *f, struct quic_flow *qf,
+			   const uint8_t *data, size_t len)
+{
+	if (qf->state == Q_PASS)
+		relay_leg_send(w, qf->leg, data, len);
+	else if (qf->state == Q_REJECT)
+		reject(w, f, data, len);
+	else
+		ctr_inc(&w->ctr, CTR_QUIC_DROPPED);
+}
+
+static void sniff_input(struct worker *w, struct flow *f, struct quic_flow *qf,
+			const uint8_t *data, size_t len)
+{
+	enum quic_sniff_result res = quic_sniff_feed(qf->sniff, data, len);
+	const char *alpn[4] = {NULL};
+	bool held = hold(qf, data, len);
+
+	if (res == QUIC_SNIFF_DONE) {
+		quic_sniff_alpn(qf->sniff, alpn, 4);
+		decide(w, f, qf, quic_sniff_sni(qf->sniff), alpn[0]);
+	} else if (res != QUIC_SNIFF_MORE || !held) {
+		ctr_inc(&w->ctr, res == QUIC_SNIFF_NOT_QUIC ? CTR_QUIC_NOT_QUIC : CTR_QUIC_GIVEUP);
+		decide(w, f, qf, NULL, NULL);
+	}
+	if (!held) /* the bound was hit: this datagram goes out after the decision */
+		after_decision(w, f, qf, data, len);
+}
+
+static void quic_input(struct worker *w, struct flow *f, const uint8_t *data, size_t len)
+{
+	struct quic_flow *qf = f->svc_data;
+
+	if (qf->state == Q_SNIFF)
+		sniff_input(w, f, qf, data, len);
+	else
+		after_decision(w, f, qf, data, len);
+}
+
+static void quic_flow_close(struct worker *w, struct flow *f)
+{
+	struct quic_flow *qf = f->svc_data;
+
+	if (!qf)
+		return;
+	if (qf->timer)
+		event_free(qf->timer);
+	quic_sniff_free(qf->sniff);
+	relay_leg_close(qf->leg);
+	free(qf->held);
+	free(qf);
+	f->svc_data = NULL;
+}
+
+const struct svc svc_quic = {
+	.id = SVC_QUIC,
+	.connected_reply = true,
+	.flow_open = quic_flow_open,
+	.input = quic_input,
+	.flow_close = quic_flow_close,
+};
