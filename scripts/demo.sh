@@ -1,0 +1,16 @@
+#!/bin/sh
+# From a fresh Debian machine: install the packages, build sluice, and run
+# the demo in network namespaces (DNS hijack with geosite routing, blocking
+# and caching; NTP redirection; QUIC passthrough with its SNI; a plain UDP
+# relay). Run as root. Nothing outside the demo's namespaces is touched.
+set -e
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+[ "${SKIP_SETUP:-0}" = 1 ] || sh scripts/setup-debian.sh
+if [ ! -x build-demo/src/sluice ]; then
+	./autogen.sh >/dev/null 2>&1
+	mkdir -p build-demo
+	(cd build-demo && ../configure -q && make -s -j"$(nproc)" src/sluice)
+fi
+export SLUICE="$top/build-demo/src/sluice" top_srcdir="$top"
+exec bash tests/lab/demo.sh
