@@ -7,10 +7,8 @@ set -e
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 [ "${SKIP_SETUP:-0}" = 1 ] || sh scripts/setup-debian.sh
-if [ ! -x build-demo/src/sluice ]; then
-	./autogen.sh >/dev/null 2>&1
-	mkdir -p build-demo
-	(cd build-demo && ../configure -q && make -s -j"$(nproc)" src/sluice)
-fi
+[ -x configure ] || ./autogen.sh >/dev/null 2>&1
+mkdir -p build-demo
+(cd build-demo && { [ -f Makefile ] || ../configure -q; } && make -s -j"$(nproc)" src/sluice)
 export SLUICE="$top/build-demo/src/sluice" top_srcdir="$top"
 exec bash tests/lab/demo.sh
