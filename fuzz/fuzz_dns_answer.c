@@ -1,8 +1,8 @@
+#include "config.h"
 /* fuzz_dns_answer.c - dns_answer_inspect on arbitrary bytes; on a valid
  * message: TTL rewriting on a copy (only TTL fields may change), then a
  * query built from the answer's question goes through dns_cache_put and
  * dns_cache_get, and the served answer must validate and match the query. */
-#include "config.h"
 
 #include <string.h>
 
@@ -67,7 +67,8 @@ static void round_trip(const uint8_t *data, size_t size, const struct dns_answer
 	dns_cache_set_ttl(c, 0, UINT32_MAX);
 	put = dns_cache_put(c, &q, data, size, ai, 1000);
 	CHECK(put == 0 || !ai->cacheable || ai->qdcount != 1 || put == -E2BIG);
-	n = dns_cache_get(c, &q, qb, out, sizeof(out), 1000 + (uint64_t)ai->min_ttl * 1000 + 5, &hit);
+	n = dns_cache_get(c, &q, qb, out, sizeof(out), 1000 + (uint64_t)ai->min_ttl * 1000 + 5,
+			  &hit);
 	CHECK(put == 0 ? n > 0 : n == -ENOENT);
 	if (n > 0) {
 		CHECK(dns_answer_inspect(out, (size_t)n, &ai2) == 0);

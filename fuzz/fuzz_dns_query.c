@@ -1,8 +1,8 @@
+#include "config.h"
 /* fuzz_dns_query.c - dns_query_parse on arbitrary bytes, then every builder
  * on the result, with ample and with tight output buffers. Every answer
  * built must be a valid message by dns_answer_inspect and carry the
  * client's question. */
-#include "config.h"
 
 #include <string.h>
 
@@ -33,7 +33,7 @@ static void check_answer(const struct dns_query *q, const uint8_t *ans, int len,
 static void build_all(const struct dns_query *q, const uint8_t *pkt, uint8_t *out, size_t outlen)
 {
 	static const int rcodes[] = {DNS_RCODE_FORMERR, DNS_RCODE_SERVFAIL, DNS_RCODE_NXDOMAIN,
-				     DNS_RCODE_NOTIMP, DNS_RCODE_REFUSED, DNS_RCODE_BADVERS};
+				     DNS_RCODE_NOTIMP,	DNS_RCODE_REFUSED,  DNS_RCODE_BADVERS};
 	static const struct in_addr v4[3] = {{0x0100000a}, {0x0200000a}, {0x0300000a}};
 	static struct in6_addr v6[30];
 	const struct dns_addr_list few = {v4, 3, v6, 2}, many = {v4, 3, v6, 30};
@@ -51,6 +51,7 @@ static void build_all(const struct dns_query *q, const uint8_t *pkt, uint8_t *ou
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+	static const size_t tight[] = {0, 1, 11, 12, 15, 16, 17, 27, 28, 43, 44, 59, 60, 500};
 	static struct dns_query q;
 	static uint8_t out[65536];
 	int rc = dns_query_parse(data, size, &q);
@@ -64,8 +65,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		CHECK(q.question_end <= size && q.qname_off + q.qname_len + 4 == q.question_end);
 	}
 	build_all(&q, data, out, sizeof(out));
-	/* tight buffers: every size from nothing up to a full header and question */
-	for (size_t n = 0; n < 40; n++)
-		build_all(&q, data, out, n + (size % 300));
+	/* tight buffers around the sizes of header, question, OPT and records */
+	for (size_t i = 0; i < sizeof(tight) / sizeof(tight[0]); i++)
+		build_all(&q, data, out, tight[i] + (size_t)q.lname_len);
 	return 0;
 }

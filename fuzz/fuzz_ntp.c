@@ -20,14 +20,14 @@ static void check(bool ok)
 static void fuzz_reply(const uint8_t *data, size_t size)
 {
 	struct ntp_clock c = {
-		.synced = 1,
-		.stratum = 3,
-		.root_delay = 0.001,
-		.root_dispersion = 0.002,
-		.ref_id = NTP_REFID_LOCL,
-		.ref_time_ntp = 0xeeaf1d0000000000ull,
-		.leap = 0,
-		.precision = -20,
+	    .synced = 1,
+	    .stratum = 3,
+	    .root_delay = 0.001,
+	    .root_dispersion = 0.002,
+	    .ref_id = NTP_REFID_LOCL,
+	    .ref_time_ntp = 0xeeaf1d0000000000ull,
+	    .leap = 0,
+	    .precision = -20,
 	};
 	struct timespec rx = {1795464919, 1}, tx = {1795464919, 2};
 	uint8_t out[NTP_REPLY_LEN];
@@ -58,8 +58,9 @@ static void fuzz_timestamps(const uint8_t *data, size_t size)
 	ntp_ts_to_timespec(t, &ts);
 	check(ts.tv_nsec >= 0 && ts.tv_nsec < 1000000000);
 	/* back to NTP: the seconds survive, the fraction within one ns */
-	check(ntp_ts_from_timespec(&ts) >> 32 == t >> 32 ||
-	      (ts.tv_nsec == 0 && ntp_ts_from_timespec(&ts) >> 32 == ((t >> 32) + 1) % (1ull << 32)));
+	check(
+	    ntp_ts_from_timespec(&ts) >> 32 == t >> 32 ||
+	    (ts.tv_nsec == 0 && ntp_ts_from_timespec(&ts) >> 32 == ((t >> 32) + 1) % (1ull << 32)));
 }
 
 static void fuzz_ratelimit(const uint8_t *data, size_t size)
@@ -83,7 +84,8 @@ static void fuzz_ratelimit(const uint8_t *data, size_t size)
 			memset(&a6, 0, sizeof(a6));
 			a6.sin6_family = AF_INET6;
 			memcpy(&a6.sin6_addr.s6_addr[12], data + i + 1, 4);
-			a6.sin6_addr.s6_addr[10] = a6.sin6_addr.s6_addr[11] = data[i + 2] & 2 ? 0xff : 0;
+			a6.sin6_addr.s6_addr[10] = a6.sin6_addr.s6_addr[11] =
+			    data[i + 2] & 2 ? 0xff : 0;
 			ntp_ratelimit_allow(rl, (const struct sockaddr *)&a6, now);
 		}
 	}

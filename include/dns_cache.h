@@ -23,14 +23,14 @@ struct dns_cache;
 
 /** What dns_cache_get found, beside the answer itself. */
 struct dns_cache_hit {
-	uint32_t ttl;       /* TTL left, seconds (DNS_CACHE_STALE_TTL when stale) */
-	uint32_t age_s;     /* seconds since the answer was stored */
-	uint32_t orig_ttl;  /* the upstream's min TTL, before clamping */
+	uint32_t ttl;	   /* TTL left, seconds (DNS_CACHE_STALE_TTL when stale) */
+	uint32_t age_s;	   /* seconds since the answer was stored */
+	uint32_t orig_ttl; /* the upstream's min TTL, before clamping */
 	uint8_t rcode;
-	bool negative;      /* NXDOMAIN or NODATA */
-	bool stale;         /* expired, served under serve-stale */
-	bool prefetch;      /* under 10% of its TTL left (prefetch enabled) */
-	bool truncated;     /* too big for the client: a TC=1 answer was written */
+	bool negative;	/* NXDOMAIN or NODATA */
+	bool stale;	/* expired, served under serve-stale */
+	bool prefetch;	/* under 10% of its TTL left (prefetch enabled) */
+	bool truncated; /* too big for the client: a TC=1 answer was written */
 	/** Start a background refresh now: set at most once per entry per
 	 * DNS_CACHE_REFRESH_RETRY_MS, when stale or prefetch is set. */
 	bool refresh;

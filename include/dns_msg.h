@@ -78,24 +78,24 @@
  */
 struct dns_query {
 	uint16_t id;
-	uint16_t flags;         /* header flags word, as received */
+	uint16_t flags; /* header flags word, as received */
 	uint16_t qtype, qclass;
-	bool question_ok;       /* the question parsed: builders echo it */
-	bool qname_compressed;  /* the qname used a compression pointer */
-	uint16_t qname_off;     /* where the qname starts in the packet (12) */
-	uint16_t qname_len;     /* its bytes in the packet, up to and including a pointer */
-	uint16_t question_end;  /* offset just past QTYPE/QCLASS */
+	bool question_ok;      /* the question parsed: builders echo it */
+	bool qname_compressed; /* the qname used a compression pointer */
+	uint16_t qname_off;    /* where the qname starts in the packet (12) */
+	uint16_t qname_len;    /* its bytes in the packet, up to and including a pointer */
+	uint16_t question_end; /* offset just past QTYPE/QCLASS */
 	/* EDNS, from the OPT RR in the additional section */
-	bool edns;              /* a valid OPT record was present */
-	bool do_bit;            /* DNSSEC OK */
-	bool ecs;               /* an EDNS Client Subnet option (code 8) was present */
+	bool edns;   /* a valid OPT record was present */
+	bool do_bit; /* DNSSEC OK */
+	bool ecs;    /* an EDNS Client Subnet option (code 8) was present */
 	uint8_t edns_version;
-	uint16_t udp_size;      /* as advertised (before the 512 floor) */
+	uint16_t udp_size; /* as advertised (before the 512 floor) */
 	/* the name */
-	uint16_t lname_len;                /* wire length of lname (1..255) */
-	uint16_t name_len;                 /* strlen(name) */
-	uint8_t lname[DNS_NAME_WIRE_MAX];  /* lowercase, uncompressed wire form */
-	char name[DNS_NAME_PRES_MAX];      /* lowercase presentation form */
+	uint16_t lname_len;		  /* wire length of lname (1..255) */
+	uint16_t name_len;		  /* strlen(name) */
+	uint8_t lname[DNS_NAME_WIRE_MAX]; /* lowercase, uncompressed wire form */
+	char name[DNS_NAME_PRES_MAX];	  /* lowercase presentation form */
 };
 
 /** IPv4 and IPv6 addresses to answer with (e.g. from struct dns_addrs). */
@@ -109,23 +109,23 @@ struct dns_addr_list {
 /** What dns_answer_inspect learned about an upstream answer. */
 struct dns_answer_info {
 	uint16_t id, flags;
-	uint8_t rcode;          /* header rcode (4 bits) */
-	uint8_t ext_rcode;      /* upper 8 bits from the OPT RR, 0 without OPT */
+	uint8_t rcode;	   /* header rcode (4 bits) */
+	uint8_t ext_rcode; /* upper 8 bits from the OPT RR, 0 without OPT */
 	bool tc;
 	uint16_t qdcount, ancount, nscount, arcount;
 	uint16_t qtype, qclass; /* of the first question */
-	uint16_t qname_len;     /* bytes of the first qname in the message */
+	uint16_t qname_len;	/* bytes of the first qname in the message */
 	bool qname_compressed;
 	bool has_opt;
-	bool opt_last;          /* the OPT RR is the message's last RR */
-	uint16_t opt_off;       /* where the OPT RR starts (valid if has_opt) */
-	bool has_soa;           /* SOA in the authority section */
-	bool negative;          /* NXDOMAIN, or NOERROR without an RR of the asked type */
-	bool cacheable;         /* see dns_answer_inspect */
-	uint32_t min_ttl;       /* cache lifetime in seconds (see dns_answer_inspect) */
-	size_t end;             /* end of the last RR; bytes after it are ignored */
-	uint16_t n_ttl;         /* TTL fields recorded (OPT excluded) */
-	bool ttl_overflow;      /* more RRs than DNS_MAX_RRS */
+	bool opt_last;		       /* the OPT RR is the message's last RR */
+	uint16_t opt_off;	       /* where the OPT RR starts (valid if has_opt) */
+	bool has_soa;		       /* SOA in the authority section */
+	bool negative;		       /* NXDOMAIN, or NOERROR without an RR of the asked type */
+	bool cacheable;		       /* see dns_answer_inspect */
+	uint32_t min_ttl;	       /* cache lifetime in seconds (see dns_answer_inspect) */
+	size_t end;		       /* end of the last RR; bytes after it are ignored */
+	uint16_t n_ttl;		       /* TTL fields recorded (OPT excluded) */
+	bool ttl_overflow;	       /* more RRs than DNS_MAX_RRS */
 	uint16_t ttl_off[DNS_MAX_RRS]; /* offset of each RR's TTL field */
 };
 
@@ -133,9 +133,12 @@ struct dns_answer_info {
  * Parse a client query. Reads the header, exactly one question (QDCOUNT 1),
  * skips (bounds-checked) any answer/authority RRs, and reads the additional
  * section for one OPT RR (UDP size, DO, version, ECS). A compression
- * pointer must point before the start of the name (or name part) that holds
- * it, so pointers cannot loop; at most 127 are followed. Bytes after the last RR are a FORMERR (as in BIND/Knot):
- * a well-formed client never sends them and they would be forwarded upstream.
+ * pointer must point past the header and before the start of the name (or
+ * name part) that holds it, so pointers cannot loop; at most 127 are
+ * followed. (So the one question's name, at offset 12, cannot be
+ * compressed: qname_compressed is for the builders' sake only.) Bytes after the last RR are a
+ * FORMERR (as in BIND/Knot): a well-formed client never sends them and they would be forwarded
+ * upstream.
  *
  * Returns 0; DNS_E_DROP (q holds nothing usable); DNS_E_NOTIMP (header fields
  * valid, question not parsed); DNS_E_FORMERR (q->question_ok says whether the
@@ -181,8 +184,8 @@ int dns_build_address(const struct dns_query *q, const uint8_t *pkt,
  * service's addresses through ipv4hint/ipv6hint) NODATA with a synthetic
  * SOA. Returns length or -ENOSPC.
  */
-int dns_build_block_zero(const struct dns_query *q, const uint8_t *pkt, uint32_t ttl,
-			 uint8_t *out, size_t outlen);
+int dns_build_block_zero(const struct dns_query *q, const uint8_t *pkt, uint32_t ttl, uint8_t *out,
+			 size_t outlen);
 
 /** TC=1 answer carrying the question (and OPT if the query had it) only. */
 int dns_build_truncated(const struct dns_query *q, const uint8_t *pkt, int rcode, uint8_t *out,
@@ -190,9 +193,11 @@ int dns_build_truncated(const struct dns_query *q, const uint8_t *pkt, int rcode
 
 /**
  * Validate an upstream answer: header (QR must be 1), every question and RR
- * walked with bounds checks, compression pointers as in dns_query_parse,
- * at most one OPT (root owner, additional section), SOA RDATA parsed when
- * it is in the authority section. Fills ai:
+ * walked with bounds checks, compression pointers as in dns_query_parse
+ * and, further, no name read through the fixed fields of an RR or question
+ * (a name that included a TTL would change when the cache rewrites it), at
+ * most one OPT (root owner, additional section), SOA RDATA parsed when it
+ * is in the authority section. Other RDATA is opaque. Fills ai:
  *  - min_ttl: positive answers: the least TTL over answer and authority RRs;
  *    negative ones (NXDOMAIN, or NOERROR without an RR of the asked type): the
  *    least over the answer RRs and min(SOA TTL, SOA MINIMUM) (RFC 2308).

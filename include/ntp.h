@@ -40,23 +40,20 @@
 
 /* X(ID, "counter_name", "help") - one counter per verdict, so the service can
  * splice NTP_VERDICT_LIST into CTR_LIST_SERVICES. */
-#define NTP_VERDICT_LIST(X)                                                                     \
-	X(CLIENT_REQUEST, "ntp_client_requests", "NTP client-mode (3) requests accepted")        \
-	X(DROP_SHORT, "ntp_drop_short", "NTP packets dropped: shorter than 48 bytes")            \
-	X(DROP_CONTROL, "ntp_drop_control", "NTP packets dropped: mode 6 (control, ntpq)")       \
-	X(DROP_PRIVATE, "ntp_drop_private", "NTP packets dropped: mode 7 (private, ntpdc)")      \
-	X(DROP_NOT_CLIENT, "ntp_drop_not_client", "NTP packets dropped: mode 0, 1, 2, 4 or 5")   \
-	X(DROP_BAD_VERSION, "ntp_drop_bad_version", "NTP packets dropped: version 0 or above 4") \
-	X(DROP_MALFORMED, "ntp_drop_malformed",                                                  \
+#define NTP_VERDICT_LIST(X)                                                                        \
+	X(CLIENT_REQUEST, "ntp_client_requests", "NTP client-mode (3) requests accepted")          \
+	X(DROP_SHORT, "ntp_drop_short", "NTP packets dropped: shorter than 48 bytes")              \
+	X(DROP_CONTROL, "ntp_drop_control", "NTP packets dropped: mode 6 (control, ntpq)")         \
+	X(DROP_PRIVATE, "ntp_drop_private", "NTP packets dropped: mode 7 (private, ntpdc)")        \
+	X(DROP_NOT_CLIENT, "ntp_drop_not_client", "NTP packets dropped: mode 0, 1, 2, 4 or 5")     \
+	X(DROP_BAD_VERSION, "ntp_drop_bad_version", "NTP packets dropped: version 0 or above 4")   \
+	X(DROP_MALFORMED, "ntp_drop_malformed",                                                    \
 	  "NTP packets dropped: bad extension fields, MAC, alignment or too long")
 
-/** What ntp_classify() decided about one datagram. */
-enum ntp_verdict {
 #define NTP_VERDICT_ENUM(id, name, help) NTP_##id,
-	NTP_VERDICT_LIST(NTP_VERDICT_ENUM)
+/** What ntp_classify() decided about one datagram (NTP_CLIENT_REQUEST...). */
+enum ntp_verdict { NTP_VERDICT_LIST(NTP_VERDICT_ENUM) NTP_VERDICT_COUNT };
 #undef NTP_VERDICT_ENUM
-	NTP_VERDICT_COUNT
-};
 
 /**
  * Classify a datagram sent to port 123. Checks, in this order:
@@ -92,14 +89,14 @@ bool ntp_is_server_reply(const uint8_t *pkt, size_t len, const uint8_t *req, siz
 
 /** The gateway's clock as a local answer describes it. */
 struct ntp_clock {
-	int synced;             /* 0: refuse to answer */
-	int stratum;            /* the gateway's: source stratum + 1 (1..15) */
-	double root_delay;      /* seconds */
+	int synced;		/* 0: refuse to answer */
+	int stratum;		/* the gateway's: source stratum + 1 (1..15) */
+	double root_delay;	/* seconds */
 	double root_dispersion; /* seconds */
-	uint32_t ref_id;        /* host order; NTP_REFID_LOCL when unknown */
-	uint64_t ref_time_ntp;  /* NTP 32.32 timestamp of the last clock update */
-	int leap;               /* LI: 0 none, 1 insert, 2 delete, 3 unsynchronised */
-	int precision;          /* log2 seconds, e.g. -19 for 1 us */
+	uint32_t ref_id;	/* host order; NTP_REFID_LOCL when unknown */
+	uint64_t ref_time_ntp;	/* NTP 32.32 timestamp of the last clock update */
+	int leap;		/* LI: 0 none, 1 insert, 2 delete, 3 unsynchronised */
+	int precision;		/* log2 seconds, e.g. -19 for 1 us */
 };
 
 /**
@@ -171,8 +168,7 @@ struct ntp_ratelimit *ntp_ratelimit_new(unsigned rate_per_s, unsigned burst, siz
  * address: on a LAN the /64 is every client). False when the bucket is empty,
  * or client is NULL or neither AF_INET nor AF_INET6.
  */
-bool ntp_ratelimit_allow(struct ntp_ratelimit *rl, const struct sockaddr *client,
-			 uint64_t now_ms);
+bool ntp_ratelimit_allow(struct ntp_ratelimit *rl, const struct sockaddr *client, uint64_t now_ms);
 
 /** Free a rate limiter; NULL is fine. */
 void ntp_ratelimit_free(struct ntp_ratelimit *rl);

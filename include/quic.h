@@ -22,14 +22,17 @@
 #define QUIC_SNIFF_MAX_PACKETS 16
 /** Most datagrams a sniff looks at before giving up. */
 #define QUIC_SNIFF_MAX_DGRAMS 32
+/** Most coalesced packets looked at in one datagram (real ones hold up
+ *  to four: Initial, 0-RTT, Handshake, 1-RTT). */
+#define QUIC_SNIFF_MAX_COALESCED 8
 /** Most disjoint CRYPTO ranges held while frames arrive out of order. */
 #define QUIC_SNIFF_MAX_RANGES 64
 
 /** Packet-protection material for one direction of the Initial space. */
 struct quic_keys {
 	uint8_t key[16]; /**< AEAD_AES_128_GCM key */
-	uint8_t iv[12];  /**< AEAD IV, XORed with the packet number */
-	uint8_t hp[16];  /**< AES-128-ECB header protection key */
+	uint8_t iv[12];	 /**< AEAD IV, XORed with the packet number */
+	uint8_t hp[16];	 /**< AES-128-ECB header protection key */
 };
 
 /** Long-header packet types, the same numbering whatever the version. */
@@ -50,8 +53,8 @@ struct quic_hdr {
 	uint8_t dcid[QUIC_MAX_CID_LEN];
 	uint8_t scid[QUIC_MAX_CID_LEN];
 	size_t token_len; /**< Initial only */
-	size_t pn_off;    /**< where the protected packet number starts */
-	size_t pkt_len;   /**< bytes of the datagram this packet takes */
+	size_t pn_off;	  /**< where the protected packet number starts */
+	size_t pkt_len;	  /**< bytes of the datagram this packet takes */
 };
 
 /**
@@ -82,7 +85,8 @@ int quic_initial_keys(uint32_t version, const uint8_t *dcid, size_t dcid_len, bo
  * AEAD tag does not verify, -EINVAL for a packet too short to protect.
  */
 int quic_decrypt_initial(uint8_t *pkt, const struct quic_hdr *h, const struct quic_keys *keys,
-			 uint64_t largest_pn, uint64_t *pn, size_t *payload_off, size_t *payload_len);
+			 uint64_t largest_pn, uint64_t *pn, size_t *payload_off,
+			 size_t *payload_len);
 
 /** Per-flow sniffing state (opaque). */
 struct quic_sniff;
@@ -115,8 +119,8 @@ enum quic_sniff_result quic_sniff_feed(struct quic_sniff *s, const uint8_t *dgra
  *  is none, it was invalid, or the sniff is not DONE. */
 const char *quic_sniff_sni(const struct quic_sniff *s);
 
-/** Store up to @max ALPN names (valid while @s lives) in @out; returns how
- *  many the ClientHello offered and were kept (0 before DONE). */
+/** Store up to @max of the ClientHello's ALPN names (valid while @s
+ *  lives) in @out; returns how many were stored (0 before DONE). */
 size_t quic_sniff_alpn(const struct quic_sniff *s, const char **out, size_t max);
 
 /** The whole parse result once DONE, else NULL. */

@@ -18,8 +18,11 @@
 /** Monotonic time in milliseconds (CLOCK_MONOTONIC). */
 uint64_t sl_now_ms(void);
 
-/** Parse an unsigned integer (decimal or 0x hex) in [min, max]; 0 or -EINVAL/-ERANGE. */
+/** Parse an unsigned integer (decimal digits, or 0x hex) in [min, max]; 0 or -EINVAL/-ERANGE. */
 int sl_parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out);
+
+/** Parse a decimal number (digits only, no 0x) in [min, max]; 0 or -EINVAL/-ERANGE. */
+int sl_parse_dec(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 
 /** Lowercase ASCII letters in place. */
 void sl_lower(char *s, size_t len);

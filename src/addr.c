@@ -62,7 +62,7 @@ int addr_parse(const char *s, bool need_port, uint16_t default_port, struct addr
 		if (need_port)
 			return -EINVAL;
 		p = default_port;
-	} else if (sl_parse_uint(port, 0, 65535, &p) < 0 || strchr(port, 'x')) {
+	} else if (sl_parse_dec(port, 0, 65535, &p) < 0) {
 		return -EINVAL;
 	}
 	addr_set_port(out, (uint16_t)p);
@@ -211,7 +211,7 @@ int addr_cidr_parse(const char *s, struct addr_cidr *c)
 		return -EINVAL;
 	ip = addr_ip(&a, &l);
 	if (slash) {
-		if (sl_parse_uint(slash, 0, l * 8, &p) < 0 || strchr(slash, 'x'))
+		if (sl_parse_dec(slash, 0, l * 8, &p) < 0)
 			return -EINVAL;
 	} else {
 		p = l * 8;

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 static int load_file(struct cfg_ctx *ctx, const char *path);
 
@@ -126,6 +127,7 @@ static int load_file(struct cfg_ctx *ctx, const char *path)
 	char *line = NULL;
 	size_t cap = 0;
 	ssize_t n;
+	struct stat st;
 	FILE *f;
 	int rc = 0;
 	const char *name = intern_file(ctx->cfg, path);
@@ -137,6 +139,13 @@ static int load_file(struct cfg_ctx *ctx, const char *path)
 		if (ctx->line)
 			return cfg_error(ctx, "cannot open %s: %s", path, strerror(errno));
 		return cfg_error_at(ctx, path, 0, "cannot open: %s", strerror(errno));
+	}
+	/* A directory reads as empty and a FIFO or device never ends: refuse them. */
+	if (fstat(fileno(f), &st) < 0 || !S_ISREG(st.st_mode)) {
+		fclose(f);
+		if (ctx->line)
+			return cfg_error(ctx, "cannot read %s: not a regular file", path);
+		return cfg_error_at(ctx, path, 0, "cannot read: not a regular file");
 	}
 	ctx->file = name;
 	ctx->line = 0;
@@ -150,6 +159,8 @@ static int load_file(struct cfg_ctx *ctx, const char *path)
 		if (rc < 0)
 			break;
 	}
+	if (rc == 0 && ferror(f))
+		rc = cfg_error_at(ctx, name, ctx->line, "read error");
 	free(line);
 	fclose(f);
 	return rc;

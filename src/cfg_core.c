@@ -228,7 +228,7 @@ static const struct cfg_directive core_directives[] = {
 	 "In `sluice rules`: also intercept the gateway's own traffic (an output chain)."},
 	{"interface", 1, CFG_MAX_IFACES, p_interface, "IFNAME...", "all",
 	 "In `sluice rules`: intercept only datagrams arriving on these interfaces (the LAN side)."},
-	{"bypass", 1, CFG_MAX_BYPASS, p_bypass, "PREFIX...", NULL,
+	{"bypass", 1, CFG_MAX_ARGS - 1, p_bypass, "PREFIX...", NULL,
 	 "In `sluice rules`: never intercept datagrams to these destinations (besides local, "
 	 "loopback, link-local and multicast ones, which are always left alone)."},
 	{"metrics", 1, 1, p_metrics, "ADDR:PORT", NULL,

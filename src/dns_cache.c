@@ -32,14 +32,14 @@ struct entry {
 	struct entry *prev, *next; /* LRU: head is the most recently used */
 	uint64_t hash;
 	uint64_t stored_ms, expire_ms, refresh_ms;
-	size_t size;               /* bytes accounted for this entry */
-	uint32_t ttl;              /* clamped lifetime, seconds */
-	uint32_t orig_ttl;         /* upstream min TTL */
-	uint32_t min_clamp;        /* min-ttl in force when stored */
+	size_t size;	    /* bytes accounted for this entry */
+	uint32_t ttl;	    /* clamped lifetime, seconds */
+	uint32_t orig_ttl;  /* upstream min TTL */
+	uint32_t min_clamp; /* min-ttl in force when stored */
 	uint16_t key_len, wire_len, n_ttl;
 	uint8_t rcode;
 	bool negative, refreshed;
-	uint16_t data[];           /* ttl_off[n_ttl], then key, then wire */
+	uint16_t data[]; /* ttl_off[n_ttl], then key, then wire */
 };
 
 struct shard {

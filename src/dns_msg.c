@@ -18,9 +18,9 @@
 
 #include <string.h>
 
-#define MAX_HOPS 127   /* a 255-byte name has at most 127 labels */
-#define OPT_LEN 11     /* root owner, type, class, ttl, rdlen 0 */
-#define SOA_RR_LEN 34  /* pointer owner, 10, mname ".", rname ".", 5 x 32 bits */
+#define MAX_HOPS 127  /* a 255-byte name has at most 127 labels */
+#define OPT_LEN 11    /* root owner, type, class, ttl, rdlen 0 */
+#define SOA_RR_LEN 34 /* pointer owner, 10, mname ".", rname ".", 5 x 32 bits */
 #define OPCODE_MASK 0x7800
 #define EDNS_OPT_ECS 8
 
@@ -53,46 +53,72 @@ static inline uint8_t lower(uint8_t c)
 	return (uint8_t)(c - 'A') < 26 ? c | 0x20 : c;
 }
 
+/* Bitmap helpers: in answers, the bytes of every RR's fixed fields (and
+ * of QTYPE/QCLASS) are marked, and no name may run through them. */
+static inline bool any_fixed(const uint8_t *fixed, size_t from, size_t n)
+{
+	for (size_t i = from; fixed && i < from + n; i++)
+		if (fixed[i >> 3] & (1u << (i & 7)))
+			return true;
+	return false;
+}
+
+static inline void mark_fixed(uint8_t *fixed, size_t from, size_t n)
+{
+	for (size_t i = from; fixed && i < from + n; i++)
+		fixed[i >> 3] |= (uint8_t)(1u << (i & 7));
+}
+
 /*
- * Read the name at *off. A pointer must point before the start of the
- * segment that holds it (the name's start, or the previous pointer's
- * target): a "prior occurrence" (RFC 1035 4.1.4). Segment starts then fall
- * strictly, so no loop can form; the hop count is bounded as well. lw (may be NULL) receives the lowercase uncompressed wire form,
- * *wlen its length. *off moves past the name as it sits in the message.
+ * Read the name at *off. A pointer must point to a prior occurrence (RFC
+ * 1035 4.1.4): before the start of the segment that holds it (the name's
+ * start, or the previous pointer's target), and what it points to must end
+ * before that start. Segment starts then fall strictly, so no loop can form
+ * (the hop count is bounded as well), and a name never spans bytes that
+ * come after it. Nor may a pointer lead into the header (no name lives
+ * there, and cached answers get a new ID and flags), nor, given the
+ * bitmap, any name run through RR fixed fields (TTLs are rewritten).
+ * lw (may be NULL) receives the lowercase uncompressed wire form, *wlen
+ * its length. *off moves past the name as it sits in the message.
  */
 static int name_read(const uint8_t *pkt, size_t len, size_t *off, uint8_t *lw, size_t *wlen,
-		     bool *compressed)
+		     bool *compressed, const uint8_t *fixed)
 {
-	size_t pos = *off, seg = *off, wl = 0, end = 0;
+	size_t pos = *off, seg = *off, lim = len, wl = 0, end = 0;
 	unsigned hops = 0;
 	bool jumped = false;
 
 	for (;;) {
 		uint8_t c;
 
-		if (pos >= len)
+		if (pos >= lim)
 			return -EBADMSG;
 		c = pkt[pos];
-		if (c == 0)
+		if (c == 0) {
+			if (any_fixed(fixed, pos, 1))
+				return -EBADMSG;
 			break;
+		}
 		if ((c & 0xc0) == 0xc0) {
 			size_t target;
 
-			if (pos + 1 >= len)
+			if (pos + 1 >= lim || any_fixed(fixed, pos, 2))
 				return -EBADMSG;
 			target = (size_t)(c & 0x3f) << 8 | pkt[pos + 1];
-			if (target >= seg || ++hops > MAX_HOPS)
+			if (target < DNS_HDR_LEN || target >= seg || ++hops > MAX_HOPS)
 				return -EBADMSG;
 			if (!jumped)
 				end = pos + 2;
 			jumped = true;
+			lim = seg;
 			pos = seg = target;
 			continue;
 		}
 		if (c > 63) /* 0x40 / 0x80: extended and reserved label types */
 			return -EBADMSG;
 		/* the label, and a terminating zero after it, must still fit in 255 */
-		if (len - pos <= c || wl + c + 2 > DNS_NAME_WIRE_MAX)
+		if (lim - pos <= c || wl + c + 2 > DNS_NAME_WIRE_MAX ||
+		    any_fixed(fixed, pos, (size_t)c + 1))
 			return -EBADMSG;
 		if (lw) {
 			lw[wl] = c;
@@ -139,23 +165,24 @@ static size_t name_to_pres(const uint8_t *lw, char *out)
 }
 
 struct rr {
-	size_t start;   /* owner name */
+	size_t start;	/* owner name */
 	size_t ttl_off; /* TTL field */
-	size_t rdata;   /* RDATA */
+	size_t rdata;	/* RDATA */
 	uint16_t type, klass, rdlen;
 	uint32_t ttl;
 	bool root_owner;
 };
 
 /* Read one RR header and check its RDATA fits; *off moves past the RR. */
-static int rr_read(const uint8_t *pkt, size_t len, size_t *off, struct rr *rr)
+static int rr_read(const uint8_t *pkt, size_t len, size_t *off, struct rr *rr, uint8_t *fixed)
 {
 	const uint8_t *p;
 	size_t wl;
 
 	rr->start = *off;
-	if (name_read(pkt, len, off, NULL, &wl, NULL) < 0 || len - *off < 10)
+	if (name_read(pkt, len, off, NULL, &wl, NULL, fixed) < 0 || len - *off < 10)
 		return -EBADMSG;
+	mark_fixed(fixed, *off, 10);
 	p = pkt + *off;
 	rr->type = rd16(p);
 	rr->klass = rd16(p + 2);
@@ -208,7 +235,7 @@ static int query_rrs(const uint8_t *pkt, size_t len, size_t *off, struct dns_que
 	struct rr rr;
 
 	for (unsigned i = 0; i < skip + ar; i++) {
-		if (rr_read(pkt, len, off, &rr) < 0)
+		if (rr_read(pkt, len, off, &rr, NULL) < 0)
 			return DNS_E_FORMERR;
 		if (rr.type != DNS_TYPE_OPT)
 			continue;
@@ -241,7 +268,8 @@ int dns_query_parse(const uint8_t *pkt, size_t len, struct dns_query *q)
 		return DNS_E_NOTIMP;
 	if (rd16(pkt + 4) != 1)
 		return DNS_E_FORMERR;
-	if (name_read(pkt, len, &off, q->lname, &wl, &q->qname_compressed) < 0 || len - off < 4)
+	if (name_read(pkt, len, &off, q->lname, &wl, &q->qname_compressed, NULL) < 0 ||
+	    len - off < 4)
 		return DNS_E_FORMERR;
 	q->lname_len = (uint16_t)wl;
 	q->qname_len = (uint16_t)(off - DNS_HDR_LEN);
@@ -284,8 +312,8 @@ size_t dns_query_udp_limit(const struct dns_query *q)
 
 /* ---- builders ---- */
 
-static void put_hdr(uint8_t *out, const struct dns_query *q, int rcode, uint16_t extra,
-		    uint16_t an, uint16_t ns)
+static void put_hdr(uint8_t *out, const struct dns_query *q, int rcode, uint16_t extra, uint16_t an,
+		    uint16_t ns)
 {
 	uint16_t f = DNS_F_QR | DNS_F_RA | extra | (q->flags & (OPCODE_MASK | DNS_F_RD | DNS_F_CD));
 
@@ -440,8 +468,8 @@ int dns_build_address(const struct dns_query *q, const uint8_t *pkt,
 	return put_end(q, DNS_RCODE_NOERROR, out, off);
 }
 
-int dns_build_block_zero(const struct dns_query *q, const uint8_t *pkt, uint32_t ttl,
-			 uint8_t *out, size_t outlen)
+int dns_build_block_zero(const struct dns_query *q, const uint8_t *pkt, uint32_t ttl, uint8_t *out,
+			 size_t outlen)
 {
 	static const struct in_addr any4 = {0};
 	static const struct in6_addr any6 = IN6ADDR_ANY_INIT;
@@ -453,13 +481,14 @@ int dns_build_block_zero(const struct dns_query *q, const uint8_t *pkt, uint32_t
 /* ---- upstream answers ---- */
 
 /* SOA RDATA: MNAME, RNAME, then SERIAL REFRESH RETRY EXPIRE MINIMUM. */
-static int soa_minimum(const uint8_t *pkt, const struct rr *rr, uint32_t *minimum)
+static int soa_minimum(const uint8_t *pkt, const struct rr *rr, uint32_t *minimum,
+		       const uint8_t *fixed)
 {
 	size_t end = rr->rdata + rr->rdlen, off = rr->rdata, wl;
 
 	/* names may point anywhere before them, but must not run past RDATA */
-	if (name_read(pkt, end, &off, NULL, &wl, NULL) < 0 ||
-	    name_read(pkt, end, &off, NULL, &wl, NULL) < 0 || end - off != 20)
+	if (name_read(pkt, end, &off, NULL, &wl, NULL, fixed) < 0 ||
+	    name_read(pkt, end, &off, NULL, &wl, NULL, fixed) < 0 || end - off != 20)
 		return -EBADMSG;
 	*minimum = rd32(pkt + off + 16);
 	return 0;
@@ -471,14 +500,14 @@ static inline uint32_t ttl_val(uint32_t t)
 }
 
 struct walk {
-	uint32_t min_pos;  /* over answer + authority */
-	uint32_t min_an;   /* over answer */
-	uint32_t soa_neg;  /* min(SOA TTL, MINIMUM) */
-	bool has_qtype;    /* an answer RR of the asked type (or any, for ANY) */
+	uint32_t min_pos; /* over answer + authority */
+	uint32_t min_an;  /* over answer */
+	uint32_t soa_neg; /* min(SOA TTL, MINIMUM) */
+	bool has_qtype;	  /* an answer RR of the asked type (or any, for ANY) */
 };
 
 static int answer_rr(const uint8_t *pkt, const struct rr *rr, unsigned sec, bool last,
-		     struct dns_answer_info *ai, struct walk *w)
+		     struct dns_answer_info *ai, struct walk *w, const uint8_t *fixed)
 {
 	uint32_t ttl = ttl_val(rr->ttl), minimum;
 
@@ -501,7 +530,7 @@ static int answer_rr(const uint8_t *pkt, const struct rr *rr, unsigned sec, bool
 			w->has_qtype = true;
 	}
 	if (sec == 2 && rr->type == DNS_TYPE_SOA) {
-		if (soa_minimum(pkt, rr, &minimum) < 0)
+		if (soa_minimum(pkt, rr, &minimum, fixed) < 0)
 			return -EBADMSG;
 		ai->has_soa = true;
 		minimum = ttl < minimum ? ttl : minimum;
@@ -531,6 +560,7 @@ static void answer_classify(struct dns_answer_info *ai, const struct walk *w)
 int dns_answer_inspect(const uint8_t *pkt, size_t len, struct dns_answer_info *ai)
 {
 	struct walk w = {UINT32_MAX, UINT32_MAX, UINT32_MAX, false};
+	uint8_t fixed[(UINT16_MAX + 1) / 8];
 	size_t off = DNS_HDR_LEN, wl;
 	unsigned nrr, counts[3];
 	struct rr rr;
@@ -538,6 +568,7 @@ int dns_answer_inspect(const uint8_t *pkt, size_t len, struct dns_answer_info *a
 	memset(ai, 0, offsetof(struct dns_answer_info, ttl_off));
 	if (len < DNS_HDR_LEN || len > UINT16_MAX)
 		return -EBADMSG;
+	memset(fixed, 0, (len + 7) / 8);
 	ai->id = rd16(pkt);
 	ai->flags = rd16(pkt + 2);
 	ai->rcode = ai->flags & 0xf;
@@ -551,8 +582,9 @@ int dns_answer_inspect(const uint8_t *pkt, size_t len, struct dns_answer_info *a
 	for (unsigned i = 0; i < ai->qdcount; i++) {
 		bool comp;
 
-		if (name_read(pkt, len, &off, NULL, &wl, &comp) < 0 || len - off < 4)
+		if (name_read(pkt, len, &off, NULL, &wl, &comp, fixed) < 0 || len - off < 4)
 			return -EBADMSG;
+		mark_fixed(fixed, off, 4);
 		if (i == 0) {
 			ai->qname_len = (uint16_t)(off - DNS_HDR_LEN);
 			ai->qname_compressed = comp;
@@ -565,8 +597,8 @@ int dns_answer_inspect(const uint8_t *pkt, size_t len, struct dns_answer_info *a
 	for (unsigned i = 0, sec = 1, left = counts[0]; i < nrr; i++, left--) {
 		while (!left)
 			left = counts[sec++];
-		if (rr_read(pkt, len, &off, &rr) < 0 ||
-		    answer_rr(pkt, &rr, sec, i + 1 == nrr, ai, &w) < 0)
+		if (rr_read(pkt, len, &off, &rr, fixed) < 0 ||
+		    answer_rr(pkt, &rr, sec, i + 1 == nrr, ai, &w, fixed) < 0)
 			return -EBADMSG;
 	}
 	ai->end = off;
@@ -580,10 +612,9 @@ bool dns_answer_matches(const uint8_t *pkt, size_t len, const struct dns_answer_
 	uint8_t lw[DNS_NAME_WIRE_MAX];
 	size_t off = DNS_HDR_LEN, wl;
 
-	if (ai->qdcount != 1 || ai->qtype != q->qtype || ai->qclass != q->qclass ||
-	    !q->question_ok)
+	if (ai->qdcount != 1 || ai->qtype != q->qtype || ai->qclass != q->qclass || !q->question_ok)
 		return false;
-	if (name_read(pkt, len, &off, lw, &wl, NULL) < 0)
+	if (name_read(pkt, len, &off, lw, &wl, NULL, NULL) < 0)
 		return false;
 	return wl == q->lname_len && memcmp(lw, q->lname, wl) == 0;
 }

@@ -272,12 +272,18 @@ static void chan_arm_exact(struct dns_up_chan *c)
 		return;
 	}
 	tp = ares_timeout(c->ch, NULL, &tv);
-	if (!tp) {
+	if (tp != &tv) {
 		chan_ensure_timer(c);
 		return;
 	}
-	event_add(c->tmr, tp);
-	c->tmr_at = sl_now_ms() + (uint64_t)tp->tv_sec * 1000 + (uint64_t)tp->tv_usec / 1000 + 1;
+	/* ares_timeout() rounds down to the ms: one more keeps us from waking just before. */
+	tv.tv_usec += 1000;
+	if (tv.tv_usec >= 1000000) {
+		tv.tv_sec++;
+		tv.tv_usec -= 1000000;
+	}
+	event_add(c->tmr, &tv);
+	c->tmr_at = sl_now_ms() + (uint64_t)tv.tv_sec * 1000 + (uint64_t)tv.tv_usec / 1000;
 }
 
 /*
@@ -517,7 +523,7 @@ static void up_destroy(struct dns_up *u)
 		if (c->tmr)
 			event_free(c->tmr);
 	}
-	/* Left only if c-ares never got them (channel creation failed). */
+	/* Defensive: ares_destroy() above has ended every query c-ares held. */
 	while (u->queries)
 		q_free(u->queries);
 	free(u->chans);

@@ -172,19 +172,18 @@ static const char *const type_names[] = {"plain", "regexp", "domain", "full"};
 static const enum match_kind type_kind[] = {MATCH_KEYWORD, MATCH_REGEXP, MATCH_DOMAIN,
 					    MATCH_FULL};
 
-/* Add one Domain to every want of this list that accepts it. */
-static int domain_add(struct gctx *g, const struct gdomain *d, const bool *mine,
+/* Add one Domain to every want of this list (mine[0..nmine)) that accepts it. */
+static int domain_add(struct gctx *g, const struct gdomain *d, const size_t *mine, size_t nmine,
 		      const struct pb *code)
 {
 	int code_len = (int)(code->end - code->p);
 	size_t vlen = (size_t)(d->value.end - d->value.p);
 
-	for (size_t i = 0; i < g->nwant; i++) {
+	for (size_t k = 0; k < nmine; k++) {
+		size_t i = mine[k];
 		bool has = true;
 		int rc;
 
-		if (!mine[i])
-			continue;
 		if (g->want[i].attr && (rc = domain_has_attr(d, g->want[i].attr, &has)) < 0)
 			return rc;
 		if (!has)
@@ -212,12 +211,12 @@ static int domain_add(struct gctx *g, const struct gdomain *d, const bool *mine,
 
 /* Pass 1: find the code (it may follow the domains) and count; pass 2:
  * only for a wanted list, decode and add its domains. */
-static int site_parse(struct gctx *g, struct pb site, bool *mine)
+static int site_parse(struct gctx *g, struct pb site, size_t *mine)
 {
 	struct pb r = site, code = {site.p, site.p};
 	struct pb_field f;
 	struct gdomain d;
-	bool any = false;
+	size_t nmine = 0;
 	int rc;
 
 	g->st->lists++;
@@ -234,15 +233,16 @@ static int site_parse(struct gctx *g, struct pb site, bool *mine)
 	}
 	if (rc < 0)
 		return rc;
-	for (size_t i = 0; i < g->nwant; i++) {
-		mine[i] = span_eq_ci(&code, g->want[i].code);
-		any |= mine[i];
-		g->found[i] |= mine[i];
-	}
-	for (r = site; any && (rc = pb_next(&r, &f)) > 0;) {
+	for (size_t i = 0; i < g->nwant; i++)
+		if (span_eq_ci(&code, g->want[i].code)) {
+			mine[nmine++] = i;
+			g->found[i] = true;
+		}
+	for (r = site; nmine && (rc = pb_next(&r, &f)) > 0;) {
 		if (f.num != 2 || f.wt != WT_LEN)
 			continue;
-		if ((rc = domain_decode(f.sub, &d)) < 0 || (rc = domain_add(g, &d, mine, &code)) < 0)
+		if ((rc = domain_decode(f.sub, &d)) < 0 ||
+		    (rc = domain_add(g, &d, mine, nmine, &code)) < 0)
 			return rc;
 	}
 	return rc < 0 ? rc : 0;
@@ -258,7 +258,7 @@ int geosite_dat_parse_buf(const char *name, const uint8_t *buf, size_t len,
 			 .b = builders, .st = st ? st : &dummy, .warn = warn, .wctx = ctx};
 	struct pb r = {buf, buf + len};
 	struct pb_field f;
-	bool *mine = NULL;
+	size_t *mine = NULL;
 	int rc = -ENOMEM;
 
 	if ((!buf && len) || (nwant && (!want || !builders)))
@@ -268,7 +268,7 @@ int geosite_dat_parse_buf(const char *name, const uint8_t *buf, size_t len,
 			return -EINVAL;
 	memset(g.st, 0, sizeof(*g.st));
 	g.found = calloc(nwant + 1, sizeof(bool));
-	mine = calloc(nwant + 1, sizeof(bool));
+	mine = calloc(nwant + 1, sizeof(*mine));
 	if (!g.found || !mine)
 		goto done;
 	while ((rc = pb_next(&r, &f)) > 0)

@@ -38,10 +38,19 @@ struct kw {
 	uint32_t off, len, tag;
 };
 
+enum { RXG_FREE, RXG_PRE, RXG_SUF }; /* a regexp is tried always, by prefix, by suffix */
+
 struct rx {
 	pcre2_code *code;
-	uint32_t off, len, tag; /* source in the regexp source arena */
-	bool simple;		/* may be folded into the combined prefilter */
+	uint32_t off, len, tag; /* source, in the regexp arena */
+	uint32_t lit;		/* literals: prefix, suffix, required (regexp arena) */
+	uint8_t npre, nsuf, nreq, guard;
+	bool anchored; /* the prefix sits at a label start: ^ or (^|\.) */
+};
+
+struct rxkey { /* guard: hash of a prefix (3 bytes) or of a suffix -> regexp */
+	uint64_t hash;
+	uint32_t idx;
 };
 
 struct trun { /* tag run or full-tag exception, keyed by arena offset */
@@ -71,9 +80,12 @@ struct match_set {
 	char *arena;
 	uint32_t *tab;
 	size_t nslots;
+	uint64_t *bloom; /* 8 bits per record, 2 bits set per key in one word */
+	size_t nbloom;
 	unsigned off_shift, fp_bits;
 	uint32_t fp_mask;
 	unsigned tag_width; /* 0: tags in runs[] */
+	size_t max_len;	    /* longest full/domain entry: longer suffixes are not probed */
 	struct trun *runs, *ftags;
 	size_t nruns, nftags;
 	char *kwa;
@@ -82,7 +94,10 @@ struct match_set {
 	char *rxa;
 	struct rx *rxs;
 	size_t nrx;
-	pcre2_code *rx_all; /* alternation of the simple regexps: fast "no" */
+	struct rxkey *rxk; /* sorted by hash */
+	size_t nrxk;
+	uint32_t *rxfree; /* regexps without a guard, in order */
+	size_t nrxfree;
 	pcre2_match_context *mctx;
 	size_t entries, bytes;
 };
@@ -98,11 +113,9 @@ static inline uint64_t hmix(uint64_t h, uint64_t w)
 
 static inline uint64_t hfin(uint64_t h)
 {
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdull;
-	h ^= h >> 33;
-	h *= 0xc4ceb9fe1a85ec53ull;
-	return h ^ (h >> 33);
+	h ^= h >> 32;
+	h *= 0xd6e8feb86659fd93ull;
+	return h ^ (h >> 32);
 }
 
 static inline uint64_t load8(const char *p)
@@ -367,10 +380,21 @@ static int add_keyword(struct match_builder *b, const char *v, size_t len, uint3
 	return 0;
 }
 
-/* Can this pattern be wrapped as (?:p) inside an alternation without
- * changing its meaning? No back references, \Q..\E, verbs, inline options
- * or named groups: those are matched on their own. */
-static bool rx_simple(const char *p, size_t len)
+/* ---- regexp literals ----
+ * A regexp search costs far more than a hash probe and real lists carry
+ * many (geolocation-!cn: 158), so each pattern is read for literals that
+ * every match must contain: a prefix at a label start (`(^|\.)abc`, `^abc`),
+ * a suffix before the final `$`, and the longest literal run outside groups.
+ * A lookup finds most regexps through a hash of their prefix or suffix and
+ * runs one only when its literals are present. Patterns with constructs this
+ * reading does not follow (\Q, back references, inline options, verbs,
+ * top-level |) get no literals and are always run. */
+
+#define RX_LIT_MAX 63
+#define RXK_PRE 0x7072650000000000ull
+#define RXK_SUF 0x7375660000000000ull
+
+static bool rx_plain(const char *p, size_t len)
 {
 	for (size_t i = 0; i < len; i++) {
 		if (p[i] == '\\') {
@@ -378,23 +402,210 @@ static bool rx_simple(const char *p, size_t len)
 				return false;
 			i++;
 		} else if (p[i] == '(' && i + 1 < len && (p[i + 1] == '*' || p[i + 1] == '?')) {
-			if (p[i + 1] == '*' || i + 2 >= len)
+			const char *t = p + i + 2;
+			size_t rest = len - i - 2;
+
+			if (p[i + 1] == '*' || rest == 0)
 				return false;
-			if (p[i + 2] == ':' || p[i + 2] == '=' || p[i + 2] == '!')
-				continue;
-			if (p[i + 2] == '<' && i + 3 < len && (p[i + 3] == '=' || p[i + 3] == '!'))
-				continue;
-			return false;
+			if (!(*t == ':' || *t == '=' || *t == '!' ||
+			      (rest > 1 && *t == '<' && (t[1] == '=' || t[1] == '!'))))
+				return false; /* (?i), (?x), (?<name>...), (?R)... */
 		}
 	}
 	return true;
+}
+
+/* A character that stands for itself at p[i]: its length (1, or 2 when
+ * escaped) and lowercase value; 0 for anything else. */
+static size_t rx_atom(const char *p, size_t len, size_t i, char *c)
+{
+	char x = p[i];
+
+	if (x == '\\') {
+		if (i + 1 >= len || !p[i + 1] || !strchr(".-_/", p[i + 1]))
+			return 0;
+		*c = p[i + 1];
+		return 2;
+	}
+	if (!((x >= 'a' && x <= 'z') || (x >= 'A' && x <= 'Z') || (x >= '0' && x <= '9') ||
+	      x == '-' || x == '_'))
+		return 0;
+	*c = lc(x);
+	return 1;
+}
+
+static bool rx_quant(const char *p, size_t len, size_t i)
+{
+	return i < len && (p[i] == '?' || p[i] == '*' || p[i] == '+' || p[i] == '{');
+}
+
+static bool rx_escaped(const char *p, size_t i)
+{
+	size_t k = 0;
+
+	while (k < i && p[i - 1 - k] == '\\')
+		k++;
+	return k & 1;
+}
+
+/* Index after the class that starts at p[i] == '['. */
+static size_t rx_class_end(const char *p, size_t len, size_t i)
+{
+	i++;
+	if (i < len && p[i] == '^')
+		i++;
+	if (i < len && p[i] == ']')
+		i++;
+	for (; i < len && p[i] != ']'; i++)
+		if (p[i] == '\\')
+			i++;
+	return i + 1;
+}
+
+/* Longest literal run outside groups; false on a top-level '|'. */
+static bool rx_required(const char *p, size_t len, char *req, size_t *nreq)
+{
+	char cur[RX_LIT_MAX];
+	size_t run = 0, n;
+	int depth = 0;
+	char c;
+
+	*nreq = 0;
+	for (size_t i = 0; i < len;) {
+		if (depth == 0 && (n = rx_atom(p, len, i, &c)) && !rx_quant(p, len, i + n)) {
+			if (run < RX_LIT_MAX)
+				cur[run++] = c;
+			if (run > *nreq)
+				memcpy(req, cur, (*nreq = run));
+			i += n;
+			continue;
+		}
+		run = 0;
+		if (p[i] == '\\') {
+			i += 2;
+			continue;
+		}
+		if (p[i] == '[') {
+			i = rx_class_end(p, len, i);
+			continue;
+		}
+		if (p[i] == '{') /* a quantifier's digits are not literals */
+			while (i + 1 < len && p[i] != '}')
+				i++;
+		else if (p[i] == '(')
+			depth++;
+		else if (p[i] == ')')
+			depth--;
+		else if (p[i] == '|' && depth == 0)
+			return false;
+		i++;
+	}
+	return true;
+}
+
+static size_t rx_prefix(const char *p, size_t len, char *pre, bool *anchored)
+{
+	size_t i, n, np = 0;
+	char c;
+
+	if (len >= 6 && (memcmp(p, "(^|\\.)", 6) == 0))
+		i = 6;
+	else if (len >= 8 && memcmp(p, "(?:^|\\.)", 8) == 0)
+		i = 8;
+	else if (len >= 1 && p[0] == '^')
+		i = 1;
+	else
+		return 0;
+	if (rx_quant(p, len, i))
+		return 0;
+	*anchored = true;
+	while (i < len && np < RX_LIT_MAX && (n = rx_atom(p, len, i, &c)) &&
+	       !rx_quant(p, len, i + n)) {
+		pre[np++] = c;
+		i += n;
+	}
+	return np;
+}
+
+static size_t rx_suffix(const char *p, size_t len, char *suf)
+{
+	char tmp[RX_LIT_MAX];
+	size_t j, n = 0;
+
+	if (len < 2 || p[len - 1] != '$' || rx_escaped(p, len - 1))
+		return 0;
+	for (j = len - 1; j > 0 && n < RX_LIT_MAX;) {
+		char c = p[j - 1];
+
+		if (rx_escaped(p, j - 1)) {
+			if (!c || !strchr(".-_/", c))
+				break;
+			tmp[n++] = c;
+			j -= 2;
+		} else if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+			   (c >= '0' && c <= '9') || c == '-' || c == '_') {
+			tmp[n++] = lc(c);
+			j--;
+		} else {
+			break;
+		}
+	}
+	for (size_t k = 0; k < n; k++)
+		suf[k] = tmp[n - 1 - k];
+	return n;
+}
+
+/* Fill r's literals (stored in lit: prefix, suffix, required) and guard. */
+static void rx_literals(struct rx *r, const char *v, size_t len, char *lit)
+{
+	size_t np = 0, ns = 0, nr = 0;
+	bool anch = false;
+	const char *dot;
+
+	if (!rx_plain(v, len) || !rx_required(v, len, lit + 2 * RX_LIT_MAX, &nr)) {
+		r->guard = RXG_FREE;
+		return;
+	}
+	np = rx_prefix(v, len, lit, &anch);
+	ns = rx_suffix(v, len, lit + np);
+	memmove(lit + np + ns, lit + 2 * RX_LIT_MAX, nr);
+	r->npre = (uint8_t)np;
+	r->nsuf = (uint8_t)ns;
+	r->nreq = (uint8_t)nr;
+	r->anchored = anch;
+	dot = memchr(lit + np, '.', ns);
+	if (anch && np >= 3)
+		r->guard = RXG_PRE;
+	else if (dot && dot + 1 < lit + np + ns)
+		r->guard = RXG_SUF;
+	else
+		r->guard = RXG_FREE;
+}
+
+static uint64_t key_pre(const char *p)
+{
+	return hfin(RXK_PRE | (uint64_t)(unsigned char)p[0] | (uint64_t)(unsigned char)p[1] << 8 |
+		    (uint64_t)(unsigned char)p[2] << 16);
+}
+
+static uint64_t key_suf(const char *k, size_t n)
+{
+	char buf[NAME_BUF];
+	struct hstate hs;
+
+	memcpy(buf, k, n);
+	memset(buf + n, 0, 8);
+	hstate_init(&hs, buf, n);
+	return hstate_suffix(&hs, 0) ^ RXK_SUF;
 }
 
 static pcre2_code *rx_compile(const char *p, size_t len)
 {
 	int err;
 	PCRE2_SIZE eoff;
-	pcre2_code *c = pcre2_compile((PCRE2_SPTR)p, len, PCRE2_CASELESS, &err, &eoff, NULL);
+	/* DOLLAR_ENDONLY: `$` is the end of the name, as in Go's RE2 */
+	pcre2_code *c = pcre2_compile((PCRE2_SPTR)p, len, PCRE2_CASELESS | PCRE2_DOLLAR_ENDONLY,
+				      &err, &eoff, NULL);
 
 	if (c)
 		(void)pcre2_jit_compile(c, PCRE2_JIT_COMPLETE); /* interpreter if no JIT */
@@ -403,24 +614,27 @@ static pcre2_code *rx_compile(const char *p, size_t len)
 
 static int add_regexp(struct match_builder *b, const char *v, size_t len, uint32_t tag)
 {
-	pcre2_code *c;
-	uint32_t off;
+	char lit[3 * RX_LIT_MAX];
+	struct rx r = {.len = (uint32_t)len, .tag = tag};
+	uint32_t loff;
 
 	if (len == 0 || len > 65535)
 		return -EINVAL;
 	for (size_t i = 0; i < b->nrx; i++)
 		if (b->rxs[i].len == len && memcmp(b->rxa.p + b->rxs[i].off, v, len) == 0)
 			return 0;
-	c = rx_compile(v, len);
-	if (!c)
+	r.code = rx_compile(v, len);
+	if (!r.code)
 		return -EINVAL;
+	rx_literals(&r, v, len, lit);
 	if (grow((void **)&b->rxs, &b->crx, b->nrx + 1, sizeof(*b->rxs)) < 0 ||
-	    buf_put(&b->rxa, v, len, &off) < 0) {
-		pcre2_code_free(c);
+	    buf_put(&b->rxa, v, len, &r.off) < 0 ||
+	    buf_put(&b->rxa, lit, (size_t)r.npre + r.nsuf + r.nreq, &loff) < 0) {
+		pcre2_code_free(r.code);
 		return -ENOMEM;
 	}
-	b->rxs[b->nrx++] = (struct rx){.code = c, .off = off, .len = (uint32_t)len, .tag = tag,
-				       .simple = rx_simple(v, len)};
+	r.lit = loff;
+	b->rxs[b->nrx++] = r;
 	return 0;
 }
 
@@ -488,9 +702,21 @@ static uint32_t primary_tag(const struct brec *r, unsigned keep)
 	return (keep & K_DOM) ? r->tag[MATCH_DOMAIN] : r->tag[MATCH_FULL];
 }
 
+/* The filter word and its two bits for a key: a probe for a suffix that is
+ * not in the set usually stops here, in a table small enough to stay in
+ * cache, instead of missing in the slot table. */
+static inline uint64_t *bloom_word(const struct match_set *s, uint64_t h, uint64_t *bits)
+{
+	*bits = (1ull << ((h >> 20) & 63)) | (1ull << ((h >> 26) & 63));
+	return &s->bloom[((h & 0xffffffffu) * s->nbloom) >> 32];
+}
+
 static void slot_insert(struct match_set *s, uint64_t h, uint32_t off, unsigned kinds)
 {
 	size_t i = (size_t)(((h >> 32) * s->nslots) >> 32);
+	uint64_t bits, *w = bloom_word(s, h, &bits);
+
+	*w |= bits;
 
 	while (s->tab[i])
 		if (++i == s->nslots)
@@ -521,6 +747,8 @@ static int dom_plan(struct match_set *s, const struct match_builder *b, uint8_t 
 		n++;
 		nf += keep[i] == (K_FULL | K_DOM);
 		asize += 1 + (unsigned char)b->arena.p[r->off];
+		if ((unsigned char)b->arena.p[r->off] > s->max_len)
+			s->max_len = (unsigned char)b->arena.p[r->off];
 		s->entries += (size_t)__builtin_popcount(keep[i]);
 	}
 	w = maxtag < 1u << 8 ? 1 : maxtag < 1u << 16 ? 2 : maxtag < 1u << 24 ? 3 : 4;
@@ -533,6 +761,7 @@ static int dom_plan(struct match_set *s, const struct match_builder *b, uint8_t 
 	s->fp_bits = s->off_shift - 2;
 	s->fp_mask = s->fp_bits ? (1u << s->fp_bits) - 1 : 0;
 	s->nslots = n + n / 3 + 1; /* load factor 0.75 */
+	s->nbloom = n / 8 + 1;
 	*asize_out = asize;
 	*nruns_out = nruns;
 	*nf_out = nf;
@@ -556,9 +785,10 @@ static int build_dom(struct match_set *s, const struct match_builder *b)
 	rc = -ENOMEM;
 	s->arena = malloc(asize);
 	s->tab = calloc(s->nslots, sizeof(*s->tab));
+	s->bloom = calloc(s->nbloom, sizeof(*s->bloom));
 	s->runs = s->tag_width ? NULL : malloc((nruns ? nruns : 1) * sizeof(*s->runs));
 	s->ftags = malloc((nf ? nf : 1) * sizeof(*s->ftags));
-	if (!s->arena || !s->tab || (!s->tag_width && !s->runs) || !s->ftags)
+	if (!s->arena || !s->tab || !s->bloom || (!s->tag_width && !s->runs) || !s->ftags)
 		goto done;
 	s->arena[0] = 0;
 	for (size_t i = 0; i < b->nrec; i++) {
@@ -578,7 +808,8 @@ static int build_dom(struct match_set *s, const struct match_builder *b)
 			s->ftags[s->nftags++] = (struct trun){.off = off, .tag = r->tag[MATCH_FULL]};
 		slot_insert(s, r->hash, off, keep[i]);
 	}
-	s->bytes += asize + s->nslots * sizeof(*s->tab) + (nruns + nf) * sizeof(struct trun);
+	s->bytes += asize + s->nslots * sizeof(*s->tab) + s->nbloom * sizeof(*s->bloom) +
+		    ((s->tag_width ? 0 : nruns) + nf) * sizeof(struct trun);
 	rc = 0;
 done:
 	free(keep);
@@ -611,31 +842,40 @@ static size_t rx_size(const pcre2_code *c)
 	return sz + jsz;
 }
 
-/* One alternation of the simple regexps so a miss costs one search. */
-static void build_rx_all(struct match_set *s)
+static int cmp_rxkey(const void *a, const void *b)
 {
-	size_t n = 0, len = 0, pos = 0;
-	char *p;
+	const struct rxkey *x = a, *y = b;
 
-	for (size_t i = 0; i < s->nrx; i++)
-		if (s->rxs[i].simple) {
-			n++;
-			len += s->rxs[i].len + 5;
-		}
-	if (n < 2 || !(p = malloc(len)))
-		return;
+	if (x->hash != y->hash)
+		return x->hash < y->hash ? -1 : 1;
+	return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+/* Guard keys (sorted) and the list of regexps without one. */
+static int build_rx_guards(struct match_set *s)
+{
+	s->rxk = malloc(s->nrx * sizeof(*s->rxk));
+	s->rxfree = malloc(s->nrx * sizeof(*s->rxfree));
+	if (!s->rxk || !s->rxfree)
+		return -ENOMEM;
 	for (size_t i = 0; i < s->nrx; i++) {
-		if (!s->rxs[i].simple)
-			continue;
-		pos += (size_t)sprintf(p + pos, "%s(?:", pos ? "|" : "");
-		memcpy(p + pos, s->rxa + s->rxs[i].off, s->rxs[i].len);
-		pos += s->rxs[i].len;
-		p[pos++] = ')';
+		const struct rx *r = &s->rxs[i];
+		const char *lit = s->rxa + r->lit, *suf = lit + r->npre, *dot;
+
+		if (r->guard == RXG_PRE) {
+			s->rxk[s->nrxk++] = (struct rxkey){.hash = key_pre(lit), .idx = (uint32_t)i};
+		} else if (r->guard == RXG_SUF) {
+			dot = memchr(suf, '.', r->nsuf);
+			s->rxk[s->nrxk++] = (struct rxkey){
+				.hash = key_suf(dot + 1, (size_t)(suf + r->nsuf - dot - 1)),
+				.idx = (uint32_t)i};
+		} else {
+			s->rxfree[s->nrxfree++] = (uint32_t)i;
+		}
 	}
-	s->rx_all = rx_compile(p, pos);
-	free(p);
-	if (s->rx_all)
-		s->bytes += rx_size(s->rx_all);
+	qsort(s->rxk, s->nrxk, sizeof(*s->rxk), cmp_rxkey);
+	s->bytes += s->nrx * (sizeof(*s->rxk) + sizeof(*s->rxfree));
+	return 0;
 }
 
 /* Takes the compiled regexps from the builder. */
@@ -658,8 +898,7 @@ static int build_rx(struct match_set *s, struct match_builder *b)
 	s->bytes += b->rxa.len + s->nrx * sizeof(*s->rxs);
 	for (size_t i = 0; i < s->nrx; i++)
 		s->bytes += rx_size(s->rxs[i].code);
-	build_rx_all(s);
-	return 0;
+	return build_rx_guards(s);
 }
 
 struct match_set *match_builder_finish(struct match_builder *b, char *err, size_t errlen)
@@ -693,10 +932,12 @@ void match_set_free(struct match_set *s)
 		return;
 	for (size_t i = 0; i < s->nrx; i++)
 		pcre2_code_free(s->rxs[i].code);
-	pcre2_code_free(s->rx_all);
+	free(s->rxk);
+	free(s->rxfree);
 	pcre2_match_context_free(s->mctx);
 	free(s->arena);
 	free(s->tab);
+	free(s->bloom);
 	free(s->runs);
 	free(s->ftags);
 	free(s->kwa);
@@ -724,7 +965,10 @@ static uint32_t probe(const struct match_set *s, uint64_t h, const char *str, si
 {
 	uint32_t fp = (uint32_t)h & s->fp_mask;
 	size_t i = (size_t)(((h >> 32) * s->nslots) >> 32);
+	uint64_t bits, w = *bloom_word(s, h, &bits);
 
+	if ((w & bits) != bits)
+		return 0;
 	for (;;) {
 		uint32_t v = s->tab[i], off;
 
@@ -771,34 +1015,28 @@ static uint32_t rec_tag(const struct match_set *s, uint32_t off)
 }
 
 static bool dom_lookup(const struct match_set *s, const char *name, size_t len,
-		       struct match_hit *hit)
+		       const uint8_t *starts, size_t nstarts, struct match_hit *hit)
 {
 	struct hstate hs;
 
 	hstate_init(&hs, name, len);
-	for (size_t b = 0; b < len;) {
-		uint32_t want = b ? K_DOM : K_FULL | K_DOM;
-		uint32_t v = probe(s, hstate_suffix(&hs, b), name + b, len - b, want);
-		const char *dot;
+	for (size_t i = 0; i < nstarts; i++) {
+		size_t b = starts[i];
+		uint32_t v, off, kinds;
 
-		if (v) {
-			uint32_t off = v >> s->off_shift, kinds = (v >> s->fp_bits) & 3;
-			const struct trun *f;
-
-			hit->value = s->arena + off + 1;
-			hit->len = len - b;
-			hit->kind = (kinds & K_FULL) && !b ? MATCH_FULL : MATCH_DOMAIN;
-			hit->tag = rec_tag(s, off);
-			if (kinds == (K_FULL | K_DOM) && !b) {
-				f = run_find(s->ftags, s->nftags, off);
-				hit->tag = f->tag;
-			}
-			return true;
-		}
-		dot = memchr(name + b, '.', len - b);
-		if (!dot)
-			break;
-		b = (size_t)(dot - name) + 1;
+		if (len - b > s->max_len)
+			continue;
+		v = probe(s, hstate_suffix(&hs, b), name + b, len - b, b ? K_DOM : K_FULL | K_DOM);
+		if (!v)
+			continue;
+		off = v >> s->off_shift;
+		kinds = (v >> s->fp_bits) & 3;
+		hit->value = s->arena + off + 1;
+		hit->len = len - b;
+		hit->kind = (kinds & K_FULL) && !b ? MATCH_FULL : MATCH_DOMAIN;
+		hit->tag = kinds == (K_FULL | K_DOM) && !b ? run_find(s->ftags, s->nftags, off)->tag
+							   : rec_tag(s, off);
+		return true;
 	}
 	return false;
 }
@@ -822,35 +1060,106 @@ static bool kw_lookup(const struct match_set *s, const char *name, size_t len,
 	return true;
 }
 
-static bool rx_lookup(const struct match_set *s, const char *name, size_t len,
-		      struct match_hit *hit)
+struct rxrun {
+	const struct match_set *s;
+	const char *name;
+	size_t len, best;
+	pcre2_match_data *md;
+};
+
+/* Are r's literals in the name? at: the label start a prefix guard hit. */
+static bool rx_lits_ok(const struct rx *r, const char *lit, const char *name, size_t len,
+		       size_t at)
 {
-	pcre2_match_data *md = pcre2_match_data_create(1, NULL);
-	bool simple_may = true, found = false;
+	const char *suf = lit + r->npre, *req = suf + r->nsuf;
 
-	if (!md)
+	if (r->nsuf && (len < r->nsuf || memcmp(name + len - r->nsuf, suf, r->nsuf) != 0))
 		return false;
-	if (s->rx_all)
-		simple_may = pcre2_match(s->rx_all, (PCRE2_SPTR)name, len, 0, 0, md, s->mctx) >= 0;
-	for (size_t i = 0; i < s->nrx && !found; i++) {
-		const struct rx *r = &s->rxs[i];
+	if (r->nreq && !memmem(name, len, req, r->nreq))
+		return false;
+	if (!r->anchored || !r->npre)
+		return true;
+	if (at != SIZE_MAX)
+		return len - at >= r->npre && memcmp(name + at, lit, r->npre) == 0;
+	for (size_t i = 0; i < len;) {
+		const char *dot;
 
-		if (r->simple && s->rx_all && !simple_may)
-			continue;
-		if (pcre2_match(r->code, (PCRE2_SPTR)name, len, 0, 0, md, s->mctx) >= 0) {
-			*hit = (struct match_hit){.kind = MATCH_REGEXP, .tag = r->tag,
-						  .value = s->rxa + r->off, .len = r->len};
-			found = true;
+		if (len - i >= r->npre && memcmp(name + i, lit, r->npre) == 0)
+			return true;
+		if (!(dot = memchr(name + i, '.', len - i)))
+			break;
+		i = (size_t)(dot - name) + 1;
+	}
+	return false;
+}
+
+static void rx_try(struct rxrun *x, uint32_t idx, size_t at)
+{
+	const struct rx *r = &x->s->rxs[idx];
+
+	if (idx >= x->best || !rx_lits_ok(r, x->s->rxa + r->lit, x->name, x->len, at))
+		return;
+	if (!x->md && !(x->md = pcre2_match_data_create(1, NULL)))
+		return;
+	if (pcre2_match(r->code, (PCRE2_SPTR)x->name, x->len, 0, 0, x->md, x->s->mctx) >= 0)
+		x->best = idx;
+}
+
+static void rx_probe(struct rxrun *x, uint64_t h, size_t at)
+{
+	const struct rxkey *k = x->s->rxk;
+	size_t lo = 0, hi = x->s->nrxk;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (k[mid].hash < h)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; lo < x->s->nrxk && k[lo].hash == h; lo++)
+		rx_try(x, k[lo].idx, at);
+}
+
+/* The first-added regexp that matches: guarded ones through their keys at
+ * every label start / label-aligned suffix, then the unguarded ones. */
+static bool rx_lookup(const struct match_set *s, const char *name, size_t len,
+		      const uint8_t *starts, size_t nstarts, struct match_hit *hit)
+{
+	struct rxrun x = {.s = s, .name = name, .len = len, .best = SIZE_MAX};
+	const struct rx *r;
+
+	if (s->nrxk) {
+		struct hstate hs;
+
+		hstate_init(&hs, name, len);
+		for (size_t i = 0; i < nstarts; i++) {
+			size_t b = starts[i];
+
+			if (len - b >= 3)
+				rx_probe(&x, key_pre(name + b), b);
+			if (b)
+				rx_probe(&x, hstate_suffix(&hs, b) ^ RXK_SUF, SIZE_MAX);
 		}
 	}
-	pcre2_match_data_free(md);
-	return found;
+	for (size_t i = 0; i < s->nrxfree && s->rxfree[i] < x.best; i++)
+		rx_try(&x, s->rxfree[i], SIZE_MAX);
+	pcre2_match_data_free(x.md);
+	if (x.best == SIZE_MAX)
+		return false;
+	r = &s->rxs[x.best];
+	*hit = (struct match_hit){.kind = MATCH_REGEXP, .tag = r->tag, .value = s->rxa + r->off,
+				  .len = r->len};
+	return true;
 }
 
 bool match_lookup_ex(const struct match_set *s, const char *name, size_t len,
 		     struct match_hit *hit)
 {
 	char buf[NAME_BUF];
+	uint8_t starts[MATCH_NAME_MAX + 1]; /* where each label-boundary suffix begins */
+	size_t nstarts = 1;
 	struct match_hit h;
 
 	if (!s || !name)
@@ -859,13 +1168,18 @@ bool match_lookup_ex(const struct match_set *s, const char *name, size_t len,
 		len--;
 	if (len == 0 || len > MATCH_NAME_MAX)
 		return false;
-	for (size_t i = 0; i < len; i++)
+	starts[0] = 0;
+	for (size_t i = 0; i < len; i++) {
 		buf[i] = lc(name[i]);
+		if (buf[i] == '.' && i + 1 < len)
+			starts[nstarts++] = (uint8_t)(i + 1);
+	}
 	memset(buf + len, 0, 8);
 	if (!hit)
 		hit = &h;
-	return (s->nslots && dom_lookup(s, buf, len, hit)) || (s->nkw && kw_lookup(s, buf, len, hit)) ||
-	       (s->nrx && rx_lookup(s, buf, len, hit));
+	return (s->nslots && dom_lookup(s, buf, len, starts, nstarts, hit)) ||
+	       (s->nkw && kw_lookup(s, buf, len, hit)) ||
+	       (s->nrx && rx_lookup(s, buf, len, starts, nstarts, hit));
 }
 
 bool match_lookup(const struct match_set *s, const char *name, size_t len, uint32_t *tag_out)

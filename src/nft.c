@@ -138,10 +138,13 @@ void nft_print_rules(const struct cfg *c, FILE *out)
 	      out);
 	print_tproxy(c, out, AF_INET);
 	print_tproxy(c, out, AF_INET6);
-	if (c->fail_closed) {
+	/* Only families sluice listens for: it never takes the others anyway. */
+	for (int fam = AF_INET; c->fail_closed && fam; fam = fam == AF_INET ? AF_INET6 : 0) {
+		if (!listener(c, fam))
+			continue;
 		fputs("\t\t", out);
 		print_iif(c, out);
-		fputs("udp dport ", out);
+		fprintf(out, "meta nfproto %s udp dport ", fam == AF_INET ? "ipv4" : "ipv6");
 		print_ports(c, out);
 		fputs(" counter drop\n", out);
 	}

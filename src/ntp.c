@@ -30,13 +30,13 @@
 
 static const char *const verdict_names[] = {
 #define NTP_VERDICT_NAME(id, name, help) name,
-	NTP_VERDICT_LIST(NTP_VERDICT_NAME)
+    NTP_VERDICT_LIST(NTP_VERDICT_NAME)
 #undef NTP_VERDICT_NAME
 };
 
 static const char *const verdict_helps[] = {
 #define NTP_VERDICT_HELP(id, name, help) help,
-	NTP_VERDICT_LIST(NTP_VERDICT_HELP)
+    NTP_VERDICT_LIST(NTP_VERDICT_HELP)
 #undef NTP_VERDICT_HELP
 };
 
@@ -303,8 +303,8 @@ int ntp_build_reply(const uint8_t *req, size_t reqlen, const struct ntp_clock *c
 /* ---- per-client rate limit ---- */
 
 #define RL_WAYS 4
-#define RL_KEY_LEN 17         /* family byte + 16 address bytes */
-#define RL_MILLI 1000u        /* tokens are counted in thousandths */
+#define RL_KEY_LEN 17		   /* family byte + 16 address bytes */
+#define RL_MILLI 1000u		   /* tokens are counted in thousandths */
 #define RL_MAX_ELAPSED 1000000000u /* ms; caps elapsed * rate below 2^63 */
 
 struct rl_slot {
@@ -316,7 +316,7 @@ struct rl_slot {
 
 struct ntp_ratelimit {
 	uint8_t hkey[crypto_shorthash_KEYBYTES];
-	uint64_t rate;  /* thousandths of a token per ms == tokens per second */
+	uint64_t rate;	/* thousandths of a token per ms == tokens per second */
 	uint64_t limit; /* burst in thousandths */
 	size_t set_mask;
 	struct rl_slot *slots;
@@ -409,8 +409,7 @@ static struct rl_slot *rl_slot_get(struct ntp_ratelimit *rl, const uint8_t key[R
 	return victim;
 }
 
-bool ntp_ratelimit_allow(struct ntp_ratelimit *rl, const struct sockaddr *client,
-			 uint64_t now_ms)
+bool ntp_ratelimit_allow(struct ntp_ratelimit *rl, const struct sockaddr *client, uint64_t now_ms)
 {
 	uint8_t key[RL_KEY_LEN];
 	struct rl_slot *s;

@@ -49,16 +49,20 @@ struct qver {
 };
 
 static const struct qver qversions[] = {
-	{QUIC_VERSION_1,
-	 {0x38, 0x76, 0x2c, 0xf7, 0xf5, 0x59, 0x34, 0xb3, 0x4d, 0x17,
-	  0x9a, 0xe6, 0xa4, 0xc8, 0x0c, 0xad, 0xcc, 0xbb, 0x7f, 0x0a},
-	 "quic key", "quic iv", "quic hp",
-	 {QUIC_PKT_INITIAL, QUIC_PKT_0RTT, QUIC_PKT_HANDSHAKE, QUIC_PKT_RETRY}},
-	{QUIC_VERSION_2,
-	 {0x0d, 0xed, 0xe3, 0xde, 0xf7, 0x00, 0xa6, 0xdb, 0x81, 0x93,
-	  0x81, 0xbe, 0x6e, 0x26, 0x9d, 0xcb, 0xf9, 0xbd, 0x2e, 0xd9},
-	 "quicv2 key", "quicv2 iv", "quicv2 hp",
-	 {QUIC_PKT_RETRY, QUIC_PKT_INITIAL, QUIC_PKT_0RTT, QUIC_PKT_HANDSHAKE}},
+    {QUIC_VERSION_1,
+     {0x38, 0x76, 0x2c, 0xf7, 0xf5, 0x59, 0x34, 0xb3, 0x4d, 0x17,
+      0x9a, 0xe6, 0xa4, 0xc8, 0x0c, 0xad, 0xcc, 0xbb, 0x7f, 0x0a},
+     "quic key",
+     "quic iv",
+     "quic hp",
+     {QUIC_PKT_INITIAL, QUIC_PKT_0RTT, QUIC_PKT_HANDSHAKE, QUIC_PKT_RETRY}},
+    {QUIC_VERSION_2,
+     {0x0d, 0xed, 0xe3, 0xde, 0xf7, 0x00, 0xa6, 0xdb, 0x81, 0x93,
+      0x81, 0xbe, 0x6e, 0x26, 0x9d, 0xcb, 0xf9, 0xbd, 0x2e, 0xd9},
+     "quicv2 key",
+     "quicv2 iv",
+     "quicv2 hp",
+     {QUIC_PKT_RETRY, QUIC_PKT_INITIAL, QUIC_PKT_0RTT, QUIC_PKT_HANDSHAKE}},
 };
 
 static const struct qver *find_version(uint32_t version)
@@ -220,9 +224,11 @@ static int hkdf(struct evp *e, int mode, const uint8_t *key, size_t key_len, con
 	*q++ = OSSL_PARAM_construct_int(OSSL_KDF_PARAM_MODE, &mode);
 	*q++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, (void *)key, key_len);
 	if (salt)
-		*q++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, (void *)salt, salt_len);
+		*q++ =
+		    OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, (void *)salt, salt_len);
 	if (info)
-		*q++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, (void *)info, info_len);
+		*q++ =
+		    OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, (void *)info, info_len);
 	*q = OSSL_PARAM_construct_end();
 	kc = EVP_KDF_CTX_new(e->hkdf);
 	if (kc && EVP_KDF_derive(kc, out, out_len, p) > 0)
@@ -266,8 +272,8 @@ static int derive_keys(struct evp *e, uint32_t version, const uint8_t *dcid, siz
 		return -EPROTONOSUPPORT;
 	if (dcid_len > QUIC_MAX_CID_LEN)
 		return -EINVAL;
-	rc = hkdf(e, EVP_KDF_HKDF_MODE_EXTRACT_ONLY, dcid_len ? dcid : none, dcid_len,
-		  v->salt, sizeof(v->salt), NULL, 0, initial, sizeof(initial));
+	rc = hkdf(e, EVP_KDF_HKDF_MODE_EXTRACT_ONLY, dcid_len ? dcid : none, dcid_len, v->salt,
+		  sizeof(v->salt), NULL, 0, initial, sizeof(initial));
 	if (rc == 0)
 		rc = expand_label(e, initial, is_server ? "server in" : "client in", secret,
 				  sizeof(secret));
@@ -375,7 +381,8 @@ static int decrypt_initial(struct evp *e, uint8_t *pkt, const struct quic_hdr *h
 }
 
 int quic_decrypt_initial(uint8_t *pkt, const struct quic_hdr *h, const struct quic_keys *keys,
-			 uint64_t largest_pn, uint64_t *pn, size_t *payload_off, size_t *payload_len)
+			 uint64_t largest_pn, uint64_t *pn, size_t *payload_off,
+			 size_t *payload_len)
 {
 	struct evp e;
 	int rc;
@@ -495,7 +502,8 @@ static int crypto_add(struct quic_sniff *s, uint64_t off, const uint8_t *data, u
 		return 0;
 	if (off + n > s->cap) {
 		/* grow in steps so a two-packet hello reallocates at most twice */
-		size_t cap = SL_MIN(((size_t)(off + n) + 2047) & ~(size_t)2047, QUIC_SNIFF_MAX_BYTES);
+		size_t cap =
+		    SL_MIN(((size_t)(off + n) + 2047) & ~(size_t)2047, QUIC_SNIFF_MAX_BYTES);
 		uint8_t *buf = realloc(s->buf, cap);
 
 		if (!buf)
@@ -595,7 +603,8 @@ static int sniff_open(struct quic_sniff *s, const uint8_t *pkt, const struct qui
 		if (!s->keys[i].valid || s->keys[i].version != h->version)
 			continue;
 		memcpy(copy, pkt, h->pkt_len);
-		if (decrypt_initial(&s->evp, copy, h, &s->keys[i].k, s->largest_pn, pn, off, len) == 0)
+		if (decrypt_initial(&s->evp, copy, h, &s->keys[i].k, s->largest_pn, pn, off, len) ==
+		    0)
 			return 0;
 	}
 	if (slot_is(&s->keys[0], h) || slot_is(&s->keys[1], h))
@@ -670,13 +679,16 @@ enum quic_sniff_result quic_sniff_feed(struct quic_sniff *s, const uint8_t *dgra
 	enum quic_sniff_result res = QUIC_SNIFF_MORE;
 	struct quic_hdr h;
 	size_t off = 0;
+	unsigned npkt = 0;
 	int rc;
 
 	if (s->state != QUIC_SNIFF_MORE)
 		return s->state;
 	if (++s->ndgrams > QUIC_SNIFF_MAX_DGRAMS)
 		return s->state = QUIC_SNIFF_GIVEUP;
-	while (off < len && res == QUIC_SNIFF_MORE) {
+	/* Each Initial may cost a key derivation and an AEAD pass: a datagram
+	 * of many tiny forged packets must not buy that many. */
+	while (off < len && res == QUIC_SNIFF_MORE && npkt++ < QUIC_SNIFF_MAX_COALESCED) {
 		/* a client never sends Retry; a short header runs to the end */
 		if (quic_parse_header(dgram + off, len - off, &h) < 0 || h.type == QUIC_PKT_SHORT ||
 		    h.type == QUIC_PKT_RETRY)

@@ -2,6 +2,7 @@
 #include "config.h"
 #include "sluice.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,19 +18,32 @@ uint64_t sl_now_ms(void)
 
 int sl_parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 {
+	bool hex = s && s[0] == '0' && (s[1] == 'x' || s[1] == 'X');
+	const char *d = hex ? s + 2 : s;
 	char *end;
 	unsigned long long v;
 
-	if (!s || !*s || *s == '-' || *s == '+')
+	/* Digits only: no sign, no blanks, and no octal surprise for "053". */
+	if (!s || !*d)
 		return -EINVAL;
+	for (const char *p = d; *p; p++)
+		if (!(hex ? isxdigit((unsigned char)*p) : isdigit((unsigned char)*p)))
+			return -EINVAL;
 	errno = 0;
-	v = strtoull(s, &end, 0);
-	if (errno || *end)
-		return errno == ERANGE ? -ERANGE : -EINVAL;
+	v = strtoull(d, &end, hex ? 16 : 10);
+	if (errno)
+		return -ERANGE;
 	if (v < min || v > max)
 		return -ERANGE;
 	*out = v;
 	return 0;
+}
+
+int sl_parse_dec(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+	if (!s || (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')))
+		return -EINVAL;
+	return sl_parse_uint(s, min, max, out);
 }
 
 void sl_lower(char *s, size_t len)

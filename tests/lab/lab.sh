@@ -255,6 +255,30 @@ else:
 PY
 }
 
+# lab_metrics - every metric at once, one "NAME VALUE" a line (NAME without the
+# sluice_ prefix and _total suffix): one request for several counters. Pick
+# values with mval.
+lab_metrics() {
+	in_gw "$LAB_PY" - "${LAB_METRICS:-127.0.0.1:9153}" <<'PY'
+import sys, urllib.request
+body = urllib.request.urlopen("http://%s/metrics" % sys.argv[1], timeout=3).read().decode()
+for line in body.splitlines():
+    if line.startswith("sluice_"):
+        name, value = line.split(" ")[:2]
+        name = name[len("sluice_"):]
+        if name.endswith("_total"):
+            name = name[:-len("_total")]
+        print(name, value)
+PY
+}
+
+# mval SNAPSHOT NAME - NAME's value in the output of lab_metrics ("missing" if absent).
+mval() {
+	local v
+	v=$(awk -v n="$2" '$1 == n { print $2; exit }' <<<"$1")
+	echo "${v:-missing}"
+}
+
 # lab_conf NAME <<EOF - write a config into the work dir, print its path.
 lab_conf() {
 	cat > "$LAB_WORK/$1"
@@ -299,4 +323,292 @@ lab_finish() {
 		return 1
 	fi
 	return 0
+}
+
+# ---------------------------------------------------------------------------
+# Helpers for the NTP and QUIC tests (usable by any test).
+# ---------------------------------------------------------------------------
+
+# lab_counter NS NAME HOOK MATCH - count packets matching the nft expression
+# MATCH (e.g. "ip saddr 203.0.113.1 udp dport 123") in hook HOOK (input,
+# output, forward, prerouting, postrouting) of namespace NS, in a named
+# counter NAME of table inet lab_cnt (priority -300: before anything else, so
+# it sees what the ruleset later changes). Read it with lab_counter_get.
+lab_counter() {
+	local ns=$1 name=$2 hook=$3 match=$4
+	ip netns exec "$ns" nft -f - <<NFT
+table inet lab_cnt {
+	counter $name { }
+	chain $hook { type filter hook $hook priority -300; policy accept; }
+}
+add rule inet lab_cnt $hook $match counter name $name
+NFT
+}
+
+# lab_counter_get NS NAME - packets counted so far by lab_counter NAME.
+lab_counter_get() {
+	ip netns exec "$1" nft list counter inet lab_cnt "$2" |
+		awk '{ for (i = 1; i < NF; i++) if ($i == "packets") { print $(i + 1); exit } }'
+}
+
+# lab_reload CONF - SIGHUP the running sluice (SLUICE_PID) after pointing it
+# at a changed CONF (the same path it was started with); waits for the log
+# to say the new config is in. Reloads the nft ruleset first.
+lab_reload() {
+	local n i
+	lab_nft "$1" || return 1
+	n=$(grep -c "configuration reloaded" "$LAB_WORK/sluice.log")
+	kill -HUP "$SLUICE_PID" || return 1
+	for ((i = 0; i < 50; i++)); do
+		[ "$(grep -c "configuration reloaded" "$LAB_WORK/sluice.log")" -gt "$n" ] && return 0
+		sleep 0.1
+	done
+	lab_log "lab: sluice did not reload $1"
+	return 1
+}
+
+# lab_hosts NS "ADDR NAME"... - the /etc/hosts that programs in NS see
+# (ip netns exec bind-mounts /etc/netns/NS/hosts; rewritten on each call).
+lab_hosts() {
+	local ns=$1
+	shift
+	mkdir -p "/etc/netns/$ns"
+	printf '%s\n' "$@" > "/etc/netns/$ns/hosts"
+}
+
+# lab_ntp NS ADDR [key=value...] - an NTP client in NS asking ADDR:123 from
+# connected sockets (the kernel drops anything not from ADDR:123), so every
+# answer it reports came from the address it asked. Keys:
+#   count=N     requests (1), each with a random transmit timestamp
+#   socks=one|many  one socket for all requests, or one each (one)
+#   gap=S       seconds between requests (0)
+#   timeout=S   how long to wait for answers after the last request (1.5)
+#   sport=P     bind the (single) socket to source port P
+#   raw=HEX     send these bytes instead of a mode-3 request
+#   len=N version=V mode=M  shape the request (48, 4, 3); len < 48 cuts it
+# Prints one line per answer:
+#   answer from ADDR:PORT mode M stratum S leap L origin ok|bad
+# then "sent N answered K errors E".
+lab_ntp() {
+	local ns=$1
+	shift
+	ip netns exec "$ns" "$LAB_PY" - "$@" <<'PY'
+import os, select, socket, struct, sys, time
+o = dict(count="1", socks="one", gap="0", timeout="1.5", sport="0", raw="",
+         len="48", version="4", mode="3")
+addr = sys.argv[1]
+for kv in sys.argv[2:]:
+    k, v = kv.split("=", 1)
+    o[k] = v
+fam = socket.AF_INET6 if ":" in addr else socket.AF_INET
+n, many = int(o["count"]), o["socks"] == "many"
+
+def sock():
+    s = socket.socket(fam, socket.SOCK_DGRAM)
+    if int(o["sport"]):
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind(("::" if fam == socket.AF_INET6 else "0.0.0.0", int(o["sport"])))
+    s.connect((addr, 123))
+    s.setblocking(False)
+    return s
+
+socks = [sock() for _ in range(n if many else 1)]
+sent, tx = 0, set()
+for i in range(n):
+    s = socks[i if many else 0]
+    if o["raw"]:
+        pkt = bytes.fromhex(o["raw"])
+    else:
+        t = os.urandom(8)
+        tx.add(t)
+        pkt = bytes([int(o["version"]) << 3 | int(o["mode"])]) + bytes(39) + t
+        pkt = (pkt + bytes(max(0, int(o["len"]) - 48)))[:int(o["len"])]
+    try:
+        s.send(pkt)
+        sent += 1
+    except OSError as e:
+        print("send error", e)
+    if float(o["gap"]) and i + 1 < n:
+        time.sleep(float(o["gap"]))
+answered = errors = 0
+end = time.time() + float(o["timeout"])
+while time.time() < end:
+    r, _, _ = select.select(socks, [], [], max(0, end - time.time()))
+    for s in r:
+        try:
+            data, peer = s.recvfrom(2048)
+        except OSError as e:
+            errors += 1
+            print("recv error", e.strerror)
+            continue
+        answered += 1
+        if len(data) < 48:
+            print("answer from %s:%d short %d" % (peer[0], peer[1], len(data)))
+            continue
+        print("answer from %s:%d mode %d stratum %d leap %d origin %s" % (
+            peer[0], peer[1], data[0] & 7, data[1], data[0] >> 6,
+            "ok" if data[24:32] in tx else "bad"), flush=True)
+print("sent %d answered %d errors %d" % (sent, answered, errors))
+PY
+}
+
+# lab_clock_state - the kernel clock state as adjtimex(2) reports it (modes
+# 0: read only, never changes the clock): "synced" or "unsynced" (return
+# value TIME_ERROR, or STA_UNSYNC / STA_CLOCKERR set), then the raw values.
+lab_clock_state() {
+	"$LAB_PY" - <<'PY'
+import ctypes, ctypes.util
+L = ctypes.c_long
+class Timex(ctypes.Structure):
+    _fields_ = [("modes", ctypes.c_uint), ("offset", L), ("freq", L), ("maxerror", L),
+                ("esterror", L), ("status", ctypes.c_int), ("constant", L),
+                ("precision", L), ("tolerance", L), ("sec", L), ("usec", L), ("tick", L),
+                ("ppsfreq", L), ("jitter", L), ("shift", ctypes.c_int), ("stabil", L),
+                ("jitcnt", L), ("calcnt", L), ("errcnt", L), ("stbcnt", L),
+                ("tai", ctypes.c_int), ("pad", ctypes.c_int * 11)]
+libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+t = Timex()  # modes 0
+rc = libc.adjtimex(ctypes.byref(t))
+unsynced = rc < 0 or rc == 5 or t.status & (0x40 | 0x1000)  # TIME_ERROR, STA_UNSYNC, STA_CLOCKERR
+print("%s rc=%d status=0x%x" % ("unsynced" if unsynced else "synced", rc, t.status))
+PY
+}
+
+# lab_quic_hello NS ADDR [key=value...] - a minimal QUIC client in NS: one
+# client Initial (RFC 9001 keys and header protection, built with libcrypto
+# through ctypes: OpenSSL is one of sluice's own dependencies) carrying a TLS
+# 1.3 ClientHello with ALPN h3, sent from a socket connected to ADDR:port;
+# reports what came back. Keys:
+#   sni=NAME    the SNI to send; sni= (empty) sends no SNI extension
+#   port=P      443;  version=1|2  QUIC v1 or v2 Initial keys (1)
+#   split=N     spread the ClientHello over N Initial packets, one datagram
+#               each (1);  send=first  sends only the first of them
+#   timeout=S   give up after S seconds (2);  resend=S  send again every S (0.5)
+# Prints "sent N datagrams" and then one of
+#   "reply BYTES from ADDR:PORT after MS ms", "refused after MS ms"
+#   (ECONNREFUSED: an ICMP port unreachable reached the socket) or
+#   "timeout after MS ms".
+lab_quic_hello() {
+	local ns=$1
+	shift
+	ip netns exec "$ns" "$LAB_PY" - "$@" <<'PY'
+import ctypes, ctypes.util, errno, hashlib, hmac, os, select, socket, struct, sys, time
+o = dict(sni="quic.example", port="443", version="1", split="1", send="all",
+         timeout="2", resend="0.5")
+addr = sys.argv[1]
+for kv in sys.argv[2:]:
+    k, v = kv.split("=", 1)
+    o[k] = v
+lc = ctypes.CDLL(ctypes.util.find_library("crypto"))
+P = ctypes.c_void_p
+for f, res, args in (("EVP_CIPHER_CTX_new", P, []), ("EVP_aes_128_gcm", P, []),
+                     ("EVP_aes_128_ecb", P, []), ("EVP_CIPHER_CTX_free", None, [P]),
+                     ("EVP_EncryptInit_ex", ctypes.c_int, [P, P, P, P, P]),
+                     ("EVP_EncryptUpdate", ctypes.c_int, [P, P, P, P, ctypes.c_int]),
+                     ("EVP_EncryptFinal_ex", ctypes.c_int, [P, P, P]),
+                     ("EVP_CIPHER_CTX_ctrl", ctypes.c_int, [P, ctypes.c_int, ctypes.c_int, P]),
+                     ("EVP_CIPHER_CTX_set_padding", ctypes.c_int, [P, ctypes.c_int])):
+    getattr(lc, f).restype, getattr(lc, f).argtypes = res, args
+
+def enc(cipher, key, iv, aad, data, tag):
+    ctx = lc.EVP_CIPHER_CTX_new()
+    n = ctypes.c_int()
+    out = ctypes.create_string_buffer(len(data) + 32)
+    lc.EVP_EncryptInit_ex(ctx, cipher, None, key, iv)
+    lc.EVP_CIPHER_CTX_set_padding(ctx, 0)
+    if aad:
+        lc.EVP_EncryptUpdate(ctx, None, ctypes.byref(n), aad, len(aad))
+    lc.EVP_EncryptUpdate(ctx, out, ctypes.byref(n), data, len(data))
+    m = n.value
+    lc.EVP_EncryptFinal_ex(ctx, ctypes.create_string_buffer(32), ctypes.byref(n))
+    t = ctypes.create_string_buffer(16)
+    if tag:
+        lc.EVP_CIPHER_CTX_ctrl(ctx, 0x10, 16, t)  # EVP_CTRL_GCM_GET_TAG
+    lc.EVP_CIPHER_CTX_free(ctx)
+    return out.raw[:m] + (t.raw if tag else b"")
+
+def label(secret, name, n):
+    name = b"tls13 " + name
+    info = struct.pack("!HB", n, len(name)) + name + b"\x00"
+    return hmac.new(secret, info + b"\x01", hashlib.sha256).digest()[:n]
+
+def varint(v):
+    return bytes([v]) if v < 64 else struct.pack("!H", 0x4000 | v)
+
+def ext(t, body):
+    return struct.pack("!HH", t, len(body)) + body
+
+v2 = o["version"] == "2"
+version, ptype = (0x6b3343cf, 1) if v2 else (1, 0)
+salt = bytes.fromhex("0dede3def700a6db819381be6e269dcbf9bd2ed9" if v2 else
+                     "38762cf7f55934b34d179ae6a4c80cadccbb7f0a")
+pre = b"quicv2 " if v2 else b"quic "
+dcid, scid = os.urandom(8), os.urandom(8)
+secret = label(hmac.new(salt, dcid, hashlib.sha256).digest(), b"client in", 32)
+key, iv, hp = label(secret, pre + b"key", 16), label(secret, pre + b"iv", 12), label(secret, pre + b"hp", 16)
+
+exts = b""
+if o["sni"]:
+    name = o["sni"].encode()
+    entry = b"\x00" + struct.pack("!H", len(name)) + name
+    exts += ext(0, struct.pack("!H", len(entry)) + entry)
+exts += ext(10, b"\x00\x02\x00\x1d")  # supported_groups: x25519
+exts += ext(13, b"\x00\x06\x04\x03\x08\x04\x04\x01")  # signature_algorithms
+exts += ext(43, b"\x02\x03\x04")  # supported_versions: TLS 1.3
+share = b"\x00\x1d\x00\x20" + os.urandom(32)
+exts += ext(51, struct.pack("!H", len(share)) + share)  # key_share
+exts += ext(16, b"\x00\x03\x02h3")  # ALPN
+exts += ext(0x39, b"\x0f" + varint(len(scid)) + scid)  # transport params: initial_scid
+body = (b"\x03\x03" + os.urandom(32) + b"\x00" + b"\x00\x06\x13\x01\x13\x02\x13\x03" +
+        b"\x01\x00" + struct.pack("!H", len(exts)) + exts)
+hello = b"\x01" + struct.pack("!I", len(body))[1:] + body
+
+def initial(pn, frames):
+    head = (bytes([0xc0 | ptype << 4 | 3]) + struct.pack("!I", version) +
+            bytes([len(dcid)]) + dcid + bytes([len(scid)]) + scid + b"\x00")
+    payload = frames + bytes(max(0, 1200 - len(head) - 2 - 4 - 16 - len(frames)))
+    head += struct.pack("!H", 0x4000 | (4 + len(payload) + 16))
+    pnb = struct.pack("!I", pn)
+    nonce = bytes(a ^ b for a, b in zip(iv, bytes(8) + pnb))
+    ct = enc(lc.EVP_aes_128_gcm(), key, nonce, head + pnb, payload, True)
+    mask = enc(lc.EVP_aes_128_ecb(), hp, None, None, ct[:16], False)
+    first = bytes([head[0] ^ (mask[0] & 0x0f)])
+    return first + head[1:] + bytes(a ^ b for a, b in zip(pnb, mask[1:5])) + ct
+
+parts, step = int(o["split"]), -(-len(hello) // int(o["split"]))
+dgrams = [initial(i, b"\x06" + varint(i * step) + varint(len(hello[i * step:(i + 1) * step])) +
+                  hello[i * step:(i + 1) * step]) for i in range(parts)]
+if o["send"] == "first":
+    dgrams = dgrams[:1]
+s = socket.socket(socket.AF_INET6 if ":" in addr else socket.AF_INET, socket.SOCK_DGRAM)
+s.connect((addr, int(o["port"])))
+start = time.time()
+end, nxt, sent, res = start + float(o["timeout"]), start, 0, None
+while res is None:
+    now = time.time()
+    if now >= end:
+        res = "timeout after %d ms" % ((now - start) * 1000)
+        break
+    if now >= nxt:
+        for d in dgrams:
+            try:
+                s.send(d)
+                sent += 1
+            except ConnectionRefusedError:
+                res = "refused after %d ms" % ((time.time() - start) * 1000)
+                break
+        nxt = now + float(o["resend"]) if float(o["resend"]) else end
+    if res:
+        break
+    r, _, _ = select.select([s], [], [], max(0.001, min(end, nxt) - time.time()))
+    if r:
+        try:
+            data, peer = s.recvfrom(65535)
+            res = "reply %d bytes from %s:%d after %d ms" % (
+                len(data), peer[0], peer[1], (time.time() - start) * 1000)
+        except ConnectionRefusedError:
+            res = "refused after %d ms" % ((time.time() - start) * 1000)
+print("sent %d datagrams" % sent)
+print(res)
+PY
 }

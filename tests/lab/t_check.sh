@@ -138,7 +138,11 @@ check "--version: exit 0" expect_eq "$?" 0
 check "--version prints 'sluice VERSION'" expect_match "$out" '^sluice [0-9]+\.[0-9]+'
 help=$("$SLUICE" --help)
 check "--help: exit 0" expect_eq "$?" 0
-dirs=$(sed -n '/^\.TP/{n;s/^\.B[IR]* \([a-z][a-z-]*\).*/\1/p}' "$top/man/sluice.conf.5")
+# The tag line after each .TP names one directive, or several separated by
+# ", " (".BI min-ttl " SECONDS" ", " max-ttl " SECONDS"").
+dirs=$(awk '/^\.TP/ { getline; sub(/^\.B[IR]* /, ""); n = split($0, part, /", "/)
+	for (i = 1; i <= n; i++) { split(part[i], w, " "); gsub(/"/, "", w[1])
+		if (w[1] ~ /^[a-z][a-z-]*$/) print w[1] } }' "$top/man/sluice.conf.5")
 check "sluice.conf(5) lists directives ($(wc -w <<<"$dirs"))" test "$(wc -w <<<"$dirs")" -ge 15
 missing=""
 for d in $dirs; do

@@ -31,18 +31,21 @@ check "the ruleset has the output chain" grep -q "hook output" "$LAB_WORK/rules.
 
 udp() { local ns=$1; shift; ip netns exec "$ns" "$LAB_PY" "$LAB_DIR/udptool.py" client "$@"; }
 m() { lab_metric "$1"; }
+# delta NAME N - counter NAME grew by exactly N from snapshot m0 to m1.
+delta() { expect_eq "$(mval "$m1" "$1")" $(($(mval "$m0" "$1") + $2)); }
 
 # One client flow of 5 datagrams per family: exactly one session, five
 # datagrams up, five answers, nothing else.
 for v in 4 6; do
 	if [ $v = 4 ]; then up=$UP4 gwu=$GWU4; else up=$UP6 gwu=$GWU6; fi
-	f0=$(m flows_created) tx0=$(m relay_tx) rx0=$(m relay_rx) s0=$(grep -c seen "$LAB_WORK/srv$v.log")
+	m0=$(lab_metrics) s0=$(grep -c seen "$LAB_WORK/srv$v.log")
 	out=$(udp "$LAB_CLI" --to "$up" --port 5300 --msg "cli$v" --count 5)
+	m1=$(lab_metrics)
 	check "IPv$v: 5 answers from $up:5300, the server saw the gateway" \
 		expect_eq "$(grep -c "^from $up:5300 seen $gwu:[0-9]* data cli$v\$" <<<"$out")" 5
-	check "IPv$v: exactly one session for the client flow" expect_eq "$(m flows_created)" $((f0 + 1))
-	check "IPv$v: relayed exactly once (relay_tx +5)" expect_eq "$(m relay_tx)" $((tx0 + 5))
-	check "IPv$v: five answers came back (relay_rx +5)" expect_eq "$(m relay_rx)" $((rx0 + 5))
+	check "IPv$v: exactly one session for the client flow" delta flows_created 1
+	check "IPv$v: relayed exactly once (relay_tx +5)" delta relay_tx 5
+	check "IPv$v: five answers came back (relay_rx +5)" delta relay_rx 5
 	check "IPv$v: the server got exactly 5 datagrams" \
 		expect_eq "$(grep -c seen "$LAB_WORK/srv$v.log")" $((s0 + 5))
 done
@@ -50,14 +53,15 @@ done
 # A process in the gateway namespace itself.
 for v in 4 6; do
 	if [ $v = 4 ]; then up=$UP4 gwu=$GWU4; else up=$UP6 gwu=$GWU6; fi
-	f0=$(m flows_created) tx0=$(m relay_tx)
+	m0=$(lab_metrics)
 	out=$(udp "$LAB_GW" --to "$up" --port 5300 --msg "gw$v" --count 3 --print-local)
+	m1=$(lab_metrics)
 	own=$(sed -n 's/^local .*:\([0-9]*\)$/\1/p' <<<"$out")
 	seen=$(sed -n "s/^from .* seen .*:\([0-9]*\) data gw$v\$/\1/p" <<<"$out" | head -n1)
 	check "IPv$v: the gateway's own process gets 3 answers from $up:5300" \
 		expect_eq "$(grep -c "^from $up:5300 seen $gwu:[0-9]* data gw$v\$" <<<"$out")" 3
-	check "IPv$v: it was intercepted (a new session)" expect_eq "$(m flows_created)" $((f0 + 1))
-	check "IPv$v: and relayed once per datagram (relay_tx +3)" expect_eq "$(m relay_tx)" $((tx0 + 3))
+	check "IPv$v: it was intercepted (a new session)" delta flows_created 1
+	check "IPv$v: and relayed once per datagram (relay_tx +3)" delta relay_tx 3
 	check "IPv$v: the server saw sluice's upstream port ($seen), not the process's ($own)" \
 		test -n "$own" -a -n "$seen" -a "$own" != "$seen"
 done
@@ -90,8 +94,8 @@ check "control: the datagram loops through sluice ($created sessions from one da
 sleep 0.5
 later=$(m flows_created)
 check "control: the loop is not detected, it goes on ($created -> $later sessions)" test "$later" -gt "$created"
-check "control: the session cap bounds what it holds ($(m flows_active) <= 256)" \
-	test "$(m flows_active)" -le 256
+active=$(m flows_active)
+check "control: the session cap bounds what it holds ($active <= 256)" test "$active" -le 256
 lab_stop "$bad_pid"
 check "control: SIGTERM still stops the looping sluice, exit 0" expect_eq "$LAB_STOP_RC" 0
 lab_finish

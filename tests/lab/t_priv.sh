@@ -29,8 +29,11 @@ workers 2
 EOF
 )
 for p in 5300 5302 443; do
-	lab_server "srv4-$p" "$UP4" $p || exit 99
-	lab_server "srv6-$p" "$UP6" $p || exit 99
+	lab_bg "$LAB_UP" "srv4-$p" "$LAB_PY" -u "$LAB_DIR/udptool.py" server --bind "$UP4" --port $p
+	lab_bg "$LAB_UP" "srv6-$p" "$LAB_PY" -u "$LAB_DIR/udptool.py" server --bind "$UP6" --port $p
+done
+for p in 5300 5302 443; do
+	lab_wait_log "srv4-$p" ready 10 && lab_wait_log "srv6-$p" ready 10 || exit 99
 done
 # Local services that own port 5302 on the gateway (started before any flow).
 lab_server_in "$LAB_GW" loc4 0.0.0.0 5302 --tag local4 || exit 99
@@ -59,12 +62,13 @@ check "every thread ($ntask: main + 2 workers at least) runs as nobody with CapE
 	test "$ntask" -ge 3 -a -z "$bad"
 
 # New flows after the drop: new transparent reply sockets.
-open0=$(lab_metric reply_sockets_opened)
+m0=$(lab_metrics)
 out=$(client --to "$UP4" --port 5300 --msg p4)
 check "IPv4: a new flow is relayed and answered from $UP4:5300" expect_contains "$out" "from $UP4:5300 seen $GWU4:"
 out=$(client --to "$UP6" --port 5300 --msg p6)
 check "IPv6: a new flow is relayed and answered from [$UP6]:5300" expect_contains "$out" "from $UP6:5300 seen $GWU6:"
-check "through two new transparent reply sockets" expect_eq "$(lab_metric reply_sockets_opened)" $((open0 + 2))
+check "through two new transparent reply sockets" \
+	expect_eq "$(lab_metric reply_sockets_opened)" $(($(mval "$m0" reply_sockets_opened) + 2))
 out=$(in_cli "$LAB_PY" "$LAB_DIR/udptool.py" flows --to "$UP4" --port 5300 --n 50)
 check "IPv4: 50 concurrent new flows each get their own answer" expect_contains "$out" "answered 50/50 wrong 0 sources $GWU4"
 out=$(in_cli "$LAB_PY" "$LAB_DIR/udptool.py" flows --to "$UP6" --port 5300 --n 50)

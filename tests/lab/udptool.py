@@ -6,12 +6,13 @@ server:  answers every datagram with "seen SRCIP:SRCPORT data PAYLOAD", so a tes
          or straight from the client.
 client:  sends from a *connected* socket (the kernel drops anything not from the
          address asked) and prints the answer (--interval spaces the datagrams of
-         one flow out in time; --print-local prints the socket's own address).
+         one flow out in time, --until-file stops it early once a file exists,
+         then it prints "done N"; --print-local prints the socket's own address).
 flows:   N sockets at once, each connected to the server, each sending its own
          payload; checks every answer belongs to its own flow.
 All loops are bounded by count and time.
 """
-import argparse, errno, select, socket, sys, time
+import argparse, errno, os, select, socket, sys, time
 
 
 def family(addr):
@@ -51,16 +52,22 @@ def client(a):
     if a.print_local:
         local = s.getsockname()
         print("local %s:%d" % (local[0], local[1]), flush=True)
+    sent = 0
     for i in range(a.count):
+        if i and a.until_file and os.path.exists(a.until_file):
+            break
         if i and a.interval:
             time.sleep(a.interval)
         s.send(a.msg.encode())
+        sent += 1
         try:
             data, peer = s.recvfrom(65535)
         except socket.timeout:
-            print("timeout")
+            print("timeout", flush=True)
             return 1
         print("from %s:%d %s" % (peer[0], peer[1], data.decode(errors="replace")), flush=True)
+    if a.until_file:
+        print("done %d" % sent, flush=True)
     return 0
 
 
@@ -116,6 +123,7 @@ def main():
     c.add_argument("--timeout", type=float, default=3)
     c.add_argument("--interval", type=float, default=0)
     c.add_argument("--print-local", action="store_true")
+    c.add_argument("--until-file", default="")
     f = sub.add_parser("flows")
     f.add_argument("--to", required=True)
     f.add_argument("--port", type=int, required=True)

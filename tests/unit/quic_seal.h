@@ -110,8 +110,9 @@ done:
 /* seal_initial_keys() with the keys of @dcid, as a client's first Initial. */
 static inline size_t seal_initial(uint32_t version, const uint8_t *dcid, size_t dcid_len,
 				  const uint8_t *scid, size_t scid_len, const uint8_t *token,
-				  size_t token_len, uint64_t pn, size_t pn_len, const uint8_t *payload,
-				  size_t payload_len, uint8_t *out, size_t cap)
+				  size_t token_len, uint64_t pn, size_t pn_len,
+				  const uint8_t *payload, size_t payload_len, uint8_t *out,
+				  size_t cap)
 {
 	struct quic_keys k;
 
@@ -123,7 +124,8 @@ static inline size_t seal_initial(uint32_t version, const uint8_t *dcid, size_t 
 
 /* A CRYPTO frame header + data. (Not inlined: GCC's range analysis of
  * the callers' offsets gives false -Warray-bounds errors.) */
-static __attribute__((noinline, unused)) size_t seal_crypto_frame(uint8_t *p, uint64_t off, const uint8_t *data, size_t len)
+static __attribute__((noinline, unused)) size_t seal_crypto_frame(uint8_t *p, uint64_t off,
+								  const uint8_t *data, size_t len)
 {
 	size_t n = 0;
 

@@ -94,30 +94,30 @@ static void test_parse_bare(void **state)
 static void test_parse_bad(void **state)
 {
 	static const char *const bad[] = {
-		"",
-		"1.2.3.4:",
-		":53",
-		"[::1",
-		"[::1]:",
-		"[::1]x",
-		"[::1]53",
-		"[]:53",
-		"1.2.3.4:65536",
-		"1.2.3.4:99999999999999999999999",
-		"1.2.3.4:0x35",
-		"1.2.3.4:-1",
-		"1.2.3.4:+53",
-		"1.2.3.4:53x",
-		"1.2.3:53",
-		"1.2.3.4.5:53",
-		"256.1.1.1:53",
-		"example.com:53",
-		"[example.com]:53",
-		"[fe80::1%eth0]:53",
-		"[2001:db8::1]:65536",
-		"2001:db8::1:53:", /* no brackets: all colons belong to the address */
-		"[[::1]]:53",
-		"[0123456789012345678901234567890123456789012345678901234567890123]:1",
+	    "",
+	    "1.2.3.4:",
+	    ":53",
+	    "[::1",
+	    "[::1]:",
+	    "[::1]x",
+	    "[::1]53",
+	    "[]:53",
+	    "1.2.3.4:65536",
+	    "1.2.3.4:99999999999999999999999",
+	    "1.2.3.4:0x35",
+	    "1.2.3.4:-1",
+	    "1.2.3.4:+53",
+	    "1.2.3.4:53x",
+	    "1.2.3:53",
+	    "1.2.3.4.5:53",
+	    "256.1.1.1:53",
+	    "example.com:53",
+	    "[example.com]:53",
+	    "[fe80::1%eth0]:53",
+	    "[2001:db8::1]:65536",
+	    "2001:db8::1:53:", /* no brackets: all colons belong to the address */
+	    "[[::1]]:53",
+	    "[0123456789012345678901234567890123456789012345678901234567890123]:1",
 	};
 	struct addr a;
 
@@ -142,7 +142,8 @@ static void test_parse_port_decimal_only(void **state)
 	(void)state;
 	for (size_t i = 0; i < SL_ARRAY_LEN(bad); i++)
 		if (addr_parse(bad[i], true, 0, &a) == 0)
-			fail_msg("addr_parse(\"%s\") accepted it as port %u", bad[i], addr_port(&a));
+			fail_msg("addr_parse(\"%s\") accepted it as port %u", bad[i],
+				 addr_port(&a));
 	/* A leading zero must not switch to octal: 053 is 53 or an error, never 43. */
 	if (addr_parse("1.2.3.4:053", true, 0, &a) == 0 && addr_port(&a) != 53)
 		fail_msg("addr_parse(\"1.2.3.4:053\") gave port %u", addr_port(&a));
@@ -274,8 +275,7 @@ static void test_from_sa(void **state)
 	assert_int_equal(addr_family(&a), AF_INET6);
 	assert_int_equal(addr_port(&a), 98);
 	assert_int_equal(addr_from_sa(&a, (struct sockaddr *)&in, sizeof(in) - 1), -EAFNOSUPPORT);
-	assert_int_equal(addr_from_sa(&a, (struct sockaddr *)&in6, sizeof(in6) - 1),
-			 -EAFNOSUPPORT);
+	assert_int_equal(addr_from_sa(&a, (struct sockaddr *)&in6, sizeof(in6) - 1), -EAFNOSUPPORT);
 	assert_int_equal(addr_from_sa(&a, (struct sockaddr *)&un, sizeof(un)), -EAFNOSUPPORT);
 }
 
@@ -326,21 +326,21 @@ static void test_cidr_parse(void **state)
 static void test_cidr_bad(void **state)
 {
 	static const char *const bad[] = {
-		"",
-		"/24",
-		"192.0.2.0/",
-		"192.0.2.0/33",
-		"192.0.2.0/-1",
-		"192.0.2.0/+8",
-		"192.0.2.0/0x10",
-		"192.0.2.0/24x",
-		"192.0.2.0/24/1",
-		"2001:db8::/129",
-		"[2001:db8::]/32",
-		"example.com/24",
-		"192.0.2/24",
-		"192.0.2.0:53/24",
-		"0123456789012345678901234567890123456789012345678901234567890123456789/1",
+	    "",
+	    "/24",
+	    "192.0.2.0/",
+	    "192.0.2.0/33",
+	    "192.0.2.0/-1",
+	    "192.0.2.0/+8",
+	    "192.0.2.0/0x10",
+	    "192.0.2.0/24x",
+	    "192.0.2.0/24/1",
+	    "2001:db8::/129",
+	    "[2001:db8::]/32",
+	    "example.com/24",
+	    "192.0.2/24",
+	    "192.0.2.0:53/24",
+	    "0123456789012345678901234567890123456789012345678901234567890123456789/1",
 	};
 	struct addr_cidr c;
 
@@ -414,20 +414,20 @@ static void test_cidr_match(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_parse_v4),
-		cmocka_unit_test(test_parse_v6),
-		cmocka_unit_test(test_parse_bare),
-		cmocka_unit_test(test_parse_bad),
-		cmocka_unit_test(test_parse_port_decimal_only),
-		cmocka_unit_test(test_unmap),
-		cmocka_unit_test(test_fmt),
-		cmocka_unit_test(test_equal),
-		cmocka_unit_test(test_key),
-		cmocka_unit_test(test_from_sa),
-		cmocka_unit_test(test_cidr_parse),
-		cmocka_unit_test(test_cidr_bad),
-		cmocka_unit_test(test_cidr_prefix_decimal_only),
-		cmocka_unit_test(test_cidr_match),
+	    cmocka_unit_test(test_parse_v4),
+	    cmocka_unit_test(test_parse_v6),
+	    cmocka_unit_test(test_parse_bare),
+	    cmocka_unit_test(test_parse_bad),
+	    cmocka_unit_test(test_parse_port_decimal_only),
+	    cmocka_unit_test(test_unmap),
+	    cmocka_unit_test(test_fmt),
+	    cmocka_unit_test(test_equal),
+	    cmocka_unit_test(test_key),
+	    cmocka_unit_test(test_from_sa),
+	    cmocka_unit_test(test_cidr_parse),
+	    cmocka_unit_test(test_cidr_bad),
+	    cmocka_unit_test(test_cidr_prefix_decimal_only),
+	    cmocka_unit_test(test_cidr_match),
 	};
 
 	return cmocka_run_group_tests_name("addr", tests, NULL, NULL);

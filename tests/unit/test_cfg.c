@@ -59,8 +59,8 @@ static int group_teardown(void **state)
 }
 
 /* Write len bytes to DIR/name (creating subdirectories); path gets the full name. */
-static void put_n(const struct tdir *d, const char *name, const char *data, size_t len,
-		  char *path, size_t plen)
+static void put_n(const struct tdir *d, const char *name, const char *data, size_t len, char *path,
+		  size_t plen)
 {
 	char full[PATH_MAX];
 	FILE *f;
@@ -81,8 +81,7 @@ static void put_n(const struct tdir *d, const char *name, const char *data, size
 		snprintf(path, plen, "%s", full);
 }
 
-static void put(const struct tdir *d, const char *name, const char *text, char *path,
-		size_t plen)
+static void put(const struct tdir *d, const char *name, const char *text, char *path, size_t plen)
 {
 	put_n(d, name, text, strlen(text), path, plen);
 }
@@ -137,27 +136,27 @@ static void run_cases(const struct tdir *d, const struct errcase *cs, size_t n)
 static void test_syntax_errors(void **state)
 {
 	static const struct errcase cs[] = {
-		{BASE "frobnicate 1\n", ":3: unknown directive 'frobnicate'"},
-		{"\n# comment\n   \n\t\n" BASE "mark\n", ":7: usage: mark N"},
-		{BASE "mark 1 2\n", ":3: usage: mark N"},
-		{BASE "intercept udp 54\n", ":3: usage: intercept udp PORT SERVICE [timeout=SECONDS]"},
-		{BASE "intercept udp 54 relay timeout=1 x\n",
-		 ":3: usage: intercept udp PORT SERVICE [timeout=SECONDS]"},
-		{BASE "include\n", ":3: usage: include FILE"},
-		{BASE "include a b\n", ":3: usage: include FILE"},
-		{BASE "user\n", ":3: usage: user NAME"},
-		{"LISTEN 0.0.0.0:15000\n", ":1: unknown directive 'LISTEN'"},
-		/* '#' only starts a comment at the start of a word. */
-		{BASE "intercept udp 54 relay#x\n",
-		 ":3: intercept: unknown service 'relay#x' (relay, dns, ntp or quic)"},
-		{BASE "mark#x 5\n", ":3: unknown directive 'mark#x'"},
-		/* CRLF: the \r is not part of the word or the message. */
-		{"listen 0.0.0.0:15000\r\nintercept udp 53 relay\r\nbogus\r\n",
-		 ":3: unknown directive 'bogus'"},
-		{"listen 0.0.0.0:15000\r\nintercept udp 53 relay\r\nmark 0\r\n",
-		 ":3: mark: '0' is not a number from 1 to 4294967295"},
-		/* No newline at the end of the file. */
-		{BASE "bogus", ":3: unknown directive 'bogus'"},
+	    {BASE "frobnicate 1\n", ":3: unknown directive 'frobnicate'"},
+	    {"\n# comment\n   \n\t\n" BASE "mark\n", ":7: usage: mark N"},
+	    {BASE "mark 1 2\n", ":3: usage: mark N"},
+	    {BASE "intercept udp 54\n", ":3: usage: intercept udp PORT SERVICE [timeout=SECONDS]"},
+	    {BASE "intercept udp 54 relay timeout=1 x\n",
+	     ":3: usage: intercept udp PORT SERVICE [timeout=SECONDS]"},
+	    {BASE "include\n", ":3: usage: include FILE"},
+	    {BASE "include a b\n", ":3: usage: include FILE"},
+	    {BASE "user\n", ":3: usage: user NAME"},
+	    {"LISTEN 0.0.0.0:15000\n", ":1: unknown directive 'LISTEN'"},
+	    /* '#' only starts a comment at the start of a word. */
+	    {BASE "intercept udp 54 relay#x\n",
+	     ":3: intercept: unknown service 'relay#x' (relay, dns, ntp or quic)"},
+	    {BASE "mark#x 5\n", ":3: unknown directive 'mark#x'"},
+	    /* CRLF: the \r is not part of the word or the message. */
+	    {"listen 0.0.0.0:15000\r\nintercept udp 53 relay\r\nbogus\r\n",
+	     ":3: unknown directive 'bogus'"},
+	    {"listen 0.0.0.0:15000\r\nintercept udp 53 relay\r\nmark 0\r\n",
+	     ":3: mark: '0' is not a number from 1 to 4294967295"},
+	    /* No newline at the end of the file. */
+	    {BASE "bogus", ":3: unknown directive 'bogus'"},
 	};
 
 	run_cases(*state, cs, SL_ARRAY_LEN(cs));
@@ -166,17 +165,18 @@ static void test_syntax_errors(void **state)
 static void test_listen_errors(void **state)
 {
 	static const struct errcase cs[] = {
-		{"listen 1.2.3.4\n", ":1: listen: '1.2.3.4' is not ADDR:PORT ([v6]:PORT for IPv6)"},
-		{"listen 0.0.0.0:0\n", ":1: listen: '0.0.0.0:0' is not ADDR:PORT ([v6]:PORT for IPv6)"},
-		{"listen ::1:15000\n", ":1: listen: '::1:15000' is not ADDR:PORT ([v6]:PORT for IPv6)"},
-		{"listen [::]:70000\n", ":1: listen: '[::]:70000' is not ADDR:PORT ([v6]:PORT for IPv6)"},
-		{"listen localhost:15000\n",
-		 ":1: listen: 'localhost:15000' is not ADDR:PORT ([v6]:PORT for IPv6)"},
-		{"listen 0.0.0.0:15000 [::]:15000 bad\n",
-		 ":1: listen: 'bad' is not ADDR:PORT ([v6]:PORT for IPv6)"},
-		{BASE "listen [::]:15000 0.0.0.0:15000\n", ":3: listen: 0.0.0.0:15000 given twice"},
-		{"listen 0.0.0.0:1 0.0.0.0:1\n", ":1: listen: 0.0.0.0:1 given twice"},
-		{"listen [::]:1\nlisten [0::0]:1\n", ":2: listen: [0::0]:1 given twice"},
+	    {"listen 1.2.3.4\n", ":1: listen: '1.2.3.4' is not ADDR:PORT ([v6]:PORT for IPv6)"},
+	    {"listen 0.0.0.0:0\n", ":1: listen: '0.0.0.0:0' is not ADDR:PORT ([v6]:PORT for IPv6)"},
+	    {"listen ::1:15000\n", ":1: listen: '::1:15000' is not ADDR:PORT ([v6]:PORT for IPv6)"},
+	    {"listen [::]:70000\n",
+	     ":1: listen: '[::]:70000' is not ADDR:PORT ([v6]:PORT for IPv6)"},
+	    {"listen localhost:15000\n",
+	     ":1: listen: 'localhost:15000' is not ADDR:PORT ([v6]:PORT for IPv6)"},
+	    {"listen 0.0.0.0:15000 [::]:15000 bad\n",
+	     ":1: listen: 'bad' is not ADDR:PORT ([v6]:PORT for IPv6)"},
+	    {BASE "listen [::]:15000 0.0.0.0:15000\n", ":3: listen: 0.0.0.0:15000 given twice"},
+	    {"listen 0.0.0.0:1 0.0.0.0:1\n", ":1: listen: 0.0.0.0:1 given twice"},
+	    {"listen [::]:1\nlisten [0::0]:1\n", ":2: listen: [0::0]:1 given twice"},
 	};
 
 	run_cases(*state, cs, SL_ARRAY_LEN(cs));
@@ -185,29 +185,32 @@ static void test_listen_errors(void **state)
 static void test_intercept_errors(void **state)
 {
 	static const struct errcase cs[] = {
-		{BASE "intercept tcp 54 relay\n", ":3: intercept: only 'udp' is supported, not 'tcp'"},
-		{BASE "intercept UDP 54 relay\n", ":3: intercept: only 'udp' is supported, not 'UDP'"},
-		{BASE "intercept udp 0 relay\n", ":3: intercept port: '0' is not a number from 1 to 65535"},
-		{BASE "intercept udp 65536 relay\n",
-		 ":3: intercept port: '65536' is not a number from 1 to 65535"},
-		{BASE "intercept udp abc relay\n",
-		 ":3: intercept port: 'abc' is not a number from 1 to 65535"},
-		{BASE "intercept udp -1 relay\n", ":3: intercept port: '-1' is not a number from 1 to 65535"},
-		{BASE "intercept udp 54 smtp\n",
-		 ":3: intercept: unknown service 'smtp' (relay, dns, ntp or quic)"},
-		{BASE "intercept udp 54 RELAY\n",
-		 ":3: intercept: unknown service 'RELAY' (relay, dns, ntp or quic)"},
-		{BASE "intercept udp 54 relay timeout=0\n",
-		 ":3: timeout: '0' is not a number from 1 to 86400"},
-		{BASE "intercept udp 54 relay timeout=86401\n",
-		 ":3: timeout: '86401' is not a number from 1 to 86400"},
-		{BASE "intercept udp 54 relay timeout=\n", ":3: timeout: '' is not a number from 1 to 86400"},
-		{BASE "intercept udp 54 relay timeout=5s\n",
-		 ":3: timeout: '5s' is not a number from 1 to 86400"},
-		{BASE "intercept udp 54 relay tmo=5\n",
-		 ":3: intercept: unknown option 'tmo=5' (timeout=SECONDS)"},
-		{BASE "intercept udp 53 relay\n", ":3: intercept: port 53 is already intercepted"},
-		{BASE "intercept udp 0x35 relay\n", ":3: intercept: port 53 is already intercepted"},
+	    {BASE "intercept tcp 54 relay\n", ":3: intercept: only 'udp' is supported, not 'tcp'"},
+	    {BASE "intercept UDP 54 relay\n", ":3: intercept: only 'udp' is supported, not 'UDP'"},
+	    {BASE "intercept udp 0 relay\n",
+	     ":3: intercept port: '0' is not a number from 1 to 65535"},
+	    {BASE "intercept udp 65536 relay\n",
+	     ":3: intercept port: '65536' is not a number from 1 to 65535"},
+	    {BASE "intercept udp abc relay\n",
+	     ":3: intercept port: 'abc' is not a number from 1 to 65535"},
+	    {BASE "intercept udp -1 relay\n",
+	     ":3: intercept port: '-1' is not a number from 1 to 65535"},
+	    {BASE "intercept udp 54 smtp\n",
+	     ":3: intercept: unknown service 'smtp' (relay, dns, ntp or quic)"},
+	    {BASE "intercept udp 54 RELAY\n",
+	     ":3: intercept: unknown service 'RELAY' (relay, dns, ntp or quic)"},
+	    {BASE "intercept udp 54 relay timeout=0\n",
+	     ":3: timeout: '0' is not a number from 1 to 86400"},
+	    {BASE "intercept udp 54 relay timeout=86401\n",
+	     ":3: timeout: '86401' is not a number from 1 to 86400"},
+	    {BASE "intercept udp 54 relay timeout=\n",
+	     ":3: timeout: '' is not a number from 1 to 86400"},
+	    {BASE "intercept udp 54 relay timeout=5s\n",
+	     ":3: timeout: '5s' is not a number from 1 to 86400"},
+	    {BASE "intercept udp 54 relay tmo=5\n",
+	     ":3: intercept: unknown option 'tmo=5' (timeout=SECONDS)"},
+	    {BASE "intercept udp 53 relay\n", ":3: intercept: port 53 is already intercepted"},
+	    {BASE "intercept udp 0x35 relay\n", ":3: intercept: port 53 is already intercepted"},
 	};
 
 	run_cases(*state, cs, SL_ARRAY_LEN(cs));
@@ -222,8 +225,10 @@ static void test_service_not_built(void **state)
 	for (int s = 0; s < SVC_COUNT; s++) {
 		if (svc_get((enum svc_id)s))
 			continue;
-		snprintf(text, sizeof(text), BASE "intercept udp 54 %s\n", cfg_svc_name((enum svc_id)s));
-		snprintf(want, sizeof(want), ":3: intercept: service '%s' is not built into this sluice",
+		snprintf(text, sizeof(text), BASE "intercept udp 54 %s\n",
+			 cfg_svc_name((enum svc_id)s));
+		snprintf(want, sizeof(want),
+			 ":3: intercept: service '%s' is not built into this sluice",
 			 cfg_svc_name((enum svc_id)s));
 		expect_err(*state, text, want);
 		n++;
@@ -235,24 +240,25 @@ static void test_service_not_built(void **state)
 static void test_number_errors(void **state)
 {
 	static const struct errcase cs[] = {
-		{BASE "mark 0\n", ":3: mark: '0' is not a number from 1 to 4294967295"},
-		{BASE "mark 0x100000000\n", ":3: mark: '0x100000000' is not a number from 1 to 4294967295"},
-		{BASE "mark -1\n", ":3: mark: '-1' is not a number from 1 to 4294967295"},
-		{BASE "mark 0xzz\n", ":3: mark: '0xzz' is not a number from 1 to 4294967295"},
-		{BASE "mark 99999999999999999999999\n",
-		 ":3: mark: '99999999999999999999999' is not a number from 1 to 4294967295"},
-		{BASE "tproxy-mark 0\n", ":3: tproxy-mark: '0' is not a number from 1 to 4294967295"},
-		{BASE "route-table 0\n", ":3: route-table: '0' is not a number from 1 to 4294967295"},
-		{BASE "workers 0\n", ":3: workers: '0' is not a number from 1 to 256"},
-		{BASE "workers 257\n", ":3: workers: '257' is not a number from 1 to 256"},
-		{BASE "workers many\n", ":3: workers: 'many' is not a number from 1 to 256"},
-		{BASE "max-sessions 0\n", ":3: max-sessions: '0' is not a number from 1 to 10000000"},
-		{BASE "max-sessions 10000001\n",
-		 ":3: max-sessions: '10000001' is not a number from 1 to 10000000"},
-		{BASE "max-sessions-per-client 0\n",
-		 ":3: max-sessions-per-client: '0' is not a number from 1 to 10000000"},
-		{BASE "recv-batch 0\n", ":3: recv-batch: '0' is not a number from 1 to 256"},
-		{BASE "recv-batch 257\n", ":3: recv-batch: '257' is not a number from 1 to 256"},
+	    {BASE "mark 0\n", ":3: mark: '0' is not a number from 1 to 4294967295"},
+	    {BASE "mark 0x100000000\n",
+	     ":3: mark: '0x100000000' is not a number from 1 to 4294967295"},
+	    {BASE "mark -1\n", ":3: mark: '-1' is not a number from 1 to 4294967295"},
+	    {BASE "mark 0xzz\n", ":3: mark: '0xzz' is not a number from 1 to 4294967295"},
+	    {BASE "mark 99999999999999999999999\n",
+	     ":3: mark: '99999999999999999999999' is not a number from 1 to 4294967295"},
+	    {BASE "tproxy-mark 0\n", ":3: tproxy-mark: '0' is not a number from 1 to 4294967295"},
+	    {BASE "route-table 0\n", ":3: route-table: '0' is not a number from 1 to 4294967295"},
+	    {BASE "workers 0\n", ":3: workers: '0' is not a number from 1 to 256"},
+	    {BASE "workers 257\n", ":3: workers: '257' is not a number from 1 to 256"},
+	    {BASE "workers many\n", ":3: workers: 'many' is not a number from 1 to 256"},
+	    {BASE "max-sessions 0\n", ":3: max-sessions: '0' is not a number from 1 to 10000000"},
+	    {BASE "max-sessions 10000001\n",
+	     ":3: max-sessions: '10000001' is not a number from 1 to 10000000"},
+	    {BASE "max-sessions-per-client 0\n",
+	     ":3: max-sessions-per-client: '0' is not a number from 1 to 10000000"},
+	    {BASE "recv-batch 0\n", ":3: recv-batch: '0' is not a number from 1 to 256"},
+	    {BASE "recv-batch 257\n", ":3: recv-batch: '257' is not a number from 1 to 256"},
 	};
 
 	run_cases(*state, cs, SL_ARRAY_LEN(cs));
@@ -261,20 +267,22 @@ static void test_number_errors(void **state)
 static void test_misc_errors(void **state)
 {
 	static const struct errcase cs[] = {
-		{BASE "fail-closed maybe\n", ":3: 'maybe' is not yes or no"},
-		{BASE "intercept-local 1\n", ":3: '1' is not yes or no"},
-		{BASE "interface abcdefghijklmnop\n",
-		 ":3: interface: 'abcdefghijklmnop' is not an interface name"},
-		{BASE "interface lan0 a\"b\n", ":3: interface: 'a\"b' is not an interface name"},
-		{BASE "interface a;b\n", ":3: interface: 'a;b' is not an interface name"},
-		{BASE "interface a{b\n", ":3: interface: 'a{b' is not an interface name"},
-		{BASE "interface a}b\n", ":3: interface: 'a}b' is not an interface name"},
-		{BASE "interface a\\b\n", ":3: interface: 'a\\b' is not an interface name"},
-		{BASE "bypass 192.0.2.0/33\n", ":3: bypass: '192.0.2.0/33' is not an address or prefix"},
-		{BASE "bypass 10.0.0.0/8 nope\n", ":3: bypass: 'nope' is not an address or prefix"},
-		{BASE "bypass 2001:db8::/129\n", ":3: bypass: '2001:db8::/129' is not an address or prefix"},
-		{BASE "metrics 127.0.0.1\n", ":3: metrics: '127.0.0.1' is not ADDR:PORT"},
-		{BASE "metrics localhost:9153\n", ":3: metrics: 'localhost:9153' is not ADDR:PORT"},
+	    {BASE "fail-closed maybe\n", ":3: 'maybe' is not yes or no"},
+	    {BASE "intercept-local 1\n", ":3: '1' is not yes or no"},
+	    {BASE "interface abcdefghijklmnop\n",
+	     ":3: interface: 'abcdefghijklmnop' is not an interface name"},
+	    {BASE "interface lan0 a\"b\n", ":3: interface: 'a\"b' is not an interface name"},
+	    {BASE "interface a;b\n", ":3: interface: 'a;b' is not an interface name"},
+	    {BASE "interface a{b\n", ":3: interface: 'a{b' is not an interface name"},
+	    {BASE "interface a}b\n", ":3: interface: 'a}b' is not an interface name"},
+	    {BASE "interface a\\b\n", ":3: interface: 'a\\b' is not an interface name"},
+	    {BASE "bypass 192.0.2.0/33\n",
+	     ":3: bypass: '192.0.2.0/33' is not an address or prefix"},
+	    {BASE "bypass 10.0.0.0/8 nope\n", ":3: bypass: 'nope' is not an address or prefix"},
+	    {BASE "bypass 2001:db8::/129\n",
+	     ":3: bypass: '2001:db8::/129' is not an address or prefix"},
+	    {BASE "metrics 127.0.0.1\n", ":3: metrics: '127.0.0.1' is not ADDR:PORT"},
+	    {BASE "metrics localhost:9153\n", ":3: metrics: 'localhost:9153' is not ADDR:PORT"},
 	};
 
 	run_cases(*state, cs, SL_ARRAY_LEN(cs));
@@ -284,17 +292,17 @@ static void test_misc_errors(void **state)
 static void test_finish_errors(void **state)
 {
 	static const struct errcase cs[] = {
-		{"intercept udp 53 relay\n", ": no 'listen' address given"},
-		{"# only a comment\n", ": no 'listen' address given"},
-		{"", ": no 'listen' address given"},
-		{"listen 0.0.0.0:15000\n", ": no 'intercept' given: nothing to do"},
-		{BASE "mark 1\n", ": 'mark' and 'tproxy-mark' must differ"},
-		{BASE "tproxy-mark 0xff\n", ": 'mark' and 'tproxy-mark' must differ"},
-		{BASE "mark 7\ntproxy-mark 7\n", ": 'mark' and 'tproxy-mark' must differ"},
-		{"listen 0.0.0.0:53\nintercept udp 53 relay\n",
-		 ": listen port 53 is also an intercepted port"},
-		{"listen 0.0.0.0:15000 [::1]:3478\nintercept udp 53 relay\nintercept udp 3478 relay\n",
-		 ": listen port 3478 is also an intercepted port"},
+	    {"intercept udp 53 relay\n", ": no 'listen' address given"},
+	    {"# only a comment\n", ": no 'listen' address given"},
+	    {"", ": no 'listen' address given"},
+	    {"listen 0.0.0.0:15000\n", ": no 'intercept' given: nothing to do"},
+	    {BASE "mark 1\n", ": 'mark' and 'tproxy-mark' must differ"},
+	    {BASE "tproxy-mark 0xff\n", ": 'mark' and 'tproxy-mark' must differ"},
+	    {BASE "mark 7\ntproxy-mark 7\n", ": 'mark' and 'tproxy-mark' must differ"},
+	    {"listen 0.0.0.0:53\nintercept udp 53 relay\n",
+	     ": listen port 53 is also an intercepted port"},
+	    {"listen 0.0.0.0:15000 [::1]:3478\nintercept udp 53 relay\nintercept udp 3478 relay\n",
+	     ": listen port 3478 is also an intercepted port"},
 	};
 
 	run_cases(*state, cs, SL_ARRAY_LEN(cs));
@@ -368,14 +376,16 @@ static void test_include_errors(void **state)
 
 		put(d, "loop.conf", "include loop.conf\n" BASE, path, sizeof(path));
 		assert_null(cfg_load(path, err, sizeof(err)));
-		snprintf(want, sizeof(want), "%s:1: include nested more than 8 deep (a loop?)", path);
+		snprintf(want, sizeof(want), "%s:1: include nested more than 8 deep (a loop?)",
+			 path);
 		assert_string_equal(err, want);
 		/* Two files including each other. */
 		put(d, "ping.conf", "include pong.conf\n" BASE, path, sizeof(path));
 		put(d, "pong.conf", "# pong\ninclude ping.conf\n", inc, sizeof(inc));
 		assert_null(cfg_load(path, err, sizeof(err)));
 		/* ping at depths 0, 2, 4, 6; pong at 1, 3, 5, 7: pong's include fails. */
-		snprintf(want, sizeof(want), "%s:2: include nested more than 8 deep (a loop?)", inc);
+		snprintf(want, sizeof(want), "%s:2: include nested more than 8 deep (a loop?)",
+			 inc);
 		assert_string_equal(err, want);
 	}
 
@@ -386,7 +396,8 @@ static void test_include_errors(void **state)
 
 		put(d, "main.conf", BASE "include inc/bad.inc\n", path, sizeof(path));
 		assert_null(cfg_load(path, err, sizeof(err)));
-		snprintf(want, sizeof(want), "%s:3: mark: '0' is not a number from 1 to 4294967295", inc);
+		snprintf(want, sizeof(want), "%s:3: mark: '0' is not a number from 1 to 4294967295",
+			 inc);
 		assert_string_equal(err, want);
 	}
 
@@ -423,8 +434,8 @@ static void test_include_depth(void **state)
 	put(d, "depth/d7.conf", "# d7\ninclude d8.conf\n", NULL, 0);
 	put(d, "depth/d8.conf", "mark 0x88\n", NULL, 0);
 	assert_null(cfg_load(path, err, sizeof(err)));
-	snprintf(want, sizeof(want), "%s/depth/d7.conf:2: include nested more than 8 deep (a loop?)",
-		 d->path);
+	snprintf(want, sizeof(want),
+		 "%s/depth/d7.conf:2: include nested more than 8 deep (a loop?)", d->path);
 	assert_string_equal(err, want);
 }
 
@@ -551,7 +562,7 @@ static void test_defaults(void **state)
 static void test_default_timeouts(void **state)
 {
 	static const unsigned want[SVC_COUNT] = {
-		[SVC_RELAY] = 60, [SVC_DNS] = 17, [SVC_NTP] = 10, [SVC_QUIC] = 120};
+	    [SVC_RELAY] = 60, [SVC_DNS] = 17, [SVC_NTP] = 10, [SVC_QUIC] = 120};
 	const struct cfg_directive *d = cfg_directive_find("intercept");
 	struct cfg *c;
 
@@ -560,11 +571,13 @@ static void test_default_timeouts(void **state)
 		char a0[] = "intercept", a1[] = "udp", a2[] = "1000", a3[16], a4[] = "timeout=5";
 		char *argv[] = {a0, a1, a2, a3, a4};
 		char err[256] = "";
-		struct cfg_ctx ctx = {.file = "x.conf", .line = 1, .err = err, .errlen = sizeof(err)};
+		struct cfg_ctx ctx = {
+		    .file = "x.conf", .line = 1, .err = err, .errlen = sizeof(err)};
 
 		if (!svc_get((enum svc_id)s)) {
-			print_message("service %s is not built in: its default timeout is not tested\n",
-				      cfg_svc_name((enum svc_id)s));
+			print_message(
+			    "service %s is not built in: its default timeout is not tested\n",
+			    cfg_svc_name((enum svc_id)s));
 			continue;
 		}
 		c = calloc(1, sizeof(*c));
@@ -645,17 +658,20 @@ static void test_all_directives(void **state)
 
 static void test_bools_and_workers(void **state)
 {
-	static const char *const yes[] = {"yes", "on", "true"}, *const no[] = {"no", "off", "false"};
+	static const char *const yes[] = {"yes", "on", "true"}, *const no[] = {"no", "off",
+									       "false"};
 	char text[256];
 	struct cfg *c;
 
 	for (size_t i = 0; i < 3; i++) {
-		snprintf(text, sizeof(text), BASE "fail-closed %s\nintercept-local %s\n", yes[i], no[i]);
+		snprintf(text, sizeof(text), BASE "fail-closed %s\nintercept-local %s\n", yes[i],
+			 no[i]);
 		c = load_ok(*state, text);
 		assert_true(c->fail_closed);
 		assert_false(c->intercept_local);
 		cfg_free(c);
-		snprintf(text, sizeof(text), BASE "fail-closed %s\nintercept-local %s\n", no[i], yes[i]);
+		snprintf(text, sizeof(text), BASE "fail-closed %s\nintercept-local %s\n", no[i],
+			 yes[i]);
 		c = load_ok(*state, text);
 		assert_false(c->fail_closed);
 		assert_true(c->intercept_local);
@@ -705,10 +721,10 @@ static void test_numbers_not_octal(void **state)
 	if (!c)
 		return; /* refusing it is fine */
 	if (!cfg_intercept_find(c, 53)) {
-		const struct cfg_intercept *ic = &c->intercept[0];
+		unsigned port = c->intercept[0].port;
 
 		cfg_free(c);
-		fail_msg("'intercept udp 053' intercepted port %u", ic->port);
+		fail_msg("'intercept udp 053' intercepted port %u", port);
 	}
 	assert_int_equal(cfg_intercept_find(c, 53)->timeout_s, 10);
 	cfg_free(c);
@@ -798,8 +814,11 @@ static void test_helpers(void **state)
 {
 	struct cfg cfg;
 	char err[256];
-	struct cfg_ctx ctx = {.cfg = &cfg, .file = "/etc/sluice/main.conf", .line = 12,
-			      .err = err, .errlen = sizeof(err)};
+	struct cfg_ctx ctx = {.cfg = &cfg,
+			      .file = "/etc/sluice/main.conf",
+			      .line = 12,
+			      .err = err,
+			      .errlen = sizeof(err)};
 	uint64_t v;
 	bool b;
 	char *p;
@@ -824,7 +843,8 @@ static void test_helpers(void **state)
 	assert_int_equal(cfg_parse_num(&ctx, "thing", "42", 1, 100, &v), 0);
 	assert_int_equal(v, 42);
 	assert_int_equal(cfg_parse_num(&ctx, "thing", "101", 1, 100, &v), -EINVAL);
-	assert_string_equal(err, "/etc/sluice/main.conf:12: thing: '101' is not a number from 1 to 100");
+	assert_string_equal(err,
+			    "/etc/sluice/main.conf:12: thing: '101' is not a number from 1 to 100");
 	assert_int_equal(cfg_parse_bool(&ctx, "true", &b), 0);
 	assert_true(b);
 	assert_int_equal(cfg_parse_bool(&ctx, "", &b), -EINVAL);
@@ -878,8 +898,8 @@ static void test_directive_tables(void **state)
 			else if (strcmp(d->name, "include") == 0)
 				why = "'include' belongs to the loader";
 			if (why) {
-				snprintf(bad + o, sizeof(bad) - o, "\n  %s (%s): %s", d->name, mod->name,
-					 why);
+				snprintf(bad + o, sizeof(bad) - o, "\n  %s (%s): %s", d->name,
+					 mod->name, why);
 				nbad++;
 			}
 		}
@@ -1004,32 +1024,19 @@ static void test_docs(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_syntax_errors),
-		cmocka_unit_test(test_listen_errors),
-		cmocka_unit_test(test_intercept_errors),
-		cmocka_unit_test(test_service_not_built),
-		cmocka_unit_test(test_number_errors),
-		cmocka_unit_test(test_misc_errors),
-		cmocka_unit_test(test_finish_errors),
-		cmocka_unit_test(test_limits),
-		cmocka_unit_test(test_nul_byte),
-		cmocka_unit_test(test_include_errors),
-		cmocka_unit_test(test_include_depth),
-		cmocka_unit_test(test_too_many_files),
-		cmocka_unit_test(test_include_unreadable),
-		cmocka_unit_test(test_missing_main_file),
-		cmocka_unit_test(test_small_errbuf),
-		cmocka_unit_test(test_defaults),
-		cmocka_unit_test(test_default_timeouts),
-		cmocka_unit_test(test_all_directives),
-		cmocka_unit_test(test_bools_and_workers),
-		cmocka_unit_test(test_layout),
-		cmocka_unit_test(test_numbers_not_octal),
-		cmocka_unit_test(test_intercept_find),
-		cmocka_unit_test(test_include_relative),
-		cmocka_unit_test(test_helpers),
-		cmocka_unit_test(test_directive_tables),
-		cmocka_unit_test(test_docs),
+	    cmocka_unit_test(test_syntax_errors),      cmocka_unit_test(test_listen_errors),
+	    cmocka_unit_test(test_intercept_errors),   cmocka_unit_test(test_service_not_built),
+	    cmocka_unit_test(test_number_errors),      cmocka_unit_test(test_misc_errors),
+	    cmocka_unit_test(test_finish_errors),      cmocka_unit_test(test_limits),
+	    cmocka_unit_test(test_nul_byte),	       cmocka_unit_test(test_include_errors),
+	    cmocka_unit_test(test_include_depth),      cmocka_unit_test(test_too_many_files),
+	    cmocka_unit_test(test_include_unreadable), cmocka_unit_test(test_missing_main_file),
+	    cmocka_unit_test(test_small_errbuf),       cmocka_unit_test(test_defaults),
+	    cmocka_unit_test(test_default_timeouts),   cmocka_unit_test(test_all_directives),
+	    cmocka_unit_test(test_bools_and_workers),  cmocka_unit_test(test_layout),
+	    cmocka_unit_test(test_numbers_not_octal),  cmocka_unit_test(test_intercept_find),
+	    cmocka_unit_test(test_include_relative),   cmocka_unit_test(test_helpers),
+	    cmocka_unit_test(test_directive_tables),   cmocka_unit_test(test_docs),
 	};
 
 	return cmocka_run_group_tests_name("cfg", tests, group_setup, group_teardown);

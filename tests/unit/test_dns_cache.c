@@ -1,9 +1,9 @@
+#include "config.h"
 /* test_dns_cache.c - dns_cache: store and serve (client ID, case, RD and
  * EDNS restored), TTL countdown and clamps, negative caching, expiry, LRU
  * order, key separation by DO/CD, serve-stale and prefetch flags,
  * truncation, refusals, and four threads hammering one cache. Answers are
  * built with ldns and every served answer is parsed back with ldns. */
-#include "config.h"
 
 #include <pthread.h>
 #include <setjmp.h>
@@ -71,7 +71,7 @@ static void mkans(struct abuf *ab, const char *qname, uint16_t qtype, int rcode,
 	ldns_pkt_set_rcode(p, (uint8_t)rcode);
 	for (; rrs && *rrs; rrs++) {
 		ldns_rr *rr = NULL;
-		ldns_pkt_section sec = (*rrs)[0] == 'a'   ? LDNS_SECTION_ANSWER
+		ldns_pkt_section sec = (*rrs)[0] == 'a'	  ? LDNS_SECTION_ANSWER
 				       : (*rrs)[0] == 'n' ? LDNS_SECTION_AUTHORITY
 							  : LDNS_SECTION_ADDITIONAL;
 
@@ -141,7 +141,7 @@ static void t_put_get_restores_client(void **st)
 	assert_int_equal(ldns_pkt_id(p), 0x4242);
 	assert_false(ldns_pkt_rd(p));
 	assert_true(ldns_pkt_ra(p));
-	assert_false(ldns_pkt_ad(p)); /* client asked neither AD nor DO */
+	assert_false(ldns_pkt_ad(p));	/* client asked neither AD nor DO */
 	assert_false(ldns_pkt_edns(p)); /* the stored OPT is not served to a non-EDNS client */
 	assert_int_equal(ldns_pkt_ancount(p), 2);
 	assert_int_equal(ldns_pkt_arcount(p), 0);
@@ -180,10 +180,9 @@ static void t_put_get_restores_client(void **st)
 
 static void t_ttl_countdown(void **st)
 {
-	static const char *const rrs[] = {"a a.example. 3600 IN CNAME b.example.",
-					  "a b.example. 100 IN A 192.0.2.9",
-					  "n example. 7200 IN NS ns.example.",
-					  "r ns.example. 50 IN A 192.0.2.53", NULL};
+	static const char *const rrs[] = {
+	    "a a.example. 3600 IN CNAME b.example.", "a b.example. 100 IN A 192.0.2.9",
+	    "n example. 7200 IN NS ns.example.", "r ns.example. 50 IN A 192.0.2.53", NULL};
 	struct dns_cache *c = store("a.example.", DNS_TYPE_A, rrs, T0);
 	struct dns_cache_hit hit;
 	struct qbuf qb;
@@ -237,7 +236,8 @@ static void t_ttl_clamp(void **st)
 	assert_int_equal(hit.orig_ttl, 5);
 	ldns_pkt_free(p);
 	assert_true(dns_cache_get(c, &qs.q, qs.b, out, sizeof(out), T0 + 59999, &hit) > 0);
-	assert_int_equal(dns_cache_get(c, &qs.q, qs.b, out, sizeof(out), T0 + 60000, &hit), -ENOENT);
+	assert_int_equal(dns_cache_get(c, &qs.q, qs.b, out, sizeof(out), T0 + 60000, &hit),
+			 -ENOENT);
 	/* a week lowered to an hour */
 	n = dns_cache_get(c, &ql.q, ql.b, out, sizeof(out), T0, &hit);
 	p = reparse(out, n);
@@ -257,7 +257,7 @@ static void t_ttl_clamp(void **st)
 static void t_negative(void **st)
 {
 	static const char *const soa[] = {
-		"n example.com. 3600 IN SOA ns.example.com. h.example.com. 1 2 3 4 120", NULL};
+	    "n example.com. 3600 IN SOA ns.example.com. h.example.com. 1 2 3 4 120", NULL};
 	struct dns_cache *c = dns_cache_new(10, 1);
 	struct dns_cache_hit hit;
 	struct dns_cache_stats s;
@@ -301,7 +301,8 @@ static void t_refuses(void **st)
 	struct dns_cache_stats s;
 	struct qbuf qb;
 	struct abuf ab;
-	static const uint8_t ecs_opt[] = {0, 0, 41, 4, 0, 0, 0, 0, 0, 0, 8, 0, 8, 0, 4, 0, 1, 24, 0};
+	static const uint8_t ecs_opt[] = {0, 0, 41, 4, 0, 0, 0, 0,  0, 0,
+					  8, 0, 8,  0, 4, 0, 1, 24, 0};
 
 	(void)st;
 	mkq(&qb, "www.example.com.", DNS_TYPE_A, 1, 0, 0, false);
@@ -360,7 +361,7 @@ static void t_lru(void **st)
 	put_name(c, "b.example.", T0);
 	put_name(c, "c.example.", T0);
 	assert_true(get_name(c, "a.example.", T0) > 0); /* a is now the most recent */
-	put_name(c, "d.example.", T0);                   /* evicts b, the least recent */
+	put_name(c, "d.example.", T0);			/* evicts b, the least recent */
 	assert_int_equal(get_name(c, "b.example.", T0), -ENOENT);
 	assert_true(get_name(c, "a.example.", T0) > 0);
 	assert_true(get_name(c, "c.example.", T0) > 0);
@@ -454,9 +455,8 @@ static void t_stale_and_prefetch(void **st)
 	assert_true(dns_cache_get(c, &qb.q, qb.b, out, sizeof(out), T0 + 3940000, &hit) > 0);
 	assert_true(hit.refresh); /* the last refresh did not replace it: ask again */
 	/* past the window: gone */
-	assert_int_equal(dns_cache_get(c, &qb.q, qb.b, out, sizeof(out),
-				       T0 + 300000 + 86400000, &hit),
-			 -ENOENT);
+	assert_int_equal(
+	    dns_cache_get(c, &qb.q, qb.b, out, sizeof(out), T0 + 300000 + 86400000, &hit), -ENOENT);
 	dns_cache_stats(c, &s);
 	assert_int_equal(s.stale_hits, 3);
 	assert_int_equal(s.expired, 1);
@@ -594,16 +594,16 @@ static void t_threads(void **st)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(t_put_get_restores_client),
-		cmocka_unit_test(t_ttl_countdown),
-		cmocka_unit_test(t_ttl_clamp),
-		cmocka_unit_test(t_negative),
-		cmocka_unit_test(t_refuses),
-		cmocka_unit_test(t_lru),
-		cmocka_unit_test(t_do_cd_keys),
-		cmocka_unit_test(t_stale_and_prefetch),
-		cmocka_unit_test(t_truncation),
-		cmocka_unit_test(t_threads),
+	    cmocka_unit_test(t_put_get_restores_client),
+	    cmocka_unit_test(t_ttl_countdown),
+	    cmocka_unit_test(t_ttl_clamp),
+	    cmocka_unit_test(t_negative),
+	    cmocka_unit_test(t_refuses),
+	    cmocka_unit_test(t_lru),
+	    cmocka_unit_test(t_do_cd_keys),
+	    cmocka_unit_test(t_stale_and_prefetch),
+	    cmocka_unit_test(t_truncation),
+	    cmocka_unit_test(t_threads),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

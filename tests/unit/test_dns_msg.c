@@ -1,8 +1,8 @@
+#include "config.h"
 /* test_dns_msg.c - dns_msg: query parsing (good queries, every error path,
  * ldns as an independent oracle over generated and mutated queries), the
  * answer builders (parsed back with ldns), upstream answer inspection and
  * TTL rewriting. */
-#include "config.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -133,8 +133,8 @@ static ldns_pkt *reparse(const uint8_t *b, int n)
 static void t_parse_a_mixed_case(void **st)
 {
 	uint8_t b[512];
-	size_t n = ldns_query(b, "WwW.ExAmple.COM", DNS_TYPE_A, DNS_CLASS_IN, 0xbeef, LDNS_RD, 0,
-			      false);
+	size_t n =
+	    ldns_query(b, "WwW.ExAmple.COM", DNS_TYPE_A, DNS_CLASS_IN, 0xbeef, LDNS_RD, 0, false);
 	struct dns_query q;
 
 	(void)st;
@@ -159,8 +159,8 @@ static void t_parse_a_mixed_case(void **st)
 static void t_parse_aaaa_edns_do(void **st)
 {
 	uint8_t b[512];
-	size_t n = ldns_query(b, "ipv6.example.net", DNS_TYPE_AAAA, DNS_CLASS_IN, 7, LDNS_RD | LDNS_CD,
-			      4096, true);
+	size_t n = ldns_query(b, "ipv6.example.net", DNS_TYPE_AAAA, DNS_CLASS_IN, 7,
+			      LDNS_RD | LDNS_CD, 4096, true);
 	struct dns_query q;
 
 	(void)st;
@@ -178,7 +178,8 @@ static void t_parse_aaaa_edns_do(void **st)
 static void t_parse_https_and_root(void **st)
 {
 	uint8_t b[512];
-	size_t n = ldns_query(b, "svc.example.org", DNS_TYPE_HTTPS, DNS_CLASS_IN, 1, 0, 1232, false);
+	size_t n =
+	    ldns_query(b, "svc.example.org", DNS_TYPE_HTTPS, DNS_CLASS_IN, 1, 0, 1232, false);
 	struct dns_query q;
 
 	(void)st;
@@ -258,27 +259,20 @@ static void t_parse_longest_name(void **st)
 
 static void t_parse_compressed_question(void **st)
 {
-	/* "www" + pointer to offset 11 (ARCOUNT's low byte, 0 = the root label) */
+	/* "www" + pointer to offset 11 (ARCOUNT's low byte, 0 = a root label):
+	 * the only place a lone question can point to is the header, which
+	 * holds no name (and whose bytes sluice rewrites): FORMERR */
 	uint8_t b[64];
 	size_t n = hdr(b, 0x55aa, DNS_F_RD, 1, 0, 0, 0);
 	struct dns_query q;
-	int len;
 
 	(void)st;
 	memcpy(b + n, "\3WwW\xc0\x0b", 6);
 	n += 6;
 	n += put16(b + n, DNS_TYPE_A);
 	n += put16(b + n, DNS_CLASS_IN);
-	assert_int_equal(dns_query_parse(b, n, &q), 0);
-	assert_true(q.qname_compressed);
-	assert_string_equal(q.name, "www");
-	assert_int_equal(q.qname_len, 6);
-	assert_int_equal(q.lname_len, 5);
-	/* an answer echoes the expanded (lowercase) name, never the pointer */
-	len = dns_build_error(&q, b, DNS_RCODE_REFUSED, out, sizeof(out));
-	assert_int_equal(len, 12 + 5 + 4);
-	assert_memory_equal(out + 12, "\3www\0", 5);
-	ldns_pkt_free(reparse(out, len));
+	assert_int_equal(dns_query_parse(b, n, &q), DNS_E_FORMERR);
+	assert_false(q.question_ok);
 }
 
 static void t_parse_ecs(void **st)
@@ -564,7 +558,8 @@ static uint32_t rnd(void)
 
 static void rand_name(char *s, size_t cap, bool *plain)
 {
-	static const char alnum[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_";
+	static const char alnum[] =
+	    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_";
 	int labels = (int)(rnd() % 5);
 	size_t o = 0;
 
@@ -642,7 +637,8 @@ static void t_parse_vs_ldns_generated(void **st)
 			size_t k = strlen(name);
 
 			for (size_t j = 0; j < k; j++)
-				low[j] = (char)(name[j] >= 'A' && name[j] <= 'Z' ? name[j] | 0x20 : name[j]);
+				low[j] = (char)(name[j] >= 'A' && name[j] <= 'Z' ? name[j] | 0x20
+										 : name[j]);
 			low[k > 1 ? k - 1 : 0] = 0; /* trailing dot off; "." -> "" */
 			assert_string_equal(q.name, low);
 		}
@@ -687,8 +683,8 @@ static void t_parse_vs_ldns_mutated(void **st)
 
 /* ---- builders ---- */
 
-static int parse_q(uint8_t *b, size_t *n, const char *name, uint16_t type, uint16_t udp,
-		   bool dobit, struct dns_query *q)
+static int parse_q(uint8_t *b, size_t *n, const char *name, uint16_t type, uint16_t udp, bool dobit,
+		   struct dns_query *q)
 {
 	*n = ldns_query(b, name, type, DNS_CLASS_IN, 0x4321, LDNS_RD, udp, dobit);
 	return dns_query_parse(b, *n, q);
@@ -718,7 +714,8 @@ static void t_build_errors(void **st)
 						 edns ? 1232 : 0, edns, &q),
 					 0);
 			len = dns_build_error(&q, b, rcodes[i], out, sizeof(out));
-			assert_int_equal(len, (int)n); /* question + our OPT: same size as the query */
+			assert_int_equal(len,
+					 (int)n); /* question + our OPT: same size as the query */
 			p = reparse(out, len);
 			assert_int_equal(ldns_pkt_get_rcode(p), rcodes[i]);
 			assert_int_equal(ldns_pkt_id(p), 0x4321);
@@ -812,16 +809,16 @@ static void t_build_address(void **st)
 	/* MX, and AAAA without IPv6 addresses: NODATA with SOA */
 	al.n6 = 0;
 	for (int t = 0; t < 2; t++) {
-		assert_int_equal(parse_q(b, &n, "host.example", t ? DNS_TYPE_AAAA : DNS_TYPE_MX, 0,
-					 false, &q),
-				 0);
+		assert_int_equal(
+		    parse_q(b, &n, "host.example", t ? DNS_TYPE_AAAA : DNS_TYPE_MX, 0, false, &q),
+		    0);
 		len = dns_build_address(&q, b, &al, 120, out, sizeof(out));
 		p = reparse(out, len);
 		assert_int_equal(ldns_pkt_get_rcode(p), 0);
 		assert_int_equal(ldns_pkt_ancount(p), 0);
 		assert_int_equal(ldns_pkt_nscount(p), 1);
-		assert_int_equal(ldns_rdf2native_int32(ldns_rr_rdf(
-					 ldns_rr_list_rr(ldns_pkt_authority(p), 0), 6)),
+		assert_int_equal(ldns_rdf2native_int32(
+				     ldns_rr_rdf(ldns_rr_list_rr(ldns_pkt_authority(p), 0), 6)),
 				 120);
 		ldns_pkt_free(p);
 	}
@@ -925,7 +922,7 @@ static size_t ldns_answer(uint8_t *b, const char *qname, uint16_t qtype, int rco
 	ldns_pkt_set_rcode(p, (uint8_t)rcode);
 	for (; rrs && *rrs; rrs++) {
 		ldns_rr *rr = NULL;
-		ldns_pkt_section sec = (*rrs)[0] == 'a'   ? LDNS_SECTION_ANSWER
+		ldns_pkt_section sec = (*rrs)[0] == 'a'	  ? LDNS_SECTION_ANSWER
 				       : (*rrs)[0] == 'n' ? LDNS_SECTION_AUTHORITY
 							  : LDNS_SECTION_ADDITIONAL;
 
@@ -986,12 +983,12 @@ static void t_inspect_positive(void **st)
 static void t_inspect_negative(void **st)
 {
 	static const char *const nx1[] = {
-		"n example.com. 900 IN SOA ns.example.com. h.example.com. 1 2 3 4 120", NULL};
+	    "n example.com. 900 IN SOA ns.example.com. h.example.com. 1 2 3 4 120", NULL};
 	static const char *const nx2[] = {
-		"n example.com. 100 IN SOA ns.example.com. h.example.com. 1 2 3 4 300", NULL};
+	    "n example.com. 100 IN SOA ns.example.com. h.example.com. 1 2 3 4 300", NULL};
 	static const char *const cname_nx[] = {
-		"a a.example.com. 50 IN CNAME b.example.com.",
-		"n example.com. 900 IN SOA ns.example.com. h.example.com. 1 2 3 4 120", NULL};
+	    "a a.example.com. 50 IN CNAME b.example.com.",
+	    "n example.com. 900 IN SOA ns.example.com. h.example.com. 1 2 3 4 120", NULL};
 	uint8_t b[1024];
 	size_t n;
 	struct dns_answer_info ai;
@@ -1056,9 +1053,9 @@ static void t_inspect_not_cacheable(void **st)
 static void t_inspect_truncated_and_loops(void **st)
 {
 	static const char *const rrs[] = {
-		"a www.example.com. 300 IN A 192.0.2.1", "a www.example.com. 300 IN A 192.0.2.2",
-		"n example.com. 900 IN SOA ns.example.com. h.example.com. 1 2 3 4 120",
-		"r ns.example.com. 300 IN AAAA 2001:db8::53", NULL};
+	    "a www.example.com. 300 IN A 192.0.2.1", "a www.example.com. 300 IN A 192.0.2.2",
+	    "n example.com. 900 IN SOA ns.example.com. h.example.com. 1 2 3 4 120",
+	    "r ns.example.com. 300 IN AAAA 2001:db8::53", NULL};
 	uint8_t b[1024], c[1024];
 	size_t n = ldns_answer(b, "www.example.com.", DNS_TYPE_A, 0, false, 1232, rrs);
 	struct dns_answer_info ai;
@@ -1080,13 +1077,47 @@ static void t_inspect_truncated_and_loops(void **st)
 	memcpy(c, b, n);
 	c[p + 1] = (uint8_t)p;
 	assert_int_equal(dns_answer_inspect(c, n, &ai), -EBADMSG);
+	/* into the header (offset 0: the ID, which caching rewrites) */
+	c[p + 1] = 0;
+	assert_int_equal(dns_answer_inspect(c, n, &ai), -EBADMSG);
+	c[p + 1] = 11;
+	assert_int_equal(dns_answer_inspect(c, n, &ai), -EBADMSG);
+	/* the second answer's owner pointed into the first one's TTL field */
+	memcpy(c, b, n);
+	assert_int_equal(c[p + 16], 0xc0);
+	c[p + 17] = (uint8_t)(p + 6);
+	c[p + 6] = 0; /* TTL bytes 0 0 1 44: a valid root name, were it a name */
+	assert_int_equal(dns_answer_inspect(c, n, &ai), -EBADMSG);
+	/* pointer targets around the question "\1a\0" (12..14), QTYPE (15), QCLASS (17) */
+	{
+		uint8_t d[64];
+		size_t k = hdr(d, 1, DNS_F_QR, 1, 1, 0, 0);
+
+		k += wname(d + k, "a");
+		k += put32(d + k, 0x00010001);
+		d[k++] = 0xc0;
+		d[k++] = 13; /* into the middle of "\1a\0": 'a' (0x61) is no label length */
+		k += put16(d + k, DNS_TYPE_A);
+		k += put16(d + k, DNS_CLASS_IN);
+		k += put32(d + k, 60);
+		k += put16(d + k, 4);
+		k += put32(d + k, 0xc0000201);
+		assert_int_equal(dns_answer_inspect(d, k, &ai), -EBADMSG);
+		d[k - 15] = 14; /* to the root label at 14: fine */
+		assert_int_equal(dns_answer_inspect(d, k, &ai), 0);
+		d[k - 15] = 15; /* QTYPE's 0x00 would read as a root label, but is a fixed field */
+		assert_int_equal(dns_answer_inspect(d, k, &ai), -EBADMSG);
+		d[k - 15] = 12; /* "a." again: fine */
+		assert_int_equal(dns_answer_inspect(d, k, &ai), 0);
+	}
+	memcpy(c, b, n);
 	/* and forward, at the second answer */
 	c[p + 1] = (uint8_t)(p + 16);
 	assert_int_equal(dns_answer_inspect(c, n, &ai), -EBADMSG);
 	/* an SOA whose RDATA is one byte short */
 	{
-		static const char *const soa[] = {
-			"n example.com. 900 IN SOA . . 1 2 3 4 120", NULL};
+		static const char *const soa[] = {"n example.com. 900 IN SOA . . 1 2 3 4 120",
+						  NULL};
 		size_t m = ldns_answer(c, "x.example.com.", DNS_TYPE_A, 3, false, 0, soa);
 
 		assert_int_equal(dns_answer_inspect(c, m, &ai), 0);
@@ -1098,10 +1129,10 @@ static void t_inspect_truncated_and_loops(void **st)
 static void t_rewrite_ttls(void **st)
 {
 	static const char *const rrs[] = {
-		"a example.com. 300 IN A 192.0.2.1",
-		"a example.com. 300 IN RRSIG A 8 2 300 20300101000000 20200101000000 12345 "
-		"example.com. AAAAAAAAAAAAAAAAAAAAAA==",
-		"a example.com. 10 IN A 192.0.2.2", NULL};
+	    "a example.com. 300 IN A 192.0.2.1",
+	    "a example.com. 300 IN RRSIG A 8 2 300 20300101000000 20200101000000 12345 "
+	    "example.com. AAAAAAAAAAAAAAAAAAAAAA==",
+	    "a example.com. 10 IN A 192.0.2.2", NULL};
 	uint8_t b[1024], orig[1024];
 	size_t n = ldns_answer(b, "example.com.", DNS_TYPE_A, 0, false, 1232, rrs);
 	struct dns_answer_info ai;
@@ -1145,35 +1176,35 @@ static void t_rewrite_ttls(void **st)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(t_parse_a_mixed_case),
-		cmocka_unit_test(t_parse_aaaa_edns_do),
-		cmocka_unit_test(t_parse_https_and_root),
-		cmocka_unit_test(t_parse_escapes),
-		cmocka_unit_test(t_parse_longest_name),
-		cmocka_unit_test(t_parse_compressed_question),
-		cmocka_unit_test(t_parse_ecs),
-		cmocka_unit_test(t_parse_skips_answer_section),
-		cmocka_unit_test(t_parse_drop),
-		cmocka_unit_test(t_parse_notimp),
-		cmocka_unit_test(t_parse_qdcount),
-		cmocka_unit_test(t_parse_truncated),
-		cmocka_unit_test(t_parse_bad_labels),
-		cmocka_unit_test(t_parse_compression_loops),
-		cmocka_unit_test(t_parse_bad_opt),
-		cmocka_unit_test(t_parse_trailing_garbage),
-		cmocka_unit_test(t_parse_badvers),
-		cmocka_unit_test(t_parse_vs_ldns_generated),
-		cmocka_unit_test(t_parse_vs_ldns_mutated),
-		cmocka_unit_test(t_build_errors),
-		cmocka_unit_test(t_build_nxdomain),
-		cmocka_unit_test(t_build_address),
-		cmocka_unit_test(t_build_block_zero),
-		cmocka_unit_test(t_build_truncation),
-		cmocka_unit_test(t_inspect_positive),
-		cmocka_unit_test(t_inspect_negative),
-		cmocka_unit_test(t_inspect_not_cacheable),
-		cmocka_unit_test(t_inspect_truncated_and_loops),
-		cmocka_unit_test(t_rewrite_ttls),
+	    cmocka_unit_test(t_parse_a_mixed_case),
+	    cmocka_unit_test(t_parse_aaaa_edns_do),
+	    cmocka_unit_test(t_parse_https_and_root),
+	    cmocka_unit_test(t_parse_escapes),
+	    cmocka_unit_test(t_parse_longest_name),
+	    cmocka_unit_test(t_parse_compressed_question),
+	    cmocka_unit_test(t_parse_ecs),
+	    cmocka_unit_test(t_parse_skips_answer_section),
+	    cmocka_unit_test(t_parse_drop),
+	    cmocka_unit_test(t_parse_notimp),
+	    cmocka_unit_test(t_parse_qdcount),
+	    cmocka_unit_test(t_parse_truncated),
+	    cmocka_unit_test(t_parse_bad_labels),
+	    cmocka_unit_test(t_parse_compression_loops),
+	    cmocka_unit_test(t_parse_bad_opt),
+	    cmocka_unit_test(t_parse_trailing_garbage),
+	    cmocka_unit_test(t_parse_badvers),
+	    cmocka_unit_test(t_parse_vs_ldns_generated),
+	    cmocka_unit_test(t_parse_vs_ldns_mutated),
+	    cmocka_unit_test(t_build_errors),
+	    cmocka_unit_test(t_build_nxdomain),
+	    cmocka_unit_test(t_build_address),
+	    cmocka_unit_test(t_build_block_zero),
+	    cmocka_unit_test(t_build_truncation),
+	    cmocka_unit_test(t_inspect_positive),
+	    cmocka_unit_test(t_inspect_negative),
+	    cmocka_unit_test(t_inspect_not_cacheable),
+	    cmocka_unit_test(t_inspect_truncated_and_loops),
+	    cmocka_unit_test(t_rewrite_ttls),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -725,5 +725,6 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_many, setup, teardown),
 	};
 
+	event_enable_debug_mode(); /* catches misuse of events (re-assigning a pending one...) */
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -21,8 +21,8 @@
 
 /* What on_remove saw. */
 struct rec {
-	unsigned *calls;             /* per id */
-	enum flow_end *why;          /* per id, last reason */
+	unsigned *calls;    /* per id */
+	enum flow_end *why; /* per id, last reason */
 	size_t by_reason[FLOW_END_SHUTDOWN + 1];
 	size_t total;
 };
@@ -65,7 +65,7 @@ static int teardown(void **state)
 
 static const uint8_t key[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
 
-static struct addr A(const char *s)
+static struct addr mkaddr(const char *s)
 {
 	struct addr a;
 
@@ -89,7 +89,7 @@ static struct addr v4(uint32_t ip, uint16_t port)
 static struct flow *ins(struct flow_table *t, const char *c, const char *d, unsigned tmo,
 			uint64_t now, uintptr_t id)
 {
-	struct addr ca = A(c), da = A(d);
+	struct addr ca = mkaddr(c), da = mkaddr(d);
 	struct flow *f = flow_insert(t, &ca, &da, tmo, now);
 
 	assert_non_null(f);
@@ -99,14 +99,14 @@ static struct flow *ins(struct flow_table *t, const char *c, const char *d, unsi
 
 static struct flow *look(struct flow_table *t, const char *c, const char *d)
 {
-	struct addr ca = A(c), da = A(d);
+	struct addr ca = mkaddr(c), da = mkaddr(d);
 
 	return flow_lookup(t, &ca, &da);
 }
 
 static size_t ccount(struct flow_table *t, const char *c)
 {
-	struct addr ca = A(c);
+	struct addr ca = mkaddr(c);
 
 	return flow_client_count(t, &ca);
 }
@@ -122,7 +122,7 @@ static void test_insert_lookup_v4(void **state)
 	f = ins(t, "192.0.2.1:1000", "198.51.100.1:53", 17, 5000, 1);
 	assert_ptr_equal(look(t, "192.0.2.1:1000", "198.51.100.1:53"), f);
 	{
-		struct addr ca = A("192.0.2.1:1000"), da = A("198.51.100.1:53");
+		struct addr ca = mkaddr("192.0.2.1:1000"), da = mkaddr("198.51.100.1:53");
 
 		assert_true(addr_equal(&f->client, &ca));
 		assert_true(addr_equal(&f->origdst, &da));
@@ -446,7 +446,8 @@ static void test_tclass_limit(void **state)
 {
 	struct rec *r = *state;
 	struct flow_table *t = flow_table_new(key, 100, 100, on_remove, r);
-	struct addr ca = A("192.0.2.1:1"), cb = A("192.0.2.200:1"), da = A("198.51.100.1:53");
+	struct addr ca = mkaddr("192.0.2.1:1"), cb = mkaddr("192.0.2.200:1"),
+		    da = mkaddr("198.51.100.1:53");
 
 	assert_non_null(t);
 	for (unsigned i = 1; i <= FLOW_MAX_TCLASS; i++) {
@@ -478,7 +479,7 @@ static void test_growth_100k(void **state)
 	struct rec *r = *state;
 	const unsigned n = 100000;
 	struct flow_table *t = flow_table_new(key, 2 * n, 4, on_remove, r);
-	struct addr da = A("198.51.100.1:443"), ca;
+	struct addr da = mkaddr("198.51.100.1:443"), ca;
 
 	assert_non_null(t);
 	for (unsigned i = 0; i < n; i++) {
@@ -543,7 +544,8 @@ static void test_free_shutdown(void **state)
 static void test_no_callback(void **state)
 {
 	struct flow_table *t = flow_table_new(key, 2, 1, NULL, NULL);
-	struct addr a = A("192.0.2.1:1"), b = A("192.0.2.2:1"), d = A("198.51.100.1:53");
+	struct addr a = mkaddr("192.0.2.1:1"), b = mkaddr("192.0.2.2:1"),
+		    d = mkaddr("198.51.100.1:53");
 
 	(void)state;
 	assert_non_null(t);
@@ -557,25 +559,23 @@ static void test_no_callback(void **state)
 	flow_table_free(t);
 }
 
-#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		T(test_insert_lookup_v4),
-		T(test_insert_lookup_v6_mixed),
-		T(test_touch_and_expiry),
-		T(test_touch_positions),
-		T(test_expiry_classes),
-		T(test_global_cap),
-		T(test_per_client_cap),
-		T(test_per_client_one),
-		T(test_set_caps),
-		T(test_remove_once),
-		T(test_tclass_limit),
-		T(test_growth_100k),
-		T(test_free_shutdown),
-		T(test_no_callback),
+	    cmocka_unit_test_setup_teardown(test_insert_lookup_v4, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_insert_lookup_v6_mixed, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_touch_and_expiry, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_touch_positions, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_expiry_classes, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_global_cap, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_per_client_cap, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_per_client_one, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_set_caps, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_remove_once, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_tclass_limit, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_growth_100k, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_free_shutdown, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_no_callback, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("flow", tests, NULL, NULL);

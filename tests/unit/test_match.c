@@ -139,6 +139,10 @@ static void test_long_names(void **state)
 	memcpy(name + 250, ".com", 4);
 	assert_int_equal(match_lookup(s, name, 254, NULL), false); /* 254 characters */
 	assert_false(match_lookup(s, name, sizeof(name), NULL));
+	memset(name, '.', sizeof(name)); /* empty labels: 252 label starts */
+	assert_false(match_lookup(s, name, 253, NULL));
+	memcpy(name + 250, "com", 3);
+	assert_true(match_lookup(s, name, 253, NULL));
 	match_set_free(s);
 }
 

@@ -197,11 +197,14 @@ static void test_basic(void **state)
 	char *pre;
 
 	has(out, "table inet sluice {\n");
-	has(out, "\tchain prerouting {\n\t\ttype filter hook prerouting priority mangle; policy accept;\n");
-	has(out, "\t\tmeta nfproto ipv4 udp dport { 53, 123 } tproxy ip to :15000 meta mark set 0x1 "
-		 "accept\n");
-	has(out, "\t\tmeta nfproto ipv6 udp dport { 53, 123 } tproxy ip6 to :15000 meta mark set 0x1 "
-		 "accept\n");
+	has(out, "\tchain prerouting {\n\t\ttype filter hook prerouting priority mangle; policy "
+		 "accept;\n");
+	has(out,
+	    "\t\tmeta nfproto ipv4 udp dport { 53, 123 } tproxy ip to :15000 meta mark set 0x1 "
+	    "accept\n");
+	has(out,
+	    "\t\tmeta nfproto ipv6 udp dport { 53, 123 } tproxy ip6 to :15000 meta mark set 0x1 "
+	    "accept\n");
 	/* sluice's own datagrams (mark 0xff) return before anything else. */
 	pre = strstr(out, "chain prerouting");
 	assert_non_null(pre);
@@ -261,7 +264,8 @@ static void test_families(void **state)
 
 static void test_bypass(void **state)
 {
-	char *out = rules_for(*state, BASE "bypass 192.0.2.77/24 2001:db8::/32\nbypass 203.0.113.5\n");
+	char *out =
+	    rules_for(*state, BASE "bypass 192.0.2.77/24 2001:db8::/32\nbypass 203.0.113.5\n");
 	char *b4 = set_body(out, "bypass4"), *b6 = set_body(out, "bypass6");
 
 	has(b4, "type ipv4_addr; flags interval");
@@ -302,9 +306,11 @@ static void test_fail_closed(void **state)
 	char *out = rules_for(*state, BASE "fail-closed yes\n");
 	const char *drop, *tp;
 
-	has(out, "\t\tudp dport { 53, 123 } counter drop\n");
+	/* One drop per family sluice listens for (BASE has both). */
+	has(out, "\t\tmeta nfproto ipv4 udp dport { 53, 123 } counter drop\n");
+	has(out, "\t\tmeta nfproto ipv6 udp dport { 53, 123 } counter drop\n");
 	has(out, "# Mode: fail-closed");
-	assert_int_equal(count(out, " drop\n"), 1);
+	assert_int_equal(count(out, " drop\n"), 2);
 	/* The drop comes after both tproxy rules, inside prerouting. */
 	drop = strstr(out, "counter drop");
 	tp = strstr(out, "tproxy ip6 to");
@@ -315,7 +321,7 @@ static void test_fail_closed(void **state)
 	lacks(out, "drop");
 	free(out);
 	out = rules_for(*state, BASE "fail-closed yes\ninterface lan0\n");
-	has(out, "\t\tiifname { \"lan0\" } udp dport { 53, 123 } counter drop\n");
+	has(out, "\t\tiifname { \"lan0\" } meta nfproto ipv4 udp dport { 53, 123 } counter drop\n");
 	free(out);
 }
 
@@ -363,13 +369,19 @@ static void test_routes_and_cleanup(void **state)
 static void test_nft_accepts(void **state)
 {
 	static const char *const confs[] = {
-		BASE,
-		BASE "fail-closed yes\nintercept-local yes\ninterface lan0 eth1\n"
-		     "bypass 192.0.2.0/24 2001:db8::/32 203.0.113.9 127.0.0.1\nmark 0x20\ntproxy-mark 2\n",
-		"listen 0.0.0.0:15000\nintercept udp 53 relay\nfail-closed yes\n",
-		"listen [::]:16000\nintercept udp 443 relay\nintercept-local yes\n",
-		"listen 127.0.0.1:15001 [::1]:15002\nintercept udp 3478 relay\n",
-		"listen [2001:db8::1]:15002\nintercept udp 3478 relay\nbypass 2001:db8::/32 10.0.0.0/8\n",
+	    BASE,
+	    BASE
+	    "fail-closed yes\nintercept-local yes\ninterface lan0 eth1\n"
+	    "bypass 192.0.2.0/24 2001:db8::/32 203.0.113.9 127.0.0.1\nmark 0x20\ntproxy-mark 2\n",
+	    "listen 0.0.0.0:15000\nintercept udp 53 relay\nfail-closed yes\n",
+	    "listen [::]:16000\nintercept udp 443 relay\nintercept-local yes\n",
+	    "listen 127.0.0.1:15001 [::1]:15002\nintercept udp 3478 relay\n",
+	    "listen [2001:db8::1]:15002\nintercept udp 3478 relay\nbypass 2001:db8::/32 "
+	    "10.0.0.0/8\n",
+	    /* Overlapping and repeated prefixes, and ones inside the reserved ranges. */
+	    BASE "bypass 10.0.0.0/8 10.1.0.0/16 10.0.0.0/8 127.0.0.1 224.0.0.0/4\n"
+		 "bypass ::ffff:192.0.2.1 fe80::1 2001:db8::/32 2001:db8:1::/48\n",
+	    BASE "interface lan*\nintercept-local yes\nfail-closed yes\n",
 	};
 	char why[2048];
 
@@ -383,8 +395,8 @@ static void test_nft_accepts(void **state)
 			skip();
 		}
 		if (rc == 0)
-			fail_msg("nft -c rejected the ruleset for:\n%s\n%s\nnft said:\n%s", confs[i], out,
-				 why);
+			fail_msg("nft -c rejected the ruleset for:\n%s\n%s\nnft said:\n%s",
+				 confs[i], out, why);
 		free(out);
 	}
 }
@@ -392,15 +404,11 @@ static void test_nft_accepts(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_basic),
-		cmocka_unit_test(test_marks_and_table),
-		cmocka_unit_test(test_families),
-		cmocka_unit_test(test_bypass),
-		cmocka_unit_test(test_interfaces),
-		cmocka_unit_test(test_fail_closed),
-		cmocka_unit_test(test_intercept_local),
-		cmocka_unit_test(test_routes_and_cleanup),
-		cmocka_unit_test(test_nft_accepts),
+	    cmocka_unit_test(test_basic),	    cmocka_unit_test(test_marks_and_table),
+	    cmocka_unit_test(test_families),	    cmocka_unit_test(test_bypass),
+	    cmocka_unit_test(test_interfaces),	    cmocka_unit_test(test_fail_closed),
+	    cmocka_unit_test(test_intercept_local), cmocka_unit_test(test_routes_and_cleanup),
+	    cmocka_unit_test(test_nft_accepts),
 	};
 
 	return cmocka_run_group_tests_name("nft", tests, group_setup, group_teardown);

@@ -20,7 +20,7 @@
 #define V6_HDR 40
 #define UDP_HDR 8
 
-static struct addr A(const char *s)
+static struct addr mkaddr(const char *s)
 {
 	struct addr a;
 
@@ -58,8 +58,8 @@ static uint16_t udp_verify_sum(const uint8_t *pkt, size_t len)
 	ulen = (size_t)(pkt + len - udp);
 	for (size_t i = 0; i < alen; i += 2)
 		sum += get16(src + i) + get16(dst + i);
-	sum += 17;          /* zero byte, protocol */
-	sum += ulen >> 16;  /* the v6 pseudo-header length is 32 bits */
+	sum += 17;	   /* zero byte, protocol */
+	sum += ulen >> 16; /* the v6 pseudo-header length is 32 bits */
 	sum += ulen & 0xffff;
 	for (size_t i = 0; i < ulen; i++)
 		sum += (i & 1) ? udp[i] : (uint64_t)udp[i] << 8;
@@ -70,7 +70,7 @@ static uint16_t udp_verify_sum(const uint8_t *pkt, size_t len)
 
 static void test_v4(void **state)
 {
-	struct addr from = A("192.0.2.53:53"), to = A("198.51.100.7:40000");
+	struct addr from = mkaddr("192.0.2.53:53"), to = mkaddr("198.51.100.7:40000");
 	static const char payload[] = "hello"; /* odd length on purpose */
 	static const uint8_t want_src[4] = {192, 0, 2, 53}, want_dst[4] = {198, 51, 100, 7};
 	uint8_t out[256];
@@ -82,8 +82,8 @@ static void test_v4(void **state)
 	assert_int_equal(n, V4_HDR + UDP_HDR + 5);
 	assert_int_equal(out[0], 0x45);
 	assert_int_equal(get16(out + 2), V4_HDR + UDP_HDR + 5); /* total length */
-	assert_int_equal(out[8], 64);                           /* TTL */
-	assert_int_equal(out[9], 17);                           /* UDP */
+	assert_int_equal(out[8], 64);				/* TTL */
+	assert_int_equal(out[9], 17);				/* UDP */
 	assert_memory_equal(out + 12, want_src, 4);
 	assert_memory_equal(out + 16, want_dst, 4);
 	assert_int_equal(get16(out + 20), 53);
@@ -104,7 +104,7 @@ static void test_v4(void **state)
 
 static void test_v6(void **state)
 {
-	struct addr from = A("[2001:db8::53]:853"), to = A("[2001:db8:1::7]:5353");
+	struct addr from = mkaddr("[2001:db8::53]:853"), to = mkaddr("[2001:db8:1::7]:5353");
 	uint8_t payload[100], out[256];
 	struct in6_addr s, d;
 	ssize_t n;
@@ -119,8 +119,8 @@ static void test_v6(void **state)
 	assert_int_equal(n, V6_HDR + UDP_HDR + sizeof(payload));
 	assert_int_equal(out[0] >> 4, 6);
 	assert_int_equal(get16(out + 4), UDP_HDR + sizeof(payload)); /* payload length */
-	assert_int_equal(out[6], 17);                                /* next header */
-	assert_int_equal(out[7], 64);                                /* hop limit */
+	assert_int_equal(out[6], 17);				     /* next header */
+	assert_int_equal(out[7], 64);				     /* hop limit */
 	assert_memory_equal(out + 8, &s, 16);
 	assert_memory_equal(out + 24, &d, 16);
 	assert_int_equal(get16(out + 40), 853);
@@ -135,8 +135,8 @@ static void test_v6(void **state)
 /* Many payloads and lengths, both families: the checksum always verifies. */
 static void test_checksum_many(void **state)
 {
-	struct addr f4 = A("203.0.113.1:123"), t4 = A("192.0.2.200:50123");
-	struct addr f6 = A("[2001:db8:ffff::1]:443"), t6 = A("[2001:db8::ffff]:61000");
+	struct addr f4 = mkaddr("203.0.113.1:123"), t4 = mkaddr("192.0.2.200:50123");
+	struct addr f6 = mkaddr("[2001:db8:ffff::1]:443"), t6 = mkaddr("[2001:db8::ffff]:61000");
 	uint8_t payload[1500], out[1600];
 	unsigned seed = 12345;
 
@@ -166,7 +166,7 @@ static void test_checksum_many(void **state)
 
 static void test_family_mismatch(void **state)
 {
-	struct addr v4 = A("192.0.2.1:53"), v6 = A("[2001:db8::1]:53");
+	struct addr v4 = mkaddr("192.0.2.1:53"), v6 = mkaddr("[2001:db8::1]:53");
 	uint8_t out[128];
 
 	(void)state;
@@ -176,8 +176,8 @@ static void test_family_mismatch(void **state)
 
 static void test_too_small(void **state)
 {
-	struct addr f4 = A("192.0.2.1:53"), t4 = A("192.0.2.2:1000");
-	struct addr f6 = A("[2001:db8::1]:53"), t6 = A("[2001:db8::2]:1000");
+	struct addr f4 = mkaddr("192.0.2.1:53"), t4 = mkaddr("192.0.2.2:1000");
+	struct addr f6 = mkaddr("[2001:db8::1]:53"), t6 = mkaddr("[2001:db8::2]:1000");
 	uint8_t out[128];
 
 	(void)state;
@@ -196,8 +196,8 @@ static void test_too_small(void **state)
  * length field at most 65535 in either family. */
 static void test_size_limits(void **state)
 {
-	struct addr f4 = A("192.0.2.1:53"), t4 = A("192.0.2.2:1000");
-	struct addr f6 = A("[2001:db8::1]:53"), t6 = A("[2001:db8::2]:1000");
+	struct addr f4 = mkaddr("192.0.2.1:53"), t4 = mkaddr("192.0.2.2:1000");
+	struct addr f6 = mkaddr("[2001:db8::1]:53"), t6 = mkaddr("[2001:db8::2]:1000");
 	size_t cap = 70000;
 	uint8_t *payload = calloc(1, cap), *out = malloc(cap);
 	ssize_t n;
@@ -224,8 +224,8 @@ static void test_size_limits(void **state)
  * payload's last two bytes are chosen so that the sum comes out that way. */
 static void test_zero_checksum(void **state)
 {
-	struct addr f4 = A("192.0.2.1:53"), t4 = A("192.0.2.2:1000");
-	struct addr f6 = A("[2001:db8::1]:53"), t6 = A("[2001:db8::2]:1000");
+	struct addr f4 = mkaddr("192.0.2.1:53"), t4 = mkaddr("192.0.2.2:1000");
+	struct addr f6 = mkaddr("[2001:db8::1]:53"), t6 = mkaddr("[2001:db8::2]:1000");
 	const struct addr *from[2] = {&f4, &f6}, *to[2] = {&t4, &t6};
 	size_t hdr[2] = {V4_HDR, V6_HDR};
 
@@ -254,13 +254,13 @@ static void test_zero_checksum(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_v4),
-		cmocka_unit_test(test_v6),
-		cmocka_unit_test(test_checksum_many),
-		cmocka_unit_test(test_family_mismatch),
-		cmocka_unit_test(test_too_small),
-		cmocka_unit_test(test_size_limits),
-		cmocka_unit_test(test_zero_checksum),
+	    cmocka_unit_test(test_v4),
+	    cmocka_unit_test(test_v6),
+	    cmocka_unit_test(test_checksum_many),
+	    cmocka_unit_test(test_family_mismatch),
+	    cmocka_unit_test(test_too_small),
+	    cmocka_unit_test(test_size_limits),
+	    cmocka_unit_test(test_zero_checksum),
 	};
 
 	return cmocka_run_group_tests_name("reply_build", tests, NULL, NULL);

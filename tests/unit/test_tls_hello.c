@@ -18,14 +18,14 @@
 
 /* The ClientHello inside the RFC 9001 A.2 CRYPTO frame (after 06 00 40f1). */
 static const char rfc_hello_hex[] =
-	"010000ed0303ebf8fa56f12939b9584a3896472ec40bb863cfd3e86804fe3a47"
-	"f06a2b69484c00000413011302010000c000000010000e00000b6578616d706c"
-	"652e636f6dff01000100000a00080006001d0017001800100007000504616c70"
-	"6e000500050100000000003300260024001d00209370b2c9caa47fbabaf4559f"
-	"edba753de171fa71f50f1ce15d43e994ec74d748002b0003020304000d001000"
-	"0e0403050306030203080408050806002d00020101001c000240010039003204"
-	"08ffffffffffffffff05048000ffff07048000ffff0801100104800075300901"
-	"100f088394c8f03e51570806048000ffff";
+    "010000ed0303ebf8fa56f12939b9584a3896472ec40bb863cfd3e86804fe3a47"
+    "f06a2b69484c00000413011302010000c000000010000e00000b6578616d706c"
+    "652e636f6dff01000100000a00080006001d0017001800100007000504616c70"
+    "6e000500050100000000003300260024001d00209370b2c9caa47fbabaf4559f"
+    "edba753de171fa71f50f1ce15d43e994ec74d748002b0003020304000d001000"
+    "0e0403050306030203080408050806002d00020101001c000240010039003204"
+    "08ffffffffffffffff05048000ffff07048000ffff0801100104800075300901"
+    "100f088394c8f03e51570806048000ffff";
 
 static size_t unhex(const char *hex, uint8_t *out)
 {
@@ -125,26 +125,27 @@ static void test_host_valid(void **state)
 	static const struct {
 		const char *in, *out; /* out NULL: invalid */
 	} cases[] = {
-		{"Example.COM.", "example.com"},
-		{"a_b-c.d", "a_b-c.d"},
-		{"xn--bcher-kva.example", "xn--bcher-kva.example"},
-		{"192.0.2.1", "192.0.2.1"},
-		{"x", "x"},
-		{"", NULL},
-		{".", NULL},
-		{"a..b", NULL},
-		{".a", NULL},
-		{"a.b..", NULL},
-		{"a b", NULL},
-		{"a/b", NULL},
-		{"caf\xc3\xa9.example", NULL},
-		{"*.example", NULL},
+	    {"Example.COM.", "example.com"},
+	    {"a_b-c.d", "a_b-c.d"},
+	    {"xn--bcher-kva.example", "xn--bcher-kva.example"},
+	    {"192.0.2.1", "192.0.2.1"},
+	    {"x", "x"},
+	    {"", NULL},
+	    {".", NULL},
+	    {"a..b", NULL},
+	    {".a", NULL},
+	    {"a.b..", NULL},
+	    {"a b", NULL},
+	    {"a/b", NULL},
+	    {"caf\xc3\xa9.example", NULL},
+	    {"*.example", NULL},
 	};
 	char out[TLS_HELLO_SNI_MAX + 1], name[300];
 
 	(void)state;
 	for (size_t i = 0; i < SL_ARRAY_LEN(cases); i++) {
-		bool ok = tls_hello_host_valid((const uint8_t *)cases[i].in, strlen(cases[i].in), out);
+		bool ok =
+		    tls_hello_host_valid((const uint8_t *)cases[i].in, strlen(cases[i].in), out);
 
 		assert_int_equal(ok, cases[i].out != NULL);
 		assert_string_equal(out, cases[i].out ? cases[i].out : "");
@@ -203,16 +204,16 @@ static void test_sni_duplicates(void **state)
 	assert_int_equal(tls_hello_parse(msg, n, &h), -EINVAL);
 	/* two host_names in one list */
 	{
-		static const uint8_t two[] = {0, 0, 0, 14, 0, 12, 0, 0, 3, 'a', '.', 'b',
-					      0, 0, 3, 'c', '.', 'd'};
+		static const uint8_t two[] = {0,   0,	0,   14, 0, 12, 0,   0,	  3,
+					      'a', '.', 'b', 0,	 0, 3,	'c', '.', 'd'};
 
 		n = mk_hello(msg, two, sizeof(two), 0);
 		assert_int_equal(tls_hello_parse(msg, n, &h), -EINVAL);
 	}
 	/* an unknown name type beside the host_name is skipped */
 	{
-		static const uint8_t mixed[] = {0, 0, 0, 14, 0, 12, 9, 0, 3, 'z', 'z', 'z',
-						0, 0, 3, 'c', '.', 'd'};
+		static const uint8_t mixed[] = {0,   0,	  0,   14, 0, 12, 9,   0,   3,
+						'z', 'z', 'z', 0,  0, 3,  'c', '.', 'd'};
 
 		n = mk_hello(msg, mixed, sizeof(mixed), 0);
 		assert_int_equal(tls_hello_parse(msg, n, &h), 0);
@@ -246,8 +247,8 @@ static void test_sni_duplicates(void **state)
 
 static void test_alpn(void **state)
 {
-	static const char *const names[] = {"h3", "h3-29", "hq-interop", "doq", "a", "b", "c",
-					    "d",  "e",     "f"};
+	static const char *const names[] = {"h3", "h3-29", "hq-interop", "doq", "a",
+					    "b",  "c",	   "d",		 "e",	"f"};
 	char longname[40];
 	const char *list[12];
 	uint8_t msg[8192];
@@ -366,14 +367,10 @@ static void test_mutations(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_rfc_hello),
-		cmocka_unit_test(test_incomplete),
-		cmocka_unit_test(test_host_valid),
-		cmocka_unit_test(test_sni_in_hello),
-		cmocka_unit_test(test_sni_duplicates),
-		cmocka_unit_test(test_alpn),
-		cmocka_unit_test(test_malformed_body),
-		cmocka_unit_test(test_mutations),
+	    cmocka_unit_test(test_rfc_hello),	   cmocka_unit_test(test_incomplete),
+	    cmocka_unit_test(test_host_valid),	   cmocka_unit_test(test_sni_in_hello),
+	    cmocka_unit_test(test_sni_duplicates), cmocka_unit_test(test_alpn),
+	    cmocka_unit_test(test_malformed_body), cmocka_unit_test(test_mutations),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
