@@ -106,15 +106,17 @@ static char **make_names(const char *china, const char *ads)
 			rewind(in);
 			continue;
 		}
-		if (sscanf(line, "server=/%299[^/]/", d) != 1 && sscanf(line, "||%299[^^]^", d) != 1)
+		if (sscanf(line, "server=/%299[^/]/", d) != 1 &&
+		    sscanf(line, "||%299[^^]^", d) != 1)
 			continue;
 		if (kind == 0)
 			snprintf(line, sizeof(line), "www.%s", d);
 		else if (kind == 1)
 			snprintf(line, sizeof(line), "%s", d);
 		else if (kind == 2)
-			snprintf(line, sizeof(line), "host%u.example%u.%s", (unsigned)(rnd(&r) % 1000),
-				 (unsigned)(rnd(&r) % 100000), tlds[rnd(&r) % 5]);
+			snprintf(line, sizeof(line), "host%u.example%u.%s",
+				 (unsigned)(rnd(&r) % 1000), (unsigned)(rnd(&r) % 100000),
+				 tlds[rnd(&r) % 5]);
 		else {
 			d[0] = d[0] == 'q' ? 'z' : 'q';
 			snprintf(line, sizeof(line), "a.%s", d);
@@ -148,10 +150,13 @@ static void run(const char *china, const char *ads, char **names, bool per_line)
 	rss1 = rss_kb();
 	printf("== tags: %s\n", per_line ? "one per line" : "one per list");
 	printf("china: %zu domains, %zu kept, %zu bytes (%.1f B/domain)\n", nc,
-	       match_set_entries(sc), match_set_bytes(sc), (double)match_set_bytes(sc) / (double)nc);
+	       match_set_entries(sc), match_set_bytes(sc),
+	       (double)match_set_bytes(sc) / (double)nc);
 	printf("ads:   %zu domains, %zu kept, %zu bytes (%.1f B/domain)\n", na,
-	       match_set_entries(sa), match_set_bytes(sa), (double)match_set_bytes(sa) / (double)na);
-	printf("both:  %zu domains, %.1f B/domain (match_set_bytes), %.1f B/domain (RSS delta %ld kB)\n",
+	       match_set_entries(sa), match_set_bytes(sa),
+	       (double)match_set_bytes(sa) / (double)na);
+	printf("both:  %zu domains, %.1f B/domain (match_set_bytes), %.1f B/domain (RSS delta %ld "
+	       "kB)\n",
 	       nc + na, (double)(match_set_bytes(sc) + match_set_bytes(sa)) / (double)(nc + na),
 	       (double)(rss1 - rss0) * 1024 / (double)(nc + na), rss1 - rss0);
 	printf("load:  %.3f s CPU, %.3f s wall (read + parse + build, both lists)\n", t1 - t0,
@@ -165,8 +170,9 @@ static void run(const char *china, const char *ads, char **names, bool per_line)
 		hits += match_lookup(sa, n, len, NULL);
 	}
 	t2 = now_s();
-	printf("lookup: %.1f ns CPU per set lookup (%u names x 2 sets, %.0f%% hits, incl. strlen)\n",
-	       (t2 - t1) * 1e9 / (2.0 * NLOOKUPS), NLOOKUPS, 100.0 * (double)hits / (2.0 * NLOOKUPS));
+	printf(
+	    "lookup: %.1f ns CPU per set lookup (%u names x 2 sets, %.0f%% hits, incl. strlen)\n",
+	    (t2 - t1) * 1e9 / (2.0 * NLOOKUPS), NLOOKUPS, 100.0 * (double)hits / (2.0 * NLOOKUPS));
 	match_set_free(sc);
 	match_set_free(sa);
 }

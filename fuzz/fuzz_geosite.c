@@ -12,10 +12,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const struct geosite_want want[] = {
-		{"test", NULL, 1}, {"TEST", "ads", 2}, {"private", NULL, 3}, {"category-ntp", "cn", 4},
-		{"0x0", NULL, 5},
+	    {"test", NULL, 1},	       {"TEST", "ads", 2}, {"private", NULL, 3},
+	    {"category-ntp", "cn", 4}, {"0x0", NULL, 5},
 	};
-	static const char *const names[] = {"localhost", "a.root.example", "xkeywx", "0x0.st",
+	static const char *const names[] = {"localhost",      "a.root.example",	 "xkeywx", "0x0.st",
 					    "time.apple.com", "cn.pool.ntp.org", "re12.x"};
 	struct match_builder *b[5];
 	struct geosite_stats st;

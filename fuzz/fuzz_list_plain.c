@@ -12,8 +12,8 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static void probe(const struct match_set *s, const struct match_set *n,
-		  const struct list_hosts *h, const char *name, size_t len)
+static void probe(const struct match_set *s, const struct match_set *n, const struct list_hosts *h,
+		  const char *name, size_t len)
 {
 	struct in6_addr a6[4];
 	struct match_hit hit;

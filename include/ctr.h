@@ -23,6 +23,7 @@
 	X(FLOWS_EVICTED_CLIENT, "flows_evicted_client", "sessions evicted at the per-client cap") \
 	X(FLOWS_REFUSED, "flows_refused", "sessions the service refused to start")               \
 	X(FLOWS_CLOSED, "flows_closed", "sessions closed by their service")                      \
+	X(FLOWS_LOOP, "flows_loop", "datagrams from sluice's own upstream sockets dropped (a loop)") \
 	X(REPLY_SENT, "reply_sent", "datagrams sent to clients")                                 \
 	X(REPLY_RAW, "reply_raw", "replies sent through the raw socket (address owned locally)") \
 	X(REPLY_ERRORS, "reply_errors", "replies that could not be sent")                        \

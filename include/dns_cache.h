@@ -88,7 +88,8 @@ int dns_cache_put(struct dns_cache *c, const struct dns_query *q, const uint8_t 
  * answer into out: the client's ID, RD bit and question bytes (its case),
  * AD cleared unless the client set AD or DO, TTLs counted down by the
  * whole seconds since storage, an OPT RR iff the client sent one, or a TC=1
- * answer when it exceeds the client's UDP size. Returns the answer length;
+ * answer when it exceeds the client's UDP size; hit (may be NULL) says
+ * more. Misses leave hit alone. Returns the answer length;
  * -ENOENT on a miss (expired entries are removed); -ENOSPC when out is too small.
  */
 int dns_cache_get(struct dns_cache *c, const struct dns_query *q, const uint8_t *query_pkt,

@@ -19,7 +19,8 @@ struct engine {
 	struct event_base *base;
 	struct worker *workers;
 	unsigned nworkers;
-	struct bindmap *binds;
+	struct bindmap *binds;     /* sluice's reply sockets, by bound address */
+	struct bindmap *upstreams; /* sluice's relay upstream sockets, by local address */
 	uint8_t flow_key[16];
 	atomic_uint reload_left;
 	struct event *sig[4];

@@ -18,12 +18,12 @@ struct geosite_want {
 
 /** What a decode saw (whole file, wanted or not). */
 struct geosite_stats {
-	size_t lists;	      /**< GeoSite entries */
-	size_t domains;	      /**< Domain entries (of every list) */
-	size_t by_type[4];    /**< Domain entries by type: Plain, Regex, RootDomain, Full */
-	size_t attributes;    /**< Domain.attribute entries */
-	size_t added;	      /**< entries added to the builders */
-	size_t bad;	      /**< wanted entries rejected (bad value or type), each warned */
+	size_t lists;	   /**< GeoSite entries */
+	size_t domains;	   /**< Domain entries (of every list) */
+	size_t by_type[4]; /**< Domain entries by type: Plain, Regex, RootDomain, Full */
+	size_t attributes; /**< Domain.attribute entries */
+	size_t added;	   /**< entries added to the builders */
+	size_t bad;	   /**< wanted entries rejected (bad value or type), each warned */
 };
 
 /** Read geosite.dat at path (one read into memory, freed before return) and

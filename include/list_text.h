@@ -31,12 +31,12 @@ enum list_format {
 
 /** Counters of one or more loads; every load adds to them (zero it first). */
 struct list_stats {
-	size_t lines;	 /**< lines read */
-	size_t entries;	 /**< values added to the positive builder */
-	size_t allow;	 /**< values added to the negative builder (adblock @@) */
-	size_t hosts;	 /**< name/address pairs added to the hosts table */
-	size_t bad;	 /**< malformed lines (each reported through the warn callback) */
-	size_t skipped;	 /**< valid rules DNS cannot use (adblock path rules, `server=1.2.3.4`...) */
+	size_t lines;	/**< lines read */
+	size_t entries; /**< values added to the positive builder */
+	size_t allow;	/**< values added to the negative builder (adblock @@) */
+	size_t hosts;	/**< name/address pairs added to the hosts table */
+	size_t bad;	/**< malformed lines (each reported through the warn callback) */
+	size_t skipped; /**< valid rules DNS cannot use (adblock path rules, `server=1.2.3.4`...) */
 	size_t comments; /**< blank and comment lines */
 };
 
@@ -101,7 +101,8 @@ int list_hosts_add(struct list_hosts *h, const char *name, size_t len, int famil
 /** Addresses of family (AF_INET: out is struct in_addr[], AF_INET6: struct
  * in6_addr[]) for name, in the order added; copies at most max of them.
  * Returns how many the name has (0: the name is known but has no address of
- * this family), or -ENOENT when the name is not in the table.
+ * this family), -ENOENT when the name is not in the table, -EINVAL for
+ * another family.
  * Read-only: safe from many threads once loading is over. */
 int list_hosts_lookup(const struct list_hosts *h, const char *name, size_t len, int family,
 		      void *out, size_t max);

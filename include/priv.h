@@ -4,7 +4,8 @@
 
 /**
  * Switch to user (its uid, gid and groups) keeping only CAP_NET_ADMIN (for
- * transparent sockets and SO_MARK) and CAP_NET_RAW (for raw replies).
+ * transparent sockets and SO_MARK), CAP_NET_RAW (for raw replies) and
+ * CAP_NET_BIND_SERVICE (reply sockets bound to ports below 1024).
  * Must run before any thread starts. Returns 0 or -errno (logged).
  */
 int priv_drop(const char *user);

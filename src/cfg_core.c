@@ -213,7 +213,8 @@ static const struct cfg_directive core_directives[] = {
 	{"route-table", 1, 1, p_route_table, "N", "100",
 	 "Routing table holding `local default dev lo` for tproxied packets."},
 	{"user", 1, 1, p_user, "NAME", NULL,
-	 "After opening the listeners, switch to this user keeping only CAP_NET_ADMIN and CAP_NET_RAW."},
+	 "After opening the listeners, switch to this user keeping only CAP_NET_ADMIN, CAP_NET_RAW "
+	 "and CAP_NET_BIND_SERVICE."},
 	{"workers", 1, 1, p_workers, "N|auto", "auto",
 	 "Worker threads, each with its own event loop and SO_REUSEPORT listeners (auto: one per CPU)."},
 	{"max-sessions", 1, 1, p_max_sessions, "N", "65536",

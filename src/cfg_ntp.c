@@ -70,7 +70,7 @@ static const struct cfg_directive ntp_directives[] = {
 	 "Answer NTP requests from the gateway's own clock instead; no answer while the kernel "
 	 "says the clock is unsynchronised."},
 	{"ntp-stratum", 1, 1, p_stratum, "N|auto", "auto",
-	 "Stratum of local answers (auto: from the kernel's state, default 3)."},
+	 "Stratum of local answers (auto: 3; the kernel does not say what its source's stratum is)."},
 	{"ntp-rate-limit", 1, 2, p_rate, "PER_SECOND [burst=N]", "8 burst=16",
 	 "Most NTP requests per second one client address may send; the rest are dropped."},
 	{NULL, 0, 0, NULL, NULL, NULL, NULL},

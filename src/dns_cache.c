@@ -449,12 +449,15 @@ int dns_cache_get(struct dns_cache *c, const struct dns_query *q, const uint8_t 
 	struct entry *e;
 	struct shard *s;
 	struct key k;
+	struct dns_cache_hit spare;
 	uint64_t h, win;
 	bool stale = false;
 	int rc = -ENOENT;
 
 	if (!q->question_ok)
 		return -ENOENT;
+	if (!hit)
+		hit = &spare;
 	key_make(q, &k);
 	h = key_hash(c, &k);
 	s = shard_of(c, h);

@@ -208,6 +208,7 @@ static void engine_fini(struct engine *e)
 		event_base_free(e->base);
 	dns_shared_free(e);
 	bindmap_free(e->binds);
+	bindmap_free(e->upstreams);
 	cfg_free(e->pending);
 	cfg_free(e->cfg);
 	libevent_global_shutdown();
@@ -229,8 +230,9 @@ int engine_run(const char *cfg_path, struct cfg *cfg)
 	e.workers = calloc(e.nworkers, sizeof(*e.workers));
 	fds = calloc(e.nworkers, sizeof(*fds));
 	e.binds = bindmap_new();
+	e.upstreams = bindmap_new();
 	e.base = event_base_new();
-	if (!e.workers || !fds || !e.binds || !e.base) {
+	if (!e.workers || !fds || !e.binds || !e.upstreams || !e.base) {
 		e.nworkers = 0;
 		goto done;
 	}

@@ -32,8 +32,8 @@ struct pb {
 struct pb_field {
 	uint32_t num;
 	unsigned wt;
-	uint64_t v;	/* varint value or length */
-	struct pb sub;	/* WT_LEN payload */
+	uint64_t v;    /* varint value or length */
+	struct pb sub; /* WT_LEN payload */
 };
 
 static int pb_varint(struct pb *r, uint64_t *v)
@@ -169,8 +169,7 @@ static int domain_has_attr(const struct gdomain *d, const char *key, bool *has)
 }
 
 static const char *const type_names[] = {"plain", "regexp", "domain", "full"};
-static const enum match_kind type_kind[] = {MATCH_KEYWORD, MATCH_REGEXP, MATCH_DOMAIN,
-					    MATCH_FULL};
+static const enum match_kind type_kind[] = {MATCH_KEYWORD, MATCH_REGEXP, MATCH_DOMAIN, MATCH_FULL};
 
 /* Add one Domain to every want of this list (mine[0..nmine)) that accepts it. */
 static int domain_add(struct gctx *g, const struct gdomain *d, const size_t *mine, size_t nmine,
@@ -199,7 +198,8 @@ static int domain_add(struct gctx *g, const struct gdomain *d, const size_t *min
 		if (rc == -ENOMEM)
 			return rc;
 		if (rc < 0) {
-			gwarn(g, "list %.*s: invalid %s '%.*s'", code_len, code->p,
+			gwarn(g, "list %.*s: %s %s '%.*s'", code_len, code->p,
+			      rc == -E2BIG ? "too many entries, dropped" : "invalid",
 			      type_names[d->type], (int)(vlen > 100 ? 100 : vlen), d->value.p);
 			g->st->bad++;
 		} else {
@@ -254,8 +254,13 @@ int geosite_dat_parse_buf(const char *name, const uint8_t *buf, size_t len,
 			  list_warn_fn warn, void *ctx)
 {
 	struct geosite_stats dummy;
-	struct gctx g = {.name = name ? name : "geosite.dat", .want = want, .nwant = nwant,
-			 .b = builders, .st = st ? st : &dummy, .warn = warn, .wctx = ctx};
+	struct gctx g = {.name = name ? name : "geosite.dat",
+			 .want = want,
+			 .nwant = nwant,
+			 .b = builders,
+			 .st = st ? st : &dummy,
+			 .warn = warn,
+			 .wctx = ctx};
 	struct pb r = {buf, buf + len};
 	struct pb_field f;
 	size_t *mine = NULL;

@@ -85,7 +85,8 @@ static const char *show(struct span s, char *out, size_t outlen)
 	size_t n = s.n < outlen - 1 ? s.n : outlen - 1;
 
 	for (size_t i = 0; i < n; i++)
-		out[i] = (unsigned char)s.p[i] < 0x20 || (unsigned char)s.p[i] >= 0x7f ? '?' : s.p[i];
+		out[i] =
+		    (unsigned char)s.p[i] < 0x20 || (unsigned char)s.p[i] >= 0x7f ? '?' : s.p[i];
 	out[n] = '\0';
 	return out;
 }
@@ -180,7 +181,10 @@ static bool emit(struct pctx *pc, enum match_kind kind, struct span v, bool neg)
 		return false;
 	}
 	if (rc < 0) {
-		warnf(pc, "invalid %s '%s'", kind == MATCH_REGEXP ? "regexp" : "name",
+		warnf(pc, "%s %s '%s'", rc == -E2BIG ? "too many entries, dropped" : "invalid",
+		      kind == MATCH_REGEXP    ? "regexp"
+		      : kind == MATCH_KEYWORD ? "keyword"
+					      : "name",
 		      show(v, tmp, sizeof(tmp)));
 		return false;
 	}
@@ -271,8 +275,11 @@ static int dnsmasq_key(struct span k)
 	static const struct {
 		const char *name;
 		enum dm_key key;
-	} keys[] = {{"server", DM_SERVER}, {"local", DM_LOCAL}, {"address", DM_ADDRESS},
-		    {"ipset", DM_SET},	   {"nftset", DM_SET}};
+	} keys[] = {{"server", DM_SERVER},
+		    {"local", DM_LOCAL},
+		    {"address", DM_ADDRESS},
+		    {"ipset", DM_SET},
+		    {"nftset", DM_SET}};
 
 	for (size_t i = 0; i < SL_ARRAY_LEN(keys); i++)
 		if (k.n == strlen(keys[i].name) && memcmp(k.p, keys[i].name, k.n) == 0)
@@ -331,9 +338,9 @@ static void parse_dnsmasq(struct pctx *pc, struct span s)
 	}
 	rest = (struct span){last + 1, v.n - (size_t)(last + 1 - v.p)};
 	if ((key == DM_SERVER || key == DM_LOCAL) ? !dnsmasq_upstream_ok(rest)
-	    : key == DM_ADDRESS ? !(rest.n == 0 || (rest.n == 1 && rest.p[0] == '#') ||
-				    parse_ip(rest, &fam, &a))
-				: false) {
+	    : key == DM_ADDRESS
+		? !(rest.n == 0 || (rest.n == 1 && rest.p[0] == '#') || parse_ip(rest, &fam, &a))
+		: false) {
 		warnf(pc, "bad address '%s'", show(rest, tmp, sizeof(tmp)));
 		return;
 	}
@@ -533,26 +540,100 @@ static void stats_add(struct list_stats *d, const struct list_stats *s)
 	d->comments += s->comments;
 }
 
+/* Parse the complete lines in [p, end); with last, the tail too. Returns
+ * where the unparsed tail starts. */
+static const char *parse_lines(struct pctx *pc, enum list_format fmt, const char *p,
+			       const char *end, bool last)
+{
+	while (p < end && !pc->err) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		struct span s = {p, (size_t)((nl ? nl : end) - p)};
+
+		if (!nl && !last)
+			break;
+		p = nl ? nl + 1 : end;
+		pc->line++;
+		pc->line_bad = false;
+		pc->st.lines++;
+		parse_line(pc, fmt, trim(s));
+	}
+	return p;
+}
+
+static const char *skip_bom(const char *p, size_t len)
+{
+	return len >= 3 && memcmp(p, "\xef\xbb\xbf", 3) == 0 ? p + 3 : p;
+}
+
+static bool sink_ok(const struct list_sink *sink, enum list_format fmt)
+{
+	return sink && fmt >= LIST_DNSMASQ && fmt <= LIST_PLAIN;
+}
+
 int list_text_parse_buf(const char *name, const char *buf, size_t len, enum list_format fmt,
 			const struct list_sink *sink)
 {
 	struct pctx pc = {.name = name ? name : "-", .k = sink};
-	const char *p = buf, *end = buf + len;
 
-	if (!sink || (!buf && len) || fmt < LIST_DNSMASQ || fmt > LIST_PLAIN)
+	if (!sink_ok(sink, fmt) || (!buf && len))
 		return -EINVAL;
-	if (len >= 3 && memcmp(p, "\xef\xbb\xbf", 3) == 0) /* UTF-8 BOM */
-		p += 3;
-	while (p < end && !pc.err) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		struct span s = {p, (size_t)((nl ? nl : end) - p)};
+	if (sink->pos && len > (1u << 20)) /* big list: about one entry per 32 bytes */
+		(void)match_builder_reserve(sink->pos, len / 32);
+	parse_lines(&pc, fmt, skip_bom(buf, len), buf + len, true);
+	if (sink->st)
+		stats_add(sink->st, &pc.st);
+	return pc.err;
+}
 
-		p = nl ? nl + 1 : end;
-		pc.line++;
-		pc.line_bad = false;
-		pc.st.lines++;
-		parse_line(&pc, fmt, trim(s));
+#define CHUNK (64u << 10)
+
+/* Read in chunks: fresh memory is slow to fault in (a 4 MB list would
+ * cost more in page faults than in parsing), and a chunk is reused. */
+static int load_fd(int fd, const char *path, enum list_format fmt, const struct list_sink *sink)
+{
+	struct pctx pc = {.name = path, .k = sink};
+	size_t cap = CHUNK, have = 0;
+	bool first = true, eof = false;
+	char *buf = malloc(cap);
+	struct stat st;
+
+	if (!buf)
+		return -ENOMEM;
+	if (sink->pos && fstat(fd, &st) == 0 && st.st_size > (1 << 20))
+		(void)match_builder_reserve(sink->pos, (size_t)st.st_size / 32);
+	while (!eof && !pc.err) {
+		const char *p = buf, *rest;
+		ssize_t r = read(fd, buf + have, cap - have);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			pc.err = -errno;
+			break;
+		}
+		eof = r == 0;
+		have += (size_t)r;
+		if (first && (have >= 3 || eof)) {
+			p = skip_bom(buf, have);
+			first = false;
+		} else if (first) {
+			continue;
+		}
+		rest = parse_lines(&pc, fmt, p, buf + have, eof);
+		have -= (size_t)(rest - buf);
+		memmove(buf, rest, have);
+		if (have == cap) { /* one line longer than the buffer */
+			char *nb = cap < LIST_FILE_MAX ? realloc(buf, cap * 2) : NULL;
+
+			if (!nb) {
+				pc.err = cap < LIST_FILE_MAX ? -ENOMEM : -EFBIG;
+				break;
+			}
+			buf = nb;
+			cap *= 2;
+		}
 	}
+	free(buf);
 	if (sink->st)
 		stats_add(sink->st, &pc.st);
 	return pc.err;
@@ -560,14 +641,21 @@ int list_text_parse_buf(const char *name, const char *buf, size_t len, enum list
 
 int list_text_load_sink(const char *path, enum list_format fmt, const struct list_sink *sink)
 {
-	char *buf;
-	size_t len;
-	int rc = list_read_file(path, &buf, &len);
+	struct stat st;
+	int fd, rc;
 
-	if (rc < 0)
-		return rc;
-	rc = list_text_parse_buf(path, buf, len, fmt, sink);
-	free(buf);
+	if (!sink_ok(sink, fmt) || !path)
+		return -EINVAL;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0)
+		rc = -errno;
+	else if (S_ISDIR(st.st_mode))
+		rc = -EISDIR;
+	else
+		rc = load_fd(fd, path, fmt, sink);
+	close(fd);
 	return rc;
 }
 
@@ -575,8 +663,14 @@ int list_text_load(const char *path, enum list_format fmt, struct match_builder 
 		   struct match_builder *neg, struct list_hosts *hosts, struct list_stats *st,
 		   list_warn_fn warn, void *warn_ctx)
 {
-	struct list_sink k = {.pos = pos, .neg = neg, .hosts = hosts, .st = st, .warn = warn,
-			      .warn_ctx = warn_ctx, .tag = 0, .tag_line = true};
+	struct list_sink k = {.pos = pos,
+			      .neg = neg,
+			      .hosts = hosts,
+			      .st = st,
+			      .warn = warn,
+			      .warn_ctx = warn_ctx,
+			      .tag = 0,
+			      .tag_line = true};
 
 	return list_text_load_sink(path, fmt, &k);
 }
@@ -817,8 +911,7 @@ void list_hosts_free(struct list_hosts *h)
 	free(h);
 }
 
-int list_hosts_add(struct list_hosts *h, const char *name, size_t len, int family,
-		   const void *addr)
+int list_hosts_add(struct list_hosts *h, const char *name, size_t len, int family, const void *addr)
 {
 	char n[MATCH_NAME_MAX];
 	struct haddr a = {0};
@@ -849,6 +942,8 @@ int list_hosts_lookup(const struct list_hosts *h, const char *name, size_t len, 
 	int count = 0;
 	uint32_t li, p;
 
+	if (family != AF_INET && family != AF_INET6)
+		return -EINVAL;
 	if (!h || hosts_norm(name, len, n, &nl) < 0 || (i = hname_find(h, n, nl)) < 0)
 		return -ENOENT;
 	for (li = h->names[i].addr;; li = h->links[li].next - 1) {
@@ -904,7 +999,7 @@ struct dlc {
 };
 
 static void dlc_warn(struct dlc *d, const char *file, unsigned line, const char *fmt, ...)
-	SL_PRINTF(4, 5);
+    SL_PRINTF(4, 5);
 
 static void dlc_warn(struct dlc *d, const char *file, unsigned line, const char *fmt, ...)
 {
@@ -953,8 +1048,8 @@ static bool dlc_name(struct span s, char *out, size_t outlen)
 	return true;
 }
 
-static int dlc_list(struct dlc *d, const char *name, uint64_t must, uint64_t ban,
-		    const char *from, unsigned from_line);
+static int dlc_list(struct dlc *d, const char *name, uint64_t must, uint64_t ban, const char *from,
+		    unsigned from_line);
 
 static int dlc_include(struct dlc *d, struct span rule, struct span rest, uint64_t must,
 		       uint64_t ban, const char *path, unsigned line)
@@ -990,14 +1085,17 @@ static int dlc_include(struct dlc *d, struct span rule, struct span rest, uint64
 	return dlc_list(d, name, must, ban, path, line);
 }
 
-static int dlc_rule(struct dlc *d, struct span rule, struct span rest, uint64_t must,
-		    uint64_t ban, const char *path, unsigned line)
+static int dlc_rule(struct dlc *d, struct span rule, struct span rest, uint64_t must, uint64_t ban,
+		    const char *path, unsigned line)
 {
 	static const struct {
 		const char *pfx;
 		enum match_kind kind;
-	} pf[] = {{"domain:", MATCH_DOMAIN}, {"full:", MATCH_FULL}, {"keyword:", MATCH_KEYWORD},
-		  {"regexp:", MATCH_REGEXP}, {"regex:", MATCH_REGEXP}};
+	} pf[] = {{"domain:", MATCH_DOMAIN},
+		  {"full:", MATCH_FULL},
+		  {"keyword:", MATCH_KEYWORD},
+		  {"regexp:", MATCH_REGEXP},
+		  {"regex:", MATCH_REGEXP}};
 	enum match_kind kind = MATCH_DOMAIN;
 	uint64_t attrs = 0;
 	struct span t;
@@ -1031,7 +1129,11 @@ static int dlc_rule(struct dlc *d, struct span rule, struct span rest, uint64_t 
 	if (rc == -ENOMEM)
 		return rc;
 	if (rc < 0)
-		dlc_warn(d, path, line, "invalid %s '%s'", kind == MATCH_REGEXP ? "regexp" : "name",
+		dlc_warn(d, path, line, "%s %s '%s'",
+			 rc == -E2BIG ? "too many entries, dropped" : "invalid",
+			 kind == MATCH_REGEXP	 ? "regexp"
+			 : kind == MATCH_KEYWORD ? "keyword"
+						 : "name",
 			 show(rule, tmp, sizeof(tmp)));
 	else
 		d->added++;
@@ -1063,8 +1165,8 @@ static int dlc_parse(struct dlc *d, const char *buf, size_t len, uint64_t must, 
 	return rc;
 }
 
-static int dlc_enter(struct dlc *d, const char *name, uint64_t must, uint64_t ban,
-		     const char *from, unsigned from_line)
+static int dlc_enter(struct dlc *d, const char *name, uint64_t must, uint64_t ban, const char *from,
+		     unsigned from_line)
 {
 	char chain[512];
 	size_t n = 0;
@@ -1099,8 +1201,8 @@ static int dlc_enter(struct dlc *d, const char *name, uint64_t must, uint64_t ba
 	return 0;
 }
 
-static int dlc_list(struct dlc *d, const char *name, uint64_t must, uint64_t ban,
-		    const char *from, unsigned from_line)
+static int dlc_list(struct dlc *d, const char *name, uint64_t must, uint64_t ban, const char *from,
+		    unsigned from_line)
 {
 	char path[4096], *buf;
 	size_t len;
@@ -1138,7 +1240,8 @@ int list_dlc_load(const char *dir, const char *code, const char *attr_filter,
 	if (attr_filter && *attr_filter) {
 		bool neg = attr_filter[0] == '-';
 
-		id = dlc_attr(&d, (struct span){attr_filter + neg, strlen(attr_filter) - neg}, true);
+		id =
+		    dlc_attr(&d, (struct span){attr_filter + neg, strlen(attr_filter) - neg}, true);
 		if (id < 0) {
 			rc = id == -ENOMEM ? id : -EINVAL;
 			goto done;

@@ -24,6 +24,8 @@
 #define K_DOM 2u
 #define NAME_BUF (MATCH_NAME_MAX + 1 + 8) /* name + 8 bytes of zero padding */
 #define HSTATES (MATCH_NAME_MAX / 8 + 2)
+#define KW_MAX 8192 /* keywords and regexps are deduplicated and tried one by one */
+#define RX_MAX 8192
 #define RX_MATCH_LIMIT 200000
 #define RX_DEPTH_LIMIT 2000
 
@@ -66,7 +68,7 @@ struct match_builder {
 	struct buf arena; /* [len][name] per record; offset 0 unused */
 	struct brec *recs;
 	size_t nrec, crec;
-	uint32_t *tab; /* record index + 1, power-of-two size */
+	uint64_t *tab; /* high 32 hash bits | record index + 1; power-of-two size */
 	size_t tmask;
 	struct buf kwa; /* keyword strings */
 	struct kw *kws;
@@ -283,12 +285,14 @@ size_t match_builder_entries(const struct match_builder *b)
 static struct brec *bfind(const struct match_builder *b, uint64_t h, const char *s, size_t len)
 {
 	for (size_t i = h & b->tmask;; i = (i + 1) & b->tmask) {
-		uint32_t v = b->tab[i];
+		uint64_t v = b->tab[i];
 		struct brec *r;
 
 		if (!v)
 			return NULL;
-		r = &b->recs[v - 1];
+		if ((v >> 32) != (h >> 32)) /* no need to touch the record */
+			continue;
+		r = &b->recs[(uint32_t)v - 1];
 		if (r->hash == h && (unsigned char)b->arena.p[r->off] == len &&
 		    memcmp(b->arena.p + r->off + 1, s, len) == 0)
 			return r;
@@ -297,17 +301,18 @@ static struct brec *bfind(const struct match_builder *b, uint64_t h, const char 
 
 static void binsert(struct match_builder *b, uint32_t idx)
 {
-	size_t i = b->recs[idx].hash & b->tmask;
+	uint64_t h = b->recs[idx].hash;
+	size_t i = h & b->tmask;
 
 	while (b->tab[i])
 		i = (i + 1) & b->tmask;
-	b->tab[i] = idx + 1;
+	b->tab[i] = (h & 0xffffffff00000000ull) | (idx + 1);
 }
 
 static int brehash(struct match_builder *b)
 {
 	size_t n = (b->tmask + 1) * 2;
-	uint32_t *t = calloc(n, sizeof(*t));
+	uint64_t *t = calloc(n, sizeof(*t));
 
 	if (!t)
 		return -ENOMEM;
@@ -317,6 +322,19 @@ static int brehash(struct match_builder *b)
 	for (size_t i = 0; i < b->nrec; i++)
 		binsert(b, (uint32_t)i);
 	return 0;
+}
+
+int match_builder_reserve(struct match_builder *b, size_t n)
+{
+	if (!b)
+		return -EINVAL;
+	n += b->nrec;
+	if (n > UINT32_MAX / 2)
+		return -ENOMEM;
+	while ((n + 1) * 4 > (b->tmask + 1) * 3)
+		if (brehash(b) < 0)
+			return -ENOMEM;
+	return grow((void **)&b->recs, &b->crec, n, sizeof(*b->recs));
 }
 
 static int add_host(struct match_builder *b, enum match_kind kind, const char *v, size_t len,
@@ -344,12 +362,13 @@ static int add_host(struct match_builder *b, enum match_kind kind, const char *v
 		}
 		return 0;
 	}
-	if ((b->nrec + 1) * 2 > b->tmask + 1 && brehash(b) < 0)
+	if ((b->nrec + 1) * 4 > (b->tmask + 1) * 3 && brehash(b) < 0) /* load <= 0.75 */
 		return -ENOMEM;
 	if (grow((void **)&b->recs, &b->crec, b->nrec + 1, sizeof(*b->recs)) < 0)
 		return -ENOMEM;
 	l = (unsigned char)n;
-	if ((rc = buf_put(&b->arena, &l, 1, &off)) < 0 || (rc = buf_put(&b->arena, name, n, &off2)) < 0)
+	if ((rc = buf_put(&b->arena, &l, 1, &off)) < 0 ||
+	    (rc = buf_put(&b->arena, name, n, &off2)) < 0)
 		return rc;
 	r = &b->recs[b->nrec];
 	*r = (struct brec){.hash = h, .off = off, .kinds = (uint8_t)bit};
@@ -373,6 +392,8 @@ static int add_keyword(struct match_builder *b, const char *v, size_t len, uint3
 	for (size_t i = 0; i < b->nkw; i++)
 		if (b->kws[i].len == len && memcmp(b->kwa.p + b->kws[i].off, s, len) == 0)
 			return 0;
+	if (b->nkw == KW_MAX)
+		return -E2BIG;
 	if (grow((void **)&b->kws, &b->ckw, b->nkw + 1, sizeof(*b->kws)) < 0 ||
 	    buf_put(&b->kwa, s, len, &off) < 0)
 		return -ENOMEM;
@@ -623,6 +644,8 @@ static int add_regexp(struct match_builder *b, const char *v, size_t len, uint32
 	for (size_t i = 0; i < b->nrx; i++)
 		if (b->rxs[i].len == len && memcmp(b->rxa.p + b->rxs[i].off, v, len) == 0)
 			return 0;
+	if (b->nrx == RX_MAX)
+		return -E2BIG;
 	r.code = rx_compile(v, len);
 	if (!r.code)
 		return -EINVAL;
@@ -707,7 +730,7 @@ static uint32_t primary_tag(const struct brec *r, unsigned keep)
  * cache, instead of missing in the slot table. */
 static inline uint64_t *bloom_word(const struct match_set *s, uint64_t h, uint64_t *bits)
 {
-	*bits = (1ull << ((h >> 20) & 63)) | (1ull << ((h >> 26) & 63));
+	*bits = (1ull << ((h >> 32) & 63)) | (1ull << ((h >> 38) & 63));
 	return &s->bloom[((h & 0xffffffffu) * s->nbloom) >> 32];
 }
 
@@ -768,7 +791,9 @@ static int dom_plan(struct match_set *s, const struct match_builder *b, uint8_t 
 	return 0;
 }
 
-static int build_dom(struct match_set *s, const struct match_builder *b)
+/* Uses the builder's arena in place when tags are in runs: fresh memory is
+ * slow to fault in, and the compacted arena is exactly the set's. */
+static int build_dom(struct match_set *s, struct match_builder *b)
 {
 	uint8_t *keep;
 	size_t asize, nruns, nf, pos = 1;
@@ -782,31 +807,45 @@ static int build_dom(struct match_set *s, const struct match_builder *b)
 	rc = dom_plan(s, b, keep, &asize, &nruns, &nf);
 	if (rc < 0)
 		goto done;
+	free(b->tab); /* no more lookups in the builder: let the set reuse it */
+	b->tab = NULL;
 	rc = -ENOMEM;
-	s->arena = malloc(asize);
+	if (!s->tag_width) {
+		s->arena = b->arena.p;
+		b->arena.p = NULL;
+	} else {
+		s->arena = malloc(asize);
+	}
 	s->tab = calloc(s->nslots, sizeof(*s->tab));
 	s->bloom = calloc(s->nbloom, sizeof(*s->bloom));
 	s->runs = s->tag_width ? NULL : malloc((nruns ? nruns : 1) * sizeof(*s->runs));
 	s->ftags = malloc((nf ? nf : 1) * sizeof(*s->ftags));
 	if (!s->arena || !s->tab || !s->bloom || (!s->tag_width && !s->runs) || !s->ftags)
 		goto done;
-	s->arena[0] = 0;
 	for (size_t i = 0; i < b->nrec; i++) {
 		const struct brec *r = &b->recs[i];
-		size_t len = (unsigned char)b->arena.p[r->off];
+		const char *src = (s->tag_width ? b->arena.p : s->arena) + r->off;
+		size_t len = (unsigned char)*src;
 		uint32_t t = primary_tag(r, keep[i]), off = (uint32_t)pos;
 
 		if (!keep[i])
 			continue;
-		memcpy(s->arena + pos, b->arena.p + r->off, 1 + len);
+		memmove(s->arena + pos, src, 1 + len); /* in place: pos <= r->off */
 		pos += 1 + len;
 		for (unsigned k = 0; k < s->tag_width; k++)
 			s->arena[pos++] = (char)(t >> (8 * k));
 		if (!s->tag_width && (s->nruns == 0 || s->runs[s->nruns - 1].tag != t))
 			s->runs[s->nruns++] = (struct trun){.off = off, .tag = t};
 		if (keep[i] == (K_FULL | K_DOM))
-			s->ftags[s->nftags++] = (struct trun){.off = off, .tag = r->tag[MATCH_FULL]};
+			s->ftags[s->nftags++] =
+			    (struct trun){.off = off, .tag = r->tag[MATCH_FULL]};
 		slot_insert(s, r->hash, off, keep[i]);
+	}
+	s->arena[0] = 0;
+	if (!s->tag_width) { /* give back what dropped records and growth left */
+		char *a = realloc(s->arena, asize);
+
+		s->arena = a ? a : s->arena;
 	}
 	s->bytes += asize + s->nslots * sizeof(*s->tab) + s->nbloom * sizeof(*s->bloom) +
 		    ((s->tag_width ? 0 : nruns) + nf) * sizeof(struct trun);
@@ -863,12 +902,13 @@ static int build_rx_guards(struct match_set *s)
 		const char *lit = s->rxa + r->lit, *suf = lit + r->npre, *dot;
 
 		if (r->guard == RXG_PRE) {
-			s->rxk[s->nrxk++] = (struct rxkey){.hash = key_pre(lit), .idx = (uint32_t)i};
+			s->rxk[s->nrxk++] =
+			    (struct rxkey){.hash = key_pre(lit), .idx = (uint32_t)i};
 		} else if (r->guard == RXG_SUF) {
 			dot = memchr(suf, '.', r->nsuf);
 			s->rxk[s->nrxk++] = (struct rxkey){
-				.hash = key_suf(dot + 1, (size_t)(suf + r->nsuf - dot - 1)),
-				.idx = (uint32_t)i};
+			    .hash = key_suf(dot + 1, (size_t)(suf + r->nsuf - dot - 1)),
+			    .idx = (uint32_t)i};
 		} else {
 			s->rxfree[s->nrxfree++] = (uint32_t)i;
 		}
@@ -919,8 +959,9 @@ struct match_set *match_builder_finish(struct match_builder *b, char *err, size_
 	match_builder_free(b);
 	return s;
 fail:
-	snprintf(err, errlen, "%s", rc == -E2BIG ? "domain set too large (over 1 GiB)"
-						 : "out of memory building domain set");
+	snprintf(err, errlen, "%s",
+		 rc == -E2BIG ? "domain set too large (over 1 GiB)"
+			      : "out of memory building domain set");
 	match_set_free(s);
 	match_builder_free(b);
 	return NULL;
@@ -1014,19 +1055,32 @@ static uint32_t rec_tag(const struct match_set *s, uint32_t off)
 	return t;
 }
 
+#define PREFETCH_MAX 8
+
+/* Longest suffix first; the first hit is the most specific entry. The
+ * filter words and slots of the first suffixes are prefetched together so
+ * their cache misses overlap instead of following one another. */
 static bool dom_lookup(const struct match_set *s, const char *name, size_t len,
 		       const uint8_t *starts, size_t nstarts, struct match_hit *hit)
 {
+	uint64_t hv[PREFETCH_MAX], bits;
+	size_t npf = nstarts < PREFETCH_MAX ? nstarts : PREFETCH_MAX;
 	struct hstate hs;
 
 	hstate_init(&hs, name, len);
+	for (size_t i = 0; i < npf; i++) {
+		hv[i] = hstate_suffix(&hs, starts[i]);
+		__builtin_prefetch(bloom_word(s, hv[i], &bits));
+		__builtin_prefetch(&s->tab[((hv[i] >> 32) * s->nslots) >> 32]);
+	}
 	for (size_t i = 0; i < nstarts; i++) {
 		size_t b = starts[i];
+		uint64_t h = i < npf ? hv[i] : hstate_suffix(&hs, b);
 		uint32_t v, off, kinds;
 
 		if (len - b > s->max_len)
 			continue;
-		v = probe(s, hstate_suffix(&hs, b), name + b, len - b, b ? K_DOM : K_FULL | K_DOM);
+		v = probe(s, h, name + b, len - b, b ? K_DOM : K_FULL | K_DOM);
 		if (!v)
 			continue;
 		off = v >> s->off_shift;
@@ -1055,8 +1109,8 @@ static bool kw_lookup(const struct match_set *s, const char *name, size_t len,
 	}
 	if (!best)
 		return false;
-	*hit = (struct match_hit){.kind = MATCH_KEYWORD, .tag = best->tag,
-				  .value = s->kwa + best->off, .len = best->len};
+	*hit = (struct match_hit){
+	    .kind = MATCH_KEYWORD, .tag = best->tag, .value = s->kwa + best->off, .len = best->len};
 	return true;
 }
 
@@ -1068,8 +1122,7 @@ struct rxrun {
 };
 
 /* Are r's literals in the name? at: the label start a prefix guard hit. */
-static bool rx_lits_ok(const struct rx *r, const char *lit, const char *name, size_t len,
-		       size_t at)
+static bool rx_lits_ok(const struct rx *r, const char *lit, const char *name, size_t len, size_t at)
 {
 	const char *suf = lit + r->npre, *req = suf + r->nsuf;
 
@@ -1149,16 +1202,15 @@ static bool rx_lookup(const struct match_set *s, const char *name, size_t len,
 	if (x.best == SIZE_MAX)
 		return false;
 	r = &s->rxs[x.best];
-	*hit = (struct match_hit){.kind = MATCH_REGEXP, .tag = r->tag, .value = s->rxa + r->off,
-				  .len = r->len};
+	*hit = (struct match_hit){
+	    .kind = MATCH_REGEXP, .tag = r->tag, .value = s->rxa + r->off, .len = r->len};
 	return true;
 }
 
-bool match_lookup_ex(const struct match_set *s, const char *name, size_t len,
-		     struct match_hit *hit)
+bool match_lookup_ex(const struct match_set *s, const char *name, size_t len, struct match_hit *hit)
 {
 	char buf[NAME_BUF];
-	uint8_t starts[MATCH_NAME_MAX + 1]; /* where each label-boundary suffix begins */
+	uint8_t starts[MATCH_NAME_MAX + 2]; /* where each label-boundary suffix begins */
 	size_t nstarts = 1;
 	struct match_hit h;
 
@@ -1169,10 +1221,13 @@ bool match_lookup_ex(const struct match_set *s, const char *name, size_t len,
 	if (len == 0 || len > MATCH_NAME_MAX)
 		return false;
 	starts[0] = 0;
-	for (size_t i = 0; i < len; i++) {
-		buf[i] = lc(name[i]);
-		if (buf[i] == '.' && i + 1 < len)
-			starts[nstarts++] = (uint8_t)(i + 1);
+	for (size_t i = 0; i < len; i++) { /* branch-free: this loop is hot */
+		unsigned char c = (unsigned char)name[i];
+
+		c |= (unsigned char)(((unsigned)c - 'A' < 26u) << 5);
+		buf[i] = (char)c;
+		starts[nstarts] = (uint8_t)(i + 1);
+		nstarts += c == '.';
 	}
 	memset(buf + len, 0, 8);
 	if (!hit)

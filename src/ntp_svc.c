@@ -5,23 +5,42 @@
  * timestamp = the request's transmit timestamp) goes back to the client
  * from the address it asked. Modes 6 and 7, short packets and anything
  * that is not a client request are dropped and counted; each client is
- * rate-limited. */
+ * rate-limited by one limiter that all workers share. */
 #include "config.h"
 #include "ntp_svc.h"
+#include "engine.h"
 #include "ntp.h"
 #include "relay.h"
 #include "svc.h"
 #include "worker.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+/* Buckets held by the shared limiter (clients beyond it share slots). */
+#define NTP_RL_SLOTS 8192
+
 struct ntp_flow {
 	struct relay_leg *legs[NTP_MAX_SERVERS];
 	size_t n;
+	struct addr srv[NTP_MAX_SERVERS]; /* the ntp-redirect list the legs were opened for */
+	size_t n_srv;
 	uint8_t req[NTP_HEADER_LEN]; /* the request being answered */
 	bool pending;                /* no answer relayed for it yet */
+};
+
+/* The per-client limiter, in engine->svc_shared[SVC_NTP]. One for all
+ * workers: the kernel spreads a client's flows (one per source port) over
+ * the workers' SO_REUSEPORT listeners, so per-worker buckets would multiply
+ * the limit by the number of workers. NTP is slow traffic: one lock is
+ * cheap. */
+struct ntp_shared {
+	pthread_mutex_t lock;
+	struct ntp_ratelimit *rl;
+	unsigned rate, burst; /* what rl was made with */
+	unsigned users;       /* workers using it */
 };
 
 static const struct ntp_conf *nconf(const struct worker *w)
@@ -29,32 +48,76 @@ static const struct ntp_conf *nconf(const struct worker *w)
 	return w->cfg->svc[SVC_NTP];
 }
 
+/* Workers are set up and torn down one after another on the main thread
+ * (never while a worker runs), so the first one in makes the shared state
+ * and the last one out frees it. */
 static int ntp_worker_init(struct worker *w)
 {
 	const struct ntp_conf *c = nconf(w);
+	struct ntp_shared *sh = w->eng->svc_shared[SVC_NTP];
 
-	w->svc_state[SVC_NTP] = ntp_ratelimit_new(c->rate, c->burst, 4096);
-	return w->svc_state[SVC_NTP] ? 0 : -1;
+	if (!sh) {
+		sh = calloc(1, sizeof(*sh));
+		if (!sh)
+			return -1;
+		sh->rl = ntp_ratelimit_new(c->rate, c->burst, NTP_RL_SLOTS);
+		if (!sh->rl || pthread_mutex_init(&sh->lock, NULL) != 0) {
+			ntp_ratelimit_free(sh->rl);
+			free(sh);
+			return -1;
+		}
+		sh->rate = c->rate;
+		sh->burst = c->burst;
+		w->eng->svc_shared[SVC_NTP] = sh;
+	}
+	sh->users++;
+	w->svc_state[SVC_NTP] = sh;
+	return 0;
 }
 
 static void ntp_worker_fini(struct worker *w)
 {
-	ntp_ratelimit_free(w->svc_state[SVC_NTP]);
+	struct ntp_shared *sh = w->svc_state[SVC_NTP];
+
 	w->svc_state[SVC_NTP] = NULL;
+	if (!sh || --sh->users)
+		return;
+	ntp_ratelimit_free(sh->rl);
+	pthread_mutex_destroy(&sh->lock);
+	free(sh);
+	w->eng->svc_shared[SVC_NTP] = NULL;
 }
 
+/* Each worker calls this from its own thread; the first to see new limits
+ * swaps the limiter (buckets start full again), the others find it done. */
 static void ntp_reconfigure(struct worker *w, const struct cfg *old)
 {
-	const struct ntp_conf *o = old->svc[SVC_NTP], *n = nconf(w);
+	const struct ntp_conf *n = nconf(w);
+	struct ntp_shared *sh = w->svc_state[SVC_NTP];
 	struct ntp_ratelimit *rl;
 
-	if (o->rate == n->rate && o->burst == n->burst)
-		return;
-	rl = ntp_ratelimit_new(n->rate, n->burst, 4096);
-	if (!rl)
-		return; /* keep the old limiter */
-	ntp_ratelimit_free(w->svc_state[SVC_NTP]);
-	w->svc_state[SVC_NTP] = rl;
+	pthread_mutex_lock(&sh->lock);
+	if (sh->rate != n->rate || sh->burst != n->burst) {
+		rl = ntp_ratelimit_new(n->rate, n->burst, NTP_RL_SLOTS);
+		if (rl) { /* else keep the old limiter */
+			ntp_ratelimit_free(sh->rl);
+			sh->rl = rl;
+			sh->rate = n->rate;
+			sh->burst = n->burst;
+		}
+	}
+	pthread_mutex_unlock(&sh->lock);
+}
+
+static bool rate_allow(struct worker *w, struct flow *f)
+{
+	struct ntp_shared *sh = w->svc_state[SVC_NTP];
+	bool ok;
+
+	pthread_mutex_lock(&sh->lock);
+	ok = ntp_ratelimit_allow(sh->rl, &f->client.u.sa, sl_now_ms());
+	pthread_mutex_unlock(&sh->lock);
+	return ok;
 }
 
 /* Relay only the first answer to the current request, and only a real one. */
@@ -72,24 +135,56 @@ static bool answer_filter(struct worker *w, struct flow *f, void *arg, const uin
 	return true;
 }
 
-static int ntp_flow_open(struct worker *w, struct flow *f)
+static void close_legs(struct ntp_flow *nf)
+{
+	for (size_t i = 0; i < nf->n; i++)
+		relay_leg_close(nf->legs[i]);
+	nf->n = nf->n_srv = 0;
+}
+
+/* Legs to the configured servers; the old ones (another config's) go. */
+static void open_legs(struct worker *w, struct flow *f, struct ntp_flow *nf)
 {
 	const struct ntp_conf *c = nconf(w);
-	struct ntp_flow *nf = calloc(1, sizeof(*nf));
 
-	if (!nf)
-		return -1;
-	f->svc_data = nf;
-	if (c->local)
-		return 0;
+	close_legs(nf);
 	for (size_t i = 0; i < c->n_servers; i++) {
 		struct relay_leg *l = relay_leg_open(w, f, &c->servers[i], w->cfg->mark);
 
+		nf->srv[i] = c->servers[i];
 		if (!l)
 			continue; /* e.g. no route for this family: the others may do */
 		relay_leg_set_filter(l, answer_filter, nf);
 		nf->legs[nf->n++] = l;
 	}
+	nf->n_srv = c->n_servers;
+}
+
+/* True when the legs were opened for the running ntp-redirect list. A
+ * flow outlives reloads (a client polling from a fixed port, as ntpd does
+ * from 123, keeps it), so it must follow the config it runs under. */
+static bool legs_current(const struct worker *w, const struct ntp_flow *nf)
+{
+	const struct ntp_conf *c = nconf(w);
+
+	if (nf->n_srv != c->n_servers)
+		return false;
+	for (size_t i = 0; i < c->n_servers; i++)
+		if (!addr_equal(&nf->srv[i], &c->servers[i]))
+			return false;
+	return true;
+}
+
+static int ntp_flow_open(struct worker *w, struct flow *f)
+{
+	struct ntp_flow *nf = calloc(1, sizeof(*nf));
+
+	if (!nf)
+		return -1;
+	f->svc_data = nf;
+	if (nconf(w)->local)
+		return 0;
+	open_legs(w, f, nf);
 	return nf->n ? 0 : -1;
 }
 
@@ -124,14 +219,17 @@ static void ntp_input(struct worker *w, struct flow *f, const uint8_t *data, siz
 	ctr_inc(&w->ctr, CTR_NTP_FIRST + (int)v);
 	if (v != NTP_CLIENT_REQUEST)
 		return;
-	if (!ntp_ratelimit_allow(w->svc_state[SVC_NTP], &f->client.u.sa, sl_now_ms())) {
+	if (!rate_allow(w, f)) {
 		ctr_inc(&w->ctr, CTR_NTP_RATE_LIMITED);
 		return;
 	}
 	if (nconf(w)->local) {
+		close_legs(nf); /* left from a redirect config before a reload */
 		answer_locally(w, f, data, len);
 		return;
 	}
+	if (!legs_current(w, nf))
+		open_legs(w, f, nf);
 	memcpy(nf->req, data, sizeof(nf->req));
 	nf->pending = true;
 	for (size_t i = 0; i < nf->n; i++)
@@ -144,8 +242,7 @@ static void ntp_flow_close(struct worker *w, struct flow *f)
 
 	if (!nf)
 		return;
-	for (size_t i = 0; i < nf->n; i++)
-		relay_leg_close(nf->legs[i]);
+	close_legs(nf);
 	free(nf);
 	f->svc_data = NULL;
 }

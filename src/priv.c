@@ -14,14 +14,16 @@
 
 static int set_caps(void)
 {
-	cap_value_t keep[] = {CAP_NET_ADMIN, CAP_NET_RAW};
+	/* NET_ADMIN: transparent sockets and SO_MARK; NET_RAW: raw replies;
+	 * NET_BIND_SERVICE: reply sockets bound to a server's port 53/123/443. */
+	cap_value_t keep[] = {CAP_NET_ADMIN, CAP_NET_RAW, CAP_NET_BIND_SERVICE};
 	cap_t c = cap_init();
 	int rc = -1;
 
 	if (!c)
 		return -ENOMEM;
-	if (cap_set_flag(c, CAP_PERMITTED, 2, keep, CAP_SET) == 0 &&
-	    cap_set_flag(c, CAP_EFFECTIVE, 2, keep, CAP_SET) == 0 && cap_set_proc(c) == 0)
+	if (cap_set_flag(c, CAP_PERMITTED, 3, keep, CAP_SET) == 0 &&
+	    cap_set_flag(c, CAP_EFFECTIVE, 3, keep, CAP_SET) == 0 && cap_set_proc(c) == 0)
 		rc = 0;
 	else
 		rc = -errno;
@@ -48,14 +50,14 @@ int priv_drop(const char *user)
 	rc = set_caps();
 	prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0);
 	if (rc < 0) {
-		log_err("cannot keep CAP_NET_ADMIN/CAP_NET_RAW: %s", strerror(-rc));
+		log_err("cannot keep CAP_NET_ADMIN/CAP_NET_RAW/CAP_NET_BIND_SERVICE: %s", strerror(-rc));
 		return rc;
 	}
 	if (pw->pw_uid != 0 && setuid(0) == 0) {
 		log_err("privilege drop failed: could regain root");
 		return -EPERM;
 	}
-	log_info("running as %s (uid %u) with CAP_NET_ADMIN and CAP_NET_RAW", user,
+	log_info("running as %s (uid %u) with CAP_NET_ADMIN, CAP_NET_RAW, CAP_NET_BIND_SERVICE", user,
 		 (unsigned)pw->pw_uid);
 	return 0;
 }

@@ -17,6 +17,7 @@
 #include "worker.h"
 
 #include <event2/event.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -56,6 +57,8 @@ static void flush_held(struct worker *w, struct flow *f, struct quic_flow *qf)
 			relay_leg_send(w, qf->leg, qf->held + off, qf->held_len[i]);
 		else if (qf->state == Q_REJECT)
 			reject(w, f, qf->held + off, qf->held_len[i]);
+		else /* held while sniffing, dropped like the flow's later ones */
+			ctr_inc(&w->ctr, CTR_QUIC_DROPPED);
 		off += qf->held_len[i];
 	}
 	free(qf->held);
@@ -66,11 +69,15 @@ static void flush_held(struct worker *w, struct flow *f, struct quic_flow *qf)
 static void log_decision(struct worker *w, struct flow *f, const char *sni, const char *alpn,
 			 const char *what, const struct dns_rule *r)
 {
-	char c[ADDR_STRLEN], d[ADDR_STRLEN];
+	char c[ADDR_STRLEN], d[ADDR_STRLEN], by[512];
 
-	log_debug("quic: %s -> %s sni=%s alpn=%s: %s%s%s:%u", addr_fmt(&f->client, c, sizeof(c)),
+	if (r)
+		snprintf(by, sizeof(by), "by rule %s:%u", r->file, r->line);
+	else
+		snprintf(by, sizeof(by), "(no rule matched)");
+	log_debug("quic: %s -> %s sni=%s alpn=%s: %s %s", addr_fmt(&f->client, c, sizeof(c)),
 		  addr_fmt(&f->origdst, d, sizeof(d)), sni ? sni : "(none)", alpn ? alpn : "-",
-		  what, r ? " by rule " : " (no rule matched)", r ? r->file : "", r ? r->line : 0);
+		  what, by);
 }
 
 /* Apply the first matching quic-rule to the flow (sni NULL: none read). */

@@ -6,6 +6,8 @@
  * server's answers are relayed. */
 #include "config.h"
 #include "relay.h"
+#include "engine.h"
+#include "reply.h"
 #include "flow.h"
 #include "svc.h"
 #include "worker.h"
@@ -22,6 +24,8 @@ struct relay_leg {
 	struct event *ev;
 	relay_filter_fn filter;
 	void *filter_arg;
+	struct bindmap *own; /* where its local address is noted, for loop checks */
+	struct addr local;
 };
 
 void relay_leg_set_filter(struct relay_leg *l, relay_filter_fn fn, void *arg)
@@ -78,6 +82,22 @@ static void leg_cb(evutil_socket_t fd, short what, void *arg)
 	worker_flow_release(w, f);
 }
 
+/* Note the leg's local address: a datagram from it that comes back in
+ * through the listener is sluice's own traffic looping (see worker.c). */
+static int note_local(struct relay_leg *l, struct bindmap *own)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+
+	if (getsockname(l->fd, (struct sockaddr *)&ss, &sl) < 0 ||
+	    addr_from_sa(&l->local, (struct sockaddr *)&ss, sl) < 0)
+		return -1;
+	addr_unmap(&l->local);
+	l->own = own;
+	bindmap_note(own, &l->local, 1);
+	return 0;
+}
+
 struct relay_leg *relay_leg_open(struct worker *w, struct flow *f, const struct addr *dst,
 				 uint32_t mark)
 {
@@ -92,6 +112,8 @@ struct relay_leg *relay_leg_open(struct worker *w, struct flow *f, const struct 
 		goto fail;
 	l->ev = event_new(w->base, l->fd, EV_READ | EV_PERSIST, leg_cb, l);
 	if (!l->ev || event_add(l->ev, NULL) < 0)
+		goto fail;
+	if (w->eng && note_local(l, w->eng->upstreams) < 0)
 		goto fail;
 	return l;
 fail:
@@ -113,6 +135,8 @@ void relay_leg_close(struct relay_leg *l)
 {
 	if (!l)
 		return;
+	if (l->own)
+		bindmap_note(l->own, &l->local, -1);
 	if (l->ev)
 		event_free(l->ev);
 	if (l->fd >= 0)

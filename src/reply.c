@@ -97,6 +97,41 @@ static struct bind_node **bm_slot(struct bindmap *bm, const uint8_t *k, size_t k
 	return pp;
 }
 
+void bindmap_note(struct bindmap *bm, const struct addr *a, int delta)
+{
+	uint8_t k[20];
+	size_t kl = addr_key(a, true, k);
+	struct bind_node **pp, *n;
+
+	pthread_mutex_lock(&bm->lock);
+	pp = bm_slot(bm, k, kl);
+	if (delta > 0 && *pp) {
+		(*pp)->count++;
+	} else if (delta > 0 && (n = calloc(1, sizeof(*n)))) {
+		memcpy(n->key, k, kl);
+		n->klen = (uint8_t)kl;
+		n->count = 1;
+		*pp = n;
+	} else if (delta < 0 && *pp && --(*pp)->count == 0) {
+		n = *pp;
+		*pp = n->next;
+		free(n);
+	}
+	pthread_mutex_unlock(&bm->lock);
+}
+
+bool bindmap_has(struct bindmap *bm, const struct addr *a)
+{
+	uint8_t k[20];
+	size_t kl = addr_key(a, true, k);
+	bool found;
+
+	pthread_mutex_lock(&bm->lock);
+	found = *bm_slot(bm, k, kl) != NULL;
+	pthread_mutex_unlock(&bm->lock);
+	return found;
+}
+
 static int set_transparent(int fd, int family)
 {
 	int on = 1;
@@ -233,6 +268,8 @@ int reply_open_connected(struct reply *r, const struct addr *local, const struct
 {
 	int fd = bind_local(r->bm, local);
 
+	if (fd == -EACCES)
+		fd = -EADDRINUSE; /* not allowed to bind it: answer raw as well */
 	if (fd == -EADDRINUSE)
 		ctr_inc(r->ctr, CTR_REPLY_BIND_BUSY);
 	if (fd < 0)
@@ -285,6 +322,8 @@ static int cached_fd(struct reply *r, const struct addr *local, uint64_t now)
 	if (is_busy(r, local, now))
 		return -EADDRINUSE;
 	fd = bind_local(r->bm, local);
+	if (fd == -EACCES)
+		fd = -EADDRINUSE; /* not allowed to bind it: answer raw as well */
 	if (fd < 0) {
 		if (fd == -EADDRINUSE) {
 			ctr_inc(r->ctr, CTR_REPLY_BIND_BUSY);

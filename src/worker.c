@@ -211,7 +211,7 @@ static int open_reply_sock(struct worker *w, struct flow *f)
 {
 	int fd = reply_open_connected(w->reply, &f->origdst, &f->client);
 
-	if (fd == -EADDRINUSE) {
+	if (fd == -EADDRINUSE) { /* a local service owns it, or we may not bind it */
 		f->reply_raw = true;
 		return 0;
 	}
@@ -224,11 +224,33 @@ static int open_reply_sock(struct worker *w, struct flow *f)
 	return 0;
 }
 
+/* A datagram whose source is one of sluice's own upstream sockets came back
+ * in: the mark that keeps sluice's traffic out of the ruleset is missing.
+ * Refuse it (else it would circle forever) and say so once. */
+static bool looped(struct worker *w, const struct addr *client)
+{
+	if (!w->eng || !bindmap_has(w->eng->upstreams, client))
+		return false;
+	ctr_inc(&w->ctr, CTR_FLOWS_LOOP);
+	if (!w->loop_reported) {
+		w->loop_reported = true;
+		log_err("a datagram from sluice's own upstream socket was intercepted again (a "
+			"routing loop); dropping such datagrams. Fix: load the ruleset from `sluice "
+			"rules` (it returns early for `mark 0x%x`) and keep that mark intact",
+			w->cfg->mark);
+	}
+	return true;
+}
+
 static struct flow *flow_open(struct worker *w, const struct addr *client,
 			      const struct addr *origdst, const struct cfg_intercept *ic)
 {
 	const struct svc *s = svc_get(ic->svc);
-	struct flow *f = flow_insert(w->flows, client, origdst, ic->timeout_s, sl_now_ms());
+	struct flow *f;
+
+	if (looped(w, client))
+		return NULL;
+	f = flow_insert(w->flows, client, origdst, ic->timeout_s, sl_now_ms());
 
 	if (!f) {
 		ctr_inc(&w->ctr, CTR_FLOWS_REFUSED);

@@ -367,6 +367,16 @@ lab_reload() {
 	return 1
 }
 
+# lab_sluice_args CONF ARGS... - lab_sluice with extra sluice options (e.g. -v).
+lab_sluice_args() {
+	local conf=$1
+	shift
+	lab_rules "$conf" || return 1
+	lab_bg "$LAB_GW" sluice "$SLUICE" "$@" -c "$conf"
+	SLUICE_PID=$LAB_LAST_PID
+	lab_wait_log sluice "running" 10
+}
+
 # lab_hosts NS "ADDR NAME"... - the /etc/hosts that programs in NS see
 # (ip netns exec bind-mounts /etc/netns/NS/hosts; rewritten on each call).
 lab_hosts() {
@@ -382,7 +392,8 @@ lab_hosts() {
 #   count=N     requests (1), each with a random transmit timestamp
 #   socks=one|many  one socket for all requests, or one each (one)
 #   gap=S       seconds between requests (0)
-#   timeout=S   how long to wait for answers after the last request (1.5)
+#   timeout=S   how long to wait for answers after the last request (1.5;
+#               less once every request has its answer)
 #   sport=P     bind the (single) socket to source port P
 #   raw=HEX     send these bytes instead of a mode-3 request
 #   len=N version=V mode=M  shape the request (48, 4, 3); len < 48 cuts it
@@ -432,7 +443,7 @@ for i in range(n):
         time.sleep(float(o["gap"]))
 answered = errors = 0
 end = time.time() + float(o["timeout"])
-while time.time() < end:
+while time.time() < end and answered < n:  # a request gets one answer at most
     r, _, _ = select.select(socks, [], [], max(0, end - time.time()))
     for s in r:
         try:
@@ -582,10 +593,10 @@ if o["send"] == "first":
     dgrams = dgrams[:1]
 s = socket.socket(socket.AF_INET6 if ":" in addr else socket.AF_INET, socket.SOCK_DGRAM)
 s.connect((addr, int(o["port"])))
-start = time.time()
+start = time.monotonic()
 end, nxt, sent, res = start + float(o["timeout"]), start, 0, None
 while res is None:
-    now = time.time()
+    now = time.monotonic()
     if now >= end:
         res = "timeout after %d ms" % ((now - start) * 1000)
         break
@@ -595,20 +606,242 @@ while res is None:
                 s.send(d)
                 sent += 1
             except ConnectionRefusedError:
-                res = "refused after %d ms" % ((time.time() - start) * 1000)
+                res = "refused after %d ms" % ((time.monotonic() - start) * 1000)
                 break
         nxt = now + float(o["resend"]) if float(o["resend"]) else end
     if res:
         break
-    r, _, _ = select.select([s], [], [], max(0.001, min(end, nxt) - time.time()))
+    r, _, _ = select.select([s], [], [], max(0.001, min(end, nxt) - time.monotonic()))
     if r:
         try:
             data, peer = s.recvfrom(65535)
             res = "reply %d bytes from %s:%d after %d ms" % (
-                len(data), peer[0], peer[1], (time.time() - start) * 1000)
+                len(data), peer[0], peer[1], (time.monotonic() - start) * 1000)
         except ConnectionRefusedError:
-            res = "refused after %d ms" % ((time.time() - start) * 1000)
+            res = "refused after %d ms" % ((time.monotonic() - start) * 1000)
 print("sent %d datagrams" % sent)
 print(res)
 PY
+}
+
+# mdelta BEFORE AFTER NAME - how much counter NAME grew between two lab_metrics snapshots.
+mdelta() { echo $(( $(mval "$2" "$3") - $(mval "$1" "$3") )); }
+# expect_ge A B / expect_le A B - integer comparisons that say what they got.
+expect_ge() { [ "$1" -ge "$2" ] 2>/dev/null && return 0; echo "  got $1, want >= $2" >&2; return 1; }
+expect_le() { [ "$1" -le "$2" ] 2>/dev/null && return 0; echo "  got $1, want <= $2" >&2; return 1; }
+
+# ---------------------------------------------------------------------------
+# DNS helpers (t_dns_*.sh)
+# ---------------------------------------------------------------------------
+
+# lab_unbound NAME ADDR4 ADDR6 [LINE...] - unbound (foreground, under lab_bg)
+# in the upstream ns on ADDR4 and ADDR6 port 53, UDP and TCP. It logs every
+# query with the address it came from ("info: IP NAME. TYPE IN") to NAME.log.
+# The LINEs are extra `server:` lines, e.g. 'local-data: "a.test. 300 IN A
+# 192.0.2.1"'. Unless a LINE sets its own 'local-zone: "." ...', every name
+# the LINEs do not answer gets NXDOMAIN from a static root zone with an SOA
+# (negative TTL 60), so no query ever leaves the lab. Waits until it serves.
+lab_unbound() {
+	local name=$1 a4=$2 a6=$3 l root=1
+	shift 3
+	command -v unbound >/dev/null || { echo "SKIP: unbound not installed" >&2; exit 77; }
+	for l in "$@"; do
+		case $l in 'local-zone: "." '*) root=0 ;; esac
+	done
+	{
+		printf 'server:\n'
+		printf '\t%s\n' "interface: $a4" "interface: $a6" "port: 53" \
+			"access-control: 0.0.0.0/0 allow" "access-control: ::/0 allow" \
+			"do-daemonize: no" 'username: ""' 'chroot: ""' "directory: \"$LAB_WORK\"" \
+			'pidfile: ""' "use-syslog: no" 'logfile: ""' "verbosity: 1" "log-queries: yes" \
+			"num-threads: 1" 'module-config: "iterator"' "do-not-query-localhost: yes"
+		if [ $root = 1 ]; then
+			printf '\t%s\n' 'local-zone: "." static' \
+				'local-data: ". 3600 IN SOA ns.lab. host.lab. 1 3600 600 86400 60"'
+		fi
+		for l in "$@"; do
+			printf '\t%s\n' "$l"
+		done
+	} > "$LAB_WORK/$name.conf"
+	lab_bg "$LAB_UP" "$name" unbound -d -c "$LAB_WORK/$name.conf"
+	lab_wait_log "$name" "start of service" 10
+}
+
+# lab_unbound_seen NAME QNAME QTYPE - the source addresses unbound NAME logged
+# for QNAME/QTYPE, one a line, in order.
+lab_unbound_seen() {
+	awk -v q="${2%.}." -v t="$3" '$0 ~ /info: / { for (i = 1; i < NF; i++)
+		if ($i == "info:" && $(i + 2) == q && $(i + 3) == t) print $(i + 1) }' \
+		"$LAB_WORK/$1.log"
+}
+
+# lab_dig NS ARGS... - dig in namespace NS, one try, 2 s (override with a
+# later +time=/+tries=); prints dig's full output.
+lab_dig() {
+	local ns=$1
+	shift
+	ip netns exec "$ns" dig +time=2 +tries=1 +nocookie "$@" 2>&1
+}
+
+# dig_status OUT - the rcode dig printed (NOERROR, NXDOMAIN, ...), or "none".
+dig_status() { sed -n 's/.*status: \([A-Z]*\),.*/\1/p' <<<"$1" | head -n1 | grep . || echo none; }
+# dig_server OUT - the SERVER: line's address#port.
+dig_server() { sed -n 's/^;; SERVER: \([^(]*\)(.*/\1/p' <<<"$1" | head -n1; }
+# dig_flags OUT - the header flags ("qr rd ra").
+dig_flags() { sed -n 's/^;; flags: \([a-z ]*\);.*/\1/p' <<<"$1" | head -n1; }
+# dig_answers OUT - the answer section's "TYPE DATA" lines, sorted.
+dig_answers() {
+	awk '/^;; ANSWER SECTION:/ { a = 1; next } a && /^$/ { a = 0 }
+	     a && !/^;/ { d = $5; for (i = 6; i <= NF; i++) d = d " " $i; print $4, d }' <<<"$1" | sort
+}
+# dig_ttl OUT - the TTL of the first answer RR (of the authority SOA when
+# there is no answer).
+dig_ttl() {
+	awk '/^;; (ANSWER|AUTHORITY) SECTION:/ { a = 1; next } a && /^$/ { a = 0 }
+	     a && !/^;/ { print $2; exit }' <<<"$1"
+}
+
+# lab_dnsq NS SERVER [options] - one DNS query from a *connected* UDP socket
+# in namespace NS: the kernel drops any datagram that does not come from
+# SERVER:PORT. Options: -n NAME, -t TYPE (A AAAA TXT SVCB HTTPS or a number),
+# --do, --cd, --edns SIZE (0: no OPT; default 1232), --port P, --timeout S,
+# --hex HEX (send these bytes as they are instead of a query; the answer is
+# read the same way). Prints
+#   from IP:PORT id=ID opcode=N rcode=RCODE flags=qr,aa,tc,rd,ra,ad,cd qd=N an=N ns=N ar=N len=N
+# and one "rr TYPE TTL DATA" line per answer RR (A/AAAA DATA as text), or
+# "timeout" (and returns 1) when nothing came back.
+lab_dnsq() {
+	local ns=$1
+	shift
+	ip netns exec "$ns" "$LAB_PY" - "$@" <<'PY'
+import argparse, os, socket, struct, sys
+p = argparse.ArgumentParser()
+p.add_argument("server"); p.add_argument("-n", default="www.example.org"); p.add_argument("-t", default="A")
+p.add_argument("--do", action="store_true"); p.add_argument("--cd", action="store_true")
+p.add_argument("--edns", type=int, default=1232); p.add_argument("--port", type=int, default=53)
+p.add_argument("--timeout", type=float, default=2); p.add_argument("--hex", default="")
+a = p.parse_args()
+TYPES = {"A": 1, "NS": 2, "CNAME": 5, "SOA": 6, "TXT": 16, "AAAA": 28, "SVCB": 64, "HTTPS": 65, "ANY": 255}
+RCODES = {0: "NOERROR", 1: "FORMERR", 2: "SERVFAIL", 3: "NXDOMAIN", 4: "NOTIMP", 5: "REFUSED"}
+if a.hex:
+    q = bytes.fromhex(a.hex)
+else:
+    qt = TYPES.get(a.t.upper()) or int(a.t)
+    qid = struct.unpack("!H", os.urandom(2))[0]
+    flags = 0x0100 | (0x0010 if a.cd else 0)
+    q = struct.pack("!HHHHHH", qid, flags, 1, 0, 0, 1 if a.edns else 0)
+    for label in a.n.rstrip(".").split("."):
+        q += bytes([len(label)]) + label.encode()
+    q += b"\0" + struct.pack("!HH", qt, 1)
+    if a.edns:
+        q += b"\0" + struct.pack("!HHIH", 41, a.edns, 0x8000 if a.do else 0, 0)
+s = socket.socket(socket.AF_INET6 if ":" in a.server else socket.AF_INET, socket.SOCK_DGRAM)
+s.connect((a.server, a.port))
+s.settimeout(a.timeout)
+s.send(q)
+try:
+    r, peer = s.recvfrom(65535)
+except (socket.timeout, ConnectionRefusedError):
+    print("timeout"); sys.exit(1)
+def skip_name(m, o):
+    for _ in range(128):
+        if o >= len(m): raise ValueError("short")
+        l = m[o]
+        if l == 0: return o + 1
+        if l >= 0xc0: return o + 2
+        o += 1 + l
+    raise ValueError("long name")
+if len(r) < 12:
+    print("from %s:%d short len=%d" % (peer[0], peer[1], len(r))); sys.exit(0)
+rid, fl, qd, an, ns_, ar = struct.unpack("!HHHHHH", r[:12])
+names = [(0x8000, "qr"), (0x0400, "aa"), (0x0200, "tc"), (0x0100, "rd"), (0x0080, "ra"), (0x0020, "ad"), (0x0010, "cd")]
+print("from %s:%d id=%d opcode=%d rcode=%s flags=%s qd=%d an=%d ns=%d ar=%d len=%d" % (
+    peer[0], peer[1], rid, (fl >> 11) & 15, RCODES.get(fl & 15, str(fl & 15)),
+    ",".join(n for b, n in names if fl & b), qd, an, ns_, ar, len(r)))
+try:
+    o = 12
+    for _ in range(qd):
+        o = skip_name(r, o) + 4
+    for _ in range(an):
+        o = skip_name(r, o)
+        t, c, ttl, rdl = struct.unpack("!HHIH", r[o:o + 10]); o += 10
+        rd = r[o:o + rdl]; o += rdl
+        if t == 1 and rdl == 4: d = socket.inet_ntop(socket.AF_INET, rd)
+        elif t == 28 and rdl == 16: d = socket.inet_ntop(socket.AF_INET6, rd)
+        else: d = rd.hex()
+        tn = {v: k for k, v in TYPES.items()}.get(t, str(t))
+        print("rr %s %d %s" % (tn, ttl, d))
+except (ValueError, struct.error) as e:
+    print("parse error: %s" % e)
+PY
+}
+
+# lab_ms CMD... - run CMD, print how long it took in milliseconds.
+lab_ms() {
+	local t0 t1
+	t0=$(date +%s%N)
+	"$@" >/dev/null 2>&1
+	t1=$(date +%s%N)
+	echo $(((t1 - t0) / 1000000))
+}
+
+# lab_quic_servers NAME ADDR... - ngtcp2's gtlsserver (HTTP/3) in the upstream
+# ns on ADDR:443 for each ADDR, with a self-signed certificate for NAME and
+# one file, /file, whose content is in QUIC_BODY. 0 once each one answers a
+# client Initial (asked from inside the upstream ns, around the gateway).
+lab_quic_servers() {
+	local name=$1 a i
+	shift
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+		-keyout "$LAB_WORK/quic.key" -out "$LAB_WORK/quic.crt" -subj "/CN=$name" \
+		-addext "subjectAltName=DNS:$name" >/dev/null 2>&1 || return 1
+	mkdir -p "$LAB_WORK/htdocs"
+	QUIC_BODY="sluice lab $name $$ $RANDOM"
+	echo "$QUIC_BODY" > "$LAB_WORK/htdocs/file"
+	for a in "$@"; do
+		lab_bg "$LAB_UP" "gtlsserver-$a" gtlsserver -q -d "$LAB_WORK/htdocs" "$a" 443 \
+			"$LAB_WORK/quic.key" "$LAB_WORK/quic.crt"
+	done
+	for a in "$@"; do
+		for ((i = 0; i < 30; i++)); do
+			lab_quic_hello "$LAB_UP" "$a" timeout=0.3 | grep -q '^reply' && break
+			sleep 0.1
+		done
+		[ "$i" -lt 30 ] || { lab_log "lab: gtlsserver on $a does not answer"; return 1; }
+	done
+}
+
+# lab_h3get ADDR NAME [gtlsclient options...] - fetch https://NAME/file with
+# gtlsclient from the client ns, NAME resolving to ADDR only (a numeric HOST
+# would make gtlsclient send the SNI "localhost"; with ADDR = "-" it is
+# asked by address instead). Prints "got CONTENT in MS ms" or "failed in MS
+# ms"; the client's output is in $LAB_WORK/h3get.log.
+lab_h3get() {
+	local addr=$1 name=$2 host=$2 dir="$LAB_WORK/h3get" t0 t1
+	shift 2
+	if [ "$addr" = - ]; then
+		host=$name
+	else
+		lab_hosts "$LAB_CLI" "$addr $name"
+	fi
+	rm -rf "$dir"
+	mkdir -p "$dir"
+	t0=$(date +%s%N)
+	in_cli timeout 15 gtlsclient --exit-on-all-streams-close --timeout=5s --download="$dir" \
+		"$@" "$host" 443 "https://$name/file" >"$LAB_WORK/h3get.log" 2>&1
+	t1=$(date +%s%N)
+	if [ -s "$dir/file" ]; then
+		echo "got $(cat "$dir/file") in $(((t1 - t0) / 1000000)) ms"
+	else
+		echo "failed in $(((t1 - t0) / 1000000)) ms"
+	fi
+}
+
+# lab_sluice_exit - SIGTERM the running sluice (SLUICE_PID) and check that
+# it exits 0 and its log holds no sanitizer report (ASan, LSan, UBSan).
+lab_sluice_exit() {
+	lab_stop "$SLUICE_PID"
+	check "sluice exits 0 on SIGTERM" expect_eq "$LAB_STOP_RC" 0
+	check "sluice's log has no sanitizer report" \
+		bash -c "! grep -E 'Sanitizer|runtime error' '$LAB_WORK/sluice.log'"
 }

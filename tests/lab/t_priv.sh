@@ -1,16 +1,15 @@
 #!/bin/bash
 # `user nobody`: after opening the listeners sluice runs as nobody (65534)
-# with exactly CAP_NET_ADMIN and CAP_NET_RAW (CapEff 0x3000) in every
+# with exactly CAP_NET_ADMIN, CAP_NET_RAW and CAP_NET_BIND_SERVICE (CapEff
+# 0x3400) in every
 # thread, and everything that happens per flow still works after the drop,
 # IPv4 and IPv6:
 #  - new flows get new transparent reply sockets (relay answers from the
 #    server's address, the server sees the gateway);
 #  - the raw-socket reply path (a local service owns the port) still works
 #    (CAP_NET_RAW kept, the raw sockets opened);
-#  - known bug (xcheck): a flow to a privileged port (443 here; DNS 53 and
-#    NTP 123 alike) is refused after the drop, because its reply socket's
-#    bind to ORIGDST:443 needs CAP_NET_BIND_SERVICE (EACCES); shown by
-#    lowering ip_unprivileged_port_start in the gateway, which makes it work.
+#  - flows to a privileged port (443 here; DNS 53 and NTP 123 alike) work:
+#    their reply sockets bind ORIGDST:443 with CAP_NET_BIND_SERVICE.
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/lab/lab.sh"
 lab_require
 lab_up || exit 99
@@ -42,23 +41,23 @@ lab_sluice "$conf" || exit 99
 client() { in_cli "$LAB_PY" "$LAB_DIR/udptool.py" client "$@"; }
 field() { sed -n "s/^$2:[[:space:]]*//p" "$1"; }
 
-check "it logs the drop" grep -q "running as nobody (uid $nobody_uid) with CAP_NET_ADMIN and CAP_NET_RAW" \
+check "it logs the drop" grep -q "running as nobody (uid $nobody_uid) with CAP_NET_ADMIN, CAP_NET_RAW, CAP_NET_BIND_SERVICE" \
 	"$LAB_WORK/sluice.log"
 st=/proc/$SLUICE_PID/status
 check "Uid is nobody (real, effective, saved, fs)" \
 	expect_eq "$(field "$st" Uid | tr -s '\t ' ' ')" "$nobody_uid $nobody_uid $nobody_uid $nobody_uid"
 check "Gid is nobody's group" \
 	expect_eq "$(field "$st" Gid | tr -s '\t ' ' ')" "$nobody_gid $nobody_gid $nobody_gid $nobody_gid"
-check "CapEff is exactly CAP_NET_ADMIN|CAP_NET_RAW" expect_eq "$(field "$st" CapEff)" 0000000000003000
-check "CapPrm is exactly CAP_NET_ADMIN|CAP_NET_RAW" expect_eq "$(field "$st" CapPrm)" 0000000000003000
+check "CapEff is exactly CAP_NET_ADMIN|CAP_NET_RAW|CAP_NET_BIND_SERVICE" expect_eq "$(field "$st" CapEff)" 0000000000003400
+check "CapPrm is exactly CAP_NET_ADMIN|CAP_NET_RAW|CAP_NET_BIND_SERVICE" expect_eq "$(field "$st" CapPrm)" 0000000000003400
 check "CapInh is empty" expect_eq "$(field "$st" CapInh)" 0000000000000000
 ntask=0 bad=""
 for t in /proc/$SLUICE_PID/task/*/status; do
 	ntask=$((ntask + 1))
-	[ "$(field "$t" CapEff)" = 0000000000003000 ] || bad="$bad $t"
+	[ "$(field "$t" CapEff)" = 0000000000003400 ] || bad="$bad $t"
 	[ "$(field "$t" Uid | tr -s '\t ' ' ')" = "$nobody_uid $nobody_uid $nobody_uid $nobody_uid" ] || bad="$bad $t"
 done
-check "every thread ($ntask: main + 2 workers at least) runs as nobody with CapEff 0x3000" \
+check "every thread ($ntask: main + 2 workers at least) runs as nobody with CapEff 0x3400" \
 	test "$ntask" -ge 3 -a -z "$bad"
 
 # New flows after the drop: new transparent reply sockets.
@@ -85,20 +84,13 @@ out=$(client --to "$GWC4" --port 5302 --msg l4)
 check "IPv4: the local service still has its port" expect_contains "$out" "from $GWC4:5302 local4 seen $CLI4:"
 
 # A privileged port: binding a reply socket to ORIGDST:443 needs
-# CAP_NET_BIND_SERVICE (ports below net.ipv4.ip_unprivileged_port_start), which
-# the drop does not keep. Known bug, reported: these flows are refused.
+# CAP_NET_BIND_SERVICE (ports below net.ipv4.ip_unprivileged_port_start), so
+# the drop keeps it; the flows are answered like any other.
 ref0=$(lab_metric flows_refused)
-out=$(client --to "$UP4" --port 443 --msg q4 --timeout 1)
-xcheck "IPv4: a flow to port 443 is answered after the drop" expect_contains "$out" "from $UP4:443 seen $GWU4:"
-out=$(client --to "$UP6" --port 443 --msg q6 --timeout 1)
-xcheck "IPv6: a flow to port 443 is answered after the drop" expect_contains "$out" "from $UP6:443 seen $GWU6:"
-check "both refused (flows_refused +2)" expect_eq "$(lab_metric flows_refused)" $((ref0 + 2))
-# The cause, shown: with ip_unprivileged_port_start 0 in the gateway (this
-# namespace only) the same flows work.
-in_gw sysctl -qw net.ipv4.ip_unprivileged_port_start=0
-out=$(client --to "$UP4" --port 443 --msg q4b)
-check "IPv4: with ip_unprivileged_port_start=0, port 443 is answered" expect_contains "$out" "from $UP4:443 seen $GWU4:"
-out=$(client --to "$UP6" --port 443 --msg q6b)
-check "IPv6: with ip_unprivileged_port_start=0, port 443 is answered" expect_contains "$out" "from $UP6:443 seen $GWU6:"
+out=$(client --to "$UP4" --port 443 --msg q4 --timeout 2)
+check "IPv4: a flow to port 443 is answered after the drop" expect_contains "$out" "from $UP4:443 seen $GWU4:"
+out=$(client --to "$UP6" --port 443 --msg q6 --timeout 2)
+check "IPv6: a flow to port 443 is answered after the drop" expect_contains "$out" "from $UP6:443 seen $GWU6:"
+check "none refused (flows_refused unchanged)" expect_eq "$(lab_metric flows_refused)" "$ref0"
 check "sluice is still running" kill -0 "$SLUICE_PID"
 lab_finish

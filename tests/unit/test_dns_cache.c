@@ -429,6 +429,9 @@ static void t_stale_and_prefetch(void **st)
 	/* 20% left: nothing */
 	assert_true(dns_cache_get(c, &qb.q, qb.b, out, sizeof(out), T0 + 240000, &hit) > 0);
 	assert_false(hit.prefetch || hit.refresh);
+	/* 31 s of 300 left (10.3%): still nothing */
+	assert_true(dns_cache_get(c, &qb.q, qb.b, out, sizeof(out), T0 + 269000, &hit) > 0);
+	assert_false(hit.prefetch || hit.refresh);
 	/* under 10% left: prefetch, refresh once */
 	assert_true(dns_cache_get(c, &qb.q, qb.b, out, sizeof(out), T0 + 271000, &hit) > 0);
 	assert_true(hit.prefetch && hit.refresh);

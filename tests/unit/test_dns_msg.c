@@ -1110,6 +1110,33 @@ static void t_inspect_truncated_and_loops(void **st)
 		d[k - 15] = 12; /* "a." again: fine */
 		assert_int_equal(dns_answer_inspect(d, k, &ai), 0);
 	}
+	/* a prior name must end before the name that points to it: RR1's RDATA
+	 * ends in 0x01 (192.0.2.1), RR2's owner "\2\0\0" + pointer to that
+	 * byte would read "\1\2\0" through RR2's own first bytes */
+	{
+		uint8_t d[64];
+		size_t k = hdr(d, 1, DNS_F_QR, 1, 2, 0, 0), last;
+
+		k += wname(d + k, "a");
+		k += put32(d + k, 0x00010001);
+		k += put16(d + k, 0xc00c);
+		k += put16(d + k, DNS_TYPE_A);
+		k += put16(d + k, DNS_CLASS_IN);
+		k += put32(d + k, 60);
+		k += put16(d + k, 4);
+		k += put32(d + k, 0xc0000201);
+		last = k - 1;
+		memcpy(d + k, "\2\0\0", 3);
+		k += 3;
+		k += put16(d + k, (uint16_t)(0xc000 | last));
+		k += put16(d + k, DNS_TYPE_A);
+		k += put16(d + k, DNS_CLASS_IN);
+		k += put32(d + k, 60);
+		k += put16(d + k, 0);
+		assert_int_equal(dns_answer_inspect(d, k, &ai), -EBADMSG);
+		d[k - 11] = 12; /* point at the question name instead: fine */
+		assert_int_equal(dns_answer_inspect(d, k, &ai), 0);
+	}
 	memcpy(c, b, n);
 	/* and forward, at the second answer */
 	c[p + 1] = (uint8_t)(p + 16);

@@ -174,7 +174,8 @@ static const char *shared(char *out, size_t len, const char *name)
 static void test_synthetic(void **state)
 {
 	struct geosite_want want[] = {{"test", NULL, 1}, {"TEST", "ADS", 2}, {"other", NULL, 3}};
-	struct match_builder *b[3] = {match_builder_new(), match_builder_new(), match_builder_new()};
+	struct match_builder *b[3] = {match_builder_new(), match_builder_new(),
+				      match_builder_new()};
 	struct geosite_stats st;
 	struct warns w = {0};
 	struct match_set *s[3];
@@ -272,8 +273,8 @@ static void test_damaged(void **state)
 						       NULL, NULL, NULL),
 				 -EBADMSG);
 		assert_int_equal(
-			geosite_dat_parse_buf("x", group, sizeof(group), want, 1, b, NULL, NULL, NULL),
-			-EBADMSG);
+		    geosite_dat_parse_buf("x", group, sizeof(group), want, 1, b, NULL, NULL, NULL),
+		    -EBADMSG);
 		assert_int_equal(geosite_dat_parse_buf("x", field0, sizeof(field0), want, 1, b,
 						       NULL, NULL, NULL),
 				 -EBADMSG);
@@ -381,7 +382,8 @@ static uint8_t *read_all(const char *path, size_t *len)
 	return (uint8_t *)buf;
 }
 
-/* Every list of geosite.dat decodes to what the yml dump says. */
+/* Every list of geosite.dat decodes to what the yml dump says, and gives
+ * the verdicts of the same list loaded from the text source. */
 static void test_real_all_lists(void **state)
 {
 	struct yml y;
@@ -389,11 +391,12 @@ static void test_real_all_lists(void **state)
 	struct match_builder **b;
 	struct geosite_stats st;
 	size_t len, rules = 0, types[4] = {0};
-	char path[4096];
+	char path[4096], dir[4096];
 	uint8_t *buf;
 
 	(void)state;
-	if (!shared(path, sizeof(path), "geosite.dat") || !yml_load(&y))
+	if (!shared(path, sizeof(path), "geosite.dat") ||
+	    !shared(dir, sizeof(dir), "domain-list-community/data") || !yml_load(&y))
 		skip();
 	assert_non_null(buf = read_all(path, &len));
 	want = calloc(y.n, sizeof(*want));
@@ -403,8 +406,10 @@ static void test_real_all_lists(void **state)
 		b[i] = match_builder_new();
 		rules += y.l[i].n;
 		for (size_t j = 0; j < y.l[i].n; j++)
-			types[y.l[i].r[j].type == 'k' ? 0 : y.l[i].r[j].type == 'r' ? 1
-						: y.l[i].r[j].type == 'd' ? 2 : 3]++;
+			types[y.l[i].r[j].type == 'k'	? 0
+			      : y.l[i].r[j].type == 'r' ? 1
+			      : y.l[i].r[j].type == 'd' ? 2
+							: 3]++;
 	}
 	assert_int_equal(geosite_dat_parse_buf(path, buf, len, want, y.n, b, &st, NULL, NULL), 0);
 	assert_int_equal(y.n, 1536);
@@ -417,12 +422,17 @@ static void test_real_all_lists(void **state)
 	assert_int_equal(st.bad, 0);
 	assert_int_equal(st.added, rules);
 	for (size_t i = 0; i < y.n; i++) {
-		struct match_set *s;
+		struct match_builder *bt = match_builder_new();
+		struct match_set *s, *t;
 
 		assert_int_equal(match_builder_entries(b[i]), distinct(&y.l[i]));
 		s = finish(b[i]);
+		/* the same list from the text source */
+		assert_true(list_dlc_load(dir, y.l[i].name, NULL, bt, NULL, NULL) > 0);
+		t = finish(bt);
 		for (size_t j = 0; j < y.l[i].n; j++) {
 			const struct yrule *r = &y.l[i].r[j];
+			const char *parent = strchr(r->value, '.');
 			char sub[300];
 
 			if (r->type == 'r')
@@ -430,8 +440,13 @@ static void test_real_all_lists(void **state)
 			snprintf(sub, sizeof(sub), "zz9.%s", r->value);
 			if (!hit(s, r->value) || (r->type == 'd' && !hit(s, sub)))
 				fail_msg("%s: %c:%s not matched", y.l[i].name, r->type, r->value);
+			if (!hit(t, r->value) || hit(t, sub) != hit(s, sub) ||
+			    (parent && hit(t, parent + 1) != hit(s, parent + 1)))
+				fail_msg("%s: %s: text and geosite.dat differ", y.l[i].name,
+					 r->value);
 		}
 		match_set_free(s);
+		match_set_free(t);
 	}
 	free(want);
 	free(b);
@@ -441,24 +456,24 @@ static void test_real_all_lists(void **state)
 
 /* ---- README section 2 verdict table, from both sources ---- */
 
-static const char *const table_lists[] = {"CN",		  "GEOLOCATION-CN", "GEOLOCATION-!CN",
-					  "CATEGORY-ADS-ALL", "PRIVATE",	    "CATEGORY-NTP",
-					  "GOOGLE",	  "APPLE"};
+static const char *const table_lists[] = {
+    "CN",      "GEOLOCATION-CN", "GEOLOCATION-!CN", "CATEGORY-ADS-ALL",
+    "PRIVATE", "CATEGORY-NTP",	 "GOOGLE",	    "APPLE"};
 #define NTABLE (sizeof(table_lists) / sizeof(table_lists[0]))
 
 static const struct {
 	const char *name;
 	unsigned lists; /* bit i: table_lists[i] */
 } table[] = {
-	{"www.baidu.com", 1u << 0 | 1u << 1},
-	{"time.apple.com", 1u << 5 | 1u << 7 | 1u << 2},
-	{"pool.ntp.org", 1u << 5 | 1u << 2},
-	{"ad.doubleclick.net", 1u << 3 | 1u << 6 | 1u << 2},
-	{"dns.google", 1u << 6 | 1u << 2},
-	{"r3---sn-2x3abcde.googlevideo.com", 1u << 6 | 1u << 2},
-	{"localhost", 1u << 4},
-	{"nonexistent.invalid", 1u << 4},
-	{"example.org", 0},
+    {"www.baidu.com", 1u << 0 | 1u << 1},
+    {"time.apple.com", 1u << 5 | 1u << 7 | 1u << 2},
+    {"pool.ntp.org", 1u << 5 | 1u << 2},
+    {"ad.doubleclick.net", 1u << 3 | 1u << 6 | 1u << 2},
+    {"dns.google", 1u << 6 | 1u << 2},
+    {"r3---sn-2x3abcde.googlevideo.com", 1u << 6 | 1u << 2},
+    {"localhost", 1u << 4},
+    {"nonexistent.invalid", 1u << 4},
+    {"example.org", 0},
 };
 
 static void check_table(struct match_set **s, const char *src)
@@ -523,8 +538,8 @@ static void test_real_table(void **state)
 
 static const struct {
 	const char *code, *attr;
-} xlists[] = {{"cn", NULL}, {"category-ads-all", NULL}, {"geolocation-!cn", NULL},
-	      {"google", "ads"}};
+} xlists[] = {
+    {"cn", NULL}, {"category-ads-all", NULL}, {"geolocation-!cn", NULL}, {"google", "ads"}};
 #define NX (sizeof(xlists) / sizeof(xlists[0]))
 
 struct names {
@@ -558,8 +573,8 @@ static void names_from(struct names *ns, const char *v, uint64_t *r)
 	*r = *r * 6364136223846793005ull + 1442695040888963407ull;
 	name_add(ns, "%s", v);
 	name_add(ns, "%s.%s", pre[(*r >> 33) % 4], v);
-	name_add(ns, "x%s", v);		/* not on a label boundary */
-	name_add(ns, "%s.zz", v);		/* beside */
+	name_add(ns, "x%s", v);	  /* not on a label boundary */
+	name_add(ns, "%s.zz", v); /* beside */
 	if (dot)
 		name_add(ns, "%s", dot + 1); /* the parent */
 	if (strlen(v) > 3)
@@ -589,7 +604,8 @@ static void test_cross_check(void **state)
 		want[i] = (struct geosite_want){.code = xlists[i].code, .attr = xlists[i].attr};
 		bd[i] = match_builder_new();
 		bt[i] = match_builder_new();
-		assert_true(list_dlc_load(dir, xlists[i].code, xlists[i].attr, bt[i], NULL, NULL) > 0);
+		assert_true(list_dlc_load(dir, xlists[i].code, xlists[i].attr, bt[i], NULL, NULL) >
+			    0);
 		st[i] = finish(bt[i]);
 	}
 	assert_int_equal(geosite_dat_load(path, want, NX, bd, NULL, NULL), 0);
@@ -621,8 +637,8 @@ static void test_cross_check(void **state)
 
 			if (a != b)
 				fail_msg("%s%s%s: %s: geosite.dat %d, text %d", xlists[i].code,
-					 xlists[i].attr ? "@" : "", xlists[i].attr ? xlists[i].attr : "",
-					 ns.v[n], a, b);
+					 xlists[i].attr ? "@" : "",
+					 xlists[i].attr ? xlists[i].attr : "", ns.v[n], a, b);
 			hits += a;
 			misses += !a;
 		}
@@ -642,9 +658,9 @@ static void test_cross_check(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_synthetic),	cmocka_unit_test(test_unknown_code),
-		cmocka_unit_test(test_damaged),		cmocka_unit_test(test_real_all_lists),
-		cmocka_unit_test(test_real_table),	cmocka_unit_test(test_cross_check),
+	    cmocka_unit_test(test_synthetic),  cmocka_unit_test(test_unknown_code),
+	    cmocka_unit_test(test_damaged),    cmocka_unit_test(test_real_all_lists),
+	    cmocka_unit_test(test_real_table), cmocka_unit_test(test_cross_check),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -353,6 +353,43 @@ static void test_buffers(void **state)
 	assert_int_equal(list_text_parse_buf("buf", "", 0, LIST_HOSTS, &k), 0);
 }
 
+/* Files are read in chunks: lines across chunk ends, a line longer than a
+ * chunk, a BOM, no final newline. */
+static void test_chunked_file(void **state)
+{
+	struct match_builder *b = match_builder_new();
+	struct list_stats st = {0};
+	struct warns w = {0};
+	char path[] = "/tmp/test-lists-XXXXXX";
+	struct match_set *s;
+	int fd = mkstemp(path);
+	FILE *f;
+
+	(void)state;
+	assert_true(fd >= 0);
+	assert_non_null(f = fdopen(fd, "w"));
+	fputs("\xef\xbb\xbf", f);
+	for (int i = 0; i < 20000; i++) /* about 300 kB */
+		fprintf(f, "d%05d.example.com\n", i);
+	for (int i = 0; i < 100000; i++) /* one 100 kB line */
+		fputc('x', f);
+	fputs("\nlast.example", f);
+	fclose(f);
+	assert_int_equal(list_text_load(path, LIST_PLAIN, b, NULL, NULL, &st, on_warn, &w), 0);
+	unlink(path);
+	assert_int_equal(st.lines, 20002);
+	assert_int_equal(st.entries, 20001);
+	assert_int_equal(st.bad, 1);
+	assert_int_equal(w.n, 1);
+	assert_int_equal(w.lines[0], 20001);
+	s = finish(b);
+	assert_int_equal(look(s, "d00000.example.com"), 1);
+	assert_int_equal(look(s, "x.d12345.example.com"), 12346);
+	assert_int_equal(look(s, "d19999.example.com"), 20000);
+	assert_int_equal(look(s, "last.example"), 20002);
+	match_set_free(s);
+}
+
 static void test_errors(void **state)
 {
 	struct match_builder *b = match_builder_new();
@@ -360,9 +397,9 @@ static void test_errors(void **state)
 	enum list_format f;
 
 	(void)state;
-	assert_int_equal(list_text_load("/nonexistent/list.txt", LIST_PLAIN, b, NULL, NULL, &st,
-					NULL, NULL),
-			 -ENOENT);
+	assert_int_equal(
+	    list_text_load("/nonexistent/list.txt", LIST_PLAIN, b, NULL, NULL, &st, NULL, NULL),
+	    -ENOENT);
 	assert_int_equal(list_text_load("/", LIST_PLAIN, b, NULL, NULL, &st, NULL, NULL), -EISDIR);
 	assert_int_equal(list_format_parse("adblock", &f), 0);
 	assert_int_equal(f, LIST_ADBLOCK);
@@ -423,24 +460,25 @@ static void test_dlc_attrs(void **state)
 		const char *code, *attr;
 		const char *in; /* which of a..e match */
 	} cases[] = {
-		{"base", NULL, "abcde"},     {"withads", NULL, "bd"}, {"noads", NULL, "ace"},
-		{"adsnocn", NULL, "b"},	     {"nested", NULL, "abcde"}, {"NESTED", "cn", "cd"},
-		{"nested", "!cn", "e"},	     {"nested", "-ads", "ace"}, {"withads", "-cn", "b"},
-		{"noads", "ads", ""},	     {"base", "ADS", "bd"},
+	    {"base", NULL, "abcde"}, {"withads", NULL, "bd"},	{"noads", NULL, "ace"},
+	    {"adsnocn", NULL, "b"},  {"nested", NULL, "abcde"}, {"NESTED", "cn", "cd"},
+	    {"nested", "!cn", "e"},  {"nested", "-ads", "ace"}, {"withads", "-cn", "b"},
+	    {"noads", "ads", ""},    {"base", "ADS", "bd"},
 	};
 	struct warns w = {0};
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		struct match_set *s = dlc(cases[i].code, cases[i].attr, (int)strlen(cases[i].in), &w);
+		struct match_set *s =
+		    dlc(cases[i].code, cases[i].attr, (int)strlen(cases[i].in), &w);
 
 		for (char c = 'a'; c <= 'e'; c++) {
 			char name[16];
 
 			snprintf(name, sizeof(name), "%c.example", c);
 			if ((look(s, name) == 0) != (strchr(cases[i].in, c) != NULL))
-				fail_msg("%s@%s: %s", cases[i].code, cases[i].attr ? cases[i].attr : "",
-					 name);
+				fail_msg("%s@%s: %s", cases[i].code,
+					 cases[i].attr ? cases[i].attr : "", name);
 		}
 		match_set_free(s);
 	}
@@ -646,13 +684,14 @@ static void test_real_dlc(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_dnsmasq_fixture), cmocka_unit_test(test_hosts_fixture),
-		cmocka_unit_test(test_hosts_table),	cmocka_unit_test(test_adblock_fixture),
-		cmocka_unit_test(test_plain_fixture),	cmocka_unit_test(test_buffers),
-		cmocka_unit_test(test_errors),		cmocka_unit_test(test_dlc_fixture),
-		cmocka_unit_test(test_dlc_attrs),	cmocka_unit_test(test_dlc_errors),
-		cmocka_unit_test(test_real_china),	cmocka_unit_test(test_real_ads),
-		cmocka_unit_test(test_real_nocoin),	cmocka_unit_test(test_real_dlc),
+	    cmocka_unit_test(test_dnsmasq_fixture), cmocka_unit_test(test_hosts_fixture),
+	    cmocka_unit_test(test_hosts_table),	    cmocka_unit_test(test_adblock_fixture),
+	    cmocka_unit_test(test_plain_fixture),   cmocka_unit_test(test_buffers),
+	    cmocka_unit_test(test_errors),	    cmocka_unit_test(test_chunked_file),
+	    cmocka_unit_test(test_dlc_fixture),	    cmocka_unit_test(test_dlc_attrs),
+	    cmocka_unit_test(test_dlc_errors),	    cmocka_unit_test(test_real_china),
+	    cmocka_unit_test(test_real_ads),	    cmocka_unit_test(test_real_nocoin),
+	    cmocka_unit_test(test_real_dlc),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -15,6 +15,9 @@
 
 #include <cmocka.h>
 
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+
 static struct match_set *finish(struct match_builder *b)
 {
 	char err[128];
@@ -215,7 +218,7 @@ static void test_precedence(void **state)
 	add(b, MATCH_DOMAIN, "google.com", 30);
 	add(b, MATCH_DOMAIN, "mail.google.com", 31);
 	add(b, MATCH_FULL, "mail.google.com", 20);
-	add(b, MATCH_FULL, "google.com", 30); /* same tag as domain:google.com */
+	add(b, MATCH_FULL, "google.com", 30);	/* same tag as domain:google.com */
 	add(b, MATCH_DOMAIN, "google.com", 99); /* duplicate: ignored */
 	s = finish(b);
 	assert_true(match_lookup_ex(s, "mail.google.com", 15, &h));
@@ -355,7 +358,8 @@ static void random_round(uint64_t seed, uint32_t ntags, size_t n)
 
 		e[i].kind = k < 12 ? MATCH_DOMAIN : k < 19 ? MATCH_FULL : MATCH_KEYWORD;
 		rand_name(&r, e[i].v, e[i].kind == MATCH_KEYWORD ? 3 : 2 + (int)(rng_next(&r) % 3));
-		e[i].tag = (uint32_t)(rng_next(&r) % ntags) * 1000003u % (ntags > 1000 ? 0x7fffffff : 1000);
+		e[i].tag = (uint32_t)(rng_next(&r) % ntags) * 1000003u %
+			   (ntags > 1000 ? 0x7fffffff : 1000);
 		add(b, e[i].kind, e[i].v, e[i].tag);
 	}
 	/* the reference keeps only the first entry of each kind+value */
@@ -374,8 +378,8 @@ static void random_round(uint64_t seed, uint32_t ntags, size_t n)
 		want = ref_look(e, n, name);
 		got = look(s, name);
 		if (want != got)
-			fail_msg("seed %llu name %s: want %ld got %ld", (unsigned long long)seed, name,
-				 want, got);
+			fail_msg("seed %llu name %s: want %ld got %ld", (unsigned long long)seed,
+				 name, want, got);
 		hits += got >= 0;
 	}
 	if (getenv("TEST_VERBOSE"))
@@ -389,10 +393,99 @@ static void test_random_vs_reference(void **state)
 {
 	(void)state;
 	for (uint64_t seed = 1; seed <= 12; seed++) {
-		random_round(seed * 0x9e3779b97f4a7c15ull, 1, 200);   /* one tag: heavy dropping */
-		random_round(seed * 0x9e3779b97f4a7c15ull, 3, 200);   /* few tags: runs */
+		random_round(seed * 0x9e3779b97f4a7c15ull, 1, 200);    /* one tag: heavy dropping */
+		random_round(seed * 0x9e3779b97f4a7c15ull, 3, 200);    /* few tags: runs */
 		random_round(seed * 0x9e3779b97f4a7c15ull, 5000, 200); /* inline tags */
 	}
+}
+
+/* ---- regexps: literal guards against a plain search of every pattern ---- */
+
+static const char *const rx_pats[] = {
+    "(^|\\.)18tv[1-5]\\.com$",
+    "(^|\\.)91porn\\.(best|com|cool)$",
+    "^r+[0-9]+(---|\\.)sn-(2x3|ni5|j5o)\\w{5}\\.googlevideo\\.com$",
+    ".+\\.awsdns-[0-9][0-9]\\.(co\\.uk|com|net|org)$",
+    "(\\w+)-static-[0-9]+\\.cdntogo\\.net$",
+    "^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$",
+    "javdb\\d+\\.com$",
+    "(^|\\.)fiftymvapi\\..+$",
+    "(?:^|\\.)abc[0-9]\\.xyz$",
+    "ab|cd\\.com$",
+    "^x\\.y$",
+    "(?i)Mixed\\.case$",
+    "(ab)\\1\\.net$",
+    "foo.bar$",
+    "x{2}y\\.com$",
+    "[.]dot\\.org$",
+    "(^|\\.)A-b_C\\.io$",
+    "^\\d+\\.\\d+$",
+    "tracker",
+    "(^|\\.)?opt\\.com$",
+    "z?zz\\.net$",
+    "\\.com$",
+    "^www\\.",
+    "(^|\\.)zz[0-9]{2}\\.(?=n)net$",
+    "^abc",
+    "q\\\\.com$",
+};
+
+static void test_regexp_guards(void **state)
+{
+	static const char *const parts[] = {"18tv3",	   "91porn",	"r3---sn-2x3abcde",
+					    "googlevideo", "awsdns-12", "cdntogo",
+					    "x-static-12", "javdb12",	"fiftymvapi",
+					    "abc7",	   "abc",	"xyz",
+					    "ab",	   "cd",	"mixed",
+					    "case",	   "abab",	"foo",
+					    "bar",	   "fooxbar",	"xxy",
+					    "dot",	   "a-b_c",	"io",
+					    "123",	   "tracker",	"opt",
+					    "zz",	   "zzz",	"zz12",
+					    "www",	   "com",	"net",
+					    "org",	   "co",	"uk",
+					    "best",	   "x",		"y"};
+	const size_t np = sizeof(rx_pats) / sizeof(rx_pats[0]);
+	struct match_builder *b = match_builder_new();
+	pcre2_code *code[sizeof(rx_pats) / sizeof(rx_pats[0])];
+	pcre2_match_data *md = pcre2_match_data_create(1, NULL);
+	struct match_set *s;
+	uint64_t r = 7;
+	size_t hits = 0;
+
+	(void)state;
+	for (size_t i = 0; i < np; i++) {
+		int err;
+		PCRE2_SIZE off;
+
+		add(b, MATCH_REGEXP, rx_pats[i], (uint32_t)i);
+		code[i] = pcre2_compile((PCRE2_SPTR)rx_pats[i], PCRE2_ZERO_TERMINATED,
+					PCRE2_CASELESS | PCRE2_DOLLAR_ENDONLY, &err, &off, NULL);
+		assert_non_null(code[i]);
+	}
+	s = finish(b);
+	for (int n = 0; n < 20000; n++) {
+		char name[256];
+		size_t len = 0;
+		long want = -1;
+		int labels = 1 + (int)(rng_next(&r) % 5);
+
+		for (int l = 0; l < labels; l++)
+			len += (size_t)sprintf(
+			    name + len, "%s%s", l ? "." : "",
+			    parts[rng_next(&r) % (sizeof(parts) / sizeof(parts[0]))]);
+		for (size_t i = 0; i < np && want < 0; i++)
+			if (pcre2_match(code[i], (PCRE2_SPTR)name, len, 0, 0, md, NULL) >= 0)
+				want = (long)i;
+		if (look(s, name) != want)
+			fail_msg("%s: want regexp %ld, got %ld", name, want, look(s, name));
+		hits += want >= 0;
+	}
+	assert_true(hits > 2000 && hits < 19000);
+	for (size_t i = 0; i < np; i++)
+		pcre2_code_free(code[i]);
+	pcre2_match_data_free(md);
+	match_set_free(s);
 }
 
 /* ---- concurrency ---- */
@@ -418,8 +511,9 @@ static void *worker(void *arg)
 
 static void test_threads(void **state)
 {
-	static const char *const names[] = {"a.cn", "x.example.com", "ads.net", "r1.sn-ni5qqqqq.googlevideo.com",
-					    "nomatch.org", "123.x", "foo.bar", "localhost"};
+	static const char *const names[] = {
+	    "a.cn",	   "x.example.com", "ads.net", "r1.sn-ni5qqqqq.googlevideo.com",
+	    "nomatch.org", "123.x",	    "foo.bar", "localhost"};
 	struct match_builder *b = match_builder_new();
 	struct tctx t[4];
 	pthread_t th[4];
@@ -454,17 +548,12 @@ static void test_threads(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_domain_suffix),
-		cmocka_unit_test(test_case_and_dot),
-		cmocka_unit_test(test_invalid),
-		cmocka_unit_test(test_long_names),
-		cmocka_unit_test(test_keyword),
-		cmocka_unit_test(test_regexp),
-		cmocka_unit_test(test_precedence),
-		cmocka_unit_test(test_redundant),
-		cmocka_unit_test(test_empty),
-		cmocka_unit_test(test_random_vs_reference),
-		cmocka_unit_test(test_threads),
+	    cmocka_unit_test(test_domain_suffix), cmocka_unit_test(test_case_and_dot),
+	    cmocka_unit_test(test_invalid),	  cmocka_unit_test(test_long_names),
+	    cmocka_unit_test(test_keyword),	  cmocka_unit_test(test_regexp),
+	    cmocka_unit_test(test_precedence),	  cmocka_unit_test(test_redundant),
+	    cmocka_unit_test(test_empty),	  cmocka_unit_test(test_random_vs_reference),
+	    cmocka_unit_test(test_regexp_guards), cmocka_unit_test(test_threads),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
