@@ -16,8 +16,12 @@ int dns_matcher_parse(struct cfg_ctx *ctx, struct dns_conf *d, const char *text,
 int dns_action_parse(struct cfg_ctx *ctx, struct dns_conf *d, int argc, char **argv,
 		     struct dns_rule *r);
 
-/** Read a list's file into its sets; -EINVAL for an unknown format, -errno for I/O. */
-int dns_list_load(struct dns_list *l, list_warn_fn warn);
+/**
+ * Read a list's file into its sets; -EINVAL for an unknown format, -errno
+ * for I/O. tag_lines: tag each entry with its line (for explanations; it
+ * costs memory), else every entry gets tag 0.
+ */
+int dns_list_load(struct dns_list *l, list_warn_fn warn, bool tag_lines);
 
 /** Add a hosts file to d->hosts. */
 int dns_hosts_load(struct dns_conf *d, const char *path, list_warn_fn warn);

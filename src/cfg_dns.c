@@ -146,7 +146,7 @@ static int p_list(struct cfg_ctx *ctx, int argc, char **argv)
 	d->n_lists++;
 	if (!l->name || !l->format || !l->path)
 		return cfg_error(ctx, "out of memory");
-	rc = dns_list_load(l, list_warn);
+	rc = dns_list_load(l, list_warn, false);
 	if (rc == -EINVAL)
 		return cfg_error(ctx, "list: unknown format '%s' (dnsmasq, hosts, adblock, plain)", l->format);
 	if (rc < 0)

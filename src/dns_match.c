@@ -171,29 +171,17 @@ int dns_action_parse(struct cfg_ctx *ctx, struct dns_conf *d, int argc, char **a
 	return cfg_error(ctx, "unknown action '%s' (forward, passthrough, block, address, hosts)", a);
 }
 
-static const struct {
-	const char *name;
-	enum list_format fmt;
-} formats[] = {
-	{"dnsmasq", LIST_DNSMASQ},
-	{"hosts", LIST_HOSTS},
-	{"adblock", LIST_ADBLOCK},
-	{"plain", LIST_PLAIN},
-};
-
-int dns_list_load(struct dns_list *l, list_warn_fn warn)
+int dns_list_load(struct dns_list *l, list_warn_fn warn, bool tag_lines)
 {
 	struct match_builder *pos = NULL, *neg = NULL;
 	struct list_stats st = {0};
 	unsigned nwarn = 0;
+	struct list_sink sink;
+	enum list_format fmt;
 	char err[256];
-	size_t i;
 	int rc;
 
-	for (i = 0; i < SL_ARRAY_LEN(formats); i++)
-		if (strcmp(l->format, formats[i].name) == 0)
-			break;
-	if (i == SL_ARRAY_LEN(formats))
+	if (list_format_parse(l->format, &fmt) < 0)
 		return -EINVAL;
 	pos = match_builder_new();
 	neg = match_builder_new();
@@ -202,7 +190,11 @@ int dns_list_load(struct dns_list *l, list_warn_fn warn)
 		rc = -ENOMEM;
 		goto fail;
 	}
-	rc = list_text_load(l->path, formats[i].fmt, pos, neg, l->hosts, &st, warn, &nwarn);
+	/* One tag per list keeps sets small (a line number per entry would
+	 * double them); `sluice match` reloads one list with line tags. */
+	sink = (struct list_sink){.pos = pos, .neg = neg, .hosts = l->hosts, .st = &st,
+				  .warn = warn, .warn_ctx = &nwarn, .tag_line = tag_lines};
+	rc = list_text_load_sink(l->path, fmt, &sink);
 	if (rc < 0)
 		goto fail;
 	l->entries = st.entries;

@@ -48,8 +48,22 @@ static void print_action(const struct dns_rule *r, FILE *out)
 	}
 }
 
+/* The running sets carry no line numbers: read this one list again with
+ * them to say where the entry is. Returns 0 when it cannot tell. */
+static unsigned entry_line(const struct dns_list *l, const char *name, size_t len)
+{
+	struct dns_list tmp = {.format = l->format, .path = l->path};
+	uint32_t line = 0;
+
+	if (dns_list_load(&tmp, NULL, true) == 0)
+		match_lookup(tmp.pos, name, len, &line);
+	tmp.format = tmp.path = NULL;
+	dns_list_fini(&tmp);
+	return line;
+}
+
 static void print_why(const struct dns_conf *d, const struct dns_rule *r,
-		      const struct match_hit *hit, FILE *out)
+		      const struct match_hit *hit, const char *name, FILE *out)
 {
 	const char *v = hit->value ? hit->value : "";
 	int vl = (int)hit->len;
@@ -57,7 +71,7 @@ static void print_why(const struct dns_conf *d, const struct dns_rule *r,
 	if (r->mtype == DNS_M_LIST)
 		fprintf(out, "  matched list '%s' (%s:%s) entry %s:%.*s at %s:%u\n", r->list->name,
 			r->list->format, r->list->path, kind_name(hit->kind), vl, v, r->list->path,
-			hit->tag);
+			entry_line(r->list, name, strlen(name)));
 	else if (r->mtype == DNS_M_SET && r->src == DNS_SRC_GEOSITE_DAT)
 		fprintf(out, "  matched geosite:%s%s%s entry %s:%.*s in %s\n", r->code,
 			r->attr ? "@" : "", r->attr ? r->attr : "", kind_name(hit->kind), vl, v,
@@ -107,6 +121,6 @@ int sluice_match_main(struct cfg *cfg, int argc, char **argv)
 	}
 	print_action(r, stdout);
 	printf("\n  rule %s:%u: dns-rule %s\n", r->file, r->line, r->matcher);
-	print_why(d, r, &hit, stdout);
+	print_why(d, r, &hit, name, stdout);
 	return 0;
 }

@@ -18,6 +18,15 @@
 #    server (its own address in the answer), which saw the gateway, not the
 #    client; a name without passthrough asked of the same server is hijacked
 #    to abroad.
+#  - with `intercept-local yes`, a query from the gateway itself to
+#    192.0.2.53 / 2001:db8:53::53 is intercepted and answered from that
+#    address, the upstream asked exactly once: sluice's own (marked)
+#    upstream query is not intercepted again (dns_loop_refused stays 0);
+#  - negative control: sluice runs with `mark 0x77` on a ruleset made for
+#    `mark 0x55`, so its upstream queries come back into it. It refuses
+#    them: the client gets SERVFAIL (or REFUSED) fast, the upstream never
+#    hears of the name, dns_loop_refused counts a handful (no storm: it
+#    stops growing), and the log says "routing loop" exactly once.
 # Needs ../shared/data (geosite.dat, dnsmasq-china-list); skips without it.
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/lab/lab.sh"
 lab_require
@@ -43,6 +52,7 @@ listen 0.0.0.0:15000 [::]:15000
 intercept udp 53 dns
 metrics 127.0.0.1:9153
 workers 2
+intercept-local yes
 upstream abroad udp://203.0.113.3
 upstream domestic udp://[2001:db8:113::4]
 geosite $shared/geosite.dat
@@ -127,4 +137,79 @@ for v in 4 6; do
 done
 check "no datagram lacked its original destination" expect_eq "$(lab_metric rx_no_origdst)" 0
 check "no SERVFAIL" expect_eq "$(lab_metric dns_servfail)" 0
+
+# The gateway's own queries (intercept-local). It needs a route toward the
+# made-up resolvers for the first lookup; the output chain then reroutes.
+in_gw ip route add 192.0.2.0/24 via "$UP4" || exit 99
+in_gw ip -6 route add 2001:db8:53::/48 via "$UP6" || exit 99
+check "the ruleset has the output chain" grep -q "hook output" "$LAB_WORK/rules.nft"
+for v in 4 6; do
+	[ $v = 4 ] && res=192.0.2.53 || res=2001:db8:53::53
+	m0=$(lab_metrics)
+	out=$(lab_dnsq "$LAB_GW" $res -n gw$v.example -t A)
+	m1=$(lab_metrics)
+	check "IPv$v gateway's own query: answered from $res:53 (connected socket)" \
+		expect_match "$out" "^from $(re_ip $res):53 .* rcode=NOERROR .* an=1 "
+	check "IPv$v gateway's own query: abroad's answer" expect_match "$out" "^rr A 300 192\.0\.2\.31$"
+	check "IPv$v gateway's own query: abroad asked exactly once, by the gateway" \
+		expect_eq "$(lab_unbound_seen abroad gw$v.example A)" 203.0.113.1
+	check "IPv$v gateway's own query: one query through sluice, no loop" \
+		expect_eq "$(delta dns_queries)/$(delta dns_forwarded)/$(delta dns_loop_refused)" 1/1/0
+done
+check "no loop was refused" expect_eq "$(lab_metric dns_loop_refused)" 0
+check "no 'routing loop' in the log" bash -c "! grep -q 'routing loop' $slog"
+
+# Negative control: sluice marks 0x77, the ruleset returns only for 0x55.
+lab_stop "$SLUICE_PID"
+check "sluice stopped cleanly (exit 0)" expect_eq "$LAB_STOP_RC" 0
+rules55=$(lab_conf rules55.conf <<EOF
+listen 0.0.0.0:15000 [::]:15000
+intercept udp 53 dns
+intercept-local yes
+mark 0x55
+EOF
+)
+bad=$(lab_conf mark77.conf <<EOF
+listen 0.0.0.0:15000 [::]:15000
+intercept udp 53 dns
+intercept-local yes
+mark 0x77
+metrics 127.0.0.1:9153
+workers 2
+upstream-timeout 1000
+upstream abroad udp://203.0.113.3
+dns-rule all forward abroad
+EOF
+)
+lab_nft "$rules55" || exit 99
+check "control: the ruleset returns for 0x55 only" \
+	expect_eq "$(grep -c 'meta mark 0x00000055 return\|meta mark 0x55 return' "$LAB_WORK/rules.nft")" 2
+lab_bg "$LAB_GW" sluice77 "$SLUICE" -c "$bad"
+bad_pid=$LAB_LAST_PID
+lab_wait_log sluice77 running 10 || exit 99
+for v in 4 6; do
+	[ $v = 4 ] && res=192.0.2.53 || res=2001:db8:53::53
+	m0=$(lab_metrics)
+	t0=$(date +%s%N)
+	out=$(lab_dig "$LAB_CLI" +time=3 @$res loop$v.example A)
+	ms=$((($(date +%s%N) - t0) / 1000000))
+	sleep 0.5
+	m1=$(lab_metrics)
+	sleep 0.5
+	m2=$(lab_metrics)
+	st=$(dig_status "$out")
+	check "IPv$v control: the client gets SERVFAIL or REFUSED ($st) from $res#53" \
+		expect_match "$st $(dig_server "$out")" "^(SERVFAIL|REFUSED) $(re_ip $res)#53$"
+	check "IPv$v control: quickly (${ms} ms < 1500, upstream-timeout 1000)" test "$ms" -lt 1500
+	n=$(delta dns_loop_refused)
+	check "IPv$v control: its looped upstream queries were refused ($n, 1..8)" test "$n" -ge 1 -a "$n" -le 8
+	check "IPv$v control: and that stopped: no storm" \
+		expect_eq "$(mval "$m2" dns_loop_refused)" "$(mval "$m1" dns_loop_refused)"
+	check "IPv$v control: the upstream never heard of loop$v.example" \
+		expect_eq "$(lab_unbound_seen abroad loop$v.example A)" ""
+done
+check "control: the log has exactly one 'routing loop' line" \
+	expect_eq "$(grep -c 'routing loop' "$LAB_WORK/sluice77.log")" 1
+lab_stop "$bad_pid"
+check "control: sluice still stops cleanly (exit 0)" expect_eq "$LAB_STOP_RC" 0
 lab_finish
