@@ -11,7 +11,7 @@ struct ntp_conf {
 	struct addr servers[NTP_MAX_SERVERS]; /* ntp-redirect */
 	size_t n_servers;
 	bool local;          /* ntp-local: answer from the gateway's clock */
-	unsigned stratum;    /* ntp-stratum, 0: from the kernel */
+	unsigned stratum;    /* ntp-stratum, 0: auto (3) */
 	unsigned rate, burst; /* ntp-rate-limit per client */
 };
 

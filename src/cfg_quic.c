@@ -86,6 +86,20 @@ static void quic_init(struct cfg *c)
 		d->quic_sniff_ms = 300;
 }
 
+/* A quic-rule mark equal to the tproxy mark would route the flow's upstream
+ * datagrams to the local table: back into sluice. */
+static int quic_finish(struct cfg_ctx *ctx)
+{
+	const struct dns_conf *d = ctx->cfg->svc[SVC_DNS];
+
+	for (size_t i = 0; d && i < d->n_quic_rules; i++)
+		if (d->quic_rules[i].qaction == QUIC_MARK &&
+		    d->quic_rules[i].mark == ctx->cfg->tproxy_mark)
+			return cfg_error_at(ctx, d->quic_rules[i].file, d->quic_rules[i].line,
+					    "quic-rule: mark 0x%x is the tproxy-mark", ctx->cfg->tproxy_mark);
+	return 0;
+}
+
 const struct cfg_module cfg_quic_module = {
-	"quic", quic_directives, quic_init, NULL, NULL,
+	"quic", quic_directives, quic_init, quic_finish, NULL,
 };

@@ -7,6 +7,8 @@
  * drop after it. */
 #include "config.h"
 #include "nft.h"
+#include "dns_conf.h"
+#include "quic_svc.h"
 
 #include <string.h>
 
@@ -14,6 +16,25 @@
 static const char *const reserved4 = "0.0.0.0/8, 127.0.0.0/8, 169.254.0.0/16, 224.0.0.0/4, "
 				     "240.0.0.0/4";
 static const char *const reserved6 = "::/127, ::ffff:0:0/96, fe80::/10, ff00::/8";
+
+/* Every mark sluice puts on its own sockets: `mark` and each quic-rule
+ * mark. Traffic carrying any of them is never intercepted again. */
+static void print_own_marks(const struct cfg *c, FILE *out)
+{
+	const struct dns_conf *d = dns_conf_get(c);
+
+	fprintf(out, "\t\tmeta mark { 0x%x", c->mark);
+	for (size_t i = 0; d && i < d->n_quic_rules; i++) {
+		const struct dns_rule *r = &d->quic_rules[i];
+		bool seen = r->mark == c->mark;
+
+		for (size_t j = 0; j < i && !seen; j++)
+			seen = d->quic_rules[j].qaction == QUIC_MARK && d->quic_rules[j].mark == r->mark;
+		if (r->qaction == QUIC_MARK && !seen)
+			fprintf(out, ", 0x%x", r->mark);
+	}
+	fputs(" } return\n", out);
+}
 
 static const struct addr *listener(const struct cfg *c, int family)
 {
@@ -103,7 +124,7 @@ static void print_output_chain(const struct cfg *c, FILE *out)
 	      "\t# reach prerouting, where tproxy takes them. sluice's own are left alone.\n"
 	      "\tchain output {\n\t\ttype route hook output priority mangle; policy accept;\n",
 	      out);
-	fprintf(out, "\t\tmeta mark 0x%x return\n", c->mark);
+	print_own_marks(c, out);
 	fputs("\t\tfib daddr type { local, broadcast, multicast } return\n"
 	      "\t\tip daddr @bypass4 return\n\t\tip6 daddr @bypass6 return\n\t\tudp dport ",
 	      out);
@@ -131,7 +152,7 @@ void nft_print_rules(const struct cfg *c, FILE *out)
 	fputs("\n\tchain prerouting {\n\t\ttype filter hook prerouting priority mangle; policy "
 	      "accept;\n",
 	      out);
-	fprintf(out, "\t\tmeta mark 0x%x return\n", c->mark);
+	print_own_marks(c, out);
 	fputs("\t\tmeta l4proto != udp return\n"
 	      "\t\tfib daddr type { local, broadcast, multicast } return\n"
 	      "\t\tip daddr @bypass4 return\n\t\tip6 daddr @bypass6 return\n",

@@ -13,6 +13,12 @@
 #  - broken configs (a syntax error, a list file that is missing) are
 #    reported as FILE:LINE and the running config keeps serving; a fixed
 #    config reloads again.
+# And first, bad input from a client (to 192.0.2.53 and 2001:db8:53::53,
+# from connected sockets): a response (QR=1) and a 5-byte datagram get no
+# answer and are counted in dns_dropped; QDCOUNT=2, QDCOUNT=0, a cut
+# question and bytes after the question get FORMERR (with the query's ID),
+# opcode STATUS gets NOTIMP, all counted in dns_formerr; the upstream hears
+# of none of them, and sluice answers the next client.
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/lab/lab.sh"
 lab_require
 lab_up || exit 99
@@ -100,6 +106,39 @@ for i in range(n):
     time.sleep(0.02)
 print("done ok %d bad %d lost %d" % (ok, bad, lost), flush=True)
 PY
+
+# Bad input. Question: x.example A IN.
+qx=0178076578616d706c650000010001
+hdr() { printf '%s%s%s000000000000' "$1" "$2" "$3"; }
+for v in 4 6; do
+	if [ $v = 4 ]; then res=192.0.2.53; else res=2001:db8:53::53; fi
+	m0=$(lab_metrics)
+	pids=()
+	for p in "resp $(hdr 1234 8180 0001)$qx" "short 1234010000"; do
+		set -- $p
+		lab_dnsq "$LAB_CLI" $res --hex $2 --timeout 1 > "$LAB_WORK/bad$v-$1.out" &
+		pids+=($!)
+	done
+	for p in "qd2 1235 FORMERR $(hdr 1235 0100 0002)$qx$qx" "qd0 1236 FORMERR $(hdr 1236 0100 0000)" \
+		"cut 1237 FORMERR $(hdr 1237 0100 0001)0178076578" \
+		"trailing 1238 FORMERR $(hdr 1238 0100 0001)${qx}deadbeef" \
+		"status 1239 NOTIMP $(hdr 1239 1100 0001)$qx"; do
+		set -- $p
+		out=$(lab_dnsq "$LAB_CLI" $res --hex $4)
+		check "IPv$v bad input $1: $3 with the query's ID, from $res:53" \
+			expect_match "$out" "^from $(re_ip $res):53 id=$((16#$2)) opcode=[0-9]+ rcode=$3 flags=qr"
+	done
+	wait "${pids[@]}"
+	check "IPv$v bad input: a response (QR=1) gets no answer" expect_eq "$(cat "$LAB_WORK/bad$v-resp.out")" timeout
+	check "IPv$v bad input: a 5-byte datagram gets no answer" expect_eq "$(cat "$LAB_WORK/bad$v-short.out")" timeout
+	m1=$(lab_metrics)
+	check "IPv$v bad input: 2 dropped, 5 FORMERR/NOTIMP, nothing forwarded" \
+		expect_eq "$(delta dns_dropped)/$(delta dns_formerr)/$(delta dns_forwarded)" 2/5/0
+	check "IPv$v bad input: sluice still answers the next client" \
+		expect_eq "$(a after-bad$v.example A)" "A 192.0.2.31"
+done
+check "the upstream never heard of x.example" expect_eq "$(lab_unbound_seen abroad x.example A)" ""
+check "sluice is still running after the bad input" kill -0 "$SLUICE_PID"
 
 for v in 4 6; do
 	if [ $v = 4 ]; then res=192.0.2.53; else res=2001:db8:53::53; fi

@@ -208,7 +208,7 @@ static void test_basic(void **state)
 	/* sluice's own datagrams (mark 0xff) return before anything else. */
 	pre = strstr(out, "chain prerouting");
 	assert_non_null(pre);
-	assert_true(strstr(pre, "meta mark 0xff return") < strstr(pre, "tproxy"));
+	assert_true(strstr(pre, "meta mark { 0xff } return") < strstr(pre, "tproxy"));
 	has(out, "\t\tfib daddr type { local, broadcast, multicast } return\n");
 	has(out, "\t\tip daddr @bypass4 return\n");
 	has(out, "\t\tip6 daddr @bypass6 return\n");
@@ -228,8 +228,8 @@ static void test_marks_and_table(void **state)
 {
 	char *out = rules_for(*state, BASE "mark 0x20\ntproxy-mark 7\nroute-table 4242\n");
 
-	has(out, "\t\tmeta mark 0x20 return\n");
-	lacks(out, "meta mark 0xff return");
+	has(out, "\t\tmeta mark { 0x20 } return\n");
+	lacks(out, "meta mark { 0xff");
 	assert_int_equal(count(out, "meta mark set 0x7 accept"), 2);
 	has(out, "#   ip rule add fwmark 0x7 lookup 4242\n");
 	has(out, "#   ip route add local 0.0.0.0/0 dev lo table 4242\n");
@@ -332,7 +332,7 @@ static void test_intercept_local(void **state)
 
 	has(out, "\tchain output {\n\t\ttype route hook output priority mangle; policy accept;\n");
 	oc = strstr(out, "chain output");
-	has(oc, "\t\tmeta mark 0x42 return\n");
+	has(oc, "\t\tmeta mark { 0x42 } return\n");
 	has(oc, "\t\tudp dport { 53, 123 } meta mark set 0x3\n");
 	assert_true(strstr(oc, "meta mark 0x42 return") < strstr(oc, "meta mark set 0x3"));
 	assert_int_equal(count(out, "chain output"), 1);
