@@ -16,6 +16,14 @@ struct msghdr;
  */
 int listen_open(const struct addr *a, bool v6only);
 
+/**
+ * One recvmmsg of up to w->batch datagrams from fd into the worker's batch
+ * buffers (w->msgs[i], payload at msg_iov->iov_base, msg_len bytes). Returns
+ * how many (0 when none or on error, counted). The buffers are reused by the
+ * next call: callers finish with them first.
+ */
+int listen_recv_batch(struct worker *w, int fd);
+
 /** Read batches from fd until it would block (bounded), dispatching each datagram. */
 void listen_read(struct worker *w, int fd);
 

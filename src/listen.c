@@ -111,19 +111,25 @@ static void handle(struct worker *w, struct mmsghdr *mm)
 	worker_dispatch(w, &client, &dst, m->msg_iov->iov_base, mm->msg_len);
 }
 
+int listen_recv_batch(struct worker *w, int fd)
+{
+	int n;
+
+	for (unsigned i = 0; i < w->batch; i++)
+		prepare(w, i);
+	n = recvmmsg(fd, w->msgs, w->batch, MSG_DONTWAIT, NULL);
+	if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+		ctr_inc(&w->ctr, CTR_RX_ERRORS);
+	return n < 0 ? 0 : n;
+}
+
 void listen_read(struct worker *w, int fd)
 {
 	for (int round = 0; round < MAX_BATCHES_PER_WAKE; round++) {
-		int n;
+		int n = listen_recv_batch(w, fd);
 
-		for (unsigned i = 0; i < w->batch; i++)
-			prepare(w, i);
-		n = recvmmsg(fd, w->msgs, w->batch, MSG_DONTWAIT, NULL);
-		if (n < 0) {
-			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
-				ctr_inc(&w->ctr, CTR_RX_ERRORS);
+		if (n == 0)
 			return;
-		}
 		ctr_inc(&w->ctr, CTR_RX_BATCHES);
 		for (int i = 0; i < n; i++)
 			handle(w, &w->msgs[i]);

@@ -7,6 +7,7 @@
 #include "config.h"
 #include "relay.h"
 #include "engine.h"
+#include "listen.h"
 #include "reply.h"
 #include "flow.h"
 #include "svc.h"
@@ -60,23 +61,20 @@ static void leg_cb(evutil_socket_t fd, short what, void *arg)
 	struct flow *f = l->f;
 
 	worker_flow_hold(f);
-	for (int i = 0; i < 64; i++) {
-		ssize_t n = recv(fd, w->scratch, SL_MAX_DGRAM, MSG_DONTWAIT);
+	for (int round = 0; round < 4 && !f->dead; round++) {
+		int n = listen_recv_batch(w, fd);
 
-		if (n < 0) {
-			/* ECONNREFUSED: an ICMP error from the server; the flow lives on. */
-			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
-				ctr_inc(&w->ctr, CTR_RELAY_RX_ERRORS);
-			if (errno == EAGAIN || errno == EWOULDBLOCK || i > 8)
-				break;
-			continue;
+		for (int i = 0; i < n && !f->dead; i++) {
+			const uint8_t *d = w->msgs[i].msg_hdr.msg_iov->iov_base;
+			size_t len = w->msgs[i].msg_len;
+
+			ctr_inc(&w->ctr, CTR_RELAY_RX);
+			if (l->filter && !l->filter(w, f, l->filter_arg, d, len))
+				continue;
+			worker_flow_touch(w, f);
+			worker_flow_reply(w, f, d, len);
 		}
-		ctr_inc(&w->ctr, CTR_RELAY_RX);
-		if (l->filter && !l->filter(w, f, l->filter_arg, w->scratch, (size_t)n))
-			continue;
-		worker_flow_touch(w, f);
-		worker_flow_reply(w, f, w->scratch, (size_t)n);
-		if (f->dead)
+		if ((unsigned)n < w->batch)
 			break;
 	}
 	worker_flow_release(w, f);

@@ -67,38 +67,38 @@ static void listener_cb(evutil_socket_t fd, short what, void *arg)
  * socket a datagram from another client port. Such a datagram is dispatched
  * by its real 4-tuple instead, so it can never leak into the wrong flow.
  */
+static void flow_sock_dgram(struct worker *w, struct flow *f, struct mmsghdr *mm)
+{
+	const struct svc *s = svc_get(f->svc);
+	struct msghdr *m = &mm->msg_hdr;
+	struct addr src;
+
+	ctr_inc(&w->ctr, CTR_RX_DGRAMS);
+	ctr_add(&w->ctr, CTR_RX_BYTES, mm->msg_len);
+	if (m->msg_flags & MSG_TRUNC || addr_from_sa(&src, m->msg_name, m->msg_namelen) < 0)
+		return;
+	addr_unmap(&src);
+	if (!addr_equal(&src, &f->client)) {
+		ctr_inc(&w->ctr, CTR_RX_MISDELIVERED);
+		worker_dispatch(w, &src, &f->origdst, m->msg_iov->iov_base, mm->msg_len);
+		return;
+	}
+	flow_touch(w->flows, f, sl_now_ms());
+	s->input(w, f, m->msg_iov->iov_base, mm->msg_len);
+}
+
 static void flow_sock_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct flow *f = arg;
 	struct worker *w = f->owner;
-	const struct svc *s = svc_get(f->svc);
 
 	worker_flow_hold(f);
-	for (int i = 0; i < 64; i++) {
-		struct sockaddr_storage ss;
-		socklen_t sl = sizeof(ss);
-		struct addr src;
-		ssize_t n = recvfrom(fd, w->scratch, SL_MAX_DGRAM, MSG_DONTWAIT,
-				     (struct sockaddr *)&ss, &sl);
+	for (int round = 0; round < 4 && !f->dead; round++) {
+		int n = listen_recv_batch(w, fd);
 
-		if (n < 0) {
-			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
-				ctr_inc(&w->ctr, CTR_RX_ERRORS);
-			break;
-		}
-		ctr_inc(&w->ctr, CTR_RX_DGRAMS);
-		ctr_add(&w->ctr, CTR_RX_BYTES, (uint64_t)n);
-		if (addr_from_sa(&src, (struct sockaddr *)&ss, sl) < 0)
-			continue;
-		addr_unmap(&src);
-		if (!addr_equal(&src, &f->client)) {
-			ctr_inc(&w->ctr, CTR_RX_MISDELIVERED);
-			worker_dispatch(w, &src, &f->origdst, w->scratch, (size_t)n);
-		} else {
-			flow_touch(w->flows, f, sl_now_ms());
-			s->input(w, f, w->scratch, (size_t)n);
-		}
-		if (f->dead)
+		for (int i = 0; i < n && !f->dead; i++)
+			flow_sock_dgram(w, f, &w->msgs[i]);
+		if ((unsigned)n < w->batch)
 			break;
 	}
 	worker_flow_release(w, f);
