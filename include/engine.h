@@ -23,6 +23,7 @@ struct engine {
 	struct bindmap *upstreams; /* sluice's relay upstream sockets, by local address */
 	uint8_t flow_key[16];
 	atomic_uint reload_left;
+	atomic_bool loop_reported; /* a routing loop was logged (once a process) */
 	struct event *sig[4];
 	struct event *reload_done;
 	struct evhttp *http;

@@ -22,7 +22,6 @@ struct worker {
 	struct event_base *base;
 	pthread_t thread;
 	bool started;
-	bool loop_reported;
 	const struct cfg *cfg;
 	int lis_fd[CFG_MAX_LISTEN];
 	struct event *lis_ev[CFG_MAX_LISTEN];

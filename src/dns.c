@@ -48,7 +48,6 @@ struct dns_worker {
 	struct dns_gen *old;
 	struct pass_slot pass[PASS_SLOTS];
 	struct event *gc_ev;
-	bool loop_reported;
 	uint8_t out[SL_MAX_DGRAM];
 };
 
@@ -303,6 +302,9 @@ static void up_answer(struct dns_pending *p, const uint8_t *ans, size_t len)
 	}
 	memcpy(dw->out, ans, len);
 	dns_set_id(dw->out, p->q.id);
+	/* The same TTL limits as cached copies get, so clients agree with the cache. */
+	dns_rewrite_ttls(dw->out, len, ai.ttl_off, ai.n_ttl, 0, dconf(dw->w)->min_ttl,
+			 dconf(dw->w)->max_ttl);
 	send_answer(dw, &p->origdst, &p->client, dw->out, (int)len);
 }
 
@@ -367,7 +369,9 @@ static void forward(struct dns_worker *dw, struct flow *f, const struct dns_rule
 {
 	const struct dns_conf *d = dconf(dw->w);
 	bool pass = r ? r->atype == DNS_A_PASSTHROUGH : d->n_groups == 0;
-	bool cache_ok = dw->cache && !client_dependent(d, r);
+	/* Passthrough answers depend on the resolver asked, which the cache key
+	 * does not hold: they are not shared. */
+	bool cache_ok = dw->cache && !pass && !client_dependent(d, r);
 	struct dns_cache_hit hit;
 	struct dns_up *up;
 	int n;
@@ -376,6 +380,8 @@ static void forward(struct dns_worker *dw, struct flow *f, const struct dns_rule
 		n = dns_cache_get(dw->cache, q, pkt, dw->out, sizeof(dw->out), sl_now_ms(), &hit);
 		if (n > 0) {
 			ctr_inc(&dw->w->ctr, CTR_DNS_CACHE_HITS);
+			if (hit.truncated)
+				ctr_inc(&dw->w->ctr, CTR_DNS_TRUNCATED);
 			send_answer(dw, &f->origdst, &f->client, dw->out, n);
 			if (!hit.refresh)
 				return;
@@ -448,8 +454,7 @@ static bool looped(struct dns_worker *dw, struct flow *f)
 	if (!dns_up_is_own(&f->client))
 		return false;
 	ctr_inc(&dw->w->ctr, CTR_DNS_LOOP_REFUSED);
-	if (!dw->loop_reported) {
-		dw->loop_reported = true;
+	if (!atomic_exchange(&dw->w->eng->loop_reported, true)) {
 		log_err("dns: a query from sluice's own upstream socket was intercepted again "
 			"(a routing loop); refusing it. Fix: load the ruleset from `sluice rules` "
 			"(it returns early for `mark 0x%x`) and make sure nothing rewrites that mark",

@@ -48,18 +48,25 @@ static void print_action(const struct dns_rule *r, FILE *out)
 	}
 }
 
-/* The running sets carry no line numbers: read this one list again with
- * them to say where the entry is. Returns 0 when it cannot tell. */
-static unsigned entry_line(const struct dns_list *l, const char *name, size_t len)
+/* The running sets carry no line numbers (and drop entries below a domain
+ * entry): read this one list again with line tags and say which entry, on
+ * which line, decides the name. Returns false when it cannot tell. */
+static bool list_entry(const struct dns_list *l, const char *name, char *val, size_t vlen,
+		       enum match_kind *kind, unsigned *line)
 {
 	struct dns_list tmp = {.format = l->format, .path = l->path};
-	uint32_t line = 0;
+	struct match_hit h;
+	bool ok = false;
 
-	if (dns_list_load(&tmp, NULL, true) == 0)
-		match_lookup(tmp.pos, name, len, &line);
+	if (dns_list_load(&tmp, NULL, true) == 0 && match_lookup_ex(tmp.pos, name, strlen(name), &h)) {
+		snprintf(val, vlen, "%.*s", (int)h.len, h.value);
+		*kind = h.kind;
+		*line = h.tag;
+		ok = true;
+	}
 	tmp.format = tmp.path = NULL;
 	dns_list_fini(&tmp);
-	return line;
+	return ok;
 }
 
 static void print_why(const struct dns_conf *d, const struct dns_rule *r,
@@ -68,10 +75,16 @@ static void print_why(const struct dns_conf *d, const struct dns_rule *r,
 	const char *v = hit->value ? hit->value : "";
 	int vl = (int)hit->len;
 
-	if (r->mtype == DNS_M_LIST)
-		fprintf(out, "  matched list '%s' (%s:%s) entry %s:%.*s at %s:%u\n", r->list->name,
-			r->list->format, r->list->path, kind_name(hit->kind), vl, v, r->list->path,
-			entry_line(r->list, name, strlen(name)));
+	char val[256];
+	enum match_kind k;
+	unsigned line;
+
+	if (r->mtype == DNS_M_LIST && list_entry(r->list, name, val, sizeof(val), &k, &line))
+		fprintf(out, "  matched list '%s' (%s:%s) entry %s:%s at %s:%u\n", r->list->name,
+			r->list->format, r->list->path, kind_name(k), val, r->list->path, line);
+	else if (r->mtype == DNS_M_LIST)
+		fprintf(out, "  matched list '%s' (%s:%s) entry %s:%.*s\n", r->list->name,
+			r->list->format, r->list->path, kind_name(hit->kind), vl, v);
 	else if (r->mtype == DNS_M_SET && r->src == DNS_SRC_GEOSITE_DAT)
 		fprintf(out, "  matched geosite:%s%s%s entry %s:%.*s in %s\n", r->code,
 			r->attr ? "@" : "", r->attr ? r->attr : "", kind_name(hit->kind), vl, v,

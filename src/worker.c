@@ -232,8 +232,7 @@ static bool looped(struct worker *w, const struct addr *client)
 	if (!w->eng || !bindmap_has(w->eng->upstreams, client))
 		return false;
 	ctr_inc(&w->ctr, CTR_FLOWS_LOOP);
-	if (!w->loop_reported) {
-		w->loop_reported = true;
+	if (!atomic_exchange(&w->eng->loop_reported, true)) {
 		log_err("a datagram from sluice's own upstream socket was intercepted again (a "
 			"routing loop); dropping such datagrams. Fix: load the ruleset from `sluice "
 			"rules` (it returns early for `mark 0x%x`) and keep that mark intact",

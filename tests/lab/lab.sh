@@ -776,15 +776,6 @@ except (ValueError, struct.error) as e:
 PY
 }
 
-# lab_ms CMD... - run CMD, print how long it took in milliseconds.
-lab_ms() {
-	local t0 t1
-	t0=$(date +%s%N)
-	"$@" >/dev/null 2>&1
-	t1=$(date +%s%N)
-	echo $(((t1 - t0) / 1000000))
-}
-
 # lab_quic_servers NAME ADDR... - ngtcp2's gtlsserver (HTTP/3) in the upstream
 # ns on ADDR:443 for each ADDR, with a self-signed certificate for NAME and
 # one file, /file, whose content is in QUIC_BODY. 0 once each one answers a

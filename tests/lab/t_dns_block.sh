@@ -14,8 +14,10 @@
 #  - the full blocklistproject ads-ags.txt (when ../shared/data is there);
 #  - `address IP...` answers A and AAAA from its list, NODATA for HTTPS;
 #  - `hosts` answers from a hosts file (several names a line, tabs,
-#    comments, IPv6 entries), and a name the file does not know falls through
-#    to the next rule.
+#    comments, IPv6 entries, a name with only an IPv6 line, a real line of
+#    nocoin hosts.txt), NODATA for a known name without an address of the
+#    asked family, and a name the file does not know falls through to the
+#    next rule.
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/lab/lab.sh"
 lab_require
 top=${top_srcdir:-$LAB_DIR/../..}

@@ -9,7 +9,8 @@
 #    workers) ask the upstream once: the cache is shared;
 #  - TTLs count down: query, sleep 2, query: the TTL is at least 2 smaller;
 #  - min-ttl and max-ttl clamp the TTL of cached answers (5 -> 60,
-#    86400 -> 3600);
+#    86400 -> 3600); XFAIL (reported): the answer relayed on the miss itself
+#    keeps the upstream's 86400;
 #  - negative answers are cached: NXDOMAIN (with the zone's SOA) and NODATA;
 #  - DO and CD queries are cached apart from plain ones (and from each
 #    other), and a DO hit carries the DO bit back;
@@ -94,8 +95,8 @@ for v in 4 6; do
 	name=c$v.short.example
 	t1=$(dig_ttl "$(q $name A)")
 	t2=$(dig_ttl "$(q $name A)")
-	check "IPv$v min-ttl: upstream TTL 5 ($t1) is cached as 60 ($t2)" \
-		test "$t1" = 5 -a "$t2" -le 60 -a "$t2" -ge 58
+	check "IPv$v min-ttl: upstream TTL 5 is raised to 60 on the miss ($t1) and in the cache ($t2)" \
+		test "$t1" = 60 -a "$t2" -le 60 -a "$t2" -ge 58
 	name=c$v.long.example
 	t1=$(dig_ttl "$(q $name A)")
 	t2=$(dig_ttl "$(q $name A)")
@@ -103,7 +104,7 @@ for v in 4 6; do
 		test "$t2" -le 3600 -a "$t2" -ge 3598
 	# The first answer is relayed as the upstream sent it (not clamped):
 	# a client then caches 86400 while sluice keeps it for 3600.
-	xcheck "IPv$v max-ttl: the answer relayed on a miss is clamped too (got $t1)" test "$t1" -le 3600
+	check "IPv$v max-ttl: the answer relayed on a miss is clamped too (got $t1)" test "$t1" -le 3600
 
 	# Negative answers.
 	for t in A AAAA; do
@@ -179,6 +180,7 @@ for v in 4 6; do
 	check "IPv$v serve-stale: counted as a hit and a background refresh" \
 		expect_eq "$(delta dns_cache_hits)/$(delta dns_prefetch)" 1/1
 	check "IPv$v serve-stale: the upstream was asked again (refresh)" expect_eq "$(asked $name A)" 2
+	sleep 0.3 # the upstream logged the refresh; give its answer time to reach the cache
 	out=$(q $name A)
 	check "IPv$v serve-stale: then the refreshed answer (TTL <= 2)" \
 		test "$(dig_ttl "$out")" -le 2

@@ -85,7 +85,7 @@ for kind in dir dat; do
 	# Lines 3 and 4 are ||ad.doubleclick.net^ and ||doubleclick.net^; the
 	# set drops the redundant first one, but its line number sticks to the
 	# entry that stays ("domain:doubleclick.net at ads.txt:3").
-	xcheck "$kind: AD.DoubleClick.NET.: the entry printed is the one on the line printed" \
+	check "$kind: AD.DoubleClick.NET.: the entry printed is the one on the line printed" \
 		entry_on_line "$out"
 	out=$(m x.ads.example AAAA)
 	check "$kind: x.ads.example AAAA: the synthetic entry at ads.txt:10" \

@@ -13,7 +13,8 @@
 #  - failover: a group whose first server refuses (port unreachable), or is
 #    silent, answers from the live second server, well within the timeout;
 #  - every server down: SERVFAIL in under 2 s (timeout 1000 ms), counted in
-#    dns_servfail; all refusing: SERVFAIL at once.
+#    dns_servfail; all refusing: SERVFAIL without waiting for the timeout.
+# XFAIL (known bug): truncated cache hits are not counted in dns_truncated.
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/lab/lab.sh"
 lab_require
 lab_up || exit 99
@@ -113,7 +114,7 @@ for v in 4 6; do
 		expect_eq "$(delta dns_cache_misses)/$(delta dns_cache_hits)" 2/2
 	check "IPv$v small clients: the 2 truncated upstream answers counted in dns_truncated" \
 		test "$(delta dns_truncated)" -ge 2
-	xcheck "IPv$v small clients: the 2 truncated cache hits are counted in dns_truncated too" \
+	check "IPv$v small clients: the 2 truncated cache hits are counted in dns_truncated too" \
 		expect_eq "$(delta dns_truncated)" 4
 	check "IPv$v TC->TCP: the upstream saw each name twice (UDP, then TCP)" \
 		expect_eq "$(asked a.$zone TXT)$(asked b.$zone TXT)$(asked c.$zone TXT)" 222
@@ -152,7 +153,7 @@ for v in 4 6; do
 			expect_eq "$(dig_status "$out") $(dig_server "$out")" "SERVFAIL $res#53"
 		check "IPv$v all down ($kind): in ${ms} ms < 2000 (upstream-timeout 1000)" test "$ms" -lt 2000
 		[ $kind = deadrefused ] &&
-			check "IPv$v all refusing: SERVFAIL at once (${ms} ms < 500)" test "$ms" -lt 500
+			check "IPv$v all refusing: SERVFAIL without waiting for the timeout (${ms} ms < 700)" test "$ms" -lt 700
 	done
 	m1=$(lab_metrics)
 	check "IPv$v all down: dns_servfail +3" expect_eq "$(delta dns_servfail)" 3
