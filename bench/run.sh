@@ -13,4 +13,4 @@ mkdir -p "$top/bench/work" "$top/bench/results"
 exec env BENCH_WORK="$top/bench/work" "$harness/run-baselines.sh" \
 	--dns "sluice|tproxy|$bin -c $top/bench/sluice-dns.conf" \
 	--relay "sluice|$bin -c $top/bench/sluice-relay.conf" \
-	-o "$top/bench/results/$(date +%F).md" "$@"
+	-o "$top/bench/results/$(date +%F-%H%M).md" "$@"
