@@ -29,8 +29,15 @@ void bindmap_note(struct bindmap *bm, const struct addr *a, int delta);
 /** True when the table counts a socket at a (IP and port). */
 bool bindmap_has(struct bindmap *bm, const struct addr *a);
 
-/** Per-worker reply state: the unconnected socket cache and raw sockets. */
-struct reply *reply_new(struct bindmap *bm, struct ctr *ctr, unsigned cache_size);
+struct event_base;
+
+/**
+ * Per-worker reply state: the unconnected socket cache and raw sockets.
+ * With a base, one-shot replies are queued and sent in sendmmsg batches at
+ * the end of the loop pass; without one (tests), each goes out at once.
+ */
+struct reply *reply_new(struct event_base *base, struct bindmap *bm, struct ctr *ctr,
+			unsigned cache_size);
 void reply_free(struct reply *r);
 
 /**
@@ -43,7 +50,7 @@ int reply_open_connected(struct reply *r, const struct addr *local, const struct
 /** Close a socket from reply_open_connected. */
 void reply_close_connected(struct reply *r, int fd, const struct addr *local);
 
-/** Send one datagram from `from` to `to` through the cache, else raw; 0 or -errno. */
+/** Send (or queue) one datagram from `from` to `to` through the cache, else raw; 0 or -errno. */
 int reply_sendto(struct reply *r, const struct addr *from, const struct addr *to,
 		 const void *buf, size_t len);
 

@@ -10,6 +10,8 @@
 #include "config.h"
 #include "reply.h"
 
+#include <event2/event.h>
+
 #include <errno.h>
 #include <netinet/ip.h>
 #include <netinet/ip6.h>
@@ -20,6 +22,8 @@
 #include <unistd.h>
 
 #define BINDMAP_BUCKETS 1024
+#define QBATCH 32   /* one-shot replies sent with one sendmmsg */
+#define QSLOT 2048  /* larger replies go out at once */
 #define BUSY_SLOTS 64
 #define BUSY_MS 5000
 
@@ -57,7 +61,61 @@ struct reply {
 	unsigned busy_next;
 	int raw4, raw6;
 	uint8_t *rawbuf; /* IP + UDP headers + the largest payload */
+	/* Queued one-shot replies, all on q_fd; flushed when full, when another
+	 * socket is needed, or at the end of the loop pass (q_ev). */
+	int q_fd;
+	unsigned q_n;
+	struct mmsghdr q_msgs[QBATCH];
+	struct iovec q_iov[QBATCH];
+	struct addr q_to[QBATCH];
+	uint8_t *q_buf;
+	struct event *q_ev;
 };
+
+/* Send what is queued. Replies the socket would not take are counted lost. */
+static void q_flush(struct reply *r)
+{
+	unsigned done = 0;
+
+	while (done < r->q_n) {
+		int n = sendmmsg(r->q_fd, r->q_msgs + done, r->q_n - done, MSG_DONTWAIT);
+
+		if (n <= 0) {
+			ctr_add(r->ctr, CTR_REPLY_ERRORS, r->q_n - done);
+			break;
+		}
+		ctr_add(r->ctr, CTR_REPLY_SENT, (uint64_t)n);
+		done += (unsigned)n;
+	}
+	r->q_n = 0;
+}
+
+static void q_flush_cb(evutil_socket_t fd, short what, void *arg)
+{
+	q_flush(arg);
+}
+
+static int q_add(struct reply *r, int fd, const struct addr *to, const void *buf, size_t len)
+{
+	unsigned i;
+
+	if (r->q_n && r->q_fd != fd)
+		q_flush(r);
+	i = r->q_n;
+	memcpy(r->q_buf + (size_t)i * QSLOT, buf, len);
+	r->q_to[i] = *to;
+	r->q_iov[i] = (struct iovec){r->q_buf + (size_t)i * QSLOT, len};
+	r->q_msgs[i].msg_hdr = (struct msghdr){.msg_name = &r->q_to[i].u.sa,
+					       .msg_namelen = r->q_to[i].len,
+					       .msg_iov = &r->q_iov[i],
+					       .msg_iovlen = 1};
+	r->q_fd = fd;
+	if (r->q_n++ == 0)
+		event_active(r->q_ev, EV_TIMEOUT, 0);
+	if (r->q_n == QBATCH)
+		q_flush(r);
+	return 0;
+}
 
 struct bindmap *bindmap_new(void)
 {
@@ -201,13 +259,16 @@ static void unbind_local(struct bindmap *bm, int fd, const struct addr *local)
 	pthread_mutex_unlock(&bm->lock);
 }
 
-struct reply *reply_new(struct bindmap *bm, struct ctr *ctr, unsigned cache_size)
+struct reply *reply_new(struct event_base *base, struct bindmap *bm, struct ctr *ctr,
+			unsigned cache_size)
 {
 	struct reply *r = calloc(1, sizeof(*r));
 	int on = 1;
 
 	if (!r)
 		return NULL;
+	r->q_buf = malloc((size_t)QBATCH * QSLOT);
+	r->q_ev = base ? event_new(base, -1, 0, q_flush_cb, r) : NULL;
 	r->bm = bm;
 	r->ctr = ctr;
 	r->cap = cache_size ? cache_size : 1;
@@ -219,7 +280,7 @@ struct reply *reply_new(struct bindmap *bm, struct ctr *ctr, unsigned cache_size
 	r->raw6 = socket(AF_INET6, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, IPPROTO_RAW);
 	if (r->raw6 >= 0)
 		setsockopt(r->raw6, SOL_IPV6, IPV6_HDRINCL, &on, sizeof(on));
-	if (!r->slots) {
+	if (!r->slots || !r->q_buf || (base && !r->q_ev)) {
 		reply_free(r);
 		return NULL;
 	}
@@ -243,6 +304,8 @@ static void lru_push(struct reply *r, struct cached *c)
 
 static void cached_close(struct reply *r, struct cached *c)
 {
+	if (r->q_n && r->q_fd == c->fd)
+		q_flush(r);
 	lru_unlink(r, c);
 	unbind_local(r->bm, c->fd, &c->local);
 	c->fd = -1;
@@ -253,6 +316,11 @@ void reply_free(struct reply *r)
 {
 	if (!r)
 		return;
+	if (r->q_n)
+		q_flush(r);
+	if (r->q_ev)
+		event_free(r->q_ev);
+	free(r->q_buf);
 	while (r->head)
 		cached_close(r, r->head);
 	if (r->raw4 >= 0)
@@ -356,6 +424,10 @@ int reply_sendto(struct reply *r, const struct addr *from, const struct addr *to
 		ctr_inc(r->ctr, CTR_REPLY_ERRORS);
 		return fd;
 	}
+	if (len <= QSLOT && r->q_ev)
+		return q_add(r, fd, to, buf, len);
+	if (r->q_n && r->q_fd == fd)
+		q_flush(r); /* keep this client's replies in order */
 	if (sendto(fd, buf, len, 0, &to->u.sa, to->len) < 0) {
 		ctr_inc(r->ctr, CTR_REPLY_ERRORS);
 		return -errno;

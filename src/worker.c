@@ -142,7 +142,7 @@ int worker_init(struct worker *w, struct engine *eng, unsigned id, const struct 
 	caps(w, &total, &client);
 	w->base = event_base_new();
 	w->flows = flow_table_new(eng->flow_key, total, client, on_flow_removed, w);
-	w->reply = reply_new(eng->binds, &w->ctr, REPLY_CACHE_SIZE);
+	w->reply = reply_new(w->base, eng->binds, &w->ctr, REPLY_CACHE_SIZE);
 	if (!w->base || !w->flows || !w->reply || alloc_batch(w) < 0)
 		return -ENOMEM;
 	for (size_t i = 0; i < n_lis; i++) {
