@@ -1,11 +1,14 @@
 #include "config.h"
-/* list_text.c - text domain lists: dnsmasq, hosts, adblock, plain and the
- * domain-list-community source tree, plus the hosts (name -> address) table.
+/* list_text.c - line-oriented text domain lists: dnsmasq, hosts, adblock
+ * and plain.
  *
- * Owns line splitting, per-format syntax and the FILE:LINE warnings; feeds
- * match builders and does not match names itself (match.c) nor decode
- * geosite.dat (list_geosite.c). Every file is read whole, parsed as const
- * bytes (no NUL termination assumed) and freed. */
+ * Owns line splitting, per-format syntax and the FILE:LINE warnings, plus the
+ * span helpers it shares with list_dlc.c (list_int.h); feeds match builders
+ * and the hosts table. Does not match names (match.c), store host addresses
+ * (list_hosts.c), resolve domain-list-community includes (list_dlc.c) nor
+ * decode geosite.dat (list_geosite.c). Files are read in chunks (or whole,
+ * list_read_file), parsed as const bytes (no NUL termination assumed). */
+#include "list_int.h"
 #include "list_text.h"
 #include "sluice.h"
 
@@ -22,65 +25,33 @@
 #include <unistd.h>
 
 #define LIST_FILE_MAX (1u << 30)
-#define DLC_DEPTH_MAX 16
-#define DLC_ATTR_MAX 64
-#define DLC_STATES_MAX 100000
 
 /* ---- spans and small helpers ---- */
 
-struct span {
-	const char *p;
-	size_t n;
-};
-
-static bool is_blank(char c)
+struct list_span list_token(struct list_span *s)
 {
-	return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f';
-}
+	struct list_span t;
 
-static struct span trim(struct span s)
-{
-	while (s.n && is_blank(s.p[0]))
-		s.p++, s.n--;
-	while (s.n && is_blank(s.p[s.n - 1]))
-		s.n--;
-	return s;
-}
-
-static bool starts(struct span s, const char *pfx)
-{
-	size_t l = strlen(pfx);
-
-	return s.n >= l && memcmp(s.p, pfx, l) == 0;
-}
-
-/* Next whitespace-separated token of *s (empty span at the end). */
-static struct span token(struct span *s)
-{
-	struct span t;
-
-	*s = trim(*s);
+	*s = list_trim(*s);
 	t.p = s->p;
 	t.n = 0;
-	while (t.n < s->n && !is_blank(s->p[t.n]))
+	while (t.n < s->n && !list_blank(s->p[t.n]))
 		t.n++;
 	s->p += t.n;
 	s->n -= t.n;
 	return t;
 }
 
-/* Cut s at the first '#' (anywhere) and trim. */
-static struct span cut_hash(struct span s)
+struct list_span list_cut_hash(struct list_span s)
 {
 	const char *h = memchr(s.p, '#', s.n);
 
 	if (h)
 		s.n = (size_t)(h - s.p);
-	return trim(s);
+	return list_trim(s);
 }
 
-/* Printable copy of a span for messages. */
-static const char *show(struct span s, char *out, size_t outlen)
+const char *list_show(struct list_span s, char *out, size_t outlen)
 {
 	size_t n = s.n < outlen - 1 ? s.n : outlen - 1;
 
@@ -88,6 +59,41 @@ static const char *show(struct span s, char *out, size_t outlen)
 		out[i] =
 		    (unsigned char)s.p[i] < 0x20 || (unsigned char)s.p[i] >= 0x7f ? '?' : s.p[i];
 	out[n] = '\0';
+	return out;
+}
+
+bool list_kind_prefix(struct list_span *v, bool regex_alias, enum match_kind *kind)
+{
+	static const struct {
+		const char *pfx;
+		enum match_kind kind;
+	} pf[] = {{"domain:", MATCH_DOMAIN},
+		  {"full:", MATCH_FULL},
+		  {"keyword:", MATCH_KEYWORD},
+		  {"regexp:", MATCH_REGEXP},
+		  {"regex:", MATCH_REGEXP}}; /* last: only domain-list-community has it */
+	size_t n = SL_ARRAY_LEN(pf) - !regex_alias;
+
+	*kind = MATCH_DOMAIN;
+	for (size_t i = 0; i < n; i++)
+		if (list_starts(*v, pf[i].pfx)) {
+			*kind = pf[i].kind;
+			v->p += strlen(pf[i].pfx);
+			v->n -= strlen(pf[i].pfx);
+			return true;
+		}
+	return false;
+}
+
+const char *list_add_msg(int rc, enum match_kind kind, struct list_span v, char *out, size_t outlen)
+{
+	char tmp[80];
+
+	snprintf(out, outlen, "%s %s '%s'", rc == -E2BIG ? "too many entries, dropped" : "invalid",
+		 kind == MATCH_REGEXP	 ? "regexp"
+		 : kind == MATCH_KEYWORD ? "keyword"
+					 : "name",
+		 list_show(v, tmp, sizeof(tmp)));
 	return out;
 }
 
@@ -170,10 +176,10 @@ static uint32_t line_tag(const struct pctx *pc)
 }
 
 /* Add a value to pos (or neg); reports a bad value. Returns true if added. */
-static bool emit(struct pctx *pc, enum match_kind kind, struct span v, bool neg)
+static bool emit(struct pctx *pc, enum match_kind kind, struct list_span v, bool neg)
 {
 	struct match_builder *b = neg ? pc->k->neg : pc->k->pos;
-	char tmp[80];
+	char msg[128];
 	int rc = b ? match_builder_add(b, kind, v.p, v.n, line_tag(pc)) : 0;
 
 	if (rc == -ENOMEM) {
@@ -181,11 +187,7 @@ static bool emit(struct pctx *pc, enum match_kind kind, struct span v, bool neg)
 		return false;
 	}
 	if (rc < 0) {
-		warnf(pc, "%s %s '%s'", rc == -E2BIG ? "too many entries, dropped" : "invalid",
-		      kind == MATCH_REGEXP    ? "regexp"
-		      : kind == MATCH_KEYWORD ? "keyword"
-					      : "name",
-		      show(v, tmp, sizeof(tmp)));
+		warnf(pc, "%s", list_add_msg(rc, kind, v, msg, sizeof(msg)));
 		return false;
 	}
 	if (neg)
@@ -195,7 +197,7 @@ static bool emit(struct pctx *pc, enum match_kind kind, struct span v, bool neg)
 	return true;
 }
 
-static bool parse_ip(struct span s, int *fam, struct in6_addr *a)
+static bool parse_ip(struct list_span s, int *fam, struct in6_addr *a)
 {
 	char tmp[INET6_ADDRSTRLEN + 1];
 	const char *pct = memchr(s.p, '%', s.n);
@@ -217,7 +219,7 @@ static bool parse_ip(struct span s, int *fam, struct in6_addr *a)
 	return false;
 }
 
-static void host_add(struct pctx *pc, struct span name, int fam, const void *addr)
+static void host_add(struct pctx *pc, struct list_span name, int fam, const void *addr)
 {
 	int rc;
 
@@ -235,18 +237,18 @@ static void host_add(struct pctx *pc, struct span name, int fam, const void *add
 /* dnsmasq starts a comment at a '#' that follows a blank; a '#' right after
  * '/' is a value (the default upstream), and URLs in trailing comments hold
  * '/' and '#', so never split on them. */
-static struct span dnsmasq_cut(struct span s)
+static struct list_span dnsmasq_cut(struct list_span s)
 {
 	for (size_t i = 1; i < s.n; i++)
-		if (s.p[i] == '#' && is_blank(s.p[i - 1])) {
+		if (s.p[i] == '#' && list_blank(s.p[i - 1])) {
 			s.n = i;
 			break;
 		}
-	return trim(s);
+	return list_trim(s);
 }
 
 /* "", "#", IP, IP#port, with an optional @interface/source tail. */
-static bool dnsmasq_upstream_ok(struct span u)
+static bool dnsmasq_upstream_ok(struct list_span u)
 {
 	struct in6_addr a;
 	size_t n = 0, digits = 0;
@@ -257,7 +259,7 @@ static bool dnsmasq_upstream_ok(struct span u)
 		return true;
 	while (n < u.n && u.p[n] != '#' && u.p[n] != '@')
 		n++;
-	if (!parse_ip((struct span){u.p, n}, &fam, &a))
+	if (!parse_ip((struct list_span){u.p, n}, &fam, &a))
 		return false;
 	if (n < u.n && u.p[n] == '#') {
 		for (n++; n < u.n && u.p[n] >= '0' && u.p[n] <= '9' && digits < 6; n++, digits++)
@@ -270,7 +272,7 @@ static bool dnsmasq_upstream_ok(struct span u)
 
 enum dm_key { DM_SERVER, DM_LOCAL, DM_ADDRESS, DM_SET };
 
-static int dnsmasq_key(struct span k)
+static int dnsmasq_key(struct list_span k)
 {
 	static const struct {
 		const char *name;
@@ -287,7 +289,7 @@ static int dnsmasq_key(struct span k)
 	return -1;
 }
 
-static void dnsmasq_domain(struct pctx *pc, struct span d, int key, struct span rest)
+static void dnsmasq_domain(struct pctx *pc, struct list_span d, int key, struct list_span rest)
 {
 	static const struct in6_addr any6 = IN6ADDR_ANY_INIT;
 	static const struct in_addr any4 = {0};
@@ -310,46 +312,46 @@ static void dnsmasq_domain(struct pctx *pc, struct span d, int key, struct span 
 	}
 }
 
-static void parse_dnsmasq(struct pctx *pc, struct span s)
+static void parse_dnsmasq(struct pctx *pc, struct list_span s)
 {
 	const char *eq = memchr(s.p, '=', s.n), *last;
-	struct span v, rest, doms;
+	struct list_span v, rest, doms;
 	struct in6_addr a;
 	char tmp[80];
 	int key, fam;
 
-	key = eq ? dnsmasq_key(trim((struct span){s.p, (size_t)(eq - s.p)})) : -1;
+	key = eq ? dnsmasq_key(list_trim((struct list_span){s.p, (size_t)(eq - s.p)})) : -1;
 	if (key < 0) { /* some other dnsmasq option */
 		pc->st.skipped++;
 		return;
 	}
-	v = trim((struct span){eq + 1, s.n - (size_t)(eq + 1 - s.p)});
+	v = list_trim((struct list_span){eq + 1, s.n - (size_t)(eq + 1 - s.p)});
 	if (v.n == 0 || v.p[0] != '/') {
 		if (key == DM_SERVER || key == DM_LOCAL)
 			pc->st.skipped++; /* server=IP: the default upstream */
 		else
-			warnf(pc, "expected /domain/ in '%s'", show(s, tmp, sizeof(tmp)));
+			warnf(pc, "expected /domain/ in '%s'", list_show(s, tmp, sizeof(tmp)));
 		return;
 	}
 	last = memrchr(v.p, '/', v.n);
 	if (last == v.p) {
-		warnf(pc, "missing closing '/' in '%s'", show(s, tmp, sizeof(tmp)));
+		warnf(pc, "missing closing '/' in '%s'", list_show(s, tmp, sizeof(tmp)));
 		return;
 	}
-	rest = (struct span){last + 1, v.n - (size_t)(last + 1 - v.p)};
+	rest = (struct list_span){last + 1, v.n - (size_t)(last + 1 - v.p)};
 	if ((key == DM_SERVER || key == DM_LOCAL) ? !dnsmasq_upstream_ok(rest)
 	    : key == DM_ADDRESS
 		? !(rest.n == 0 || (rest.n == 1 && rest.p[0] == '#') || parse_ip(rest, &fam, &a))
 		: false) {
-		warnf(pc, "bad address '%s'", show(rest, tmp, sizeof(tmp)));
+		warnf(pc, "bad address '%s'", list_show(rest, tmp, sizeof(tmp)));
 		return;
 	}
-	doms = (struct span){v.p + 1, (size_t)(last - v.p - 1)};
+	doms = (struct list_span){v.p + 1, (size_t)(last - v.p - 1)};
 	while (!pc->err) {
 		const char *sl = memchr(doms.p, '/', doms.n);
 		size_t n = sl ? (size_t)(sl - doms.p) : doms.n;
 
-		dnsmasq_domain(pc, (struct span){doms.p, n}, key, rest);
+		dnsmasq_domain(pc, (struct list_span){doms.p, n}, key, rest);
 		if (!sl)
 			break;
 		doms.p += n + 1;
@@ -359,18 +361,18 @@ static void parse_dnsmasq(struct pctx *pc, struct span s)
 
 /* ---- hosts ---- */
 
-static void parse_hosts(struct pctx *pc, struct span s)
+static void parse_hosts(struct pctx *pc, struct list_span s)
 {
 	struct in6_addr a;
-	struct span ip = token(&s), name;
+	struct list_span ip = list_token(&s), name;
 	char tmp[80];
 	int fam, n = 0, rc;
 
 	if (!parse_ip(ip, &fam, &a)) {
-		warnf(pc, "bad address '%s'", show(ip, tmp, sizeof(tmp)));
+		warnf(pc, "bad address '%s'", list_show(ip, tmp, sizeof(tmp)));
 		return;
 	}
-	while ((name = token(&s)).n && !pc->err) {
+	while ((name = list_token(&s)).n && !pc->err) {
 		n++;
 		if (pc->k->pos) {
 			if (emit(pc, MATCH_FULL, name, false))
@@ -381,7 +383,7 @@ static void parse_hosts(struct pctx *pc, struct span s)
 		if (rc == -ENOMEM)
 			pc->err = rc;
 		else if (rc < 0)
-			warnf(pc, "invalid name '%s'", show(name, tmp, sizeof(tmp)));
+			warnf(pc, "invalid name '%s'", list_show(name, tmp, sizeof(tmp)));
 		else
 			pc->st.entries++, pc->st.hosts += pc->k->hosts != NULL;
 	}
@@ -397,13 +399,13 @@ static bool adb_host_char(char c)
 	       c == '-' || c == '_' || c == '.';
 }
 
-static bool adb_comment(struct span s)
+static bool adb_comment(struct list_span s)
 {
 	return s.p[0] == '!' || (s.p[0] == '[' && s.p[s.n - 1] == ']') ||
 	       (s.p[0] == '#' && (s.n == 1 || s.p[1] == ' '));
 }
 
-static bool has_opt(struct span opts, const char *name)
+static bool has_opt(struct list_span opts, const char *name)
 {
 	size_t l = strlen(name);
 
@@ -416,9 +418,9 @@ static bool has_opt(struct span opts, const char *name)
 
 /* Where the host part ends: true with *opts set (maybe empty) when the rule
  * is a pure host rule, false when a path, wildcard or port follows. */
-static bool adb_tail(struct span s, size_t i, struct span *opts)
+static bool adb_tail(struct list_span s, size_t i, struct list_span *opts)
 {
-	*opts = (struct span){s.p + s.n, 0};
+	*opts = (struct list_span){s.p + s.n, 0};
 	if (i == s.n)
 		return true;
 	if (s.p[i] == '^') {
@@ -428,36 +430,36 @@ static bool adb_tail(struct span s, size_t i, struct span *opts)
 			return false;
 	}
 	if (s.p[i] == '$') {
-		*opts = (struct span){s.p + i + 1, s.n - i - 1};
+		*opts = (struct list_span){s.p + i + 1, s.n - i - 1};
 		return true;
 	}
 	return s.p[i] == '|' && i + 1 == s.n;
 }
 
-static void parse_adblock(struct pctx *pc, struct span s)
+static void parse_adblock(struct pctx *pc, struct list_span s)
 {
-	bool allow = starts(s, "@@");
-	struct span host, opts;
+	bool allow = list_starts(s, "@@");
+	struct list_span host, opts;
 	struct in_addr a4;
 	char tmp[80];
 	size_t i = 0;
 
 	if (allow)
 		s.p += 2, s.n -= 2;
-	if (!starts(s, "||")) { /* URL, path, cosmetic, regexp or host-less rule */
+	if (!list_starts(s, "||")) { /* URL, path, cosmetic, regexp or host-less rule */
 		pc->st.skipped++;
 		return;
 	}
 	s.p += 2, s.n -= 2;
 	while (i < s.n && adb_host_char(s.p[i]))
 		i++;
-	host = (struct span){s.p, i};
+	host = (struct list_span){s.p, i};
 	if (!adb_tail(s, i, &opts) || has_opt(opts, "badfilter") || (allow && !pc->k->neg)) {
 		pc->st.skipped++;
 		return;
 	}
 	if (host.n == 0) {
-		warnf(pc, "empty host in '%s'", show(s, tmp, sizeof(tmp)));
+		warnf(pc, "empty host in '%s'", list_show(s, tmp, sizeof(tmp)));
 		return;
 	}
 	memcpy(tmp, host.p, host.n < sizeof(tmp) - 1 ? host.n : sizeof(tmp) - 1);
@@ -467,47 +469,34 @@ static void parse_adblock(struct pctx *pc, struct span s)
 
 /* ---- plain ---- */
 
-static void parse_plain(struct pctx *pc, struct span s)
+static void parse_plain(struct pctx *pc, struct list_span s)
 {
-	static const struct {
-		const char *pfx;
-		enum match_kind kind;
-	} pf[] = {{"domain:", MATCH_DOMAIN},
-		  {"full:", MATCH_FULL},
-		  {"keyword:", MATCH_KEYWORD},
-		  {"regexp:", MATCH_REGEXP}};
-	struct span v = token(&s);
-	enum match_kind kind = MATCH_DOMAIN;
+	struct list_span v = list_token(&s);
+	enum match_kind kind;
 	char tmp[80];
 
-	if (trim(s).n) {
-		warnf(pc, "text after the name: '%s'", show(trim(s), tmp, sizeof(tmp)));
+	if (list_trim(s).n) {
+		warnf(pc, "text after the name: '%s'", list_show(list_trim(s), tmp, sizeof(tmp)));
 		return;
 	}
-	for (size_t i = 0; i < SL_ARRAY_LEN(pf); i++)
-		if (starts(v, pf[i].pfx)) {
-			kind = pf[i].kind;
-			v.p += strlen(pf[i].pfx);
-			v.n -= strlen(pf[i].pfx);
-			break;
-		}
-	if (kind == MATCH_DOMAIN && starts(v, "*."))
+	(void)list_kind_prefix(&v, false, &kind);
+	if (kind == MATCH_DOMAIN && list_starts(v, "*."))
 		v.p += 2, v.n -= 2;
-	else if (kind == MATCH_DOMAIN && starts(v, "."))
+	else if (kind == MATCH_DOMAIN && list_starts(v, "."))
 		v.p++, v.n--;
 	emit(pc, kind, v, false);
 }
 
 /* ---- line loop ---- */
 
-static void parse_line(struct pctx *pc, enum list_format fmt, struct span s)
+static void parse_line(struct pctx *pc, enum list_format fmt, struct list_span s)
 {
 	if (s.n && memchr(s.p, '\0', s.n)) {
 		warnf(pc, "NUL byte in line");
 		return;
 	}
 	if (fmt == LIST_HOSTS || fmt == LIST_PLAIN)
-		s = cut_hash(s);
+		s = list_cut_hash(s);
 	if (s.n == 0 || (fmt == LIST_DNSMASQ && s.p[0] == '#') ||
 	    (fmt == LIST_ADBLOCK && adb_comment(s))) {
 		pc->st.comments++;
@@ -547,7 +536,7 @@ static const char *parse_lines(struct pctx *pc, enum list_format fmt, const char
 {
 	while (p < end && !pc->err) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		struct span s = {p, (size_t)((nl ? nl : end) - p)};
+		struct list_span s = {p, (size_t)((nl ? nl : end) - p)};
 
 		if (!nl && !last)
 			break;
@@ -555,7 +544,7 @@ static const char *parse_lines(struct pctx *pc, enum list_format fmt, const char
 		pc->line++;
 		pc->line_bad = false;
 		pc->st.lines++;
-		parse_line(pc, fmt, trim(s));
+		parse_line(pc, fmt, list_trim(s));
 	}
 	return p;
 }
@@ -690,570 +679,4 @@ int list_format_parse(const char *s, enum list_format *out)
 const char *list_format_name(enum list_format fmt)
 {
 	return (unsigned)fmt < SL_ARRAY_LEN(fmt_names) ? fmt_names[fmt] : "?";
-}
-
-/* ---- hosts table ----
- * Names in one arena ([len][name]); each name points at one pooled address
- * (H_SINGLE | pool index, the common case) or at a chain of links. Addresses
- * are pooled because block lists map 100k names to the same 0.0.0.0. */
-
-#define H_SINGLE 0x80000000u
-
-struct hname {
-	uint32_t off, addr;
-};
-
-struct hlink {
-	uint32_t next, pool; /* next: link index + 1, 0 ends the chain */
-};
-
-struct haddr {
-	uint8_t fam, a[16];
-};
-
-struct list_hosts {
-	char *arena;
-	size_t alen, acap;
-	struct hname *names;
-	size_t nnames, cnames;
-	uint32_t *ntab; /* name index + 1 */
-	size_t nmask;
-	struct hlink *links;
-	size_t nlinks, clinks;
-	struct haddr *pool;
-	size_t npool, cpool;
-	uint32_t *ptab; /* pool index + 1 */
-	size_t pmask;
-};
-
-static uint64_t fnv(const void *p, size_t n)
-{
-	uint64_t h = 0xcbf29ce484222325ull;
-
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ ((const unsigned char *)p)[i]) * 0x100000001b3ull;
-	return h ^ (h >> 29);
-}
-
-static int hgrow(void **p, size_t *cap, size_t need, size_t elsz)
-{
-	size_t n = *cap ? *cap : 16;
-	void *q;
-
-	if (need <= *cap)
-		return 0;
-	while (n < need)
-		n *= 2;
-	if (n > SIZE_MAX / elsz || !(q = realloc(*p, n * elsz)))
-		return -ENOMEM;
-	*p = q;
-	*cap = n;
-	return 0;
-}
-
-static int hosts_norm(const char *in, size_t len, char *out, size_t *olen)
-{
-	size_t lab = 0;
-
-	if (len && in[len - 1] == '.')
-		len--;
-	if (len == 0 || len > MATCH_NAME_MAX)
-		return -EINVAL;
-	for (size_t i = 0; i < len; i++) {
-		char c = in[i] >= 'A' && in[i] <= 'Z' ? (char)(in[i] + 32) : in[i];
-
-		if (c == '.') {
-			if (!lab)
-				return -EINVAL;
-			lab = 0;
-		} else if (!(adb_host_char(c)) || ++lab > 63) {
-			return -EINVAL;
-		}
-		out[i] = c;
-	}
-	*olen = len;
-	return lab ? 0 : -EINVAL;
-}
-
-static const char *hname_str(const struct list_hosts *h, uint32_t i, size_t *len)
-{
-	*len = (unsigned char)h->arena[h->names[i].off];
-	return h->arena + h->names[i].off + 1;
-}
-
-static int64_t hname_find(const struct list_hosts *h, const char *n, size_t len)
-{
-	if (!h->ntab)
-		return -1;
-	for (size_t i = fnv(n, len) & h->nmask;; i = (i + 1) & h->nmask) {
-		size_t l;
-		const char *s;
-
-		if (!h->ntab[i])
-			return -1;
-		s = hname_str(h, h->ntab[i] - 1, &l);
-		if (l == len && memcmp(s, n, len) == 0)
-			return h->ntab[i] - 1;
-	}
-}
-
-/* Make room for one more key in a table of indices (load <= 1/2). */
-static int htab_reserve(const struct list_hosts *h, uint32_t **tab, size_t *mask, size_t count,
-			bool names)
-{
-	size_t n = *tab ? (*mask + 1) * 2 : 64;
-	uint32_t *t;
-
-	if (*tab && (count + 1) * 2 <= *mask + 1)
-		return 0;
-	if (!(t = calloc(n, sizeof(*t))))
-		return -ENOMEM;
-	for (size_t k = 0; k < count; k++) {
-		size_t l, i;
-		const char *s = names ? hname_str(h, (uint32_t)k, &l) : (const char *)&h->pool[k];
-
-		i = fnv(s, names ? l : sizeof(struct haddr)) & (n - 1);
-		while (t[i])
-			i = (i + 1) & (n - 1);
-		t[i] = (uint32_t)k + 1;
-	}
-	free(*tab);
-	*tab = t;
-	*mask = n - 1;
-	return 0;
-}
-
-static int64_t pool_get(struct list_hosts *h, const struct haddr *a)
-{
-	size_t i;
-
-	if (htab_reserve(h, &h->ptab, &h->pmask, h->npool, false) < 0 ||
-	    hgrow((void **)&h->pool, &h->cpool, h->npool + 1, sizeof(*h->pool)) < 0)
-		return -ENOMEM;
-	for (i = fnv(a, sizeof(*a)) & h->pmask; h->ptab[i]; i = (i + 1) & h->pmask)
-		if (memcmp(&h->pool[h->ptab[i] - 1], a, sizeof(*a)) == 0)
-			return h->ptab[i] - 1;
-	if (h->npool >= H_SINGLE - 1)
-		return -ENOMEM;
-	h->pool[h->npool] = *a;
-	h->ptab[i] = (uint32_t)++h->npool;
-	return (int64_t)h->npool - 1;
-}
-
-static int hlink_new(struct list_hosts *h, uint32_t pool, uint32_t *idx)
-{
-	if (h->nlinks >= H_SINGLE - 1 ||
-	    hgrow((void **)&h->links, &h->clinks, h->nlinks + 1, sizeof(*h->links)) < 0)
-		return -ENOMEM;
-	h->links[h->nlinks] = (struct hlink){.next = 0, .pool = pool};
-	*idx = (uint32_t)h->nlinks++;
-	return 0;
-}
-
-/* Append pool entry p to name i unless it is there already. */
-static int hname_addr(struct list_hosts *h, struct hname *nm, uint32_t p)
-{
-	uint32_t li, first;
-
-	if (nm->addr & H_SINGLE) {
-		if ((nm->addr & ~H_SINGLE) == p)
-			return 0;
-		if (hlink_new(h, nm->addr & ~H_SINGLE, &first) < 0)
-			return -ENOMEM;
-		nm->addr = first;
-	}
-	for (li = nm->addr;; li = h->links[li].next - 1) {
-		if (h->links[li].pool == p)
-			return 0;
-		if (!h->links[li].next)
-			break;
-	}
-	if (hlink_new(h, p, &first) < 0)
-		return -ENOMEM;
-	h->links[li].next = first + 1;
-	return 0;
-}
-
-static int hname_new(struct list_hosts *h, const char *n, size_t len, uint32_t p)
-{
-	size_t i;
-
-	if (h->alen + 1 + len > UINT32_MAX || h->nnames >= UINT32_MAX - 1 ||
-	    htab_reserve(h, &h->ntab, &h->nmask, h->nnames, true) < 0 ||
-	    hgrow((void **)&h->arena, &h->acap, h->alen + 1 + len, 1) < 0 ||
-	    hgrow((void **)&h->names, &h->cnames, h->nnames + 1, sizeof(*h->names)) < 0)
-		return -ENOMEM;
-	h->names[h->nnames] = (struct hname){.off = (uint32_t)h->alen, .addr = H_SINGLE | p};
-	h->arena[h->alen] = (char)len;
-	memcpy(h->arena + h->alen + 1, n, len);
-	h->alen += 1 + len;
-	for (i = fnv(n, len) & h->nmask; h->ntab[i]; i = (i + 1) & h->nmask)
-		;
-	h->ntab[i] = (uint32_t)++h->nnames;
-	return 0;
-}
-
-struct list_hosts *list_hosts_new(void)
-{
-	return calloc(1, sizeof(struct list_hosts));
-}
-
-void list_hosts_free(struct list_hosts *h)
-{
-	if (!h)
-		return;
-	free(h->arena);
-	free(h->names);
-	free(h->ntab);
-	free(h->links);
-	free(h->pool);
-	free(h->ptab);
-	free(h);
-}
-
-int list_hosts_add(struct list_hosts *h, const char *name, size_t len, int family, const void *addr)
-{
-	char n[MATCH_NAME_MAX];
-	struct haddr a = {0};
-	int64_t p, i;
-	size_t nl;
-
-	if (!h || !addr || (family != AF_INET && family != AF_INET6) ||
-	    hosts_norm(name, len, n, &nl) < 0)
-		return -EINVAL;
-	a.fam = family == AF_INET ? 4 : 6;
-	memcpy(a.a, addr, family == AF_INET ? 4 : 16);
-	p = pool_get(h, &a);
-	if (p < 0)
-		return (int)p;
-	i = hname_find(h, n, nl);
-	if (i < 0)
-		return hname_new(h, n, nl, (uint32_t)p);
-	return hname_addr(h, &h->names[i], (uint32_t)p);
-}
-
-int list_hosts_lookup(const struct list_hosts *h, const char *name, size_t len, int family,
-		      void *out, size_t max)
-{
-	char n[MATCH_NAME_MAX];
-	uint8_t fam = family == AF_INET ? 4 : 6;
-	size_t nl, alen = fam == 4 ? 4 : 16;
-	int64_t i;
-	int count = 0;
-	uint32_t li, p;
-
-	if (family != AF_INET && family != AF_INET6)
-		return -EINVAL;
-	if (!h || hosts_norm(name, len, n, &nl) < 0 || (i = hname_find(h, n, nl)) < 0)
-		return -ENOENT;
-	for (li = h->names[i].addr;; li = h->links[li].next - 1) {
-		p = li & H_SINGLE ? li & ~H_SINGLE : h->links[li].pool;
-		if (h->pool[p].fam == fam) {
-			if (out && (size_t)count < max)
-				memcpy((char *)out + (size_t)count * alen, h->pool[p].a, alen);
-			count++;
-		}
-		if ((li & H_SINGLE) || !h->links[li].next)
-			break;
-	}
-	return count;
-}
-
-size_t list_hosts_names(const struct list_hosts *h)
-{
-	return h ? h->nnames : 0;
-}
-
-size_t list_hosts_bytes(const struct list_hosts *h)
-{
-	if (!h)
-		return 0;
-	return sizeof(*h) + h->acap + h->cnames * sizeof(*h->names) +
-	       (h->ntab ? (h->nmask + 1) * 4 : 0) + h->clinks * sizeof(*h->links) +
-	       h->cpool * sizeof(*h->pool) + (h->ptab ? (h->pmask + 1) * 4 : 0);
-}
-
-/* ---- domain-list-community text source ----
- * include:NAME @a @-b keeps the rules of NAME (after its own includes) that
- * have every @a and no @b; filters along an include path add up, so a walk
- * carries one (must, ban) pair of attribute masks. Only attributes named in
- * filters get a bit; other rule attributes cannot affect a verdict. */
-
-struct dlc_state {
-	char *name;
-	uint64_t must, ban;
-};
-
-struct dlc {
-	const char *dir;
-	struct match_builder *b;
-	list_warn_fn warn;
-	void *wctx;
-	char *attrs[DLC_ATTR_MAX];
-	unsigned nattr;
-	struct dlc_state *seen;
-	size_t nseen, cseen;
-	const char *stack[DLC_DEPTH_MAX];
-	unsigned depth;
-	int added;
-};
-
-static void dlc_warn(struct dlc *d, const char *file, unsigned line, const char *fmt, ...)
-    SL_PRINTF(4, 5);
-
-static void dlc_warn(struct dlc *d, const char *file, unsigned line, const char *fmt, ...)
-{
-	char msg[512];
-	va_list ap;
-
-	if (!d->warn)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	d->warn(d->wctx, file, line, msg);
-}
-
-/* Bit of attribute a; create adds it if new. -1: unknown, -E2BIG: full. */
-static int dlc_attr(struct dlc *d, struct span a, bool create)
-{
-	char n[64];
-
-	if (a.n == 0 || a.n >= sizeof(n))
-		return -1;
-	for (size_t i = 0; i < a.n; i++)
-		n[i] = a.p[i] >= 'A' && a.p[i] <= 'Z' ? (char)(a.p[i] + 32) : a.p[i];
-	n[a.n] = '\0';
-	for (unsigned i = 0; i < d->nattr; i++)
-		if (strcmp(d->attrs[i], n) == 0)
-			return (int)i;
-	if (!create)
-		return -1;
-	if (d->nattr == DLC_ATTR_MAX)
-		return -E2BIG;
-	if (!(d->attrs[d->nattr] = strdup(n)))
-		return -ENOMEM;
-	return (int)d->nattr++;
-}
-
-/* Lowercase list name into out; false if it could escape the directory. */
-static bool dlc_name(struct span s, char *out, size_t outlen)
-{
-	if (s.n == 0 || s.n >= outlen || s.p[0] == '.' || memchr(s.p, '/', s.n) ||
-	    memchr(s.p, '\0', s.n))
-		return false;
-	for (size_t i = 0; i < s.n; i++)
-		out[i] = s.p[i] >= 'A' && s.p[i] <= 'Z' ? (char)(s.p[i] + 32) : s.p[i];
-	out[s.n] = '\0';
-	return true;
-}
-
-static int dlc_list(struct dlc *d, const char *name, uint64_t must, uint64_t ban, const char *from,
-		    unsigned from_line);
-
-static int dlc_include(struct dlc *d, struct span rule, struct span rest, uint64_t must,
-		       uint64_t ban, const char *path, unsigned line)
-{
-	char name[256], tmp[80];
-	struct span t;
-
-	rule.p += 8, rule.n -= 8; /* "include:" */
-	if (!dlc_name(rule, name, sizeof(name))) {
-		dlc_warn(d, path, line, "bad list name '%s'", show(rule, tmp, sizeof(tmp)));
-		return 0;
-	}
-	while ((t = token(&rest)).n) {
-		bool neg = t.n > 1 && t.p[0] == '@' && t.p[1] == '-';
-		int id;
-
-		if (t.p[0] != '@') {
-			dlc_warn(d, path, line, "unexpected '%s'", show(t, tmp, sizeof(tmp)));
-			continue;
-		}
-		id = dlc_attr(d, (struct span){t.p + 1 + neg, t.n - 1 - neg}, true);
-		if (id == -E2BIG || id == -ENOMEM) {
-			dlc_warn(d, path, line, "too many filter attributes");
-			return id;
-		}
-		if (id < 0)
-			dlc_warn(d, path, line, "empty attribute");
-		else if (neg)
-			ban |= 1ull << id;
-		else
-			must |= 1ull << id;
-	}
-	return dlc_list(d, name, must, ban, path, line);
-}
-
-static int dlc_rule(struct dlc *d, struct span rule, struct span rest, uint64_t must, uint64_t ban,
-		    const char *path, unsigned line)
-{
-	static const struct {
-		const char *pfx;
-		enum match_kind kind;
-	} pf[] = {{"domain:", MATCH_DOMAIN},
-		  {"full:", MATCH_FULL},
-		  {"keyword:", MATCH_KEYWORD},
-		  {"regexp:", MATCH_REGEXP},
-		  {"regex:", MATCH_REGEXP}};
-	enum match_kind kind = MATCH_DOMAIN;
-	uint64_t attrs = 0;
-	struct span t;
-	char tmp[80];
-	size_t i;
-	int rc;
-
-	for (i = 0; i < SL_ARRAY_LEN(pf) && !starts(rule, pf[i].pfx); i++)
-		;
-	if (i < SL_ARRAY_LEN(pf)) {
-		kind = pf[i].kind;
-		rule.p += strlen(pf[i].pfx);
-		rule.n -= strlen(pf[i].pfx);
-	} else if (memchr(rule.p, ':', rule.n)) {
-		dlc_warn(d, path, line, "unknown rule type in '%s'", show(rule, tmp, sizeof(tmp)));
-		return 0;
-	}
-	while ((t = token(&rest)).n) {
-		if (t.p[0] == '@') {
-			int id = dlc_attr(d, (struct span){t.p + 1, t.n - 1}, false);
-
-			attrs |= id >= 0 ? 1ull << id : 0;
-		} else if (t.p[0] != '&') { /* &affiliation: not supported, ignored */
-			dlc_warn(d, path, line, "unexpected '%s'", show(t, tmp, sizeof(tmp)));
-			return 0;
-		}
-	}
-	if ((attrs & must) != must || (attrs & ban))
-		return 0;
-	rc = match_builder_add(d->b, kind, rule.p, rule.n, 0);
-	if (rc == -ENOMEM)
-		return rc;
-	if (rc < 0)
-		dlc_warn(d, path, line, "%s %s '%s'",
-			 rc == -E2BIG ? "too many entries, dropped" : "invalid",
-			 kind == MATCH_REGEXP	 ? "regexp"
-			 : kind == MATCH_KEYWORD ? "keyword"
-						 : "name",
-			 show(rule, tmp, sizeof(tmp)));
-	else
-		d->added++;
-	return 0;
-}
-
-static int dlc_parse(struct dlc *d, const char *buf, size_t len, uint64_t must, uint64_t ban,
-		     const char *path)
-{
-	const char *p = buf, *end = buf + len;
-	unsigned line = 0;
-	int rc = 0;
-
-	while (p < end && rc >= 0) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		struct span s = {p, (size_t)((nl ? nl : end) - p)}, rule;
-
-		p = nl ? nl + 1 : end;
-		line++;
-		s = cut_hash(s);
-		if (!s.n)
-			continue;
-		rule = token(&s);
-		if (starts(rule, "include:"))
-			rc = dlc_include(d, rule, s, must, ban, path, line);
-		else
-			rc = dlc_rule(d, rule, s, must, ban, path, line);
-	}
-	return rc;
-}
-
-static int dlc_enter(struct dlc *d, const char *name, uint64_t must, uint64_t ban, const char *from,
-		     unsigned from_line)
-{
-	char chain[512];
-	size_t n = 0;
-
-	for (unsigned i = 0; i < d->depth; i++)
-		if (strcmp(d->stack[i], name) == 0) {
-			for (unsigned j = i; j < d->depth && n < sizeof(chain); j++)
-				n += (size_t)snprintf(chain + n, sizeof(chain) - n, "%s -> ",
-						      d->stack[j]);
-			dlc_warn(d, from, from_line, "include cycle: %s%s",
-				 n < sizeof(chain) ? chain : "", name);
-			return -ELOOP;
-		}
-	if (d->depth == DLC_DEPTH_MAX) {
-		dlc_warn(d, from, from_line, "includes nested deeper than %d at '%s'",
-			 DLC_DEPTH_MAX, name);
-		return -ELOOP;
-	}
-	for (size_t i = 0; i < d->nseen; i++)
-		if (d->seen[i].must == must && d->seen[i].ban == ban &&
-		    strcmp(d->seen[i].name, name) == 0)
-			return 1; /* this list with this filter is in already */
-	if (d->nseen == DLC_STATES_MAX) {
-		dlc_warn(d, from, from_line, "too many includes");
-		return -E2BIG;
-	}
-	if (hgrow((void **)&d->seen, &d->cseen, d->nseen + 1, sizeof(*d->seen)) < 0 ||
-	    !(d->seen[d->nseen].name = strdup(name)))
-		return -ENOMEM;
-	d->seen[d->nseen].must = must;
-	d->seen[d->nseen++].ban = ban;
-	return 0;
-}
-
-static int dlc_list(struct dlc *d, const char *name, uint64_t must, uint64_t ban, const char *from,
-		    unsigned from_line)
-{
-	char path[4096], *buf;
-	size_t len;
-	int rc = dlc_enter(d, name, must, ban, from, from_line);
-
-	if (rc)
-		return rc < 0 ? rc : 0;
-	if ((size_t)snprintf(path, sizeof(path), "%s/%s", d->dir, name) >= sizeof(path))
-		return -ENAMETOOLONG;
-	rc = list_read_file(path, &buf, &len);
-	if (rc < 0) {
-		if (rc == -ENOENT)
-			dlc_warn(d, from, from_line, "no list '%s' in %s", name, d->dir);
-		else
-			dlc_warn(d, from, from_line, "%s: %s", path, strerror(-rc));
-		return rc;
-	}
-	d->stack[d->depth++] = name;
-	rc = dlc_parse(d, buf, len, must, ban, path);
-	d->depth--;
-	free(buf);
-	return rc;
-}
-
-int list_dlc_load(const char *dir, const char *code, const char *attr_filter,
-		  struct match_builder *b, list_warn_fn warn, void *ctx)
-{
-	struct dlc d = {.dir = dir, .b = b, .warn = warn, .wctx = ctx};
-	uint64_t must = 0, ban = 0;
-	char name[256];
-	int rc = 0, id;
-
-	if (!dir || !code || !b || !dlc_name((struct span){code, strlen(code)}, name, sizeof(name)))
-		return -EINVAL;
-	if (attr_filter && *attr_filter) {
-		bool neg = attr_filter[0] == '-';
-
-		id =
-		    dlc_attr(&d, (struct span){attr_filter + neg, strlen(attr_filter) - neg}, true);
-		if (id < 0) {
-			rc = id == -ENOMEM ? id : -EINVAL;
-			goto done;
-		}
-		*(neg ? &ban : &must) |= 1ull << id;
-	}
-	rc = dlc_list(&d, name, must, ban, dir, 0);
-done:
-	for (unsigned i = 0; i < d.nattr; i++)
-		free(d.attrs[i]);
-	for (size_t i = 0; i < d.nseen; i++)
-		free(d.seen[i].name);
-	free(d.seen);
-	return rc < 0 ? rc : d.added;
 }

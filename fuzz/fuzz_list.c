@@ -1,5 +1,8 @@
-/* fuzz_list_dnsmasq.c - the dnsmasq list parser on arbitrary bytes, then the sets
- * and hosts table it built, queried with names cut from the same input. */
+/* fuzz_list.c - one text list parser on arbitrary bytes, then the sets and
+ * hosts table it built, queried with names cut from the same input.
+ *
+ * Built once per format as fuzz/fuzz_list_{dnsmasq,hosts,adblock,plain}: the
+ * target's CPPFLAGS set FUZZ_LIST_FMT (e.g. -DFUZZ_LIST_FMT=LIST_ADBLOCK). */
 #include "config.h"
 #include "list_text.h"
 #include "match.h"
@@ -9,6 +12,10 @@
 #include <stdint.h>
 #include <string.h>
 #include <sys/socket.h>
+
+#ifndef FUZZ_LIST_FMT
+#error "define FUZZ_LIST_FMT to an enum list_format value, e.g. -DFUZZ_LIST_FMT=LIST_PLAIN"
+#endif
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -35,7 +42,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char err[64];
 
 	if (pos && neg && h)
-		(void)list_text_parse_buf("fuzz", p, size, LIST_DNSMASQ, &k);
+		(void)list_text_parse_buf("fuzz", p, size, FUZZ_LIST_FMT, &k);
 	s = match_builder_finish(pos, err, sizeof(err));
 	n = match_builder_finish(neg, err, sizeof(err));
 	probe(s, n, h, "www.example.com", 15);
