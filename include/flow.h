@@ -70,8 +70,9 @@ struct flow *flow_lookup(struct flow_table *t, const struct addr *client,
 
 /**
  * Insert a new flow (the caller checked it is not there). Evicts the least
- * recently active flow of the client, or of the table, when a cap is hit.
- * Returns NULL only when out of memory.
+ * recently active flow of the client, or of the table, when a cap is hit;
+ * flows with busy > 0 are never evicted (the cap is then exceeded until
+ * they end). Returns NULL only when out of memory.
  */
 struct flow *flow_insert(struct flow_table *t, const struct addr *client,
 			 const struct addr *origdst, unsigned timeout_s, uint64_t now_ms);

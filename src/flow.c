@@ -285,7 +285,8 @@ void flow_remove(struct flow_table *t, struct flow *f, enum flow_end why)
 	free(f);
 }
 
-/* The least recently active flow over every timeout class. */
+/* The least recently active flow over every timeout class that no callback
+ * is running on (a busy flow is in use up the stack: never free it here). */
 static struct flow *stalest(struct flow_table *t)
 {
 	struct flow *best = NULL;
@@ -293,10 +294,22 @@ static struct flow *stalest(struct flow_table *t)
 	for (size_t i = 0; i < t->ntc; i++) {
 		struct flow *h = t->tc[i].head;
 
+		while (h && h->busy)
+			h = h->next;
 		if (h && (!best || h->last_ms < best->last_ms))
 			best = h;
 	}
 	return best;
+}
+
+/* The client's least recently active flow that is not busy. */
+static struct flow *client_stalest(struct flow_client *c)
+{
+	struct flow *f = c->head;
+
+	while (f && f->busy)
+		f = f->cl_next;
+	return f;
 }
 
 struct flow *flow_insert(struct flow_table *t, const struct addr *client,
@@ -304,16 +317,18 @@ struct flow *flow_insert(struct flow_table *t, const struct addr *client,
 {
 	struct flow_client *c;
 	struct tclass *tc;
-	struct flow *f;
+	struct flow *f, *victim;
 	uint8_t idx;
 
 	uint64_t ch = client_hash(t, client);
 
-	/* Look the client up afresh each round: evicting its last flow frees it. */
-	while ((c = client_find(t, client, ch)) && c->count >= t->max_per_client)
-		flow_remove(t, c->head, FLOW_END_EVICTED_CLIENT);
-	while (t->count >= t->max_flows && t->count)
-		flow_remove(t, stalest(t), FLOW_END_EVICTED);
+	/* Look the client up afresh each round: evicting its last flow frees it.
+	 * When every candidate is busy the cap is exceeded by one for now. */
+	while ((c = client_find(t, client, ch)) && c->count >= t->max_per_client &&
+	       (victim = client_stalest(c)))
+		flow_remove(t, victim, FLOW_END_EVICTED_CLIENT);
+	while (t->count >= t->max_flows && (victim = stalest(t)))
+		flow_remove(t, victim, FLOW_END_EVICTED);
 	c = client_get(t, client);
 	f = calloc(1, sizeof(*f));
 	tc = tclass_get(t, timeout_s * 1000u, &idx);

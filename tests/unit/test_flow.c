@@ -371,6 +371,35 @@ static void test_per_client_one(void **state)
 }
 
 /* Lower caps take effect at the next insert, evicting as many as needed. */
+/* A flow a callback is running on (busy) is never evicted: the cap gives
+ * way until it is released, and the next idle flow goes instead. */
+static void test_busy_not_evicted(void **state)
+{
+	struct rec *r = *state;
+	struct flow_table *t = flow_table_new(key, 2, 1, on_remove, r);
+	struct flow *a, *b;
+
+	assert_non_null(t);
+	a = ins(t, "192.0.2.1:1000", "203.0.113.2:53", 17, 0, 1);
+	a->busy = 1;
+	/* Per-client cap 1: the client's only flow is busy, so both stay. */
+	b = ins(t, "192.0.2.1:1001", "203.0.113.2:53", 17, 1, 2);
+	assert_int_equal(r->calls[1], 0);
+	assert_int_equal(ccount(t, "192.0.2.1:1"), 2);
+	/* Global cap 2: the stalest idle flow (b) goes, not the busy one. */
+	ins(t, "192.0.2.9:1000", "203.0.113.2:53", 17, 2, 3);
+	assert_int_equal(r->calls[1], 0);
+	assert_int_equal(r->calls[2], 1);
+	assert_int_equal(r->why[2], FLOW_END_EVICTED);
+	assert_non_null(look(t, "192.0.2.1:1000", "203.0.113.2:53"));
+	(void)b;
+	/* Released, it is the stalest again and goes first. */
+	a->busy = 0;
+	ins(t, "192.0.2.10:1000", "203.0.113.2:53", 17, 3, 4);
+	assert_int_equal(r->calls[1], 1);
+	flow_table_free(t);
+}
+
 static void test_set_caps(void **state)
 {
 	struct rec *r = *state;
@@ -570,6 +599,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_global_cap, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_per_client_cap, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_per_client_one, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_busy_not_evicted, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_set_caps, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_remove_once, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_tclass_limit, setup, teardown),
