@@ -155,26 +155,36 @@ static struct bind_node **bm_slot(struct bindmap *bm, const uint8_t *k, size_t k
 	return pp;
 }
 
-void bindmap_note(struct bindmap *bm, const struct addr *a, int delta)
+/* Count one socket more or fewer at key k; the caller holds bm->lock. */
+static int bm_note_locked(struct bindmap *bm, const uint8_t *k, size_t kl, int delta)
 {
-	uint8_t k[20];
-	size_t kl = addr_key(a, true, k);
-	struct bind_node **pp, *n;
+	struct bind_node **pp = bm_slot(bm, k, kl), *n;
 
-	pthread_mutex_lock(&bm->lock);
-	pp = bm_slot(bm, k, kl);
 	if (delta > 0 && *pp) {
 		(*pp)->count++;
-	} else if (delta > 0 && (n = calloc(1, sizeof(*n)))) {
+	} else if (delta > 0) {
+		n = calloc(1, sizeof(*n));
+		if (!n)
+			return -ENOMEM;
 		memcpy(n->key, k, kl);
 		n->klen = (uint8_t)kl;
 		n->count = 1;
 		*pp = n;
-	} else if (delta < 0 && *pp && --(*pp)->count == 0) {
+	} else if (*pp && --(*pp)->count == 0) {
 		n = *pp;
 		*pp = n->next;
 		free(n);
 	}
+	return 0;
+}
+
+void bindmap_note(struct bindmap *bm, const struct addr *a, int delta)
+{
+	uint8_t k[20];
+	size_t kl = addr_key(a, true, k);
+
+	pthread_mutex_lock(&bm->lock);
+	bm_note_locked(bm, k, kl, delta);
 	pthread_mutex_unlock(&bm->lock);
 }
 
@@ -206,7 +216,7 @@ static int bind_local(struct bindmap *bm, const struct addr *local)
 {
 	uint8_t k[20];
 	size_t kl = addr_key(local, true, k);
-	struct bind_node **pp, *n;
+	bool ours;
 	int fd, on = 1, err = 0;
 
 	fd = socket(addr_family(local), SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -217,22 +227,15 @@ static int bind_local(struct bindmap *bm, const struct addr *local)
 		goto fail;
 	}
 	pthread_mutex_lock(&bm->lock);
-	pp = bm_slot(bm, k, kl);
-	if (*pp && setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) < 0)
+	ours = *bm_slot(bm, k, kl) != NULL;
+	if (ours && setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) < 0)
 		err = -errno;
 	else if (bind(fd, &local->u.sa, local->len) < 0)
 		err = -errno;
 	else if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) < 0)
 		err = -errno;
-	else if (*pp)
-		(*pp)->count++;
-	else if ((n = calloc(1, sizeof(*n)))) {
-		memcpy(n->key, k, kl);
-		n->klen = (uint8_t)kl;
-		n->count = 1;
-		*pp = n;
-	} else
-		err = -ENOMEM;
+	else
+		err = bm_note_locked(bm, k, kl, 1);
 	pthread_mutex_unlock(&bm->lock);
 	if (err)
 		goto fail;
@@ -246,16 +249,12 @@ static void unbind_local(struct bindmap *bm, int fd, const struct addr *local)
 {
 	uint8_t k[20];
 	size_t kl = addr_key(local, true, k);
-	struct bind_node **pp, *n;
 
+	/* Close under the lock so no other worker's probe sees the port held
+	 * by a socket the table no longer counts. */
 	pthread_mutex_lock(&bm->lock);
 	close(fd);
-	pp = bm_slot(bm, k, kl);
-	if (*pp && --(*pp)->count == 0) {
-		n = *pp;
-		*pp = n->next;
-		free(n);
-	}
+	bm_note_locked(bm, k, kl, -1);
 	pthread_mutex_unlock(&bm->lock);
 }
 
