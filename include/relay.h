@@ -3,6 +3,7 @@
 #ifndef RELAY_H
 #define RELAY_H
 
+#include <sys/uio.h>
 #include "addr.h"
 
 struct worker;
@@ -33,6 +34,10 @@ void relay_leg_set_filter(struct relay_leg *l, relay_filter_fn fn, void *arg);
 
 /** Send one client datagram up the leg; 0 or -errno (counted). */
 int relay_leg_send(struct worker *w, struct relay_leg *l, const uint8_t *data, size_t len);
+
+/** Send several client datagrams up the leg with sendmmsg, in order; counted. */
+void relay_leg_send_many(struct worker *w, struct relay_leg *l, const struct iovec *iov,
+			 unsigned n);
 
 /** Close a leg; NULL is fine. */
 void relay_leg_close(struct relay_leg *l);

@@ -4,6 +4,7 @@
 #ifndef SVC_H
 #define SVC_H
 
+#include <sys/uio.h>
 #include "cfg.h"
 
 struct worker;
@@ -22,6 +23,11 @@ struct svc {
 	int (*flow_open)(struct worker *w, struct flow *f);
 	/** One datagram from the flow's client. */
 	void (*input)(struct worker *w, struct flow *f, const uint8_t *data, size_t len);
+	/**
+	 * Several datagrams from the flow's client, in order (a batch read from
+	 * its connected socket); may be NULL, then input() is called for each.
+	 */
+	void (*input_many)(struct worker *w, struct flow *f, const struct iovec *iov, unsigned n);
 	/** The flow ends: free f->svc_data and whatever hangs off it. */
 	void (*flow_close)(struct worker *w, struct flow *f);
 };

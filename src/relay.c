@@ -129,6 +129,27 @@ int relay_leg_send(struct worker *w, struct relay_leg *l, const uint8_t *data, s
 	return 0;
 }
 
+void relay_leg_send_many(struct worker *w, struct relay_leg *l, const struct iovec *iov,
+			 unsigned n)
+{
+	struct mmsghdr mm[256];
+	unsigned done = 0;
+
+	n = SL_MIN(n, SL_ARRAY_LEN(mm));
+	for (unsigned i = 0; i < n; i++)
+		mm[i].msg_hdr = (struct msghdr){.msg_iov = (struct iovec *)&iov[i], .msg_iovlen = 1};
+	while (done < n) {
+		int sent = sendmmsg(l->fd, mm + done, n - done, MSG_DONTWAIT);
+
+		if (sent <= 0) {
+			ctr_add(&w->ctr, CTR_RELAY_TX_ERRORS, n - done);
+			break;
+		}
+		done += (unsigned)sent;
+	}
+	ctr_add(&w->ctr, CTR_RELAY_TX, done);
+}
+
 void relay_leg_close(struct relay_leg *l)
 {
 	if (!l)
@@ -153,6 +174,12 @@ static void relay_input(struct worker *w, struct flow *f, const uint8_t *data, s
 	relay_leg_send(w, f->svc_data, data, len);
 }
 
+static void relay_input_many(struct worker *w, struct flow *f, const struct iovec *iov,
+			     unsigned n)
+{
+	relay_leg_send_many(w, f->svc_data, iov, n);
+}
+
 static void relay_flow_close(struct worker *w, struct flow *f)
 {
 	relay_leg_close(f->svc_data);
@@ -164,5 +191,6 @@ const struct svc svc_relay = {
 	.connected_reply = true,
 	.flow_open = relay_flow_open,
 	.input = relay_input,
+	.input_many = relay_input_many,
 	.flow_close = relay_flow_close,
 };

@@ -67,37 +67,57 @@ static void listener_cb(evutil_socket_t fd, short what, void *arg)
  * socket a datagram from another client port. Such a datagram is dispatched
  * by its real 4-tuple instead, so it can never leak into the wrong flow.
  */
-static void flow_sock_dgram(struct worker *w, struct flow *f, struct mmsghdr *mm)
+/* One datagram read from f's socket: false when it belongs to another flow
+ * (then it has been dispatched by its real 4-tuple). */
+static bool flow_sock_own(struct worker *w, struct flow *f, struct mmsghdr *mm)
 {
-	const struct svc *s = svc_get(f->svc);
 	struct msghdr *m = &mm->msg_hdr;
 	struct addr src;
 
 	ctr_inc(&w->ctr, CTR_RX_DGRAMS);
 	ctr_add(&w->ctr, CTR_RX_BYTES, mm->msg_len);
 	if (m->msg_flags & MSG_TRUNC || addr_from_sa(&src, m->msg_name, m->msg_namelen) < 0)
-		return;
+		return false;
 	addr_unmap(&src);
-	if (!addr_equal(&src, &f->client)) {
-		ctr_inc(&w->ctr, CTR_RX_MISDELIVERED);
-		worker_dispatch(w, &src, &f->origdst, m->msg_iov->iov_base, mm->msg_len);
+	if (addr_equal(&src, &f->client))
+		return true;
+	ctr_inc(&w->ctr, CTR_RX_MISDELIVERED);
+	worker_dispatch(w, &src, &f->origdst, m->msg_iov->iov_base, mm->msg_len);
+	return false;
+}
+
+/* Hand a batch of the flow's own datagrams to its service, in order. */
+static void flow_sock_input(struct worker *w, struct flow *f, struct iovec *iov, unsigned n)
+{
+	const struct svc *s = svc_get(f->svc);
+
+	if (!n || f->dead)
+		return;
+	flow_touch(w->flows, f, sl_now_ms());
+	if (s->input_many) {
+		s->input_many(w, f, iov, n);
 		return;
 	}
-	flow_touch(w->flows, f, sl_now_ms());
-	s->input(w, f, m->msg_iov->iov_base, mm->msg_len);
+	for (unsigned i = 0; i < n && !f->dead; i++)
+		s->input(w, f, iov[i].iov_base, iov[i].iov_len);
 }
 
 static void flow_sock_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct flow *f = arg;
 	struct worker *w = f->owner;
+	struct iovec own[256]; /* recv-batch is at most 256 */
 
 	worker_flow_hold(f);
 	for (int round = 0; round < 4 && !f->dead; round++) {
 		int n = listen_recv_batch(w, fd);
+		unsigned k = 0;
 
 		for (int i = 0; i < n && !f->dead; i++)
-			flow_sock_dgram(w, f, &w->msgs[i]);
+			if (flow_sock_own(w, f, &w->msgs[i]))
+				own[k++] = (struct iovec){w->msgs[i].msg_hdr.msg_iov->iov_base,
+							  w->msgs[i].msg_len};
+		flow_sock_input(w, f, own, k);
 		if ((unsigned)n < w->batch)
 			break;
 	}
