@@ -116,6 +116,10 @@ int cfg_parse_bool(struct cfg_ctx *ctx, const char *s, bool *out);
 int cfg_parse_num(struct cfg_ctx *ctx, const char *what, const char *s, uint64_t min,
 		  uint64_t max, uint64_t *out);
 
+/** cfg_parse_num() into an unsigned field (max must fit an unsigned). */
+int cfg_parse_unsigned(struct cfg_ctx *ctx, const char *what, const char *s, unsigned min,
+		       unsigned max, unsigned *out);
+
 /** Name of a service, e.g. "dns". */
 const char *cfg_svc_name(enum svc_id id);
 

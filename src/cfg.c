@@ -241,6 +241,17 @@ int cfg_parse_num(struct cfg_ctx *ctx, const char *what, const char *s, uint64_t
 	return 0;
 }
 
+int cfg_parse_unsigned(struct cfg_ctx *ctx, const char *what, const char *s, unsigned min,
+		       unsigned max, unsigned *out)
+{
+	uint64_t v;
+
+	if (cfg_parse_num(ctx, what, s, min, max, &v) < 0)
+		return -1;
+	*out = (unsigned)v;
+	return 0;
+}
+
 const struct cfg_intercept *cfg_intercept_find(const struct cfg *cfg, uint16_t port)
 {
 	uint8_t i = cfg->port_map[port];

@@ -109,46 +109,26 @@ static int p_user(struct cfg_ctx *ctx, int argc, char **argv)
 
 static int p_workers(struct cfg_ctx *ctx, int argc, char **argv)
 {
-	uint64_t v;
-
 	if (strcmp(argv[1], "auto") == 0) {
 		ctx->cfg->workers = 0;
 		return 0;
 	}
-	if (cfg_parse_num(ctx, "workers", argv[1], 1, 256, &v) < 0)
-		return -1;
-	ctx->cfg->workers = (unsigned)v;
-	return 0;
+	return cfg_parse_unsigned(ctx, "workers", argv[1], 1, 256, &ctx->cfg->workers);
 }
 
 static int p_max_sessions(struct cfg_ctx *ctx, int argc, char **argv)
 {
-	uint64_t v;
-
-	if (cfg_parse_num(ctx, "max-sessions", argv[1], 1, 10000000, &v) < 0)
-		return -1;
-	ctx->cfg->max_sessions = (unsigned)v;
-	return 0;
+	return cfg_parse_unsigned(ctx, "max-sessions", argv[1], 1, 10000000, &ctx->cfg->max_sessions);
 }
 
 static int p_max_per_client(struct cfg_ctx *ctx, int argc, char **argv)
 {
-	uint64_t v;
-
-	if (cfg_parse_num(ctx, "max-sessions-per-client", argv[1], 1, 10000000, &v) < 0)
-		return -1;
-	ctx->cfg->max_sessions_per_client = (unsigned)v;
-	return 0;
+	return cfg_parse_unsigned(ctx, "max-sessions-per-client", argv[1], 1, 10000000, &ctx->cfg->max_sessions_per_client);
 }
 
 static int p_recv_batch(struct cfg_ctx *ctx, int argc, char **argv)
 {
-	uint64_t v;
-
-	if (cfg_parse_num(ctx, "recv-batch", argv[1], 1, 256, &v) < 0)
-		return -1;
-	ctx->cfg->recv_batch = (unsigned)v;
-	return 0;
+	return cfg_parse_unsigned(ctx, "recv-batch", argv[1], 1, 256, &ctx->cfg->recv_batch);
 }
 
 static int p_fail_closed(struct cfg_ctx *ctx, int argc, char **argv)

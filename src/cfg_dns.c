@@ -192,39 +192,29 @@ static int p_rule(struct cfg_ctx *ctx, int argc, char **argv)
 	return dns_action_parse(ctx, d, argc - 2, argv + 2, r);
 }
 
-static int p_num(struct cfg_ctx *ctx, const char *s, uint64_t min, uint64_t max, unsigned *out)
-{
-	uint64_t v;
-
-	if (cfg_parse_num(ctx, "value", s, min, max, &v) < 0)
-		return -1;
-	*out = (unsigned)v;
-	return 0;
-}
-
 static int p_timeout(struct cfg_ctx *ctx, int argc, char **argv)
 {
-	return p_num(ctx, argv[1], 100, 60000, &dc(ctx)->timeout_ms);
+	return cfg_parse_unsigned(ctx, "value", argv[1], 100, 60000, &dc(ctx)->timeout_ms);
 }
 
 static int p_cache_size(struct cfg_ctx *ctx, int argc, char **argv)
 {
-	return p_num(ctx, argv[1], 0, 10000000, &dc(ctx)->cache_size);
+	return cfg_parse_unsigned(ctx, "value", argv[1], 0, 10000000, &dc(ctx)->cache_size);
 }
 
 static int p_min_ttl(struct cfg_ctx *ctx, int argc, char **argv)
 {
-	return p_num(ctx, argv[1], 0, 604800, &dc(ctx)->min_ttl);
+	return cfg_parse_unsigned(ctx, "value", argv[1], 0, 604800, &dc(ctx)->min_ttl);
 }
 
 static int p_max_ttl(struct cfg_ctx *ctx, int argc, char **argv)
 {
-	return p_num(ctx, argv[1], 1, 604800, &dc(ctx)->max_ttl);
+	return cfg_parse_unsigned(ctx, "value", argv[1], 1, 604800, &dc(ctx)->max_ttl);
 }
 
 static int p_block_ttl(struct cfg_ctx *ctx, int argc, char **argv)
 {
-	return p_num(ctx, argv[1], 0, 604800, &dc(ctx)->block_ttl);
+	return cfg_parse_unsigned(ctx, "value", argv[1], 0, 604800, &dc(ctx)->block_ttl);
 }
 
 static int p_serve_stale(struct cfg_ctx *ctx, int argc, char **argv)

@@ -32,16 +32,11 @@ static int p_local(struct cfg_ctx *ctx, int argc, char **argv)
 
 static int p_stratum(struct cfg_ctx *ctx, int argc, char **argv)
 {
-	uint64_t v;
-
 	if (strcmp(argv[1], "auto") == 0) {
 		nc(ctx)->stratum = 0;
 		return 0;
 	}
-	if (cfg_parse_num(ctx, "ntp-stratum", argv[1], 1, 15, &v) < 0)
-		return -1;
-	nc(ctx)->stratum = (unsigned)v;
-	return 0;
+	return cfg_parse_unsigned(ctx, "ntp-stratum", argv[1], 1, 15, &nc(ctx)->stratum);
 }
 
 static int p_rate(struct cfg_ctx *ctx, int argc, char **argv)

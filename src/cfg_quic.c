@@ -58,12 +58,8 @@ static int p_quic_rule(struct cfg_ctx *ctx, int argc, char **argv)
 static int p_sniff_timeout(struct cfg_ctx *ctx, int argc, char **argv)
 {
 	struct dns_conf *d = ctx->cfg->svc[SVC_DNS];
-	uint64_t v;
 
-	if (cfg_parse_num(ctx, "quic-sniff-timeout", argv[1], 10, 5000, &v) < 0)
-		return -1;
-	d->quic_sniff_ms = (unsigned)v;
-	return 0;
+	return cfg_parse_unsigned(ctx, "quic-sniff-timeout", argv[1], 10, 5000, &d->quic_sniff_ms);
 }
 
 static const struct cfg_directive quic_directives[] = {
