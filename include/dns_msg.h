@@ -91,6 +91,12 @@ struct dns_query {
 	bool ecs;    /* an EDNS Client Subnet option (code 8) was present */
 	uint8_t edns_version;
 	uint16_t udp_size; /* as advertised (before the 512 floor) */
+	uint16_t ecs_off;  /* the ECS option (its 4-byte header included) in the packet */
+	uint16_t ecs_len;  /* 0 when there is none */
+	/* Largest answer this client takes: the UDP limit (512, or its EDNS size)
+	 * after dns_query_parse; callers lower it to max-udp-size, or raise it
+	 * to 65535 for TCP. Every builder truncates above it. */
+	uint32_t limit;
 	/* the name */
 	uint16_t lname_len;		  /* wire length of lname (1..255) */
 	uint16_t name_len;		  /* strlen(name) */
@@ -149,8 +155,14 @@ int dns_query_parse(const uint8_t *pkt, size_t len, struct dns_query *q);
 /** The rcode that answers a dns_query_parse error, or -1 for DNS_E_DROP / unknown. */
 int dns_error_rcode(int err);
 
-/** The most a UDP answer to q may carry: 512 without EDNS, else max(advertised, 512). */
+/**
+ * The most an answer to q may carry: q->limit. dns_query_parse sets it to
+ * 512 without EDNS, else max(advertised, 512).
+ */
 size_t dns_query_udp_limit(const struct dns_query *q);
+
+/** Lower q's UDP limit to cap (never below 512): the amplification bound. */
+void dns_query_cap_udp(struct dns_query *q, size_t cap);
 
 /**
  * Answer q (as parsed, any result but DNS_E_DROP) with rcode (FORMERR,
@@ -239,5 +251,61 @@ int dns_put_opt(const struct dns_query *q, int rcode, uint8_t *out, size_t outle
  * else lowercase; QTYPE; QCLASS) at out. Returns its length or -ENOSPC.
  */
 int dns_put_question(const struct dns_query *q, const uint8_t *pkt, uint8_t *out, size_t outlen);
+
+/* ---- the upstream path (dns_answer.c) ---- */
+
+/**
+ * Build the query sluice sends upstream for q (parsed from pkt): a fresh
+ * message, not the client's bytes, so nothing a client smuggles into its
+ * query reaches the upstream. Header: id, RD/CD/AD copied, one question:
+ * qname is qwire (q->lname_len bytes: the lowercase name, or the same name
+ * with a random 0x20 case pattern), QTYPE, QCLASS. With edns, one OPT RR:
+ * UDP size DNS_EDNS_UDP_SIZE, DO copied, the client's ECS option copied.
+ * Returns the length or -ENOSPC.
+ */
+int dns_build_upstream(const struct dns_query *q, const uint8_t *pkt, uint16_t id,
+		       const uint8_t *qwire, bool edns, uint8_t *out, size_t outlen);
+
+/**
+ * Give every letter of the wire name w (len bytes) a random case from the
+ * bits in rnd (at least len / 8 + 1 bytes) (draft-vixie-dnsext-dns0x20).
+ */
+void dns_name_0x20(uint8_t *w, size_t len, const uint8_t *rnd);
+
+/**
+ * True when the answer (inspected into ai) carries exactly one question,
+ * and it is qwire/qtype/qclass: byte for byte when exact (the 0x20 case
+ * pattern must come back), else ignoring ASCII case.
+ */
+bool dns_answer_question_is(const uint8_t *pkt, size_t len, const struct dns_answer_info *ai,
+			    const uint8_t *qwire, size_t qwlen, uint16_t qtype, uint16_t qclass,
+			    bool exact);
+
+/**
+ * Remove the OPT RR from an inspected answer in place (upstreams answer
+ * sluice's EDNS query with one; the client gets its own, or none). Fixes
+ * ARCOUNT and ai (has_opt, ttl_off, end, arcount). Returns the new length.
+ */
+size_t dns_answer_strip_opt(uint8_t *pkt, size_t len, struct dns_answer_info *ai);
+
+/** A stored or received answer without its OPT RR, ready to be served. */
+struct dns_answer_src {
+	const uint8_t *wire;
+	size_t len;
+	const uint16_t *ttl_off; /* every RR's TTL field */
+	size_t n_ttl;
+	int rcode; /* full rcode: header bits | extended bits << 4 */
+};
+
+/**
+ * Write answer a for client query q (parsed from pkt) into out: q's ID, RD
+ * bit and question bytes (its 0x20 case), AD cleared unless q set AD or DO,
+ * TTLs clamped to [min_ttl, max_ttl] and counted down by elapsed_s, an OPT
+ * RR iff q had one; a TC=1 answer with the question only when the whole
+ * would exceed q->limit. Returns the length, or -ENOSPC / -EINVAL.
+ */
+int dns_build_answer(const struct dns_answer_src *a, const struct dns_query *q,
+		     const uint8_t *pkt, uint32_t elapsed_s, uint32_t min_ttl, uint32_t max_ttl,
+		     uint8_t *out, size_t outlen);
 
 #endif

@@ -372,53 +372,17 @@ int dns_cache_put(struct dns_cache *c, const struct dns_query *q, const uint8_t 
 	return 0;
 }
 
-/* Flags of a cached answer for this client: its RD, AD only if it asked (RFC 6840 5.8). */
-static uint16_t hit_flags(uint16_t cached, const struct dns_query *q)
-{
-	uint16_t f = cached & (uint16_t) ~(DNS_F_RD | DNS_F_TC);
-
-	if (!(q->flags & DNS_F_AD) && !q->do_bit)
-		f &= (uint16_t)~DNS_F_AD;
-	return f | (q->flags & DNS_F_RD);
-}
-
 /* Copy entry e out for q (lock held). */
 static int serve(struct entry *e, const struct dns_query *q, const uint8_t *pkt, uint8_t *out,
 		 size_t outlen, uint64_t now_ms, bool stale)
 {
-	size_t total = e->wire_len + (q->edns ? 11 : 0);
+	const struct dns_answer_src a = {e_wire(e), e->wire_len, e->data, e->n_ttl, e->rcode};
 	uint32_t elapsed = (uint32_t)((now_ms - e->stored_ms) / 1000);
-	int rc;
 
-	if (total > dns_query_udp_limit(q))
-		return dns_build_truncated(q, pkt, e->rcode, out, outlen);
-	if (total > outlen)
-		return -ENOSPC;
-	memcpy(out, e_wire(e), e->wire_len);
-	if (stale)
-		rc = dns_rewrite_ttls(out, e->wire_len, e->data, e->n_ttl, 0, DNS_CACHE_STALE_TTL,
-				      DNS_CACHE_STALE_TTL);
-	else
-		rc = dns_rewrite_ttls(out, e->wire_len, e->data, e->n_ttl, elapsed, e->min_clamp,
-				      e->ttl);
-	if (rc < 0)
-		return rc;
-	dns_set_id(out, q->id);
-	{
-		uint16_t f = hit_flags((uint16_t)(out[2] << 8 | out[3]), q);
-
-		out[2] = (uint8_t)(f >> 8);
-		out[3] = (uint8_t)f;
-	}
-	/* same key, so the same name length: put the client's spelling back (0x20) */
-	if (!q->qname_compressed)
-		memcpy(out + DNS_HDR_LEN, pkt + q->qname_off, q->lname_len);
-	if (!q->edns)
-		return (int)e->wire_len;
-	dns_put_opt(q, e->rcode, out + e->wire_len, 11);
-	if (++out[11] == 0)
-		out[10]++;
-	return (int)total;
+	if (stale) /* every TTL becomes DNS_CACHE_STALE_TTL (RFC 8767 4) */
+		return dns_build_answer(&a, q, pkt, 0, DNS_CACHE_STALE_TTL, DNS_CACHE_STALE_TTL, out,
+					outlen);
+	return dns_build_answer(&a, q, pkt, elapsed, e->min_clamp, e->ttl, out, outlen);
 }
 
 static void hit_fill(const struct dns_cache *c, struct entry *e, uint64_t now_ms, bool stale,

@@ -15,6 +15,7 @@
  *  +--+--+--+--+--+--+--+--+          RDLENGTH 16, RDATA
  */
 #include "dns_msg.h"
+#include "dns_wire.h"
 
 #include <string.h>
 
@@ -23,35 +24,6 @@
 #define SOA_RR_LEN 34 /* pointer owner, 10, mname ".", rname ".", 5 x 32 bits */
 #define OPCODE_MASK 0x7800
 #define EDNS_OPT_ECS 8
-
-static inline uint16_t rd16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static inline uint32_t rd32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static inline void wr16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static inline void wr32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
-static inline uint8_t lower(uint8_t c)
-{
-	return (uint8_t)(c - 'A') < 26 ? c | 0x20 : c;
-}
 
 /* Bitmap helpers: in answers, the bytes of every RR's fixed fields (and
  * of QTYPE/QCLASS) are marked, and no name may run through them. */
@@ -81,8 +53,8 @@ static inline void mark_fixed(uint8_t *fixed, size_t from, size_t n)
  * lw (may be NULL) receives the lowercase uncompressed wire form, *wlen
  * its length. *off moves past the name as it sits in the message.
  */
-static int name_read(const uint8_t *pkt, size_t len, size_t *off, uint8_t *lw, size_t *wlen,
-		     bool *compressed, const uint8_t *fixed)
+int dns_wire_name_read(const uint8_t *pkt, size_t len, size_t *off, uint8_t *lw, size_t *wlen,
+		       bool *compressed, const uint8_t *fixed)
 {
 	size_t pos = *off, seg = *off, lim = len, wl = 0, end = 0;
 	unsigned hops = 0;
@@ -180,7 +152,7 @@ static int rr_read(const uint8_t *pkt, size_t len, size_t *off, struct rr *rr, u
 	size_t wl;
 
 	rr->start = *off;
-	if (name_read(pkt, len, off, NULL, &wl, NULL, fixed) < 0 || len - *off < 10)
+	if (dns_wire_name_read(pkt, len, off, NULL, &wl, NULL, fixed) < 0 || len - *off < 10)
 		return -EBADMSG;
 	mark_fixed(fixed, *off, 10);
 	p = pkt + *off;
@@ -216,11 +188,15 @@ static int query_opt(const uint8_t *pkt, const struct rr *rr, struct dns_query *
 		p += 4;
 		if (end - p < olen)
 			return DNS_E_FORMERR;
-		if (code == EDNS_OPT_ECS)
+		if (code == EDNS_OPT_ECS && !q->ecs) {
 			q->ecs = true;
+			q->ecs_off = (uint16_t)(p - 4);
+			q->ecs_len = (uint16_t)(olen + 4);
+		}
 		p += olen;
 	}
 	q->udp_size = rr->klass;
+	q->limit = rr->klass > DNS_UDP_MIN ? rr->klass : DNS_UDP_MIN;
 	q->edns_version = (uint8_t)(rr->ttl >> 16);
 	q->do_bit = (rr->ttl & 0x8000) != 0;
 	q->edns = true;
@@ -259,6 +235,8 @@ int dns_query_parse(const uint8_t *pkt, size_t len, struct dns_query *q)
 	q->edns = q->do_bit = q->ecs = false;
 	q->edns_version = 0;
 	q->udp_size = DNS_UDP_MIN;
+	q->limit = DNS_UDP_MIN;
+	q->ecs_off = q->ecs_len = 0;
 	q->qname_off = DNS_HDR_LEN;
 	q->qname_len = q->question_end = q->lname_len = q->name_len = 0;
 	q->name[0] = 0;
@@ -268,7 +246,7 @@ int dns_query_parse(const uint8_t *pkt, size_t len, struct dns_query *q)
 		return DNS_E_NOTIMP;
 	if (rd16(pkt + 4) != 1)
 		return DNS_E_FORMERR;
-	if (name_read(pkt, len, &off, q->lname, &wl, &q->qname_compressed, NULL) < 0 ||
+	if (dns_wire_name_read(pkt, len, &off, q->lname, &wl, &q->qname_compressed, NULL) < 0 ||
 	    len - off < 4)
 		return DNS_E_FORMERR;
 	q->lname_len = (uint16_t)wl;
@@ -305,9 +283,15 @@ int dns_error_rcode(int err)
 
 size_t dns_query_udp_limit(const struct dns_query *q)
 {
-	if (!q->edns || q->udp_size < DNS_UDP_MIN)
-		return DNS_UDP_MIN;
-	return q->udp_size;
+	return q->limit;
+}
+
+void dns_query_cap_udp(struct dns_query *q, size_t cap)
+{
+	if (cap < DNS_UDP_MIN)
+		cap = DNS_UDP_MIN;
+	if (q->limit > cap)
+		q->limit = (uint32_t)cap;
 }
 
 /* ---- builders ---- */
@@ -487,8 +471,8 @@ static int soa_minimum(const uint8_t *pkt, const struct rr *rr, uint32_t *minimu
 	size_t end = rr->rdata + rr->rdlen, off = rr->rdata, wl;
 
 	/* names may point anywhere before them, but must not run past RDATA */
-	if (name_read(pkt, end, &off, NULL, &wl, NULL, fixed) < 0 ||
-	    name_read(pkt, end, &off, NULL, &wl, NULL, fixed) < 0 || end - off != 20)
+	if (dns_wire_name_read(pkt, end, &off, NULL, &wl, NULL, fixed) < 0 ||
+	    dns_wire_name_read(pkt, end, &off, NULL, &wl, NULL, fixed) < 0 || end - off != 20)
 		return -EBADMSG;
 	*minimum = rd32(pkt + off + 16);
 	return 0;
@@ -582,7 +566,7 @@ int dns_answer_inspect(const uint8_t *pkt, size_t len, struct dns_answer_info *a
 	for (unsigned i = 0; i < ai->qdcount; i++) {
 		bool comp;
 
-		if (name_read(pkt, len, &off, NULL, &wl, &comp, fixed) < 0 || len - off < 4)
+		if (dns_wire_name_read(pkt, len, &off, NULL, &wl, &comp, fixed) < 0 || len - off < 4)
 			return -EBADMSG;
 		mark_fixed(fixed, off, 4);
 		if (i == 0) {
@@ -614,7 +598,7 @@ bool dns_answer_matches(const uint8_t *pkt, size_t len, const struct dns_answer_
 
 	if (ai->qdcount != 1 || ai->qtype != q->qtype || ai->qclass != q->qclass || !q->question_ok)
 		return false;
-	if (name_read(pkt, len, &off, lw, &wl, NULL, NULL) < 0)
+	if (dns_wire_name_read(pkt, len, &off, lw, &wl, NULL, NULL) < 0)
 		return false;
 	return wl == q->lname_len && memcmp(lw, q->lname, wl) == 0;
 }
