@@ -28,8 +28,10 @@ struct addr_cidr {
 
 /**
  * Parse "1.2.3.4:53", "[2001:db8::1]:53", or (with need_port false) a bare
- * "1.2.3.4" / "2001:db8::1", whose port is then set to default_port.
- * Returns 0 or -EINVAL.
+ * "1.2.3.4" / "2001:db8::1", whose port is then set to default_port. A
+ * link-local IPv6 address may carry its scope: "[fe80::1%eth0]:53" (an
+ * interface name or index). Returns 0, -EINVAL, or -ENODEV (no such
+ * interface).
  */
 int addr_parse(const char *s, bool need_port, uint16_t default_port, struct addr *out);
 

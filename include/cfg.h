@@ -17,11 +17,12 @@ enum svc_id { SVC_RELAY, SVC_DNS, SVC_NTP, SVC_QUIC, SVC_COUNT };
 #define CFG_MAX_IFACES 16
 #define CFG_MAX_DEPTH 8
 
-/** `intercept udp PORT SERVICE [timeout=S]` */
+/** `intercept udp|tcp PORT SERVICE [timeout=S]` */
 struct cfg_intercept {
 	uint16_t port;
 	enum svc_id svc;
 	unsigned timeout_s;
+	bool tcp; /* TCP connections (dns only); else UDP datagrams */
 };
 
 /** One loaded configuration. Read-only once cfg_load() returns. */
@@ -32,7 +33,8 @@ struct cfg {
 	size_t n_listen;
 	struct cfg_intercept intercept[CFG_MAX_INTERCEPT];
 	size_t n_intercept;
-	uint8_t port_map[65536]; /* port -> intercept index + 1, 0 = none */
+	uint8_t port_map[65536]; /* UDP port -> intercept index + 1, 0 = none */
+	size_t n_tcp_intercept;  /* how many intercepts are TCP */
 	uint32_t mark;           /* SO_MARK on upstream sockets */
 	uint32_t tproxy_mark;    /* mark the tproxy rule sets, routed to the local table */
 	uint32_t route_table;
@@ -43,6 +45,7 @@ struct cfg {
 	unsigned recv_batch;
 	bool fail_closed;
 	bool intercept_local;
+	bool anti_spoof;
 	char *ifaces[CFG_MAX_IFACES];
 	size_t n_ifaces;
 	struct addr_cidr bypass[CFG_MAX_BYPASS];
@@ -103,8 +106,18 @@ int cfg_error(struct cfg_ctx *ctx, const char *fmt, ...) SL_PRINTF(2, 3);
 int cfg_error_at(struct cfg_ctx *ctx, const char *file, unsigned line, const char *fmt, ...)
 	SL_PRINTF(4, 5);
 
-/** The intercept for a destination port, or NULL. */
+/** The UDP intercept for a destination port, or NULL. */
 const struct cfg_intercept *cfg_intercept_find(const struct cfg *cfg, uint16_t port);
+
+/** The TCP intercept for a destination port, or NULL. */
+const struct cfg_intercept *cfg_intercept_find_tcp(const struct cfg *cfg, uint16_t port);
+
+/**
+ * Report what a config that loads may still get wrong, one message per
+ * call of emit (e.g. DNS intercepted over UDP but not over TCP). Returns
+ * how many.
+ */
+unsigned cfg_warnings(const struct cfg *cfg, void (*emit)(void *arg, const char *msg), void *arg);
 
 /** Resolve a path named in a config file relative to that file's directory (malloc'd). */
 char *cfg_path(const struct cfg_ctx *ctx, const char *path);

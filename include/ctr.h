@@ -59,9 +59,19 @@
 	X(DNS_FORWARDED, "dns_forwarded", "DNS queries sent to an upstream group")                \
 	X(DNS_PASSTHROUGH, "dns_passthrough", "DNS queries sent to the resolver the client asked") \
 	X(DNS_UPSTREAM_ANSWERS, "dns_upstream_answers", "DNS answers from upstreams")             \
-	X(DNS_UPSTREAM_BAD, "dns_upstream_bad", "DNS upstream answers rejected (malformed, wrong question)") \
 	X(DNS_SERVFAIL, "dns_servfail", "DNS queries answered SERVFAIL (upstream timeout or failure)") \
-	X(DNS_TRUNCATED, "dns_truncated", "DNS answers sent with TC=1 (too big for the client)")
+	X(DNS_TRUNCATED, "dns_truncated", "DNS answers sent with TC=1 (too big for the client)") \
+	X(DNS_UPSTREAM_SENT, "dns_upstream_sent", "DNS queries sent to upstream servers (each attempt, UDP and TCP)") \
+	X(DNS_UPSTREAM_TCP, "dns_upstream_tcp", "DNS queries sent to upstream servers over TCP") \
+	X(DNS_UPSTREAM_IGNORED, "dns_upstream_ignored", "upstream DNS messages ignored: wrong ID or question (spoofing, or late)") \
+	X(DNS_UPSTREAM_TIMEOUTS, "dns_upstream_timeouts", "upstream DNS attempts unanswered within their share of the timeout") \
+	X(DNS_MERGED, "dns_merged", "DNS queries that joined an identical query already waiting for an upstream") \
+	X(DNS_CLIENT_LIMITED, "dns_client_limited", "DNS queries dropped or refused: the client had dns-inflight-per-client waiting") \
+	X(DNS_TCP_ACCEPTED, "dns_tcp_accepted", "DNS over TCP connections accepted") \
+	X(DNS_TCP_REFUSED, "dns_tcp_refused", "DNS over TCP connections refused: a connection cap, or a loop") \
+	X(DNS_TCP_CLOSED_IDLE, "dns_tcp_closed_idle", "DNS over TCP connections closed after dns-tcp-idle-timeout") \
+	X(DNS_TCP_ERRORS, "dns_tcp_errors", "DNS over TCP connections closed on a framing error or an unread backlog") \
+	X(DNS_UPSTREAM_NOFD, "dns_upstream_nofd", "upstream DNS attempts not made: the descriptor budget was used up")
 
 #ifndef CTR_LIST_DNS
 #define CTR_LIST_DNS(X)

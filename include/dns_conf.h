@@ -7,18 +7,19 @@
 #include <netinet/in.h>
 #include "addr.h"
 #include "cfg.h"
+#include "dns_up.h"
 
 struct match_set;
 struct list_hosts;
 
 #define DNS_MAX_SERVERS 8
 #define DNS_MAX_ADDRS 8
+#define DNS_MAX_LISTEN 16
 
 /** `upstream NAME URL...` */
 struct dns_group {
 	char *name;
-	struct addr servers[DNS_MAX_SERVERS];
-	bool tcp[DNS_MAX_SERVERS];
+	struct dns_up_server servers[DNS_MAX_SERVERS];
 	size_t n;
 	const char *file;
 	unsigned line;
@@ -93,6 +94,14 @@ struct dns_conf {
 	bool serve_stale;
 	bool prefetch;
 	unsigned quic_sniff_ms; /* quic-sniff-timeout */
+	bool x20;		/* dns-0x20 */
+	unsigned max_udp;	/* max-udp-size */
+	unsigned inflight_per_client; /* dns-inflight-per-client */
+	unsigned tcp_max;	/* dns-tcp-max-connections */
+	unsigned tcp_per_client; /* dns-tcp-connections-per-client */
+	unsigned tcp_idle_s;	/* dns-tcp-idle-timeout */
+	struct addr listen[DNS_MAX_LISTEN]; /* dns-listen */
+	size_t n_listen;
 };
 
 /** The DNS settings of a config (never NULL after cfg_load). */

@@ -1,103 +1,131 @@
-/* dns_up.h - one DNS upstream group's UDP/TCP transport: the client's raw
- * query goes to the group's servers in order (c-ares 1.18 on the worker's
- * libevent loop), marked with SO_MARK, under one hard timeout per query. */
+/* dns_up.h - the DNS transport to upstream servers, one per worker thread,
+ * on the worker's libevent loop. Built against off-path spoofing (the
+ * DNSpooq class of attacks on forwarders):
+ *  - every UDP attempt leaves from a socket of its own, connected to the
+ *    server (the kernel picks a random source port and drops datagrams
+ *    from any other address or port), with a fresh random ID;
+ *  - an answer counts only when its ID and question are the ones asked
+ *    (byte for byte, 0x20 case included, when dns-0x20 is on); anything
+ *    else is ignored and counted, and the attempt keeps waiting;
+ *  - the query is sluice's own (dns_build_upstream): EDNS with a 1232-byte
+ *    buffer, so large answers come in one UDP fetch; TCP only after TC.
+ * TCP connections (tcp:// servers and TC retries) are kept per server and
+ * carry many queries at once (RFC 7766 pipelining, answers in any order).
+ * Every socket carries SO_MARK and is registered in the process's ownsock
+ * registry (loop detection). Not thread-safe: one per worker. */
 #ifndef DNS_UP_H
 #define DNS_UP_H
 
+#include <stdatomic.h>
+
 #include "addr.h"
+#include "dns_msg.h"
 
 struct event_base;
+struct ctr;
+struct ownsock;
+struct rng;
 
-/**
- * One upstream group's runtime, owned by one worker thread (one event_base):
- * one c-ares channel per run of same-transport servers. Not thread-safe,
- * except dns_up_is_own().
- */
-struct dns_up;
-
-/** One server of a group: udp://IP[:port] (TC answers retried over TCP) or tcp://IP[:port]. */
+/** One server: udp://IP[:port] (TC answers retried over TCP) or tcp://IP[:port]. */
 struct dns_up_server {
 	struct addr addr;
 	bool tcp;
 };
 
-/** Timeout used when dns_up_new() gets timeout_ms 0. */
+/** Timeout used when a query is sent with timeout_ms 0. */
 #define DNS_UP_DEFAULT_TIMEOUT_MS 2500
 
-/** Largest timeout_ms dns_up_new() accepts. */
+/** Largest timeout_ms accepted. */
 #define DNS_UP_MAX_TIMEOUT_MS 60000
 
-/** Most servers in one group. */
+/** Most servers one query tries. */
 #define DNS_UP_MAX_SERVERS 16
 
-/**
- * Most queries one dns_up holds at once (callbacks owed plus queries c-ares
- * still tracks after our timeout); dns_up_send() returns -EAGAIN beyond it.
- * Keeps the 16-bit ID space at most a quarter full.
- */
-#define DNS_UP_MAX_INFLIGHT 16384
+/** Queries one TCP connection carries at once; more open another connection. */
+#define DNS_UP_TCP_PIPELINE 64
+
+/** TCP connections to one server per worker. */
+#define DNS_UP_TCP_CONNS 4
+
+/** An idle TCP connection to an upstream is closed after this long. */
+#define DNS_UP_TCP_IDLE_MS 10000
+
+/** Descriptors DNS may hold across the process (shared by every worker's dns_up). */
+struct dns_up_budget {
+	atomic_size_t used;
+	size_t max;
+};
+
+/** What a dns_up works with; every pointer outlives it. */
+struct dns_up_env {
+	struct event_base *base;
+	struct ctr *ctr;	       /* the worker's counters (may be NULL in tests) */
+	struct ownsock *own;	       /* loop-detection registry (may be NULL) */
+	struct rng *rng;	       /* IDs and 0x20 patterns */
+	struct dns_up_budget *budget;  /* may be NULL: no limit */
+	uint32_t mark;		       /* SO_MARK on every socket (0: none) */
+};
+
+/** How one query is sent. */
+struct dns_up_opts {
+	unsigned timeout_ms; /* the whole query, every server and retry (0: default) */
+	bool x20;	     /* random 0x20 case, echoed exactly */
+};
+
+struct dns_up;
+struct dns_up_q;
 
 /**
- * Result of one query. status 0: the answer (any rcode except what c-ares
- * fails over on, see dns_up_send()) is in answer/len, valid only during the
- * call, with the ID dns_up chose: the caller restores the client's ID.
- * -ETIMEDOUT: no answer within timeout_ms; -ECONNREFUSED: every server
- * refused, was unreachable, could not be marked, or answered
- * SERVFAIL/NOTIMP/REFUSED; -EIO: other failures; -ECANCELED: dns_up_free()
- * ran while the query was pending. answer is NULL and len 0 unless status is 0.
+ * Result of one query. status 0: answer/len is the server's answer
+ * (validated and inspected into ai; any rcode but SERVFAIL, NOTIMP and
+ * REFUSED, on which the next server is tried), valid only during the call.
+ * Otherwise answer is NULL: -ETIMEDOUT (no answer in time), -ECONNREFUSED
+ * (every server refused, was unreachable or answered SERVFAIL/NOTIMP/
+ * REFUSED), -EMFILE (no descriptor left in the budget), -EIO (other
+ * failures), -ECANCELED (dns_up_free() ran first).
  */
-typedef void (*dns_up_cb)(void *arg, int status, const uint8_t *answer, size_t len);
+typedef void (*dns_up_cb)(void *arg, int status, const uint8_t *answer, size_t len,
+			  const struct dns_answer_info *ai);
 
 /**
  * Parse "udp://IP[:port]", "tcp://IP[:port]" or a bare "IP[:port]" (UDP);
- * IPv6 in brackets when a port follows; port defaults to 53. 0 or -EINVAL.
+ * IPv6 in brackets when a port follows ("[fe80::1%eth0]:53" for a
+ * link-local server: the scope is required); port defaults to 53. On error
+ * returns -EINVAL with a reason in err.
  */
-int dns_up_server_parse(const char *s, struct dns_up_server *out);
+int dns_up_server_parse(const char *s, struct dns_up_server *out, char *err, size_t errlen);
+
+/** A transport on env->base. NULL when out of memory. */
+struct dns_up *dns_up_new(const struct dns_up_env *env);
 
 /**
- * Create a group's transport on base. servers (1..DNS_UP_MAX_SERVERS) are
- * tried in the given order, never rotated; every socket toward them carries
- * SO_MARK mark (0: no mark). timeout_ms bounds each query (0: default).
- * Does not read /etc/resolv.conf. NULL on failure with a message in err.
+ * Ask servers[0..n) (1..DNS_UP_MAX_SERVERS; copied) about q, parsed from
+ * pkt; both must stay valid until cb runs or dns_up_cancel() (the query is
+ * rebuilt from them for each attempt). Servers are tried in order, two
+ * rounds, each attempt given a share of the timeout that doubles in the
+ * second round; an attempt that gets no answer keeps listening while the
+ * next one is asked; an unreachable server (ICMP) is skipped at once; a
+ * FORMERR to the EDNS query is retried once without EDNS. Returns 0 with
+ * *h set (may be NULL): cb then runs exactly once, never from inside this
+ * call. Returns -EINVAL or -ENOMEM: cb is never called.
  */
-struct dns_up *dns_up_new(struct event_base *base, const struct dns_up_server *servers, size_t n,
-			  uint32_t mark, unsigned timeout_ms, char *err, size_t errlen);
+int dns_up_send(struct dns_up *u, const struct dns_up_server *servers, size_t n,
+		const struct dns_up_opts *opts, const struct dns_query *q, const uint8_t *pkt,
+		dns_up_cb cb, void *arg, struct dns_up_q **h);
 
-/**
- * Send a complete DNS query (the client's message, EDNS included, 12..65535
- * bytes). dns_up gives it a fresh random ID (c-ares 1.18 would keep the
- * client's); the rest of the bytes go out unchanged. Servers are tried in
- * order, two rounds, on timeouts, errors and SERVFAIL/NOTIMP/REFUSED answers;
- * a UDP answer with TC set or over 512 bytes is fetched again over TCP.
- * Returns 0 when accepted: cb then runs exactly once, never from inside this
- * call, within timeout_ms (plus loop latency). Returns -EINVAL (bad
- * arguments), -ENOMEM, -EAGAIN (DNS_UP_MAX_INFLIGHT reached) or -ESHUTDOWN
- * (called from a callback during dns_up_free()): cb is then never called.
- */
-int dns_up_send(struct dns_up *u, const uint8_t *query, size_t len, dns_up_cb cb, void *arg);
+/** Drop a query whose callback has not run: it never will. */
+void dns_up_cancel(struct dns_up_q *h);
 
-/** Number of accepted queries whose callback has not run yet. */
+/** Queries whose callback has not run yet. */
 size_t dns_up_inflight(const struct dns_up *u);
+
+/** Sockets u holds open now (UDP attempts and TCP connections). */
+size_t dns_up_sockets(const struct dns_up *u);
 
 /**
  * Free u: every pending callback runs now with -ECANCELED (from inside this
- * call), then the sockets close. Safe from inside a dns_up_cb of u (the
- * channels are then torn down when c-ares returns). NULL is fine.
+ * call; it must not use u), then every socket closes. NULL is fine.
  */
 void dns_up_free(struct dns_up *u);
-
-/**
- * True when local (IP and port) is the local address of an open upstream
- * socket of any dns_up in the process (any worker, any group): a query from
- * there looped back into sluice. Thread-safe (a small table under a mutex).
- */
-bool dns_up_is_own(const struct addr *local);
-
-/**
- * Copy the descriptors of the sockets u has open now (at most max) into fds
- * and return how many are open. For tests and diagnostics; the descriptors
- * stay owned by c-ares.
- */
-size_t dns_up_sockets(const struct dns_up *u, int *fds, size_t max);
 
 #endif

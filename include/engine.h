@@ -6,9 +6,11 @@
 #include <stdatomic.h>
 #include "cfg.h"
 #include "ctr.h"
+#include "limits.h"
 
 struct worker;
 struct bindmap;
+struct ownsock;
 struct event_base;
 struct event;
 struct evhttp;
@@ -19,8 +21,10 @@ struct engine {
 	struct event_base *base;
 	struct worker *workers;
 	unsigned nworkers;
-	struct bindmap *binds;     /* sluice's reply sockets, by bound address */
-	struct bindmap *upstreams; /* sluice's relay upstream sockets, by local address */
+	struct bindmap *binds; /* sluice's reply sockets, by bound address */
+	struct ownsock *own;   /* sluice's upstream sockets, for loop detection */
+	struct limits limits;  /* the descriptor plan for cfg */
+	struct limits pending_limits; /* and for pending, during a reload */
 	uint8_t flow_key[16];
 	atomic_uint reload_left;
 	atomic_bool loop_reported; /* a routing loop was logged (once a process) */
@@ -28,7 +32,8 @@ struct engine {
 	struct event *reload_done;
 	struct evhttp *http;
 	const char *cfg_path;
-	void *svc_shared[SVC_COUNT]; /* process-wide service state (the DNS cache) */
+	void *svc_shared[SVC_COUNT]; /* process-wide service state (svc proc_init) */
+	size_t n_socks;		     /* service sockets per worker */
 };
 
 /**

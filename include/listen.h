@@ -16,6 +16,16 @@ struct msghdr;
  */
 int listen_open(const struct addr *a, bool v6only);
 
+struct svc_sock;
+
+/**
+ * Open a service socket (see struct svc_sock): a UDP socket, or a listening
+ * TCP socket, bound to s->addr with SO_REUSEPORT (one per worker);
+ * transparent ones take intercepted traffic (v6only as for listen_open),
+ * the others are IPv6-only for IPv6 addresses. Returns the fd or -errno.
+ */
+int listen_open_sock(const struct svc_sock *s, bool v6only);
+
 /**
  * One recvmmsg of up to w->batch datagrams from fd into the worker's batch
  * buffers (w->msgs[i], payload at msg_iov->iov_base, msg_len bytes). Returns

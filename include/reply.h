@@ -22,13 +22,6 @@ struct reply;
 struct bindmap *bindmap_new(void);
 void bindmap_free(struct bindmap *bm);
 
-/** Count one more (delta 1) or one fewer (-1) socket at a; for tables of
- * sockets other than the reply sockets, such as the upstream sockets. */
-void bindmap_note(struct bindmap *bm, const struct addr *a, int delta);
-
-/** True when the table counts a socket at a (IP and port). */
-bool bindmap_has(struct bindmap *bm, const struct addr *a);
-
 struct event_base;
 
 /**

@@ -9,16 +9,46 @@
 
 struct worker;
 struct flow;
+struct engine;
+struct evbuffer;
+
+/** A socket the engine opens for a service, one per worker, before privileges are dropped. */
+struct svc_sock {
+	struct addr addr;
+	int type;	  /* SOCK_DGRAM or SOCK_STREAM (listening) */
+	bool transparent; /* IP(V6)_TRANSPARENT: takes intercepted traffic */
+	enum svc_id svc;  /* the service it is for */
+	int fd;		  /* set by the engine; owned by the worker */
+};
+
+/** Most service sockets per worker. */
+#define SVC_MAX_SOCKS 48
 
 struct svc {
 	enum svc_id id;
 	/** Open a connected transparent reply socket per flow (long flows). */
 	bool connected_reply;
+	/** Process-wide state (engine->svc_shared[id]): set up before the workers
+	 * start and torn down after they are gone; either may be NULL. */
+	int (*proc_init)(struct engine *e);
+	void (*proc_fini)(struct engine *e);
+	/** Sockets this service needs for config c (the same set for every
+	 * worker), written to out[0..max); returns how many. May be NULL. */
+	size_t (*sockets)(const struct cfg *c, struct svc_sock *out, size_t max);
+	/** Append Prometheus text for process-wide metrics (main thread); may be NULL. */
+	void (*metrics)(struct engine *e, struct evbuffer *out);
 	/** Per-worker set-up and tear-down; either may be NULL. */
 	int (*worker_init)(struct worker *w);
 	void (*worker_fini)(struct worker *w);
 	/** The worker switched to a new config (old is still valid); may be NULL. */
 	void (*reconfigure)(struct worker *w, const struct cfg *old);
+	/**
+	 * Sessionless services: each intercepted datagram comes here straight
+	 * from the listener, with no flow (DNS). When set, the flow hooks below
+	 * are not used.
+	 */
+	void (*datagram)(struct worker *w, const struct addr *client, const struct addr *origdst,
+			 const uint8_t *data, size_t len);
 	/** A new flow: set f->svc_data. A negative return drops the datagram and the flow. */
 	int (*flow_open)(struct worker *w, struct flow *f);
 	/** One datagram from the flow's client. */

@@ -10,6 +10,7 @@
 #include "cfg.h"
 #include "ctr.h"
 #include "flow.h"
+#include "svc.h"
 
 struct engine;
 struct event_base;
@@ -26,6 +27,8 @@ struct worker {
 	int lis_fd[CFG_MAX_LISTEN];
 	struct event *lis_ev[CFG_MAX_LISTEN];
 	size_t n_lis;
+	struct svc_sock socks[SVC_MAX_SOCKS]; /* services' own sockets (the worker closes them) */
+	size_t n_socks;
 	struct flow_table *flows;
 	struct reply *reply;
 	struct event *sweep_ev;
@@ -44,9 +47,12 @@ struct worker {
 	uint8_t *scratch; /* SL_MAX_DGRAM bytes for services' upstream reads */
 };
 
-/** Set up a worker (event base, flow table, buffers); the listeners are given. */
+/**
+ * Set up a worker (event base, flow table, buffers); the listeners and the
+ * services' sockets are given and owned by it from now on (also on failure).
+ */
 int worker_init(struct worker *w, struct engine *eng, unsigned id, const struct cfg *cfg,
-		const int *lis_fd, size_t n_lis);
+		const int *lis_fd, size_t n_lis, const struct svc_sock *socks, size_t n_socks);
 
 /** Start its thread. */
 int worker_start(struct worker *w);

@@ -4,13 +4,46 @@
 #include "addr.h"
 
 #include <arpa/inet.h>
+#include <net/if.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
+/* "fe80::1%eth0" or "fe80::1%2": the scope of a link-local IPv6 address. */
+static int parse_scope(const char *scope, struct addr *out)
+{
+	uint64_t idx;
+
+	if (!IN6_IS_ADDR_LINKLOCAL(&out->u.in6.sin6_addr) || !*scope)
+		return -EINVAL;
+	if (sl_parse_dec(scope, 1, UINT32_MAX, &idx) == 0) {
+		out->u.in6.sin6_scope_id = (uint32_t)idx;
+		return 0;
+	}
+	idx = if_nametoindex(scope);
+	if (!idx)
+		return -ENODEV;
+	out->u.in6.sin6_scope_id = (uint32_t)idx;
+	return 0;
+}
+
 static int parse_ip(const char *s, struct addr *out)
 {
+	char ip[INET6_ADDRSTRLEN];
+	const char *pct = strchr(s, '%');
+
 	memset(out, 0, sizeof(*out));
+	if (pct) {
+		if ((size_t)(pct - s) >= sizeof(ip))
+			return -EINVAL;
+		memcpy(ip, s, (size_t)(pct - s));
+		ip[pct - s] = '\0';
+		if (inet_pton(AF_INET6, ip, &out->u.in6.sin6_addr) != 1)
+			return -EINVAL;
+		out->u.in6.sin6_family = AF_INET6;
+		out->len = sizeof(struct sockaddr_in6);
+		return parse_scope(pct + 1, out);
+	}
 	if (inet_pton(AF_INET, s, &out->u.in.sin_addr) == 1) {
 		out->u.in.sin_family = AF_INET;
 		out->len = sizeof(struct sockaddr_in);
@@ -26,8 +59,9 @@ static int parse_ip(const char *s, struct addr *out)
 
 int addr_parse(const char *s, bool need_port, uint16_t default_port, struct addr *out)
 {
-	char host[INET6_ADDRSTRLEN + 1];
+	char host[INET6_ADDRSTRLEN + IF_NAMESIZE + 2];
 	const char *port = NULL, *colon;
+	int rc;
 	size_t hl;
 	uint64_t p;
 
@@ -56,8 +90,8 @@ int addr_parse(const char *s, bool need_port, uint16_t default_port, struct addr
 		return -EINVAL;
 	memcpy(host, s, hl);
 	host[hl] = '\0';
-	if (parse_ip(host, out) < 0)
-		return -EINVAL;
+	if ((rc = parse_ip(host, out)) < 0)
+		return rc;
 	if (!port) {
 		if (need_port)
 			return -EINVAL;
@@ -82,11 +116,16 @@ const char *addr_fmt_ip(const struct addr *a, char *buf, size_t len)
 
 const char *addr_fmt(const struct addr *a, char *buf, size_t len)
 {
-	char ip[INET6_ADDRSTRLEN];
+	char ip[INET6_ADDRSTRLEN], scope[IF_NAMESIZE + 1] = "";
 
 	addr_fmt_ip(a, ip, sizeof(ip));
+	if (a->u.sa.sa_family == AF_INET6 && a->u.in6.sin6_scope_id) {
+		scope[0] = '%';
+		if (!if_indextoname(a->u.in6.sin6_scope_id, scope + 1))
+			snprintf(scope + 1, sizeof(scope) - 1, "%u", a->u.in6.sin6_scope_id);
+	}
 	if (a->u.sa.sa_family == AF_INET6)
-		snprintf(buf, len, "[%s]:%u", ip, addr_port(a));
+		snprintf(buf, len, "[%s%s]:%u", ip, scope, addr_port(a));
 	else
 		snprintf(buf, len, "%s:%u", ip, addr_port(a));
 	return buf;

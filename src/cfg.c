@@ -259,6 +259,32 @@ const struct cfg_intercept *cfg_intercept_find(const struct cfg *cfg, uint16_t p
 	return i ? &cfg->intercept[i - 1] : NULL;
 }
 
+const struct cfg_intercept *cfg_intercept_find_tcp(const struct cfg *cfg, uint16_t port)
+{
+	for (size_t i = 0; cfg->n_tcp_intercept && i < cfg->n_intercept; i++)
+		if (cfg->intercept[i].tcp && cfg->intercept[i].port == port)
+			return &cfg->intercept[i];
+	return NULL;
+}
+
+unsigned cfg_warnings(const struct cfg *cfg, void (*emit)(void *arg, const char *msg), void *arg)
+{
+	char msg[512];
+	const struct cfg_intercept *u = cfg_intercept_find(cfg, 53);
+	unsigned n = 0;
+
+	if (u && u->svc == SVC_DNS && !cfg_intercept_find_tcp(cfg, 53)) {
+		snprintf(msg, sizeof(msg),
+			 "%s: warning: DNS is intercepted over UDP but not over TCP: every truncated "
+			 "answer sends clients to TCP port 53 of the resolver they asked, past every "
+			 "rule and the cache (add `intercept tcp 53 dns`)",
+			 cfg->files[0]);
+		emit(arg, msg);
+		n++;
+	}
+	return n;
+}
+
 const char *cfg_svc_name(enum svc_id id)
 {
 	static const char *const names[SVC_COUNT] = {"relay", "dns", "ntp", "quic"};

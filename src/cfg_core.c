@@ -51,27 +51,36 @@ static int p_intercept(struct cfg_ctx *ctx, int argc, char **argv)
 	struct cfg_intercept ic = {0};
 	uint64_t v;
 
-	if (strcmp(argv[1], "udp") != 0)
-		return cfg_error(ctx, "intercept: only 'udp' is supported, not '%s'", argv[1]);
+	if (strcmp(argv[1], "udp") != 0 && strcmp(argv[1], "tcp") != 0)
+		return cfg_error(ctx, "intercept: protocol must be udp or tcp, not '%s'", argv[1]);
+	ic.tcp = argv[1][0] == 't';
 	if (cfg_parse_num(ctx, "intercept port", argv[2], 1, 65535, &v) < 0)
 		return -1;
 	ic.port = (uint16_t)v;
 	if (parse_service(ctx, argv[3], &ic.svc) < 0)
 		return -1;
+	if (ic.tcp && ic.svc != SVC_DNS)
+		return cfg_error(ctx, "intercept: only the dns service takes tcp");
 	ic.timeout_s = default_timeout[ic.svc];
 	for (int i = 4; i < argc; i++) {
+		if (ic.tcp)
+			return cfg_error(ctx, "intercept tcp: no options (the idle timeout of DNS "
+					      "connections is dns-tcp-idle-timeout)");
 		if (strncmp(argv[i], "timeout=", 8) != 0)
 			return cfg_error(ctx, "intercept: unknown option '%s' (timeout=SECONDS)", argv[i]);
 		if (cfg_parse_num(ctx, "timeout", argv[i] + 8, 1, 86400, &v) < 0)
 			return -1;
 		ic.timeout_s = (unsigned)v;
 	}
-	if (c->port_map[ic.port])
-		return cfg_error(ctx, "intercept: port %u is already intercepted", ic.port);
+	if (ic.tcp ? cfg_intercept_find_tcp(c, ic.port) != NULL : c->port_map[ic.port] != 0)
+		return cfg_error(ctx, "intercept: %s port %u is already intercepted", argv[1], ic.port);
 	if (c->n_intercept == CFG_MAX_INTERCEPT)
 		return cfg_error(ctx, "too many intercepts (at most %d)", CFG_MAX_INTERCEPT);
 	c->intercept[c->n_intercept++] = ic;
-	c->port_map[ic.port] = (uint8_t)c->n_intercept;
+	if (ic.tcp)
+		c->n_tcp_intercept++;
+	else
+		c->port_map[ic.port] = (uint8_t)c->n_intercept;
 	return 0;
 }
 
@@ -136,6 +145,11 @@ static int p_fail_closed(struct cfg_ctx *ctx, int argc, char **argv)
 	return cfg_parse_bool(ctx, argv[1], &ctx->cfg->fail_closed);
 }
 
+static int p_anti_spoof(struct cfg_ctx *ctx, int argc, char **argv)
+{
+	return cfg_parse_bool(ctx, argv[1], &ctx->cfg->anti_spoof);
+}
+
 static int p_intercept_local(struct cfg_ctx *ctx, int argc, char **argv)
 {
 	return cfg_parse_bool(ctx, argv[1], &ctx->cfg->intercept_local);
@@ -183,9 +197,10 @@ static const struct cfg_directive core_directives[] = {
 	{"listen", 1, CFG_MAX_LISTEN, p_listen, "ADDR:PORT...", NULL,
 	 "Transparent listener(s) that nft's tproxy hands datagrams to. One per address family; "
 	 "a [::] listener beside a 0.0.0.0 one is IPv6-only."},
-	{"intercept", 3, 4, p_intercept, "udp PORT SERVICE [timeout=SECONDS]", NULL,
-	 "Hand datagrams whose original destination port is PORT to SERVICE (relay, dns, ntp, quic). "
-	 "Idle timeout defaults: relay 60, dns 17, ntp 10, quic 120 seconds."},
+	{"intercept", 3, 4, p_intercept, "udp|tcp PORT SERVICE [timeout=SECONDS]", NULL,
+	 "Hand datagrams whose original destination port is PORT to SERVICE (relay, dns, ntp, quic); "
+	 "`intercept tcp PORT dns` takes DNS over TCP. Idle timeout defaults: relay 60, dns 17, "
+	 "ntp 10, quic 120 seconds."},
 	{"mark", 1, 1, p_mark, "N", "0xff",
 	 "SO_MARK on every socket sluice opens toward upstreams; the ruleset lets it pass untouched."},
 	{"tproxy-mark", 1, 1, p_tproxy_mark, "N", "0x1",
@@ -205,6 +220,9 @@ static const struct cfg_directive core_directives[] = {
 	{"fail-closed", 1, 1, p_fail_closed, "yes|no", "no",
 	 "In `sluice rules`: drop intercepted datagrams when sluice is not running (default: they pass "
 	 "untouched)."},
+	{"anti-spoof", 1, 1, p_anti_spoof, "yes|no", "yes",
+	 "In `sluice rules`: drop intercepted traffic whose source address would not be routed back "
+	 "out of the interface it came in on (fib saddr . iif oif missing), IPv4 and IPv6."},
 	{"intercept-local", 1, 1, p_intercept_local, "yes|no", "no",
 	 "In `sluice rules`: also intercept the gateway's own traffic (an output chain)."},
 	{"interface", 1, CFG_MAX_IFACES, p_interface, "IFNAME...", "all",
@@ -225,6 +243,7 @@ static void core_init(struct cfg *c)
 	c->max_sessions = 65536;
 	c->max_sessions_per_client = 1024;
 	c->recv_batch = 32;
+	c->anti_spoof = true;
 }
 
 static int core_finish(struct cfg_ctx *ctx)
@@ -238,7 +257,8 @@ static int core_finish(struct cfg_ctx *ctx)
 	if (c->mark == c->tproxy_mark)
 		return cfg_error_at(ctx, c->files[0], 0, "'mark' and 'tproxy-mark' must differ");
 	for (size_t i = 0; i < c->n_listen; i++)
-		if (c->port_map[addr_port(&c->listen[i])])
+		if (c->port_map[addr_port(&c->listen[i])] ||
+		    cfg_intercept_find_tcp(c, addr_port(&c->listen[i])))
 			return cfg_error_at(ctx, c->files[0], 0,
 					    "listen port %u is also an intercepted port", addr_port(&c->listen[i]));
 	return 0;

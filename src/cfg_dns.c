@@ -38,25 +38,6 @@ struct dns_group *dns_group_find(const struct dns_conf *d, const char *name)
 	return NULL;
 }
 
-static int parse_server(struct cfg_ctx *ctx, const char *url, struct addr *a, bool *tcp)
-{
-	const char *rest = url;
-
-	*tcp = false;
-	if (strncmp(url, "udp://", 6) == 0) {
-		rest = url + 6;
-	} else if (strncmp(url, "tcp://", 6) == 0) {
-		rest = url + 6;
-		*tcp = true;
-	} else if (strstr(url, "://")) {
-		return cfg_error(ctx, "upstream: '%s': this build supports udp:// and tcp:// "
-				      "upstreams only", url);
-	}
-	if (addr_parse(rest, false, 53, a) < 0 || addr_port(a) == 0)
-		return cfg_error(ctx, "upstream: '%s' is not [udp://|tcp://]IP[:PORT]", url);
-	return 0;
-}
-
 static int p_upstream(struct cfg_ctx *ctx, int argc, char **argv)
 {
 	struct dns_conf *d = dc(ctx);
@@ -78,11 +59,14 @@ static int p_upstream(struct cfg_ctx *ctx, int argc, char **argv)
 	g->file = ctx->file;
 	g->line = ctx->line;
 	g->index = (unsigned)d->n_groups;
-	for (int i = 2; i < argc; i++)
-		if (parse_server(ctx, argv[i], &g->servers[g->n], &g->tcp[g->n]) < 0)
-			return -1;
-		else
-			g->n++;
+	for (int i = 2; i < argc; i++) {
+		char err[256];
+
+		/* The same parser the transport uses: -t refuses what the daemon would. */
+		if (dns_up_server_parse(argv[i], &g->servers[g->n], err, sizeof(err)) < 0)
+			return cfg_error(ctx, "upstream: %s", err);
+		g->n++;
+	}
 	g->name = strdup(argv[1]);
 	if (!g->name)
 		return cfg_error(ctx, "out of memory");
@@ -227,10 +211,76 @@ static int p_prefetch(struct cfg_ctx *ctx, int argc, char **argv)
 	return cfg_parse_bool(ctx, argv[1], &dc(ctx)->prefetch);
 }
 
+static int p_0x20(struct cfg_ctx *ctx, int argc, char **argv)
+{
+	return cfg_parse_bool(ctx, argv[1], &dc(ctx)->x20);
+}
+
+static int p_max_udp(struct cfg_ctx *ctx, int argc, char **argv)
+{
+	return cfg_parse_unsigned(ctx, "max-udp-size", argv[1], 512, 65535, &dc(ctx)->max_udp);
+}
+
+static int p_inflight(struct cfg_ctx *ctx, int argc, char **argv)
+{
+	return cfg_parse_unsigned(ctx, "dns-inflight-per-client", argv[1], 1, 1000000,
+				  &dc(ctx)->inflight_per_client);
+}
+
+static int p_tcp_max(struct cfg_ctx *ctx, int argc, char **argv)
+{
+	return cfg_parse_unsigned(ctx, "dns-tcp-max-connections", argv[1], 1, 1000000,
+				  &dc(ctx)->tcp_max);
+}
+
+static int p_tcp_per_client(struct cfg_ctx *ctx, int argc, char **argv)
+{
+	return cfg_parse_unsigned(ctx, "dns-tcp-connections-per-client", argv[1], 1, 1000000,
+				  &dc(ctx)->tcp_per_client);
+}
+
+static int p_tcp_idle(struct cfg_ctx *ctx, int argc, char **argv)
+{
+	return cfg_parse_unsigned(ctx, "dns-tcp-idle-timeout", argv[1], 1, 3600,
+				  &dc(ctx)->tcp_idle_s);
+}
+
+static int p_dns_listen(struct cfg_ctx *ctx, int argc, char **argv)
+{
+	struct dns_conf *d = dc(ctx);
+
+	for (int i = 1; i < argc; i++) {
+		struct addr a;
+		int rc;
+
+		if (d->n_listen == DNS_MAX_LISTEN)
+			return cfg_error(ctx, "too many dns-listen addresses (at most %d)", DNS_MAX_LISTEN);
+		rc = addr_parse(argv[i], false, 53, &a);
+		if (rc == -ENODEV)
+			return cfg_error(ctx, "dns-listen: '%s': no such interface", argv[i]);
+		if (rc < 0 || addr_port(&a) == 0)
+			return cfg_error(ctx, "dns-listen: '%s' is not ADDR[:PORT] ([ADDR%%IFACE]:PORT for "
+					      "a link-local IPv6 address)", argv[i]);
+		if (addr_is_any(&a))
+			return cfg_error(ctx, "dns-listen: give the gateway's own addresses, not %s (an "
+					      "answer must leave from the address that was asked)", argv[i]);
+		if (addr_family(&a) == AF_INET6 && IN6_IS_ADDR_LINKLOCAL(&a.u.in6.sin6_addr) &&
+		    !a.u.in6.sin6_scope_id)
+			return cfg_error(ctx, "dns-listen: '%s': a link-local address needs its "
+					      "interface, as in [fe80::1%%br-lan]:53", argv[i]);
+		for (size_t j = 0; j < d->n_listen; j++)
+			if (addr_equal(&d->listen[j], &a))
+				return cfg_error(ctx, "dns-listen: %s given twice", argv[i]);
+		d->listen[d->n_listen++] = a;
+	}
+	return 0;
+}
+
 static const struct cfg_directive dns_directives[] = {
 	{"upstream", 2, 1 + DNS_MAX_SERVERS, p_upstream, "NAME [udp://|tcp://]IP[:PORT]...", NULL,
-	 "An upstream group: servers tried in order (failover); answers truncated over UDP are "
-	 "retried over TCP. Its sockets carry `mark`."},
+	 "An upstream group: servers tried in order (failover). Each UDP query leaves from a fresh "
+	 "socket (random source port) with a random ID and EDNS (1232 bytes); answers truncated "
+	 "over UDP are fetched again over TCP. Its sockets carry `mark`."},
 	{"geosite", 1, 1, p_geosite, "FILE", NULL,
 	 "A geosite.dat (v2ray/Xray format) for geosite:CODE[@attr] matchers; only the codes the "
 	 "rules name are kept in memory."},
@@ -257,6 +307,25 @@ static const struct cfg_directive dns_directives[] = {
 	 "Answer from an expired cache entry (TTL 30) while refreshing it (RFC 8767)."},
 	{"prefetch", 1, 1, p_prefetch, "yes|no", "no",
 	 "Refresh a cache entry in the background when a hit finds under 10% of its TTL left."},
+	{"dns-0x20", 1, 1, p_0x20, "yes|no", "no",
+	 "Ask upstreams with a random upper/lower case pattern in the name and take only answers "
+	 "that echo it exactly (more bits an off-path spoofer must guess)."},
+	{"max-udp-size", 1, 1, p_max_udp, "BYTES", "1232",
+	 "Largest DNS answer sent over UDP, whatever buffer size the client advertises; larger "
+	 "answers go out truncated (TC=1), so clients retry over TCP (no amplification)."},
+	{"dns-inflight-per-client", 1, 1, p_inflight, "N", "256",
+	 "DNS queries one client (an IPv4 address, an IPv6 /64) may have waiting for upstreams; "
+	 "more are dropped (UDP) or refused (TCP) and counted."},
+	{"dns-tcp-max-connections", 1, 1, p_tcp_max, "N", "512",
+	 "DNS over TCP connections held at once (intercepted and dns-listen); more are refused."},
+	{"dns-tcp-connections-per-client", 1, 1, p_tcp_per_client, "N", "32",
+	 "DNS over TCP connections one client may hold at once."},
+	{"dns-tcp-idle-timeout", 1, 1, p_tcp_idle, "SECONDS", "10",
+	 "A DNS over TCP connection with no query waiting is closed after this long."},
+	{"dns-listen", 1, DNS_MAX_LISTEN, p_dns_listen, "ADDR[:PORT]...", NULL,
+	 "Also answer DNS (UDP and TCP) sent to the gateway's own address, e.g. the one DHCP hands "
+	 "out; a link-local IPv6 address needs its interface ([fe80::1%br-lan]:53). Port 53 by "
+	 "default. Needs a restart to change."},
 	{NULL, 0, 0, NULL, NULL, NULL, NULL},
 };
 
@@ -271,6 +340,11 @@ static void dns_init(struct cfg *c)
 	d->cache_size = 10000;
 	d->max_ttl = 86400;
 	d->block_ttl = 300;
+	d->max_udp = 1232;
+	d->inflight_per_client = 256;
+	d->tcp_max = 512;
+	d->tcp_per_client = 32;
+	d->tcp_idle_s = 10;
 }
 
 static int dns_finish(struct cfg_ctx *ctx)

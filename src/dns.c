@@ -1,360 +1,79 @@
-/* dns.c - the DNS service: every query a LAN client sends to any resolver
+/* dns.c - the DNS service: every query a LAN client sends to any resolver,
+ * over UDP or TCP, intercepted or sent to the gateway itself (dns-listen),
  * is parsed, checked for loops, decided by the rules (first match wins),
- * and answered from a block, an address, the hosts files, the shared cache,
- * or an upstream group (or the resolver the client asked, for passthrough).
- * Answers leave from the address the client asked, with its ID, its
- * question and at most its UDP size. Owns the per-worker upstream channels
- * and the pending queries; the cache belongs to the engine (it survives
- * reloads). */
+ * and answered from a block, an address, the hosts files, the shared
+ * cache, or an upstream group (or the resolver the client asked, for
+ * passthrough). Answers leave the way the query came, from the address the
+ * client asked, with its ID, its question and at most its size limit
+ * (max-udp-size over UDP). DNS takes no session: a query is state only
+ * while it waits for an upstream (dns_pend.c). Owns the per-worker state
+ * and the process-wide part (cache, per-client counters, descriptor
+ * budget); the upstream transport is dns_up, TCP is dns_tcp. */
 #include "config.h"
 #include "dns_svc.h"
+#include "dns_int.h"
+#include "clients.h"
 #include "dns_cache.h"
-#include "dns_conf.h"
 #include "dns_match.h"
-#include "dns_msg.h"
-#include "dns_up.h"
 #include "engine.h"
+#include "listen.h"
 #include "list_text.h"
 #include "log.h"
+#include "ownsock.h"
 #include "reply.h"
 #include "svc.h"
 #include "worker.h"
 
 #include <errno.h>
+#include <event2/buffer.h>
 #include <event2/event.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
-#define PASS_SLOTS 16
-#define GC_MS 1000
-
-/* Channels of one config generation; old ones drain after a reload. */
-struct dns_gen {
-	struct dns_up **ups;
-	size_t n;
-	struct dns_gen *next;
-};
-
-struct pass_slot {
-	struct addr dst;
-	struct dns_up *up;
-	uint64_t used_ms;
-};
-
-struct dns_worker {
-	struct worker *w;
-	struct dns_cache *cache;
-	struct dns_gen *cur;
-	struct dns_gen *old;
-	struct pass_slot pass[PASS_SLOTS];
-	struct event *gc_ev;
-	uint8_t out[SL_MAX_DGRAM];
-};
-
-/* One query waiting for an upstream. Holds no config pointers, so a
- * reload can free the old config while it waits. */
-struct dns_pending {
-	struct dns_worker *dw;
-	struct addr client, origdst;
-	bool cache_ok;
-	bool answer_client; /* false for a background refresh */
-	size_t len;
-	struct dns_query q;
-	uint8_t pkt[];
-};
-
-static const struct dns_conf *dconf(const struct worker *w)
+const struct dns_conf *dns_wconf(const struct dns_worker *dw)
 {
-	return dns_conf_get(w->cfg);
+	return dns_conf_get(dw->w->cfg);
 }
 
-static void send_answer(struct dns_worker *dw, const struct addr *from, const struct addr *to,
-			const uint8_t *buf, int n)
+void dns_src_limit(const struct dns_worker *dw, const struct dns_src *src, struct dns_query *q)
 {
-	if (n > 0)
-		reply_sendto(dw->w->reply, from, to, buf, (size_t)n);
+	if (src->via == DNS_VIA_TCP)
+		q->limit = SL_MAX_DGRAM;
+	else
+		dns_query_cap_udp(q, dns_wconf(dw)->max_udp);
 }
 
-static void send_error(struct dns_worker *dw, struct flow *f, const struct dns_query *q,
-		       const uint8_t *pkt, int rcode)
-{
-	send_answer(dw, &f->origdst, &f->client, dw->out,
-		    dns_build_error(q, pkt, rcode, dw->out, sizeof(dw->out)));
-}
-
-static struct dns_gen *gen_new(struct worker *w, const struct dns_conf *d)
-{
-	struct dns_gen *g = calloc(1, sizeof(*g));
-	char err[256];
-
-	if (!g || !(g->ups = calloc(d->n_groups + 1, sizeof(*g->ups))))
-		goto fail;
-	g->n = d->n_groups;
-	for (size_t i = 0; i < d->n_groups; i++) {
-		struct dns_up_server sv[DNS_MAX_SERVERS];
-		const struct dns_group *grp = &d->groups[i];
-
-		for (size_t j = 0; j < grp->n; j++) {
-			sv[j].addr = grp->servers[j];
-			sv[j].tcp = grp->tcp[j];
-		}
-		g->ups[i] = dns_up_new(w->base, sv, grp->n, w->cfg->mark, d->timeout_ms, err,
-				       sizeof(err));
-		if (!g->ups[i]) {
-			log_err("upstream %s: %s", grp->name, err);
-			goto fail;
-		}
-	}
-	return g;
-fail:
-	for (size_t i = 0; g && g->ups && i < g->n; i++)
-		if (g->ups[i])
-			dns_up_free(g->ups[i]);
-	if (g)
-		free(g->ups);
-	free(g);
-	return NULL;
-}
-
-static void gen_free(struct dns_gen *g)
-{
-	for (size_t i = 0; i < g->n; i++)
-		dns_up_free(g->ups[i]);
-	free(g->ups);
-	free(g);
-}
-
-static bool gen_idle(const struct dns_gen *g)
-{
-	for (size_t i = 0; i < g->n; i++)
-		if (dns_up_inflight(g->ups[i]))
-			return false;
-	return true;
-}
-
-/* Free drained generations and passthrough channels idle for a minute. */
-static void gc_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct dns_worker *dw = arg;
-	struct dns_gen **pp = &dw->old;
-	uint64_t now = sl_now_ms();
-
-	while (*pp) {
-		struct dns_gen *g = *pp;
-
-		if (gen_idle(g)) {
-			*pp = g->next;
-			gen_free(g);
-		} else {
-			pp = &g->next;
-		}
-	}
-	for (size_t i = 0; i < PASS_SLOTS; i++) {
-		struct pass_slot *s = &dw->pass[i];
-
-		if (s->up && s->used_ms + 60000 < now && !dns_up_inflight(s->up)) {
-			dns_up_free(s->up);
-			s->up = NULL;
-		}
-	}
-}
-
-static void cache_apply(struct dns_cache *c, const struct dns_conf *d)
-{
-	dns_cache_set_ttl(c, d->min_ttl, d->max_ttl);
-	dns_cache_set_stale(c, d->serve_stale ? 86400 : 0);
-	dns_cache_set_prefetch(c, d->prefetch);
-}
-
-/* Workers are set up one after another on the main thread, so the first
- * one can create the shared cache without a lock. */
-static struct dns_cache *shared_cache(struct worker *w)
-{
-	const struct dns_conf *d = dconf(w);
-	struct dns_cache *c = w->eng->svc_shared[SVC_DNS];
-
-	if (!c && d->cache_size) {
-		c = dns_cache_new(d->cache_size, 16);
-		if (c)
-			cache_apply(c, d);
-		w->eng->svc_shared[SVC_DNS] = c;
-	}
-	return c;
-}
-
-void dns_shared_free(struct engine *e)
-{
-	dns_cache_free(e->svc_shared[SVC_DNS]);
-	e->svc_shared[SVC_DNS] = NULL;
-}
-
-static int dns_worker_init(struct worker *w)
-{
-	struct dns_worker *dw = calloc(1, sizeof(*dw));
-
-	if (!dw)
-		return -ENOMEM;
-	w->svc_state[SVC_DNS] = dw;
-	dw->w = w;
-	dw->cache = shared_cache(w);
-	dw->cur = gen_new(w, dconf(w));
-	dw->gc_ev = event_new(w->base, -1, EV_PERSIST, gc_cb, dw);
-	if (!dw->cur || !dw->gc_ev || event_add(dw->gc_ev, &(struct timeval){GC_MS / 1000, 0}) < 0)
-		return -ENOMEM;
-	return 0;
-}
-
-static void dns_worker_fini(struct worker *w)
-{
-	struct dns_worker *dw = w->svc_state[SVC_DNS];
-
-	if (!dw)
-		return;
-	if (dw->gc_ev)
-		event_free(dw->gc_ev);
-	if (dw->cur)
-		gen_free(dw->cur);
-	while (dw->old) {
-		struct dns_gen *g = dw->old;
-
-		dw->old = g->next;
-		gen_free(g);
-	}
-	for (size_t i = 0; i < PASS_SLOTS; i++)
-		if (dw->pass[i].up)
-			dns_up_free(dw->pass[i].up);
-	free(dw);
-	w->svc_state[SVC_DNS] = NULL;
-}
-
-/* New channels for the new groups; the old ones finish their queries. */
-static void dns_reconfigure(struct worker *w, const struct cfg *old)
-{
-	struct dns_worker *dw = w->svc_state[SVC_DNS];
-	struct dns_gen *g = gen_new(w, dconf(w));
-
-	if (!g) {
-		log_err("dns: cannot set up the new upstream groups; keeping the old ones");
-		return;
-	}
-	dw->cur->next = dw->old;
-	dw->old = dw->cur;
-	dw->cur = g;
-	if (dw->cache && w->id == 0)
-		cache_apply(dw->cache, dconf(w));
-}
-
-static struct dns_up *pass_up(struct dns_worker *dw, const struct addr *dst)
+void dns_deliver(struct dns_worker *dw, const struct dns_src *src, int n)
 {
 	struct worker *w = dw->w;
-	struct pass_slot *victim = NULL;
-	struct dns_up_server sv = {.addr = *dst, .tcp = false};
-	char err[256];
-	uint64_t now = sl_now_ms();
 
-	for (size_t i = 0; i < PASS_SLOTS; i++) {
-		struct pass_slot *s = &dw->pass[i];
-
-		if (s->up && addr_equal(&s->dst, dst)) {
-			s->used_ms = now;
-			return s->up;
-		}
-		if (!s->up)
-			victim = victim && !victim->up ? victim : s;
-		else if (!dns_up_inflight(s->up) && (!victim || (victim->up && s->used_ms < victim->used_ms)))
-			victim = s;
+	if (n <= 0)
+		return;
+	switch (src->via) {
+	case DNS_VIA_TPROXY:
+		reply_sendto(w->reply, &src->local, &src->client, dw->out, (size_t)n);
+		break;
+	case DNS_VIA_SOCK:
+		if (sendto(src->fd, dw->out, (size_t)n, MSG_DONTWAIT, &src->client.u.sa,
+			   src->client.len) < 0)
+			ctr_inc(&w->ctr, CTR_REPLY_ERRORS);
+		else
+			ctr_inc(&w->ctr, CTR_REPLY_SENT);
+		break;
+	case DNS_VIA_TCP:
+		dns_tconn_answer(src->conn, dw->out, (size_t)n);
+		break;
 	}
-	if (!victim)
-		return NULL;
-	if (victim->up)
-		dns_up_free(victim->up);
-	victim->up = dns_up_new(w->base, &sv, 1, w->cfg->mark, dconf(w)->timeout_ms, err, sizeof(err));
-	victim->dst = *dst;
-	victim->used_ms = now;
-	return victim->up;
 }
 
-static void up_answer(struct dns_pending *p, const uint8_t *ans, size_t len)
+static void send_error(struct dns_worker *dw, const struct dns_src *src, const struct dns_query *q,
+		       const uint8_t *pkt, int rcode)
 {
-	struct dns_worker *dw = p->dw;
-	struct ctr *ctr = &dw->w->ctr;
-	struct dns_answer_info ai;
-	int n;
-
-	if (dns_answer_inspect(ans, len, &ai) < 0 || !dns_answer_matches(ans, len, &ai, &p->q)) {
-		ctr_inc(ctr, CTR_DNS_UPSTREAM_BAD);
-		if (p->answer_client)
-			send_answer(dw, &p->origdst, &p->client, dw->out,
-				    dns_build_error(&p->q, p->pkt, DNS_RCODE_SERVFAIL, dw->out,
-						    sizeof(dw->out)));
-		return;
-	}
-	ctr_inc(ctr, CTR_DNS_UPSTREAM_ANSWERS);
-	if (p->cache_ok && dw->cache)
-		dns_cache_put(dw->cache, &p->q, ans, len, &ai, sl_now_ms());
-	if (!p->answer_client)
-		return;
-	if (len > dns_query_udp_limit(&p->q)) {
-		ctr_inc(ctr, CTR_DNS_TRUNCATED);
-		n = dns_build_truncated(&p->q, p->pkt, ai.rcode, dw->out, sizeof(dw->out));
-		send_answer(dw, &p->origdst, &p->client, dw->out, n);
-		return;
-	}
-	memcpy(dw->out, ans, len);
-	dns_set_id(dw->out, p->q.id);
-	/* The same TTL limits as cached copies get, so clients agree with the cache. */
-	dns_rewrite_ttls(dw->out, len, ai.ttl_off, ai.n_ttl, 0, dconf(dw->w)->min_ttl,
-			 dconf(dw->w)->max_ttl);
-	send_answer(dw, &p->origdst, &p->client, dw->out, (int)len);
+	dns_deliver(dw, src, dns_build_error(q, pkt, rcode, dw->out, sizeof(dw->out)));
 }
 
-static void up_cb(void *arg, int status, const uint8_t *ans, size_t len)
-{
-	struct dns_pending *p = arg;
-	struct dns_worker *dw = p->dw;
-
-	if (status == 0) {
-		up_answer(p, ans, len);
-	} else if (p->answer_client) {
-		/* Timeout or every server failed: SERVFAIL rather than silence. */
-		ctr_inc(&dw->w->ctr, CTR_DNS_SERVFAIL);
-		send_answer(dw, &p->origdst, &p->client, dw->out,
-			    dns_build_error(&p->q, p->pkt, DNS_RCODE_SERVFAIL, dw->out,
-					    sizeof(dw->out)));
-	}
-	free(p);
-}
-
-static void send_upstream(struct dns_worker *dw, struct flow *f, struct dns_up *up,
-			  const struct dns_query *q, const uint8_t *pkt, size_t len, bool cache_ok,
-			  bool answer_client)
-{
-	struct dns_pending *p = malloc(sizeof(*p) + len);
-
-	if (!p || !up) {
-		free(p);
-		ctr_inc(&dw->w->ctr, CTR_DNS_SERVFAIL);
-		if (answer_client)
-			send_error(dw, f, q, pkt, DNS_RCODE_SERVFAIL);
-		return;
-	}
-	p->dw = dw;
-	p->client = f->client;
-	p->origdst = f->origdst;
-	p->cache_ok = cache_ok;
-	p->answer_client = answer_client;
-	p->len = len;
-	p->q = *q;
-	memcpy(p->pkt, pkt, len);
-	if (dns_up_send(up, p->pkt, len, up_cb, p) < 0) {
-		ctr_inc(&dw->w->ctr, CTR_DNS_SERVFAIL);
-		if (answer_client)
-			send_error(dw, f, q, pkt, DNS_RCODE_SERVFAIL);
-		free(p);
-	}
-}
-
-/* A client: rule above the deciding one could send this name elsewhere for
+/* A client rule above the deciding one could send this name elsewhere for
  * another client, so such answers are not shared through the cache. */
 static bool client_dependent(const struct dns_conf *d, const struct dns_rule *r)
 {
@@ -364,53 +83,59 @@ static bool client_dependent(const struct dns_conf *d, const struct dns_rule *r)
 	return false;
 }
 
-static void forward(struct dns_worker *dw, struct flow *f, const struct dns_rule *r,
+static void forward(struct dns_worker *dw, const struct dns_src *src, const struct dns_rule *r,
 		    const struct dns_query *q, const uint8_t *pkt, size_t len)
 {
-	const struct dns_conf *d = dconf(dw->w);
+	const struct dns_conf *d = dns_wconf(dw);
+	struct ctr *ctr = &dw->w->ctr;
 	bool pass = r ? r->atype == DNS_A_PASSTHROUGH : d->n_groups == 0;
 	/* Passthrough answers depend on the resolver asked, which the cache key
 	 * does not hold: they are not shared. */
-	bool cache_ok = dw->cache && !pass && !client_dependent(d, r);
-	struct dns_cache_hit hit;
-	struct dns_up *up;
+	bool cache_ok = dw->sh->cache && !pass && !client_dependent(d, r);
+	struct dns_up_server pass_sv;
+	struct dns_dest dest;
+	struct dns_cache_hit hit = {0};
 	int n;
 
 	if (cache_ok) {
-		n = dns_cache_get(dw->cache, q, pkt, dw->out, sizeof(dw->out), sl_now_ms(), &hit);
+		n = dns_cache_get(dw->sh->cache, q, pkt, dw->out, sizeof(dw->out), sl_now_ms(), &hit);
 		if (n > 0) {
-			ctr_inc(&dw->w->ctr, CTR_DNS_CACHE_HITS);
+			ctr_inc(ctr, CTR_DNS_CACHE_HITS);
 			if (hit.truncated)
-				ctr_inc(&dw->w->ctr, CTR_DNS_TRUNCATED);
-			send_answer(dw, &f->origdst, &f->client, dw->out, n);
+				ctr_inc(ctr, CTR_DNS_TRUNCATED);
+			dns_deliver(dw, src, n);
 			if (!hit.refresh)
 				return;
-			ctr_inc(&dw->w->ctr, CTR_DNS_PREFETCH);
-			cache_ok = true;
+			ctr_inc(ctr, CTR_DNS_PREFETCH);
+			src = NULL; /* a background refresh: nobody waits for it */
 		} else {
-			ctr_inc(&dw->w->ctr, CTR_DNS_CACHE_MISSES);
-			hit.refresh = false;
+			ctr_inc(ctr, CTR_DNS_CACHE_MISSES);
 		}
-	} else {
-		hit.refresh = false;
 	}
 	if (pass) {
-		/* The resolver the client asked, on port 53 of the original destination. */
-		ctr_inc(&dw->w->ctr, CTR_DNS_PASSTHROUGH);
-		up = pass_up(dw, &f->origdst);
+		ctr_inc(ctr, CTR_DNS_PASSTHROUGH);
+		/* The resolver the client asked: the original destination. A query
+		 * to the gateway itself (dns-listen) has no other resolver to go to. */
+		if (!src || src->to_gateway) {
+			if (src)
+				send_error(dw, src, q, pkt, DNS_RCODE_REFUSED);
+			return;
+		}
+		pass_sv = (struct dns_up_server){.addr = src->local, .tcp = false};
+		dest = (struct dns_dest){&pass_sv, 1, NULL};
 	} else {
-		ctr_inc(&dw->w->ctr, CTR_DNS_FORWARDED);
-		size_t gi = r ? r->group->index : 0;
+		const struct dns_group *g = r ? r->group : &d->groups[0];
 
-		up = gi < dw->cur->n ? dw->cur->ups[gi] : NULL;
+		ctr_inc(ctr, CTR_DNS_FORWARDED);
+		dest = (struct dns_dest){g->servers, g->n, g->name};
 	}
-	send_upstream(dw, f, up, q, pkt, len, cache_ok, !hit.refresh);
+	dns_pend_forward(dw->pend, src, q, pkt, len, &dest, cache_ok);
 }
 
-static void answer_local(struct dns_worker *dw, struct flow *f, const struct dns_rule *r,
+static void answer_local(struct dns_worker *dw, const struct dns_src *src, const struct dns_rule *r,
 			 const struct dns_query *q, const uint8_t *pkt)
 {
-	const struct dns_conf *d = dconf(dw->w);
+	const struct dns_conf *d = dns_wconf(dw);
 	struct in_addr v4[DNS_MAX_ADDRS];
 	struct in6_addr v6[DNS_MAX_ADDRS];
 	struct dns_addr_list al = {0};
@@ -444,59 +169,284 @@ static void answer_local(struct dns_worker *dw, struct flow *f, const struct dns
 	default:
 		return;
 	}
-	send_answer(dw, &f->origdst, &f->client, dw->out, n);
+	if (n > 0 && (dw->out[2] & (DNS_F_TC >> 8)))
+		ctr_inc(&dw->w->ctr, CTR_DNS_TRUNCATED);
+	dns_deliver(dw, src, n);
 }
 
 /* A query from one of sluice's own upstream sockets came back in: the mark
  * or the route that should keep it out is missing. Refuse, say so once. */
-static bool looped(struct dns_worker *dw, struct flow *f)
+static bool looped(struct dns_worker *dw, const struct dns_src *src)
 {
-	if (!dns_up_is_own(&f->client))
+	struct worker *w = dw->w;
+
+	if (!w->eng || !ownsock_has(w->eng->own, &src->client,
+				    src->via == DNS_VIA_TCP ? IPPROTO_TCP : IPPROTO_UDP))
 		return false;
-	ctr_inc(&dw->w->ctr, CTR_DNS_LOOP_REFUSED);
-	if (!atomic_exchange(&dw->w->eng->loop_reported, true)) {
+	ctr_inc(&w->ctr, CTR_DNS_LOOP_REFUSED);
+	if (!atomic_exchange(&w->eng->loop_reported, true)) {
 		log_err("dns: a query from sluice's own upstream socket was intercepted again "
 			"(a routing loop); refusing it. Fix: load the ruleset from `sluice rules` "
 			"(it returns early for `mark 0x%x`) and make sure nothing rewrites that mark",
-			dw->w->cfg->mark);
+			w->cfg->mark);
 	}
 	return true;
 }
 
-static void dns_input(struct worker *w, struct flow *f, const uint8_t *data, size_t len)
+void dns_query_in(struct dns_worker *dw, const struct dns_src *src, const uint8_t *pkt,
+		  size_t len)
 {
-	struct dns_worker *dw = w->svc_state[SVC_DNS];
-	const struct dns_conf *d = dconf(w);
+	const struct dns_conf *d = dns_wconf(dw);
+	struct ctr *ctr = &dw->w->ctr;
 	const struct dns_rule *r;
 	struct dns_query q;
 	int rc;
 
-	ctr_inc(&w->ctr, CTR_DNS_QUERIES);
-	rc = dns_query_parse(data, len, &q);
+	ctr_inc(ctr, CTR_DNS_QUERIES);
+	rc = dns_query_parse(pkt, len, &q);
+	dns_src_limit(dw, src, &q);
 	if (rc < 0) {
 		int rcode = dns_error_rcode(rc);
 
-		ctr_inc(&w->ctr, rcode < 0 ? CTR_DNS_DROPPED : CTR_DNS_FORMERR);
+		ctr_inc(ctr, rcode < 0 ? CTR_DNS_DROPPED : CTR_DNS_FORMERR);
 		if (rcode >= 0)
-			send_error(dw, f, &q, data, rcode);
+			send_error(dw, src, &q, pkt, rcode);
 		return;
 	}
-	if (looped(dw, f)) {
-		send_error(dw, f, &q, data, DNS_RCODE_REFUSED);
+	if (looped(dw, src)) {
+		send_error(dw, src, &q, pkt, DNS_RCODE_REFUSED);
 		return;
 	}
-	r = dns_rules_eval(d, d->rules, d->n_rules, q.name, q.name_len, q.qtype, &f->client, NULL);
+	r = dns_rules_eval(d, d->rules, d->n_rules, q.name, q.name_len, q.qtype, &src->client, NULL);
 	if (r && r->atype != DNS_A_FORWARD && r->atype != DNS_A_PASSTHROUGH)
-		answer_local(dw, f, r, &q, data);
+		answer_local(dw, src, r, &q, pkt);
 	else
-		forward(dw, f, r, &q, data, len);
+		forward(dw, src, r, &q, pkt, len);
+}
+
+/* ---- intercepted UDP: straight from the listener, no session ---- */
+
+static void dns_datagram(struct worker *w, const struct addr *client, const struct addr *origdst,
+			 const uint8_t *data, size_t len)
+{
+	struct dns_src src = {.via = DNS_VIA_TPROXY, .client = *client, .local = *origdst, .fd = -1};
+
+	dns_query_in(w->svc_state[SVC_DNS], &src, data, len);
+}
+
+/* ---- dns-listen UDP sockets ---- */
+
+static void sock_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct dns_lsock *ls = arg;
+	struct dns_worker *dw = ls->dw;
+	struct worker *w = dw->w;
+	struct dns_src src = {.via = DNS_VIA_SOCK, .local = ls->local, .fd = fd, .to_gateway = true};
+
+	for (int round = 0; round < 8; round++) {
+		int n = listen_recv_batch(w, fd);
+
+		for (int i = 0; i < n; i++) {
+			struct msghdr *m = &w->msgs[i].msg_hdr;
+
+			ctr_inc(&w->ctr, CTR_RX_DGRAMS);
+			if (m->msg_flags & MSG_TRUNC ||
+			    addr_from_sa(&src.client, m->msg_name, m->msg_namelen) < 0) {
+				ctr_inc(&w->ctr, CTR_RX_TRUNCATED);
+				continue;
+			}
+			addr_unmap(&src.client);
+			dns_query_in(dw, &src, m->msg_iov->iov_base, w->msgs[i].msg_len);
+		}
+		if ((unsigned)n < w->batch)
+			return;
+	}
+}
+
+/* ---- service hooks ---- */
+
+static size_t dns_sockets(const struct cfg *c, struct svc_sock *out, size_t max)
+{
+	const struct dns_conf *d = dns_conf_get(c);
+	size_t n = 0;
+
+	/* Intercepted TCP: one transparent listener per listen address. */
+	for (size_t i = 0; c->n_tcp_intercept && i < c->n_listen && n < max; i++)
+		out[n++] = (struct svc_sock){.addr = c->listen[i], .type = SOCK_STREAM,
+					     .transparent = true, .svc = SVC_DNS, .fd = -1};
+	for (size_t i = 0; d && i < d->n_listen && n + 2 <= max; i++) {
+		out[n++] = (struct svc_sock){.addr = d->listen[i], .type = SOCK_DGRAM, .svc = SVC_DNS,
+					     .fd = -1};
+		out[n++] = (struct svc_sock){.addr = d->listen[i], .type = SOCK_STREAM,
+					     .svc = SVC_DNS, .fd = -1};
+	}
+	return n;
+}
+
+static int dns_proc_init(struct engine *e)
+{
+	const struct dns_conf *d = dns_conf_get(e->cfg);
+	struct dns_shared *sh = calloc(1, sizeof(*sh));
+
+	if (!sh)
+		return -ENOMEM;
+	e->svc_shared[SVC_DNS] = sh;
+	if (d->cache_size && !(sh->cache = dns_cache_new(d->cache_size, 16)))
+		return -ENOMEM;
+	sh->clients = clients_new(65536);
+	if (!sh->clients)
+		return -ENOMEM;
+	sh->budget.max = e->limits.dns_fds;
+	return 0;
+}
+
+static void dns_proc_fini(struct engine *e)
+{
+	struct dns_shared *sh = e->svc_shared[SVC_DNS];
+
+	if (!sh)
+		return;
+	dns_cache_free(sh->cache);
+	clients_free(sh->clients);
+	free(sh);
+	e->svc_shared[SVC_DNS] = NULL;
+}
+
+static void cache_apply(struct dns_cache *c, const struct dns_conf *d)
+{
+	dns_cache_set_ttl(c, d->min_ttl, d->max_ttl);
+	dns_cache_set_stale(c, d->serve_stale ? 86400 : 0);
+	dns_cache_set_prefetch(c, d->prefetch);
+}
+
+static int open_socks(struct dns_worker *dw)
+{
+	struct worker *w = dw->w;
+	struct dns_lsock *ls;
+
+	for (size_t i = 0; i < w->n_socks; i++) {
+		struct svc_sock *s = &w->socks[i];
+
+		if (s->svc != SVC_DNS)
+			continue;
+		if (s->type == SOCK_STREAM) {
+			if (dns_tcp_listen(dw->tcp, s->fd, s->transparent) < 0)
+				return -ENOMEM;
+			continue;
+		}
+		if (dw->n_lsock == SL_ARRAY_LEN(dw->lsock))
+			return -ENOSPC;
+		ls = &dw->lsock[dw->n_lsock++];
+		ls->dw = dw;
+		ls->local = s->addr;
+		ls->ev = event_new(w->base, s->fd, EV_READ | EV_PERSIST, sock_cb, ls);
+		if (!ls->ev || event_add(ls->ev, NULL) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static int dns_worker_init(struct worker *w)
+{
+	struct dns_worker *dw = calloc(1, sizeof(*dw));
+	struct dns_up_env env;
+
+	if (!dw)
+		return -ENOMEM;
+	w->svc_state[SVC_DNS] = dw;
+	dw->w = w;
+	dw->sh = w->eng->svc_shared[SVC_DNS];
+	rng_init(&dw->rng);
+	if (dw->sh->cache && w->id == 0)
+		cache_apply(dw->sh->cache, dns_wconf(dw));
+	env = (struct dns_up_env){.base = w->base, .ctr = &w->ctr, .own = w->eng->own,
+				  .rng = &dw->rng, .budget = &dw->sh->budget, .mark = w->cfg->mark};
+	dw->up = dns_up_new(&env);
+	dw->pend = dns_pend_new(dw);
+	dw->tcp = dns_tcp_new(dw);
+	if (!dw->up || !dw->pend || !dw->tcp)
+		return -ENOMEM;
+	return open_socks(dw);
+}
+
+static void dns_worker_fini(struct worker *w)
+{
+	struct dns_worker *dw = w->svc_state[SVC_DNS];
+
+	if (!dw)
+		return;
+	for (size_t i = 0; i < dw->n_lsock; i++)
+		if (dw->lsock[i].ev)
+			event_free(dw->lsock[i].ev);
+	/* Connections first: their queries are cancelled with the table. */
+	dns_tcp_free(dw->tcp);
+	dns_pend_free(dw->pend);
+	dns_up_free(dw->up);
+	rng_fini(&dw->rng);
+	free(dw);
+	w->svc_state[SVC_DNS] = NULL;
+}
+
+/* Groups are looked up in the running config on every query and waiting
+ * queries hold copies of their servers, so a reload swaps nothing here but
+ * the cache's limits. */
+static void dns_reconfigure(struct worker *w, const struct cfg *old)
+{
+	struct dns_worker *dw = w->svc_state[SVC_DNS];
+
+	if (dw->sh->cache && w->id == 0)
+		cache_apply(dw->sh->cache, dns_wconf(dw));
+}
+
+/* The DNS cache keeps its own counters (it is shared by every worker). */
+static void dns_metrics(struct engine *e, struct evbuffer *b)
+{
+	struct dns_shared *sh = e->svc_shared[SVC_DNS];
+	struct dns_cache_stats st = {0};
+	const struct {
+		const char *name, *type, *help;
+		uint64_t v;
+	} rows[] = {
+		{"dns_cache_entries", "gauge", "answers in the DNS cache", 0},
+		{"dns_cache_bytes", "gauge", "bytes held by the DNS cache", 0},
+		{"dns_cache_inserts_total", "counter", "answers stored in the DNS cache", 0},
+		{"dns_cache_evictions_total", "counter", "DNS cache entries evicted (least recently used)", 0},
+		{"dns_cache_expired_total", "counter", "DNS cache entries found expired", 0},
+		{"dns_cache_stale_hits_total", "counter", "expired DNS answers served (serve-stale)", 0},
+		{"dns_upstream_sockets", "gauge", "sockets open toward DNS upstreams (every worker)", 0},
+		{"dns_tcp_connections", "gauge", "DNS over TCP client connections open", 0},
+		{"dns_clients_waiting", "gauge", "clients with DNS queries waiting or TCP connections", 0},
+	};
+	uint64_t v[SL_ARRAY_LEN(rows)];
+
+	if (!sh)
+		return;
+	if (sh->cache)
+		dns_cache_stats(sh->cache, &st);
+	v[0] = st.entries;
+	v[1] = st.bytes;
+	v[2] = st.inserts;
+	v[3] = st.evictions;
+	v[4] = st.expired;
+	v[5] = st.stale_hits;
+	v[6] = atomic_load_explicit(&sh->budget.used, memory_order_relaxed);
+	v[7] = atomic_load_explicit(&sh->tcp_conns, memory_order_relaxed);
+	v[8] = clients_entries(sh->clients);
+	for (size_t i = 0; i < SL_ARRAY_LEN(rows); i++)
+		evbuffer_add_printf(b, "# HELP sluice_%s %s\n# TYPE sluice_%s %s\nsluice_%s %llu\n",
+				    rows[i].name, rows[i].help, rows[i].name, rows[i].type, rows[i].name,
+				    (unsigned long long)v[i]);
 }
 
 const struct svc svc_dns = {
 	.id = SVC_DNS,
 	.connected_reply = false,
+	.proc_init = dns_proc_init,
+	.proc_fini = dns_proc_fini,
+	.sockets = dns_sockets,
+	.metrics = dns_metrics,
 	.worker_init = dns_worker_init,
 	.worker_fini = dns_worker_fini,
 	.reconfigure = dns_reconfigure,
-	.input = dns_input,
+	.datagram = dns_datagram,
 };

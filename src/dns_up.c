@@ -1,330 +1,303 @@
 #include "config.h"
-/* dns_up.c - an upstream group's UDP/TCP transport on c-ares 1.18 and the
- * worker's libevent loop. It owns the c-ares channels (one per run of
- * same-transport servers, since ARES_FLAG_USEVC is per channel), the events
- * for the sockets c-ares opens (ARES_OPT_SOCK_STATE_CB) and its timers, one
- * record per query (fresh random ID, hard timeout, deferred callbacks), and
- * the process-wide table of upstream socket addresses behind dns_up_is_own().
- * It does not parse or build DNS messages beyond the ID, cache, or pick
- * groups: the DNS service does. c-ares 1.18 facts this relies on are noted
- * where they matter. */
+/* dns_up.c - one worker's DNS transport to upstream servers (see dns_up.h):
+ * the query records, their attempt schedule and timers, and UDP attempts
+ * on sockets of their own. TCP connections live in dns_up_tcp.c. It does
+ * not decide where a query goes (the DNS service picks the servers), nor
+ * cache, nor touch the client's answer. */
 
-#include "dns_up.h"
+#include "dns_up_int.h"
+#include "ctr.h"
 #include "log.h"
+#include "rng.h"
 
-#include <ares.h>
 #include <errno.h>
 #include <event2/event.h>
-#include <pthread.h>
-#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
-#define DNS_UP_TRIES 2
+#define DNS_UP_ROUNDS 2
 #define DNS_UP_MIN_TRY_MS 200
-/* A burst of answers on c-ares 1.18's single UDP socket per server must fit. */
-#define DNS_UP_RCVBUF (1 << 20)
+#define DNS_UP_READS 8 /* datagrams read per wake-up of one attempt */
 
-struct dns_up_chan;
-
-/* One socket c-ares opened, watched by one event. */
-struct dns_up_sock {
-	struct dns_up_sock *next;
-	struct dns_up_chan *c;
-	struct event *ev;
-	int fd;
-	short what;
-};
-
-/* One c-ares channel: a run of servers sharing a transport. */
-struct dns_up_chan {
-	struct dns_up *u;
-	ares_channel ch;
-	struct event *tmr;
-	uint64_t tmr_at; /* when tmr fires (ms, sl_now_ms), 0 when idle */
-	struct dns_up_sock *socks;
-	size_t nq; /* queries c-ares holds on this channel */
-};
-
-/*
- * One query. It lives until both sides are done: the user's callback ran
- * (user_done) and c-ares let go of it (cares_done).
- */
-struct dns_up_q {
-	struct dns_up_q *prev, *next;
-	struct dns_up *u;
-	dns_up_cb cb;
-	void *arg;
-	struct event *tmr; /* hard timeout, also delivers deferred results */
-	uint64_t deadline;
-	int status; /* result waiting for delivery through tmr */
-	uint16_t id;
-	uint8_t chan;
-	bool user_done, cares_done, in_send;
-	size_t len;
-	uint8_t msg[];
-};
-
-struct dns_up {
-	struct event_base *base;
-	uint32_t mark;
-	unsigned timeout_ms, try_ms;
-	const struct timeval *q_tv; /* timeout_ms as a common timeout: O(1) timer adds */
-	size_t inflight;	    /* callbacks owed */
-	size_t nalive;		    /* records alive */
-	struct dns_up_q *queries;
-	unsigned busy; /* depth of calls into c-ares */
-	bool closing;
-	struct log_limit mark_log;
-	size_t nchan;
-	struct dns_up_chan *chans;
-	uint8_t ids[65536 / 8]; /* IDs of records c-ares may still match */
-};
-
-/* ---- process-wide table of upstream socket addresses ---- */
-
-struct own_ent {
-	struct addr local;
-	const void *owner;
-};
-
-/* The only shared mutable state here: every worker's sockets, for loop detection. */
-static pthread_mutex_t own_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct own_ent *own_tab;
-static size_t own_n, own_cap;
-
-static void own_add(const void *owner, int fd)
+void dns_up_count(struct dns_up *u, int ctr_id)
 {
-	struct sockaddr_storage ss;
-	socklen_t sl = sizeof(ss);
-	struct own_ent e = {.owner = owner};
-
-	if (getsockname(fd, (struct sockaddr *)&ss, &sl) < 0 ||
-	    addr_from_sa(&e.local, (struct sockaddr *)&ss, sl) < 0)
-		return;
-	addr_unmap(&e.local);
-	pthread_mutex_lock(&own_lock);
-	if (own_n == own_cap) {
-		size_t cap = own_cap ? own_cap * 2 : 16;
-		struct own_ent *t = realloc(own_tab, cap * sizeof(*t));
-
-		if (!t)
-			goto done;
-		own_tab = t;
-		own_cap = cap;
-	}
-	own_tab[own_n++] = e;
-done:
-	pthread_mutex_unlock(&own_lock);
+	if (u->env.ctr)
+		ctr_inc(u->env.ctr, (enum ctr_id)ctr_id);
 }
 
-static void own_del(const void *owner)
+int dns_up_server_parse(const char *s, struct dns_up_server *out, char *err, size_t errlen)
 {
-	pthread_mutex_lock(&own_lock);
-	for (size_t i = 0; i < own_n; i++) {
-		if (own_tab[i].owner == owner) {
-			own_tab[i] = own_tab[--own_n];
-			break;
-		}
+	const char *rest = s;
+
+	out->tcp = false;
+	if (strncmp(s, "udp://", 6) == 0) {
+		rest = s + 6;
+	} else if (strncmp(s, "tcp://", 6) == 0) {
+		rest = s + 6;
+		out->tcp = true;
+	} else if (strstr(s, "://")) {
+		snprintf(err, errlen, "'%s': only udp:// and tcp:// servers are supported", s);
+		return -EINVAL;
 	}
-	if (own_n == 0) {
-		free(own_tab);
-		own_tab = NULL;
-		own_cap = 0;
+	if (addr_parse(rest, false, 53, &out->addr) < 0 || addr_port(&out->addr) == 0) {
+		snprintf(err, errlen, "'%s' is not [udp://|tcp://]IP[:PORT]", s);
+		return -EINVAL;
 	}
-	pthread_mutex_unlock(&own_lock);
-}
-
-bool dns_up_is_own(const struct addr *local)
-{
-	struct addr a;
-	bool found = false;
-
-	if (!local)
-		return false;
-	a = *local;
-	addr_unmap(&a);
-	pthread_mutex_lock(&own_lock);
-	for (size_t i = 0; i < own_n && !found; i++)
-		found = addr_equal(&own_tab[i].local, &a);
-	pthread_mutex_unlock(&own_lock);
-	return found;
-}
-
-/* ---- sockets and timers ---- */
-
-static void sock_free(struct dns_up_sock *s)
-{
-	own_del(s);
-	event_free(s->ev);
-	free(s);
-}
-
-/* Leave a call into c-ares; true when u was freed (dns_up_free() ran meanwhile). */
-static bool up_leave(struct dns_up *u);
-
-static void chan_ensure_timer(struct dns_up_chan *c);
-static void chan_arm_exact(struct dns_up_chan *c);
-
-static void sock_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct dns_up_sock *s = arg;
-	struct dns_up_chan *c = s->c; /* s may be freed inside ares_process_fd */
-	struct dns_up *u = c->u;
-
-	u->busy++;
-	ares_process_fd(c->ch, (what & EV_READ) ? fd : ARES_SOCKET_BAD,
-			(what & EV_WRITE) ? fd : ARES_SOCKET_BAD);
-	if (!up_leave(u))
-		chan_ensure_timer(c);
-}
-
-/* ARES_OPT_SOCK_STATE_CB: c-ares wants fd watched for r/w, or (0, 0) before it closes fd. */
-static void chan_sock_state(void *data, ares_socket_t fd, int r, int w)
-{
-	struct dns_up_chan *c = data;
-	struct dns_up_sock **pp = &c->socks, *s;
-	short what = (short)((r ? EV_READ : 0) | (w ? EV_WRITE : 0));
-
-	while (*pp && (*pp)->fd != fd)
-		pp = &(*pp)->next;
-	s = *pp;
-	if (!what) {
-		if (s) {
-			*pp = s->next;
-			sock_free(s);
-		}
-		return;
+	if (addr_family(&out->addr) == AF_INET6 &&
+	    IN6_IS_ADDR_LINKLOCAL(&out->addr.u.in6.sin6_addr) && !out->addr.u.in6.sin6_scope_id) {
+		snprintf(err, errlen, "'%s': a link-local server needs its interface "
+				      "([fe80::1%%eth0]:53)", s);
+		return -EINVAL;
 	}
-	if (!s) {
-		/* On a stalled socket the query's hard timeout still ends it. */
-		s = calloc(1, sizeof(*s));
-		if (!s)
-			return;
-		s->ev = event_new(c->u->base, fd, what | EV_PERSIST, sock_cb, s);
-		if (!s->ev) {
-			free(s);
-			return;
-		}
-		s->c = c;
-		s->fd = fd;
-		s->next = c->socks;
-		c->socks = s;
-		/* Connected already (the state callback follows connect()). */
-		own_add(s, fd);
-	} else if (s->what != what) {
-		event_del(s->ev);
-		event_assign(s->ev, c->u->base, fd, what | EV_PERSIST, sock_cb, s);
-	} else {
-		return;
-	}
-	s->what = what;
-	event_add(s->ev, NULL);
-}
-
-/*
- * ares_set_socket_configure_callback: runs before connect(), so the SYN and
- * the route lookup already carry the mark (the create callback of 1.18 runs
- * after connect()). c-ares 1.18 only treats exactly -1 as failure.
- */
-static int chan_sock_config(ares_socket_t fd, int type, void *data)
-{
-	struct dns_up_chan *c = data;
-	struct dns_up *u = c->u;
-	uint32_t mark = u->mark;
-	int sz = DNS_UP_RCVBUF;
-
-	if (mark && setsockopt(fd, SOL_SOCKET, SO_MARK, &mark, sizeof(mark)) < 0) {
-		/* Unmarked traffic would loop back into sluice: fail the socket. */
-		if (log_limit_ok(&u->mark_log, 1, 10000))
-			log_warn("dns upstream: SO_MARK %#x: %s; query not sent", mark,
-				 strerror(errno));
-		return -1;
-	}
-	if (type == SOCK_DGRAM && setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof(sz)) < 0)
-		(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
 	return 0;
 }
 
-static void chan_tmr_cb(evutil_socket_t fd, short what, void *arg)
+struct dns_up *dns_up_new(const struct dns_up_env *env)
 {
-	struct dns_up_chan *c = arg;
-	struct dns_up *u = c->u;
+	struct dns_up *u = calloc(1, sizeof(*u));
 
-	(void)fd;
-	(void)what;
-	c->tmr_at = 0;
-	u->busy++;
-	ares_process_fd(c->ch, ARES_SOCKET_BAD, ARES_SOCKET_BAD);
-	if (!up_leave(u))
-		chan_arm_exact(c);
+	if (!u)
+		return NULL;
+	u->env = *env;
+	return u;
 }
 
-/* Arm for c-ares's next timeout. ares_timeout() walks every query (1.18), so only here. */
-static void chan_arm_exact(struct dns_up_chan *c)
+size_t dns_up_inflight(const struct dns_up *u)
 {
-	struct timeval tv, *tp;
+	return u->inflight;
+}
 
-	if (!c->nq) {
-		event_del(c->tmr);
-		c->tmr_at = 0;
-		return;
+size_t dns_up_sockets(const struct dns_up *u)
+{
+	return u->nsocks;
+}
+
+/* ---- sockets ---- */
+
+static bool budget_take(struct dns_up *u)
+{
+	struct dns_up_budget *b = u->env.budget;
+
+	if (!b)
+		return true;
+	if (atomic_fetch_add_explicit(&b->used, 1, memory_order_relaxed) < b->max)
+		return true;
+	atomic_fetch_sub_explicit(&b->used, 1, memory_order_relaxed);
+	return false;
+}
+
+static void budget_give(struct dns_up *u)
+{
+	if (u->env.budget)
+		atomic_fetch_sub_explicit(&u->env.budget->used, 1, memory_order_relaxed);
+}
+
+/* A marked, non-blocking socket connected (or connecting) to a. */
+int dns_up_sock(struct dns_up *u, const struct addr *a, int type, int proto,
+		struct ownsock_tok *tok)
+{
+	int fd, err;
+
+	tok->slot = 0;
+	if (!budget_take(u)) {
+		dns_up_count(u, CTR_DNS_UPSTREAM_NOFD);
+		return -EMFILE;
 	}
-	tp = ares_timeout(c->ch, NULL, &tv);
-	if (tp != &tv) {
-		chan_ensure_timer(c);
-		return;
+	fd = socket(addr_family(a), type | SOCK_NONBLOCK | SOCK_CLOEXEC, proto);
+	if (fd < 0) {
+		err = -errno;
+		budget_give(u);
+		if (err == -EMFILE || err == -ENFILE)
+			dns_up_count(u, CTR_DNS_UPSTREAM_NOFD);
+		return err;
 	}
-	/* ares_timeout() rounds down to the ms: one more keeps us from waking just before. */
-	tv.tv_usec += 1000;
-	if (tv.tv_usec >= 1000000) {
-		tv.tv_sec++;
-		tv.tv_usec -= 1000000;
+	if (u->env.mark &&
+	    setsockopt(fd, SOL_SOCKET, SO_MARK, &u->env.mark, sizeof(u->env.mark)) < 0) {
+		err = -errno;
+		if (!u->mark_logged) {
+			u->mark_logged = true;
+			log_err("dns: cannot set SO_MARK 0x%x on upstream sockets: %s (needs "
+				"CAP_NET_ADMIN); upstream queries fail",
+				u->env.mark, strerror(errno));
+		}
+		goto fail;
 	}
-	event_add(c->tmr, &tv);
-	c->tmr_at = sl_now_ms() + (uint64_t)tv.tv_sec * 1000 + (uint64_t)tv.tv_usec / 1000;
-}
-
-/*
- * Cheap bound after a send or socket event: every timeout c-ares sets is at
- * least try_ms after the send, so firing by now + try_ms never misses one.
- */
-static void chan_ensure_timer(struct dns_up_chan *c)
-{
-	uint64_t at = sl_now_ms() + c->u->try_ms;
-	struct timeval tv = {.tv_sec = c->u->try_ms / 1000,
-			     .tv_usec = (c->u->try_ms % 1000) * 1000};
-
-	if (!c->nq) {
-		event_del(c->tmr);
-		c->tmr_at = 0;
-		return;
+	if (connect(fd, &a->u.sa, a->len) < 0 && errno != EINPROGRESS) {
+		err = -errno;
+		goto fail;
 	}
-	if (c->tmr_at && c->tmr_at <= at)
+	ownsock_add(u->env.own, fd, proto, tok);
+	u->nsocks++;
+	return fd;
+fail:
+	close(fd);
+	budget_give(u);
+	return err;
+}
+
+void dns_up_sock_close(struct dns_up *u, int fd, struct ownsock_tok *tok)
+{
+	ownsock_del(u->env.own, tok);
+	close(fd);
+	budget_give(u);
+	u->nsocks--;
+}
+
+/* ---- messages ---- */
+
+/* The query for attempt (srv, id) into out, the name's case pattern into qwire. */
+int dns_up_build(struct dns_up_q *q, uint8_t srv, uint16_t id, bool edns, uint8_t *qwire,
+		 uint8_t *out, size_t outlen)
+{
+	const struct dns_query *cq = q->cq;
+
+	memcpy(qwire, cq->lname, cq->lname_len);
+	if (q->x20) {
+		uint8_t rnd[DNS_NAME_WIRE_MAX / 8 + 1];
+
+		rng_bytes(q->u->env.rng, rnd, sizeof(rnd));
+		dns_name_0x20(qwire, cq->lname_len, rnd);
+	}
+	(void)srv;
+	return dns_build_upstream(cq, q->pkt, id, qwire, edns, out, outlen);
+}
+
+enum dns_up_verdict dns_up_judge(struct dns_up_q *q, const uint8_t *m, size_t len, uint16_t id,
+				 const uint8_t *qwire, bool edns, bool tcp,
+				 struct dns_answer_info *ai)
+{
+	const struct dns_query *cq = q->cq;
+	int rcode;
+
+	if (len < DNS_HDR_LEN || (uint16_t)(m[0] << 8 | m[1]) != id ||
+	    dns_answer_inspect(m, len, ai) < 0 ||
+	    !dns_answer_question_is(m, len, ai, qwire, cq->lname_len, cq->qtype, cq->qclass,
+				    q->x20))
+		return UPV_IGNORE;
+	rcode = ai->rcode | ai->ext_rcode << 4;
+	if (ai->tc && !tcp)
+		return UPV_TC;
+	if (rcode == DNS_RCODE_FORMERR && edns && !ai->has_opt)
+		return UPV_NOEDNS; /* RFC 6891 7: a server that does not know EDNS */
+	if (rcode == DNS_RCODE_SERVFAIL || rcode == DNS_RCODE_NOTIMP ||
+	    rcode == DNS_RCODE_REFUSED)
+		return UPV_FAILOVER;
+	return UPV_ANSWER;
+}
+
+/* ---- UDP attempts ---- */
+
+static void try_close(struct dns_up_try *t)
+{
+	if (t->fd < 0)
 		return;
-	event_add(c->tmr, &tv);
-	c->tmr_at = at;
+	if (t->ev)
+		event_free(t->ev);
+	t->ev = NULL;
+	dns_up_sock_close(t->q->u, t->fd, &t->tok);
+	t->fd = -1;
 }
 
-/* ---- queries ---- */
+static void udp_read_cb(evutil_socket_t fd, short what, void *arg);
 
-static void id_set(struct dns_up *u, uint16_t id, bool on)
-{
-	if (on)
-		u->ids[id >> 3] |= (uint8_t)(1u << (id & 7));
-	else
-		u->ids[id >> 3] &= (uint8_t) ~(1u << (id & 7));
-}
-
-static bool id_used(const struct dns_up *u, uint16_t id)
-{
-	return u->ids[id >> 3] & (1u << (id & 7));
-}
-
-static void q_free(struct dns_up_q *q)
+static int udp_start(struct dns_up_q *q, uint8_t srv, bool edns)
 {
 	struct dns_up *u = q->u;
+	struct dns_up_try *t = &q->udp[q->cur ^ 1];
+	uint8_t msg[DNS_HDR_LEN + DNS_NAME_WIRE_MAX + 4 + 11 + 512];
+	int n, fd;
+
+	if (q->cq->ecs_len > 512)
+		return -EINVAL;
+	try_close(t); /* the attempt before the current one */
+	fd = dns_up_sock(u, &q->sv[srv].addr, SOCK_DGRAM, IPPROTO_UDP, &t->tok);
+	if (fd < 0)
+		return fd;
+	t->fd = fd;
+	t->srv = srv;
+	t->edns = edns;
+	t->id = rng_u16(u->env.rng);
+	n = dns_up_build(q, srv, t->id, edns, t->qwire, msg, sizeof(msg));
+	t->ev = event_new(u->env.base, fd, EV_READ | EV_PERSIST, udp_read_cb, t);
+	if (n < 0 || !t->ev || event_add(t->ev, NULL) < 0) {
+		try_close(t);
+		return -ENOMEM;
+	}
+	if (send(fd, msg, (size_t)n, 0) < 0) {
+		int err = -errno;
+
+		try_close(t);
+		return err;
+	}
+	dns_up_count(u, CTR_DNS_UPSTREAM_SENT);
+	q->cur ^= 1;
+	return 0;
+}
+
+static unsigned attempt_ms(const struct dns_up_q *q, bool tcp)
+{
+	return (q->try_ms << q->round) * (tcp ? 2 : 1);
+}
+
+static void arm(struct dns_up_q *q, unsigned ms)
+{
+	uint64_t now = sl_now_ms(), at = now + ms;
+
+	if (at > q->deadline)
+		at = q->deadline;
+	ms = (unsigned)(at > now ? at - now : 0);
+	event_add(q->tmr, &(struct timeval){ms / 1000, (ms % 1000) * 1000});
+}
+
+static bool waiting(const struct dns_up_q *q)
+{
+	return q->udp[0].fd >= 0 || q->udp[1].fd >= 0 || q->conn;
+}
+
+/* Start the next attempt that can be started; false when none is left. */
+static bool next_attempt(struct dns_up_q *q)
+{
+	while (q->attempt < DNS_UP_ROUNDS * q->n) {
+		uint8_t srv = (uint8_t)(q->attempt % q->n);
+		bool edns = !(q->noedns & (1u << srv));
+		int rc;
+
+		q->round = (uint8_t)(q->attempt / q->n);
+		q->attempt++;
+		dns_up_tcp_detach(q);
+		rc = q->sv[srv].tcp ? dns_up_tcp_start(q, srv, edns) : udp_start(q, srv, edns);
+		if (rc == 0) {
+			arm(q, attempt_ms(q, q->sv[srv].tcp));
+			return true;
+		}
+		if (rc == -EMFILE || q->fail != -EMFILE)
+			q->fail = rc == -EMFILE ? -EMFILE : -ECONNREFUSED;
+	}
+	return false;
+}
+
+/* The current attempt failed (fail) or ran out of time (0): move on. */
+void dns_up_advance(struct dns_up_q *q, int fail)
+{
+	if (fail)
+		q->fail = fail;
+	if (next_attempt(q))
+		return;
+	if (waiting(q)) { /* late answers to earlier attempts still count */
+		arm(q, (unsigned)DNS_UP_MAX_TIMEOUT_MS);
+		return;
+	}
+	dns_up_finish(q, q->fail ? q->fail : -ETIMEDOUT, NULL, 0, NULL);
+}
+
+void dns_up_finish(struct dns_up_q *q, int status, const uint8_t *ans, size_t len,
+		   const struct dns_answer_info *ai)
+{
+	struct dns_up *u = q->u;
+	dns_up_cb cb = q->cb;
+	void *arg = q->arg;
 
 	if (q->prev)
 		q->prev->next = q->next;
@@ -332,399 +305,169 @@ static void q_free(struct dns_up_q *q)
 		u->queries = q->next;
 	if (q->next)
 		q->next->prev = q->prev;
-	u->nalive--;
+	try_close(&q->udp[0]);
+	try_close(&q->udp[1]);
+	dns_up_tcp_detach(q);
 	event_free(q->tmr);
 	free(q);
+	u->inflight--;
+	cb(arg, status, ans, len, ai);
 }
 
-/* c-ares is done with q: its ID may be reused. */
-static void q_cares_done(struct dns_up_q *q)
+/* One message on a UDP attempt; false when q is gone or moved on. */
+static bool udp_msg(struct dns_up_try *t, size_t len)
 {
-	q->cares_done = true;
-	id_set(q->u, q->id, false);
-	if (q->user_done)
-		q_free(q);
+	struct dns_up_q *q = t->q;
+	struct dns_answer_info ai;
+	bool current = t == &q->udp[q->cur];
+	uint8_t srv = t->srv;
+
+	switch (dns_up_judge(q, q->u->rbuf, len, t->id, t->qwire, t->edns, false, &ai)) {
+	case UPV_IGNORE:
+		dns_up_count(q->u, CTR_DNS_UPSTREAM_IGNORED);
+		return true;
+	case UPV_ANSWER:
+		dns_up_finish(q, 0, q->u->rbuf, len, &ai);
+		return false;
+	case UPV_TC: /* the same server over TCP, in the time left */
+		try_close(t);
+		dns_up_tcp_detach(q);
+		if (dns_up_tcp_start(q, srv, t->edns) == 0)
+			arm(q, attempt_ms(q, true));
+		else if (current)
+			dns_up_advance(q, -ECONNREFUSED);
+		return false;
+	case UPV_NOEDNS:
+		q->noedns |= (uint16_t)(1u << srv);
+		try_close(t);
+		if (udp_start(q, srv, false) < 0 && current)
+			dns_up_advance(q, -ECONNREFUSED);
+		return false;
+	case UPV_FAILOVER:
+		try_close(t);
+		if (current || !waiting(q))
+			dns_up_advance(q, -ECONNREFUSED);
+		return false;
+	}
+	return false;
 }
 
-/* Run the user's callback (once); free q first if c-ares is done with it. */
-static void q_finish(struct dns_up_q *q, int status, const uint8_t *ans, size_t len)
+static void udp_read_cb(evutil_socket_t fd, short what, void *arg)
 {
-	dns_up_cb cb = q->cb;
-	void *arg = q->arg;
+	struct dns_up_try *t = arg;
+	struct dns_up_q *q = t->q;
 
-	q->user_done = true;
-	q->u->inflight--;
-	event_del(q->tmr);
-	if (q->cares_done)
-		q_free(q);
-	cb(arg, status, ans, len); /* last: it may free u */
-}
+	for (int i = 0; i < DNS_UP_READS; i++) {
+		ssize_t n = recv(fd, q->u->rbuf, sizeof(q->u->rbuf), 0);
 
-static int q_status(int ares_status)
-{
-	switch (ares_status) {
-	case ARES_ETIMEOUT:
-		return -ETIMEDOUT;
-	case ARES_ECONNREFUSED:
-		return -ECONNREFUSED;
-	default:
-		return -EIO;
+		bool current = t == &q->udp[q->cur];
+
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+				return;
+			/* ICMP unreachable (ECONNREFUSED) or another hard error */
+			try_close(t);
+			if (current || !waiting(q))
+				dns_up_advance(q, -ECONNREFUSED);
+			return;
+		}
+		if (!udp_msg(t, (size_t)n))
+			return;
 	}
 }
 
-static void q_send_chan(struct dns_up_q *q, size_t k);
-
-static void q_ares_cb(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
-{
-	struct dns_up_q *q = arg;
-	struct dns_up *u = q->u;
-	int st;
-
-	(void)timeouts;
-	u->chans[q->chan].nq--;
-	if (status == ARES_EDESTRUCTION || q->user_done) {
-		q_cares_done(q);
-		return;
-	}
-	if (status == ARES_SUCCESS && abuf && alen >= 12) {
-		q_cares_done(q);
-		q_finish(q, 0, abuf, (size_t)alen);
-		return;
-	}
-	/* Next run of servers (other transport) with what is left of the budget. */
-	if ((size_t)q->chan + 1 < u->nchan && !u->closing && sl_now_ms() < q->deadline) {
-		q_send_chan(q, (size_t)q->chan + 1);
-		return;
-	}
-	st = status == ARES_SUCCESS ? -EIO : q_status(status);
-	q_cares_done(q);
-	if (q->in_send) {
-		/* Never call back from inside dns_up_send(): deliver on the next loop turn. */
-		q->status = st;
-		event_active(q->tmr, EV_TIMEOUT, 1);
-		return;
-	}
-	q_finish(q, st, NULL, 0);
-}
-
-/* Hand q to channel k. c-ares may call q_ares_cb() (a failure) before returning. */
-static void q_send_chan(struct dns_up_q *q, size_t k)
-{
-	struct dns_up_chan *c = &q->u->chans[k];
-
-	q->chan = (uint8_t)k;
-	c->nq++;
-	/* ares_send() of 1.18 copies the bytes and keeps them, ID included. */
-	ares_send(c->ch, q->msg, (int)q->len, q_ares_cb, q);
-	chan_ensure_timer(c); /* q may be gone; c is not */
-}
-
-static void q_tmr_cb(evutil_socket_t fd, short what, void *arg)
+static void tmr_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct dns_up_q *q = arg;
 
-	(void)fd;
-	(void)what;
-	if (q->user_done)
+	if (q->deferred) {
+		dns_up_finish(q, q->status, NULL, 0, NULL);
 		return;
-	/* Either a deferred failure or our hard timeout (c-ares's later result is ignored). */
-	q_finish(q, q->cares_done ? q->status : -ETIMEDOUT, NULL, 0);
-}
-
-static uint16_t pick_id(const struct dns_up *u)
-{
-	uint16_t id = 0;
-
-	/* At most a quarter of the space is in use, so this ends fast. */
-	for (int i = 0; i < 256; i++) {
-		id = (uint16_t)randombytes_uniform(65536);
-		if (!id_used(u, id))
-			break;
 	}
-	return id;
+	if (sl_now_ms() >= q->deadline) {
+		dns_up_count(q->u, CTR_DNS_UPSTREAM_TIMEOUTS);
+		dns_up_finish(q, -ETIMEDOUT, NULL, 0, NULL);
+		return;
+	}
+	dns_up_count(q->u, CTR_DNS_UPSTREAM_TIMEOUTS);
+	dns_up_advance(q, 0);
 }
 
-int dns_up_send(struct dns_up *u, const uint8_t *query, size_t len, dns_up_cb cb, void *arg)
+int dns_up_send(struct dns_up *u, const struct dns_up_server *servers, size_t n,
+		const struct dns_up_opts *opts, const struct dns_query *q, const uint8_t *pkt,
+		dns_up_cb cb, void *arg, struct dns_up_q **h)
 {
-	struct dns_up_q *q;
+	unsigned timeout = opts && opts->timeout_ms ? opts->timeout_ms : DNS_UP_DEFAULT_TIMEOUT_MS;
+	struct dns_up_q *r;
 
-	if (!u || !query || !cb || len < 12 || len > 65535)
+	if (h)
+		*h = NULL;
+	if (!u || !servers || n == 0 || n > DNS_UP_MAX_SERVERS || !q || !q->question_ok || !cb ||
+	    timeout > DNS_UP_MAX_TIMEOUT_MS)
 		return -EINVAL;
-	if (u->closing)
-		return -ESHUTDOWN;
-	if (u->nalive >= DNS_UP_MAX_INFLIGHT)
-		return -EAGAIN;
-	q = calloc(1, sizeof(*q) + len);
-	if (!q)
+	r = calloc(1, sizeof(*r));
+	if (!r)
 		return -ENOMEM;
-	q->tmr = evtimer_new(u->base, q_tmr_cb, q);
-	if (!q->tmr) {
-		free(q);
+	r->tmr = event_new(u->env.base, -1, 0, tmr_cb, r);
+	if (!r->tmr) {
+		free(r);
 		return -ENOMEM;
 	}
-	q->u = u;
-	q->cb = cb;
-	q->arg = arg;
-	q->len = len;
-	memcpy(q->msg, query, len);
-	q->id = pick_id(u);
-	q->msg[0] = (uint8_t)(q->id >> 8);
-	q->msg[1] = (uint8_t)q->id;
-	id_set(u, q->id, true);
-	q->next = u->queries;
-	if (q->next)
-		q->next->prev = q;
-	u->queries = q;
-	u->nalive++;
+	r->u = u;
+	r->cb = cb;
+	r->arg = arg;
+	r->cq = q;
+	r->pkt = pkt;
+	memcpy(r->sv, servers, n * sizeof(*servers));
+	r->n = (uint8_t)n;
+	r->x20 = opts && opts->x20;
+	r->udp[0].fd = r->udp[1].fd = -1;
+	r->udp[0].q = r->udp[1].q = r;
+	r->deadline = sl_now_ms() + timeout;
+	/* Both rounds over every server fit in the timeout (the second round doubles). */
+	r->try_ms = SL_MAX(timeout / (unsigned)(n * 3), DNS_UP_MIN_TRY_MS);
+	r->next = u->queries;
+	if (u->queries)
+		u->queries->prev = r;
+	u->queries = r;
 	u->inflight++;
-	q->deadline = sl_now_ms() + u->timeout_ms;
-	evtimer_add(q->tmr, u->q_tv);
-	q->in_send = true;
-	u->busy++;
-	q_send_chan(q, 0);
-	/* q is alive: only a delivered callback frees it, and none ran. */
-	q->in_send = false;
-	u->busy--;
+	if (!next_attempt(r)) { /* delivered from the loop, never from here */
+		r->deferred = true;
+		r->status = r->fail ? r->fail : -EIO;
+		event_active(r->tmr, EV_TIMEOUT, 0);
+	}
+	if (h)
+		*h = r;
 	return 0;
 }
 
-size_t dns_up_inflight(const struct dns_up *u)
+void dns_up_cancel(struct dns_up_q *q)
 {
-	return u ? u->inflight : 0;
-}
+	struct dns_up *u;
 
-size_t dns_up_sockets(const struct dns_up *u, int *fds, size_t max)
-{
-	size_t n = 0;
-
-	for (size_t k = 0; u && k < u->nchan; k++)
-		for (const struct dns_up_sock *s = u->chans[k].socks; s; s = s->next, n++)
-			if (n < max)
-				fds[n] = s->fd;
-	return n;
-}
-
-/* ---- lifetime ---- */
-
-static void up_destroy(struct dns_up *u)
-{
-	for (size_t k = 0; k < u->nchan; k++) {
-		struct dns_up_chan *c = &u->chans[k];
-
-		/* Calls q_ares_cb(ARES_EDESTRUCTION) for each query, then closes sockets. */
-		if (c->ch)
-			ares_destroy(c->ch);
-		while (c->socks) {
-			struct dns_up_sock *s = c->socks;
-
-			c->socks = s->next;
-			sock_free(s);
-		}
-		if (c->tmr)
-			event_free(c->tmr);
-	}
-	/* Defensive: ares_destroy() above has ended every query c-ares held. */
-	while (u->queries)
-		q_free(u->queries);
-	free(u->chans);
-	free(u);
-}
-
-static bool up_leave(struct dns_up *u)
-{
-	if (--u->busy || !u->closing)
-		return false;
-	up_destroy(u);
-	return true;
+	if (!q)
+		return;
+	u = q->u;
+	if (q->prev)
+		q->prev->next = q->next;
+	else
+		u->queries = q->next;
+	if (q->next)
+		q->next->prev = q->prev;
+	try_close(&q->udp[0]);
+	try_close(&q->udp[1]);
+	dns_up_tcp_detach(q);
+	event_free(q->tmr);
+	free(q);
+	u->inflight--;
 }
 
 void dns_up_free(struct dns_up *u)
 {
-	struct dns_up_q *q, *next;
-
-	if (!u || u->closing)
+	if (!u)
 		return;
-	u->closing = true;
-	/* Callbacks may not free other records: send and free are refused while closing. */
-	for (q = u->queries; q; q = next) {
-		next = q->next;
-		if (!q->user_done)
-			q_finish(q, -ECANCELED, NULL, 0);
-	}
-	if (!u->busy)
-		up_destroy(u);
-}
-
-static pthread_once_t lib_once = PTHREAD_ONCE_INIT;
-static int lib_status;
-
-static void lib_init(void)
-{
-	if (sodium_init() < 0)
-		lib_status = -1;
-	else if (ares_library_init(ARES_LIB_INIT_ALL) != ARES_SUCCESS)
-		lib_status = -1;
-}
-
-static int chan_init(struct dns_up_chan *c, const struct dns_up_server *srv, size_t n, char *err,
-		     size_t errlen)
-{
-	struct ares_options o;
-	struct ares_addr_port_node nodes[DNS_UP_MAX_SERVERS];
-	char lookups[] = "b";
-	int rc;
-	/* Everything ARES_CONFIG_CHECK wants, so /etc/resolv.conf is not read. */
-	int mask = ARES_OPT_FLAGS | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_NDOTS |
-		   ARES_OPT_LOOKUPS | ARES_OPT_SERVERS | ARES_OPT_DOMAINS | ARES_OPT_SORTLIST |
-		   ARES_OPT_NOROTATE | ARES_OPT_SOCK_STATE_CB;
-
-	memset(&o, 0, sizeof(o));
-	/* No ARES_FLAG_EDNS: with it, a FORMERR answer makes 1.18 cut 11 bytes off the raw query.
-	 */
-	o.flags = ARES_FLAG_NOSEARCH | ARES_FLAG_NOALIASES | (srv[0].tcp ? ARES_FLAG_USEVC : 0);
-	o.timeout = (int)c->u->try_ms;
-	o.tries = DNS_UP_TRIES;
-	o.ndots = 1;
-	o.lookups = lookups;
-	o.sock_state_cb = chan_sock_state;
-	o.sock_state_cb_data = c;
-	rc = ares_init_options(&c->ch, &o, mask);
-	if (rc != ARES_SUCCESS) {
-		c->ch = NULL;
-		goto fail;
-	}
-	memset(nodes, 0, sizeof(nodes));
-	for (size_t i = 0; i < n; i++) {
-		const struct addr *a = &srv[i].addr;
-
-		nodes[i].next = i + 1 < n ? &nodes[i + 1] : NULL;
-		nodes[i].family = addr_family(a);
-		if (nodes[i].family == AF_INET)
-			memcpy(&nodes[i].addr.addr4, &a->u.in.sin_addr, 4);
-		else
-			memcpy(&nodes[i].addr.addr6, &a->u.in6.sin6_addr, 16);
-		nodes[i].udp_port = addr_port(a);
-		nodes[i].tcp_port = addr_port(a);
-	}
-	rc = ares_set_servers_ports(c->ch, nodes);
-	if (rc != ARES_SUCCESS)
-		goto fail;
-	ares_set_socket_configure_callback(c->ch, chan_sock_config, c);
-	c->tmr = evtimer_new(c->u->base, chan_tmr_cb, c);
-	if (!c->tmr) {
-		rc = ARES_ENOMEM;
-		goto fail;
-	}
-	return 0;
-fail:
-	snprintf(err, errlen, "c-ares: %s", ares_strerror(rc));
-	return -EIO;
-}
-
-static int check_servers(const struct dns_up_server *servers, size_t n, char *err, size_t errlen)
-{
-	char buf[ADDR_STRLEN];
-
-	if (!servers || n == 0 || n > DNS_UP_MAX_SERVERS) {
-		snprintf(err, errlen, "an upstream group needs 1 to %d servers",
-			 DNS_UP_MAX_SERVERS);
-		return -EINVAL;
-	}
-	for (size_t i = 0; i < n; i++) {
-		const struct addr *a = &servers[i].addr;
-
-		if (addr_family(a) != AF_INET && addr_family(a) != AF_INET6) {
-			snprintf(err, errlen, "upstream %zu: not an IP address", i + 1);
-			return -EINVAL;
-		}
-		/* c-ares 1.18 has no scope id for its servers. */
-		if (addr_family(a) == AF_INET6 && IN6_IS_ADDR_LINKLOCAL(&a->u.in6.sin6_addr)) {
-			snprintf(err, errlen, "upstream %s: link-local addresses are not supported",
-				 addr_fmt(a, buf, sizeof(buf)));
-			return -EINVAL;
-		}
-	}
-	return 0;
-}
-
-struct dns_up *dns_up_new(struct event_base *base, const struct dns_up_server *servers, size_t n,
-			  uint32_t mark, unsigned timeout_ms, char *err, size_t errlen)
-{
-	struct dns_up_server srv[DNS_UP_MAX_SERVERS];
-	struct dns_up *u = NULL;
-	struct timeval tv;
-	unsigned rounds = (1u << DNS_UP_TRIES) - 1; /* c-ares doubles the timeout each round */
-
-	if (!base) {
-		snprintf(err, errlen, "no event base");
-		return NULL;
-	}
-	if (check_servers(servers, n, err, errlen) < 0)
-		return NULL;
-	if (timeout_ms == 0)
-		timeout_ms = DNS_UP_DEFAULT_TIMEOUT_MS;
-	if (timeout_ms > DNS_UP_MAX_TIMEOUT_MS) {
-		snprintf(err, errlen, "upstream timeout over %u ms", DNS_UP_MAX_TIMEOUT_MS);
-		return NULL;
-	}
-	pthread_once(&lib_once, lib_init);
-	if (lib_status < 0) {
-		snprintf(err, errlen, "c-ares or libsodium initialisation failed");
-		return NULL;
-	}
-	memcpy(srv, servers, n * sizeof(*srv));
-	for (size_t i = 0; i < n; i++)
-		addr_unmap(&srv[i].addr);
-	u = calloc(1, sizeof(*u));
-	if (!u || !(u->chans = calloc(n, sizeof(*u->chans))))
-		goto fail_nomem;
-	u->base = base;
-	u->mark = mark;
-	u->timeout_ms = timeout_ms;
-	tv.tv_sec = timeout_ms / 1000;
-	tv.tv_usec = (timeout_ms % 1000) * 1000;
-	u->q_tv = event_base_init_common_timeout(base, &tv);
-	if (!u->q_tv)
-		goto fail_nomem;
-	/* Both rounds over every server fit in timeout_ms. */
-	u->try_ms = SL_MAX(timeout_ms / (unsigned)(n * rounds), DNS_UP_MIN_TRY_MS);
-	for (size_t i = 0, j; i < n; i = j) {
-		struct dns_up_chan *c = &u->chans[u->nchan++];
-
-		for (j = i + 1; j < n && srv[j].tcp == srv[i].tcp;)
-			j++;
-		c->u = u;
-		if (chan_init(c, &srv[i], j - i, err, errlen) < 0)
-			goto fail;
-	}
-	return u;
-fail_nomem:
-	snprintf(err, errlen, "out of memory");
-fail:
-	if (u && u->chans)
-		up_destroy(u);
-	else
-		free(u);
-	return NULL;
-}
-
-int dns_up_server_parse(const char *s, struct dns_up_server *out)
-{
-	struct dns_up_server v;
-
-	if (!s || !out)
-		return -EINVAL;
-	memset(&v, 0, sizeof(v));
-	if (strncmp(s, "udp://", 6) == 0) {
-		s += 6;
-	} else if (strncmp(s, "tcp://", 6) == 0) {
-		s += 6;
-		v.tcp = true;
-	} else if (strstr(s, "://")) {
-		return -EINVAL;
-	}
-	if (addr_parse(s, false, 53, &v.addr) < 0 || addr_port(&v.addr) == 0)
-		return -EINVAL;
-	*out = v;
-	return 0;
+	while (u->queries)
+		dns_up_finish(u->queries, -ECANCELED, NULL, 0, NULL);
+	dns_up_tcp_free_all(u);
+	free(u);
 }

@@ -4,9 +4,10 @@
  * The running config root lives here and is swapped whole on reload. */
 #include "config.h"
 #include "engine.h"
-#include "dns_svc.h"
 #include "listen.h"
 #include "log.h"
+#include "ownsock.h"
+#include "svc.h"
 #include "priv.h"
 #include "reply.h"
 #include "worker.h"
@@ -28,19 +29,54 @@ static bool has_family(const struct cfg *c, int family)
 	return false;
 }
 
-/* Open every listener for one worker; on failure closes what it opened. */
-static int open_listeners(const struct cfg *c, int *fds)
+/* The services' sockets for c (the same set for every worker). */
+static size_t svc_sockets(const struct cfg *c, struct svc_sock *out)
+{
+	size_t n = 0;
+
+	for (int s = 0; s < SVC_COUNT; s++) {
+		const struct svc *sv = svc_get((enum svc_id)s);
+
+		if (sv && sv->sockets)
+			n += sv->sockets(c, out + n, SVC_MAX_SOCKS - n);
+	}
+	return n;
+}
+
+static void close_all(int *fds, size_t n)
+{
+	while (n--)
+		close(fds[n]);
+}
+
+/* Open every listener and service socket for one worker; on failure closes
+ * what it opened. */
+static int open_listeners(const struct cfg *c, int *fds, struct svc_sock *socks, size_t n_socks)
 {
 	bool v6only = has_family(c, AF_INET);
 	char buf[ADDR_STRLEN];
+	size_t i;
 
-	for (size_t i = 0; i < c->n_listen; i++) {
+	for (i = 0; i < c->n_listen; i++) {
 		fds[i] = listen_open(&c->listen[i], v6only);
 		if (fds[i] < 0) {
 			log_err("cannot listen on %s: %s", addr_fmt(&c->listen[i], buf, sizeof(buf)),
 				strerror(-fds[i]));
-			while (i--)
-				close(fds[i]);
+			close_all(fds, i);
+			return -1;
+		}
+	}
+	for (size_t j = 0; j < n_socks; j++) {
+		socks[j].fd = listen_open_sock(&socks[j], v6only);
+		if (socks[j].fd < 0) {
+			log_err("cannot open %s %s socket on %s: %s%s", cfg_svc_name(socks[j].svc),
+				socks[j].type == SOCK_STREAM ? "TCP" : "UDP",
+				addr_fmt(&socks[j].addr, buf, sizeof(buf)), strerror(-socks[j].fd),
+				socks[j].fd == -EADDRINUSE ? " (another server owns that address and port)"
+							   : "");
+			while (j--)
+				close(socks[j].fd);
+			close_all(fds, i);
 			return -1;
 		}
 	}
@@ -75,6 +111,36 @@ static void dump_stats(struct engine *e)
 			log_notice("stats: %s %llu", ctr_name((enum ctr_id)c), (unsigned long long)v[c]);
 }
 
+static void warn_line(void *arg, const char *msg)
+{
+	log_warn("%s", msg);
+}
+
+/* Do old and new need the same service sockets (opened once, at start)? */
+static bool same_sockets(const struct cfg *a, const struct cfg *b)
+{
+	struct svc_sock sa[SVC_MAX_SOCKS], sb[SVC_MAX_SOCKS];
+	size_t na = svc_sockets(a, sa), nb = svc_sockets(b, sb);
+
+	for (size_t i = 0; na == nb && i < na; i++)
+		if (!addr_equal(&sa[i].addr, &sb[i].addr) || sa[i].type != sb[i].type ||
+		    sa[i].transparent != sb[i].transparent)
+			return false;
+	return na == nb;
+}
+
+/* The descriptor plan for c; says so when a session cap had to come down. */
+static void plan(struct engine *e, const struct cfg *c, struct limits *l)
+{
+	limits_plan(c, e->nworkers, e->n_socks, e->limits.nofile, l);
+	if (l->lowered)
+		log_warn("max-sessions %u lowered to %u: RLIMIT_NOFILE is %lu (raise it, e.g. "
+			 "LimitNOFILE= in the systemd unit or ulimit -n)",
+			 c->max_sessions, l->max_sessions, l->nofile);
+	log_info("descriptors: %lu; sessions up to %u, DNS up to %zu, %u cached reply sockets "
+		 "per worker", l->nofile, l->max_sessions, l->dns_fds, l->reply_cache);
+}
+
 static void reload(struct engine *e)
 {
 	char err[1024];
@@ -92,6 +158,11 @@ static void reload(struct engine *e)
 	if (n->n_listen != e->cfg->n_listen ||
 	    memcmp(n->listen, e->cfg->listen, sizeof(n->listen[0]) * n->n_listen) != 0)
 		log_warn("listen addresses changed: they take effect at the next restart");
+	if (!same_sockets(e->cfg, n))
+		log_warn("dns-listen or `intercept tcp` changed: the sockets they need open at the "
+			 "next restart");
+	cfg_warnings(n, warn_line, NULL);
+	plan(e, n, &e->pending_limits);
 	e->pending = n;
 	atomic_store(&e->reload_left, e->nworkers);
 	for (unsigned i = 0; i < e->nworkers; i++)
@@ -111,6 +182,7 @@ static void reload_done_cb(evutil_socket_t fd, short what, void *arg)
 
 	e->cfg = e->pending;
 	e->pending = NULL;
+	e->limits = e->pending_limits;
 	cfg_free(old);
 	log_notice("configuration reloaded from %s", e->cfg_path);
 }
@@ -152,35 +224,64 @@ static unsigned worker_count(const struct cfg *c)
 	return n > 0 ? (unsigned)SL_MIN(n, 64) : 1;
 }
 
-/* Everything that needs root: listeners for every worker, then the drop. */
-static int start_privileged(struct engine *e, int (*fds)[CFG_MAX_LISTEN])
+/* One worker's sockets, opened before the privilege drop. */
+struct wsocks {
+	int fds[CFG_MAX_LISTEN];
+	struct svc_sock socks[SVC_MAX_SOCKS];
+};
+
+static void close_wsocks(const struct engine *e, struct wsocks *ws)
 {
+	close_all(ws->fds, e->cfg->n_listen);
+	for (size_t j = 0; j < e->n_socks; j++)
+		close(ws->socks[j].fd);
+}
+
+/* Everything that needs root: sockets for every worker, then the drop. */
+static int start_privileged(struct engine *e, struct wsocks *ws)
+{
+	struct svc_sock tmpl[SVC_MAX_SOCKS];
 	unsigned i;
 
-	for (i = 0; i < e->nworkers; i++)
-		if (open_listeners(e->cfg, fds[i]) < 0)
+	e->n_socks = svc_sockets(e->cfg, tmpl);
+	for (i = 0; i < e->nworkers; i++) {
+		memcpy(ws[i].socks, tmpl, e->n_socks * sizeof(*tmpl));
+		if (open_listeners(e->cfg, ws[i].fds, ws[i].socks, e->n_socks) < 0)
 			goto fail;
+	}
 	if (e->cfg->user && priv_drop(e->cfg->user) < 0)
 		goto fail;
 	return 0;
 fail:
 	while (i--)
-		for (size_t j = 0; j < e->cfg->n_listen; j++)
-			close(fds[i][j]);
+		close_wsocks(e, &ws[i]);
 	return -1;
 }
 
-static int start_workers(struct engine *e, int (*fds)[CFG_MAX_LISTEN])
+static int start_services(struct engine *e)
+{
+	for (int s = 0; s < SVC_COUNT; s++) {
+		const struct svc *sv = svc_get((enum svc_id)s);
+
+		if (sv && sv->proc_init && sv->proc_init(e) < 0) {
+			log_err("cannot set up the %s service", cfg_svc_name((enum svc_id)s));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int start_workers(struct engine *e, struct wsocks *ws)
 {
 	for (unsigned i = 0; i < e->nworkers; i++) {
 		struct worker *w = &e->workers[i];
 
-		if (worker_init(w, e, i, e->cfg, fds[i], e->cfg->n_listen) < 0) {
+		if (worker_init(w, e, i, e->cfg, ws[i].fds, e->cfg->n_listen, ws[i].socks,
+				e->n_socks) < 0) {
 			log_err("cannot set up worker %u", i);
-			/* later workers' listeners are not owned by anyone yet */
+			/* later workers' sockets are not owned by anyone yet */
 			for (unsigned j = i + 1; j < e->nworkers; j++)
-				for (size_t k = 0; k < e->cfg->n_listen; k++)
-					close(fds[j][k]);
+				close_wsocks(e, &ws[j]);
 			e->nworkers = i + 1;
 			return -1;
 		}
@@ -206,9 +307,14 @@ static void engine_fini(struct engine *e)
 		event_free(e->reload_done);
 	if (e->base)
 		event_base_free(e->base);
-	dns_shared_free(e);
+	for (int s = SVC_COUNT - 1; s >= 0; s--) {
+		const struct svc *sv = svc_get((enum svc_id)s);
+
+		if (sv && sv->proc_fini)
+			sv->proc_fini(e);
+	}
 	bindmap_free(e->binds);
-	bindmap_free(e->upstreams);
+	ownsock_free(e->own);
 	cfg_free(e->pending);
 	cfg_free(e->cfg);
 	libevent_global_shutdown();
@@ -217,7 +323,7 @@ static void engine_fini(struct engine *e)
 int engine_run(const char *cfg_path, struct cfg *cfg)
 {
 	struct engine e = {.cfg = cfg, .cfg_path = cfg_path};
-	int (*fds)[CFG_MAX_LISTEN] = NULL;
+	struct wsocks *ws = NULL;
 	int rc = 1;
 
 	if (evthread_use_pthreads() < 0 || sodium_init() < 0) {
@@ -226,21 +332,30 @@ int engine_run(const char *cfg_path, struct cfg *cfg)
 		return 1;
 	}
 	randombytes_buf(e.flow_key, sizeof(e.flow_key));
+	cfg_warnings(cfg, warn_line, NULL);
+	e.limits.nofile = limits_raise_nofile();
 	e.nworkers = worker_count(cfg);
 	e.workers = calloc(e.nworkers, sizeof(*e.workers));
-	fds = calloc(e.nworkers, sizeof(*fds));
+	ws = calloc(e.nworkers, sizeof(*ws));
 	e.binds = bindmap_new();
-	e.upstreams = bindmap_new();
+	e.own = ownsock_new();
 	e.base = event_base_new();
-	if (!e.workers || !fds || !e.binds || !e.upstreams || !e.base) {
+	if (!e.workers || !ws || !e.binds || !e.own || !e.base) {
 		e.nworkers = 0;
 		goto done;
 	}
-	if (start_privileged(&e, fds) < 0) {
+	if (start_privileged(&e, ws) < 0) {
 		e.nworkers = 0;
 		goto done;
 	}
-	if (start_workers(&e, fds) < 0 || start_signals(&e) < 0)
+	plan(&e, cfg, &e.limits);
+	if (start_services(&e) < 0) {
+		for (unsigned i = 0; i < e.nworkers; i++)
+			close_wsocks(&e, &ws[i]);
+		e.nworkers = 0;
+		goto done;
+	}
+	if (start_workers(&e, ws) < 0 || start_signals(&e) < 0)
 		goto done;
 	if (cfg->has_metrics && metrics_start(&e, &cfg->metrics) < 0)
 		goto done;
@@ -249,7 +364,7 @@ int engine_run(const char *cfg_path, struct cfg *cfg)
 	event_base_dispatch(e.base);
 	rc = 0;
 done:
-	free(fds);
+	free(ws);
 	engine_fini(&e);
 	return rc;
 }

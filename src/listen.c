@@ -58,6 +58,38 @@ fail:
 	return err;
 }
 
+int listen_open_sock(const struct svc_sock *s, bool v6only)
+{
+	int fam = addr_family(&s->addr);
+	int fd = socket(fam, s->type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int err;
+
+	if (fd < 0)
+		return -errno;
+	/* One socket per worker; SO_REUSEPORT only joins sockets of this user,
+	 * and without SO_REUSEADDR on UDP an owner of the address keeps it. */
+	if (opt(fd, SOL_SOCKET, SO_REUSEPORT, 1) < 0 ||
+	    (s->type == SOCK_STREAM && opt(fd, SOL_SOCKET, SO_REUSEADDR, 1) < 0))
+		goto fail;
+	if (fam == AF_INET6 && opt(fd, SOL_IPV6, IPV6_V6ONLY, s->transparent ? v6only : 1) < 0)
+		goto fail;
+	if (s->transparent) {
+		if (fam == AF_INET6 && opt(fd, SOL_IPV6, IPV6_TRANSPARENT, 1) < 0)
+			goto fail;
+		if ((fam == AF_INET || !v6only) && opt(fd, SOL_IP, IP_TRANSPARENT, 1) < 0)
+			goto fail;
+	}
+	if (bind(fd, &s->addr.u.sa, s->addr.len) < 0)
+		goto fail;
+	if (s->type == SOCK_STREAM && listen(fd, 1024) < 0)
+		goto fail;
+	return fd;
+fail:
+	err = -errno;
+	close(fd);
+	return err;
+}
+
 int listen_origdst(const struct msghdr *m, struct addr *out)
 {
 	for (struct cmsghdr *c = CMSG_FIRSTHDR(m); c; c = CMSG_NXTHDR((struct msghdr *)m, c)) {

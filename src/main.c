@@ -71,6 +71,11 @@ static int parse_opts(int argc, char **argv, const char *optstr, struct opts *o)
 	return 0;
 }
 
+static void warn_stderr(void *arg, const char *msg)
+{
+	fprintf(stderr, "%s\n", msg);
+}
+
 static struct cfg *load(const char *path)
 {
 	char err[1024];
@@ -112,6 +117,7 @@ int main(int argc, char **argv)
 	if (!c)
 		return 1;
 	if (o.test) {
+		cfg_warnings(c, warn_stderr, NULL);
 		printf("%s: configuration OK\n", o.cfg);
 		cfg_free(c);
 		return 0;

@@ -2,42 +2,12 @@
  * the main thread's loop. */
 #include "config.h"
 #include "engine.h"
-#include "dns_cache.h"
+#include "svc.h"
 #include "log.h"
 
 #include <event2/buffer.h>
 #include <event2/http.h>
 #include <string.h>
-
-/* The DNS cache keeps its own counters (it is shared by every worker). */
-static void print_cache(struct evbuffer *b, const struct dns_cache *c)
-{
-	struct dns_cache_stats st;
-	const struct {
-		const char *name, *type, *help;
-		uint64_t v;
-	} rows[] = {
-		{"dns_cache_entries", "gauge", "answers in the DNS cache", 0},
-		{"dns_cache_bytes", "gauge", "bytes held by the DNS cache", 0},
-		{"dns_cache_inserts_total", "counter", "answers stored in the DNS cache", 0},
-		{"dns_cache_evictions_total", "counter", "DNS cache entries evicted (least recently used)", 0},
-		{"dns_cache_expired_total", "counter", "DNS cache entries found expired", 0},
-		{"dns_cache_stale_hits_total", "counter", "expired DNS answers served (serve-stale)", 0},
-	};
-	uint64_t v[SL_ARRAY_LEN(rows)];
-
-	dns_cache_stats(c, &st);
-	v[0] = st.entries;
-	v[1] = st.bytes;
-	v[2] = st.inserts;
-	v[3] = st.evictions;
-	v[4] = st.expired;
-	v[5] = st.stale_hits;
-	for (size_t i = 0; i < SL_ARRAY_LEN(rows); i++)
-		evbuffer_add_printf(b, "# HELP sluice_%s %s\n# TYPE sluice_%s %s\nsluice_%s %llu\n",
-				    rows[i].name, rows[i].help, rows[i].name, rows[i].type, rows[i].name,
-				    (unsigned long long)v[i]);
-}
 
 static void metrics_cb(struct evhttp_request *req, void *arg)
 {
@@ -59,8 +29,12 @@ static void metrics_cb(struct evhttp_request *req, void *arg)
 				    ctr_name((enum ctr_id)c), ctr_help((enum ctr_id)c),
 				    ctr_name((enum ctr_id)c), ctr_name((enum ctr_id)c),
 				    (unsigned long long)v[c]);
-	if (e->svc_shared[SVC_DNS])
-		print_cache(b, e->svc_shared[SVC_DNS]);
+	for (int s = 0; s < SVC_COUNT; s++) {
+		const struct svc *sv = svc_get((enum svc_id)s);
+
+		if (sv && sv->metrics)
+			sv->metrics(e, b);
+	}
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
 			  "text/plain; version=0.0.4");
 	evhttp_send_reply(req, HTTP_OK, "OK", b);

@@ -8,6 +8,7 @@
 #include "relay.h"
 #include "engine.h"
 #include "listen.h"
+#include "ownsock.h"
 #include "reply.h"
 #include "flow.h"
 #include "svc.h"
@@ -25,8 +26,8 @@ struct relay_leg {
 	struct event *ev;
 	relay_filter_fn filter;
 	void *filter_arg;
-	struct bindmap *own; /* where its local address is noted, for loop checks */
-	struct addr local;
+	struct ownsock *own;	/* where its local address is registered, for loop checks */
+	struct ownsock_tok tok;
 };
 
 void relay_leg_set_filter(struct relay_leg *l, relay_filter_fn fn, void *arg)
@@ -80,22 +81,6 @@ static void leg_cb(evutil_socket_t fd, short what, void *arg)
 	worker_flow_release(w, f);
 }
 
-/* Note the leg's local address: a datagram from it that comes back in
- * through the listener is sluice's own traffic looping (see worker.c). */
-static int note_local(struct relay_leg *l, struct bindmap *own)
-{
-	struct sockaddr_storage ss;
-	socklen_t sl = sizeof(ss);
-
-	if (getsockname(l->fd, (struct sockaddr *)&ss, &sl) < 0 ||
-	    addr_from_sa(&l->local, (struct sockaddr *)&ss, sl) < 0)
-		return -1;
-	addr_unmap(&l->local);
-	l->own = own;
-	bindmap_note(own, &l->local, 1);
-	return 0;
-}
-
 struct relay_leg *relay_leg_open(struct worker *w, struct flow *f, const struct addr *dst,
 				 uint32_t mark)
 {
@@ -111,8 +96,11 @@ struct relay_leg *relay_leg_open(struct worker *w, struct flow *f, const struct 
 	l->ev = event_new(w->base, l->fd, EV_READ | EV_PERSIST, leg_cb, l);
 	if (!l->ev || event_add(l->ev, NULL) < 0)
 		goto fail;
-	if (w->eng && note_local(l, w->eng->upstreams) < 0)
+	/* A datagram from this socket that comes back in through the listener
+	 * is sluice's own traffic looping (see worker.c). */
+	if (w->eng && ownsock_add(w->eng->own, l->fd, IPPROTO_UDP, &l->tok) < 0)
 		goto fail;
+	l->own = w->eng ? w->eng->own : NULL;
 	return l;
 fail:
 	relay_leg_close(l);
@@ -154,8 +142,7 @@ void relay_leg_close(struct relay_leg *l)
 {
 	if (!l)
 		return;
-	if (l->own)
-		bindmap_note(l->own, &l->local, -1);
+	ownsock_del(l->own, &l->tok);
 	if (l->ev)
 		event_free(l->ev);
 	if (l->fd >= 0)

@@ -178,28 +178,6 @@ static int bm_note_locked(struct bindmap *bm, const uint8_t *k, size_t kl, int d
 	return 0;
 }
 
-void bindmap_note(struct bindmap *bm, const struct addr *a, int delta)
-{
-	uint8_t k[20];
-	size_t kl = addr_key(a, true, k);
-
-	pthread_mutex_lock(&bm->lock);
-	bm_note_locked(bm, k, kl, delta);
-	pthread_mutex_unlock(&bm->lock);
-}
-
-bool bindmap_has(struct bindmap *bm, const struct addr *a)
-{
-	uint8_t k[20];
-	size_t kl = addr_key(a, true, k);
-	bool found;
-
-	pthread_mutex_lock(&bm->lock);
-	found = *bm_slot(bm, k, kl) != NULL;
-	pthread_mutex_unlock(&bm->lock);
-	return found;
-}
-
 static int set_transparent(int fd, int family)
 {
 	int on = 1;

@@ -6,6 +6,7 @@
 #include "engine.h"
 #include "listen.h"
 #include "log.h"
+#include "ownsock.h"
 #include "reply.h"
 #include "svc.h"
 
@@ -17,7 +18,6 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#define REPLY_CACHE_SIZE 256
 #define REPLY_IDLE_MS 30000
 #define SWEEP_MS 250
 
@@ -140,16 +140,17 @@ static int alloc_batch(struct worker *w)
 	return w->msgs && w->iov && w->names && w->cbufs && w->bufs && w->scratch ? 0 : -ENOMEM;
 }
 
-static void caps(const struct worker *w, unsigned *total, unsigned *client)
+/* This worker's share of the session caps (the engine's descriptor plan). */
+static void caps(const struct worker *w, const struct limits *l, unsigned *total, unsigned *client)
 {
 	unsigned n = w->eng ? w->eng->nworkers : 1;
 
-	*total = (w->cfg->max_sessions + n - 1) / n;
-	*client = (w->cfg->max_sessions_per_client + n - 1) / n;
+	*total = (l->max_sessions + n - 1) / n;
+	*client = (l->max_per_client + n - 1) / n;
 }
 
 int worker_init(struct worker *w, struct engine *eng, unsigned id, const struct cfg *cfg,
-		const int *lis_fd, size_t n_lis)
+		const int *lis_fd, size_t n_lis, const struct svc_sock *socks, size_t n_socks)
 {
 	unsigned total, client;
 
@@ -159,10 +160,12 @@ int worker_init(struct worker *w, struct engine *eng, unsigned id, const struct 
 	w->cfg = cfg;
 	w->n_lis = n_lis;
 	memcpy(w->lis_fd, lis_fd, n_lis * sizeof(*lis_fd));
-	caps(w, &total, &client);
+	w->n_socks = n_socks;
+	memcpy(w->socks, socks, n_socks * sizeof(*socks));
+	caps(w, &eng->limits, &total, &client);
 	w->base = event_base_new();
 	w->flows = flow_table_new(eng->flow_key, total, client, on_flow_removed, w);
-	w->reply = reply_new(w->base, eng->binds, &w->ctr, REPLY_CACHE_SIZE);
+	w->reply = reply_new(w->base, eng->binds, &w->ctr, eng->limits.reply_cache);
 	if (!w->base || !w->flows || !w->reply || alloc_batch(w) < 0)
 		return -ENOMEM;
 	for (size_t i = 0; i < n_lis; i++) {
@@ -249,7 +252,7 @@ static int open_reply_sock(struct worker *w, struct flow *f)
  * Refuse it (else it would circle forever) and say so once. */
 static bool looped(struct worker *w, const struct addr *client)
 {
-	if (!w->eng || !bindmap_has(w->eng->upstreams, client))
+	if (!w->eng || !ownsock_has(w->eng->own, client, IPPROTO_UDP))
 		return false;
 	ctr_inc(&w->ctr, CTR_FLOWS_LOOP);
 	if (!atomic_exchange(&w->eng->loop_reported, true)) {
@@ -294,10 +297,16 @@ void worker_dispatch(struct worker *w, const struct addr *client, const struct a
 		     const uint8_t *data, size_t len)
 {
 	const struct cfg_intercept *ic = cfg_intercept_find(w->cfg, addr_port(origdst));
+	const struct svc *s;
 	struct flow *f;
 
 	if (!ic) {
 		ctr_inc(&w->ctr, CTR_RX_NO_SERVICE);
+		return;
+	}
+	s = svc_get(ic->svc);
+	if (s->datagram) { /* no session: the service keeps what state it needs */
+		s->datagram(w, client, origdst, data, len);
 		return;
 	}
 	f = flow_lookup(w->flows, client, origdst);
@@ -322,7 +331,7 @@ static void reload_cb(evutil_socket_t fd, short what, void *arg)
 	unsigned total, client;
 
 	w->cfg = w->eng->pending;
-	caps(w, &total, &client);
+	caps(w, &w->eng->pending_limits, &total, &client);
 	flow_table_set_caps(w->flows, total, client);
 	for (int s = 0; s < SVC_COUNT; s++) {
 		const struct svc *sv = svc_get((enum svc_id)s);
@@ -389,6 +398,9 @@ void worker_fini(struct worker *w)
 			event_free(w->lis_ev[i]);
 		close(w->lis_fd[i]);
 	}
+	for (size_t i = 0; i < w->n_socks; i++)
+		if (w->socks[i].fd >= 0)
+			close(w->socks[i].fd);
 	if (w->sweep_ev)
 		event_free(w->sweep_ev);
 	if (w->reload_ev)

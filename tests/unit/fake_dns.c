@@ -76,7 +76,15 @@ size_t fake_answer(const uint8_t *q, size_t qlen, enum fake_mode mode, uint8_t t
 	out[3] = (uint8_t)(0x80 | (mode == FAKE_SERVFAIL ? 2 : 0));
 	memset(out + 6, 0, 6);
 	o = qe;
-	if (mode == FAKE_ANSWER) {
+	if (mode == FAKE_LOWER)
+		for (size_t i = 12; i < qe - 4; i++)
+			if (out[i] >= 'A' && out[i] <= 'Z')
+				out[i] |= 0x20;
+	if (mode == FAKE_NOEDNS && q[11]) {
+		out[3] = 0x81; /* FORMERR, and no OPT */
+		return o;
+	}
+	if (mode == FAKE_ANSWER || mode == FAKE_SPOOF || mode == FAKE_LOWER || mode == FAKE_NOEDNS) {
 		const uint8_t rr[16] = {0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 192, 0, 2, tag};
 
 		memcpy(out + o, rr, sizeof(rr));
@@ -100,16 +108,64 @@ size_t fake_answer(const uint8_t *q, size_t qlen, enum fake_mode mode, uint8_t t
 
 static pthread_mutex_t fake_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static void fake_note(struct fake *f, const uint8_t *q, size_t len, bool tcp)
+static void fake_note(struct fake *f, const uint8_t *q, size_t len, bool tcp, uint16_t port)
 {
 	pthread_mutex_lock(&fake_lock);
 	if (tcp)
 		f->tcp_queries++;
-	else
-		f->udp_queries++;
+	else if (f->udp_queries++ < FAKE_PORTS)
+		f->ports[f->udp_queries - 1] = port;
 	f->last_len = FAKE_MIN(len, sizeof(f->last));
 	memcpy(f->last, q, f->last_len);
 	pthread_mutex_unlock(&fake_lock);
+}
+
+int fake_accepts(struct fake *f)
+{
+	int n;
+
+	pthread_mutex_lock(&fake_lock);
+	n = f->tcp_accepts;
+	pthread_mutex_unlock(&fake_lock);
+	return n;
+}
+
+int fake_distinct_ports(struct fake *f, int n)
+{
+	static uint8_t seen[65536 / 8];
+	int d = 0;
+
+	memset(seen, 0, sizeof(seen));
+	pthread_mutex_lock(&fake_lock);
+	for (int i = 0; i < n && i < f->udp_queries && i < FAKE_PORTS; i++) {
+		uint16_t p = f->ports[i];
+
+		if (!(seen[p / 8] & (1u << (p % 8))))
+			d++;
+		seen[p / 8] |= (uint8_t)(1u << (p % 8));
+	}
+	pthread_mutex_unlock(&fake_lock);
+	return d;
+}
+
+/* FAKE_SPOOF: what an off-path attacker would race the server with. */
+static void fake_spoofs(struct fake *f, const uint8_t *q, size_t n, struct sockaddr *to,
+			socklen_t tl)
+{
+	uint8_t a[8192];
+	size_t al = fake_answer(q, n, FAKE_ANSWER, 66, a, sizeof(a));
+	size_t qe = fake_question_end(q, n);
+
+	if (!al || qe < 14)
+		return;
+	a[al - 2] = 113;
+	a[al - 3] = 0;
+	a[al - 4] = 203;
+	a[0] ^= 0x5a; /* another ID */
+	(void)sendto(f->udp_fd, a, al, 0, to, tl);
+	a[0] ^= 0x5a;
+	a[13] ^= 0x01; /* the right ID, another name */
+	(void)sendto(f->udp_fd, a, al, 0, to, tl);
 }
 
 int fake_count(struct fake *f, bool tcp)
@@ -135,7 +191,11 @@ static void fake_udp(struct fake *f)
 
 		if (n < 0)
 			return;
-		fake_note(f, q, (size_t)n, false);
+		fake_note(f, q, (size_t)n, false,
+			  ntohs(from.ss_family == AF_INET ? ((struct sockaddr_in *)&from)->sin_port
+							 : ((struct sockaddr_in6 *)&from)->sin6_port));
+		if (f->udp_mode == FAKE_SPOOF)
+			fake_spoofs(f, q, (size_t)n, (struct sockaddr *)&from, fl);
 		al = fake_answer(q, (size_t)n, f->udp_mode, f->tag, a, sizeof(a));
 		if (al)
 			(void)sendto(f->udp_fd, a, al, 0, (struct sockaddr *)&from, fl);
@@ -158,7 +218,7 @@ static void fake_conn_read(struct fake_conn *c)
 
 		if (c->len < 2 + ml)
 			break;
-		fake_note(c->f, c->buf + 2, ml, true);
+		fake_note(c->f, c->buf + 2, ml, true, 0);
 		al = fake_answer(c->buf + 2, ml, c->f->tcp_mode, c->f->tag, a + 2, sizeof(a) - 2);
 		if (al) {
 			a[0] = (uint8_t)(al >> 8);
@@ -176,6 +236,9 @@ static void fake_accept(struct fake_set *s, struct fake *f)
 
 	if (fd < 0)
 		return;
+	pthread_mutex_lock(&fake_lock);
+	f->tcp_accepts++;
+	pthread_mutex_unlock(&fake_lock);
 	for (size_t i = 0; i < FAKE_MAX_CONNS; i++) {
 		if (s->conns[i].fd < 0) {
 			s->conns[i].fd = fd;

@@ -9,8 +9,18 @@
 #include <stdint.h>
 
 /** What a fake does with a query: answer A 192.0.2.tag, stay silent, answer with TC set
- * (no records), answer SERVFAIL, or answer with FAKE_BIG_RRS 255-byte TXT records (~3 KB). */
-enum fake_mode { FAKE_ANSWER, FAKE_SILENT, FAKE_TC, FAKE_SERVFAIL, FAKE_BIG };
+ * (no records), answer SERVFAIL, or answer with FAKE_BIG_RRS 255-byte TXT records (~3 KB);
+ * FAKE_SPOOF first sends an answer with another ID and one with another question (both
+ * carrying 203.0.113.66), then the real one; FAKE_LOWER answers with the question
+ * lowercased (a server that does not echo 0x20 case); FAKE_NOEDNS answers FORMERR
+ * without OPT to a query with OPT, and A otherwise (a pre-EDNS server). */
+enum fake_mode {
+	FAKE_ANSWER, FAKE_SILENT, FAKE_TC, FAKE_SERVFAIL, FAKE_BIG, FAKE_SPOOF, FAKE_LOWER,
+	FAKE_NOEDNS
+};
+
+/** UDP source ports a fake records (the first ones). */
+#define FAKE_PORTS 1024
 
 /** TXT records in a FAKE_BIG answer. */
 #define FAKE_BIG_RRS 11
@@ -23,6 +33,8 @@ struct fake {
 	uint8_t tag;
 	uint16_t port;
 	int udp_queries, tcp_queries; /* under fake_lock */
+	int tcp_accepts;
+	uint16_t ports[FAKE_PORTS]; /* source port of each UDP query */
 	uint8_t last[512];
 	size_t last_len;
 };
@@ -75,6 +87,12 @@ void fake_stop(struct fake_set *s);
 
 /** Queries f has received over TCP (tcp) or UDP so far. */
 int fake_count(struct fake *f, bool tcp);
+
+/** TCP connections f has accepted so far. */
+int fake_accepts(struct fake *f);
+
+/** Distinct source ports among the first n UDP queries f received. */
+int fake_distinct_ports(struct fake *f, int n);
 
 /** Bind fd to the family's loopback address and port (0: any); the port bound or -1. */
 int fake_bind(int fd, int family, uint16_t port);

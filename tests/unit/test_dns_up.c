@@ -1,10 +1,13 @@
 #include "config.h"
 /* test_dns_up.c - dns_up.c against fake DNS servers on loopback (a thread
- * answering UDP and TCP on random ports, fake_dns.c): answers and IDs, failover on
- * silence, ICMP refusal and SERVFAIL, the hard timeout, TC -> TCP, tcp://
- * and mixed groups, SO_MARK on every socket (and no traffic when it cannot
- * be set), dns_up_is_own(), cancellation on free (also from a callback),
- * deferred failures, and 1000 queries in flight. */
+ * answering UDP and TCP on random ports, fake_dns.c): the query sluice
+ * builds (fresh ID, EDNS 1232), a fresh source port per query, forged
+ * answers (wrong ID, wrong question) ignored, 0x20 echo, the pre-EDNS
+ * retry, failover on silence, ICMP refusal and SERVFAIL, the hard timeout,
+ * TC -> TCP, tcp:// (pipelined on one connection) and mixed groups,
+ * SO_MARK on every socket (and no traffic when it cannot be set), the
+ * ownsock registry, the descriptor budget, cancellation (dns_up_cancel, on
+ * free, from a callback), deferred failures, and 1000 queries in flight. */
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -20,8 +23,14 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "ctr.h"
 #include "dns_up.h"
 #include "fake_dns.h"
+#include "limits.h"
+#include "ownsock.h"
+#include "rng.h"
+
+#include <sodium.h>
 
 static struct dns_up_server srv_of(const struct fake *f, bool tcp)
 {
@@ -31,7 +40,7 @@ static struct dns_up_server srv_of(const struct fake *f, bool tcp)
 	assert_non_null(f);
 	snprintf(s, sizeof(s), "%s://%s:%u", tcp ? "tcp" : "udp",
 		 f->family == AF_INET ? "127.0.0.1" : "[::1]", f->port);
-	assert_int_equal(dns_up_server_parse(s, &v), 0);
+	assert_int_equal(dns_up_server_parse(s, &v, NULL, 0), 0);
 	return v;
 }
 
@@ -45,7 +54,7 @@ static struct dns_up_server srv_closed(void)
 
 	close(fd);
 	snprintf(s, sizeof(s), "udp://127.0.0.1:%d", port);
-	assert_int_equal(dns_up_server_parse(s, &v), 0);
+	assert_int_equal(dns_up_server_parse(s, &v, NULL, 0), 0);
 	return v;
 }
 
@@ -56,7 +65,17 @@ struct res {
 	int status;
 	size_t len;
 	uint64_t at;
+	struct dns_query q; /* what was asked: valid until the callback */
+	uint8_t pkt[512];
 	uint8_t ans[8192];
+};
+
+/* A group as the DNS service uses one: a transport and its servers. */
+struct grp {
+	struct dns_up *u;
+	struct dns_up_server sv[DNS_UP_MAX_SERVERS];
+	size_t n;
+	struct dns_up_opts opts;
 };
 
 struct ctx {
@@ -65,12 +84,25 @@ struct ctx {
 	int done, want;
 	bool in_send;
 	uint32_t mark;
-	struct dns_up *free_me; /* freed by the first callback (test_free_from_cb) */
+	struct rng rng;
+	struct ctr ctr;
+	struct ownsock *own;
+	struct dns_up_budget budget;
+	struct grp grps[4];
+	size_t ngrp;
+	struct grp *free_me; /* freed by the first callback (test_free_from_cb) */
 };
 
 static struct ctx *g;
 
-static void on_answer(void *arg, int status, const uint8_t *ans, size_t len)
+static void grp_free(struct grp *gr)
+{
+	dns_up_free(gr->u);
+	gr->u = NULL;
+}
+
+static void on_answer(void *arg, int status, const uint8_t *ans, size_t len,
+		      const struct dns_answer_info *ai)
 {
 	struct res *r = arg;
 
@@ -80,28 +112,46 @@ static void on_answer(void *arg, int status, const uint8_t *ans, size_t len)
 	r->status = status;
 	r->at = sl_now_ms();
 	r->len = SL_MIN(len, sizeof(r->ans));
-	if (status == 0)
+	if (status == 0) {
 		memcpy(r->ans, ans, r->len);
-	else if (ans || len)
+		assert_non_null(ai);
+	} else if (ans || len || ai) {
 		fail_msg("status %d with an answer", status);
+	}
 	if (g->free_me) {
-		struct dns_up *u = g->free_me;
+		struct grp *u = g->free_me;
 
 		g->free_me = NULL;
-		dns_up_free(u);
+		grp_free(u);
 	}
 	if (++g->done >= g->want)
 		event_base_loopbreak(g->base);
 }
 
-static int send_q(struct dns_up *u, const uint8_t *q, size_t len, struct res *r)
+static int send_h(struct grp *u, const uint8_t *q, size_t len, struct res *r,
+		  struct dns_up_q **h)
 {
 	int rc;
 
+	if (!q || len > sizeof(r->pkt))
+		return -EINVAL;
+	memcpy(r->pkt, q, len);
+	if (dns_query_parse(r->pkt, len, &r->q) < 0)
+		return -EINVAL;
 	g->in_send = true;
-	rc = dns_up_send(u, q, len, on_answer, r);
+	rc = dns_up_send(u->u, u->sv, u->n, &u->opts, &r->q, r->pkt, on_answer, r, h);
 	g->in_send = false;
 	return rc;
+}
+
+static int send_q(struct grp *u, const uint8_t *q, size_t len, struct res *r)
+{
+	return send_h(u, q, len, r, NULL);
+}
+
+static size_t inflight(const struct grp *u)
+{
+	return dns_up_inflight(u->u);
 }
 
 static void stop_cb(evutil_socket_t fd, short what, void *arg)
@@ -139,30 +189,66 @@ static int setup(void **state)
 	static struct ctx c;
 
 	memset(&c, 0, sizeof(c));
+	if (sodium_init() < 0)
+		return -1;
 	c.base = event_base_new();
 	c.mark = can_mark() ? 0x5a17 : 0;
+	rng_init(&c.rng);
+	c.own = ownsock_new();
+	c.budget.max = 100000;
 	g = &c;
 	*state = &c;
-	return c.base ? 0 : -1;
+	return c.base && c.own ? 0 : -1;
 }
 
 static int teardown(void **state)
 {
 	struct ctx *c = *state;
 
+	for (size_t i = 0; i < c->ngrp; i++)
+		if (c->grps[i].u)
+			grp_free(&c->grps[i]);
 	fake_stop(&c->fk);
 	event_base_free(c->base);
+	ownsock_free(c->own);
+	assert_int_equal(atomic_load(&c->budget.used), 0); /* every descriptor given back */
 	return 0;
 }
 
-static struct dns_up *mk(const struct dns_up_server *s, size_t n, unsigned timeout_ms)
+static struct grp *mk(const struct dns_up_server *s, size_t n, unsigned timeout_ms)
 {
-	char err[128] = "";
-	struct dns_up *u = dns_up_new(g->base, s, n, g->mark, timeout_ms, err, sizeof(err));
+	struct dns_up_env env = {.base = g->base, .ctr = &g->ctr, .own = g->own, .rng = &g->rng,
+				 .budget = &g->budget, .mark = g->mark};
+	struct grp *gr;
 
-	if (!u)
-		fail_msg("dns_up_new: %s", err);
-	return u;
+	assert_true(g->ngrp < SL_ARRAY_LEN(g->grps));
+	gr = &g->grps[g->ngrp++];
+	gr->u = dns_up_new(&env);
+	assert_non_null(gr->u);
+	memcpy(gr->sv, s, n * sizeof(*s));
+	gr->n = n;
+	gr->opts = (struct dns_up_opts){.timeout_ms = timeout_ms};
+	return gr;
+}
+
+/* The socket of ours whose peer is the fake's port (any family), or -1. */
+static int sock_to(uint16_t port, int type)
+{
+	for (int fd = 3; fd < 4096; fd++) {
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof(ss);
+		int t = 0;
+		socklen_t tl = sizeof(t);
+		struct addr a;
+
+		if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &t, &tl) < 0 || t != type ||
+		    getpeername(fd, (struct sockaddr *)&ss, &sl) < 0 ||
+		    addr_from_sa(&a, (struct sockaddr *)&ss, sl) < 0)
+			continue;
+		if (addr_port(&a) == port)
+			return fd;
+	}
+	return -1;
 }
 
 /* ---- tests ---- */
@@ -173,37 +259,37 @@ static void test_parse(void **state)
 	char err[128];
 
 	(void)state;
-	assert_int_equal(dns_up_server_parse("udp://192.0.2.1", &s), 0);
+	assert_int_equal(dns_up_server_parse("udp://192.0.2.1", &s, err, sizeof(err)), 0);
 	assert_false(s.tcp);
 	assert_int_equal(addr_port(&s.addr), 53);
-	assert_int_equal(dns_up_server_parse("tcp://[2001:db8::1]:5353", &s), 0);
+	assert_int_equal(dns_up_server_parse("tcp://[2001:db8::1]:5353", &s, err, sizeof(err)), 0);
 	assert_true(s.tcp);
 	assert_int_equal(addr_family(&s.addr), AF_INET6);
 	assert_int_equal(addr_port(&s.addr), 5353);
-	assert_int_equal(dns_up_server_parse("198.51.100.7:54", &s), 0);
+	assert_int_equal(dns_up_server_parse("198.51.100.7:54", &s, err, sizeof(err)), 0);
 	assert_false(s.tcp);
 	assert_int_equal(addr_port(&s.addr), 54);
-	assert_int_equal(dns_up_server_parse("tls://1.1.1.1", &s), -EINVAL);
-	assert_int_equal(dns_up_server_parse("udp://example.com", &s), -EINVAL);
-	assert_int_equal(dns_up_server_parse("udp://192.0.2.1:0", &s), -EINVAL);
-	assert_int_equal(dns_up_server_parse("udp://", &s), -EINVAL);
-
-	assert_null(dns_up_new(g->base, &s, 0, 0, 0, err, sizeof(err)));
-	assert_non_null(strstr(err, "servers"));
-	assert_int_equal(dns_up_server_parse("udp://[fe80::1]", &s), 0);
-	assert_null(dns_up_new(g->base, &s, 1, 0, 0, err, sizeof(err)));
+	assert_int_equal(dns_up_server_parse("tls://1.1.1.1", &s, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "udp://"));
+	assert_int_equal(dns_up_server_parse("udp://example.com", &s, err, sizeof(err)), -EINVAL);
+	assert_int_equal(dns_up_server_parse("udp://192.0.2.1:0", &s, err, sizeof(err)), -EINVAL);
+	assert_int_equal(dns_up_server_parse("udp://", &s, err, sizeof(err)), -EINVAL);
+	/* A link-local server without its interface is refused when parsed (so -t agrees). */
+	assert_int_equal(dns_up_server_parse("udp://[fe80::1]", &s, err, sizeof(err)), -EINVAL);
 	assert_non_null(strstr(err, "link-local"));
+	assert_int_equal(dns_up_server_parse("udp://[fe80::1%lo]:53", &s, err, sizeof(err)), 0);
+	assert_int_not_equal(s.addr.u.in6.sin6_scope_id, 0);
 }
 
-/* Answer content, the ID dns_up chose, the query bytes the server saw. */
+/* The query sluice builds (not the client's bytes), the ID it chose, the answer. */
 static void answer_family(int family)
 {
 	uint8_t q[512], want[8192];
 	struct res r = {0};
 	struct fake *f = fake_add(&g->fk, family, FAKE_ANSWER, -1, 7);
 	struct dns_up_server s;
-	struct dns_up *u;
-	size_t ql, wl;
+	struct grp *u;
+	size_t ql, wl, qe;
 
 	if (!f) {
 		print_message("no %s loopback here; skipped\n",
@@ -213,28 +299,29 @@ static void answer_family(int family)
 	s = srv_of(f, false);
 	assert_int_equal(fake_start(&g->fk), 0);
 	u = mk(&s, 1, 2000);
-	ql = fake_query(q, 0x1234, "www.Example.com", 1, true);
+	/* the client sends no EDNS; sluice asks with it anyway */
+	ql = fake_query(q, 0x1234, "www.Example.com", 1, false);
 	assert_int_equal(send_q(u, q, ql, &r), 0);
-	assert_int_equal(dns_up_inflight(u), 1);
+	assert_int_equal(inflight(u), 1);
 	assert_int_equal(r.calls, 0);
 	run(1, 3000);
 	assert_int_equal(r.calls, 1);
 	assert_int_equal(r.status, 0);
-	assert_int_equal(dns_up_inflight(u), 0);
+	assert_int_equal(inflight(u), 0);
 
-	/* The server saw our bytes, EDNS and all, with another ID; the answer carries that ID. */
+	/* Header: a fresh ID, RD; one question, lowercased; one OPT of 1232 bytes. */
 	assert_int_equal(fake_count(f, false), 1);
-	assert_int_equal(f->last_len, ql);
-	assert_memory_equal(f->last + 2, q + 2, ql - 2);
-	assert_memory_equal(r.ans, f->last, 2);
-	/* The caller restores the client's ID and gets exactly what the server built. */
-	wl = fake_answer(q, ql, FAKE_ANSWER, 7, want, sizeof(want));
+	qe = fake_question_end(q, ql);
+	assert_int_equal(f->last_len, qe + 11);
+	assert_memory_equal(f->last + 2, "\x01\x00\x00\x01\x00\x00\x00\x00\x00\x01", 10);
+	assert_memory_equal(f->last + 12, "\x03www\x07" "example\x03" "com\x00\x00\x01\x00\x01", qe - 12);
+	assert_memory_equal(f->last + qe, "\x00\x00\x29\x04\xd0\x00\x00\x00\x00\x00\x00", 11);
+	/* The answer is the server's, with the ID it was asked with. */
+	wl = fake_answer(f->last, f->last_len, FAKE_ANSWER, 7, want, sizeof(want));
 	assert_int_equal(r.len, wl);
-	r.ans[0] = q[0];
-	r.ans[1] = q[1];
 	assert_memory_equal(r.ans, want, wl);
 	assert_int_equal(r.ans[wl - 1], 7); /* 192.0.2.7 */
-	dns_up_free(u);
+	grp_free(u);
 }
 
 static void test_answer_v4(void **state)
@@ -249,32 +336,118 @@ static void test_answer_v6(void **state)
 	answer_family(AF_INET6);
 }
 
-/* IDs differ between queries even when the client's are equal. */
-static void test_fresh_ids(void **state)
+/* Every query leaves from a socket of its own: a fresh source port and a fresh ID. */
+#define NPORTS 200
+
+static void test_fresh_ports_ids(void **state)
 {
 	struct fake *f = fake_add(&g->fk, AF_INET, FAKE_ANSWER, -1, 1);
 	struct dns_up_server s = srv_of(f, false);
-	struct res r[8] = {{0}};
+	static struct res r[NPORTS];
 	uint8_t q[512];
 	size_t ql = fake_query(q, 0x4242, "same.example", 1, false);
-	struct dns_up *u;
-	int same = 0;
+	struct grp *u;
+	int same = 0, ports;
+
+	(void)state;
+	memset(r, 0, sizeof(r));
+	assert_int_equal(fake_start(&g->fk), 0);
+	u = mk(&s, 1, 2000);
+	for (int i = 0; i < NPORTS; i++)
+		assert_int_equal(send_q(u, q, ql, &r[i]), 0);
+	run(NPORTS, 3000);
+	for (int i = 0; i < NPORTS; i++) {
+		assert_int_equal(r[i].calls, 1);
+		assert_int_equal(r[i].status, 0);
+		same += memcmp(r[i].ans, q, 2) == 0;
+	}
+	for (int i = 1; i < 8; i++)
+		for (int j = 0; j < i; j++)
+			assert_memory_not_equal(r[i].ans, r[j].ans, 2);
+	assert_true(same <= 2);
+	ports = fake_distinct_ports(f, NPORTS);
+	print_message("%d queries left from %d distinct source ports\n", NPORTS, ports);
+	assert_true(ports >= 150);
+	grp_free(u);
+}
+
+/* Forged answers (another ID; the right ID with another question) are ignored and counted. */
+static void test_spoof_ignored(void **state)
+{
+	struct fake *f = fake_add(&g->fk, AF_INET, FAKE_SPOOF, -1, 9);
+	struct dns_up_server s = srv_of(f, false);
+	struct res r = {0};
+	uint8_t q[512];
+	size_t ql = fake_query(q, 1, "bank.example", 1, true);
+	struct grp *u;
 
 	(void)state;
 	assert_int_equal(fake_start(&g->fk), 0);
 	u = mk(&s, 1, 2000);
-	for (int i = 0; i < 8; i++)
-		assert_int_equal(send_q(u, q, ql, &r[i]), 0);
-	run(8, 3000);
-	for (int i = 0; i < 8; i++) {
-		assert_int_equal(r[i].calls, 1);
-		assert_int_equal(r[i].status, 0);
-		same += memcmp(r[i].ans, q, 2) == 0;
-		for (int j = 0; j < i; j++)
-			assert_memory_not_equal(r[i].ans, r[j].ans, 2);
-	}
-	assert_true(same <= 1);
-	dns_up_free(u);
+	assert_int_equal(send_q(u, q, ql, &r), 0);
+	run(1, 3000);
+	assert_int_equal(r.calls, 1);
+	assert_int_equal(r.status, 0);
+	assert_int_equal(r.ans[r.len - 1], 9); /* 192.0.2.9, not the forged 203.0.113.66 */
+	assert_int_equal(r.ans[r.len - 4], 192);
+	assert_int_equal(ctr_get(&g->ctr, CTR_DNS_UPSTREAM_IGNORED), 2);
+	grp_free(u);
+}
+
+/* dns-0x20: a random case goes out and must come back exactly. */
+static void test_0x20(void **state)
+{
+	struct fake *echo = fake_add(&g->fk, AF_INET, FAKE_ANSWER, -1, 1);
+	struct fake *lower = fake_add(&g->fk, AF_INET, FAKE_LOWER, -1, 2);
+	struct dns_up_server se = srv_of(echo, false), sl = srv_of(lower, false);
+	struct res r[3] = {{0}};
+	uint8_t q[512];
+	size_t ql = fake_query(q, 1, "abcdefghijklmnopqrstuvw.example", 1, true), upper = 0;
+	struct grp *ue, *ul, *ul_off;
+
+	(void)state;
+	assert_int_equal(fake_start(&g->fk), 0);
+	ue = mk(&se, 1, 2000);
+	ue->opts.x20 = true;
+	ul = mk(&sl, 1, 600);
+	ul->opts.x20 = true;
+	ul_off = mk(&sl, 1, 2000);
+	assert_int_equal(send_q(ue, q, ql, &r[0]), 0);
+	assert_int_equal(send_q(ul, q, ql, &r[1]), 0);
+	assert_int_equal(send_q(ul_off, q, ql, &r[2]), 0);
+	run(3, 3000);
+	assert_int_equal(r[0].status, 0);
+	for (size_t i = 13; i < 13 + 23; i++)
+		upper += echo->last[i] >= 'A' && echo->last[i] <= 'Z';
+	assert_true(upper > 0 && upper < 23);
+	assert_memory_equal(r[0].ans + 12, echo->last + 12, ql - 12 - 11); /* echoed exactly */
+	/* A server that lowercases the name cannot be told from a spoofer: no answer. */
+	assert_int_equal(r[1].status, -ETIMEDOUT);
+	assert_true(ctr_get(&g->ctr, CTR_DNS_UPSTREAM_IGNORED) >= 1);
+	/* Without dns-0x20 case does not matter. */
+	assert_int_equal(r[2].status, 0);
+	assert_int_equal(r[2].ans[r[2].len - 1], 2);
+}
+
+/* A server that answers FORMERR to EDNS is asked again without it. */
+static void test_noedns(void **state)
+{
+	struct fake *f = fake_add(&g->fk, AF_INET, FAKE_NOEDNS, -1, 3);
+	struct dns_up_server s = srv_of(f, false);
+	struct res r = {0};
+	uint8_t q[512];
+	size_t ql = fake_query(q, 1, "old.example", 1, true);
+	struct grp *u;
+
+	(void)state;
+	assert_int_equal(fake_start(&g->fk), 0);
+	u = mk(&s, 1, 2000);
+	assert_int_equal(send_q(u, q, ql, &r), 0);
+	run(1, 3000);
+	assert_int_equal(r.status, 0);
+	assert_int_equal(r.ans[r.len - 1], 3);
+	assert_int_equal(fake_count(f, false), 2);
+	assert_int_equal(f->last[11], 0); /* the second query had no OPT */
 }
 
 static void test_failover_silent(void **state)
@@ -285,7 +458,7 @@ static void test_failover_silent(void **state)
 	struct res r = {0};
 	uint8_t q[512];
 	size_t ql = fake_query(q, 1, "fail.example", 1, true);
-	struct dns_up *u;
+	struct grp *u;
 	uint64_t t0;
 
 	(void)state;
@@ -300,7 +473,7 @@ static void test_failover_silent(void **state)
 	assert_true(r.at - t0 >= 190);
 	assert_true(r.at - t0 < 1200);
 	assert_int_equal(fake_count(live, false), 1);
-	dns_up_free(u);
+	grp_free(u);
 }
 
 static void test_failover_refused(void **state)
@@ -310,7 +483,7 @@ static void test_failover_refused(void **state)
 	struct res r = {0};
 	uint8_t q[512];
 	size_t ql = fake_query(q, 1, "refused.example", 1, true);
-	struct dns_up *u;
+	struct grp *u;
 	uint64_t t0;
 
 	(void)state;
@@ -323,10 +496,10 @@ static void test_failover_refused(void **state)
 	assert_int_equal(r.status, 0);
 	assert_int_equal(r.ans[r.len - 1], 3);
 	assert_true(r.at - t0 < 150); /* the ICMP error, not the 200 ms try timeout */
-	dns_up_free(u);
+	grp_free(u);
 }
 
-/* c-ares fails over on SERVFAIL; when every server says so, the caller gets -ECONNREFUSED. */
+/* SERVFAIL moves on to the next server; when every server says so, -ECONNREFUSED. */
 static void test_failover_servfail(void **state)
 {
 	struct fake *bad = fake_add(&g->fk, AF_INET, FAKE_SERVFAIL, -1, 1);
@@ -335,7 +508,7 @@ static void test_failover_servfail(void **state)
 	struct res r = {0}, r2 = {0};
 	uint8_t q[512];
 	size_t ql = fake_query(q, 1, "servfail.example", 1, true);
-	struct dns_up *u, *u2;
+	struct grp *u, *u2;
 
 	(void)state;
 	assert_int_equal(fake_start(&g->fk), 0);
@@ -349,12 +522,12 @@ static void test_failover_servfail(void **state)
 	assert_int_equal(r.ans[r.len - 1], 4);
 	assert_int_equal(r2.calls, 1);
 	assert_int_equal(r2.status, -ECONNREFUSED);
-	assert_int_equal(fake_count(bad, false), 3); /* u: once; u2: both tries */
-	dns_up_free(u);
-	dns_up_free(u2);
+	assert_int_equal(fake_count(bad, false), 3); /* u: once; u2: both rounds */
+	grp_free(u);
+	grp_free(u2);
 }
 
-/* Every server silent: -ETIMEDOUT once at timeout_ms; c-ares's later end is ignored. */
+/* Every server silent: -ETIMEDOUT once at timeout_ms, every socket closed. */
 static void test_all_down(void **state)
 {
 	struct fake *d1 = fake_add(&g->fk, AF_INET, FAKE_SILENT, -1, 1);
@@ -364,16 +537,16 @@ static void test_all_down(void **state)
 	struct res r = {0}, rr = {0};
 	uint8_t q[512];
 	size_t ql = fake_query(q, 1, "down.example", 1, true);
-	struct dns_up *u, *ur;
+	struct grp *u, *ur;
 	uint64_t t0;
-	int fds[8];
 
 	(void)state;
-	u = mk(s, 2, 300); /* tries clamp to 200 ms: c-ares alone would take 1200 ms */
+	u = mk(s, 2, 300); /* tries clamp to 200 ms: the timeout cuts the schedule short */
 	ur = mk(refused, 2, 300);
 	t0 = sl_now_ms();
 	assert_int_equal(send_q(u, q, ql, &r), 0);
 	assert_int_equal(send_q(ur, q, ql, &rr), 0);
+	assert_int_equal(dns_up_sockets(u->u), 1);
 	run(2, 2000);
 	assert_int_equal(rr.calls, 1);
 	assert_int_equal(rr.status, -ECONNREFUSED);
@@ -382,18 +555,17 @@ static void test_all_down(void **state)
 	assert_int_equal(r.status, -ETIMEDOUT);
 	assert_true(r.at - t0 >= 295);
 	assert_true(r.at - t0 <= 300 + 300);
-	assert_int_equal(dns_up_inflight(u), 0);
-	/* Let c-ares finish its own schedule: no second callback, sockets closed. */
-	for (int i = 0; i < 30 && dns_up_sockets(u, fds, 8) > 0; i++)
-		run(100, 100);
-	assert_int_equal(dns_up_sockets(u, fds, 8), 0);
+	assert_int_equal(inflight(u), 0);
+	assert_int_equal(dns_up_sockets(u->u), 0);
+	assert_int_equal(dns_up_sockets(ur->u), 0);
+	run(100, 300);
 	assert_int_equal(r.calls, 1);
-	dns_up_free(u);
-	dns_up_free(ur);
+	grp_free(u);
+	grp_free(ur);
 	assert_int_equal(r.calls, 1);
 }
 
-/* A TC answer over UDP makes c-ares ask again over TCP; the 3 KB answer arrives whole. */
+/* A TC answer over UDP: the same server over TCP; the 3 KB answer arrives whole. */
 static void test_tc_to_tcp(void **state)
 {
 	struct fake *f = fake_add(&g->fk, AF_INET, FAKE_TC, FAKE_BIG, 9);
@@ -401,7 +573,7 @@ static void test_tc_to_tcp(void **state)
 	struct res r = {0};
 	uint8_t q[512], want[8192];
 	size_t ql = fake_query(q, 0xbeef, "big.example", 16, true), wl;
-	struct dns_up *u;
+	struct grp *u;
 
 	(void)state;
 	assert_int_equal(fake_start(&g->fk), 0);
@@ -412,42 +584,53 @@ static void test_tc_to_tcp(void **state)
 	assert_int_equal(r.status, 0);
 	assert_int_equal(fake_count(f, false), 1);
 	assert_int_equal(fake_count(f, true), 1);
-	wl = fake_answer(q, ql, FAKE_BIG, 9, want, sizeof(want));
+	wl = fake_answer(f->last, f->last_len, FAKE_BIG, 9, want, sizeof(want));
 	assert_true(wl > 2900);
 	assert_int_equal(r.len, wl);
 	assert_int_equal(r.ans[2] & 0x02, 0); /* TC clear */
-	r.ans[0] = q[0];
-	r.ans[1] = q[1];
 	assert_memory_equal(r.ans, want, wl);
-	dns_up_free(u);
+	grp_free(u);
 }
 
-static void test_tcp_only(void **state)
+/* tcp://: many queries share one connection, answered in any order. */
+#define NTCP 50
+
+static void test_tcp_pipelined(void **state)
 {
 	struct fake *f = fake_add(&g->fk, AF_INET, FAKE_ANSWER, FAKE_ANSWER, 5);
 	struct dns_up_server s = srv_of(f, true);
-	struct res r[3] = {{0}};
+	static struct res r[NTCP];
 	uint8_t q[512];
-	size_t ql = fake_query(q, 7, "tcp.example", 1, true);
-	struct dns_up *u;
+	struct grp *u;
 
 	(void)state;
+	memset(r, 0, sizeof(r));
 	assert_int_equal(fake_start(&g->fk), 0);
 	u = mk(&s, 1, 2000);
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < NTCP; i++) {
+		char name[32];
+		size_t ql;
+
+		snprintf(name, sizeof(name), "t%d.example", i);
+		ql = fake_query(q, (uint16_t)i, name, 1, true);
 		assert_int_equal(send_q(u, q, ql, &r[i]), 0);
-	run(3, 3000);
-	for (int i = 0; i < 3; i++) {
+	}
+	run(NTCP, 3000);
+	for (int i = 0; i < NTCP; i++) {
 		assert_int_equal(r[i].calls, 1);
 		assert_int_equal(r[i].status, 0);
 		assert_int_equal(r[i].ans[r[i].len - 1], 5);
+		/* each got the answer to its own question */
+		assert_memory_equal(r[i].ans + 12, r[i].q.lname, r[i].q.lname_len);
 	}
 	assert_int_equal(fake_count(f, false), 0);
-	assert_int_equal(fake_count(f, true), 3);
-	dns_up_free(u);
+	assert_int_equal(fake_count(f, true), NTCP);
+	assert_int_equal(fake_accepts(f), 1);
+	assert_int_equal(ctr_get(&g->ctr, CTR_DNS_UPSTREAM_TCP), NTCP);
+	grp_free(u);
 }
 
-/* udp then tcp servers: two channels tried in order within one budget. */
+/* udp then tcp servers, tried in order within one budget. */
 static void test_mixed(void **state)
 {
 	struct fake *dead = fake_add(&g->fk, AF_INET, FAKE_SILENT, -1, 1);
@@ -456,7 +639,7 @@ static void test_mixed(void **state)
 	struct res r = {0};
 	uint8_t q[512];
 	size_t ql = fake_query(q, 7, "mixed.example", 1, true);
-	struct dns_up *u;
+	struct grp *u;
 	uint64_t t0;
 
 	(void)state;
@@ -471,10 +654,10 @@ static void test_mixed(void **state)
 	assert_true(r.at - t0 < 1200);
 	assert_int_equal(fake_count(t, true), 1);
 	assert_int_equal(fake_count(t, false), 0);
-	dns_up_free(u);
+	grp_free(u);
 }
 
-/* SO_MARK on UDP and TCP sockets; dns_up_is_own() for their local addresses. */
+/* SO_MARK on UDP and TCP sockets; their local addresses in the ownsock registry. */
 static void test_mark_and_own(void **state)
 {
 	struct fake *du = fake_add(&g->fk, AF_INET, FAKE_SILENT, -1, 1);
@@ -483,11 +666,11 @@ static void test_mark_and_own(void **state)
 	struct res r[2] = {{0}};
 	uint8_t q[512];
 	size_t ql = fake_query(q, 1, "mark.example", 1, true);
-	struct dns_up *u1, *u2;
+	struct grp *u1, *u2;
 	struct addr own[2], other;
 	struct sockaddr_storage ss;
 	socklen_t sl;
-	int fds[4], fd;
+	int fd;
 
 	(void)state;
 	u1 = mk(&su, 1, 2000);
@@ -497,19 +680,18 @@ static void test_mark_and_own(void **state)
 	for (int i = 0; i < 2; i++) {
 		uint32_t m = 0;
 		socklen_t ml = sizeof(m);
-		int type = 0;
-		socklen_t tl = sizeof(type);
+		int s = sock_to(i ? dt->port : du->port, i ? SOCK_STREAM : SOCK_DGRAM);
 
-		assert_int_equal(dns_up_sockets(i ? u2 : u1, fds, 4), 1);
-		assert_int_equal(getsockopt(fds[0], SOL_SOCKET, SO_TYPE, &type, &tl), 0);
-		assert_int_equal(type, i ? SOCK_STREAM : SOCK_DGRAM);
-		assert_int_equal(getsockopt(fds[0], SOL_SOCKET, SO_MARK, &m, &ml), 0);
+		assert_int_equal(dns_up_sockets(i ? u2->u : u1->u), 1);
+		assert_true(s >= 0);
+		assert_int_equal(getsockopt(s, SOL_SOCKET, SO_MARK, &m, &ml), 0);
 		if (g->mark)
 			assert_int_equal(m, 0x5a17);
 		sl = sizeof(ss);
-		assert_int_equal(getsockname(fds[0], (struct sockaddr *)&ss, &sl), 0);
+		assert_int_equal(getsockname(s, (struct sockaddr *)&ss, &sl), 0);
 		assert_int_equal(addr_from_sa(&own[i], (struct sockaddr *)&ss, sl), 0);
-		assert_true(dns_up_is_own(&own[i]));
+		assert_true(ownsock_has(g->own, &own[i], i ? IPPROTO_TCP : IPPROTO_UDP));
+		assert_false(ownsock_has(g->own, &own[i], i ? IPPROTO_UDP : IPPROTO_TCP));
 	}
 	/* A bound port that is not ours. */
 	fd = socket(AF_INET, SOCK_DGRAM, 0);
@@ -517,12 +699,12 @@ static void test_mark_and_own(void **state)
 	sl = sizeof(ss);
 	getsockname(fd, (struct sockaddr *)&ss, &sl);
 	addr_from_sa(&other, (struct sockaddr *)&ss, sl);
-	assert_false(dns_up_is_own(&other));
+	assert_false(ownsock_has(g->own, &other, IPPROTO_UDP));
 	close(fd);
-	dns_up_free(u1);
-	dns_up_free(u2);
-	assert_false(dns_up_is_own(&own[0]));
-	assert_false(dns_up_is_own(&own[1]));
+	grp_free(u1);
+	grp_free(u2);
+	assert_false(ownsock_has(g->own, &own[0], IPPROTO_UDP));
+	assert_false(ownsock_has(g->own, &own[1], IPPROTO_TCP));
 	assert_int_equal(r[0].status, -ECANCELED);
 	assert_int_equal(r[1].status, -ECANCELED);
 	if (!g->mark)
@@ -548,7 +730,7 @@ static void test_mark_denied(void **state)
 	struct res r = {0};
 	uint8_t q[512];
 	size_t ql = fake_query(q, 1, "nomark.example", 1, true);
-	struct dns_up *u;
+	struct grp *u;
 
 	(void)state;
 	if (!g->mark || !set_net_caps(CAP_CLEAR)) {
@@ -564,29 +746,54 @@ static void test_mark_denied(void **state)
 	assert_int_equal(r.calls, 1);
 	assert_int_equal(r.status, -ECONNREFUSED);
 	assert_int_equal(fake_count(f, false) + fake_count(f, true), 0);
-	dns_up_free(u);
+	grp_free(u);
 }
 
-/* A failure inside ares_send() (connect() refused at once) is delivered later. */
+/* A failure inside dns_up_send() (connect() refused at once) is delivered later. */
 static void test_deferred_failure(void **state)
 {
 	struct dns_up_server s;
 	struct res r = {0};
 	uint8_t q[512];
 	size_t ql = fake_query(q, 1, "bcast.example", 1, false);
-	struct dns_up *u;
+	struct grp *u;
 
 	(void)state;
-	assert_int_equal(dns_up_server_parse("udp://255.255.255.255", &s), 0);
+	assert_int_equal(dns_up_server_parse("udp://255.255.255.255", &s, NULL, 0), 0);
 	u = mk(&s, 1, 1000);
 	assert_int_equal(send_q(u, q, ql, &r), 0);
 	assert_int_equal(r.calls, 0);
-	assert_int_equal(dns_up_inflight(u), 1);
+	assert_int_equal(inflight(u), 1);
 	run(1, 2000);
 	assert_int_equal(r.calls, 1);
 	assert_int_equal(r.status, -ECONNREFUSED);
-	assert_int_equal(dns_up_inflight(u), 0);
-	dns_up_free(u);
+	assert_int_equal(inflight(u), 0);
+	grp_free(u);
+}
+
+/* The descriptor budget: past it, queries fail at once (counted) instead of taking more. */
+static void test_budget(void **state)
+{
+	struct fake *dead = fake_add(&g->fk, AF_INET, FAKE_SILENT, -1, 1);
+	struct dns_up_server s = srv_of(dead, false);
+	struct res r[2] = {{0}};
+	uint8_t q[512];
+	size_t ql = fake_query(q, 1, "budget.example", 1, true);
+	struct grp *u;
+
+	(void)state;
+	g->budget.max = 1;
+	u = mk(&s, 1, 1000);
+	assert_int_equal(send_q(u, q, ql, &r[0]), 0);
+	assert_int_equal(send_q(u, q, ql, &r[1]), 0);
+	assert_int_equal(atomic_load(&g->budget.used), 1);
+	run(1, 500);
+	assert_int_equal(r[1].calls, 1);
+	assert_int_equal(r[1].status, -EMFILE);
+	assert_int_equal(r[0].calls, 0);
+	assert_true(ctr_get(&g->ctr, CTR_DNS_UPSTREAM_NOFD) >= 1);
+	grp_free(u);
+	assert_int_equal(atomic_load(&g->budget.used), 0);
 }
 
 static void test_send_errors(void **state)
@@ -594,16 +801,17 @@ static void test_send_errors(void **state)
 	struct dns_up_server s;
 	struct res r = {0};
 	uint8_t q[16] = {0};
-	struct dns_up *u;
+	struct grp *u;
 
 	(void)state;
-	assert_int_equal(dns_up_server_parse("udp://127.0.0.1:9", &s), 0);
+	assert_int_equal(dns_up_server_parse("udp://127.0.0.1:9", &s, NULL, 0), 0);
 	u = mk(&s, 1, 1000);
 	assert_int_equal(send_q(u, q, 11, &r), -EINVAL);
 	assert_int_equal(send_q(u, NULL, 12, &r), -EINVAL);
-	assert_int_equal(dns_up_send(u, q, 12, NULL, &r), -EINVAL);
-	assert_int_equal(dns_up_inflight(u), 0);
-	dns_up_free(u);
+	assert_int_equal(dns_up_send(u->u, u->sv, u->n, NULL, NULL, q, on_answer, &r, NULL), -EINVAL);
+	assert_int_equal(dns_up_send(u->u, u->sv, 0, NULL, &r.q, q, on_answer, &r, NULL), -EINVAL);
+	assert_int_equal(inflight(u), 0);
+	grp_free(u);
 	assert_int_equal(r.calls, 0);
 }
 
@@ -614,15 +822,15 @@ static void test_free_pending(void **state)
 	struct res r[5] = {{0}};
 	uint8_t q[512];
 	size_t ql = fake_query(q, 1, "pending.example", 1, true);
-	struct dns_up *u;
+	struct grp *u;
 
 	(void)state;
 	u = mk(s, 2, 2000);
 	for (int i = 0; i < 5; i++)
 		assert_int_equal(send_q(u, q, ql, &r[i]), 0);
 	run(5, 50);
-	assert_int_equal(dns_up_inflight(u), 5);
-	dns_up_free(u);
+	assert_int_equal(inflight(u), 5);
+	grp_free(u);
 	for (int i = 0; i < 5; i++) {
 		assert_int_equal(r[i].calls, 1);
 		assert_int_equal(r[i].status, -ECANCELED);
@@ -632,34 +840,53 @@ static void test_free_pending(void **state)
 		assert_int_equal(r[i].calls, 1);
 }
 
-/* The first answer's callback frees u while c-ares is still processing. */
-static void test_free_from_cb(void **state)
+/* dns_up_cancel: the callback never runs, the sockets close; also from another callback. */
+static struct dns_up_q *cancel_me;
+
+static void on_answer_cancel(void *arg, int status, const uint8_t *ans, size_t len,
+			     const struct dns_answer_info *ai)
 {
-	struct fake *f = fake_add(&g->fk, AF_INET, FAKE_ANSWER, -1, 1);
-	struct dns_up_server s = srv_of(f, false);
-	struct res r[2] = {{0}};
+	if (cancel_me) {
+		dns_up_cancel(cancel_me);
+		cancel_me = NULL;
+	}
+	on_answer(arg, status, ans, len, ai);
+}
+
+static void test_cancel(void **state)
+{
+	struct fake *dead = fake_add(&g->fk, AF_INET, FAKE_SILENT, -1, 1);
+	struct fake *live = fake_add(&g->fk, AF_INET, FAKE_ANSWER, FAKE_ANSWER, 2);
+	struct dns_up_server sd = srv_of(dead, false), sl = srv_of(live, true);
+	struct res r[3] = {{0}};
+	struct dns_up_q *h;
 	uint8_t q[512];
-	size_t ql = fake_query(q, 1, "reentry.example", 1, true);
-	struct dns_up *u;
+	size_t ql = fake_query(q, 1, "cancel.example", 1, true);
+	struct grp *u, *ut;
 
 	(void)state;
 	assert_int_equal(fake_start(&g->fk), 0);
-	u = mk(&s, 1, 2000);
-	for (int i = 0; i < 2; i++)
-		assert_int_equal(send_q(u, q, ql, &r[i]), 0);
-	/* Both answers are queued before the loop reads the socket. */
-	for (int i = 0; i < 200 && fake_count(f, false) < 2; i++)
-		usleep(1000);
-	usleep(20000);
-	g->free_me = u;
-	run(2, 2000);
-	assert_null(g->free_me);
-	assert_int_equal(r[0].calls + r[1].calls, 2);
-	assert_int_equal(r[0].calls, 1);
-	assert_int_equal(r[1].status + r[0].status, -ECANCELED);
-	run(100, 100);
-	assert_int_equal(r[0].calls, 1);
+	u = mk(&sd, 1, 2000);
+	assert_int_equal(send_h(u, q, ql, &r[0], &h), 0);
+	assert_non_null(h);
+	assert_int_equal(dns_up_sockets(u->u), 1);
+	dns_up_cancel(h);
+	assert_int_equal(inflight(u), 0);
+	assert_int_equal(dns_up_sockets(u->u), 0);
+	/* Two on one TCP connection: the first answer's callback cancels the second. */
+	ut = mk(&sl, 1, 2000);
+	memcpy(r[1].pkt, q, ql);
+	assert_int_equal(dns_query_parse(r[1].pkt, ql, &r[1].q), 0);
+	assert_int_equal(dns_up_send(ut->u, ut->sv, 1, &ut->opts, &r[1].q, r[1].pkt,
+				     on_answer_cancel, &r[1], NULL), 0);
+	assert_int_equal(send_h(ut, q, ql, &r[2], &cancel_me), 0);
+	run(1, 2000);
+	run(100, 300);
+	assert_int_equal(r[0].calls, 0);
 	assert_int_equal(r[1].calls, 1);
+	assert_int_equal(r[1].status, 0);
+	assert_int_equal(r[2].calls, 0);
+	assert_int_equal(inflight(ut), 0);
 }
 
 #define MANY 1000
@@ -671,13 +898,12 @@ static void test_many(void **state)
 	static struct res r[MANY];
 	static uint8_t q[MANY][64];
 	size_t ql[MANY];
-	struct dns_up *u;
+	struct grp *u;
 	uint64_t t0;
 
 	(void)state;
 	memset(r, 0, sizeof(r));
 	assert_int_equal(fake_start(&g->fk), 0);
-	/* Answers lost to a small receive buffer (no CAP_NET_ADMIN) come on c-ares's retry. */
 	u = mk(&s, 1, 2500);
 	t0 = sl_now_ms();
 	for (int i = 0; i < MANY; i++) {
@@ -687,7 +913,7 @@ static void test_many(void **state)
 		ql[i] = fake_query(q[i], (uint16_t)i, name, 1, true);
 		assert_int_equal(send_q(u, q[i], ql[i], &r[i]), 0);
 	}
-	assert_int_equal(dns_up_inflight(u), MANY);
+	assert_int_equal(inflight(u), MANY);
 	run(MANY, 3000);
 	for (int i = 0; i < MANY; i++) {
 		size_t qe = fake_question_end(q[i], ql[i]);
@@ -696,10 +922,10 @@ static void test_many(void **state)
 		assert_int_equal(r[i].status, 0);
 		assert_memory_equal(r[i].ans + 12, q[i] + 12, qe - 12);
 	}
-	assert_int_equal(dns_up_inflight(u), 0);
+	assert_int_equal(inflight(u), 0);
 	print_message("%d queries in flight answered in %llu ms (server saw %d)\n", MANY,
 		      (unsigned long long)(sl_now_ms() - t0), fake_count(f, false));
-	dns_up_free(u);
+	grp_free(u);
 }
 
 int main(void)
@@ -708,23 +934,28 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_parse, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_answer_v4, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_answer_v6, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_fresh_ids, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_fresh_ports_ids, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_spoof_ignored, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_0x20, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_noedns, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_failover_silent, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_failover_refused, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_failover_servfail, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_all_down, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_tc_to_tcp, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_tcp_only, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_tcp_pipelined, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_mixed, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_mark_and_own, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_mark_denied, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_deferred_failure, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_budget, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_send_errors, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_free_pending, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_free_from_cb, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_cancel, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_many, setup, teardown),
 	};
 
+	limits_raise_nofile(); /* a socket per query: 1000 in flight need the room */
 	event_enable_debug_mode(); /* catches misuse of events (re-assigning a pending one...) */
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

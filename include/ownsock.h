@@ -1,0 +1,39 @@
+/* ownsock.h - the process-wide registry of the local addresses of sluice's
+ * own upstream sockets (DNS per-query sockets, TCP connections), so that a
+ * query that comes back in from one of them (a routing loop: the mark that
+ * keeps sluice's own traffic out of the ruleset is missing) is recognised
+ * and refused. Sockets come and go once per upstream query, so adding,
+ * removing and looking up are lock-free bit operations on the local port;
+ * the few local IP addresses those sockets use are kept beside (under a
+ * lock, written rarely) so that a LAN client that happens to use the same
+ * source port is never mistaken for sluice. Thread-safe. */
+#ifndef OWNSOCK_H
+#define OWNSOCK_H
+
+#include "addr.h"
+
+struct ownsock;
+
+/** Where a socket was registered, to unregister it. */
+struct ownsock_tok {
+	uint16_t port;
+	uint8_t slot; /* 0: none registered; else family/protocol bitmap + 1 */
+};
+
+struct ownsock *ownsock_new(void);
+void ownsock_free(struct ownsock *o);
+
+/**
+ * Register the connected (or bound) socket fd of protocol proto
+ * (IPPROTO_UDP or IPPROTO_TCP): one getsockname(). tok receives what
+ * ownsock_del() needs. 0 or -errno (tok->slot is then 0).
+ */
+int ownsock_add(struct ownsock *o, int fd, int proto, struct ownsock_tok *tok);
+
+/** Unregister (before or after closing the socket); a zero tok is fine. */
+void ownsock_del(struct ownsock *o, struct ownsock_tok *tok);
+
+/** True when a (IP and port) is the local address of a registered socket of proto. */
+bool ownsock_has(const struct ownsock *o, const struct addr *a, int proto);
+
+#endif

@@ -1,0 +1,108 @@
+/* dns_int.h - what the DNS service's files share: the per-worker state
+ * (dns.c), where a query came from and how its answer goes back, the
+ * table of queries waiting for upstreams (dns_pend.c) and DNS over TCP
+ * (dns_tcp.c). Internal to src/. */
+#ifndef DNS_INT_H
+#define DNS_INT_H
+
+#include "addr.h"
+#include "dns_conf.h"
+#include "dns_msg.h"
+#include "dns_up.h"
+#include "rng.h"
+
+struct worker;
+struct event;
+struct dns_cache;
+struct clients;
+struct dns_pend_tab;
+struct dns_tcp;
+struct dns_tconn;
+
+/** How a query reached sluice, so its answer goes back the same way. */
+enum dns_via {
+	DNS_VIA_TPROXY, /* intercepted UDP: answer from the original destination */
+	DNS_VIA_SOCK,	/* a dns-listen UDP socket: answer through it */
+	DNS_VIA_TCP,	/* a TCP connection (intercepted or dns-listen) */
+};
+
+struct dns_src {
+	enum dns_via via;
+	struct addr client;
+	struct addr local; /* the address the client asked */
+	int fd;		   /* DNS_VIA_SOCK */
+	bool to_gateway;   /* sent to the gateway's own address (dns-listen) */
+	struct dns_tconn *conn; /* DNS_VIA_TCP: holds a reference while it is stored */
+};
+
+/** Process-wide DNS state, in engine->svc_shared[SVC_DNS]. */
+struct dns_shared {
+	struct dns_cache *cache; /* NULL with cache-size 0 */
+	struct clients *clients;
+	struct dns_up_budget budget;
+	atomic_uint tcp_conns; /* DNS over TCP connections, every worker */
+};
+
+/** One worker's DNS state, in w->svc_state[SVC_DNS]. */
+struct dns_worker {
+	struct worker *w;
+	struct dns_shared *sh;
+	struct dns_up *up;
+	struct dns_pend_tab *pend;
+	struct dns_tcp *tcp;
+	struct rng rng;
+	struct dns_lsock {
+		struct dns_worker *dw;
+		struct event *ev;
+		struct addr local;
+	} lsock[DNS_MAX_LISTEN]; /* dns-listen UDP sockets */
+	size_t n_lsock;
+	uint8_t out[SL_MAX_DGRAM + 2]; /* answers are built here (TCP: after 2 bytes) */
+	uint8_t ans[SL_MAX_DGRAM];     /* an upstream answer, OPT removed */
+};
+
+/* dns.c */
+const struct dns_conf *dns_wconf(const struct dns_worker *dw);
+/** Handle one query from src (every transport ends here). */
+void dns_query_in(struct dns_worker *dw, const struct dns_src *src, const uint8_t *pkt,
+		  size_t len);
+/** Send an answer of n bytes (n <= 0: nothing) in dw->out back the way src came. */
+void dns_deliver(struct dns_worker *dw, const struct dns_src *src, int n);
+/** The answer limit for src: max-udp-size for UDP, 65535 for TCP. */
+void dns_src_limit(const struct dns_worker *dw, const struct dns_src *src, struct dns_query *q);
+
+/* dns_pend.c: queries waiting for an upstream, identical ones merged. */
+struct dns_pend_tab *dns_pend_new(struct dns_worker *dw);
+/** Cancel every waiting query (no answers) and free the table. */
+void dns_pend_free(struct dns_pend_tab *t);
+/** Queries held (upstream queries in flight). */
+size_t dns_pend_count(const struct dns_pend_tab *t);
+
+/** Where a forwarded query goes. */
+struct dns_dest {
+	const struct dns_up_server *servers;
+	size_t n;
+	const char *group; /* group name, or NULL for passthrough */
+};
+
+/**
+ * Ask dest about q (parsed from pkt, len bytes) for src; src NULL is a
+ * background refresh (no client waits). The answer is cached when
+ * cache_ok. Merged with an identical query in flight when there is one.
+ */
+void dns_pend_forward(struct dns_pend_tab *t, const struct dns_src *src, const struct dns_query *q,
+		      const uint8_t *pkt, size_t len, const struct dns_dest *dest, bool cache_ok);
+
+/* dns_tcp.c: DNS over TCP (intercepted, and dns-listen). */
+struct dns_tcp *dns_tcp_new(struct dns_worker *dw);
+void dns_tcp_free(struct dns_tcp *t);
+/** Watch a listening TCP socket (owned by the worker). */
+int dns_tcp_listen(struct dns_tcp *t, int fd, bool transparent);
+void dns_tconn_ref(struct dns_tconn *c);
+void dns_tconn_unref(struct dns_tconn *c);
+/** Queue one answer (without its length prefix) on the connection, if it is still open. */
+void dns_tconn_answer(struct dns_tconn *c, const uint8_t *msg, size_t len);
+/** Open connections of this worker. */
+size_t dns_tcp_count(const struct dns_tcp *t);
+
+#endif

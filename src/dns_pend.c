@@ -1,0 +1,356 @@
+/* dns_pend.c - queries waiting for an upstream answer, one worker's. A
+ * query the cache cannot answer becomes a waiter; identical ones (same
+ * name, type, class, DO and CD bits, same destination) wait on one
+ * upstream query, so a flood of one name costs one upstream query and an
+ * off-path spoofer gets one chance, not many. Each waiter counts against
+ * its client's in-flight cap (process-wide, see clients.h). When the
+ * answer comes, it is cached and every waiter gets its own copy (its ID,
+ * question case, EDNS and size limit). Owns the records and their waiters;
+ * holds no config pointers (a reload may free the config meanwhile). */
+#include "config.h"
+#include "dns_int.h"
+#include "clients.h"
+#include "dns_cache.h"
+#include "worker.h"
+
+#include <errno.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define KEY_MAX (1 + DNS_NAME_WIRE_MAX + 5 + 1 + 255)
+
+struct dns_waiter {
+	struct dns_waiter *next;
+	struct dns_src src;
+	uint32_t limit;
+	size_t len;
+	uint8_t pkt[];
+};
+
+struct dns_pend {
+	struct dns_pend *hnext;	      /* hash chain (merge candidates only) */
+	struct dns_pend *prev, *next; /* every record */
+	struct dns_pend_tab *t;
+	struct dns_up_q *uq;
+	uint64_t hash;
+	bool cache_ok, hashed;
+	struct dns_waiter *waiters, **tail;
+	struct dns_query q; /* the first client's query, rebuilt for each attempt */
+	uint16_t klen;
+	size_t len;
+	uint8_t data[]; /* pkt (len bytes), then the key (klen) */
+};
+
+struct dns_pend_tab {
+	struct dns_worker *dw;
+	struct dns_pend **b;
+	size_t mask, hashed, count;
+	struct dns_pend *all;
+	uint8_t hkey[crypto_shorthash_KEYBYTES];
+};
+
+struct dns_pend_tab *dns_pend_new(struct dns_worker *dw)
+{
+	struct dns_pend_tab *t = calloc(1, sizeof(*t));
+
+	if (!t)
+		return NULL;
+	t->dw = dw;
+	t->mask = 255;
+	t->b = calloc(t->mask + 1, sizeof(*t->b));
+	if (!t->b) {
+		free(t);
+		return NULL;
+	}
+	rng_bytes(&dw->rng, t->hkey, sizeof(t->hkey));
+	return t;
+}
+
+size_t dns_pend_count(const struct dns_pend_tab *t)
+{
+	return t->count;
+}
+
+static unsigned client_cap(const struct dns_worker *dw)
+{
+	unsigned cap = dns_wconf(dw)->inflight_per_client;
+	size_t fair = dw->sh->budget.max / 4; /* four clients can always be served */
+
+	if (dw->sh->budget.max && fair < cap)
+		cap = (unsigned)SL_MAX(fair, 8);
+	return cap;
+}
+
+/* A waiter for src; NULL when its client is at its cap or memory is short. */
+static struct dns_waiter *waiter_new(struct dns_worker *dw, const struct dns_src *src,
+				     const struct dns_query *q, const uint8_t *pkt, size_t len)
+{
+	struct dns_waiter *w;
+
+	if (!clients_take(dw->sh->clients, &src->client, CLIENTS_DNS_INFLIGHT, client_cap(dw))) {
+		ctr_inc(&dw->w->ctr, CTR_DNS_CLIENT_LIMITED);
+		return NULL;
+	}
+	w = malloc(sizeof(*w) + len);
+	if (!w) {
+		clients_put(dw->sh->clients, &src->client, CLIENTS_DNS_INFLIGHT);
+		return NULL;
+	}
+	w->next = NULL;
+	w->src = *src;
+	w->limit = q->limit;
+	w->len = len;
+	memcpy(w->pkt, pkt, len);
+	if (src->via == DNS_VIA_TCP)
+		dns_tconn_ref(src->conn);
+	return w;
+}
+
+static void waiter_free(struct dns_worker *dw, struct dns_waiter *w)
+{
+	clients_put(dw->sh->clients, &w->src.client, CLIENTS_DNS_INFLIGHT);
+	if (w->src.via == DNS_VIA_TCP)
+		dns_tconn_unref(w->src.conn);
+	free(w);
+}
+
+/* The waiter's answer: a's copy for its query, or SERVFAIL without a. */
+static void waiter_answer(struct dns_worker *dw, struct dns_waiter *w,
+			  const struct dns_answer_src *a)
+{
+	const struct dns_conf *d = dns_wconf(dw);
+	struct dns_query q;
+	int n;
+
+	if (dns_query_parse(w->pkt, w->len, &q) < 0)
+		return;
+	q.limit = w->limit;
+	if (a) {
+		n = dns_build_answer(a, &q, w->pkt, 0, d->min_ttl, d->max_ttl, dw->out,
+				     sizeof(dw->out));
+	} else {
+		ctr_inc(&dw->w->ctr, CTR_DNS_SERVFAIL);
+		n = dns_build_error(&q, w->pkt, DNS_RCODE_SERVFAIL, dw->out, sizeof(dw->out));
+	}
+	if (a && n > 0 && (dw->out[2] & (DNS_F_TC >> 8)))
+		ctr_inc(&dw->w->ctr, CTR_DNS_TRUNCATED);
+	dns_deliver(dw, &w->src, n);
+}
+
+static uint64_t key_hash(const struct dns_pend_tab *t, const uint8_t *k, size_t len)
+{
+	uint64_t h;
+
+	crypto_shorthash((uint8_t *)&h, k, len, t->hkey);
+	return h;
+}
+
+static size_t key_make(const struct dns_query *q, const struct dns_dest *dest, uint8_t *k)
+{
+	size_t n = 0;
+
+	k[n++] = dest->group ? 1 : 2;
+	memcpy(k + n, q->lname, q->lname_len);
+	n += q->lname_len;
+	k[n++] = (uint8_t)(q->qtype >> 8);
+	k[n++] = (uint8_t)q->qtype;
+	k[n++] = (uint8_t)(q->qclass >> 8);
+	k[n++] = (uint8_t)q->qclass;
+	k[n++] = (uint8_t)((q->do_bit ? 1 : 0) | (q->flags & DNS_F_CD ? 2 : 0));
+	if (dest->group) {
+		size_t gl = strnlen(dest->group, 255);
+
+		k[n++] = (uint8_t)gl;
+		memcpy(k + n, dest->group, gl);
+		n += gl;
+	} else {
+		n += addr_key(&dest->servers[0].addr, true, k + n);
+	}
+	return n;
+}
+
+static struct dns_pend *find(struct dns_pend_tab *t, uint64_t h, const uint8_t *k, size_t kl)
+{
+	for (struct dns_pend *p = t->b[h & t->mask]; p; p = p->hnext)
+		if (p->hash == h && p->klen == kl && memcmp(p->data + p->len, k, kl) == 0)
+			return p;
+	return NULL;
+}
+
+static void grow(struct dns_pend_tab *t)
+{
+	size_t nb = (t->mask + 1) * 2;
+	struct dns_pend **b = calloc(nb, sizeof(*b));
+
+	if (!b)
+		return; /* longer chains, still correct */
+	for (size_t i = 0; i <= t->mask; i++)
+		while (t->b[i]) {
+			struct dns_pend *p = t->b[i];
+
+			t->b[i] = p->hnext;
+			p->hnext = b[p->hash & (nb - 1)];
+			b[p->hash & (nb - 1)] = p;
+		}
+	free(t->b);
+	t->b = b;
+	t->mask = nb - 1;
+}
+
+static void unlink_pend(struct dns_pend *p)
+{
+	struct dns_pend_tab *t = p->t;
+
+	if (p->hashed) {
+		struct dns_pend **pp = &t->b[p->hash & t->mask];
+
+		while (*pp != p)
+			pp = &(*pp)->hnext;
+		*pp = p->hnext;
+		p->hashed = false;
+		t->hashed--;
+	}
+	if (p->prev)
+		p->prev->next = p->next;
+	else
+		t->all = p->next;
+	if (p->next)
+		p->next->prev = p->prev;
+	t->count--;
+}
+
+static void pend_cb(void *arg, int status, const uint8_t *ans, size_t len,
+		    const struct dns_answer_info *ai)
+{
+	struct dns_pend *p = arg;
+	struct dns_worker *dw = p->t->dw;
+	struct dns_answer_info a2;
+	struct dns_answer_src src;
+	struct dns_waiter *w;
+
+	p->uq = NULL;
+	unlink_pend(p);
+	if (status == 0) {
+		ctr_inc(&dw->w->ctr, CTR_DNS_UPSTREAM_ANSWERS);
+		if (p->cache_ok && dw->sh->cache)
+			dns_cache_put(dw->sh->cache, &p->q, ans, len, ai, sl_now_ms());
+		memcpy(dw->ans, ans, len);
+		a2 = *ai;
+		src = (struct dns_answer_src){dw->ans, dns_answer_strip_opt(dw->ans, len, &a2),
+					      a2.ttl_off, a2.n_ttl, ai->rcode | ai->ext_rcode << 4};
+	}
+	while ((w = p->waiters)) {
+		p->waiters = w->next;
+		waiter_answer(dw, w, status == 0 ? &src : NULL);
+		waiter_free(dw, w);
+	}
+	free(p);
+}
+
+static struct dns_pend *pend_new(struct dns_pend_tab *t, const struct dns_query *q,
+				 const uint8_t *pkt, size_t len, const uint8_t *k, size_t kl)
+{
+	struct dns_pend *p = calloc(1, sizeof(*p) + len + kl);
+
+	if (!p)
+		return NULL;
+	p->t = t;
+	p->len = len;
+	p->klen = (uint16_t)kl;
+	memcpy(p->data, pkt, len);
+	memcpy(p->data + len, k, kl);
+	p->q = *q;
+	p->tail = &p->waiters;
+	p->next = t->all;
+	if (t->all)
+		t->all->prev = p;
+	t->all = p;
+	t->count++;
+	return p;
+}
+
+static void fail_now(struct dns_worker *dw, struct dns_waiter *w)
+{
+	waiter_answer(dw, w, NULL);
+	waiter_free(dw, w);
+}
+
+void dns_pend_forward(struct dns_pend_tab *t, const struct dns_src *src, const struct dns_query *q,
+		      const uint8_t *pkt, size_t len, const struct dns_dest *dest, bool cache_ok)
+{
+	struct dns_worker *dw = t->dw;
+	const struct dns_conf *d = dns_wconf(dw);
+	struct dns_up_opts opts = {.timeout_ms = d->timeout_ms, .x20 = d->x20};
+	struct dns_waiter *w = NULL;
+	struct dns_pend *p;
+	uint8_t k[KEY_MAX];
+	size_t kl = key_make(q, dest, k);
+	uint64_t h = key_hash(t, k, kl);
+	/* A query with its own ECS option is answered for its subnet: not shared. */
+	bool merge = !q->ecs;
+
+	if (src && !(w = waiter_new(dw, src, q, pkt, len))) {
+		if (src->via == DNS_VIA_TCP) /* a TCP client waits for every answer */
+			dns_deliver(dw, src, dns_build_error(q, pkt, DNS_RCODE_SERVFAIL, dw->out,
+							     sizeof(dw->out)));
+		return;
+	}
+	if (merge && (p = find(t, h, k, kl))) {
+		if (w) {
+			*p->tail = w;
+			p->tail = &w->next;
+			ctr_inc(&dw->w->ctr, CTR_DNS_MERGED);
+		}
+		return; /* a refresh of a name already being asked is done */
+	}
+	p = pend_new(t, q, pkt, len, k, kl);
+	if (!p) {
+		if (w)
+			fail_now(dw, w);
+		return;
+	}
+	p->cache_ok = cache_ok;
+	p->hash = h;
+	if (w) {
+		*p->tail = w;
+		p->tail = &w->next;
+	}
+	/* dns_up reads p->q and p->data (the packet) until pend_cb runs. */
+	if (dns_up_send(dw->up, dest->servers, dest->n, &opts, &p->q, p->data, pend_cb, p,
+			&p->uq) < 0) {
+		unlink_pend(p);
+		if (w)
+			fail_now(dw, w);
+		free(p);
+		return;
+	}
+	if (merge) {
+		if (t->hashed >= t->mask + 1)
+			grow(t);
+		p->hnext = t->b[h & t->mask];
+		t->b[h & t->mask] = p;
+		p->hashed = true;
+		t->hashed++;
+	}
+}
+
+void dns_pend_free(struct dns_pend_tab *t)
+{
+	if (!t)
+		return;
+	while (t->all) {
+		struct dns_pend *p = t->all;
+		struct dns_waiter *w;
+
+		unlink_pend(p);
+		dns_up_cancel(p->uq);
+		while ((w = p->waiters)) {
+			p->waiters = w->next;
+			waiter_free(t->dw, w);
+		}
+		free(p);
+	}
+	free(t->b);
+	free(t);
+}

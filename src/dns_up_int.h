@@ -1,0 +1,93 @@
+/* dns_up_int.h - what dns_up.c (queries, UDP attempts) and dns_up_tcp.c
+ * (pooled TCP connections) share. Internal to src/. */
+#ifndef DNS_UP_INT_H
+#define DNS_UP_INT_H
+
+#include "dns_up.h"
+#include "ownsock.h"
+
+struct event;
+struct bufferevent;
+struct dns_up_conn;
+
+/* One UDP attempt: its own connected socket. */
+struct dns_up_try {
+	struct dns_up_q *q;
+	struct event *ev;
+	int fd;
+	uint16_t id;
+	uint8_t srv; /* index into q->sv */
+	bool edns;
+	struct ownsock_tok tok;
+	uint8_t qwire[DNS_NAME_WIRE_MAX]; /* the name as sent (0x20 case) */
+};
+
+struct dns_up_q {
+	struct dns_up_q *prev, *next;
+	struct dns_up *u;
+	dns_up_cb cb;
+	void *arg;
+	const struct dns_query *cq;
+	const uint8_t *pkt;
+	struct dns_up_server sv[DNS_UP_MAX_SERVERS];
+	uint8_t n;
+	uint8_t attempt;  /* next of the 2n attempts */
+	uint8_t round;	  /* of the current attempt */
+	uint8_t cur;	  /* udp[cur] is the current UDP attempt */
+	bool x20;
+	bool deferred;	  /* status is waiting for delivery through tmr */
+	bool tcp_retried; /* re-sent once after a connection closed under it */
+	uint16_t noedns;  /* servers that answered FORMERR to EDNS (bit per index) */
+	int status;
+	int fail;	  /* what to report if no answer comes */
+	uint64_t deadline;
+	unsigned try_ms;
+	struct event *tmr;
+	struct dns_up_try udp[2];
+	/* TCP attempt */
+	struct dns_up_conn *conn;
+	uint16_t tcp_id;
+	uint8_t tcp_srv;
+	bool tcp_edns;
+	uint8_t tcp_qwire[DNS_NAME_WIRE_MAX];
+};
+
+struct dns_up {
+	struct dns_up_env env;
+	struct dns_up_q *queries;
+	size_t inflight;
+	size_t nsocks;
+	struct dns_up_conn *conns;
+	bool mark_logged;
+	uint8_t rbuf[65536]; /* one datagram or frame at a time */
+};
+
+/* What to do with a message that came back. */
+enum dns_up_verdict {
+	UPV_IGNORE,   /* not ours: wrong ID, question or malformed; keep waiting */
+	UPV_ANSWER,   /* deliver it */
+	UPV_TC,	      /* truncated over UDP: ask the same server over TCP */
+	UPV_NOEDNS,   /* FORMERR to our EDNS: ask the same server without it */
+	UPV_FAILOVER, /* SERVFAIL, NOTIMP, REFUSED: try the next server */
+};
+
+/* dns_up.c, for dns_up_tcp.c */
+enum dns_up_verdict dns_up_judge(struct dns_up_q *q, const uint8_t *m, size_t len, uint16_t id,
+				 const uint8_t *qwire, bool edns, bool tcp,
+				 struct dns_answer_info *ai);
+void dns_up_finish(struct dns_up_q *q, int status, const uint8_t *ans, size_t len,
+		   const struct dns_answer_info *ai);
+void dns_up_advance(struct dns_up_q *q, int fail);
+int dns_up_build(struct dns_up_q *q, uint8_t srv, uint16_t id, bool edns, uint8_t *qwire,
+		 uint8_t *out, size_t outlen);
+int dns_up_sock(struct dns_up *u, const struct addr *a, int type, int proto,
+		struct ownsock_tok *tok);
+void dns_up_sock_close(struct dns_up *u, int fd, struct ownsock_tok *tok);
+void dns_up_count(struct dns_up *u, int ctr_id);
+
+/* dns_up_tcp.c */
+int dns_up_tcp_start(struct dns_up_q *q, uint8_t srv, bool edns);
+void dns_up_tcp_detach(struct dns_up_q *q);
+void dns_up_tcp_free_all(struct dns_up *u);
+
+#endif
