@@ -6,7 +6,7 @@
 #include <stdatomic.h>
 #include "cfg.h"
 #include "ctr.h"
-#include "limits.h"
+#include "fdplan.h"
 
 struct worker;
 struct bindmap;
@@ -23,8 +23,8 @@ struct engine {
 	unsigned nworkers;
 	struct bindmap *binds; /* sluice's reply sockets, by bound address */
 	struct ownsock *own;   /* sluice's upstream sockets, for loop detection */
-	struct limits limits;  /* the descriptor plan for cfg */
-	struct limits pending_limits; /* and for pending, during a reload */
+	struct fdplan limits;  /* the descriptor plan for cfg */
+	struct fdplan pending_limits; /* and for pending, during a reload */
 	uint8_t flow_key[16];
 	atomic_uint reload_left;
 	atomic_bool loop_reported; /* a routing loop was logged (once a process) */

@@ -130,9 +130,9 @@ static bool same_sockets(const struct cfg *a, const struct cfg *b)
 }
 
 /* The descriptor plan for c; says so when a session cap had to come down. */
-static void plan(struct engine *e, const struct cfg *c, struct limits *l)
+static void plan(struct engine *e, const struct cfg *c, struct fdplan *l)
 {
-	limits_plan(c, e->nworkers, e->n_socks, e->limits.nofile, l);
+	fdplan_make(c, e->nworkers, e->n_socks, e->limits.nofile, l);
 	if (l->lowered)
 		log_warn("max-sessions %u lowered to %u: RLIMIT_NOFILE is %lu (raise it, e.g. "
 			 "LimitNOFILE= in the systemd unit or ulimit -n)",
@@ -333,7 +333,7 @@ int engine_run(const char *cfg_path, struct cfg *cfg)
 	}
 	randombytes_buf(e.flow_key, sizeof(e.flow_key));
 	cfg_warnings(cfg, warn_line, NULL);
-	e.limits.nofile = limits_raise_nofile();
+	e.limits.nofile = fdplan_raise_nofile();
 	e.nworkers = worker_count(cfg);
 	e.workers = calloc(e.nworkers, sizeof(*e.workers));
 	ws = calloc(e.nworkers, sizeof(*ws));

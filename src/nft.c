@@ -48,11 +48,26 @@ static const struct addr *listener(const struct cfg *c, int family)
 	return NULL;
 }
 
-static void print_ports(const struct cfg *c, FILE *out)
+/* The intercepted ports of one protocol, as an nft set; false when there are none. */
+static bool has_ports(const struct cfg *c, bool tcp)
 {
-	fputs("{ ", out);
 	for (size_t i = 0; i < c->n_intercept; i++)
-		fprintf(out, "%s%u", i ? ", " : "", c->intercept[i].port);
+		if (c->intercept[i].tcp == tcp)
+			return true;
+	return false;
+}
+
+static void print_ports(const struct cfg *c, bool tcp, FILE *out)
+{
+	bool first = true;
+
+	fprintf(out, "%s dport { ", tcp ? "tcp" : "udp");
+	for (size_t i = 0; i < c->n_intercept; i++) {
+		if (c->intercept[i].tcp != tcp)
+			continue;
+		fprintf(out, "%s%u", first ? "" : ", ", c->intercept[i].port);
+		first = false;
+	}
 	fputs(" }", out);
 }
 
@@ -80,18 +95,36 @@ static void print_iif(const struct cfg *c, FILE *out)
 	fputs(c->intercept_local ? ", \"lo\" } " : " } ", out);
 }
 
-static void print_tproxy(const struct cfg *c, FILE *out, int family)
+/* Intercepted traffic whose source would not be routed back out of the
+ * interface it came in on is spoofed (strict reverse-path check, BCP 38):
+ * dropped before tproxy, so a forged source cannot make sluice answer (or
+ * amplify) toward a victim. The gateway's own rerouted traffic comes in on
+ * lo and is left alone. */
+static void print_anti_spoof(const struct cfg *c, FILE *out)
+{
+	for (int tcp = 0; c->anti_spoof && tcp < 2; tcp++) {
+		if (!has_ports(c, tcp))
+			continue;
+		fputs("\t\t", out);
+		print_iif(c, out);
+		fputs("iif != \"lo\" ", out);
+		print_ports(c, tcp, out);
+		fputs(" fib saddr . iif oif missing counter drop\n", out);
+	}
+}
+
+static void print_tproxy(const struct cfg *c, FILE *out, int family, bool tcp)
 {
 	const struct addr *l = listener(c, family);
 	char ip[ADDR_STRLEN];
 	const char *fam = family == AF_INET ? "ip" : "ip6";
 
-	if (!l)
+	if (!l || !has_ports(c, tcp))
 		return;
 	fputs("\t\t", out);
 	print_iif(c, out);
-	fprintf(out, "meta nfproto %s udp dport ", family == AF_INET ? "ipv4" : "ipv6");
-	print_ports(c, out);
+	fprintf(out, "meta nfproto %s ", family == AF_INET ? "ipv4" : "ipv6");
+	print_ports(c, tcp, out);
 	if (addr_is_any(l))
 		fprintf(out, " tproxy %s to :%u", fam, addr_port(l));
 	else if (family == AF_INET)
@@ -126,10 +159,16 @@ static void print_output_chain(const struct cfg *c, FILE *out)
 	      out);
 	print_own_marks(c, out);
 	fputs("\t\tfib daddr type { local, broadcast, multicast } return\n"
-	      "\t\tip daddr @bypass4 return\n\t\tip6 daddr @bypass6 return\n\t\tudp dport ",
+	      "\t\tip daddr @bypass4 return\n\t\tip6 daddr @bypass6 return\n",
 	      out);
-	print_ports(c, out);
-	fprintf(out, " meta mark set 0x%x\n\t}\n", c->tproxy_mark);
+	for (int tcp = 0; tcp < 2; tcp++) {
+		if (!has_ports(c, tcp))
+			continue;
+		fputs("\t\t", out);
+		print_ports(c, tcp, out);
+		fprintf(out, " meta mark set 0x%x\n", c->tproxy_mark);
+	}
+	fputs("\t}\n", out);
 }
 
 void nft_print_rules(const struct cfg *c, FILE *out)
@@ -143,6 +182,10 @@ void nft_print_rules(const struct cfg *c, FILE *out)
 		     "::/0 dev lo table %u\n",
 		c->tproxy_mark, c->route_table, c->route_table, c->tproxy_mark, c->route_table,
 		c->route_table);
+	if (c->anti_spoof)
+		fputs("# Anti-spoofing: intercepted traffic with a source that would not be routed\n"
+		      "# back out of its input interface is dropped (anti-spoof no turns it off).\n",
+		      out);
 	fprintf(out, "# Mode: %s\n\n", c->fail_closed
 					     ? "fail-closed (intercepted ports are dropped while sluice is down)"
 					     : "fail-open (intercepted ports pass untouched while sluice is down)");
@@ -153,21 +196,26 @@ void nft_print_rules(const struct cfg *c, FILE *out)
 	      "accept;\n",
 	      out);
 	print_own_marks(c, out);
-	fputs("\t\tmeta l4proto != udp return\n"
-	      "\t\tfib daddr type { local, broadcast, multicast } return\n"
-	      "\t\tip daddr @bypass4 return\n\t\tip6 daddr @bypass6 return\n",
-	      out);
-	print_tproxy(c, out, AF_INET);
-	print_tproxy(c, out, AF_INET6);
+	fprintf(out, "\t\tmeta l4proto != %s return\n"
+		     "\t\tfib daddr type { local, broadcast, multicast } return\n"
+		     "\t\tip daddr @bypass4 return\n\t\tip6 daddr @bypass6 return\n",
+		c->n_tcp_intercept ? "{ udp, tcp }" : "udp");
+	print_anti_spoof(c, out);
+	for (int tcp = 0; tcp < 2; tcp++) {
+		print_tproxy(c, out, AF_INET, tcp);
+		print_tproxy(c, out, AF_INET6, tcp);
+	}
 	/* Only families sluice listens for: it never takes the others anyway. */
 	for (int fam = AF_INET; c->fail_closed && fam; fam = fam == AF_INET ? AF_INET6 : 0) {
-		if (!listener(c, fam))
-			continue;
-		fputs("\t\t", out);
-		print_iif(c, out);
-		fprintf(out, "meta nfproto %s udp dport ", fam == AF_INET ? "ipv4" : "ipv6");
-		print_ports(c, out);
-		fputs(" counter drop\n", out);
+		for (int tcp = 0; listener(c, fam) && tcp < 2; tcp++) {
+			if (!has_ports(c, tcp))
+				continue;
+			fputs("\t\t", out);
+			print_iif(c, out);
+			fprintf(out, "meta nfproto %s ", fam == AF_INET ? "ipv4" : "ipv6");
+			print_ports(c, tcp, out);
+			fputs(" counter drop\n", out);
+		}
 	}
 	fputs("\t}\n", out);
 	if (c->intercept_local)

@@ -141,7 +141,7 @@ static int alloc_batch(struct worker *w)
 }
 
 /* This worker's share of the session caps (the engine's descriptor plan). */
-static void caps(const struct worker *w, const struct limits *l, unsigned *total, unsigned *client)
+static void caps(const struct worker *w, const struct fdplan *l, unsigned *total, unsigned *client)
 {
 	unsigned n = w->eng ? w->eng->nworkers : 1;
 

@@ -47,11 +47,11 @@ bad service.conf "$W/service.conf:2:" "intercept: unknown service 'smtp'" <<EOF
 $L
 intercept udp 25 smtp
 EOF
-bad proto.conf "$W/proto.conf:2:" "intercept: only 'udp' is supported, not 'tcp'" <<EOF
+bad proto.conf "$W/proto.conf:2:" "intercept: only the dns service takes tcp" <<EOF
 $L
-intercept tcp 53 dns
+intercept tcp 443 quic
 EOF
-bad dup.conf "$W/dup.conf:3:" "intercept: port 5300 is already intercepted" <<EOF
+bad dup.conf "$W/dup.conf:3:" "intercept: udp port 5300 is already intercepted" <<EOF
 $L
 intercept udp 5300 relay
 intercept udp 5300 relay timeout=5

@@ -113,7 +113,8 @@ static void test_parse_bad(void **state)
 	    "256.1.1.1:53",
 	    "example.com:53",
 	    "[example.com]:53",
-	    "[fe80::1%eth0]:53",
+	    "[2001:db8::1%lo]:53", /* a scope only on link-local addresses */
+	    "[fe80::1%]:53",
 	    "[2001:db8::1]:65536",
 	    "2001:db8::1:53:", /* no brackets: all colons belong to the address */
 	    "[[::1]]:53",
@@ -128,6 +129,13 @@ static void test_parse_bad(void **state)
 		if (addr_parse(bad[i], false, 53, &a) != -EINVAL)
 			fail_msg("addr_parse(\"%s\", bare ok) accepted it", bad[i]);
 	}
+	/* A link-local scope names an interface that exists, or an index. */
+	assert_int_equal(addr_parse("[fe80::1%no-such-if0]:53", true, 0, &a), -ENODEV);
+	assert_int_equal(addr_parse("[fe80::1%lo]:53", true, 0, &a), 0);
+	assert_int_not_equal(a.u.in6.sin6_scope_id, 0);
+	assert_int_equal(addr_parse("fe80::1%7", false, 53, &a), 0);
+	assert_int_equal(a.u.in6.sin6_scope_id, 7);
+	assert_int_equal(addr_port(&a), 53);
 	assert_int_equal(addr_parse(NULL, false, 0, &a), -EINVAL);
 }
 

@@ -139,9 +139,9 @@ static void test_syntax_errors(void **state)
 	    {BASE "frobnicate 1\n", ":3: unknown directive 'frobnicate'"},
 	    {"\n# comment\n   \n\t\n" BASE "mark\n", ":7: usage: mark N"},
 	    {BASE "mark 1 2\n", ":3: usage: mark N"},
-	    {BASE "intercept udp 54\n", ":3: usage: intercept udp PORT SERVICE [timeout=SECONDS]"},
+	    {BASE "intercept udp 54\n", ":3: usage: intercept udp|tcp PORT SERVICE [timeout=SECONDS]"},
 	    {BASE "intercept udp 54 relay timeout=1 x\n",
-	     ":3: usage: intercept udp PORT SERVICE [timeout=SECONDS]"},
+	     ":3: usage: intercept udp|tcp PORT SERVICE [timeout=SECONDS]"},
 	    {BASE "include\n", ":3: usage: include FILE"},
 	    {BASE "include a b\n", ":3: usage: include FILE"},
 	    {BASE "user\n", ":3: usage: user NAME"},
@@ -185,8 +185,15 @@ static void test_listen_errors(void **state)
 static void test_intercept_errors(void **state)
 {
 	static const struct errcase cs[] = {
-	    {BASE "intercept tcp 54 relay\n", ":3: intercept: only 'udp' is supported, not 'tcp'"},
-	    {BASE "intercept UDP 54 relay\n", ":3: intercept: only 'udp' is supported, not 'UDP'"},
+	    {BASE "intercept tcp 54 relay\n", ":3: intercept: only the dns service takes tcp"},
+	    {BASE "intercept UDP 54 relay\n", ":3: intercept: protocol must be udp or tcp, not 'UDP'"},
+	    {BASE "intercept sctp 54 relay\n", ":3: intercept: protocol must be udp or tcp, not 'sctp'"},
+	    {BASE "intercept tcp 53 dns timeout=5\n",
+	     ":3: intercept tcp: no options (the idle timeout of DNS connections is "
+	     "dns-tcp-idle-timeout)"},
+	    {BASE "intercept tcp 53 dns\nintercept tcp 53 dns\n",
+	     ":4: intercept: tcp port 53 is already intercepted"},
+	    {BASE "intercept tcp 15000 dns\n", ": listen port 15000 is also an intercepted port"},
 	    {BASE "intercept udp 0 relay\n",
 	     ":3: intercept port: '0' is not a number from 1 to 65535"},
 	    {BASE "intercept udp 65536 relay\n",
@@ -209,8 +216,8 @@ static void test_intercept_errors(void **state)
 	     ":3: timeout: '5s' is not a number from 1 to 86400"},
 	    {BASE "intercept udp 54 relay tmo=5\n",
 	     ":3: intercept: unknown option 'tmo=5' (timeout=SECONDS)"},
-	    {BASE "intercept udp 53 relay\n", ":3: intercept: port 53 is already intercepted"},
-	    {BASE "intercept udp 0x35 relay\n", ":3: intercept: port 53 is already intercepted"},
+	    {BASE "intercept udp 53 relay\n", ":3: intercept: udp port 53 is already intercepted"},
+	    {BASE "intercept udp 0x35 relay\n", ":3: intercept: udp port 53 is already intercepted"},
 	};
 
 	run_cases(*state, cs, SL_ARRAY_LEN(cs));

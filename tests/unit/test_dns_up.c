@@ -26,7 +26,7 @@
 #include "ctr.h"
 #include "dns_up.h"
 #include "fake_dns.h"
-#include "limits.h"
+#include "fdplan.h"
 #include "ownsock.h"
 #include "rng.h"
 
@@ -955,7 +955,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_many, setup, teardown),
 	};
 
-	limits_raise_nofile(); /* a socket per query: 1000 in flight need the room */
+	fdplan_raise_nofile(); /* a socket per query: 1000 in flight need the room */
 	event_enable_debug_mode(); /* catches misuse of events (re-assigning a pending one...) */
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

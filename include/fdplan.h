@@ -1,16 +1,16 @@
-/* limits.h - file descriptors: raise RLIMIT_NOFILE as far as the hard
+/* fdplan.h - file descriptors: raise RLIMIT_NOFILE as far as the hard
  * limit allows, then split what there is between sessions, the reply
  * socket cache and DNS, so that a full session table can never take the
  * descriptors DNS needs (and every cap is one the process can honour). */
-#ifndef LIMITS_H
-#define LIMITS_H
+#ifndef FDPLAN_H
+#define FDPLAN_H
 
 #include <stddef.h>
 
 #include "cfg.h"
 
 /** What the process may use, derived from RLIMIT_NOFILE and the config. */
-struct limits {
+struct fdplan {
 	unsigned long nofile;  /* the soft limit in force */
 	unsigned max_sessions; /* sessions across all workers (at most `max-sessions`) */
 	unsigned max_per_client;
@@ -20,13 +20,13 @@ struct limits {
 };
 
 /** Raise the soft RLIMIT_NOFILE to the hard limit; returns the soft limit now. */
-unsigned long limits_raise_nofile(void);
+unsigned long fdplan_raise_nofile(void);
 
 /**
  * Plan descriptor use for c on nworkers workers with nofile descriptors,
  * nsocks service sockets per worker besides the listeners.
  */
-void limits_plan(const struct cfg *c, unsigned nworkers, size_t nsocks, unsigned long nofile,
-		 struct limits *out);
+void fdplan_make(const struct cfg *c, unsigned nworkers, size_t nsocks, unsigned long nofile,
+		 struct fdplan *out);
 
 #endif

@@ -1,11 +1,11 @@
-/* limits.c - the descriptor plan (see limits.h). The numbers: a fixed
+/* fdplan.c - the descriptor plan (see fdplan.h). The numbers: a fixed
  * reserve for listeners, event loops, the metrics and control sockets and
  * logging; a quarter of the rest for DNS (at least 64); a cache of reply
  * sockets per worker of at most 256; and what remains for sessions at the
  * descriptors one session may hold (a reply socket and one upstream socket
  * each, or one per ntp-redirect server for NTP). */
 #include "config.h"
-#include "limits.h"
+#include "fdplan.h"
 #include "ntp_svc.h"
 
 #include <sys/resource.h>
@@ -17,7 +17,7 @@
 #define DNS_FDS_MIN 64
 #define SESSIONS_MIN 16
 
-unsigned long limits_raise_nofile(void)
+unsigned long fdplan_raise_nofile(void)
 {
 	struct rlimit rl;
 
@@ -44,8 +44,8 @@ static unsigned fds_per_session(const struct cfg *c)
 	return most;
 }
 
-void limits_plan(const struct cfg *c, unsigned nworkers, size_t nsocks, unsigned long nofile,
-		 struct limits *out)
+void fdplan_make(const struct cfg *c, unsigned nworkers, size_t nsocks, unsigned long nofile,
+		 struct fdplan *out)
 {
 	unsigned long fixed = RESERVE_FIXED + nworkers * (c->n_listen + nsocks + RESERVE_PER_WORKER);
 	unsigned long avail = nofile > fixed ? nofile - fixed : 0, flows;
