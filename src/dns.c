@@ -16,6 +16,7 @@
 #include "engine.h"
 #include "list_text.h"
 #include "log.h"
+#include "match.h"
 #include "reply.h"
 #include "svc.h"
 #include "worker.h"
@@ -485,6 +486,9 @@ static void dns_input(struct worker *w, struct flow *f, const uint8_t *data, siz
 		send_error(dw, f, &q, data, DNS_RCODE_REFUSED);
 		return;
 	}
+	/* Rules see the presentation name, escapes and all: a name of binary
+	 * labels is matched on its canonical form like any other. */
+	_Static_assert(DNS_NAME_PRES_MAX - 1 <= MATCH_LOOKUP_MAX, "a query name fits a lookup");
 	r = dns_rules_eval(d, d->rules, d->n_rules, q.name, q.name_len, q.qtype, &f->client, NULL);
 	if (r && r->atype != DNS_A_FORWARD && r->atype != DNS_A_PASSTHROUGH)
 		answer_local(dw, f, r, &q, data);
