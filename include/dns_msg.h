@@ -152,6 +152,19 @@ struct dns_answer_info {
  */
 int dns_query_parse(const uint8_t *pkt, size_t len, struct dns_query *q);
 
+/** Write the lowercase wire name lw (uncompressed, as in struct dns_query)
+ * in presentation form, as dns_query_parse() does for the question, to out
+ * (DNS_NAME_PRES_MAX bytes, NUL-terminated). Returns its length. */
+size_t dns_name_to_text(const uint8_t *lw, char *out);
+
+/** Read a name in presentation form (RFC 1035 5.1: \DDD and \X escapes,
+ * an unescaped '.' ends a label, one trailing dot is optional, "." is the
+ * root) into lowercase wire form (lw: DNS_NAME_WIRE_MAX bytes; *wlen gets
+ * its length, terminating zero included). dns_name_to_text() of the result
+ * is the name as rules see it in a query. 0, or -EINVAL for an empty name
+ * or label, a label over 63 bytes, a name over 255, a bad escape. */
+int dns_name_from_text(const char *text, size_t len, uint8_t *lw, size_t *wlen);
+
 /** The rcode that answers a dns_query_parse error, or -1 for DNS_E_DROP / unknown. */
 int dns_error_rcode(int err);
 

@@ -24,11 +24,18 @@ enum match_kind {
 	MATCH_FULL = 0,	   /**< exactly this name */
 	MATCH_DOMAIN = 1,  /**< this name and every name below it (label boundary) */
 	MATCH_KEYWORD = 2, /**< the name contains this substring */
-	MATCH_REGEXP = 3,  /**< PCRE2 search (not anchored) on the lowercased name; $ = end */
+	MATCH_REGEXP = 3,  /**< PCRE2 search (not anchored) on the lowercased name, escapes as
+			      written (\\001 matches byte 1); $ = end */
 };
 
-/** Longest name (without the trailing dot) that can match: RFC 1035 limit. */
+/** Longest full/domain entry and keyword (without the trailing dot): the
+ * RFC 1035 limit of a host name. */
 #define MATCH_NAME_MAX 253
+
+/** Longest name a lookup reads (without the trailing dot): 255 bytes, each
+ * written as \DDD. A DNS query name in presentation form (struct dns_query,
+ * at most 1003 characters) and an escaped SNI (tls_hello) fit. */
+#define MATCH_LOOKUP_MAX 1020
 
 struct match_builder;
 struct match_set;
@@ -71,7 +78,16 @@ struct match_set *match_builder_finish(struct match_builder *b, char *err, size_
 
 /** True when name (any case, optional trailing dot, not modified) matches;
  * *tag_out (may be NULL) gets the tag of the most specific matching entry.
- * Names longer than 253 characters never match. Safe from many threads. */
+ * Safe from many threads.
+ *
+ * The name is taken as the text it is: callers pass DNS names in their
+ * presentation form, where a byte outside 0x21..0x7e and a '.' or '\' inside
+ * a label is written \DDD, so only an unescaped '.' ends a label. Such a name
+ * may be longer than 253 characters, up to MATCH_LOOKUP_MAX: a domain entry
+ * matches it when it is one of its label-boundary suffixes (whatever the
+ * labels in front hold), a full entry never (no entry is that long), and
+ * keywords and regexps search the whole name, \DDD escapes included, as for
+ * a name of any length. Longer names never match. */
 bool match_lookup(const struct match_set *s, const char *name, size_t len, uint32_t *tag_out);
 
 /** match_lookup() that also says which entry matched (hit may be NULL). */

@@ -115,8 +115,9 @@ void quic_sniff_free(struct quic_sniff *s);
  */
 enum quic_sniff_result quic_sniff_feed(struct quic_sniff *s, const uint8_t *dgram, size_t len);
 
-/** The ClientHello's host name (lowercase, validated), or NULL when there
- *  is none, it was invalid, or the sniff is not DONE. */
+/** The ClientHello's host name (lowercase; in DNS presentation form, \DDD
+ *  escapes, when it is not a plain host name: see struct tls_hello), or
+ *  NULL when there is none, it is over 255 bytes, or the sniff is not DONE. */
 const char *quic_sniff_sni(const struct quic_sniff *s);
 
 /** Store up to @max of the ClientHello's ALPN names (valid while @s

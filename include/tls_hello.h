@@ -7,8 +7,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/** Longest host name kept (RFC 1035 text form, without the trailing dot). */
+/** Longest plain host name (RFC 1035 text form, without the trailing dot). */
 #define TLS_HELLO_SNI_MAX 253
+/** Longest server_name kept at all, in bytes (a DNS name's wire limit). */
+#define TLS_HELLO_SNI_BYTES 255
+/** Room for a kept server_name with every byte written \DDD. */
+#define TLS_HELLO_SNI_TEXT_MAX (4 * TLS_HELLO_SNI_BYTES)
 /** ALPN protocol names kept; later ones are counted in alpn_dropped. */
 #define TLS_HELLO_ALPN_MAX 8
 /** Longest ALPN protocol name kept (bytes, without the NUL). */
@@ -21,12 +25,16 @@ struct tls_hello {
 	/** Bytes of the whole message (4-byte header + body); on -EAGAIN the
 	 *  total the caller must gather before calling again. */
 	size_t need;
-	/** The host_name from server_name, lowercased, trailing dot removed;
-	 *  "" when absent or invalid. */
-	char sni[TLS_HELLO_SNI_MAX + 1];
+	/** The host_name from server_name, lowercased, one trailing dot
+	 *  removed. One that is not a plain host name (sni_invalid) is kept in
+	 *  DNS presentation form, as a query for it would be matched: a byte
+	 *  outside 0x21..0x7e, or a '\', is written \DDD ('.' ends a label).
+	 *  "" when absent, or longer than TLS_HELLO_SNI_BYTES. */
+	char sni[TLS_HELLO_SNI_TEXT_MAX + 1];
 	/** A server_name extension carried a host_name. */
 	bool has_sni;
-	/** ... but it was not a plain LDH/underscore host name (sni is ""). */
+	/** ... but it was not a plain LDH/underscore host name of at most
+	 *  TLS_HELLO_SNI_MAX (sni holds its escaped form, or ""). */
 	bool sni_invalid;
 	/** An ALPN extension was present (it may still list no usable name). */
 	bool has_alpn;

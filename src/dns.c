@@ -19,6 +19,7 @@
 #include "listen.h"
 #include "list_text.h"
 #include "log.h"
+#include "match.h"
 #include "ownsock.h"
 #include "reply.h"
 #include "svc.h"
@@ -217,6 +218,9 @@ void dns_query_in(struct dns_worker *dw, const struct dns_src *src, const uint8_
 		send_error(dw, src, &q, pkt, DNS_RCODE_REFUSED);
 		return;
 	}
+	/* Rules see the presentation name, escapes and all: a name of binary
+	 * labels is matched on its canonical form like any other. */
+	_Static_assert(DNS_NAME_PRES_MAX - 1 <= MATCH_LOOKUP_MAX, "a query name fits a lookup");
 	r = dns_rules_eval(d, d->rules, d->n_rules, q.name, q.name_len, q.qtype, &src->client, NULL);
 	if (r && r->atype != DNS_A_FORWARD && r->atype != DNS_A_PASSTHROUGH)
 		answer_local(dw, src, r, &q, pkt);

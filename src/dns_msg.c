@@ -1,8 +1,9 @@
 #include "config.h"
 /* dns_msg.c - the DNS wire format on sluice's hot path: parsing client
  * queries, building the answers sluice writes itself (errors, addresses,
- * blocks, truncation), validating upstream answers for the cache, and
- * rewriting IDs and TTLs in place. Hand-written and allocation-free: every
+ * blocks, truncation), validating upstream answers for the cache,
+ * rewriting IDs and TTLs in place, and the presentation form of names that
+ * rules see (also read back from text for `sluice match`). Hand-written and allocation-free: every
  * read checks what remains before it consumes (the c-ares ares_buf idea),
  * compression pointers may only point backwards. It does not decide what
  * to answer (dns service), nor store answers (dns_cache).
@@ -110,7 +111,7 @@ int dns_wire_name_read(const uint8_t *pkt, size_t len, size_t *off, uint8_t *lw,
 }
 
 /* Presentation form of an uncompressed wire name; see struct dns_query. */
-static size_t name_to_pres(const uint8_t *lw, char *out)
+size_t dns_name_to_text(const uint8_t *lw, char *out)
 {
 	size_t i = 0, o = 0;
 
@@ -134,6 +135,66 @@ static size_t name_to_pres(const uint8_t *lw, char *out)
 	}
 	out[o] = 0;
 	return o;
+}
+
+/* The value of the escape at t[i] == '\\' (\DDD or \X); *i moves to its
+ * last character. -1 when it is cut short or \DDD is over 255. */
+static int text_escape(const char *t, size_t len, size_t *i)
+{
+	size_t k = *i + 1;
+	int v = 0;
+
+	if (k >= len)
+		return -1;
+	if (t[k] < '0' || t[k] > '9') {
+		*i = k;
+		return (unsigned char)t[k];
+	}
+	for (size_t e = k + 3; k < e; k++) {
+		if (k >= len || t[k] < '0' || t[k] > '9')
+			return -1;
+		v = v * 10 + (t[k] - '0');
+	}
+	*i = k - 1;
+	return v <= 255 ? v : -1;
+}
+
+int dns_name_from_text(const char *t, size_t len, uint8_t *lw, size_t *wlen)
+{
+	size_t wl = 1, lab = 0; /* lw[lab]: the length byte of the current label */
+
+	if (len == 1 && t[0] == '.') {
+		lw[0] = 0;
+		*wlen = 1;
+		return 0;
+	}
+	lw[0] = 0;
+	for (size_t i = 0; i < len; i++) {
+		int c = (unsigned char)t[i];
+
+		if (c == '.') {
+			if (lw[lab] == 0)
+				return -EINVAL; /* an empty label */
+			if (i + 1 == len)
+				break; /* the root's dot */
+			if (wl + 2 > DNS_NAME_WIRE_MAX)
+				return -EINVAL;
+			lab = wl++;
+			lw[lab] = 0;
+			continue;
+		}
+		if (c == '\\' && (c = text_escape(t, len, &i)) < 0)
+			return -EINVAL;
+		if (lw[lab] == 63 || wl + 2 > DNS_NAME_WIRE_MAX)
+			return -EINVAL;
+		lw[wl++] = lower((uint8_t)c);
+		lw[lab]++;
+	}
+	if (lw[lab] == 0)
+		return -EINVAL;
+	lw[wl++] = 0;
+	*wlen = wl;
+	return 0;
 }
 
 struct rr {
@@ -255,7 +316,7 @@ int dns_query_parse(const uint8_t *pkt, size_t len, struct dns_query *q)
 	q->qclass = rd16(pkt + off + 2);
 	off += 4;
 	q->question_end = (uint16_t)off;
-	q->name_len = (uint16_t)name_to_pres(q->lname, q->name);
+	q->name_len = (uint16_t)dns_name_to_text(q->lname, q->name);
 	q->question_ok = true;
 	if (off == len && !(pkt[6] | pkt[7] | pkt[8] | pkt[9] | pkt[10] | pkt[11]))
 		return 0; /* the common case: a bare question */

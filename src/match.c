@@ -13,7 +13,8 @@
  * suffixes share work; match_int.h) and probes the longest suffix first: the
  * first hit is the most specific one. Tags are stored as runs (one per change
  * of tag in insertion order) or inline when the caller gives nearly every
- * entry its own tag. */
+ * entry its own tag. Names longer than 253 characters (escaped bytes) take
+ * a separate, out-of-line path that probes only the suffixes that fit. */
 #include "match.h"
 #include "match_int.h"
 #include "match_rx.h"
@@ -602,6 +603,37 @@ static bool dom_lookup(const struct match_set *s, const char *name, size_t len,
 	return false;
 }
 
+/* A name longer than any entry can be (bytes written \DDD): domain entries
+ * are probed on the label-boundary suffixes of at most 253 characters, never
+ * on the whole name (so no full entry matches); keywords and regexps search
+ * the whole name. Out of line, so that match_lookup_ex's loop stays as it is
+ * for the names nearly every lookup sees. */
+static __attribute__((noinline, cold)) bool lookup_long(const struct match_set *s, const char *name,
+							size_t len, struct match_hit *hit)
+{
+	char buf[MATCH_LOOKUP_MAX + 1 + 8];
+	uint8_t starts[MATCH_NAME_MAX + 2];
+	size_t nstarts = 0, tl = 0;
+	const char *tail;
+
+	if (len > MATCH_LOOKUP_MAX)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		buf[i] = match_lc(name[i]);
+	memset(buf + len, 0, 8);
+	/* the tail: from the first dot whose suffix has at most 253 characters */
+	tail = memchr(buf + len - MATCH_NAME_MAX - 1, '.', MATCH_NAME_MAX + 1);
+	if (tail) {
+		tl = len - (size_t)(tail - buf); /* at most 254: the dot and its suffix */
+		for (size_t i = 0; i < tl; i++)
+			if (tail[i] == '.')
+				starts[nstarts++] = (uint8_t)(i + 1); /* never 0: never full */
+	}
+	return (s->nslots && nstarts && dom_lookup(s, tail, tl, starts, nstarts, hit)) ||
+	       (s->rx.nkw && match_rx_kw_lookup(&s->rx, buf, len, hit)) ||
+	       (s->rx.nrx && match_rx_lookup(&s->rx, buf, len, hit));
+}
+
 bool match_lookup_ex(const struct match_set *s, const char *name, size_t len, struct match_hit *hit)
 {
 	char buf[MATCH_NAME_BUF];
@@ -613,8 +645,12 @@ bool match_lookup_ex(const struct match_set *s, const char *name, size_t len, st
 		return false;
 	if (len && name[len - 1] == '.')
 		len--;
-	if (len == 0 || len > MATCH_NAME_MAX)
+	if (!hit)
+		hit = &h;
+	if (len == 0)
 		return false;
+	if (len > MATCH_NAME_MAX)
+		return lookup_long(s, name, len, hit);
 	starts[0] = 0;
 	for (size_t i = 0; i < len; i++) { /* branch-free: this loop is hot */
 		unsigned char c = (unsigned char)name[i];
@@ -625,11 +661,9 @@ bool match_lookup_ex(const struct match_set *s, const char *name, size_t len, st
 		nstarts += c == '.';
 	}
 	memset(buf + len, 0, 8);
-	if (!hit)
-		hit = &h;
 	return (s->nslots && dom_lookup(s, buf, len, starts, nstarts, hit)) ||
 	       (s->rx.nkw && match_rx_kw_lookup(&s->rx, buf, len, hit)) ||
-	       (s->rx.nrx && match_rx_lookup(&s->rx, buf, len, starts, nstarts, hit));
+	       (s->rx.nrx && match_rx_lookup(&s->rx, buf, len, hit));
 }
 
 bool match_lookup(const struct match_set *s, const char *name, size_t len, uint32_t *tag_out)

@@ -1,10 +1,13 @@
 /* match_cli.c - `sluice match NAME [TYPE]`: says which dns-rule decides a
  * name, and which list entry (with its file and line) or geosite entry
- * made the rule match, so a user can see why a name went where it went. */
+ * made the rule match, so a user can see why a name went where it went.
+ * NAME is read in presentation form (\DDD escapes) and matched in the
+ * canonical form the DNS service gives a query for it. */
 #include "config.h"
 #include "cfg.h"
 #include "dns_conf.h"
 #include "dns_match.h"
+#include "dns_msg.h"
 #include "match.h"
 
 #include <arpa/inet.h>
@@ -104,7 +107,8 @@ int sluice_match_main(struct cfg *cfg, int argc, char **argv)
 	const struct dns_conf *d = dns_conf_get(cfg);
 	struct match_hit hit;
 	const struct dns_rule *r;
-	char name[256], tb[16];
+	char name[DNS_NAME_PRES_MAX], tb[16];
+	uint8_t wire[DNS_NAME_WIRE_MAX];
 	uint16_t qtype = 1;
 	size_t len;
 
@@ -116,14 +120,19 @@ int sluice_match_main(struct cfg *cfg, int argc, char **argv)
 		fprintf(stderr, "sluice match: unknown DNS type '%s'\n", argv[1]);
 		return 2;
 	}
-	snprintf(name, sizeof(name), "%s", argv[0]);
-	len = strlen(name);
-	if (len && name[len - 1] == '.')
-		name[--len] = '\0';
-	sl_lower(name, len);
+	/* The name as a query for it carries it: \DDD and \X escapes read,
+	 * then written back the way the DNS service writes query names. */
+	if (dns_name_from_text(argv[0], strlen(argv[0]), wire, &len) < 0) {
+		fprintf(stderr,
+			"sluice match: '%s' is not a domain name (labels of 1 to 63 bytes, 255 "
+			"in all; \\DDD or \\X for other bytes)\n",
+			argv[0]);
+		return 2;
+	}
+	len = dns_name_to_text(wire, name);
 	memset(&hit, 0, sizeof(hit));
 	r = dns_rules_eval(d, d->rules, d->n_rules, name, len, qtype, NULL, &hit);
-	printf("%s %s: ", name, dns_type_name(qtype, tb, sizeof(tb)));
+	printf("%s %s: ", len ? name : ".", dns_type_name(qtype, tb, sizeof(tb)));
 	if (!r) {
 		if (d->n_groups)
 			printf("no rule matches: default forward %s (the first upstream group)\n",

@@ -530,24 +530,30 @@ static void rx_probe(struct rxrun *x, uint64_t h, size_t at)
 }
 
 /* The first-added regexp that matches: guarded ones through their keys at
- * every label start / label-aligned suffix, then the unguarded ones. */
+ * every label start / label-aligned suffix, then the unguarded ones. A
+ * suffix key is at most RX_LIT_MAX long, so only suffixes in the last 253
+ * characters are hashed (the whole name, unless it is a long escaped one). */
 bool match_rx_lookup(const struct match_rx_set *s, const char *name, size_t len,
-		     const uint8_t *starts, size_t nstarts, struct match_hit *hit)
+		     struct match_hit *hit)
 {
 	struct rxrun x = {.s = s, .name = name, .len = len, .best = SIZE_MAX};
 	const struct match_re *r;
 
 	if (s->nrxk) {
+		size_t t = len > MATCH_NAME_MAX ? len - MATCH_NAME_MAX : 0;
 		struct match_hstate hs;
 
-		match_hstate_init(&hs, name, len);
-		for (size_t i = 0; i < nstarts; i++) {
-			size_t b = starts[i];
+		match_hstate_init(&hs, name + t, len - t);
+		for (size_t b = 0;;) { /* every label start */
+			const char *dot;
 
 			if (len - b >= 3)
 				rx_probe(&x, key_pre(name + b), b);
-			if (b)
-				rx_probe(&x, match_hstate_suffix(&hs, b) ^ RXK_SUF, SIZE_MAX);
+			if (b && b >= t)
+				rx_probe(&x, match_hstate_suffix(&hs, b - t) ^ RXK_SUF, SIZE_MAX);
+			if (!(dot = memchr(name + b, '.', len - b)))
+				break;
+			b = (size_t)(dot - name) + 1;
 		}
 	}
 	for (size_t i = 0; i < s->nrxfree && s->rxfree[i] < x.best; i++)

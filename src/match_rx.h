@@ -65,9 +65,9 @@ void match_rx_set_fini(struct match_rx_set *s);
 bool match_rx_kw_lookup(const struct match_rx_set *s, const char *name, size_t len,
 			struct match_hit *hit);
 
-/** First-added regexp that matches the lowercased name (MATCH_NAME_BUF padded);
- * starts[0..nstarts) are the label starts. False if none. */
+/** First-added regexp that matches the lowercased name (len up to
+ * MATCH_LOOKUP_MAX, 8 zero bytes of padding after it). False if none. */
 bool match_rx_lookup(const struct match_rx_set *s, const char *name, size_t len,
-		     const uint8_t *starts, size_t nstarts, struct match_hit *hit);
+		     struct match_hit *hit);
 
 #endif

@@ -715,7 +715,7 @@ enum quic_sniff_result quic_sniff_feed(struct quic_sniff *s, const uint8_t *dgra
 
 const char *quic_sniff_sni(const struct quic_sniff *s)
 {
-	if (s->state != QUIC_SNIFF_DONE || !s->hello.has_sni || s->hello.sni_invalid)
+	if (s->state != QUIC_SNIFF_DONE || !s->hello.has_sni || !s->hello.sni[0])
 		return NULL;
 	return s->hello.sni;
 }

@@ -10,6 +10,7 @@
 #include "dns_conf.h"
 #include "dns_match.h"
 #include "log.h"
+#include "match.h"
 #include "quic.h"
 #include "relay.h"
 #include "reply.h"
@@ -75,15 +76,19 @@ static void log_decision(struct worker *w, struct flow *f, const char *sni, cons
 		snprintf(by, sizeof(by), "by rule %s:%u", r->file, r->line);
 	else
 		snprintf(by, sizeof(by), "(no rule matched)");
-	log_debug("quic: %s -> %s sni=%s alpn=%s: %s %s", addr_fmt(&f->client, c, sizeof(c)),
-		  addr_fmt(&f->origdst, d, sizeof(d)), sni ? sni : "(none)", alpn ? alpn : "-",
-		  what, by);
+	/* an escaped SNI may take 1020 characters: keep the verdict in the line */
+	log_debug("quic: %s -> %s sni=%.500s%s alpn=%s: %s %s", addr_fmt(&f->client, c, sizeof(c)),
+		  addr_fmt(&f->origdst, d, sizeof(d)), sni ? sni : "(none)",
+		  sni && strlen(sni) > 500 ? "..." : "", alpn ? alpn : "-", what, by);
 }
 
-/* Apply the first matching quic-rule to the flow (sni NULL: none read). */
+/* Apply the first matching quic-rule to the flow (sni NULL: none read). An
+ * SNI that is no plain host name comes escaped, like a DNS query name, and
+ * the rules match it on its labels all the same. */
 static void decide(struct worker *w, struct flow *f, struct quic_flow *qf, const char *sni,
 		   const char *alpn)
 {
+	_Static_assert(TLS_HELLO_SNI_TEXT_MAX <= MATCH_LOOKUP_MAX, "an escaped SNI fits a lookup");
 	const struct dns_conf *d = dconf(w);
 	size_t len = sni ? strlen(sni) : 0;
 	const struct dns_rule *r = dns_rules_eval(d, d->quic_rules, d->n_quic_rules, sni ? sni : "",

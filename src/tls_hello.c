@@ -99,6 +99,31 @@ bad:
 	return false;
 }
 
+/* A host_name that is no plain host name, for rules all the same: one
+ * trailing dot dropped, lowercased, other bytes as the DNS presentation form
+ * writes them (dns_msg.c), so that a domain rule matches it by its labels
+ * whatever the bytes in front, as it does a query name. "" past 255 bytes. */
+static void sni_text(const uint8_t *name, size_t len, char *out)
+{
+	size_t o = 0;
+
+	if (len > 0 && name[len - 1] == '.')
+		len--;
+	for (size_t i = 0; i < len && len <= TLS_HELLO_SNI_BYTES; i++) {
+		uint8_t c = name[i];
+
+		if (c > 0x20 && c < 0x7f && c != '\\') {
+			out[o++] = (char)((uint8_t)(c - 'A') < 26 ? c | 0x20 : c);
+			continue;
+		}
+		out[o++] = '\\';
+		out[o++] = (char)('0' + c / 100);
+		out[o++] = (char)('0' + c / 10 % 10);
+		out[o++] = (char)('0' + c % 10);
+	}
+	out[o] = '\0';
+}
+
 static int parse_sni(struct rd ext, struct tls_hello *h)
 {
 	struct rd list, name;
@@ -117,6 +142,8 @@ static int parse_sni(struct rd ext, struct tls_hello *h)
 			return -EINVAL;
 		h->has_sni = true;
 		h->sni_invalid = !tls_hello_host_valid(name.p, name.left, h->sni);
+		if (h->sni_invalid)
+			sni_text(name.p, name.left, h->sni);
 	}
 	return 0;
 }

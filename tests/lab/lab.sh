@@ -491,6 +491,7 @@ PY
 # 1.3 ClientHello with ALPN h3, sent from a socket connected to ADDR:port;
 # reports what came back. Keys:
 #   sni=NAME    the SNI to send; sni= (empty) sends no SNI extension
+#   snihex=HEX  the SNI's bytes in hex instead (any bytes)
 #   port=P      443;  version=1|2  QUIC v1 or v2 Initial keys (1)
 #   split=N     spread the ClientHello over N Initial packets, one datagram
 #               each (1);  send=first  sends only the first of them
@@ -559,8 +560,8 @@ secret = label(hmac.new(salt, dcid, hashlib.sha256).digest(), b"client in", 32)
 key, iv, hp = label(secret, pre + b"key", 16), label(secret, pre + b"iv", 12), label(secret, pre + b"hp", 16)
 
 exts = b""
-if o["sni"]:
-    name = o["sni"].encode()
+name = bytes.fromhex(o["snihex"]) if o.get("snihex") else o["sni"].encode()
+if name:
     entry = b"\x00" + struct.pack("!H", len(name)) + name
     exts += ext(0, struct.pack("!H", len(entry)) + entry)
 exts += ext(10, b"\x00\x02\x00\x1d")  # supported_groups: x25519

@@ -12,6 +12,12 @@
 #    exception and its subdomains are forwarded (the upstream answers), a
 #    path rule is skipped, $third-party rules block;
 #  - the full blocklistproject ads-ags.txt (when ../shared/data is there);
+#  - names with binary labels: two 60-byte labels of byte 0x01 (about 500
+#    characters in presentation form) in front of a blocked name (domain:
+#    rules, the adblock list, the full list) get the very answer
+#    "x.<blocked name>" gets; under hosts.example they fall through to the
+#    next rule like an unknown name; under a name no rule blocks they are
+#    forwarded and the upstream sees them;
 #  - `address IP...` answers A and AAAA from its list, NODATA for HTTPS;
 #  - `hosts` answers from a hosts file (several names a line, tabs,
 #    comments, IPv6 entries, a name with only an IPv6 line, a real line of
@@ -62,6 +68,21 @@ lab_sluice "$conf" || exit 99
 slog=$LAB_WORK/sluice.log
 check "the adblock fixture loaded: 6 entries, the path rule skipped" \
 	expect_match "$(cat "$slog")" "list ads: 6 entries from .*ads\.txt \(0 bad lines, 1 unsupported rules skipped\)"
+
+# binq TYPE NAME - hex of a query (RD, no EDNS) for two labels of 60 bytes
+# 0x01 in front of NAME.
+binq() {
+	"$LAB_PY" - "$1" "$2" <<'PY'
+import struct, sys
+q = struct.pack("!HHHHHH", 0x5151, 0x0100, 1, 0, 0, 0) + (bytes([60]) + b"\x01" * 60) * 2
+for l in sys.argv[2].split("."):
+    q += bytes([len(l)]) + l.encode()
+print((q + b"\0" + struct.pack("!HH", {"A": 1, "AAAA": 28}[sys.argv[1]], 1)).hex())
+PY
+}
+# dnsq_norm OUT - lab_dnsq's output without the ID and length.
+dnsq_norm() { sed -E 's/ id=[0-9]+//; s/ len=[0-9]+//' <<<"$1"; }
+BIN60='(\\001|\?){60}' # unbound writes a byte it cannot print as ?
 
 # delta NAME - how much counter NAME grew from snapshot m0 to m1.
 delta() { echo $(($(mval "$m1" "$1") - $(mval "$m0" "$1"))); }
@@ -140,6 +161,35 @@ for v in 4 6; do
 		check "IPv$v full ads-ags.txt: www.baidu.com is not blocked" \
 			expect_eq "$(dig_answers "$out")" "A 192.0.2.31"
 	fi
+
+	# Binary labels in front of a blocked name: the same answer as x.NAME.
+	m0=$(lab_metrics)
+	blocked="nx.block.example zero.block.example doubleclick.net"
+	[ -n "$extra_list" ] && blocked="$blocked 0001-cab8-4c8c-43de.reporo.net"
+	nb=0
+	for name in $blocked; do
+		for t in A AAAA; do
+			want=$(lab_dnsq "$LAB_CLI" $res -n x.$name -t $t --edns 0)
+			out=$(lab_dnsq "$LAB_CLI" $res --hex "$(binq $t c$v.$name)")
+			check "IPv$v: 2 x 60 bytes 0x01 + .c$v.$name $t: blocked like x.$name" \
+				expect_eq "$(dnsq_norm "$out")" "$(dnsq_norm "$want")"
+			check "IPv$v: ... and the answer is a block ($(sed -n 's/.*\(rcode=[A-Z]*\).*/\1/p' <<<"$want"))" \
+				expect_match "$(dnsq_norm "$out")" "rcode=NXDOMAIN|rr A [0-9]+ 0\.0\.0\.0|rr AAAA [0-9]+ ::$"
+			nb=$((nb + 2))
+		done
+		check "IPv$v: the upstream never heard of c$v.$name" never_asked c$v.$name
+	done
+	out=$(lab_dnsq "$LAB_CLI" $res --hex "$(binq A c$v.nothere.hosts.example)" | tr '\n' ' ')
+	check "IPv$v: binary labels + .c$v.nothere.hosts.example: not in the hosts file, next rule" \
+		expect_match "$out" "rcode=NOERROR .* an=1 .* rr A [0-9]+ 192\.0\.2\.99 $"
+	out=$(lab_dnsq "$LAB_CLI" $res --hex "$(binq A c$v.fwd.example)" | tr '\n' ' ')
+	check "IPv$v: binary labels + .c$v.fwd.example (no rule blocks it): forwarded, abroad answers" \
+		expect_match "$out" "rcode=NOERROR .* an=1 .* rr A [0-9]+ 192\.0\.2\.31 $"
+	check "IPv$v: abroad was asked for the whole name, binary labels and all" \
+		grep -qE "info: [0-9a-f.:]+ $BIN60\.$BIN60\.c$v\.fwd\.example\. A IN" "$LAB_WORK/abroad.log"
+	m1=$(lab_metrics)
+	check "IPv$v: $nb blocked (half of them x.NAME), 1 forwarded" \
+		expect_eq "$(delta dns_blocked)/$(delta dns_forwarded)" $nb/1
 
 	# address and hosts.
 	m0=$(lab_metrics)

@@ -12,7 +12,12 @@
 #  - qtype: rules and the TYPE argument; address rules list their addresses;
 #  - an unmatched name without an `all` rule: "no rule matches" and the
 #    default (the first group, or passthrough without groups);
-#  - errors: an unknown TYPE and a missing NAME exit 2.
+#  - NAME in presentation form: \DDD and \X escapes are read and the name is
+#    explained in the canonical form a query for it gets (\065D -> ad, \. ->
+#    \046); two 60-byte labels of byte 1 (\001) in front of a listed name
+#    are blocked by the same entry, and a regexp sees the escapes as text;
+#  - errors: an unknown TYPE, a missing NAME, and a NAME that is no domain
+#    name (a label over 63 bytes, an empty label, a bad escape) exit 2.
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/lab/lab.sh"
 [ -x "$SLUICE" ] || { echo "FAIL: no sluice binary at $SLUICE" >&2; exit 99; }
 top=${top_srcdir:-$LAB_DIR/../..}
@@ -87,6 +92,20 @@ for kind in dir dat; do
 	# entry that stays ("domain:doubleclick.net at ads.txt:3").
 	check "$kind: AD.DoubleClick.NET.: the entry printed is the one on the line printed" \
 		entry_on_line "$out"
+	b60=$(printf '\\001%.0s' $(seq 60))
+	out=$(m "$b60.$b60.WWW.doubleclick.net")
+	check "$kind: 2 x 60 bytes 1 + .www.doubleclick.net: block nxdomain, rule $conf:$la" \
+		expect_eq "$(sed -n 1,2p <<<"$out")" "$b60.$b60.www.doubleclick.net A: block nxdomain
+  rule $conf:$la: dns-rule list:ads"
+	check "$kind: 2 x 60 bytes 1 + .www.doubleclick.net: entry ||doubleclick.net^ at ads.txt:4" \
+		expect_eq "$(sed -n 3p <<<"$out")" \
+		"  matched list 'ads' (adblock:$data/ads.txt) entry domain:doubleclick.net at $data/ads.txt:4"
+	out=$(m '\065D.DoubleClick.NET')
+	check "$kind: \\065D.DoubleClick.NET reads as ad.doubleclick.net" \
+		expect_eq "$(sed -n 1p <<<"$out")" "ad.doubleclick.net A: block nxdomain"
+	out=$(m 'x\.ad.doubleclick.net')
+	check "$kind: x\\.ad.doubleclick.net: one label x\\046ad, under doubleclick.net" \
+		expect_eq "$(sed -n 1p <<<"$out")" "x\\046ad.doubleclick.net A: block nxdomain"
 	out=$(m x.ads.example AAAA)
 	check "$kind: x.ads.example AAAA: the synthetic entry at ads.txt:10" \
 		expect_contains "$out" "entry domain:ads.example at $data/ads.txt:10"
@@ -154,4 +173,23 @@ check "an unknown TYPE exits 2" expect_eq "$?" 2
 check "no NAME exits 2" expect_eq "$?" 2
 "$SLUICE" match -c "$conf" a.example >/dev/null 2>&1
 check "a match exits 0" expect_eq "$?" 0
+for bad in "$(printf 'a%.0s' $(seq 64)).example" a..example 'a\25.example' ''; do
+	"$SLUICE" match -c "$conf" "$bad" >/dev/null 2>&1
+	check "'$bad' (not a domain name) exits 2" expect_eq "$?" 2
+done
+# A regexp sees a byte written \DDD as those four characters, at any length.
+conf=$W/escapes.conf
+printf '%s\n' 'listen 0.0.0.0:15000' 'intercept udp 53 dns' 'dns-rule regexp:^\\001\. block refused' \
+	'dns-rule regexp:\.\\001\.b\.example$ block zero' > "$conf"
+b63=$(printf '\\001%.0s' $(seq 63))
+out=$(m '\001.B.example')
+check "regexp:^\\\\001\\. matches \\001.b.example" \
+	expect_eq "$(sed -n 1p <<<"$out")" "\\001.b.example A: block refused"
+out=$(m "$b63.b.example")
+check "... not a name whose first label is 63 bytes 1" expect_contains "$out" "no rule matches"
+out=$(m "$b63.\\001.b.example")
+check "regexp:\\.\\\\001\\.b\\.example\$ matches 63 bytes 1 + .\\001.b.example (267 characters)" \
+	expect_eq "$(sed -n 1,3p <<<"$out")" "$b63.\\001.b.example A: block zero
+  rule $conf:4: dns-rule regexp:\\.\\\\001\\.b\\.example\$
+  matched regexp:\\.\\\\001\\.b\\.example\$"
 lab_finish

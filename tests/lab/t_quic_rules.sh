@@ -9,7 +9,10 @@
 #    client ns) and so fails faster than under block; quic_rejected and
 #    quic_icmp_sent count it; gtlsclient fails too;
 #  - nosni block: a client Initial without SNI (which the server answers
-#    when no rule applies) is blocked, while a client sending one passes.
+#    when no rule applies) is blocked, while a client sending one passes;
+#  - an SNI of two 60-byte labels of 0x01 in front of quic.example is
+#    blocked by domain:quic.example like x.quic.example (not taken for no
+#    SNI), while one in front of another name passes.
 # gtlsclient 0.12 sends "localhost" as SNI to a numeric host and ignores
 # --sni there, so it is pointed at quic.example through the client ns's
 # hosts file; the no-SNI client is lab_quic_hello (hand-built Initial).
@@ -115,5 +118,26 @@ m1=$(lab_metrics)
 check "nosni: quic_nosni counts the two flows without SNI" expect_eq "$(mdelta "$m0" "$m1" quic_nosni)" 2
 check "nosni: quic_blocked counts them" expect_eq "$(mdelta "$m0" "$m1" quic_blocked)" 2
 check "nosni: quic_passed counts the two gtlsclient flows" expect_eq "$(mdelta "$m0" "$m1" quic_passed)" 2
+# 4. Binary labels in front of a blocked name: matched on their labels.
+printf '%s\nquic-rule domain:quic.example block\n' "$base" > "$conf"
+lab_reload "$conf" || exit 99
+# binsni NAME - hex of two 60-byte labels of 0x01, then NAME.
+binsni() { printf '%s' "$(printf '01%.0s' $(seq 60))2e$(printf '01%.0s' $(seq 60))2e"; printf '%s' "$1" | od -An -tx1 | tr -d ' \n'; }
+m0=$(lab_metrics)
+for srv in "$Q4" "$Q6"; do
+	out=$(lab_quic_hello "$LAB_CLI" "$srv" sni=x.quic.example timeout=1)
+	check "binary SNI ($srv): x.quic.example is blocked" expect_match "$out" "^timeout after"
+	out=$(lab_quic_hello "$LAB_CLI" "$srv" snihex="$(binsni c.quic.example)" timeout=1)
+	check "binary SNI ($srv): 2 x 60 bytes 0x01 + .c.quic.example is blocked too" \
+		expect_match "$out" "^timeout after"
+	out=$(lab_quic_hello "$LAB_CLI" "$srv" snihex="$(binsni c.other.example)")
+	check "binary SNI ($srv): 2 x 60 bytes 0x01 + .c.other.example passes" \
+		expect_match "$out" "^reply .* from $(re_ip "$srv"):443"
+done
+m1=$(lab_metrics)
+check "binary SNI: the log shows the escaped name and the rule" \
+	expect_match "$(cat "$slog")" "sni=(\\\\001){60}\.(\\\\001){60}\.c\.quic\.example alpn=h3: block by rule .*quic\.conf:5"
+check "binary SNI: quic_blocked counts 4 flows, quic_nosni none" \
+	expect_eq "$(mdelta "$m0" "$m1" quic_blocked)/$(mdelta "$m0" "$m1" quic_nosni)" 4/0
 lab_sluice_exit
 lab_finish

@@ -257,6 +257,90 @@ static void t_parse_longest_name(void **st)
 	assert_int_equal(dns_query_parse(b, n, &q), DNS_E_FORMERR);
 }
 
+/* dns_name_from_text() reads back what dns_name_to_text() (and the query
+ * parser) writes, for any bytes, and what ldns reads from the same text. */
+static void t_name_text(void **st)
+{
+	static const struct {
+		const char *in, *out;
+	} ok[] = {
+	    {"Example.COM.", "example.com"},
+	    {".", ""},
+	    {"\\065B\\.c", "ab\\046c"},
+	    {"a\\046b\\092\\000\\255\\032.com", "a\\046b\\092\\000\\255\\032.com"},
+	    {"\\(x\\)\\ y", "(x)\\032y"},
+	    {"\\\\", "\\092"},
+	};
+	static const char *const bad[] = {"",	   "..",     "a..b",   ".a",	 "a\\",
+					  "a\\25", "a\\256", "a\\2x5", "a.\\0.."};
+	uint8_t wire[DNS_NAME_WIRE_MAX + 8], w2[DNS_NAME_WIRE_MAX];
+	char text[DNS_NAME_PRES_MAX + 64], t2[DNS_NAME_PRES_MAX];
+	uint64_t r = 99;
+	size_t wl, n;
+
+	(void)st;
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		assert_int_equal(dns_name_from_text(ok[i].in, strlen(ok[i].in), wire, &wl), 0);
+		assert_int_equal(dns_name_to_text(wire, text), strlen(ok[i].out));
+		assert_string_equal(text, ok[i].out);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (dns_name_from_text(bad[i], strlen(bad[i]), wire, &wl) != -EINVAL)
+			fail_msg("'%s' was read as a name", bad[i]);
+	/* labels: 63 bytes fit, 64 do not; names: 255 bytes fit, 256 do not */
+	memset(text, 'a', 64);
+	assert_int_equal(dns_name_from_text(text, 63, wire, &wl), 0);
+	assert_int_equal(dns_name_from_text(text, 64, wire, &wl), -EINVAL);
+	n = 0;
+	for (int l = 0; l < 4; l++) { /* 3 x 63 + 61 bytes of 0xff: 1003 characters */
+		for (int k = 0; k < (l < 3 ? 63 : 61); k++)
+			n += (size_t)sprintf(text + n, "\\255");
+		text[n++] = '.';
+	}
+	assert_int_equal(dns_name_from_text(text, n, wire, &wl), 0); /* with the root dot */
+	assert_int_equal(wl, DNS_NAME_WIRE_MAX);
+	assert_int_equal(dns_name_to_text(wire, t2), DNS_NAME_PRES_MAX - 1);
+	assert_memory_equal(t2, text, n - 1);
+	memcpy(text + n - 1, "\\255", 5); /* one byte more */
+	assert_int_equal(dns_name_from_text(text, n + 3, wire, &wl), -EINVAL);
+	memcpy(text + n - 1, ".a", 3); /* one label more */
+	assert_int_equal(dns_name_from_text(text, n + 1, wire, &wl), -EINVAL);
+	/* random wire names: text and back, and ldns reads the text the same */
+	for (int round = 0; round < 2000; round++) {
+		size_t len = 0;
+
+		do {
+			size_t ll =
+			    1 + (r = r * 6364136223846793005ull + 1442695040888963407ull) % 63;
+
+			if (len + ll + 2 > DNS_NAME_WIRE_MAX)
+				break;
+			wire[len++] = (uint8_t)ll;
+			for (size_t k = 0; k < ll; k++) {
+				r = r * 6364136223846793005ull + 1442695040888963407ull;
+				wire[len++] = (uint8_t)(r >> 33);
+			}
+		} while ((r >> 40) % 4);
+		for (size_t k = 0; k < len; k += 1 + wire[k]) /* lowercase, as the parser does */
+			for (size_t j = k + 1; j <= k + wire[k]; j++)
+				if (wire[j] >= 'A' && wire[j] <= 'Z')
+					wire[j] = (uint8_t)(wire[j] | 0x20);
+		wire[len++] = 0;
+		n = dns_name_to_text(wire, text);
+		assert_int_equal(dns_name_from_text(text, n, w2, &wl), 0);
+		assert_int_equal(wl, len);
+		assert_memory_equal(w2, wire, len);
+		{
+			ldns_rdf *dn = ldns_dname_new_frm_str(text);
+
+			assert_non_null(dn);
+			assert_int_equal(ldns_rdf_size(dn), len);
+			assert_memory_equal(ldns_rdf_data(dn), wire, len);
+			ldns_rdf_deep_free(dn);
+		}
+	}
+}
+
 static void t_parse_compressed_question(void **st)
 {
 	/* "www" + pointer to offset 11 (ARCOUNT's low byte, 0 = a root label):
@@ -1208,6 +1292,7 @@ int main(void)
 	    cmocka_unit_test(t_parse_https_and_root),
 	    cmocka_unit_test(t_parse_escapes),
 	    cmocka_unit_test(t_parse_longest_name),
+	    cmocka_unit_test(t_name_text),
 	    cmocka_unit_test(t_parse_compressed_question),
 	    cmocka_unit_test(t_parse_ecs),
 	    cmocka_unit_test(t_parse_skips_answer_section),

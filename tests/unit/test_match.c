@@ -140,12 +140,199 @@ static void test_long_names(void **state)
 	assert_int_equal(match_lookup(s, name, 254, NULL), true); /* + root dot */
 	name[249] = 'a';
 	memcpy(name + 250, ".com", 4);
-	assert_int_equal(match_lookup(s, name, 254, NULL), false); /* 254 characters */
+	/* 254 characters: no host name is that long, but an escaped one is */
+	assert_int_equal(match_lookup(s, name, 254, NULL), true);
+	memset(name + 254, 'a', sizeof(name) - 254); /* the last label is "comaaa..." */
 	assert_false(match_lookup(s, name, sizeof(name), NULL));
 	memset(name, '.', sizeof(name)); /* empty labels: 252 label starts */
 	assert_false(match_lookup(s, name, 253, NULL));
 	memcpy(name + 250, "com", 3);
 	assert_true(match_lookup(s, name, 253, NULL));
+	memcpy(name + 297, "com", 3); /* 296 empty labels, then "com" */
+	assert_true(match_lookup(s, name, sizeof(name), NULL));
+	match_set_free(s);
+}
+
+/* ---- names with escaped bytes (DNS presentation form) ---- */
+
+/* n bytes of value c as \DDD, one label: 4n characters; returns the end. */
+static char *esc_label(char *p, unsigned char c, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		p += sprintf(p, "\\%03u", c);
+	return p;
+}
+
+/* Labels of escaped byte 1 (at most 60 bytes each) filling exactly len
+ * characters, then tail; returns the name's length. */
+static size_t esc_name(char *out, size_t len, const char *tail)
+{
+	size_t tl = strlen(tail), n = 0;
+
+	while (len - tl - n > 0) {
+		size_t room = len - tl - n - 1; /* characters for this label and its dot */
+
+		if (room >= 241) {
+			n = (size_t)(esc_label(out + n, 1, 60) - out);
+		} else if (room % 4 == 0) {
+			n = (size_t)(esc_label(out + n, 1, room / 4) - out);
+		} else {
+			memset(out + n, 'b', room);
+			n += room;
+		}
+		out[n++] = '.';
+	}
+	memcpy(out + n, tail, tl + 1);
+	return n + tl;
+}
+
+static void test_escaped_names(void **state)
+{
+	struct match_builder *b = match_builder_new();
+	char name[MATCH_LOOKUP_MAX + 64], e253[254], *p;
+	struct match_set *s;
+	struct match_hit h;
+
+	(void)state;
+	add(b, MATCH_DOMAIN, "ads.example.com", 1);
+	add(b, MATCH_FULL, "full.example.com", 2);
+	memset(e253, 'e', 253);
+	for (int i = 63; i < 253; i += 64)
+		e253[i] = '.';
+	e253[253] = 0;
+	add(b, MATCH_DOMAIN, e253, 3);
+	add(b, MATCH_FULL, "m.example.net", 4);
+	add(b, MATCH_DOMAIN, "example.net", 5);
+	s = finish(b);
+
+	/* two labels of 60 bytes 0x01 before a blocked domain: 497 characters */
+	p = esc_label(name, 1, 60);
+	*p++ = '.';
+	p = esc_label(p, 1, 60);
+	strcpy(p, ".ads.example.com");
+	assert_int_equal(strlen(name), 497);
+	assert_true(match_lookup_ex(s, name, strlen(name), &h));
+	assert_int_equal(h.kind, MATCH_DOMAIN);
+	assert_int_equal(h.tag, 1);
+	assert_int_equal(h.len, 15);
+	assert_memory_equal(h.value, "ads.example.com", 15);
+	assert_int_equal(look(s, "x.ads.example.com"), 1);
+	strcpy(p, ".ADS.Example.COM."); /* any case, root dot */
+	assert_int_equal(look(s, name), 1);
+	strcpy(p, ".example.org");
+	assert_int_equal(look(s, name), -1);
+	/* an escaped dot is no label boundary: "\001...\046ads" is one label */
+	strcpy(p, "\\046ads.example.com");
+	assert_int_equal(look(s, name), -1);
+	assert_int_equal(look(s, "\\001\\046ads.example.com"), -1);
+	assert_int_equal(look(s, "\\001.ads.example.com"), 1);
+	/* full entries match only the exact name, never a long one below it */
+	strcpy(p, ".full.example.com");
+	assert_int_equal(look(s, name), -1);
+	assert_int_equal(look(s, "full.example.com"), 2);
+	assert_int_equal(look(s, "\\001.full.example.com"), -1);
+	strcpy(p, ".m.example.net");
+	assert_true(match_lookup_ex(s, name, strlen(name), &h)); /* domain:example.net */
+	assert_int_equal(h.kind, MATCH_DOMAIN);
+	assert_int_equal(h.tag, 5);
+	assert_int_equal(look(s, "m.example.net"), 4);
+
+	/* lengths around 253 and up to the lookup limit */
+	for (size_t len = 240; len <= MATCH_LOOKUP_MAX + 8; len++) {
+		long want = len <= MATCH_LOOKUP_MAX ? 1 : -1;
+
+		assert_int_equal(esc_name(name, len, "ads.example.com"), len);
+		if (look(s, name) != want)
+			fail_msg("%zu characters: want %ld got %ld", len, want, look(s, name));
+		assert_int_equal(esc_name(name, len, "full.example.com"), len);
+		assert_int_equal(look(s, name), -1);
+	}
+	/* 1003 characters: the longest query name in presentation form */
+	assert_int_equal(esc_name(name, 1003, "x.ads.example.com"), 1003);
+	assert_int_equal(look(s, name), 1);
+	name[1003] = '.';
+	assert_true(match_lookup(s, name, 1004, NULL)); /* 1003 + root dot */
+	name[1003] = 0;
+	/* a 253-character entry: its suffix starts exactly 254 characters from the end */
+	p = esc_label(name, 7, 20);
+	*p++ = '.';
+	strcpy(p, e253);
+	assert_int_equal(strlen(name), 334);
+	assert_true(match_lookup_ex(s, name, strlen(name), &h));
+	assert_int_equal(h.tag, 3);
+	assert_int_equal(h.len, 253);
+	assert_int_equal(look(s, e253), 3);
+	name[0] = 'x'; /* another label in front, the same boundary */
+	assert_int_equal(look(s, name), 3);
+	name[80] = 'x'; /* glued to the entry: no longer a suffix at a boundary */
+	assert_int_equal(look(s, name), -1);
+	/* a single label longer than any entry: nothing to probe */
+	memset(name, 'q', 600);
+	assert_false(match_lookup(s, name, 600, NULL));
+	match_set_free(s);
+}
+
+/* Keywords and regexps see the whole name, \DDD escapes as written, at any
+ * length; domain entries still come first. */
+static void test_escaped_kw_rx(void **state)
+{
+	struct match_builder *b = match_builder_new();
+	char name[MATCH_LOOKUP_MAX + 64], *p;
+	struct match_set *s;
+	struct match_hit h;
+
+	(void)state;
+	add(b, MATCH_DOMAIN, "example.com", 1);
+	add(b, MATCH_KEYWORD, "tracker", 2);
+	add(b, MATCH_KEYWORD, "\\001.ads", 3);
+	add(b, MATCH_REGEXP, "^\\\\001", 4);			/* a name that starts with byte 1 */
+	add(b, MATCH_REGEXP, "(^|\\.)trk\\.", 5);		/* prefix guard */
+	add(b, MATCH_REGEXP, "\\.metrics\\.example\\.org$", 6); /* suffix guard */
+	add(b, MATCH_REGEXP, "^[^.]{200,}\\.x$", 7);		/* unguarded */
+	s = finish(b);
+
+	p = esc_label(name, 1, 60);
+	*p++ = '.';
+	p = esc_label(p, 1, 60);
+	strcpy(p, ".ads.example.com"); /* the domain entry wins */
+	assert_true(match_lookup_ex(s, name, strlen(name), &h));
+	assert_int_equal(h.kind, MATCH_DOMAIN);
+	assert_int_equal(h.tag, 1);
+	strcpy(p, ".ads.example.net"); /* keyword across an escape and a dot */
+	assert_true(match_lookup_ex(s, name, strlen(name), &h));
+	assert_int_equal(h.kind, MATCH_KEYWORD);
+	assert_int_equal(h.tag, 3);
+	assert_int_equal(look(s, "\\001.ads.example.net"), 3); /* the same when short */
+	assert_int_equal(look(s, "\\002.ads.example.net"), -1);
+	strcpy(p, ".x.example.net");
+	assert_true(match_lookup_ex(s, name, strlen(name), &h));
+	assert_int_equal(h.kind, MATCH_REGEXP);
+	assert_int_equal(h.tag, 4);
+	assert_int_equal(look(s, "\\001.x.example.net"), 4);
+	assert_int_equal(look(s, "a\\001.x.example.net"), -1);
+	strcpy(p, ".a.metrics.example.org");
+	assert_int_equal(look(s, name), 4); /* ^\\001 is added first */
+	name[0] = 'z';			    /* "z001\001...": not byte 1 at the start */
+	assert_int_equal(look(s, name), 6);
+	strcpy(p, ".a.metrics.example.org.x");
+	assert_int_equal(look(s, name), -1);
+	/* a keyword or a prefix guard in front of the last 253 characters */
+	p = name + sprintf(name, "trk.tracker");
+	for (int i = 0; i < 4; i++) {
+		*p++ = '.';
+		p = esc_label(p, 0xff, 60);
+	}
+	strcpy(p, ".example.net");
+	assert_int_equal(strlen(name), 987);
+	assert_int_equal(look(s, name), 2);
+	memcpy(name + 4, "t-acker", 7);
+	assert_int_equal(look(s, name), 5);
+	memcpy(name, "trx", 3);
+	assert_int_equal(look(s, name), -1);
+	/* the unguarded regexp on one 320-character run of escapes */
+	p = esc_label(name, 0x20, 80);
+	strcpy(p, ".x");
+	assert_int_equal(look(s, name), 7);
 	match_set_free(s);
 }
 
@@ -371,10 +558,16 @@ static void random_round(uint64_t seed, uint32_t ntags, size_t n)
 			}
 	s = finish(b);
 	for (int i = 0; i < 4000; i++) {
-		char name[64];
+		char name[MATCH_LOOKUP_MAX];
+		size_t pre = 0, plen = 200 + rng_next(&r) % 760;
 		long want, got;
 
-		rand_name(&r, name, 1 + (int)(rng_next(&r) % 5));
+		while (i % 3 == 0 && pre + 241 <= plen) { /* escaped labels in front */
+			pre =
+			    (size_t)(esc_label(name + pre, (unsigned char)rng_next(&r), 60) - name);
+			name[pre++] = '.';
+		}
+		rand_name(&r, name + pre, 1 + (int)(rng_next(&r) % 5));
 		want = ref_look(e, n, name);
 		got = look(s, name);
 		if (want != got)
@@ -465,11 +658,16 @@ static void test_regexp_guards(void **state)
 	}
 	s = finish(b);
 	for (int n = 0; n < 20000; n++) {
-		char name[256];
+		char name[MATCH_LOOKUP_MAX];
 		size_t len = 0;
 		long want = -1;
 		int labels = 1 + (int)(rng_next(&r) % 5);
 
+		for (int l = 0; n % 4 == 0 && l < 2; l++) { /* escaped labels in front */
+			len =
+			    (size_t)(esc_label(name + len, (unsigned char)rng_next(&r), 60) - name);
+			name[len++] = '.';
+		}
 		for (int l = 0; l < labels; l++)
 			len += (size_t)sprintf(
 			    name + len, "%s%s", l ? "." : "",
@@ -550,6 +748,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_domain_suffix), cmocka_unit_test(test_case_and_dot),
 	    cmocka_unit_test(test_invalid),	  cmocka_unit_test(test_long_names),
+	    cmocka_unit_test(test_escaped_names), cmocka_unit_test(test_escaped_kw_rx),
 	    cmocka_unit_test(test_keyword),	  cmocka_unit_test(test_regexp),
 	    cmocka_unit_test(test_precedence),	  cmocka_unit_test(test_redundant),
 	    cmocka_unit_test(test_empty),	  cmocka_unit_test(test_random_vs_reference),

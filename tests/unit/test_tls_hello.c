@@ -180,11 +180,11 @@ static void test_sni_in_hello(void **state)
 	assert_string_equal(h.sni, "www.example.com");
 	assert_false(h.has_alpn);
 	assert_int_equal(h.alpn_count, 0);
-	len = seal_client_hello(msg, "bad/name", NULL, 0, 0);
+	len = seal_client_hello(msg, "Bad/Name.", NULL, 0, 0);
 	assert_int_equal(tls_hello_parse(msg, len, &h), 0);
 	assert_true(h.has_sni);
 	assert_true(h.sni_invalid);
-	assert_string_equal(h.sni, "");
+	assert_string_equal(h.sni, "bad/name"); /* kept for the rules, lowercased */
 	len = seal_client_hello(msg, NULL, NULL, 0, 0);
 	assert_int_equal(tls_hello_parse(msg, len, &h), 0);
 	assert_false(h.has_sni);
@@ -243,6 +243,63 @@ static void test_sni_duplicates(void **state)
 		assert_true(h.sni_invalid);
 		assert_string_equal(h.sni, "");
 	}
+}
+
+/* A host_name that is no plain host name is kept escaped like a DNS query
+ * name (\DDD), so that rules still see its labels; up to 255 bytes. */
+static void test_sni_escaped(void **state)
+{
+	uint8_t ext[700], msg[1000];
+	char name[300], want[TLS_HELLO_SNI_TEXT_MAX + 1];
+	struct tls_hello h;
+	size_t e, n, w = 0;
+
+	(void)state;
+	/* two 60-byte labels of 0x01 in front of ads.example.com */
+	memset(name, 1, 121);
+	name[60] = '.';
+	memcpy(name + 121, ".ADS.example.com.", 17);
+	for (int i = 0; i < 121; i++)
+		w += (size_t)sprintf(want + w, i == 60 ? "." : "\\001");
+	strcpy(want + w, ".ads.example.com");
+	e = mk_sni_ext(ext, 0, name, 138);
+	n = mk_hello(msg, ext, e, 0);
+	assert_int_equal(tls_hello_parse(msg, n, &h), 0);
+	assert_true(h.has_sni);
+	assert_true(h.sni_invalid);
+	assert_int_equal(strlen(h.sni), 497);
+	assert_string_equal(h.sni, want);
+	/* NUL, space, backslash, DEL and 0xff are escaped; '.' still ends a label */
+	e = mk_sni_ext(ext, 0, "a\0 \\\x7f\xff.b", 8);
+	n = mk_hello(msg, ext, e, 0);
+	assert_int_equal(tls_hello_parse(msg, n, &h), 0);
+	assert_string_equal(h.sni, "a\\000\\032\\092\\127\\255.b");
+	/* 255 bytes of 0xff: 1020 characters; 256 bytes: not kept */
+	memset(name, 0xff, 256);
+	e = mk_sni_ext(ext, 0, name, 255);
+	n = mk_hello(msg, ext, e, 0);
+	assert_int_equal(tls_hello_parse(msg, n, &h), 0);
+	assert_int_equal(strlen(h.sni), TLS_HELLO_SNI_TEXT_MAX);
+	assert_memory_equal(h.sni + TLS_HELLO_SNI_TEXT_MAX - 8, "\\255\\255", 8);
+	e = mk_sni_ext(ext, 0, name, 256);
+	n = mk_hello(msg, ext, e, 0);
+	assert_int_equal(tls_hello_parse(msg, n, &h), 0);
+	assert_true(h.has_sni && h.sni_invalid);
+	assert_string_equal(h.sni, "");
+	name[255] = '.'; /* 255 bytes and the root dot */
+	e = mk_sni_ext(ext, 0, name, 256);
+	n = mk_hello(msg, ext, e, 0);
+	assert_int_equal(tls_hello_parse(msg, n, &h), 0);
+	assert_int_equal(strlen(h.sni), TLS_HELLO_SNI_TEXT_MAX);
+	/* plain but too long (254 bytes): kept as it is */
+	memset(name, 'x', 254);
+	memcpy(name + 250, ".com", 4);
+	e = mk_sni_ext(ext, 0, name, 254);
+	n = mk_hello(msg, ext, e, 0);
+	assert_int_equal(tls_hello_parse(msg, n, &h), 0);
+	assert_true(h.sni_invalid);
+	assert_int_equal(strlen(h.sni), 254);
+	assert_memory_equal(h.sni + 250, ".com", 5);
 }
 
 static void test_alpn(void **state)
@@ -369,8 +426,9 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_rfc_hello),	   cmocka_unit_test(test_incomplete),
 	    cmocka_unit_test(test_host_valid),	   cmocka_unit_test(test_sni_in_hello),
-	    cmocka_unit_test(test_sni_duplicates), cmocka_unit_test(test_alpn),
-	    cmocka_unit_test(test_malformed_body), cmocka_unit_test(test_mutations),
+	    cmocka_unit_test(test_sni_duplicates), cmocka_unit_test(test_sni_escaped),
+	    cmocka_unit_test(test_alpn),	   cmocka_unit_test(test_malformed_body),
+	    cmocka_unit_test(test_mutations),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
