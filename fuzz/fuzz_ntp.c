@@ -1,6 +1,8 @@
-/* fuzz_ntp.c - the NTP packet module on hostile bytes: classification, a
- * local answer to whatever classifies as a request (which must then pass
- * the upstream-answer check against that request), the answer check with
+/* fuzz_ntp.c - the NTP packet module on hostile bytes: classification
+ * (authenticated = well-formed with a trailer that is not a crypto-NAK, and
+ * its header alone is a plain request), a local answer to whatever
+ * classifies as a plain request (which must then pass the upstream-answer
+ * check against that request; authenticated ones are never answered), the answer check with
  * the input split into answer and request, the timestamp conversions, and
  * the rate limiter keyed by addresses taken from the input. */
 #include "config.h"
@@ -36,6 +38,15 @@ static void fuzz_reply(const uint8_t *data, size_t size)
 
 	check((unsigned)v < NTP_VERDICT_COUNT);
 	check(ntp_verdict_name(v) != NULL);
+	if (v == NTP_CLIENT_REQUEST || v == NTP_CLIENT_AUTHENTICATED) {
+		check(size >= NTP_HEADER_LEN && size <= NTP_MAX_LEN && size % 4 == 0);
+		check(ntp_classify(data, NTP_HEADER_LEN) == NTP_CLIENT_REQUEST);
+		/* plain: the header, or the header and a crypto-NAK */
+		check((v == NTP_CLIENT_REQUEST) ==
+		      (size == NTP_HEADER_LEN || (size == NTP_HEADER_LEN + 4 && !data[48] &&
+						  !data[49] && !data[50] && !data[51])));
+	}
+	check(!ntp_is_server_packet(data, size) || v == NTP_DROP_NOT_CLIENT);
 	rc = ntp_build_reply(data, size, &c, &rx, &tx, out, sizeof(out));
 	check((v == NTP_CLIENT_REQUEST) == (rc == NTP_REPLY_LEN));
 	if (rc == NTP_REPLY_LEN) {

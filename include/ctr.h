@@ -41,6 +41,8 @@
 	NTP_VERDICT_LIST(X)                                                                      \
 	X(NTP_RATE_LIMITED, "ntp_rate_limited", "NTP requests dropped by the per-client limit")  \
 	X(NTP_REDIRECTED, "ntp_redirected", "NTP answers relayed from a redirect server")        \
+	X(NTP_AUTHENTICATED_PASSED, "ntp_authenticated_passed",                                  \
+	  "NTP answers to requests with a MAC or extension fields relayed from the server asked") \
 	X(NTP_UPSTREAM_IGNORED, "ntp_upstream_ignored", "NTP upstream answers not relayed (late, duplicate or invalid)") \
 	X(NTP_LOCAL_ANSWERS, "ntp_local_answers", "NTP requests answered from the local clock")   \
 	X(NTP_LOCAL_UNSYNCED, "ntp_local_unsynced", "NTP requests not answered: local clock unsynchronised") \

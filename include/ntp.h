@@ -41,7 +41,10 @@
 /* X(ID, "counter_name", "help") - one counter per verdict, so the service can
  * splice NTP_VERDICT_LIST into CTR_LIST_SERVICES. */
 #define NTP_VERDICT_LIST(X)                                                                        \
-	X(CLIENT_REQUEST, "ntp_client_requests", "NTP client-mode (3) requests accepted")          \
+	X(CLIENT_REQUEST, "ntp_client_requests",                                                   \
+	  "NTP client-mode (3) requests accepted for a redirect or a local answer")                \
+	X(CLIENT_AUTHENTICATED, "ntp_client_authenticated",                                        \
+	  "NTP client requests with a MAC or extension fields (NTS): passed to the server asked")  \
 	X(DROP_SHORT, "ntp_drop_short", "NTP packets dropped: shorter than 48 bytes")              \
 	X(DROP_CONTROL, "ntp_drop_control", "NTP packets dropped: mode 6 (control, ntpq)")         \
 	X(DROP_PRIVATE, "ntp_drop_private", "NTP packets dropped: mode 7 (private, ntpdc)")        \
@@ -65,8 +68,13 @@ enum ntp_verdict { NTP_VERDICT_LIST(NTP_VERDICT_ENUM) NTP_VERDICT_COUNT };
  * at most NTP_MAX_LEN; v1-3: at most a 72-byte MAC (MS-SNTP's is 72); v4:
  * a crypto-NAK, or a chain of RFC 7822 extension fields (>= 16 bytes, length
  * a multiple of 4) ended by nothing or a 20..24-byte MAC, as chrony parses it;
- * anything else -> DROP_MALFORMED. Otherwise NTP_CLIENT_REQUEST.
- * pkt may be NULL when len is 0.
+ * anything else -> DROP_MALFORMED.
+ * A well-formed request that carries a MAC (any v1-3 trailer but a bare
+ * crypto-NAK; a v4 20..24-byte MAC) or any extension field (NTS, RFC 8915,
+ * or a type we do not know: the client expects that server either way) is
+ * NTP_CLIENT_AUTHENTICATED: only the server the client asked can answer it.
+ * A bare request (or one with a crypto-NAK, which has no key) is
+ * NTP_CLIENT_REQUEST. pkt may be NULL when len is 0.
  */
 enum ntp_verdict ntp_classify(const uint8_t *pkt, size_t len);
 
@@ -86,6 +94,15 @@ const char *ntp_verdict_help(enum ntp_verdict v);
  * (random port) is then the only defence.
  */
 bool ntp_is_server_reply(const uint8_t *pkt, size_t len, const uint8_t *req, size_t reqlen);
+
+/**
+ * True when pkt looks like a server (mode 4) packet: 48..NTP_MAX_LEN bytes,
+ * version 1..4. The check for answers to NTP_CLIENT_AUTHENTICATED requests,
+ * relayed unmodified from the server the client asked: the client checks
+ * them itself (MAC or NTS authenticator, origin timestamp; in interleaved
+ * mode the origin is not the request's transmit timestamp).
+ */
+bool ntp_is_server_packet(const uint8_t *pkt, size_t len);
 
 /** The gateway's clock as a local answer describes it. */
 struct ntp_clock {
@@ -124,9 +141,9 @@ int ntp_clock_from_timex(const struct timex *tx, int rc, int configured_stratum,
  * LI from the clock, VN and poll copied from the request, stratum, precision,
  * root delay/dispersion (NTP short, rounded up), ref id, ref time from c,
  * origin = the request's transmit timestamp (verbatim), receive = rx_time,
- * transmit = tx_time. Extension fields and MACs in the request are not
- * answered (no keys here). Returns the reply length (48), -EINVAL when req
- * is not an NTP_CLIENT_REQUEST, -ENOBUFS when outlen < 48, or -EAGAIN when
+ * transmit = tx_time. Returns the reply length (48), -EINVAL when req is
+ * not an NTP_CLIENT_REQUEST (an NTP_CLIENT_AUTHENTICATED one cannot be
+ * answered here: there are no keys to sign with), -ENOBUFS when outlen < 48, or -EAGAIN when
  * the clock is not synchronised (leap 3, stratum outside 1..15): the service
  * then sends nothing and counts it (no kiss-o'-death, which some clients
  * ignore and which would still answer a spoofed source).

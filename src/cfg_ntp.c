@@ -60,10 +60,12 @@ static int p_rate(struct cfg_ctx *ctx, int argc, char **argv)
 static const struct cfg_directive ntp_directives[] = {
 	{"ntp-redirect", 1, NTP_MAX_SERVERS, p_redirect, "IP[:PORT]...", NULL,
 	 "Send every intercepted NTP client request to these servers at once (from marked "
-	 "sockets); the first valid answer returns to the client from the address it asked."},
+	 "sockets); the first valid answer returns to the client from the address it asked. "
+	 "Requests with a MAC or extension fields (NTS) go unmodified to the server asked."},
 	{"ntp-local", 1, 1, p_local, "yes|no", "no",
 	 "Answer NTP requests from the gateway's own clock instead; no answer while the kernel "
-	 "says the clock is unsynchronised."},
+	 "says the clock is unsynchronised. Requests with a MAC or extension fields (NTS) go "
+	 "unmodified to the server asked."},
 	{"ntp-stratum", 1, 1, p_stratum, "N|auto", "auto",
 	 "Stratum of local answers (auto: 3; the kernel does not say what its source's stratum is)."},
 	{"ntp-rate-limit", 1, 2, p_rate, "PER_SECOND [burst=N]", "8 burst=16",

@@ -1,9 +1,10 @@
-/* ntp.c - NTP packet logic: classify client datagrams (what to relay, what
- * to drop and count), validate upstream answers, build a local answer from
- * the kernel clock state, convert timestamps, and rate-limit per client.
- * It owns no sockets, timers or counters: the ntp service does the I/O and
- * counts the verdicts this file returns. Every read of a packet is bounded
- * by the length the caller passes; nothing here allocates per packet. */
+/* ntp.c - NTP packet logic: classify client datagrams (what to redirect,
+ * what only the server the client asked can answer, what to drop and
+ * count), validate upstream answers, build a local answer from the kernel
+ * clock state, convert timestamps, and rate-limit per client. It owns no
+ * sockets, timers or counters: the ntp service does the I/O and counts the
+ * verdicts this file returns. Every read of a packet is bounded by the
+ * length the caller passes; nothing here allocates per packet. */
 #include "config.h"
 #include "ntp.h"
 
@@ -88,39 +89,54 @@ const char *ntp_verdict_help(enum ntp_verdict v)
 	return verdict_helps[v];
 }
 
+/* What trailer_parse() found after the header. */
+enum trailer {
+	TRAILER_BAD,  /* malformed: drop */
+	TRAILER_NONE, /* nothing, or a crypto-NAK (a key id of 0, no digest) */
+	TRAILER_AUTH, /* a MAC or extension fields: only the server asked can answer */
+};
+
 /*
- * What follows the 48-byte header. The lengths alone decide, as in chrony:
- * a remainder of 20..24 bytes is a MAC, a longer one starts with an
- * extension field (type 16 bits, length 16 bits, length >= 16 and a
- * multiple of 4, covering the header). Each step consumes >= 16 bytes and
- * len <= NTP_MAX_LEN, so the walk is bounded.
+ * What follows the 48-byte header (RFC 7822, RFC 8915):
+ *
+ *   48     Field Type (16) | Length (16, >= 16, a multiple of 4, covers all)
+ *   52     Value (Length - 4 bytes)          ... more extension fields ...
+ *   end-N  [Key Identifier (32) | Digest (16..20 bytes)]   N = 20..24
+ *
+ * The lengths alone decide, as in chrony: a remainder of 20..24 bytes is a
+ * MAC, a longer one starts with an extension field. Each step checks what
+ * remains before it reads, consumes >= 16 bytes, and len <= NTP_MAX_LEN, so
+ * the walk is bounded. v1-3 have no extension fields, only a MAC of up to
+ * 72 bytes (MS-SNTP's); a trailer of 4 zero bytes is a crypto-NAK.
  */
-static bool trailer_ok(const uint8_t *p, size_t len, unsigned vn)
+static enum trailer trailer_parse(const uint8_t *p, size_t len, unsigned vn)
 {
 	size_t off = NTP_HEADER_LEN, rem = len - NTP_HEADER_LEN;
+	bool fields = false;
 
 	if (len % 4 != 0 || len > NTP_MAX_LEN)
-		return false;
+		return TRAILER_BAD;
 	if (rem == 0)
-		return true;
+		return TRAILER_NONE;
+	if (rem == 4 && get32(p + off) == 0)
+		return TRAILER_NONE; /* crypto-NAK */
 	if (vn <= 3)
-		return rem <= NTP_MAX_V3_MAC_LEN;
-	if (rem == 4)
-		return get32(p + off) == 0; /* crypto-NAK */
+		return rem <= NTP_MAX_V3_MAC_LEN ? TRAILER_AUTH : TRAILER_BAD;
 	while (rem > 0) {
 		size_t ef;
 
 		if (rem >= NTP_MIN_MAC_LEN && rem <= NTP_MAX_V4_MAC_LEN)
-			return true;
+			return TRAILER_AUTH; /* the MAC ends the packet */
 		if (rem <= NTP_MAX_V4_MAC_LEN)
-			return false;
+			return TRAILER_BAD;
 		ef = get16(p + off + 2);
 		if (ef < NTP_MIN_EF_LEN || ef % 4 != 0 || ef > rem)
-			return false;
+			return TRAILER_BAD;
+		fields = true;
 		off += ef;
 		rem -= ef;
 	}
-	return true;
+	return fields ? TRAILER_AUTH : TRAILER_NONE;
 }
 
 enum ntp_verdict ntp_classify(const uint8_t *pkt, size_t len)
@@ -140,9 +156,15 @@ enum ntp_verdict ntp_classify(const uint8_t *pkt, size_t len)
 		return NTP_DROP_BAD_VERSION;
 	if (pkt_mode(pkt) != NTP_MODE_CLIENT)
 		return NTP_DROP_NOT_CLIENT;
-	if (!trailer_ok(pkt, len, vn))
-		return NTP_DROP_MALFORMED;
-	return NTP_CLIENT_REQUEST;
+	switch (trailer_parse(pkt, len, vn)) {
+	case TRAILER_NONE:
+		return NTP_CLIENT_REQUEST;
+	case TRAILER_AUTH:
+		return NTP_CLIENT_AUTHENTICATED;
+	case TRAILER_BAD:
+		break;
+	}
+	return NTP_DROP_MALFORMED;
 }
 
 bool ntp_is_server_reply(const uint8_t *pkt, size_t len, const uint8_t *req, size_t reqlen)
@@ -156,6 +178,16 @@ bool ntp_is_server_reply(const uint8_t *pkt, size_t len, const uint8_t *req, siz
 		return false;
 	/* origin (24..31) of the answer == transmit (40..47) of the request */
 	return memcmp(pkt + 24, req + 40, 8) == 0;
+}
+
+bool ntp_is_server_packet(const uint8_t *pkt, size_t len)
+{
+	unsigned vn;
+
+	if (!pkt || len < NTP_HEADER_LEN || len > NTP_MAX_LEN)
+		return false;
+	vn = pkt_version(pkt);
+	return vn >= 1 && vn <= 4 && pkt_mode(pkt) == NTP_MODE_SERVER;
 }
 
 uint64_t ntp_ts_from_timespec(const struct timespec *ts)

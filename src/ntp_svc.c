@@ -3,9 +3,13 @@
  * clock is unsynchronised) or sent from marked upstream sockets to every
  * ntp-redirect server at once, and the first valid answer (mode 4, origin
  * timestamp = the request's transmit timestamp) goes back to the client
- * from the address it asked. Modes 6 and 7, short packets and anything
- * that is not a client request are dropped and counted; each client is
- * rate-limited by one limiter that all workers share. */
+ * from the address it asked. Requests with a MAC or extension fields (NTS)
+ * are neither: another server's answer would fail the client's check, so
+ * they go unmodified to the address the client asked, from a marked
+ * socket, and that server's answers come back unmodified. Modes 6 and 7,
+ * short packets and anything that is not a client request are dropped and
+ * counted; each client is rate-limited by one limiter that all workers
+ * share. */
 #include "config.h"
 #include "ntp_svc.h"
 #include "engine.h"
@@ -21,6 +25,9 @@
 
 /* Buckets held by the shared limiter (clients beyond it share slots). */
 #define NTP_RL_SLOTS 8192
+/* Answers a passed flow may still relay: one per request sent, at most this
+ * many owed at once (a client that stops listening owes nothing more). */
+#define NTP_PASS_MAX_OWED 8
 
 struct ntp_flow {
 	struct relay_leg *legs[NTP_MAX_SERVERS];
@@ -29,6 +36,9 @@ struct ntp_flow {
 	size_t n_srv;
 	uint8_t req[NTP_HEADER_LEN]; /* the request being answered */
 	bool pending;                /* no answer relayed for it yet */
+	struct relay_leg *pass;      /* to f->origdst, for authenticated requests */
+	uint32_t pass_mark;          /* the mark it was opened with */
+	unsigned owed;               /* answers pass may still relay */
 };
 
 /* The per-client limiter, in engine->svc_shared[SVC_NTP]. One for all
@@ -135,6 +145,45 @@ static bool answer_filter(struct worker *w, struct flow *f, void *arg, const uin
 	return true;
 }
 
+/* Relay answers from the server asked, unmodified: one per request sent,
+ * and only server packets (the client checks the rest: MAC or NTS, origin). */
+static bool pass_filter(struct worker *w, struct flow *f, void *arg, const uint8_t *data,
+			size_t len)
+{
+	struct ntp_flow *nf = arg;
+
+	if (!nf->owed || !ntp_is_server_packet(data, len)) {
+		ctr_inc(&w->ctr, CTR_NTP_UPSTREAM_IGNORED);
+		return false;
+	}
+	nf->owed--;
+	ctr_inc(&w->ctr, CTR_NTP_AUTHENTICATED_PASSED);
+	return true;
+}
+
+/* Send an authenticated request, as it is, to the address the client asked
+ * (the relay service's way), opening the leg on first use and again when a
+ * reload changed the mark. */
+static void pass_request(struct worker *w, struct flow *f, struct ntp_flow *nf, const uint8_t *data,
+			 size_t len)
+{
+	if (nf->pass && nf->pass_mark != w->cfg->mark) {
+		relay_leg_close(nf->pass);
+		nf->pass = NULL;
+	}
+	if (!nf->pass) {
+		nf->pass = relay_leg_open(w, f, &f->origdst, w->cfg->mark);
+		if (!nf->pass) {
+			ctr_inc(&w->ctr, CTR_RELAY_TX_ERRORS);
+			return;
+		}
+		nf->pass_mark = w->cfg->mark;
+		relay_leg_set_filter(nf->pass, pass_filter, nf);
+	}
+	if (relay_leg_send(w, nf->pass, data, len) == 0 && nf->owed < NTP_PASS_MAX_OWED)
+		nf->owed++;
+}
+
 static void close_legs(struct ntp_flow *nf)
 {
 	for (size_t i = 0; i < nf->n; i++)
@@ -217,10 +266,14 @@ static void ntp_input(struct worker *w, struct flow *f, const uint8_t *data, siz
 	enum ntp_verdict v = ntp_classify(data, len);
 
 	ctr_inc(&w->ctr, CTR_NTP_FIRST + (int)v);
-	if (v != NTP_CLIENT_REQUEST)
+	if (v != NTP_CLIENT_REQUEST && v != NTP_CLIENT_AUTHENTICATED)
 		return;
 	if (!rate_allow(w, f)) {
 		ctr_inc(&w->ctr, CTR_NTP_RATE_LIMITED);
+		return;
+	}
+	if (v == NTP_CLIENT_AUTHENTICATED) {
+		pass_request(w, f, nf, data, len);
 		return;
 	}
 	if (nconf(w)->local) {
@@ -243,6 +296,7 @@ static void ntp_flow_close(struct worker *w, struct flow *f)
 	if (!nf)
 		return;
 	close_legs(nf);
+	relay_leg_close(nf->pass);
 	free(nf);
 	f->svc_data = NULL;
 }

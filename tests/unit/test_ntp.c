@@ -133,14 +133,17 @@ static void test_classify_real_clients(void **state)
 	assert_int_equal(ntp_classify(cap_sntp, sizeof(cap_sntp)), NTP_CLIENT_REQUEST);
 	assert_int_equal(ntp_classify(cap_chrony, sizeof(cap_chrony)), NTP_CLIENT_REQUEST);
 	assert_int_equal(ntp_classify(cap_chrony_v3, sizeof(cap_chrony_v3)), NTP_CLIENT_REQUEST);
-	assert_int_equal(ntp_classify(cap_chrony_md5, sizeof(cap_chrony_md5)), NTP_CLIENT_REQUEST);
+	/* a MAC or an extension field: only the server asked can answer */
+	assert_int_equal(ntp_classify(cap_chrony_md5, sizeof(cap_chrony_md5)),
+			 NTP_CLIENT_AUTHENTICATED);
 	assert_int_equal(ntp_classify(cap_chrony_sha1, sizeof(cap_chrony_sha1)),
-			 NTP_CLIENT_REQUEST);
+			 NTP_CLIENT_AUTHENTICATED);
 	assert_int_equal(ntp_classify(cap_chrony_sha256, sizeof(cap_chrony_sha256)),
-			 NTP_CLIENT_REQUEST);
-	assert_int_equal(ntp_classify(cap_chrony_ef, sizeof(cap_chrony_ef)), NTP_CLIENT_REQUEST);
+			 NTP_CLIENT_AUTHENTICATED);
+	assert_int_equal(ntp_classify(cap_chrony_ef, sizeof(cap_chrony_ef)),
+			 NTP_CLIENT_AUTHENTICATED);
 	assert_int_equal(ntp_classify(cap_chrony_ef_md5, sizeof(cap_chrony_ef_md5)),
-			 NTP_CLIENT_REQUEST);
+			 NTP_CLIENT_AUTHENTICATED);
 	/* a server's answer is not a client request */
 	assert_int_equal(ntp_classify(cap_reply_sntp, sizeof(cap_reply_sntp)), NTP_DROP_NOT_CLIENT);
 }
@@ -242,10 +245,10 @@ static void test_classify_extensions(void **state)
 	off = put_ef(off, 0x0204, 104);
 	off = put_ef(off, 0x0404, 40);
 	assert_int_equal(off, 228);
-	assert_int_equal(ntp_classify(pkt, off), NTP_CLIENT_REQUEST);
+	assert_int_equal(ntp_classify(pkt, off), NTP_CLIENT_AUTHENTICATED);
 	/* ... followed by a 24-byte and a 20-byte MAC */
-	assert_int_equal(ntp_classify(pkt, off + 24), NTP_CLIENT_REQUEST);
-	assert_int_equal(ntp_classify(pkt, off + 20), NTP_CLIENT_REQUEST);
+	assert_int_equal(ntp_classify(pkt, off + 24), NTP_CLIENT_AUTHENTICATED);
+	assert_int_equal(ntp_classify(pkt, off + 20), NTP_CLIENT_AUTHENTICATED);
 	/* trailing bytes that are neither a field nor a MAC */
 	assert_int_equal(ntp_classify(pkt, off + 8), NTP_DROP_MALFORMED);
 	assert_int_equal(ntp_classify(pkt, off + 16), NTP_DROP_MALFORMED);
@@ -255,7 +258,7 @@ static void test_classify_extensions(void **state)
 	mk_header(0x23);
 	assert_int_equal(ntp_classify(pkt, put_ef(48, 0x2005, 16)), NTP_DROP_MALFORMED);
 	mk_header(0x23);
-	assert_int_equal(ntp_classify(pkt, put_ef(48, 0x2005, 28)), NTP_CLIENT_REQUEST);
+	assert_int_equal(ntp_classify(pkt, put_ef(48, 0x2005, 28)), NTP_CLIENT_AUTHENTICATED);
 	/* length 0 would never advance: must be refused, not loop */
 	mk_header(0x23);
 	put_ef(48, 0x2005, 28);
@@ -269,15 +272,21 @@ static void test_classify_extensions(void **state)
 	pkt[51] = 12;
 	assert_int_equal(ntp_classify(pkt, 76), NTP_DROP_MALFORMED);
 
-	/* crypto-NAK: 4 zero bytes; 4 other bytes are nothing */
+	/* crypto-NAK: 4 zero bytes (no key, so nothing to authenticate); 4
+	 * other bytes are nothing in v4 */
 	mk_header(0x23);
 	assert_int_equal(ntp_classify(pkt, 52), NTP_CLIENT_REQUEST);
 	pkt[51] = 1;
 	assert_int_equal(ntp_classify(pkt, 52), NTP_DROP_MALFORMED);
 
-	/* v3 has no extension fields: up to 72 bytes of MAC (MS-SNTP) */
+	/* v3 has no extension fields: up to 72 bytes of MAC (MS-SNTP); a
+	 * crypto-NAK is plain, any other trailer a MAC */
 	mk_header(0x1b);
-	assert_int_equal(ntp_classify(pkt, 48 + 72), NTP_CLIENT_REQUEST);
+	assert_int_equal(ntp_classify(pkt, 52), NTP_CLIENT_REQUEST);
+	for (size_t len = 56; len <= 48 + 72; len += 4)
+		assert_int_equal(ntp_classify(pkt, len), NTP_CLIENT_AUTHENTICATED);
+	pkt[51] = 3; /* key id 3 without a digest */
+	assert_int_equal(ntp_classify(pkt, 52), NTP_CLIENT_AUTHENTICATED);
 	assert_int_equal(ntp_classify(pkt, 48 + 76), NTP_DROP_MALFORMED);
 }
 
@@ -291,7 +300,7 @@ static void test_classify_max_len(void **state)
 	for (int i = 0; i < 8; i++)
 		off = put_ef(off, 0x0204, 128);
 	assert_int_equal(off, 48 + 1024);
-	assert_int_equal(ntp_classify(pkt, off + 24), NTP_CLIENT_REQUEST);
+	assert_int_equal(ntp_classify(pkt, off + 24), NTP_CLIENT_AUTHENTICATED);
 	assert_int_equal(off + 24, NTP_MAX_LEN);
 	/* one more field: a valid chain, but too long */
 	off = put_ef(off, 0x0204, 28);
@@ -304,6 +313,7 @@ static void test_verdict_names(void **state)
 {
 	(void)state;
 	assert_string_equal(ntp_verdict_name(NTP_CLIENT_REQUEST), "ntp_client_requests");
+	assert_string_equal(ntp_verdict_name(NTP_CLIENT_AUTHENTICATED), "ntp_client_authenticated");
 	assert_string_equal(ntp_verdict_name(NTP_DROP_CONTROL), "ntp_drop_control");
 	assert_string_equal(ntp_verdict_name(NTP_DROP_PRIVATE), "ntp_drop_private");
 	assert_string_equal(ntp_verdict_name(NTP_DROP_SHORT), "ntp_drop_short");
@@ -434,9 +444,9 @@ static void test_build_reply_fields(void **state)
 	assert_int_equal(out[0], 0 << 6 | 3 << 3 | 4);
 	assert_int_equal(out[1], 15);
 	assert_int_equal((int8_t)out[3], -128);
-	/* a request with extension fields and a MAC gets a plain 48-byte answer */
-	assert_int_equal(ntp_build_reply(cap_chrony_ef_md5, sizeof(cap_chrony_ef_md5), &c, &rx, &tx,
-					 out, sizeof(out)),
+	/* the header of a request with extension fields and a MAC gets a
+	 * plain 48-byte answer */
+	assert_int_equal(ntp_build_reply(cap_chrony_ef_md5, 48, &c, &rx, &tx, out, sizeof(out)),
 			 48);
 	assert_memory_equal(out + 24, cap_chrony_ef_md5 + 40, 8);
 	/* root delay/dispersion saturate and never go negative */
@@ -477,6 +487,12 @@ static void test_build_reply_refused(void **state)
 	assert_int_equal(ntp_build_reply(cap_ntpq, sizeof(cap_ntpq), &c, &rx, &tx, out, 48),
 			 -EINVAL);
 	assert_int_equal(ntp_build_reply(cap_reply_sntp, 48, &c, &rx, &tx, out, 48), -EINVAL);
+	/* authenticated requests: no key here to answer them with */
+	assert_int_equal(
+	    ntp_build_reply(cap_chrony_md5, sizeof(cap_chrony_md5), &c, &rx, &tx, out, 48),
+	    -EINVAL);
+	assert_int_equal(
+	    ntp_build_reply(cap_chrony_ef, sizeof(cap_chrony_ef), &c, &rx, &tx, out, 48), -EINVAL);
 	assert_int_equal(ntp_build_reply(NULL, 0, &c, &rx, &tx, out, 48), -EINVAL);
 	assert_int_equal(ntp_build_reply(cap_chrony, 48, NULL, &rx, &tx, out, 48), -EINVAL);
 	assert_int_equal(ntp_build_reply(cap_chrony, 48, &c, NULL, &tx, out, 48), -EINVAL);
@@ -626,6 +642,36 @@ static void test_server_reply(void **state)
 	assert_true(ntp_is_server_reply(r, 48 + 28, cap_sntp, 48));
 	assert_true(ntp_is_server_reply(r, NTP_MAX_LEN, cap_sntp, 48));
 	assert_false(ntp_is_server_reply(r, NTP_MAX_LEN + 4, cap_sntp, 48));
+}
+
+/* Answers to authenticated requests: any server packet of a sane length. */
+static void test_server_packet(void **state)
+{
+	uint8_t r[NTP_MAX_LEN + 8];
+
+	(void)state;
+	memset(r, 0, sizeof(r));
+	memcpy(r, cap_reply_sntp, 48);
+	assert_true(ntp_is_server_packet(r, 48));
+	/* an interleaved answer's origin is not the request's transmit time */
+	r[24] ^= 0xff;
+	assert_true(ntp_is_server_packet(r, 48));
+	/* NTS answers: unique identifier + authenticator and encrypted cookies */
+	assert_true(ntp_is_server_packet(r, 48 + 36 + 168));
+	assert_true(ntp_is_server_packet(r, NTP_MAX_LEN));
+	assert_false(ntp_is_server_packet(r, NTP_MAX_LEN + 4));
+	assert_false(ntp_is_server_packet(r, 47));
+	assert_false(ntp_is_server_packet(NULL, 48));
+	for (uint8_t mode = 0; mode < 8; mode++) {
+		r[0] = (uint8_t)((cap_reply_sntp[0] & ~7) | mode);
+		assert_true(ntp_is_server_packet(r, 48) == (mode == 4));
+	}
+	for (uint8_t vn = 0; vn < 8; vn++) {
+		r[0] = (uint8_t)((cap_reply_sntp[0] & 0xc7) | vn << 3);
+		assert_true(ntp_is_server_packet(r, 48) == (vn >= 1 && vn <= 4));
+	}
+	/* requests are not answers */
+	assert_false(ntp_is_server_packet(cap_chrony_ef_md5, sizeof(cap_chrony_ef_md5)));
 }
 
 /* ---- rate limit ---- */
@@ -778,6 +824,7 @@ int main(void)
 	    cmocka_unit_test(test_clock_from_timex),
 	    cmocka_unit_test(test_clock_read_real),
 	    cmocka_unit_test(test_server_reply),
+	    cmocka_unit_test(test_server_packet),
 	    cmocka_unit_test(test_rl_burst_refill),
 	    cmocka_unit_test(test_rl_clients),
 	    cmocka_unit_test(test_rl_many_clients),
