@@ -39,8 +39,8 @@ static unsigned fds_per_session(const struct cfg *c)
 
 	for (size_t i = 0; i < c->n_intercept; i++)
 		if (!c->intercept[i].tcp && c->intercept[i].svc == SVC_NTP && n &&
-		    1 + n->n_servers > most)
-			most = (unsigned)(1 + n->n_servers);
+		    2 + n->n_servers > most)
+			most = (unsigned)(2 + n->n_servers); /* + the authenticated pass-through leg */
 	return most;
 }
 

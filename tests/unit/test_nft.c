@@ -217,7 +217,7 @@ static void test_basic(void **state)
 	has(out, "#   ip -6 route add local ::/0 dev lo table 100\n");
 	has(out, "# Mode: fail-open");
 	/* Defaults: no drop, no output chain, no interface filter. */
-	lacks(out, "drop");
+	lacks(out, "} counter drop");
 	lacks(out, "chain output");
 	lacks(out, "iifname");
 	assert_int_equal(count(out, "tproxy ip"), 2);
@@ -310,18 +310,49 @@ static void test_fail_closed(void **state)
 	has(out, "\t\tmeta nfproto ipv4 udp dport { 53, 123 } counter drop\n");
 	has(out, "\t\tmeta nfproto ipv6 udp dport { 53, 123 } counter drop\n");
 	has(out, "# Mode: fail-closed");
-	assert_int_equal(count(out, " drop\n"), 2);
+	assert_int_equal(count(out, "} counter drop\n"), 2);
 	/* The drop comes after both tproxy rules, inside prerouting. */
-	drop = strstr(out, "counter drop");
+	drop = strstr(out, "} counter drop");
 	tp = strstr(out, "tproxy ip6 to");
 	assert_non_null(tp);
 	assert_true(drop > tp);
 	free(out);
 	out = rules_for(*state, BASE "fail-closed no\n");
-	lacks(out, "drop");
+	lacks(out, "} counter drop");
 	free(out);
 	out = rules_for(*state, BASE "fail-closed yes\ninterface lan0\n");
 	has(out, "\t\tiifname { \"lan0\" } meta nfproto ipv4 udp dport { 53, 123 } counter drop\n");
+	free(out);
+}
+
+/* The anti-spoofing drop (on by default) sits before tproxy, for each protocol. */
+static void test_anti_spoof_and_tcp(void **state)
+{
+	char *out = rules_for(*state, BASE);
+	const char *as, *tp;
+
+	has(out, "\t\tiif != \"lo\" udp dport { 53, 123 } fib saddr . iif oif missing counter drop\n");
+	has(out, "\t\tmeta l4proto != udp return\n");
+	lacks(out, "tcp dport");
+	as = strstr(out, "fib saddr");
+	tp = strstr(out, "tproxy ip to");
+	assert_true(as && tp && as < tp);
+	free(out);
+	out = rules_for(*state, BASE "anti-spoof no\n");
+	lacks(out, "fib saddr");
+	free(out);
+	/* DNS over TCP: TCP tproxy to the same listeners, checked and failed closed too. */
+	out = rules_for(*state, "listen 0.0.0.0:15000 [::]:15000\nintercept udp 53 dns\n"
+				"intercept tcp 53 dns\nintercept udp 123 relay\nfail-closed yes\n"
+				"intercept-local yes\n");
+	has(out, "\t\tmeta l4proto != { udp, tcp } return\n");
+	has(out, "\t\tiif != \"lo\" tcp dport { 53 } fib saddr . iif oif missing counter drop\n");
+	has(out, "\t\tmeta nfproto ipv4 tcp dport { 53 } tproxy ip to :15000 meta mark set 0x1 accept\n");
+	has(out, "\t\tmeta nfproto ipv6 tcp dport { 53 } tproxy ip6 to :15000 meta mark set 0x1 accept\n");
+	has(out, "\t\tmeta nfproto ipv4 udp dport { 53, 123 } tproxy ip to :15000");
+	has(out, "\t\tmeta nfproto ipv6 tcp dport { 53 } counter drop\n");
+	has(out, "\t\ttcp dport { 53 } meta mark set 0x1\n");
+	has(out, "\t\tudp dport { 53, 123 } meta mark set 0x1\n");
 	free(out);
 }
 
@@ -382,6 +413,8 @@ static void test_nft_accepts(void **state)
 	    BASE "bypass 10.0.0.0/8 10.1.0.0/16 10.0.0.0/8 127.0.0.1 224.0.0.0/4\n"
 		 "bypass ::ffff:192.0.2.1 fe80::1 2001:db8::/32 2001:db8:1::/48\n",
 	    BASE "interface lan*\nintercept-local yes\nfail-closed yes\n",
+	    "listen 0.0.0.0:15000 [::]:15000\nintercept udp 53 dns\nintercept tcp 53 dns\n"
+	    "intercept-local yes\nfail-closed yes\ninterface lan0\n",
 	};
 	char why[2048];
 
@@ -408,6 +441,7 @@ int main(void)
 	    cmocka_unit_test(test_families),	    cmocka_unit_test(test_bypass),
 	    cmocka_unit_test(test_interfaces),	    cmocka_unit_test(test_fail_closed),
 	    cmocka_unit_test(test_intercept_local), cmocka_unit_test(test_routes_and_cleanup),
+	    cmocka_unit_test(test_anti_spoof_and_tcp),
 	    cmocka_unit_test(test_nft_accepts),
 	};
 
