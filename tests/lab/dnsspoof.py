@@ -11,7 +11,7 @@ Names starting with one of these labels make it attack first:
                 name, not the 0x20 case pattern, would send); answer after.
     spray-old   the same forged answers, every ID, to the port the PREVIOUS
                 query came from (a spoofer who learned a port earlier).
-Then it prints "sprayed N to PORT". Forged answers come from this server's
+Then it prints "sprayed N to PORT". A name is sprayed for once; its retries are just answered. Forged answers come from this server's
 own address and port, so only the ID, the question and the port protect
 the resolver. Sends are paced (bounded bursts) so the receiver's socket
 buffer keeps up. Bounded: one spray per query, --lifetime seconds in all.
@@ -83,6 +83,7 @@ def main():
     s.bind((a.bind, 53))
     print("ready", flush=True)
     prev = None
+    done = set()  # one spray per name: a retry of the same query is just answered
     end = time.time() + a.lifetime
     while time.time() < end:
         r, _, _ = select.select([s], [], [], 0.5)
@@ -100,6 +101,9 @@ def main():
         print("query port=%d id=%d name=%s" % (peer[1], struct.unpack("!H", q[:2])[0], name),
               flush=True)
         first = labels[0].lower() if labels else ""
+        if name.lower() in done:
+            first = ""
+        done.add(name.lower())
         if first == "spray-now":
             # two passes: a datagram the receiver dropped (a full socket
             # buffer on a loaded machine) gets a second chance

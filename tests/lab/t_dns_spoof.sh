@@ -33,7 +33,7 @@ listen 0.0.0.0:15000 [::]:15000
 intercept udp 53 dns
 intercept tcp 53 dns
 metrics 127.0.0.1:9153
-upstream-timeout 6000
+upstream-timeout 9000
 dns-0x20 no
 upstream s4 udp://203.0.113.5
 upstream s6 udp://[2001:db8:113::5]
@@ -91,7 +91,7 @@ for v in 4 6; do
 	# A spoofer spraying every ID at a port it learned from an earlier query.
 	lab_dig "$LAB_CLI" @$res learn.v$v.example $t >/dev/null
 	m0=$(lab_metrics)
-	out=$(lab_dig "$LAB_CLI" +time=8 @$res spray-old.v$v.example $t)
+	out=$(lab_dig "$LAB_CLI" +time=12 @$res spray-old.v$v.example $t)
 	m1=$(lab_metrics)
 	check "IPv$v spray at an old port: the spoofer sent 65536" \
 		expect_match "$(grep '^sprayed' "$LAB_WORK/spoof$v.log" | tail -n1)" '^sprayed 65536 to '
@@ -103,7 +103,7 @@ for v in 4 6; do
 		expect_eq "$(dig_answers "$out")" "$real"
 
 	# Control: the port is known, the case is not checked (dns-0x20 off).
-	out=$(lab_dig "$LAB_CLI" +time=8 @$res spray-now.control.v$v.example $t)
+	out=$(lab_dig "$LAB_CLI" +time=12 @$res spray-now.control.v$v.example $t)
 	check "IPv$v control (dns-0x20 off, port known): the spoofer wins" \
 		expect_eq "$(dig_answers "$out")" "$poison"
 done
@@ -116,7 +116,7 @@ for v in 4 6; do
 	else res=2001:db8:53::53 real="AAAA 2001:db8:80::80" t=AAAA; fi
 	name=spray-now.abcdefghijklmnopqrstuvwxyz.v$v.example
 	m0=$(lab_metrics)
-	out=$(lab_dig "$LAB_CLI" +time=8 @$res $name $t)
+	out=$(lab_dig "$LAB_CLI" +time=12 @$res $name $t)
 	m1=$(lab_metrics)
 	check "IPv$v dns-0x20, port known, every ID: the real answer" \
 		expect_eq "$(dig_answers "$out")" "$real"
