@@ -16,6 +16,8 @@ enum svc_id { SVC_RELAY, SVC_DNS, SVC_NTP, SVC_QUIC, SVC_COUNT };
 #define CFG_MAX_BYPASS 64
 #define CFG_MAX_IFACES 16
 #define CFG_MAX_DEPTH 8
+#define CFG_MAX_HOSTS 32
+#define CFG_MAX_BOOTSTRAP 8
 
 /** `intercept udp|tcp PORT SERVICE [timeout=S]` */
 struct cfg_intercept {
@@ -52,6 +54,10 @@ struct cfg {
 	size_t n_bypass;
 	struct addr metrics;
 	bool has_metrics;
+	char *hosts[CFG_MAX_HOSTS]; /* host names the config uses, resolved at run time */
+	size_t n_hosts;
+	struct addr bootstrap[CFG_MAX_BOOTSTRAP]; /* servers that resolve them (none: resolv.conf) */
+	size_t n_bootstrap;
 	void *svc[SVC_COUNT]; /* per-service settings, owned by that service's cfg module */
 };
 
@@ -121,6 +127,22 @@ unsigned cfg_warnings(const struct cfg *cfg, void (*emit)(void *arg, const char 
 
 /** Resolve a path named in a config file relative to that file's directory (malloc'd). */
 char *cfg_path(const struct cfg_ctx *ctx, const char *path);
+
+/**
+ * Note a host name a directive uses (an upstream or NTP server): it is
+ * resolved at run time (resolve.h). Returns the config's copy (lives as
+ * long as the config), or NULL with the error reported.
+ */
+const char *cfg_note_host(struct cfg_ctx *ctx, const char *host);
+
+/**
+ * Parse "[SCHEME://]NAME[:PORT]" where NAME is a host name (not an
+ * address): 1 with the host noted (cfg_note_host) in *host and the port
+ * (default_port when none) in *port; 0 when s is not of that form; -1 on
+ * an error (reported).
+ */
+int cfg_parse_host(struct cfg_ctx *ctx, const char *s, uint16_t default_port, const char **host,
+		   uint16_t *port);
 
 /** Parse "yes"/"no" (also on/off, true/false). */
 int cfg_parse_bool(struct cfg_ctx *ctx, const char *s, bool *out);

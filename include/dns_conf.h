@@ -20,7 +20,11 @@ struct list_hosts;
 struct dns_group {
 	char *name;
 	struct dns_up_server servers[DNS_MAX_SERVERS];
+	/* a host name to resolve at run time (servers[i] then holds its port
+	 * and transport only), or NULL */
+	const char *hosts[DNS_MAX_SERVERS];
 	size_t n;
+	bool has_hosts;
 	const char *file;
 	unsigned line;
 	unsigned index; /* position in dns_conf.groups: workers key their channels by it */
@@ -100,6 +104,7 @@ struct dns_conf {
 	unsigned tcp_max;	/* dns-tcp-max-connections */
 	unsigned tcp_per_client; /* dns-tcp-connections-per-client */
 	unsigned tcp_idle_s;	/* dns-tcp-idle-timeout */
+	char *bootstrap;	/* bootstrap GROUP, as written */
 	struct addr listen[DNS_MAX_LISTEN]; /* dns-listen */
 	size_t n_listen;
 };

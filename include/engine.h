@@ -11,6 +11,7 @@
 struct worker;
 struct bindmap;
 struct ownsock;
+struct resolve;
 struct event_base;
 struct event;
 struct evhttp;
@@ -23,6 +24,7 @@ struct engine {
 	unsigned nworkers;
 	struct bindmap *binds; /* sluice's reply sockets, by bound address */
 	struct ownsock *own;   /* sluice's upstream sockets, for loop detection */
+	struct resolve *res;   /* host names in the config, resolved on the main loop */
 	struct fdplan limits;  /* the descriptor plan for cfg */
 	struct fdplan pending_limits; /* and for pending, during a reload */
 	uint8_t flow_key[16];

@@ -9,6 +9,7 @@
 
 struct ntp_conf {
 	struct addr servers[NTP_MAX_SERVERS]; /* ntp-redirect */
+	const char *hosts[NTP_MAX_SERVERS];   /* a host name (servers[i]: port only), or NULL */
 	size_t n_servers;
 	bool local;          /* ntp-local: answer from the gateway's clock */
 	unsigned stratum;    /* ntp-stratum, 0: auto (3) */

@@ -4,6 +4,7 @@
  * list; each module owns what its directives parse into (cfg->svc[]). */
 #include "config.h"
 #include "cfg.h"
+#include "resolve.h"
 
 #include <errno.h>
 #include <libgen.h>
@@ -200,6 +201,8 @@ void cfg_free(struct cfg *cfg)
 			cfg_modules[m]->free(cfg);
 	for (size_t i = 0; i < cfg->n_files; i++)
 		free(cfg->files[i]);
+	for (size_t i = 0; i < cfg->n_hosts; i++)
+		free(cfg->hosts[i]);
 	free(cfg);
 }
 
@@ -257,6 +260,49 @@ const struct cfg_intercept *cfg_intercept_find(const struct cfg *cfg, uint16_t p
 	uint8_t i = cfg->port_map[port];
 
 	return i ? &cfg->intercept[i - 1] : NULL;
+}
+
+const char *cfg_note_host(struct cfg_ctx *ctx, const char *host)
+{
+	struct cfg *c = ctx->cfg;
+
+	for (size_t i = 0; i < c->n_hosts; i++)
+		if (strcmp(c->hosts[i], host) == 0)
+			return c->hosts[i];
+	if (c->n_hosts == CFG_MAX_HOSTS) {
+		cfg_error(ctx, "too many server host names (at most %d)", CFG_MAX_HOSTS);
+		return NULL;
+	}
+	c->hosts[c->n_hosts] = strdup(host);
+	if (!c->hosts[c->n_hosts]) {
+		cfg_error(ctx, "out of memory");
+		return NULL;
+	}
+	return c->hosts[c->n_hosts++];
+}
+
+int cfg_parse_host(struct cfg_ctx *ctx, const char *s, uint16_t default_port, const char **host,
+		   uint16_t *port)
+{
+	const char *rest = strstr(s, "://"), *colon;
+	char name[256];
+	uint64_t p = default_port;
+	size_t hl;
+
+	rest = rest ? rest + 3 : s;
+	colon = strchr(rest, ':');
+	if (colon && strchr(colon + 1, ':'))
+		return 0; /* an IPv6 address */
+	hl = colon ? (size_t)(colon - rest) : strlen(rest);
+	if (hl >= sizeof(name))
+		return 0;
+	memcpy(name, rest, hl);
+	name[hl] = '\0';
+	if (!resolve_is_name(name) || (colon && sl_parse_dec(colon + 1, 1, 65535, &p) < 0))
+		return 0;
+	*host = cfg_note_host(ctx, name);
+	*port = (uint16_t)p;
+	return *host ? 1 : -1;
 }
 
 const struct cfg_intercept *cfg_intercept_find_tcp(const struct cfg *cfg, uint16_t port)

@@ -59,12 +59,32 @@ static int p_upstream(struct cfg_ctx *ctx, int argc, char **argv)
 	g->file = ctx->file;
 	g->line = ctx->line;
 	g->index = (unsigned)d->n_groups;
+	if (strlen(argv[1]) > 64)
+		return cfg_error(ctx, "upstream: group names are at most 64 characters");
 	for (int i = 2; i < argc; i++) {
+		struct dns_up_server *sv = &g->servers[g->n];
 		char err[256];
+		uint16_t port;
+		int rc;
 
 		/* The same parser the transport uses: -t refuses what the daemon would. */
-		if (dns_up_server_parse(argv[i], &g->servers[g->n], err, sizeof(err)) < 0)
+		if (dns_up_server_parse(argv[i], sv, err, sizeof(err)) == 0) {
+			g->n++;
+			continue;
+		}
+		if (strncmp(argv[i], "udp://", 6) && strncmp(argv[i], "tcp://", 6) &&
+		    strstr(argv[i], "://"))
 			return cfg_error(ctx, "upstream: %s", err);
+		/* A host name: resolved at run time, through the bootstrap group. */
+		rc = cfg_parse_host(ctx, argv[i], 53, &g->hosts[g->n], &port);
+		if (rc < 0)
+			return -1;
+		if (rc == 0)
+			return cfg_error(ctx, "upstream: %s", err);
+		memset(&sv->addr, 0, sizeof(sv->addr));
+		addr_set_port(&sv->addr, port);
+		sv->tcp = strncmp(argv[i], "tcp://", 6) == 0;
+		g->has_hosts = true;
 		g->n++;
 	}
 	g->name = strdup(argv[1]);
@@ -211,6 +231,37 @@ static int p_prefetch(struct cfg_ctx *ctx, int argc, char **argv)
 	return cfg_parse_bool(ctx, argv[1], &dc(ctx)->prefetch);
 }
 
+static int p_bootstrap(struct cfg_ctx *ctx, int argc, char **argv)
+{
+	free(dc(ctx)->bootstrap);
+	dc(ctx)->bootstrap = strdup(argv[1]);
+	return dc(ctx)->bootstrap ? 0 : cfg_error(ctx, "out of memory");
+}
+
+/* The group whose servers resolve the config's host names: `bootstrap`, or
+ * the first group that lists addresses only. */
+static int pick_bootstrap(struct cfg_ctx *ctx, struct dns_conf *d)
+{
+	const struct dns_group *g = NULL;
+	struct cfg *c = ctx->cfg;
+
+	if (d->bootstrap) {
+		g = dns_group_find(d, d->bootstrap);
+		if (!g)
+			return cfg_error(ctx, "bootstrap: no upstream group named '%s'", d->bootstrap);
+		if (g->has_hosts)
+			return cfg_error_at(ctx, g->file, g->line,
+					    "bootstrap group '%s' must list server addresses, not names",
+					    g->name);
+	}
+	for (size_t i = 0; !g && i < d->n_groups; i++)
+		if (!d->groups[i].has_hosts)
+			g = &d->groups[i];
+	for (size_t i = 0; g && i < g->n && c->n_bootstrap < CFG_MAX_BOOTSTRAP; i++)
+		c->bootstrap[c->n_bootstrap++] = g->servers[i].addr;
+	return 0;
+}
+
 static int p_0x20(struct cfg_ctx *ctx, int argc, char **argv)
 {
 	return cfg_parse_bool(ctx, argv[1], &dc(ctx)->x20);
@@ -277,10 +328,11 @@ static int p_dns_listen(struct cfg_ctx *ctx, int argc, char **argv)
 }
 
 static const struct cfg_directive dns_directives[] = {
-	{"upstream", 2, 1 + DNS_MAX_SERVERS, p_upstream, "NAME [udp://|tcp://]IP[:PORT]...", NULL,
+	{"upstream", 2, 1 + DNS_MAX_SERVERS, p_upstream, "NAME [udp://|tcp://]HOST[:PORT]...", NULL,
 	 "An upstream group: servers tried in order (failover). Each UDP query leaves from a fresh "
 	 "socket (random source port) with a random ID and EDNS (1232 bytes); answers truncated "
-	 "over UDP are fetched again over TCP. Its sockets carry `mark`."},
+	 "over UDP are fetched again over TCP. HOST is an address, or a name resolved through the "
+	 "bootstrap group. Its sockets carry `mark`."},
 	{"geosite", 1, 1, p_geosite, "FILE", NULL,
 	 "A geosite.dat (v2ray/Xray format) for geosite:CODE[@attr] matchers; only the codes the "
 	 "rules name are kept in memory."},
@@ -307,6 +359,9 @@ static const struct cfg_directive dns_directives[] = {
 	 "Answer from an expired cache entry (TTL 30) while refreshing it (RFC 8767)."},
 	{"prefetch", 1, 1, p_prefetch, "yes|no", "no",
 	 "Refresh a cache entry in the background when a hit finds under 10% of its TTL left."},
+	{"bootstrap", 1, 1, p_bootstrap, "GROUP", "the first group of addresses",
+	 "The upstream group whose servers resolve host names given in `upstream` and "
+	 "`ntp-redirect` (at start, and again when their TTL runs out)."},
 	{"dns-0x20", 1, 1, p_0x20, "yes|no", "no",
 	 "Ask upstreams with a random upper/lower case pattern in the name and take only answers "
 	 "that echo it exactly (more bits an off-path spoofer must guess)."},
@@ -355,6 +410,8 @@ static int dns_finish(struct cfg_ctx *ctx)
 		return cfg_error(ctx, "out of memory");
 	if (d->min_ttl > d->max_ttl)
 		return cfg_error(ctx, "min-ttl is larger than max-ttl");
+	if (pick_bootstrap(ctx, d) < 0)
+		return -1;
 	return dns_geosite_resolve(ctx, d);
 }
 
@@ -382,6 +439,7 @@ static void dns_free(struct cfg *c)
 	free(d->groups);
 	free(d->geosite);
 	free(d->geosite_dir);
+	free(d->bootstrap);
 	free(d);
 	c->svc[SVC_DNS] = NULL;
 }

@@ -15,11 +15,24 @@ static int p_redirect(struct cfg_ctx *ctx, int argc, char **argv)
 	struct ntp_conf *c = nc(ctx);
 
 	for (int i = 1; i < argc; i++) {
+		struct addr *a = &c->servers[c->n_servers];
+		uint16_t port;
+		int rc;
+
 		if (c->n_servers == NTP_MAX_SERVERS)
 			return cfg_error(ctx, "ntp-redirect: at most %d servers", NTP_MAX_SERVERS);
-		if (addr_parse(argv[i], false, 123, &c->servers[c->n_servers]) < 0 ||
-		    addr_port(&c->servers[c->n_servers]) == 0)
-			return cfg_error(ctx, "ntp-redirect: '%s' is not IP[:PORT]", argv[i]);
+		if (addr_parse(argv[i], false, 123, a) == 0 && addr_port(a) != 0) {
+			c->n_servers++;
+			continue;
+		}
+		/* A host name (a pool): resolved at run time, again when its TTL ends. */
+		rc = cfg_parse_host(ctx, argv[i], 123, &c->hosts[c->n_servers], &port);
+		if (rc < 0)
+			return -1;
+		if (rc == 0 || strstr(argv[i], "://"))
+			return cfg_error(ctx, "ntp-redirect: '%s' is not HOST[:PORT]", argv[i]);
+		memset(a, 0, sizeof(*a));
+		addr_set_port(a, port);
 		c->n_servers++;
 	}
 	return 0;
@@ -58,7 +71,7 @@ static int p_rate(struct cfg_ctx *ctx, int argc, char **argv)
 }
 
 static const struct cfg_directive ntp_directives[] = {
-	{"ntp-redirect", 1, NTP_MAX_SERVERS, p_redirect, "IP[:PORT]...", NULL,
+	{"ntp-redirect", 1, NTP_MAX_SERVERS, p_redirect, "HOST[:PORT]...", NULL,
 	 "Send every intercepted NTP client request to these servers at once (from marked "
 	 "sockets); the first valid answer returns to the client from the address it asked. "
 	 "Requests with a MAC or extension fields (NTS) go unmodified to the server asked."},

@@ -22,6 +22,7 @@
 #include "match.h"
 #include "ownsock.h"
 #include "reply.h"
+#include "resolve.h"
 #include "svc.h"
 #include "worker.h"
 
@@ -84,6 +85,29 @@ static bool client_dependent(const struct dns_conf *d, const struct dns_rule *r)
 	return false;
 }
 
+/* A group's servers now, its host names replaced by their current addresses
+ * (in the order c-ares gave them; a name not resolved yet is skipped). */
+static size_t expand_hosts(struct dns_worker *dw, const struct dns_group *g,
+			   struct dns_up_server *out)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < g->n && n < DNS_UP_MAX_SERVERS; i++) {
+		struct addr a[DNS_UP_MAX_SERVERS];
+		size_t k;
+
+		if (!g->hosts[i]) {
+			out[n++] = g->servers[i];
+			continue;
+		}
+		k = resolve_get(dw->w->eng->res, g->hosts[i], addr_port(&g->servers[i].addr), a,
+				DNS_UP_MAX_SERVERS - n);
+		for (size_t j = 0; j < k; j++)
+			out[n++] = (struct dns_up_server){.addr = a[j], .tcp = g->servers[i].tcp};
+	}
+	return n;
+}
+
 static void forward(struct dns_worker *dw, const struct dns_src *src, const struct dns_rule *r,
 		    const struct dns_query *q, const uint8_t *pkt, size_t len)
 {
@@ -93,7 +117,7 @@ static void forward(struct dns_worker *dw, const struct dns_src *src, const stru
 	/* Passthrough answers depend on the resolver asked, which the cache key
 	 * does not hold: they are not shared. */
 	bool cache_ok = dw->sh->cache && !pass && !client_dependent(d, r);
-	struct dns_up_server pass_sv;
+	struct dns_up_server pass_sv, exp[DNS_UP_MAX_SERVERS];
 	struct dns_dest dest;
 	struct dns_cache_hit hit = {0};
 	int n;
@@ -129,6 +153,9 @@ static void forward(struct dns_worker *dw, const struct dns_src *src, const stru
 
 		ctr_inc(ctr, CTR_DNS_FORWARDED);
 		dest = (struct dns_dest){g->servers, g->n, g->name};
+		if (g->has_hosts)
+			dest.n = expand_hosts(dw, g, exp);
+		dest.servers = g->has_hosts ? exp : g->servers;
 	}
 	dns_pend_forward(dw->pend, src, q, pkt, len, &dest, cache_ok);
 }

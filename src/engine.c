@@ -7,6 +7,7 @@
 #include "listen.h"
 #include "log.h"
 #include "ownsock.h"
+#include "resolve.h"
 #include "svc.h"
 #include "priv.h"
 #include "reply.h"
@@ -20,6 +21,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+/* How long the start waits for the config's host names to resolve. */
+#define RESOLVE_START_MS 5000
 
 static bool has_family(const struct cfg *c, int family)
 {
@@ -163,6 +167,7 @@ static void reload(struct engine *e)
 			 "next restart");
 	cfg_warnings(n, warn_line, NULL);
 	plan(e, n, &e->pending_limits);
+	resolve_config(e->res, n); /* new names are looked up now, kept ones stay */
 	e->pending = n;
 	atomic_store(&e->reload_left, e->nworkers);
 	for (unsigned i = 0; i < e->nworkers; i++)
@@ -305,6 +310,7 @@ static void engine_fini(struct engine *e)
 			event_free(e->sig[i]);
 	if (e->reload_done)
 		event_free(e->reload_done);
+	resolve_free(e->res); /* its events live on e->base */
 	if (e->base)
 		event_base_free(e->base);
 	for (int s = SVC_COUNT - 1; s >= 0; s--) {
@@ -349,6 +355,14 @@ int engine_run(const char *cfg_path, struct cfg *cfg)
 		goto done;
 	}
 	plan(&e, cfg, &e.limits);
+	/* Upstream and NTP host names: a bounded wait for their first answers. */
+	if (!(e.res = resolve_new(e.base)) || resolve_config(e.res, cfg) < 0) {
+		for (unsigned i = 0; i < e.nworkers; i++)
+			close_wsocks(&e, &ws[i]);
+		e.nworkers = 0;
+		goto done;
+	}
+	resolve_wait(e.res, RESOLVE_START_MS);
 	if (start_services(&e) < 0) {
 		for (unsigned i = 0; i < e.nworkers; i++)
 			close_wsocks(&e, &ws[i]);

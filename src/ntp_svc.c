@@ -15,6 +15,7 @@
 #include "engine.h"
 #include "ntp.h"
 #include "relay.h"
+#include "resolve.h"
 #include "svc.h"
 #include "worker.h"
 
@@ -191,35 +192,54 @@ static void close_legs(struct ntp_flow *nf)
 	nf->n = nf->n_srv = 0;
 }
 
-/* Legs to the configured servers; the old ones (another config's) go. */
-static void open_legs(struct worker *w, struct flow *f, struct ntp_flow *nf)
+/* The ntp-redirect servers now: addresses as given, and for a host name
+ * (a pool) its first current address (unresolved names are skipped). */
+static size_t targets(const struct worker *w, struct addr *out)
 {
 	const struct ntp_conf *c = nconf(w);
+	size_t n = 0;
+
+	for (size_t i = 0; i < c->n_servers; i++) {
+		if (!c->hosts[i])
+			out[n++] = c->servers[i];
+		else if (w->eng)
+			n += resolve_get(w->eng->res, c->hosts[i], addr_port(&c->servers[i]), out + n, 1);
+	}
+	return n;
+}
+
+/* Legs to the current servers; the old ones (another config's) go. */
+static void open_legs(struct worker *w, struct flow *f, struct ntp_flow *nf)
+{
+	struct addr t[NTP_MAX_SERVERS];
+	size_t n = targets(w, t);
 
 	close_legs(nf);
-	for (size_t i = 0; i < c->n_servers; i++) {
-		struct relay_leg *l = relay_leg_open(w, f, &c->servers[i], w->cfg->mark);
+	for (size_t i = 0; i < n; i++) {
+		struct relay_leg *l = relay_leg_open(w, f, &t[i], w->cfg->mark);
 
-		nf->srv[i] = c->servers[i];
+		nf->srv[i] = t[i];
 		if (!l)
 			continue; /* e.g. no route for this family: the others may do */
 		relay_leg_set_filter(l, answer_filter, nf);
 		nf->legs[nf->n++] = l;
 	}
-	nf->n_srv = c->n_servers;
+	nf->n_srv = n;
 }
 
-/* True when the legs were opened for the running ntp-redirect list. A
- * flow outlives reloads (a client polling from a fixed port, as ntpd does
- * from 123, keeps it), so it must follow the config it runs under. */
+/* True when the legs were opened for the running ntp-redirect list (and
+ * its names' current addresses). A flow outlives reloads (a client polling
+ * from a fixed port, as ntpd does from 123, keeps it), so it must follow
+ * the config it runs under. */
 static bool legs_current(const struct worker *w, const struct ntp_flow *nf)
 {
-	const struct ntp_conf *c = nconf(w);
+	struct addr t[NTP_MAX_SERVERS];
+	size_t n = targets(w, t);
 
-	if (nf->n_srv != c->n_servers)
+	if (nf->n_srv != n)
 		return false;
-	for (size_t i = 0; i < c->n_servers; i++)
-		if (!addr_equal(&nf->srv[i], &c->servers[i]))
+	for (size_t i = 0; i < n; i++)
+		if (!addr_equal(&nf->srv[i], &t[i]))
 			return false;
 	return true;
 }
