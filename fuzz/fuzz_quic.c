@@ -57,6 +57,7 @@ static void check(struct quic_sniff *s, enum quic_sniff_result r)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	uint8_t pkt[4200];
+	struct quic_crypto *c;
 	struct quic_sniff *s;
 	enum quic_sniff_result r = QUIC_SNIFF_MORE;
 	const uint8_t *p = data + 1;
@@ -64,9 +65,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size < 1)
 		return 0;
-	s = quic_sniff_new();
+	/* a handle per input, so inputs stay independent (a worker has one) */
+	c = quic_crypto_new();
+	s = c ? quic_sniff_new(c) : NULL;
 	if (!s)
-		return 0;
+		goto done;
 	left = size - 1;
 	if (!(data[0] & 0x80)) {
 		count = data[0] % 3 + 1;
@@ -99,6 +102,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 	}
 	check(s, r);
+done:
 	quic_sniff_free(s);
+	quic_crypto_free(c);
 	return 0;
 }

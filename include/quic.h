@@ -68,13 +68,30 @@ struct quic_hdr {
 int quic_parse_header(const uint8_t *pkt, size_t len, struct quic_hdr *h);
 
 /**
+ * The OpenSSL algorithms Initial packets need (HKDF-SHA256, AES-128-GCM,
+ * AES-128-ECB), fetched once, and a cipher context. One handle serves any
+ * number of sniffs, all on one thread: each worker keeps one for its flows.
+ */
+struct quic_crypto;
+
+/** Fetch the algorithms; NULL when OpenSSL lacks one or memory is short. */
+struct quic_crypto *quic_crypto_new(void);
+
+/** Free @c (NULL is fine) once no sniff uses it. */
+void quic_crypto_free(struct quic_crypto *c);
+
+/** How many times @c fetched its algorithms: 1, whatever it was used for
+ *  (for tests). */
+unsigned quic_crypto_fetches(const struct quic_crypto *c);
+
+/**
  * Derive the Initial keys of @version (RFC 9001 5.2, RFC 9369 3.3) from the
  * Destination Connection ID of the client's first Initial (0..20 bytes), for
  * the client's packets or (@is_server) the server's. 0, -EPROTONOSUPPORT for
  * another version, -EINVAL, or -EIO when OpenSSL fails.
  */
-int quic_initial_keys(uint32_t version, const uint8_t *dcid, size_t dcid_len, bool is_server,
-		      struct quic_keys *out);
+int quic_initial_keys(struct quic_crypto *c, uint32_t version, const uint8_t *dcid, size_t dcid_len,
+		      bool is_server, struct quic_keys *out);
 
 /**
  * Remove header protection from and decrypt the Initial packet @h in place:
@@ -84,9 +101,9 @@ int quic_initial_keys(uint32_t version, const uint8_t *dcid, size_t dcid_len, bo
  * are pkt[*payload_off .. *payload_off + *payload_len). -EBADMSG when the
  * AEAD tag does not verify, -EINVAL for a packet too short to protect.
  */
-int quic_decrypt_initial(uint8_t *pkt, const struct quic_hdr *h, const struct quic_keys *keys,
-			 uint64_t largest_pn, uint64_t *pn, size_t *payload_off,
-			 size_t *payload_len);
+int quic_decrypt_initial(struct quic_crypto *c, uint8_t *pkt, const struct quic_hdr *h,
+			 const struct quic_keys *keys, uint64_t largest_pn, uint64_t *pn,
+			 size_t *payload_off, size_t *payload_len);
 
 /** Per-flow sniffing state (opaque). */
 struct quic_sniff;
@@ -100,8 +117,9 @@ enum quic_sniff_result {
 	QUIC_SNIFF_GIVEUP,   /**< a bound was hit or the ClientHello is malformed */
 };
 
-/** A new sniff (OpenSSL algorithms fetched and kept here); NULL when out of memory. */
-struct quic_sniff *quic_sniff_new(void);
+/** A new sniff decrypting with @c (not owned: it outlives the sniff, and
+ *  the sniff is used on @c's thread only); NULL when out of memory. */
+struct quic_sniff *quic_sniff_new(struct quic_crypto *c);
 
 /** Free @s (NULL is fine). */
 void quic_sniff_free(struct quic_sniff *s);
@@ -111,7 +129,7 @@ void quic_sniff_free(struct quic_sniff *s);
  * Initial packets of v1/v2 are decrypted and their CRYPTO frames (in any
  * order, overlapping) gathered; 0-RTT, Handshake and short-header packets
  * are skipped. Memory stays within QUIC_SNIFF_MAX_BYTES of CRYPTO data.
- * Thread-safe for distinct @s.
+ * Sniffs that share a struct quic_crypto must be fed from one thread.
  */
 enum quic_sniff_result quic_sniff_feed(struct quic_sniff *s, const uint8_t *dgram, size_t len);
 

@@ -2,7 +2,8 @@
 /* quic.c - reads the ClientHello out of a flow's client Initial packets.
  * It owns: long-header parsing, Initial key derivation (RFC 9001 5.2 for
  * v1, RFC 9369 3.3 for v2), header protection removal, AES-128-GCM
- * decryption (OpenSSL 3 EVP, algorithms fetched once per sniff), the
+ * decryption (OpenSSL 3 EVP, algorithms fetched once per struct
+ * quic_crypto, which a worker keeps for all its flows), the
  * Initial frames a client may send (PADDING, PING, ACK, CRYPTO,
  * CONNECTION_CLOSE), and a bounded reassembly of the CRYPTO stream. It does
  * not parse TLS (tls_hello.c), keep flows, or decide what to do with them.
@@ -181,40 +182,57 @@ int quic_parse_header(const uint8_t *pkt, size_t len, struct quic_hdr *h)
 
 /* ---- OpenSSL ------------------------------------------------------------ */
 
-/* Algorithms fetched once and reused: implicit fetches on every call cost
- * a locked lookup each. One set belongs to one thread at a time. */
-struct evp {
+/* Algorithms fetched once per handle and reused: an implicit fetch costs a
+ * locked lookup in OpenSSL's method store each time. The fetched algorithms
+ * could be shared between threads, the cipher context cannot, so a handle
+ * belongs to one thread (a worker) and serves all its flows. */
+struct quic_crypto {
 	EVP_CIPHER *gcm;
 	EVP_CIPHER *ecb;
 	EVP_KDF *hkdf;
 	EVP_CIPHER_CTX *ctx;
+	unsigned fetches;
 };
 
-static void evp_fini(struct evp *e)
+void quic_crypto_free(struct quic_crypto *c)
 {
-	EVP_CIPHER_CTX_free(e->ctx);
-	EVP_KDF_free(e->hkdf);
-	EVP_CIPHER_free(e->ecb);
-	EVP_CIPHER_free(e->gcm);
-	memset(e, 0, sizeof(*e));
+	if (!c)
+		return;
+	EVP_CIPHER_CTX_free(c->ctx);
+	EVP_KDF_free(c->hkdf);
+	EVP_CIPHER_free(c->ecb);
+	EVP_CIPHER_free(c->gcm);
+	free(c);
 }
 
-static int evp_init(struct evp *e)
+struct quic_crypto *quic_crypto_new(void)
 {
-	e->gcm = EVP_CIPHER_fetch(NULL, "AES-128-GCM", NULL);
-	e->ecb = EVP_CIPHER_fetch(NULL, "AES-128-ECB", NULL);
-	e->hkdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
-	e->ctx = EVP_CIPHER_CTX_new();
-	if (!e->gcm || !e->ecb || !e->hkdf || !e->ctx) {
-		evp_fini(e);
-		return -EIO;
-	}
-	return 0;
+	struct quic_crypto *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return NULL;
+	c->gcm = EVP_CIPHER_fetch(NULL, "AES-128-GCM", NULL);
+	c->ecb = EVP_CIPHER_fetch(NULL, "AES-128-ECB", NULL);
+	c->hkdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
+	c->ctx = EVP_CIPHER_CTX_new();
+	c->fetches++;
+	if (!c->gcm || !c->ecb || !c->hkdf || !c->ctx)
+		goto fail;
+	return c;
+fail:
+	quic_crypto_free(c);
+	return NULL;
+}
+
+unsigned quic_crypto_fetches(const struct quic_crypto *c)
+{
+	return c->fetches;
 }
 
 /* RFC 5869 through EVP_KDF: Extract (key = IKM, salt) or Expand (key = PRK, info). */
-static int hkdf(struct evp *e, int mode, const uint8_t *key, size_t key_len, const uint8_t *salt,
-		size_t salt_len, const uint8_t *info, size_t info_len, uint8_t *out, size_t out_len)
+static int hkdf(struct quic_crypto *c, int mode, const uint8_t *key, size_t key_len,
+		const uint8_t *salt, size_t salt_len, const uint8_t *info, size_t info_len,
+		uint8_t *out, size_t out_len)
 {
 	OSSL_PARAM p[6], *q = p;
 	EVP_KDF_CTX *kc;
@@ -230,7 +248,7 @@ static int hkdf(struct evp *e, int mode, const uint8_t *key, size_t key_len, con
 		*q++ =
 		    OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, (void *)info, info_len);
 	*q = OSSL_PARAM_construct_end();
-	kc = EVP_KDF_CTX_new(e->hkdf);
+	kc = EVP_KDF_CTX_new(c->hkdf);
 	if (kc && EVP_KDF_derive(kc, out, out_len, p) > 0)
 		rc = 0;
 	EVP_KDF_CTX_free(kc);
@@ -238,8 +256,8 @@ static int hkdf(struct evp *e, int mode, const uint8_t *key, size_t key_len, con
 }
 
 /* RFC 8446 7.1 HKDF-Expand-Label with an empty context. */
-static int expand_label(struct evp *e, const uint8_t *secret, const char *label, uint8_t *out,
-			size_t out_len)
+static int expand_label(struct quic_crypto *c, const uint8_t *secret, const char *label,
+			uint8_t *out, size_t out_len)
 {
 	uint8_t info[2 + 1 + 6 + 32 + 1];
 	size_t llen = strlen(label), n = 0;
@@ -254,12 +272,12 @@ static int expand_label(struct evp *e, const uint8_t *secret, const char *label,
 	memcpy(info + n, label, llen);
 	n += llen;
 	info[n++] = 0;
-	return hkdf(e, EVP_KDF_HKDF_MODE_EXPAND_ONLY, secret, SECRET_LEN, NULL, 0, info, n, out,
+	return hkdf(c, EVP_KDF_HKDF_MODE_EXPAND_ONLY, secret, SECRET_LEN, NULL, 0, info, n, out,
 		    out_len);
 }
 
-static int derive_keys(struct evp *e, uint32_t version, const uint8_t *dcid, size_t dcid_len,
-		       bool is_server, struct quic_keys *k)
+static int derive_keys(struct quic_crypto *c, uint32_t version, const uint8_t *dcid,
+		       size_t dcid_len, bool is_server, struct quic_keys *k)
 {
 	/* The IKM may be empty (a server-chosen CID after a Retry); OpenSSL
 	 * takes that, but not as a NULL pointer. */
@@ -272,35 +290,26 @@ static int derive_keys(struct evp *e, uint32_t version, const uint8_t *dcid, siz
 		return -EPROTONOSUPPORT;
 	if (dcid_len > QUIC_MAX_CID_LEN)
 		return -EINVAL;
-	rc = hkdf(e, EVP_KDF_HKDF_MODE_EXTRACT_ONLY, dcid_len ? dcid : none, dcid_len, v->salt,
+	rc = hkdf(c, EVP_KDF_HKDF_MODE_EXTRACT_ONLY, dcid_len ? dcid : none, dcid_len, v->salt,
 		  sizeof(v->salt), NULL, 0, initial, sizeof(initial));
 	if (rc == 0)
-		rc = expand_label(e, initial, is_server ? "server in" : "client in", secret,
+		rc = expand_label(c, initial, is_server ? "server in" : "client in", secret,
 				  sizeof(secret));
 	if (rc == 0)
-		rc = expand_label(e, secret, v->key_label, k->key, sizeof(k->key));
+		rc = expand_label(c, secret, v->key_label, k->key, sizeof(k->key));
 	if (rc == 0)
-		rc = expand_label(e, secret, v->iv_label, k->iv, sizeof(k->iv));
+		rc = expand_label(c, secret, v->iv_label, k->iv, sizeof(k->iv));
 	if (rc == 0)
-		rc = expand_label(e, secret, v->hp_label, k->hp, sizeof(k->hp));
+		rc = expand_label(c, secret, v->hp_label, k->hp, sizeof(k->hp));
 	OPENSSL_cleanse(initial, sizeof(initial));
 	OPENSSL_cleanse(secret, sizeof(secret));
 	return rc;
 }
 
-int quic_initial_keys(uint32_t version, const uint8_t *dcid, size_t dcid_len, bool is_server,
-		      struct quic_keys *out)
+int quic_initial_keys(struct quic_crypto *c, uint32_t version, const uint8_t *dcid, size_t dcid_len,
+		      bool is_server, struct quic_keys *out)
 {
-	struct evp e;
-	int rc;
-
-	if (!find_version(version))
-		return -EPROTONOSUPPORT;
-	if (evp_init(&e) < 0)
-		return -EIO;
-	rc = derive_keys(&e, version, dcid, dcid_len, is_server, out);
-	evp_fini(&e);
-	return rc;
+	return derive_keys(c, version, dcid, dcid_len, is_server, out);
 }
 
 /* ---- packet protection ------------------------------------------------- */
@@ -318,32 +327,32 @@ static uint64_t decode_pn(uint64_t largest, uint64_t truncated, unsigned bits)
 	return candidate;
 }
 
-static int hp_mask(struct evp *e, const uint8_t *hp, const uint8_t *sample, uint8_t *mask)
+static int hp_mask(struct quic_crypto *c, const uint8_t *hp, const uint8_t *sample, uint8_t *mask)
 {
 	int n = 0, m = 0;
 
-	if (EVP_EncryptInit_ex(e->ctx, e->ecb, NULL, hp, NULL) <= 0 ||
-	    EVP_CIPHER_CTX_set_padding(e->ctx, 0) <= 0 ||
-	    EVP_EncryptUpdate(e->ctx, mask, &n, sample, SAMPLE_LEN) <= 0 ||
-	    EVP_EncryptFinal_ex(e->ctx, mask + n, &m) <= 0 || n + m != SAMPLE_LEN)
+	if (EVP_EncryptInit_ex(c->ctx, c->ecb, NULL, hp, NULL) <= 0 ||
+	    EVP_CIPHER_CTX_set_padding(c->ctx, 0) <= 0 ||
+	    EVP_EncryptUpdate(c->ctx, mask, &n, sample, SAMPLE_LEN) <= 0 ||
+	    EVP_EncryptFinal_ex(c->ctx, mask + n, &m) <= 0 || n + m != SAMPLE_LEN)
 		return -EIO;
 	return 0;
 }
 
-static int gcm_open(struct evp *e, const struct quic_keys *k, const uint8_t *nonce,
+static int gcm_open(struct quic_crypto *c, const struct quic_keys *k, const uint8_t *nonce,
 		    const uint8_t *aad, size_t aad_len, uint8_t *data, size_t len)
 {
 	int n = 0;
 
-	if (EVP_DecryptInit_ex(e->ctx, e->gcm, NULL, k->key, nonce) <= 0 ||
-	    EVP_DecryptUpdate(e->ctx, NULL, &n, aad, (int)aad_len) <= 0 ||
-	    EVP_DecryptUpdate(e->ctx, data, &n, data, (int)len) <= 0 ||
-	    EVP_CIPHER_CTX_ctrl(e->ctx, EVP_CTRL_AEAD_SET_TAG, TAG_LEN, data + len) <= 0)
+	if (EVP_DecryptInit_ex(c->ctx, c->gcm, NULL, k->key, nonce) <= 0 ||
+	    EVP_DecryptUpdate(c->ctx, NULL, &n, aad, (int)aad_len) <= 0 ||
+	    EVP_DecryptUpdate(c->ctx, data, &n, data, (int)len) <= 0 ||
+	    EVP_CIPHER_CTX_ctrl(c->ctx, EVP_CTRL_AEAD_SET_TAG, TAG_LEN, data + len) <= 0)
 		return -EIO;
-	return EVP_DecryptFinal_ex(e->ctx, data + n, &n) > 0 ? 0 : -EBADMSG;
+	return EVP_DecryptFinal_ex(c->ctx, data + n, &n) > 0 ? 0 : -EBADMSG;
 }
 
-static int decrypt_initial(struct evp *e, uint8_t *pkt, const struct quic_hdr *h,
+static int decrypt_initial(struct quic_crypto *c, uint8_t *pkt, const struct quic_hdr *h,
 			   const struct quic_keys *k, uint64_t largest, uint64_t *pn,
 			   size_t *payload_off, size_t *payload_len)
 {
@@ -359,7 +368,7 @@ static int decrypt_initial(struct evp *e, uint8_t *pkt, const struct quic_hdr *h
 	rest = h->pkt_len - h->pn_off;
 	if (rest < 4 + SAMPLE_LEN)
 		return -EINVAL;
-	rc = hp_mask(e, k->hp, pkt + h->pn_off + 4, mask);
+	rc = hp_mask(c, k->hp, pkt + h->pn_off + 4, mask);
 	if (rc < 0)
 		return rc;
 	pkt[0] ^= mask[0] & 0x0f;
@@ -374,24 +383,17 @@ static int decrypt_initial(struct evp *e, uint8_t *pkt, const struct quic_hdr *h
 		nonce[11 - i] ^= (uint8_t)(full >> (8 * i));
 	*payload_off = h->pn_off + pn_len;
 	*payload_len = rest - pn_len - TAG_LEN;
-	rc = gcm_open(e, k, nonce, pkt, *payload_off, pkt + *payload_off, *payload_len);
+	rc = gcm_open(c, k, nonce, pkt, *payload_off, pkt + *payload_off, *payload_len);
 	if (rc == 0)
 		*pn = full;
 	return rc;
 }
 
-int quic_decrypt_initial(uint8_t *pkt, const struct quic_hdr *h, const struct quic_keys *keys,
-			 uint64_t largest_pn, uint64_t *pn, size_t *payload_off,
-			 size_t *payload_len)
+int quic_decrypt_initial(struct quic_crypto *c, uint8_t *pkt, const struct quic_hdr *h,
+			 const struct quic_keys *keys, uint64_t largest_pn, uint64_t *pn,
+			 size_t *payload_off, size_t *payload_len)
 {
-	struct evp e;
-	int rc;
-
-	if (evp_init(&e) < 0)
-		return -EIO;
-	rc = decrypt_initial(&e, pkt, h, keys, largest_pn, pn, payload_off, payload_len);
-	evp_fini(&e);
-	return rc;
+	return decrypt_initial(c, pkt, h, keys, largest_pn, pn, payload_off, payload_len);
 }
 
 /* ---- sniffing ------------------------------------------------------------ */
@@ -409,7 +411,7 @@ struct keyslot {
 };
 
 struct quic_sniff {
-	struct evp evp;
+	struct quic_crypto *c; /* the worker's, not owned */
 	enum quic_sniff_result state;
 	uint32_t version;
 	unsigned npkts, ndgrams;
@@ -427,16 +429,13 @@ struct quic_sniff {
 	struct tls_hello hello;
 };
 
-struct quic_sniff *quic_sniff_new(void)
+struct quic_sniff *quic_sniff_new(struct quic_crypto *c)
 {
 	struct quic_sniff *s = calloc(1, sizeof(*s));
 
 	if (!s)
 		return NULL;
-	if (evp_init(&s->evp) < 0) {
-		free(s);
-		return NULL;
-	}
+	s->c = c;
 	s->state = QUIC_SNIFF_MORE;
 	return s;
 }
@@ -445,7 +444,6 @@ void quic_sniff_free(struct quic_sniff *s)
 {
 	if (!s)
 		return;
-	evp_fini(&s->evp);
 	OPENSSL_cleanse(s->keys, sizeof(s->keys));
 	free(s->buf);
 	free(s);
@@ -603,17 +601,16 @@ static int sniff_open(struct quic_sniff *s, const uint8_t *pkt, const struct qui
 		if (!s->keys[i].valid || s->keys[i].version != h->version)
 			continue;
 		memcpy(copy, pkt, h->pkt_len);
-		if (decrypt_initial(&s->evp, copy, h, &s->keys[i].k, s->largest_pn, pn, off, len) ==
-		    0)
+		if (decrypt_initial(s->c, copy, h, &s->keys[i].k, s->largest_pn, pn, off, len) == 0)
 			return 0;
 	}
 	if (slot_is(&s->keys[0], h) || slot_is(&s->keys[1], h))
 		return -EBADMSG;
-	rc = derive_keys(&s->evp, h->version, h->dcid, h->dcid_len, false, &fresh.k);
+	rc = derive_keys(s->c, h->version, h->dcid, h->dcid_len, false, &fresh.k);
 	if (rc < 0)
 		return rc;
 	memcpy(copy, pkt, h->pkt_len);
-	rc = decrypt_initial(&s->evp, copy, h, &fresh.k, s->largest_pn, pn, off, len);
+	rc = decrypt_initial(s->c, copy, h, &fresh.k, s->largest_pn, pn, off, len);
 	if (rc < 0)
 		return rc;
 	fresh.valid = true;

@@ -107,16 +107,20 @@ done:
 	return ok ? n : 0;
 }
 
-/* seal_initial_keys() with the keys of @dcid, as a client's first Initial. */
+/* seal_initial_keys() with the keys of @dcid, as a client's first Initial.
+ * It fetches the algorithms for each packet: test code, not the hot path. */
 static inline size_t seal_initial(uint32_t version, const uint8_t *dcid, size_t dcid_len,
 				  const uint8_t *scid, size_t scid_len, const uint8_t *token,
 				  size_t token_len, uint64_t pn, size_t pn_len,
 				  const uint8_t *payload, size_t payload_len, uint8_t *out,
 				  size_t cap)
 {
+	struct quic_crypto *c = quic_crypto_new();
 	struct quic_keys k;
+	int rc = c ? quic_initial_keys(c, version, dcid, dcid_len, false, &k) : -1;
 
-	if (quic_initial_keys(version, dcid, dcid_len, false, &k) < 0)
+	quic_crypto_free(c);
+	if (rc < 0)
 		return 0;
 	return seal_initial_keys(&k, version, dcid, dcid_len, scid, scid_len, token, token_len, pn,
 				 pn_len, payload, payload_len, out, cap);
