@@ -25,6 +25,10 @@
 /** Most coalesced packets looked at in one datagram (real ones hold up
  *  to four: Initial, 0-RTT, Handshake, 1-RTT). */
 #define QUIC_SNIFF_MAX_COALESCED 8
+/** Most Initial key sets (one per version + DCID) a sniff derives: a
+ *  client needs one, one more after a Retry, one more after Version
+ *  Negotiation. Each costs five HMAC-SHA256 (HKDF) calls. */
+#define QUIC_SNIFF_MAX_KEYS 4
 /** Most disjoint CRYPTO ranges held while frames arrive out of order. */
 #define QUIC_SNIFF_MAX_RANGES 64
 
@@ -128,8 +132,11 @@ void quic_sniff_free(struct quic_sniff *s);
  * Feed one UDP datagram from the client. Coalesced packets are walked;
  * Initial packets of v1/v2 are decrypted and their CRYPTO frames (in any
  * order, overlapping) gathered; 0-RTT, Handshake and short-header packets
- * are skipped. Memory stays within QUIC_SNIFF_MAX_BYTES of CRYPTO data.
- * Sniffs that share a struct quic_crypto must be fed from one thread.
+ * are skipped. The walk stops at the first Initial that does not decrypt
+ * (the rule is above sniff_open() in quic.c); keys are derived once per
+ * version + DCID, QUIC_SNIFF_MAX_KEYS times per sniff at most. Memory
+ * stays within QUIC_SNIFF_MAX_BYTES of CRYPTO data. Sniffs that share a
+ * struct quic_crypto must be fed from one thread.
  */
 enum quic_sniff_result quic_sniff_feed(struct quic_sniff *s, const uint8_t *dgram, size_t len);
 
@@ -149,5 +156,15 @@ uint32_t quic_sniff_version(const struct quic_sniff *s);
 
 /** Initial packets decrypted so far. */
 unsigned quic_sniff_packets(const struct quic_sniff *s);
+
+/** Initial key derivations so far: one per distinct version + DCID at
+ *  most, QUIC_SNIFF_MAX_KEYS in all. */
+unsigned quic_sniff_derivations(const struct quic_sniff *s);
+
+/** AEAD decryptions tried so far (opened or not). */
+unsigned quic_sniff_attempts(const struct quic_sniff *s);
+
+/** Initial packets that did not decrypt (each ended its datagram's walk). */
+unsigned quic_sniff_failures(const struct quic_sniff *s);
 
 #endif

@@ -352,6 +352,14 @@ static int gcm_open(struct quic_crypto *c, const struct quic_keys *k, const uint
 	return EVP_DecryptFinal_ex(c->ctx, data + n, &n) > 0 ? 0 : -EBADMSG;
 }
 
+/* The sample starts 4 bytes past the packet number's start whatever its
+ * length, so a protected packet holds at least 4 + 16 bytes there. */
+static bool protectable(const struct quic_hdr *h)
+{
+	return h->type != QUIC_PKT_SHORT && h->type != QUIC_PKT_RETRY && h->pkt_len >= h->pn_off &&
+	       h->pkt_len - h->pn_off >= 4 + SAMPLE_LEN;
+}
+
 static int decrypt_initial(struct quic_crypto *c, uint8_t *pkt, const struct quic_hdr *h,
 			   const struct quic_keys *k, uint64_t largest, uint64_t *pn,
 			   size_t *payload_off, size_t *payload_len)
@@ -361,13 +369,9 @@ static int decrypt_initial(struct quic_crypto *c, uint8_t *pkt, const struct qui
 	size_t pn_len, rest;
 	int rc;
 
-	if (h->type == QUIC_PKT_SHORT || h->type == QUIC_PKT_RETRY || h->pkt_len < h->pn_off)
+	if (!protectable(h))
 		return -EINVAL;
-	/* The sample starts 4 bytes past the packet number's start whatever
-	 * its length, so a protected packet holds at least 4 + 16 bytes there. */
 	rest = h->pkt_len - h->pn_off;
-	if (rest < 4 + SAMPLE_LEN)
-		return -EINVAL;
 	rc = hp_mask(c, k->hp, pkt + h->pn_off + 4, mask);
 	if (rc < 0)
 		return rc;
@@ -402,11 +406,12 @@ struct range {
 	uint32_t start, end;
 };
 
-struct keyslot {
-	bool valid;
+/* Client Initial keys of one version + DCID, derived once. */
+struct keyset {
 	uint32_t version;
 	uint8_t dcid_len;
 	uint8_t dcid[QUIC_MAX_CID_LEN];
+	bool opened; /* has decrypted a packet */
 	struct quic_keys k;
 };
 
@@ -415,12 +420,10 @@ struct quic_sniff {
 	enum quic_sniff_result state;
 	uint32_t version;
 	unsigned npkts, ndgrams;
+	unsigned nderived, nattempts, nfailed; /* for tests and counters */
 	uint64_t largest_pn;
-	/* Initial keys come from the DCID of the client's first Initial and
-	 * stay even when later packets carry the server's CID; only a Retry
-	 * changes them (to the Retry's CID). Slot 0 holds the keys that first
-	 * worked, slot 1 the last other ones that worked. */
-	struct keyslot keys[2];
+	struct keyset keys[QUIC_SNIFF_MAX_KEYS]; /* in derivation order; see sniff_open() */
+	unsigned nkeys;
 	/* the CRYPTO stream: bytes in buf, filled spans in rng (sorted, disjoint) */
 	uint8_t *buf;
 	size_t cap;
@@ -583,45 +586,102 @@ static void sniff_restart(struct quic_sniff *s)
 	memset(&s->hello, 0, sizeof(s->hello));
 }
 
-static bool slot_is(const struct keyslot *k, const struct quic_hdr *h)
+static struct keyset *keys_find(struct quic_sniff *s, const struct quic_hdr *h)
 {
-	return k->valid && k->version == h->version && k->dcid_len == h->dcid_len &&
-	       memcmp(k->dcid, h->dcid, h->dcid_len) == 0;
+	for (unsigned i = 0; i < s->nkeys; i++)
+		if (s->keys[i].version == h->version && s->keys[i].dcid_len == h->dcid_len &&
+		    memcmp(s->keys[i].dcid, h->dcid, h->dcid_len) == 0)
+			return &s->keys[i];
+	return NULL;
 }
 
-/* Decrypt a copy of the packet with the keys that worked before, then with
- * keys from its own DCID. 0 (copy holds the plaintext), -EBADMSG, <0. */
+/* Keys of the packet's own version + DCID, derived now; NULL when the
+ * flow's QUIC_SNIFF_MAX_KEYS are spent. */
+static struct keyset *keys_derive(struct quic_sniff *s, const struct quic_hdr *h, int *rc)
+{
+	struct keyset *ks;
+
+	*rc = 0;
+	if (s->nkeys == QUIC_SNIFF_MAX_KEYS)
+		return NULL;
+	ks = &s->keys[s->nkeys];
+	*rc = derive_keys(s->c, h->version, h->dcid, h->dcid_len, false, &ks->k);
+	if (*rc < 0)
+		return NULL;
+	s->nderived++;
+	s->nkeys++;
+	ks->version = h->version;
+	ks->dcid_len = h->dcid_len;
+	memcpy(ks->dcid, h->dcid, h->dcid_len);
+	ks->opened = false;
+	return ks;
+}
+
+/* Decrypt a copy of @pkt with @ks; 0 (copy holds the plaintext) or <0. */
+static int try_open(struct quic_sniff *s, struct keyset *ks, const uint8_t *pkt,
+		    const struct quic_hdr *h, uint8_t *copy, uint64_t *pn, size_t *off, size_t *len)
+{
+	int rc;
+
+	s->nattempts++;
+	memcpy(copy, pkt, h->pkt_len);
+	rc = decrypt_initial(s->c, copy, h, &ks->k, s->largest_pn, pn, off, len);
+	if (rc == 0)
+		ks->opened = true;
+	return rc;
+}
+
+/*
+ * Which keys open a client Initial, and what one that opens with none costs.
+ *
+ * Initial keys come from a version and a DCID (RFC 9001 5.2): the DCID of
+ * the client's first Initial gives the keys it keeps, even once its
+ * packets carry the server's CID, until a Retry (the Retry's CID) or a
+ * Version Negotiation (a new version, maybe a new DCID) starts it over. So
+ * a packet is tried with
+ *   1. the keys of its own version + DCID, when derived before;
+ *   2. the other keys of its version that opened a packet before;
+ *   3. keys derived from its DCID, when it has none yet and the flow has
+ *      derived fewer than QUIC_SNIFF_MAX_KEYS sets. They are kept whether
+ *      or not the packet opens (they are right for that DCID whatever the
+ *      packet), so no DCID is derived twice.
+ * A packet none of these open (or too short to be protected) fails, and
+ * quic_sniff_feed() skips the rest of its datagram: what a client
+ * coalesces with its Initials is Initials under the same keys (a hello in
+ * several packets, a retransmission, an ACK to the server's CID) or not an
+ * Initial at all (0-RTT, Handshake, 1-RTT), so a datagram with a bad
+ * Initial is forged or corrupt and the client sends the good parts again.
+ * A datagram of forged Initials thus costs at most one key derivation and
+ * QUIC_SNIFF_MAX_KEYS AEAD checks, a flow at most QUIC_SNIFF_MAX_KEYS
+ * derivations. A failure does not end a flow once a packet opened (whoever
+ * spoofs the client's address could stop its sniff); before that the
+ * datagram makes the flow NOT_QUIC, as it always did.
+ *
+ * 0 (copy holds the plaintext), -EBADMSG, -EINVAL, or -EIO from OpenSSL.
+ */
 static int sniff_open(struct quic_sniff *s, const uint8_t *pkt, const struct quic_hdr *h,
 		      uint8_t *copy, uint64_t *pn, size_t *off, size_t *len)
 {
-	struct keyslot fresh;
-	int rc;
+	struct keyset *own = keys_find(s, h);
+	int rc = -EBADMSG;
 
-	for (int i = 0; i < 2; i++) {
-		if (!s->keys[i].valid || s->keys[i].version != h->version)
-			continue;
-		memcpy(copy, pkt, h->pkt_len);
-		if (decrypt_initial(s->c, copy, h, &s->keys[i].k, s->largest_pn, pn, off, len) == 0)
+	if (!protectable(h))
+		return -EINVAL;
+	if (own && try_open(s, own, pkt, h, copy, pn, off, len) == 0)
+		return 0;
+	for (unsigned i = 0; i < s->nkeys; i++) {
+		struct keyset *ks = &s->keys[i];
+
+		if (ks != own && ks->opened && ks->version == h->version &&
+		    try_open(s, ks, pkt, h, copy, pn, off, len) == 0)
 			return 0;
 	}
-	if (slot_is(&s->keys[0], h) || slot_is(&s->keys[1], h))
-		return -EBADMSG;
-	rc = derive_keys(s->c, h->version, h->dcid, h->dcid_len, false, &fresh.k);
-	if (rc < 0)
-		return rc;
-	memcpy(copy, pkt, h->pkt_len);
-	rc = decrypt_initial(s->c, copy, h, &fresh.k, s->largest_pn, pn, off, len);
-	if (rc < 0)
-		return rc;
-	fresh.valid = true;
-	fresh.version = h->version;
-	fresh.dcid_len = h->dcid_len;
-	memcpy(fresh.dcid, h->dcid, h->dcid_len);
-	s->keys[s->keys[0].valid ? 1 : 0] = fresh;
-	return 0;
+	if (!own && (own = keys_derive(s, h, &rc)) != NULL)
+		return try_open(s, own, pkt, h, copy, pn, off, len);
+	return rc < 0 ? rc : -EBADMSG; /* OpenSSL failed, or the keys are spent */
 }
 
-/* 1: decrypted and taken, 0: not decryptable (ignored), <0: give up. */
+/* 1: decrypted and taken, 0: not decryptable (failed), <0: give up. */
 static int sniff_initial(struct quic_sniff *s, const uint8_t *pkt, const struct quic_hdr *h)
 {
 	size_t off, len;
@@ -633,10 +693,13 @@ static int sniff_initial(struct quic_sniff *s, const uint8_t *pkt, const struct 
 	if (!copy)
 		return -ENOMEM;
 	rc = sniff_open(s, pkt, h, copy, &pn, &off, &len);
-	if (rc < 0) {
-		rc = rc == -EIO || rc == -ENOMEM ? rc : 0;
+	if (rc == -EBADMSG || rc == -EINVAL) {
+		s->nfailed++;
+		rc = 0;
 		goto done;
 	}
+	if (rc < 0)
+		goto done;
 	if (++s->npkts > QUIC_SNIFF_MAX_PACKETS) {
 		rc = -E2BIG;
 		goto done;
@@ -683,8 +746,8 @@ enum quic_sniff_result quic_sniff_feed(struct quic_sniff *s, const uint8_t *dgra
 		return s->state;
 	if (++s->ndgrams > QUIC_SNIFF_MAX_DGRAMS)
 		return s->state = QUIC_SNIFF_GIVEUP;
-	/* Each Initial may cost a key derivation and an AEAD pass: a datagram
-	 * of many tiny forged packets must not buy that many. */
+	/* Each Initial costs AEAD passes, maybe a key derivation: a datagram
+	 * of many tiny packets must not buy that many, nor one that fails. */
 	while (off < len && res == QUIC_SNIFF_MORE && npkt++ < QUIC_SNIFF_MAX_COALESCED) {
 		/* a client never sends Retry; a short header runs to the end */
 		if (quic_parse_header(dgram + off, len - off, &h) < 0 || h.type == QUIC_PKT_SHORT ||
@@ -693,12 +756,11 @@ enum quic_sniff_result quic_sniff_feed(struct quic_sniff *s, const uint8_t *dgra
 		known = true;
 		if (h.type == QUIC_PKT_INITIAL) {
 			rc = sniff_initial(s, dgram + off, &h);
-			if (rc < 0)
-				res = QUIC_SNIFF_GIVEUP;
-			else if (rc == 0)
+			if (rc == 0) {
 				undecryptable = true;
-			else
-				res = sniff_check(s);
+				break; /* the rest is not looked at: see sniff_open() */
+			}
+			res = rc < 0 ? QUIC_SNIFF_GIVEUP : sniff_check(s);
 		}
 		off += h.pkt_len;
 	}
@@ -741,4 +803,19 @@ uint32_t quic_sniff_version(const struct quic_sniff *s)
 unsigned quic_sniff_packets(const struct quic_sniff *s)
 {
 	return s->npkts;
+}
+
+unsigned quic_sniff_derivations(const struct quic_sniff *s)
+{
+	return s->nderived;
+}
+
+unsigned quic_sniff_attempts(const struct quic_sniff *s)
+{
+	return s->nattempts;
+}
+
+unsigned quic_sniff_failures(const struct quic_sniff *s)
+{
+	return s->nfailed;
 }

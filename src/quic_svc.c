@@ -169,12 +169,16 @@ static void after_decision(struct worker *w, struct flow *f, struct quic_flow *q
 		ctr_inc(&w->ctr, CTR_QUIC_DROPPED);
 }
 
-static void sniff_input(struct worker *w, struct flow *f, struct quic_flow *qf, const uint8_t *data,
-			size_t len)
+static void sniff_input(struct worker *w, struct flow *f, struct quic_flow *qf,
+			const uint8_t *data, size_t len)
 {
+	unsigned derived = quic_sniff_derivations(qf->sniff), bad = quic_sniff_failures(qf->sniff);
 	enum quic_sniff_result res = quic_sniff_feed(qf->sniff, data, len);
 	const char *alpn[4] = {NULL};
 	bool held = hold(qf, data, len);
+
+	ctr_add(&w->ctr, CTR_QUIC_KEY_DERIVATIONS, quic_sniff_derivations(qf->sniff) - derived);
+	ctr_add(&w->ctr, CTR_QUIC_BAD_INITIALS, quic_sniff_failures(qf->sniff) - bad);
 
 	if (res == QUIC_SNIFF_DONE) {
 		quic_sniff_alpn(qf->sniff, alpn, 4);
@@ -228,11 +232,11 @@ static void quic_worker_fini(struct worker *w)
 }
 
 const struct svc svc_quic = {
-    .id = SVC_QUIC,
-    .connected_reply = true,
-    .worker_init = quic_worker_init,
-    .worker_fini = quic_worker_fini,
-    .flow_open = quic_flow_open,
-    .input = quic_input,
-    .flow_close = quic_flow_close,
+	.id = SVC_QUIC,
+	.connected_reply = true,
+	.worker_init = quic_worker_init,
+	.worker_fini = quic_worker_fini,
+	.flow_open = quic_flow_open,
+	.input = quic_input,
+	.flow_close = quic_flow_close,
 };

@@ -16,6 +16,10 @@
 
 #include "quic.h"
 #include "quic_seal.h"
+#include "quic_svc.h"
+#include "sluice.h"
+#include "svc.h"
+#include "worker.h"
 
 /* RFC 9001 Appendix A and RFC 9369 Appendix A, copied from the RFC text. */
 static const char v1_client_hex[] =
@@ -722,6 +726,9 @@ static void test_retry_new_dcid(void **state)
 	assert_int_equal(quic_sniff_feed(s, junk, sizeof(junk)), QUIC_SNIFF_MORE);
 	assert_int_equal(quic_sniff_feed(s, p2, n2), QUIC_SNIFF_DONE);
 	assert_string_equal(quic_sniff_sni(s), "retry.example");
+	/* the first DCID's keys, then the Retry's; the forged one derived nothing */
+	assert_int_equal(quic_sniff_derivations(s), 2);
+	assert_int_equal(quic_sniff_failures(s), 1);
 	quic_sniff_free(s);
 }
 
@@ -743,6 +750,7 @@ static void test_version_restart(void **state)
 	assert_int_equal(quic_sniff_feed(s, p2, n2), QUIC_SNIFF_DONE);
 	assert_int_equal(quic_sniff_version(s), QUIC_VERSION_1);
 	assert_string_equal(quic_sniff_sni(s), "v1.example");
+	assert_int_equal(quic_sniff_derivations(s), 2); /* one per version */
 	quic_sniff_free(s);
 }
 
@@ -786,7 +794,249 @@ static void test_server_cid_keeps_keys(void **state)
 	assert_int_equal(quic_sniff_feed(s, p1, n1), QUIC_SNIFF_MORE);
 	assert_int_equal(quic_sniff_feed(s, p2, n2), QUIC_SNIFF_DONE);
 	assert_string_equal(quic_sniff_sni(s), "keys.example");
+	assert_int_equal(quic_sniff_derivations(s), 1); /* the server's CID: none */
+	assert_int_equal(quic_sniff_attempts(s), 2);
 	quic_sniff_free(s);
+}
+
+/* ---- what forged Initials cost ------------------------------------------ */
+
+/* @n small Initials coalesced into @dg, each sealed with the keys of its
+ * DCID and its tag then broken. DCID i is @dcid with its last byte + i
+ * when @distinct, else @dcid for all. Returns the datagram's length. */
+static size_t mk_forged(uint8_t *dg, size_t cap, int n, const uint8_t *dcid, bool distinct)
+{
+	uint8_t payload[120] = {0x01}, id[8];
+	size_t len = 0, m;
+
+	for (int i = 0; i < n; i++) {
+		memcpy(id, dcid, sizeof(id));
+		id[7] = (uint8_t)(id[7] + (distinct ? i : 0));
+		m = seal_initial(QUIC_VERSION_1, id, sizeof(id), NULL, 0, NULL, 0, (uint64_t)i, 1,
+				 payload, sizeof(payload), dg + len, cap - len);
+		assert_true(m > 0);
+		dg[len + m - 1] ^= 0x5a; /* the tag */
+		len += m;
+	}
+	return len;
+}
+
+/* Eight coalesced forged Initials (a 1200-byte datagram, as an attacker
+ * would send): one key derivation and one AEAD check, not eight of each,
+ * whether they share a DCID or not. */
+static void test_forged_coalesced(void **state)
+{
+	static const uint8_t forged_dcid[8] = {0xde, 0xad, 0xbe, 0xef, 0, 0, 0, 0};
+	struct quic_crypto *c = *state;
+	uint8_t dg[2000];
+
+	for (int distinct = 0; distinct < 2; distinct++) {
+		size_t n = mk_forged(dg, sizeof(dg), 8, forged_dcid, distinct);
+		struct quic_sniff *s = quic_sniff_new(c);
+
+		assert_true(n >= 1200);
+		assert_int_equal(quic_sniff_feed(s, dg, n), QUIC_SNIFF_NOT_QUIC);
+		assert_int_equal(quic_sniff_derivations(s), 1);
+		assert_int_equal(quic_sniff_attempts(s), 1);
+		assert_int_equal(quic_sniff_failures(s), 1);
+		assert_int_equal(quic_sniff_packets(s), 0);
+		quic_sniff_free(s);
+	}
+}
+
+/* Forged datagrams spoofed into a flow already known to be QUIC: each
+ * costs one failure and ends there; a DCID is derived once; the flow
+ * derives QUIC_SNIFF_MAX_KEYS sets at most; the real hello still wins. */
+static void test_forged_into_flow(void **state)
+{
+	static const uint8_t other[8] = {0x0f, 0x0e, 0, 0, 0, 0, 0, 0x10};
+	struct quic_crypto *c = *state;
+	uint8_t ch[8192], fr[4096], p1[4200], p2[4200], dg[2000];
+	size_t chlen = seal_client_hello(ch, "spoofed.example", h3, 1, 1216), n1, n2, n;
+	struct quic_sniff *s = quic_sniff_new(c);
+	unsigned a;
+
+	n1 = mk_initial(QUIC_VERSION_1, 0, fr, seal_crypto_frame(fr, 0, ch, 1000), 1162, p1);
+	n2 = mk_initial(QUIC_VERSION_1, 1, fr, seal_crypto_frame(fr, 1000, ch + 1000, chlen - 1000),
+			1162, p2);
+	assert_int_equal(quic_sniff_feed(s, p1, n1), QUIC_SNIFF_MORE);
+	assert_int_equal(quic_sniff_derivations(s), 1);
+	assert_int_equal(quic_sniff_attempts(s), 1);
+
+	/* the flow's own DCID: its keys are reused, one AEAD check */
+	n = mk_forged(dg, sizeof(dg), 8, test_dcid, false);
+	assert_int_equal(quic_sniff_feed(s, dg, n), QUIC_SNIFF_MORE);
+	assert_int_equal(quic_sniff_derivations(s), 1);
+	assert_int_equal(quic_sniff_attempts(s), 2);
+	assert_int_equal(quic_sniff_failures(s), 1);
+
+	/* new DCIDs: the keys that opened, then one derivation; each datagram
+	 * derives for its first packet only, until the flow's sets are spent */
+	for (unsigned i = 0; i < QUIC_SNIFF_MAX_KEYS + 2; i++) {
+		uint8_t id[8];
+
+		memcpy(id, other, sizeof(id));
+		id[0] = (uint8_t)(id[0] + 16 * i);
+		a = quic_sniff_attempts(s);
+		n = mk_forged(dg, sizeof(dg), 8, id, true);
+		assert_int_equal(quic_sniff_feed(s, dg, n), QUIC_SNIFF_MORE);
+		assert_int_equal(quic_sniff_derivations(s), SL_MIN(2 + i, QUIC_SNIFF_MAX_KEYS));
+		assert_int_equal(quic_sniff_attempts(s) - a,
+				 2 + i < QUIC_SNIFF_MAX_KEYS + 1 ? 2 : 1);
+		assert_int_equal(quic_sniff_failures(s), 2 + i);
+	}
+	/* the same forged DCIDs again: derived already, nothing new */
+	n = mk_forged(dg, sizeof(dg), 8, other, true);
+	assert_int_equal(quic_sniff_feed(s, dg, n), QUIC_SNIFF_MORE);
+	assert_int_equal(quic_sniff_derivations(s), QUIC_SNIFF_MAX_KEYS);
+
+	assert_int_equal(quic_sniff_feed(s, p2, n2), QUIC_SNIFF_DONE);
+	assert_string_equal(quic_sniff_sni(s), "spoofed.example");
+	assert_int_equal(quic_sniff_packets(s), 2);
+	quic_sniff_free(s);
+}
+
+/* A bad Initial ends the walk of its datagram: a good one behind it is not
+ * read (the client sends it again), one before it is. A packet too short
+ * to be protected fails the same way, without a key derivation. */
+static void test_bad_initial_ends_datagram(void **state)
+{
+	struct quic_crypto *c = *state;
+	uint8_t ch[8192], fr[4096], p1[4200], p2[4200], bad[4200], dg[9000];
+	size_t chlen = seal_client_hello(ch, "stop.example", h3, 1, 1216), n1, n2, nb, n;
+	static const uint8_t tiny[] = {0xc0, 0, 0, 0, 1, 8, 1, 2, 3, 4, 5, 6, 7, 8, 0, 0, 19};
+	struct quic_sniff *s;
+
+	n1 = mk_initial(QUIC_VERSION_1, 0, fr, seal_crypto_frame(fr, 0, ch, 1000), 0, p1);
+	n2 = mk_initial(QUIC_VERSION_1, 1, fr, seal_crypto_frame(fr, 1000, ch + 1000, chlen - 1000),
+			0, p2);
+	nb = mk_initial(QUIC_VERSION_1, 2, (const uint8_t *)"\x01", 1, 50, bad);
+	bad[nb - 1] ^= 1;
+
+	/* good, bad, good: the second good one is skipped */
+	s = quic_sniff_new(c);
+	n = 0;
+	memcpy(dg + n, p1, n1), n += n1;
+	memcpy(dg + n, bad, nb), n += nb;
+	memcpy(dg + n, p2, n2), n += n2;
+	assert_int_equal(quic_sniff_feed(s, dg, n), QUIC_SNIFF_MORE);
+	assert_int_equal(quic_sniff_packets(s), 1);
+	assert_int_equal(quic_sniff_failures(s), 1);
+	assert_int_equal(quic_sniff_derivations(s), 1);
+	assert_int_equal(quic_sniff_attempts(s), 2);
+	/* its retransmission alone completes the hello */
+	assert_int_equal(quic_sniff_feed(s, p2, n2), QUIC_SNIFF_DONE);
+	assert_string_equal(quic_sniff_sni(s), "stop.example");
+	quic_sniff_free(s);
+
+	/* bad first: nothing is read, and the flow is not QUIC we can read */
+	s = quic_sniff_new(c);
+	n = 0;
+	memcpy(dg + n, bad, nb), n += nb;
+	memcpy(dg + n, p1, n1), n += n1;
+	memcpy(dg + n, p2, n2), n += n2;
+	assert_int_equal(quic_sniff_feed(s, dg, n), QUIC_SNIFF_NOT_QUIC);
+	assert_int_equal(quic_sniff_packets(s), 0);
+	assert_int_equal(quic_sniff_attempts(s), 1);
+	quic_sniff_free(s);
+
+	/* 19 bytes after the packet number's start: too short to sample */
+	s = quic_sniff_new(c);
+	memcpy(dg, tiny, sizeof(tiny));
+	memset(dg + sizeof(tiny), 0x33, 19);
+	memcpy(dg + sizeof(tiny) + 19, p1, n1);
+	assert_int_equal(quic_sniff_feed(s, dg, sizeof(tiny) + 19 + n1), QUIC_SNIFF_NOT_QUIC);
+	assert_int_equal(quic_sniff_failures(s), 1);
+	assert_int_equal(quic_sniff_derivations(s), 0);
+	assert_int_equal(quic_sniff_attempts(s), 0);
+	quic_sniff_free(s);
+}
+
+/* Seeds of the fuzz corpus that are real first flights, hellos in several
+ * packets among them: still read, with one key derivation and no failure. */
+static void test_corpus_first_flights(void **state)
+{
+	static const struct {
+		const char *file, *sni;
+		unsigned pkts;
+	} seeds[] = {
+	    {"rfc9001-client", "example.com", 1},
+	    {"ngtcp2-v1", "localhost", 1},
+	    {"ngtcp2-ffdhe-split", "localhost", 2},
+	    {"coalesced-two-initials", "coalesced.example", 2},
+	    {"sealed-one", "www.example.com", 1},
+	    {"sealed-split", "pq.example", 2},
+	    {"sealed-split-reversed", "pq.example", 2},
+	};
+	struct quic_crypto *c = *state;
+	const char *top = getenv("top_srcdir");
+	static uint8_t buf[70000];
+
+	for (size_t i = 0; i < SL_ARRAY_LEN(seeds); i++) {
+		struct quic_sniff *s = quic_sniff_new(c);
+		char path[4096];
+		size_t len, ndgrams;
+		bool sealed;
+		FILE *f;
+
+		snprintf(path, sizeof(path), "%s/fuzz/corpus/quic/%s", top ? top : "..",
+			 seeds[i].file);
+		f = fopen(path, "rb");
+		if (!f)
+			fail_msg("cannot open %s (is top_srcdir set?)", path);
+		len = fread(buf, 1, sizeof(buf), f);
+		fclose(f);
+		assert_int_equal(seal_fuzz_feed(s, buf, len, &ndgrams, &sealed), QUIC_SNIFF_DONE);
+		assert_string_equal(quic_sniff_sni(s), seeds[i].sni);
+		assert_int_equal(quic_sniff_packets(s), seeds[i].pkts);
+		assert_int_equal(quic_sniff_derivations(s), 1);
+		assert_int_equal(quic_sniff_failures(s), 0);
+		assert_int_equal(quic_sniff_attempts(s), seeds[i].pkts);
+		quic_sniff_free(s);
+	}
+}
+
+/* The algorithms are fetched when a handle is made, never by a sniff or a
+ * key derivation: one handle (a worker's) serves any number of flows. */
+static void test_crypto_fetched_once(void **state)
+{
+	struct quic_crypto *c = quic_crypto_new();
+	size_t len;
+	uint8_t *pkt = unhex(v1_client_hex, &len);
+	struct quic_keys k;
+
+	(void)state;
+	assert_non_null(c);
+	assert_int_equal(quic_crypto_fetches(c), 1);
+	for (int i = 0; i < 50; i++) {
+		struct quic_sniff *s = quic_sniff_new(c);
+
+		assert_int_equal(quic_sniff_feed(s, pkt, len), QUIC_SNIFF_DONE);
+		assert_int_equal(quic_sniff_derivations(s), 1);
+		quic_sniff_free(s);
+	}
+	assert_int_equal(quic_initial_keys(c, QUIC_VERSION_2, rfc_dcid, 8, true, &k), 0);
+	assert_int_equal(quic_crypto_fetches(c), 1);
+	quic_crypto_free(c);
+	free(pkt);
+}
+
+/* The QUIC service makes that handle once per worker, in worker_init. */
+static void test_service_handle_per_worker(void **state)
+{
+	struct worker *w = calloc(1, sizeof(*w));
+	struct quic_crypto *c;
+
+	(void)state;
+	assert_non_null(w);
+	assert_non_null(svc_quic.worker_init);
+	assert_int_equal(svc_quic.worker_init(w), 0);
+	c = w->svc_state[SVC_QUIC];
+	assert_non_null(c);
+	assert_int_equal(quic_crypto_fetches(c), 1);
+	svc_quic.worker_fini(w);
+	assert_null(w->svc_state[SVC_QUIC]);
+	free(w);
 }
 
 /* ---- real captures ------------------------------------------------------ */
@@ -843,6 +1093,8 @@ static void check_capture(struct quic_crypto *c, const struct capture *cap, cons
 	assert_string_equal(quic_sniff_sni(s), sni);
 	assert_int_equal(quic_sniff_version(s), QUIC_VERSION_1);
 	assert_int_equal(quic_sniff_packets(s), pkts);
+	assert_int_equal(quic_sniff_derivations(s), 1);
+	assert_int_equal(quic_sniff_failures(s), 0);
 	assert_int_equal(quic_sniff_alpn(s, alpn, 4), 1);
 	assert_string_equal(alpn[0], "h3");
 	quic_sniff_free(s);
@@ -918,6 +1170,12 @@ int main(void)
 	    cmocka_unit_test(test_version_restart),
 	    cmocka_unit_test(test_packet_number_decode),
 	    cmocka_unit_test(test_server_cid_keeps_keys),
+	    cmocka_unit_test(test_forged_coalesced),
+	    cmocka_unit_test(test_forged_into_flow),
+	    cmocka_unit_test(test_bad_initial_ends_datagram),
+	    cmocka_unit_test(test_corpus_first_flights),
+	    cmocka_unit_test(test_crypto_fetched_once),
+	    cmocka_unit_test(test_service_handle_per_worker),
 	    cmocka_unit_test(test_capture_ngtcp2),
 	    cmocka_unit_test(test_capture_ngtcp2_split),
 	};
