@@ -72,9 +72,10 @@ struct quic_hdr {
 int quic_parse_header(const uint8_t *pkt, size_t len, struct quic_hdr *h);
 
 /**
- * The OpenSSL algorithms Initial packets need (HKDF-SHA256, AES-128-GCM,
- * AES-128-ECB), fetched once, and a cipher context. One handle serves any
- * number of sniffs, all on one thread: each worker keeps one for its flows.
+ * The OpenSSL algorithms Initial packets need (HMAC-SHA256 for HKDF,
+ * AES-128-GCM, AES-128-ECB), fetched once, and the contexts that use them.
+ * One handle serves any number of sniffs, all on one thread: each worker
+ * keeps one for its flows.
  */
 struct quic_crypto;
 

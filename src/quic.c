@@ -27,7 +27,6 @@
 
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
-#include <openssl/kdf.h>
 
 #define TAG_LEN 16
 #define SAMPLE_LEN 16
@@ -183,14 +182,19 @@ int quic_parse_header(const uint8_t *pkt, size_t len, struct quic_hdr *h)
 /* ---- OpenSSL ------------------------------------------------------------ */
 
 /* Algorithms fetched once per handle and reused: an implicit fetch costs a
- * locked lookup in OpenSSL's method store each time. The fetched algorithms
- * could be shared between threads, the cipher context cannot, so a handle
+ * lookup in OpenSSL's method store each time, and so does OpenSSL 3.0's
+ * HKDF (EVP_KDF) on every call, for HMAC and SHA-256. So HKDF is done here
+ * with one HMAC-SHA256 context, and each cipher has a context that keeps
+ * its cipher: a packet sets only keys and IVs. The fetched algorithms
+ * could be shared between threads, the contexts cannot, so a handle
  * belongs to one thread (a worker) and serves all its flows. */
 struct quic_crypto {
 	EVP_CIPHER *gcm;
 	EVP_CIPHER *ecb;
-	EVP_KDF *hkdf;
-	EVP_CIPHER_CTX *ctx;
+	EVP_MAC *hmac;
+	EVP_CIPHER_CTX *gcm_ctx;
+	EVP_CIPHER_CTX *ecb_ctx;
+	EVP_MAC_CTX *mac; /* HMAC with SHA-256 */
 	unsigned fetches;
 };
 
@@ -198,8 +202,10 @@ void quic_crypto_free(struct quic_crypto *c)
 {
 	if (!c)
 		return;
-	EVP_CIPHER_CTX_free(c->ctx);
-	EVP_KDF_free(c->hkdf);
+	EVP_MAC_CTX_free(c->mac);
+	EVP_CIPHER_CTX_free(c->ecb_ctx);
+	EVP_CIPHER_CTX_free(c->gcm_ctx);
+	EVP_MAC_free(c->hmac);
 	EVP_CIPHER_free(c->ecb);
 	EVP_CIPHER_free(c->gcm);
 	free(c);
@@ -208,15 +214,25 @@ void quic_crypto_free(struct quic_crypto *c)
 struct quic_crypto *quic_crypto_new(void)
 {
 	struct quic_crypto *c = calloc(1, sizeof(*c));
+	OSSL_PARAM p[2];
 
 	if (!c)
 		return NULL;
 	c->gcm = EVP_CIPHER_fetch(NULL, "AES-128-GCM", NULL);
 	c->ecb = EVP_CIPHER_fetch(NULL, "AES-128-ECB", NULL);
-	c->hkdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
-	c->ctx = EVP_CIPHER_CTX_new();
+	c->hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
 	c->fetches++;
-	if (!c->gcm || !c->ecb || !c->hkdf || !c->ctx)
+	if (!c->gcm || !c->ecb || !c->hmac)
+		goto fail;
+	c->gcm_ctx = EVP_CIPHER_CTX_new();
+	c->ecb_ctx = EVP_CIPHER_CTX_new();
+	c->mac = EVP_MAC_CTX_new(c->hmac);
+	p[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0);
+	p[1] = OSSL_PARAM_construct_end();
+	if (!c->gcm_ctx || !c->ecb_ctx || !c->mac || EVP_MAC_CTX_set_params(c->mac, p) <= 0 ||
+	    EVP_DecryptInit_ex(c->gcm_ctx, c->gcm, NULL, NULL, NULL) <= 0 ||
+	    EVP_EncryptInit_ex(c->ecb_ctx, c->ecb, NULL, NULL, NULL) <= 0 ||
+	    EVP_CIPHER_CTX_set_padding(c->ecb_ctx, 0) <= 0)
 		goto fail;
 	return c;
 fail:
@@ -229,40 +245,30 @@ unsigned quic_crypto_fetches(const struct quic_crypto *c)
 	return c->fetches;
 }
 
-/* RFC 5869 through EVP_KDF: Extract (key = IKM, salt) or Expand (key = PRK, info). */
-static int hkdf(struct quic_crypto *c, int mode, const uint8_t *key, size_t key_len,
-		const uint8_t *salt, size_t salt_len, const uint8_t *info, size_t info_len,
-		uint8_t *out, size_t out_len)
+/* HMAC-SHA256 of @msg under @key: HKDF-Extract is one (key = salt, msg =
+ * IKM), and so is HKDF-Expand of at most 32 bytes (key = PRK, msg = info
+ * and the counter 1), RFC 5869 2.2-2.3. */
+static int hmac_sha256(struct quic_crypto *c, const uint8_t *key, size_t key_len,
+		       const uint8_t *msg, size_t msg_len, uint8_t *out)
 {
-	OSSL_PARAM p[6], *q = p;
-	EVP_KDF_CTX *kc;
-	int rc = -EIO;
+	size_t n = 0;
 
-	*q++ = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, (char *)"SHA256", 0);
-	*q++ = OSSL_PARAM_construct_int(OSSL_KDF_PARAM_MODE, &mode);
-	*q++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, (void *)key, key_len);
-	if (salt)
-		*q++ =
-		    OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, (void *)salt, salt_len);
-	if (info)
-		*q++ =
-		    OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, (void *)info, info_len);
-	*q = OSSL_PARAM_construct_end();
-	kc = EVP_KDF_CTX_new(c->hkdf);
-	if (kc && EVP_KDF_derive(kc, out, out_len, p) > 0)
-		rc = 0;
-	EVP_KDF_CTX_free(kc);
-	return rc;
+	if (EVP_MAC_init(c->mac, key, key_len, NULL) <= 0 ||
+	    EVP_MAC_update(c->mac, msg, msg_len) <= 0 ||
+	    EVP_MAC_final(c->mac, out, &n, SECRET_LEN) <= 0 || n != SECRET_LEN)
+		return -EIO;
+	return 0;
 }
 
-/* RFC 8446 7.1 HKDF-Expand-Label with an empty context. */
+/* RFC 8446 7.1 HKDF-Expand-Label with an empty context, @out_len <= 32. */
 static int expand_label(struct quic_crypto *c, const uint8_t *secret, const char *label,
 			uint8_t *out, size_t out_len)
 {
-	uint8_t info[2 + 1 + 6 + 32 + 1];
+	uint8_t info[2 + 1 + 6 + 32 + 1 + 1], t[SECRET_LEN];
 	size_t llen = strlen(label), n = 0;
+	int rc;
 
-	if (llen > 32)
+	if (llen > 32 || out_len > SECRET_LEN)
 		return -EINVAL;
 	info[n++] = (uint8_t)(out_len >> 8);
 	info[n++] = (uint8_t)out_len;
@@ -272,8 +278,12 @@ static int expand_label(struct quic_crypto *c, const uint8_t *secret, const char
 	memcpy(info + n, label, llen);
 	n += llen;
 	info[n++] = 0;
-	return hkdf(c, EVP_KDF_HKDF_MODE_EXPAND_ONLY, secret, SECRET_LEN, NULL, 0, info, n, out,
-		    out_len);
+	info[n++] = 1; /* HKDF-Expand's T(1): one block is enough */
+	rc = hmac_sha256(c, secret, SECRET_LEN, info, n, t);
+	if (rc == 0)
+		memcpy(out, t, out_len);
+	OPENSSL_cleanse(t, sizeof(t));
+	return rc;
 }
 
 static int derive_keys(struct quic_crypto *c, uint32_t version, const uint8_t *dcid,
@@ -290,8 +300,7 @@ static int derive_keys(struct quic_crypto *c, uint32_t version, const uint8_t *d
 		return -EPROTONOSUPPORT;
 	if (dcid_len > QUIC_MAX_CID_LEN)
 		return -EINVAL;
-	rc = hkdf(c, EVP_KDF_HKDF_MODE_EXTRACT_ONLY, dcid_len ? dcid : none, dcid_len, v->salt,
-		  sizeof(v->salt), NULL, 0, initial, sizeof(initial));
+	rc = hmac_sha256(c, v->salt, sizeof(v->salt), dcid_len ? dcid : none, dcid_len, initial);
 	if (rc == 0)
 		rc = expand_label(c, initial, is_server ? "server in" : "client in", secret,
 				  sizeof(secret));
@@ -331,10 +340,9 @@ static int hp_mask(struct quic_crypto *c, const uint8_t *hp, const uint8_t *samp
 {
 	int n = 0, m = 0;
 
-	if (EVP_EncryptInit_ex(c->ctx, c->ecb, NULL, hp, NULL) <= 0 ||
-	    EVP_CIPHER_CTX_set_padding(c->ctx, 0) <= 0 ||
-	    EVP_EncryptUpdate(c->ctx, mask, &n, sample, SAMPLE_LEN) <= 0 ||
-	    EVP_EncryptFinal_ex(c->ctx, mask + n, &m) <= 0 || n + m != SAMPLE_LEN)
+	if (EVP_EncryptInit_ex(c->ecb_ctx, NULL, NULL, hp, NULL) <= 0 ||
+	    EVP_EncryptUpdate(c->ecb_ctx, mask, &n, sample, SAMPLE_LEN) <= 0 ||
+	    EVP_EncryptFinal_ex(c->ecb_ctx, mask + n, &m) <= 0 || n + m != SAMPLE_LEN)
 		return -EIO;
 	return 0;
 }
@@ -344,12 +352,12 @@ static int gcm_open(struct quic_crypto *c, const struct quic_keys *k, const uint
 {
 	int n = 0;
 
-	if (EVP_DecryptInit_ex(c->ctx, c->gcm, NULL, k->key, nonce) <= 0 ||
-	    EVP_DecryptUpdate(c->ctx, NULL, &n, aad, (int)aad_len) <= 0 ||
-	    EVP_DecryptUpdate(c->ctx, data, &n, data, (int)len) <= 0 ||
-	    EVP_CIPHER_CTX_ctrl(c->ctx, EVP_CTRL_AEAD_SET_TAG, TAG_LEN, data + len) <= 0)
+	if (EVP_DecryptInit_ex(c->gcm_ctx, NULL, NULL, k->key, nonce) <= 0 ||
+	    EVP_DecryptUpdate(c->gcm_ctx, NULL, &n, aad, (int)aad_len) <= 0 ||
+	    EVP_DecryptUpdate(c->gcm_ctx, data, &n, data, (int)len) <= 0 ||
+	    EVP_CIPHER_CTX_ctrl(c->gcm_ctx, EVP_CTRL_AEAD_SET_TAG, TAG_LEN, data + len) <= 0)
 		return -EIO;
-	return EVP_DecryptFinal_ex(c->ctx, data + n, &n) > 0 ? 0 : -EBADMSG;
+	return EVP_DecryptFinal_ex(c->gcm_ctx, data + n, &n) > 0 ? 0 : -EBADMSG;
 }
 
 /* The sample starts 4 bytes past the packet number's start whatever its
