@@ -1,17 +1,14 @@
 #include "config.h"
-/* quic_bench.c - the cost of sniffing one QUIC flow: a new sniff, its
- * client datagrams fed, the sniff freed, repeated. Meant for callgrind,
- * whose instruction counts repeat exactly:
- *
- *   valgrind --tool=callgrind --callgrind-out-file=/dev/null quic_bench MODE 1
- *   valgrind --tool=callgrind --callgrind-out-file=/dev/null quic_bench MODE 101
- *
- * and the difference of the two totals / 100 is the cost of one flow.
- * MODE: forged-same (one datagram of 8 coalesced Initials of one DCID, bad
- * tags), forged-distinct (the same with 8 DCIDs), flight (the RFC 9001
- * client Initial: a ClientHello in one packet), split (a post-quantum
- * sized hello in two Initials, one datagram each). Without valgrind it
- * prints thread CPU ns per flow. */
+/* quic_bench.c - the cost of sniffing one QUIC flow: a new sniff on the
+ * worker-wide struct quic_crypto, its client datagrams fed, the sniff
+ * freed, repeated. Meant for callgrind, whose instruction counts repeat
+ * exactly: bench/quic_callgrind.sh runs `quic_bench MODE 1` and
+ * `quic_bench MODE 101`, and the difference of the totals / 100 is the cost
+ * of one flow. MODE: forged-same (one datagram of 8 coalesced Initials of
+ * one DCID, bad tags), forged-distinct (the same with 8 DCIDs), flight (a
+ * ClientHello in one 1200-byte Initial), split (a post-quantum sized hello
+ * in two Initials, one datagram each). Without valgrind it prints thread
+ * CPU ns per flow. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
