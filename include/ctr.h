@@ -91,7 +91,9 @@
 	X(QUIC_REJECTED, "quic_rejected", "QUIC flows rejected (ICMP port unreachable)")         \
 	X(QUIC_MARKED, "quic_marked", "QUIC flows relayed with a quic-rule mark")                \
 	X(QUIC_DROPPED, "quic_dropped", "datagrams of blocked QUIC flows dropped")               \
-	X(QUIC_ICMP_SENT, "quic_icmp_sent", "ICMP port unreachable messages sent for rejected flows")
+	X(QUIC_ICMP_SENT, "quic_icmp_sent", "ICMP port unreachable messages sent for rejected flows") \
+	X(QUIC_KEY_DERIVATIONS, "quic_key_derivations", "QUIC Initial key derivations (one per client version + DCID)") \
+	X(QUIC_BAD_INITIALS, "quic_bad_initials", "QUIC client Initials that did not decrypt (rest of datagram skipped)")
 
 enum ctr_id {
 #define CTR_ENUM(id, name, help) CTR_##id,

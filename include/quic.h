@@ -25,6 +25,10 @@
 /** Most coalesced packets looked at in one datagram (real ones hold up
  *  to four: Initial, 0-RTT, Handshake, 1-RTT). */
 #define QUIC_SNIFF_MAX_COALESCED 8
+/** Most Initial key sets (one per version + DCID) a sniff derives: a
+ *  client needs one, one more after a Retry, one more after Version
+ *  Negotiation. Each costs five HMAC-SHA256 (HKDF) calls. */
+#define QUIC_SNIFF_MAX_KEYS 4
 /** Most disjoint CRYPTO ranges held while frames arrive out of order. */
 #define QUIC_SNIFF_MAX_RANGES 64
 
@@ -68,13 +72,31 @@ struct quic_hdr {
 int quic_parse_header(const uint8_t *pkt, size_t len, struct quic_hdr *h);
 
 /**
+ * The OpenSSL algorithms Initial packets need (HMAC-SHA256 for HKDF,
+ * AES-128-GCM, AES-128-ECB), fetched once, and the contexts that use them.
+ * One handle serves any number of sniffs, all on one thread: each worker
+ * keeps one for its flows.
+ */
+struct quic_crypto;
+
+/** Fetch the algorithms; NULL when OpenSSL lacks one or memory is short. */
+struct quic_crypto *quic_crypto_new(void);
+
+/** Free @c (NULL is fine) once no sniff uses it. */
+void quic_crypto_free(struct quic_crypto *c);
+
+/** How many times @c fetched its algorithms: 1, whatever it was used for
+ *  (for tests). */
+unsigned quic_crypto_fetches(const struct quic_crypto *c);
+
+/**
  * Derive the Initial keys of @version (RFC 9001 5.2, RFC 9369 3.3) from the
  * Destination Connection ID of the client's first Initial (0..20 bytes), for
  * the client's packets or (@is_server) the server's. 0, -EPROTONOSUPPORT for
  * another version, -EINVAL, or -EIO when OpenSSL fails.
  */
-int quic_initial_keys(uint32_t version, const uint8_t *dcid, size_t dcid_len, bool is_server,
-		      struct quic_keys *out);
+int quic_initial_keys(struct quic_crypto *c, uint32_t version, const uint8_t *dcid, size_t dcid_len,
+		      bool is_server, struct quic_keys *out);
 
 /**
  * Remove header protection from and decrypt the Initial packet @h in place:
@@ -84,9 +106,9 @@ int quic_initial_keys(uint32_t version, const uint8_t *dcid, size_t dcid_len, bo
  * are pkt[*payload_off .. *payload_off + *payload_len). -EBADMSG when the
  * AEAD tag does not verify, -EINVAL for a packet too short to protect.
  */
-int quic_decrypt_initial(uint8_t *pkt, const struct quic_hdr *h, const struct quic_keys *keys,
-			 uint64_t largest_pn, uint64_t *pn, size_t *payload_off,
-			 size_t *payload_len);
+int quic_decrypt_initial(struct quic_crypto *c, uint8_t *pkt, const struct quic_hdr *h,
+			 const struct quic_keys *keys, uint64_t largest_pn, uint64_t *pn,
+			 size_t *payload_off, size_t *payload_len);
 
 /** Per-flow sniffing state (opaque). */
 struct quic_sniff;
@@ -100,8 +122,9 @@ enum quic_sniff_result {
 	QUIC_SNIFF_GIVEUP,   /**< a bound was hit or the ClientHello is malformed */
 };
 
-/** A new sniff (OpenSSL algorithms fetched and kept here); NULL when out of memory. */
-struct quic_sniff *quic_sniff_new(void);
+/** A new sniff decrypting with @c (not owned: it outlives the sniff, and
+ *  the sniff is used on @c's thread only); NULL when out of memory. */
+struct quic_sniff *quic_sniff_new(struct quic_crypto *c);
 
 /** Free @s (NULL is fine). */
 void quic_sniff_free(struct quic_sniff *s);
@@ -110,8 +133,11 @@ void quic_sniff_free(struct quic_sniff *s);
  * Feed one UDP datagram from the client. Coalesced packets are walked;
  * Initial packets of v1/v2 are decrypted and their CRYPTO frames (in any
  * order, overlapping) gathered; 0-RTT, Handshake and short-header packets
- * are skipped. Memory stays within QUIC_SNIFF_MAX_BYTES of CRYPTO data.
- * Thread-safe for distinct @s.
+ * are skipped. The walk stops at the first Initial that does not decrypt
+ * (the rule is above sniff_open() in quic.c); keys are derived once per
+ * version + DCID, QUIC_SNIFF_MAX_KEYS times per sniff at most. Memory
+ * stays within QUIC_SNIFF_MAX_BYTES of CRYPTO data. Sniffs that share a
+ * struct quic_crypto must be fed from one thread.
  */
 enum quic_sniff_result quic_sniff_feed(struct quic_sniff *s, const uint8_t *dgram, size_t len);
 
@@ -132,5 +158,15 @@ uint32_t quic_sniff_version(const struct quic_sniff *s);
 
 /** Initial packets decrypted so far. */
 unsigned quic_sniff_packets(const struct quic_sniff *s);
+
+/** Initial key derivations so far: one per distinct version + DCID at
+ *  most, QUIC_SNIFF_MAX_KEYS in all. */
+unsigned quic_sniff_derivations(const struct quic_sniff *s);
+
+/** AEAD decryptions tried so far (opened or not). */
+unsigned quic_sniff_attempts(const struct quic_sniff *s);
+
+/** Initial packets that did not decrypt (each ended its datagram's walk). */
+unsigned quic_sniff_failures(const struct quic_sniff *s);
 
 #endif

@@ -2,7 +2,8 @@
 /* quic.c - reads the ClientHello out of a flow's client Initial packets.
  * It owns: long-header parsing, Initial key derivation (RFC 9001 5.2 for
  * v1, RFC 9369 3.3 for v2), header protection removal, AES-128-GCM
- * decryption (OpenSSL 3 EVP, algorithms fetched once per sniff), the
+ * decryption (OpenSSL 3 EVP, algorithms fetched once per struct
+ * quic_crypto, which a worker keeps for all its flows), the
  * Initial frames a client may send (PADDING, PING, ACK, CRYPTO,
  * CONNECTION_CLOSE), and a bounded reassembly of the CRYPTO stream. It does
  * not parse TLS (tls_hello.c), keep flows, or decide what to do with them.
@@ -26,7 +27,6 @@
 
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
-#include <openssl/kdf.h>
 
 #define TAG_LEN 16
 #define SAMPLE_LEN 16
@@ -181,70 +181,94 @@ int quic_parse_header(const uint8_t *pkt, size_t len, struct quic_hdr *h)
 
 /* ---- OpenSSL ------------------------------------------------------------ */
 
-/* Algorithms fetched once and reused: implicit fetches on every call cost
- * a locked lookup each. One set belongs to one thread at a time. */
-struct evp {
+/* Algorithms fetched once per handle and reused: an implicit fetch costs a
+ * lookup in OpenSSL's method store each time, and so does OpenSSL 3.0's
+ * HKDF (EVP_KDF) on every call, for HMAC and SHA-256. So HKDF is done here
+ * with one HMAC-SHA256 context, and each cipher has a context that keeps
+ * its cipher: a packet sets only keys and IVs. The fetched algorithms
+ * could be shared between threads, the contexts cannot, so a handle
+ * belongs to one thread (a worker) and serves all its flows. */
+struct quic_crypto {
 	EVP_CIPHER *gcm;
 	EVP_CIPHER *ecb;
-	EVP_KDF *hkdf;
-	EVP_CIPHER_CTX *ctx;
+	EVP_MAC *hmac;
+	EVP_CIPHER_CTX *gcm_ctx;
+	EVP_CIPHER_CTX *ecb_ctx;
+	EVP_MAC_CTX *mac; /* HMAC with SHA-256 */
+	unsigned fetches;
 };
 
-static void evp_fini(struct evp *e)
+void quic_crypto_free(struct quic_crypto *c)
 {
-	EVP_CIPHER_CTX_free(e->ctx);
-	EVP_KDF_free(e->hkdf);
-	EVP_CIPHER_free(e->ecb);
-	EVP_CIPHER_free(e->gcm);
-	memset(e, 0, sizeof(*e));
+	if (!c)
+		return;
+	EVP_MAC_CTX_free(c->mac);
+	EVP_CIPHER_CTX_free(c->ecb_ctx);
+	EVP_CIPHER_CTX_free(c->gcm_ctx);
+	EVP_MAC_free(c->hmac);
+	EVP_CIPHER_free(c->ecb);
+	EVP_CIPHER_free(c->gcm);
+	free(c);
 }
 
-static int evp_init(struct evp *e)
+struct quic_crypto *quic_crypto_new(void)
 {
-	e->gcm = EVP_CIPHER_fetch(NULL, "AES-128-GCM", NULL);
-	e->ecb = EVP_CIPHER_fetch(NULL, "AES-128-ECB", NULL);
-	e->hkdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
-	e->ctx = EVP_CIPHER_CTX_new();
-	if (!e->gcm || !e->ecb || !e->hkdf || !e->ctx) {
-		evp_fini(e);
+	struct quic_crypto *c = calloc(1, sizeof(*c));
+	OSSL_PARAM p[2];
+
+	if (!c)
+		return NULL;
+	c->gcm = EVP_CIPHER_fetch(NULL, "AES-128-GCM", NULL);
+	c->ecb = EVP_CIPHER_fetch(NULL, "AES-128-ECB", NULL);
+	c->hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+	c->fetches++;
+	if (!c->gcm || !c->ecb || !c->hmac)
+		goto fail;
+	c->gcm_ctx = EVP_CIPHER_CTX_new();
+	c->ecb_ctx = EVP_CIPHER_CTX_new();
+	c->mac = EVP_MAC_CTX_new(c->hmac);
+	p[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0);
+	p[1] = OSSL_PARAM_construct_end();
+	if (!c->gcm_ctx || !c->ecb_ctx || !c->mac || EVP_MAC_CTX_set_params(c->mac, p) <= 0 ||
+	    EVP_DecryptInit_ex(c->gcm_ctx, c->gcm, NULL, NULL, NULL) <= 0 ||
+	    EVP_EncryptInit_ex(c->ecb_ctx, c->ecb, NULL, NULL, NULL) <= 0 ||
+	    EVP_CIPHER_CTX_set_padding(c->ecb_ctx, 0) <= 0)
+		goto fail;
+	return c;
+fail:
+	quic_crypto_free(c);
+	return NULL;
+}
+
+unsigned quic_crypto_fetches(const struct quic_crypto *c)
+{
+	return c->fetches;
+}
+
+/* HMAC-SHA256 of @msg under @key: HKDF-Extract is one (key = salt, msg =
+ * IKM), and so is HKDF-Expand of at most 32 bytes (key = PRK, msg = info
+ * and the counter 1), RFC 5869 2.2-2.3. */
+static int hmac_sha256(struct quic_crypto *c, const uint8_t *key, size_t key_len,
+		       const uint8_t *msg, size_t msg_len, uint8_t *out)
+{
+	size_t n = 0;
+
+	if (EVP_MAC_init(c->mac, key, key_len, NULL) <= 0 ||
+	    EVP_MAC_update(c->mac, msg, msg_len) <= 0 ||
+	    EVP_MAC_final(c->mac, out, &n, SECRET_LEN) <= 0 || n != SECRET_LEN)
 		return -EIO;
-	}
 	return 0;
 }
 
-/* RFC 5869 through EVP_KDF: Extract (key = IKM, salt) or Expand (key = PRK, info). */
-static int hkdf(struct evp *e, int mode, const uint8_t *key, size_t key_len, const uint8_t *salt,
-		size_t salt_len, const uint8_t *info, size_t info_len, uint8_t *out, size_t out_len)
+/* RFC 8446 7.1 HKDF-Expand-Label with an empty context, @out_len <= 32. */
+static int expand_label(struct quic_crypto *c, const uint8_t *secret, const char *label,
+			uint8_t *out, size_t out_len)
 {
-	OSSL_PARAM p[6], *q = p;
-	EVP_KDF_CTX *kc;
-	int rc = -EIO;
-
-	*q++ = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, (char *)"SHA256", 0);
-	*q++ = OSSL_PARAM_construct_int(OSSL_KDF_PARAM_MODE, &mode);
-	*q++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, (void *)key, key_len);
-	if (salt)
-		*q++ =
-		    OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, (void *)salt, salt_len);
-	if (info)
-		*q++ =
-		    OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, (void *)info, info_len);
-	*q = OSSL_PARAM_construct_end();
-	kc = EVP_KDF_CTX_new(e->hkdf);
-	if (kc && EVP_KDF_derive(kc, out, out_len, p) > 0)
-		rc = 0;
-	EVP_KDF_CTX_free(kc);
-	return rc;
-}
-
-/* RFC 8446 7.1 HKDF-Expand-Label with an empty context. */
-static int expand_label(struct evp *e, const uint8_t *secret, const char *label, uint8_t *out,
-			size_t out_len)
-{
-	uint8_t info[2 + 1 + 6 + 32 + 1];
+	uint8_t info[2 + 1 + 6 + 32 + 1 + 1], t[SECRET_LEN];
 	size_t llen = strlen(label), n = 0;
+	int rc;
 
-	if (llen > 32)
+	if (llen > 32 || out_len > SECRET_LEN)
 		return -EINVAL;
 	info[n++] = (uint8_t)(out_len >> 8);
 	info[n++] = (uint8_t)out_len;
@@ -254,12 +278,16 @@ static int expand_label(struct evp *e, const uint8_t *secret, const char *label,
 	memcpy(info + n, label, llen);
 	n += llen;
 	info[n++] = 0;
-	return hkdf(e, EVP_KDF_HKDF_MODE_EXPAND_ONLY, secret, SECRET_LEN, NULL, 0, info, n, out,
-		    out_len);
+	info[n++] = 1; /* HKDF-Expand's T(1): one block is enough */
+	rc = hmac_sha256(c, secret, SECRET_LEN, info, n, t);
+	if (rc == 0)
+		memcpy(out, t, out_len);
+	OPENSSL_cleanse(t, sizeof(t));
+	return rc;
 }
 
-static int derive_keys(struct evp *e, uint32_t version, const uint8_t *dcid, size_t dcid_len,
-		       bool is_server, struct quic_keys *k)
+static int derive_keys(struct quic_crypto *c, uint32_t version, const uint8_t *dcid,
+		       size_t dcid_len, bool is_server, struct quic_keys *k)
 {
 	/* The IKM may be empty (a server-chosen CID after a Retry); OpenSSL
 	 * takes that, but not as a NULL pointer. */
@@ -272,35 +300,25 @@ static int derive_keys(struct evp *e, uint32_t version, const uint8_t *dcid, siz
 		return -EPROTONOSUPPORT;
 	if (dcid_len > QUIC_MAX_CID_LEN)
 		return -EINVAL;
-	rc = hkdf(e, EVP_KDF_HKDF_MODE_EXTRACT_ONLY, dcid_len ? dcid : none, dcid_len, v->salt,
-		  sizeof(v->salt), NULL, 0, initial, sizeof(initial));
+	rc = hmac_sha256(c, v->salt, sizeof(v->salt), dcid_len ? dcid : none, dcid_len, initial);
 	if (rc == 0)
-		rc = expand_label(e, initial, is_server ? "server in" : "client in", secret,
+		rc = expand_label(c, initial, is_server ? "server in" : "client in", secret,
 				  sizeof(secret));
 	if (rc == 0)
-		rc = expand_label(e, secret, v->key_label, k->key, sizeof(k->key));
+		rc = expand_label(c, secret, v->key_label, k->key, sizeof(k->key));
 	if (rc == 0)
-		rc = expand_label(e, secret, v->iv_label, k->iv, sizeof(k->iv));
+		rc = expand_label(c, secret, v->iv_label, k->iv, sizeof(k->iv));
 	if (rc == 0)
-		rc = expand_label(e, secret, v->hp_label, k->hp, sizeof(k->hp));
+		rc = expand_label(c, secret, v->hp_label, k->hp, sizeof(k->hp));
 	OPENSSL_cleanse(initial, sizeof(initial));
 	OPENSSL_cleanse(secret, sizeof(secret));
 	return rc;
 }
 
-int quic_initial_keys(uint32_t version, const uint8_t *dcid, size_t dcid_len, bool is_server,
-		      struct quic_keys *out)
+int quic_initial_keys(struct quic_crypto *c, uint32_t version, const uint8_t *dcid, size_t dcid_len,
+		      bool is_server, struct quic_keys *out)
 {
-	struct evp e;
-	int rc;
-
-	if (!find_version(version))
-		return -EPROTONOSUPPORT;
-	if (evp_init(&e) < 0)
-		return -EIO;
-	rc = derive_keys(&e, version, dcid, dcid_len, is_server, out);
-	evp_fini(&e);
-	return rc;
+	return derive_keys(c, version, dcid, dcid_len, is_server, out);
 }
 
 /* ---- packet protection ------------------------------------------------- */
@@ -318,32 +336,39 @@ static uint64_t decode_pn(uint64_t largest, uint64_t truncated, unsigned bits)
 	return candidate;
 }
 
-static int hp_mask(struct evp *e, const uint8_t *hp, const uint8_t *sample, uint8_t *mask)
+static int hp_mask(struct quic_crypto *c, const uint8_t *hp, const uint8_t *sample, uint8_t *mask)
 {
 	int n = 0, m = 0;
 
-	if (EVP_EncryptInit_ex(e->ctx, e->ecb, NULL, hp, NULL) <= 0 ||
-	    EVP_CIPHER_CTX_set_padding(e->ctx, 0) <= 0 ||
-	    EVP_EncryptUpdate(e->ctx, mask, &n, sample, SAMPLE_LEN) <= 0 ||
-	    EVP_EncryptFinal_ex(e->ctx, mask + n, &m) <= 0 || n + m != SAMPLE_LEN)
+	if (EVP_EncryptInit_ex(c->ecb_ctx, NULL, NULL, hp, NULL) <= 0 ||
+	    EVP_EncryptUpdate(c->ecb_ctx, mask, &n, sample, SAMPLE_LEN) <= 0 ||
+	    EVP_EncryptFinal_ex(c->ecb_ctx, mask + n, &m) <= 0 || n + m != SAMPLE_LEN)
 		return -EIO;
 	return 0;
 }
 
-static int gcm_open(struct evp *e, const struct quic_keys *k, const uint8_t *nonce,
+static int gcm_open(struct quic_crypto *c, const struct quic_keys *k, const uint8_t *nonce,
 		    const uint8_t *aad, size_t aad_len, uint8_t *data, size_t len)
 {
 	int n = 0;
 
-	if (EVP_DecryptInit_ex(e->ctx, e->gcm, NULL, k->key, nonce) <= 0 ||
-	    EVP_DecryptUpdate(e->ctx, NULL, &n, aad, (int)aad_len) <= 0 ||
-	    EVP_DecryptUpdate(e->ctx, data, &n, data, (int)len) <= 0 ||
-	    EVP_CIPHER_CTX_ctrl(e->ctx, EVP_CTRL_AEAD_SET_TAG, TAG_LEN, data + len) <= 0)
+	if (EVP_DecryptInit_ex(c->gcm_ctx, NULL, NULL, k->key, nonce) <= 0 ||
+	    EVP_DecryptUpdate(c->gcm_ctx, NULL, &n, aad, (int)aad_len) <= 0 ||
+	    EVP_DecryptUpdate(c->gcm_ctx, data, &n, data, (int)len) <= 0 ||
+	    EVP_CIPHER_CTX_ctrl(c->gcm_ctx, EVP_CTRL_AEAD_SET_TAG, TAG_LEN, data + len) <= 0)
 		return -EIO;
-	return EVP_DecryptFinal_ex(e->ctx, data + n, &n) > 0 ? 0 : -EBADMSG;
+	return EVP_DecryptFinal_ex(c->gcm_ctx, data + n, &n) > 0 ? 0 : -EBADMSG;
 }
 
-static int decrypt_initial(struct evp *e, uint8_t *pkt, const struct quic_hdr *h,
+/* The sample starts 4 bytes past the packet number's start whatever its
+ * length, so a protected packet holds at least 4 + 16 bytes there. */
+static bool protectable(const struct quic_hdr *h)
+{
+	return h->type != QUIC_PKT_SHORT && h->type != QUIC_PKT_RETRY && h->pkt_len >= h->pn_off &&
+	       h->pkt_len - h->pn_off >= 4 + SAMPLE_LEN;
+}
+
+static int decrypt_initial(struct quic_crypto *c, uint8_t *pkt, const struct quic_hdr *h,
 			   const struct quic_keys *k, uint64_t largest, uint64_t *pn,
 			   size_t *payload_off, size_t *payload_len)
 {
@@ -352,14 +377,10 @@ static int decrypt_initial(struct evp *e, uint8_t *pkt, const struct quic_hdr *h
 	size_t pn_len, rest;
 	int rc;
 
-	if (h->type == QUIC_PKT_SHORT || h->type == QUIC_PKT_RETRY || h->pkt_len < h->pn_off)
+	if (!protectable(h))
 		return -EINVAL;
-	/* The sample starts 4 bytes past the packet number's start whatever
-	 * its length, so a protected packet holds at least 4 + 16 bytes there. */
 	rest = h->pkt_len - h->pn_off;
-	if (rest < 4 + SAMPLE_LEN)
-		return -EINVAL;
-	rc = hp_mask(e, k->hp, pkt + h->pn_off + 4, mask);
+	rc = hp_mask(c, k->hp, pkt + h->pn_off + 4, mask);
 	if (rc < 0)
 		return rc;
 	pkt[0] ^= mask[0] & 0x0f;
@@ -374,24 +395,17 @@ static int decrypt_initial(struct evp *e, uint8_t *pkt, const struct quic_hdr *h
 		nonce[11 - i] ^= (uint8_t)(full >> (8 * i));
 	*payload_off = h->pn_off + pn_len;
 	*payload_len = rest - pn_len - TAG_LEN;
-	rc = gcm_open(e, k, nonce, pkt, *payload_off, pkt + *payload_off, *payload_len);
+	rc = gcm_open(c, k, nonce, pkt, *payload_off, pkt + *payload_off, *payload_len);
 	if (rc == 0)
 		*pn = full;
 	return rc;
 }
 
-int quic_decrypt_initial(uint8_t *pkt, const struct quic_hdr *h, const struct quic_keys *keys,
-			 uint64_t largest_pn, uint64_t *pn, size_t *payload_off,
-			 size_t *payload_len)
+int quic_decrypt_initial(struct quic_crypto *c, uint8_t *pkt, const struct quic_hdr *h,
+			 const struct quic_keys *keys, uint64_t largest_pn, uint64_t *pn,
+			 size_t *payload_off, size_t *payload_len)
 {
-	struct evp e;
-	int rc;
-
-	if (evp_init(&e) < 0)
-		return -EIO;
-	rc = decrypt_initial(&e, pkt, h, keys, largest_pn, pn, payload_off, payload_len);
-	evp_fini(&e);
-	return rc;
+	return decrypt_initial(c, pkt, h, keys, largest_pn, pn, payload_off, payload_len);
 }
 
 /* ---- sniffing ------------------------------------------------------------ */
@@ -400,25 +414,24 @@ struct range {
 	uint32_t start, end;
 };
 
-struct keyslot {
-	bool valid;
+/* Client Initial keys of one version + DCID, derived once. */
+struct keyset {
 	uint32_t version;
 	uint8_t dcid_len;
 	uint8_t dcid[QUIC_MAX_CID_LEN];
+	bool opened; /* has decrypted a packet */
 	struct quic_keys k;
 };
 
 struct quic_sniff {
-	struct evp evp;
+	struct quic_crypto *c; /* the worker's, not owned */
 	enum quic_sniff_result state;
 	uint32_t version;
 	unsigned npkts, ndgrams;
+	unsigned nderived, nattempts, nfailed; /* for tests and counters */
 	uint64_t largest_pn;
-	/* Initial keys come from the DCID of the client's first Initial and
-	 * stay even when later packets carry the server's CID; only a Retry
-	 * changes them (to the Retry's CID). Slot 0 holds the keys that first
-	 * worked, slot 1 the last other ones that worked. */
-	struct keyslot keys[2];
+	struct keyset keys[QUIC_SNIFF_MAX_KEYS]; /* in derivation order; see sniff_open() */
+	unsigned nkeys;
 	/* the CRYPTO stream: bytes in buf, filled spans in rng (sorted, disjoint) */
 	uint8_t *buf;
 	size_t cap;
@@ -427,16 +440,13 @@ struct quic_sniff {
 	struct tls_hello hello;
 };
 
-struct quic_sniff *quic_sniff_new(void)
+struct quic_sniff *quic_sniff_new(struct quic_crypto *c)
 {
 	struct quic_sniff *s = calloc(1, sizeof(*s));
 
 	if (!s)
 		return NULL;
-	if (evp_init(&s->evp) < 0) {
-		free(s);
-		return NULL;
-	}
+	s->c = c;
 	s->state = QUIC_SNIFF_MORE;
 	return s;
 }
@@ -445,7 +455,6 @@ void quic_sniff_free(struct quic_sniff *s)
 {
 	if (!s)
 		return;
-	evp_fini(&s->evp);
 	OPENSSL_cleanse(s->keys, sizeof(s->keys));
 	free(s->buf);
 	free(s);
@@ -585,46 +594,102 @@ static void sniff_restart(struct quic_sniff *s)
 	memset(&s->hello, 0, sizeof(s->hello));
 }
 
-static bool slot_is(const struct keyslot *k, const struct quic_hdr *h)
+static struct keyset *keys_find(struct quic_sniff *s, const struct quic_hdr *h)
 {
-	return k->valid && k->version == h->version && k->dcid_len == h->dcid_len &&
-	       memcmp(k->dcid, h->dcid, h->dcid_len) == 0;
+	for (unsigned i = 0; i < s->nkeys; i++)
+		if (s->keys[i].version == h->version && s->keys[i].dcid_len == h->dcid_len &&
+		    memcmp(s->keys[i].dcid, h->dcid, h->dcid_len) == 0)
+			return &s->keys[i];
+	return NULL;
 }
 
-/* Decrypt a copy of the packet with the keys that worked before, then with
- * keys from its own DCID. 0 (copy holds the plaintext), -EBADMSG, <0. */
+/* Keys of the packet's own version + DCID, derived now; NULL when the
+ * flow's QUIC_SNIFF_MAX_KEYS are spent. */
+static struct keyset *keys_derive(struct quic_sniff *s, const struct quic_hdr *h, int *rc)
+{
+	struct keyset *ks;
+
+	*rc = 0;
+	if (s->nkeys == QUIC_SNIFF_MAX_KEYS)
+		return NULL;
+	ks = &s->keys[s->nkeys];
+	*rc = derive_keys(s->c, h->version, h->dcid, h->dcid_len, false, &ks->k);
+	if (*rc < 0)
+		return NULL;
+	s->nderived++;
+	s->nkeys++;
+	ks->version = h->version;
+	ks->dcid_len = h->dcid_len;
+	memcpy(ks->dcid, h->dcid, h->dcid_len);
+	ks->opened = false;
+	return ks;
+}
+
+/* Decrypt a copy of @pkt with @ks; 0 (copy holds the plaintext) or <0. */
+static int try_open(struct quic_sniff *s, struct keyset *ks, const uint8_t *pkt,
+		    const struct quic_hdr *h, uint8_t *copy, uint64_t *pn, size_t *off, size_t *len)
+{
+	int rc;
+
+	s->nattempts++;
+	memcpy(copy, pkt, h->pkt_len);
+	rc = decrypt_initial(s->c, copy, h, &ks->k, s->largest_pn, pn, off, len);
+	if (rc == 0)
+		ks->opened = true;
+	return rc;
+}
+
+/*
+ * Which keys open a client Initial, and what one that opens with none costs.
+ *
+ * Initial keys come from a version and a DCID (RFC 9001 5.2): the DCID of
+ * the client's first Initial gives the keys it keeps, even once its
+ * packets carry the server's CID, until a Retry (the Retry's CID) or a
+ * Version Negotiation (a new version, maybe a new DCID) starts it over. So
+ * a packet is tried with
+ *   1. the keys of its own version + DCID, when derived before;
+ *   2. the other keys of its version that opened a packet before;
+ *   3. keys derived from its DCID, when it has none yet and the flow has
+ *      derived fewer than QUIC_SNIFF_MAX_KEYS sets. They are kept whether
+ *      or not the packet opens (they are right for that DCID whatever the
+ *      packet), so no DCID is derived twice.
+ * A packet none of these open (or too short to be protected) fails, and
+ * quic_sniff_feed() skips the rest of its datagram: what a client
+ * coalesces with its Initials is Initials under the same keys (a hello in
+ * several packets, a retransmission, an ACK to the server's CID) or not an
+ * Initial at all (0-RTT, Handshake, 1-RTT), so a datagram with a bad
+ * Initial is forged or corrupt and the client sends the good parts again.
+ * A datagram of forged Initials thus costs at most one key derivation and
+ * QUIC_SNIFF_MAX_KEYS AEAD checks, a flow at most QUIC_SNIFF_MAX_KEYS
+ * derivations. A failure does not end a flow once a packet opened (whoever
+ * spoofs the client's address could stop its sniff); before that the
+ * datagram makes the flow NOT_QUIC, as it always did.
+ *
+ * 0 (copy holds the plaintext), -EBADMSG, -EINVAL, or -EIO from OpenSSL.
+ */
 static int sniff_open(struct quic_sniff *s, const uint8_t *pkt, const struct quic_hdr *h,
 		      uint8_t *copy, uint64_t *pn, size_t *off, size_t *len)
 {
-	struct keyslot fresh;
-	int rc;
+	struct keyset *own = keys_find(s, h);
+	int rc = -EBADMSG;
 
-	for (int i = 0; i < 2; i++) {
-		if (!s->keys[i].valid || s->keys[i].version != h->version)
-			continue;
-		memcpy(copy, pkt, h->pkt_len);
-		if (decrypt_initial(&s->evp, copy, h, &s->keys[i].k, s->largest_pn, pn, off, len) ==
-		    0)
+	if (!protectable(h))
+		return -EINVAL;
+	if (own && try_open(s, own, pkt, h, copy, pn, off, len) == 0)
+		return 0;
+	for (unsigned i = 0; i < s->nkeys; i++) {
+		struct keyset *ks = &s->keys[i];
+
+		if (ks != own && ks->opened && ks->version == h->version &&
+		    try_open(s, ks, pkt, h, copy, pn, off, len) == 0)
 			return 0;
 	}
-	if (slot_is(&s->keys[0], h) || slot_is(&s->keys[1], h))
-		return -EBADMSG;
-	rc = derive_keys(&s->evp, h->version, h->dcid, h->dcid_len, false, &fresh.k);
-	if (rc < 0)
-		return rc;
-	memcpy(copy, pkt, h->pkt_len);
-	rc = decrypt_initial(&s->evp, copy, h, &fresh.k, s->largest_pn, pn, off, len);
-	if (rc < 0)
-		return rc;
-	fresh.valid = true;
-	fresh.version = h->version;
-	fresh.dcid_len = h->dcid_len;
-	memcpy(fresh.dcid, h->dcid, h->dcid_len);
-	s->keys[s->keys[0].valid ? 1 : 0] = fresh;
-	return 0;
+	if (!own && (own = keys_derive(s, h, &rc)) != NULL)
+		return try_open(s, own, pkt, h, copy, pn, off, len);
+	return rc < 0 ? rc : -EBADMSG; /* OpenSSL failed, or the keys are spent */
 }
 
-/* 1: decrypted and taken, 0: not decryptable (ignored), <0: give up. */
+/* 1: decrypted and taken, 0: not decryptable (failed), <0: give up. */
 static int sniff_initial(struct quic_sniff *s, const uint8_t *pkt, const struct quic_hdr *h)
 {
 	size_t off, len;
@@ -636,10 +701,13 @@ static int sniff_initial(struct quic_sniff *s, const uint8_t *pkt, const struct 
 	if (!copy)
 		return -ENOMEM;
 	rc = sniff_open(s, pkt, h, copy, &pn, &off, &len);
-	if (rc < 0) {
-		rc = rc == -EIO || rc == -ENOMEM ? rc : 0;
+	if (rc == -EBADMSG || rc == -EINVAL) {
+		s->nfailed++;
+		rc = 0;
 		goto done;
 	}
+	if (rc < 0)
+		goto done;
 	if (++s->npkts > QUIC_SNIFF_MAX_PACKETS) {
 		rc = -E2BIG;
 		goto done;
@@ -686,8 +754,8 @@ enum quic_sniff_result quic_sniff_feed(struct quic_sniff *s, const uint8_t *dgra
 		return s->state;
 	if (++s->ndgrams > QUIC_SNIFF_MAX_DGRAMS)
 		return s->state = QUIC_SNIFF_GIVEUP;
-	/* Each Initial may cost a key derivation and an AEAD pass: a datagram
-	 * of many tiny forged packets must not buy that many. */
+	/* Each Initial costs AEAD passes, maybe a key derivation: a datagram
+	 * of many tiny packets must not buy that many, nor one that fails. */
 	while (off < len && res == QUIC_SNIFF_MORE && npkt++ < QUIC_SNIFF_MAX_COALESCED) {
 		/* a client never sends Retry; a short header runs to the end */
 		if (quic_parse_header(dgram + off, len - off, &h) < 0 || h.type == QUIC_PKT_SHORT ||
@@ -696,12 +764,11 @@ enum quic_sniff_result quic_sniff_feed(struct quic_sniff *s, const uint8_t *dgra
 		known = true;
 		if (h.type == QUIC_PKT_INITIAL) {
 			rc = sniff_initial(s, dgram + off, &h);
-			if (rc < 0)
-				res = QUIC_SNIFF_GIVEUP;
-			else if (rc == 0)
+			if (rc == 0) {
 				undecryptable = true;
-			else
-				res = sniff_check(s);
+				break; /* the rest is not looked at: see sniff_open() */
+			}
+			res = rc < 0 ? QUIC_SNIFF_GIVEUP : sniff_check(s);
 		}
 		off += h.pkt_len;
 	}
@@ -744,4 +811,19 @@ uint32_t quic_sniff_version(const struct quic_sniff *s)
 unsigned quic_sniff_packets(const struct quic_sniff *s)
 {
 	return s->npkts;
+}
+
+unsigned quic_sniff_derivations(const struct quic_sniff *s)
+{
+	return s->nderived;
+}
+
+unsigned quic_sniff_attempts(const struct quic_sniff *s)
+{
+	return s->nattempts;
+}
+
+unsigned quic_sniff_failures(const struct quic_sniff *s)
+{
+	return s->nfailed;
 }

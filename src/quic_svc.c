@@ -4,7 +4,9 @@
  * first matching quic-rule decides: pass (relay to the original
  * destination), block (drop the flow), reject (ICMP port unreachable to the
  * client) or mark N (relay with SO_MARK N). After the decision the flow is
- * a plain relay: connected sockets on both sides. */
+ * a plain relay: connected sockets on both sides. Per worker it keeps the
+ * OpenSSL algorithms every sniff of the worker decrypts with
+ * (w->svc_state[SVC_QUIC] is the worker's struct quic_crypto). */
 #include "config.h"
 #include "quic_svc.h"
 #include "dns_conf.h"
@@ -17,6 +19,7 @@
 #include "svc.h"
 #include "worker.h"
 
+#include <errno.h>
 #include <event2/event.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -135,7 +138,7 @@ static int quic_flow_open(struct worker *w, struct flow *f)
 		return -1;
 	f->svc_data = qf;
 	ctr_inc(&w->ctr, CTR_QUIC_FLOWS);
-	qf->sniff = quic_sniff_new();
+	qf->sniff = quic_sniff_new(w->svc_state[SVC_QUIC]);
 	qf->timer = event_new(w->base, -1, 0, sniff_timeout_cb, f);
 	if (!qf->sniff || !qf->timer ||
 	    event_add(qf->timer, &(struct timeval){ms / 1000, (ms % 1000) * 1000}) < 0)
@@ -174,9 +177,13 @@ static void after_decision(struct worker *w, struct flow *f, struct quic_flow *q
 static void sniff_input(struct worker *w, struct flow *f, struct quic_flow *qf,
 			const uint8_t *data, size_t len)
 {
+	unsigned derived = quic_sniff_derivations(qf->sniff), bad = quic_sniff_failures(qf->sniff);
 	enum quic_sniff_result res = quic_sniff_feed(qf->sniff, data, len);
 	const char *alpn[4] = {NULL};
 	bool held = hold(qf, data, len);
+
+	ctr_add(&w->ctr, CTR_QUIC_KEY_DERIVATIONS, quic_sniff_derivations(qf->sniff) - derived);
+	ctr_add(&w->ctr, CTR_QUIC_BAD_INITIALS, quic_sniff_failures(qf->sniff) - bad);
 
 	if (res == QUIC_SNIFF_DONE) {
 		quic_sniff_alpn(qf->sniff, alpn, 4);
@@ -214,9 +221,26 @@ static void quic_flow_close(struct worker *w, struct flow *f)
 	f->svc_data = NULL;
 }
 
+/* Fetched here, once per worker thread, rather than per flow: a fetch is a
+ * locked lookup in OpenSSL's method store. */
+static int quic_worker_init(struct worker *w)
+{
+	w->svc_state[SVC_QUIC] = quic_crypto_new();
+	return w->svc_state[SVC_QUIC] ? 0 : -ENOMEM;
+}
+
+/* Runs after the worker's flows (and their sniffs) are gone. */
+static void quic_worker_fini(struct worker *w)
+{
+	quic_crypto_free(w->svc_state[SVC_QUIC]);
+	w->svc_state[SVC_QUIC] = NULL;
+}
+
 const struct svc svc_quic = {
 	.id = SVC_QUIC,
 	.connected_reply = true,
+	.worker_init = quic_worker_init,
+	.worker_fini = quic_worker_fini,
 	.flow_open = quic_flow_open,
 	.input = quic_input,
 	.flow_close = quic_flow_close,

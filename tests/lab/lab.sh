@@ -496,6 +496,8 @@ PY
 #   split=N     spread the ClientHello over N Initial packets, one datagram
 #               each (1);  send=first  sends only the first of them
 #   timeout=S   give up after S seconds (2);  resend=S  send again every S (0.5)
+#   forge=N     instead, one datagram of N small coalesced Initials, each
+#               from its own DCID, with broken AEAD tags (a forger's)
 # Prints "sent N datagrams" and then one of
 #   "reply BYTES from ADDR:PORT after MS ms", "refused after MS ms"
 #   (ECONNREFUSED: an ICMP port unreachable reached the socket) or
@@ -506,7 +508,7 @@ lab_quic_hello() {
 	ip netns exec "$ns" "$LAB_PY" - "$@" <<'PY'
 import ctypes, ctypes.util, errno, hashlib, hmac, os, select, socket, struct, sys, time
 o = dict(sni="quic.example", port="443", version="1", split="1", send="all",
-         timeout="2", resend="0.5")
+         timeout="2", resend="0.5", forge="0")
 addr = sys.argv[1]
 for kv in sys.argv[2:]:
     k, v = kv.split("=", 1)
@@ -556,8 +558,11 @@ salt = bytes.fromhex("0dede3def700a6db819381be6e269dcbf9bd2ed9" if v2 else
                      "38762cf7f55934b34d179ae6a4c80cadccbb7f0a")
 pre = b"quicv2 " if v2 else b"quic "
 dcid, scid = os.urandom(8), os.urandom(8)
-secret = label(hmac.new(salt, dcid, hashlib.sha256).digest(), b"client in", 32)
-key, iv, hp = label(secret, pre + b"key", 16), label(secret, pre + b"iv", 12), label(secret, pre + b"hp", 16)
+
+def initial_keys(dcid):
+    secret = label(hmac.new(salt, dcid, hashlib.sha256).digest(), b"client in", 32)
+    return label(secret, pre + b"key", 16), label(secret, pre + b"iv", 12), label(secret, pre + b"hp", 16)
+key, iv, hp = initial_keys(dcid)
 
 exts = b""
 name = bytes.fromhex(o["snihex"]) if o.get("snihex") else o["sni"].encode()
@@ -575,10 +580,10 @@ body = (b"\x03\x03" + os.urandom(32) + b"\x00" + b"\x00\x06\x13\x01\x13\x02\x13\
         b"\x01\x00" + struct.pack("!H", len(exts)) + exts)
 hello = b"\x01" + struct.pack("!I", len(body))[1:] + body
 
-def initial(pn, frames):
+def initial(pn, frames, dcid=dcid, key=key, iv=iv, hp=hp, size=1200):
     head = (bytes([0xc0 | ptype << 4 | 3]) + struct.pack("!I", version) +
             bytes([len(dcid)]) + dcid + bytes([len(scid)]) + scid + b"\x00")
-    payload = frames + bytes(max(0, 1200 - len(head) - 2 - 4 - 16 - len(frames)))
+    payload = frames + bytes(max(0, size - len(head) - 2 - 4 - 16 - len(frames)))
     head += struct.pack("!H", 0x4000 | (4 + len(payload) + 16))
     pnb = struct.pack("!I", pn)
     nonce = bytes(a ^ b for a, b in zip(iv, bytes(8) + pnb))
@@ -592,6 +597,13 @@ dgrams = [initial(i, b"\x06" + varint(i * step) + varint(len(hello[i * step:(i +
                   hello[i * step:(i + 1) * step]) for i in range(parts)]
 if o["send"] == "first":
     dgrams = dgrams[:1]
+if int(o["forge"]):
+    forged = b""
+    for i in range(int(o["forge"])):
+        d = os.urandom(8)
+        p = initial(i, b"\x01", d, *initial_keys(d), size=1200 // int(o["forge"]))
+        forged += p[:-1] + bytes([p[-1] ^ 0x5a])
+    dgrams = [forged]
 s = socket.socket(socket.AF_INET6 if ":" in addr else socket.AF_INET, socket.SOCK_DGRAM)
 s.connect((addr, int(o["port"])))
 start = time.monotonic()

@@ -8,6 +8,8 @@
 #  - sniffing: a ClientHello spread over 3 datagrams and a QUIC v2 Initial
 #    give their SNI; half a ClientHello is decided at quic-sniff-timeout
 #    (quic_sniff_timeout, nosni) and its held datagram still reaches the server;
+#    a datagram of 8 coalesced forged Initials costs one key derivation
+#    (quic_key_derivations, quic_bad_initials, quic_not_quic);
 #  - quic-rule domain:quic.example mark 0x42: the transfer works and its
 #    upstream datagrams carry mark 0x42 (nft counter in the gateway's output
 #    hook), while passed flows carry sluice's own mark;
@@ -74,6 +76,18 @@ check "half a ClientHello: decided at the sniff timeout (quic_sniff_timeout)" \
 	expect_eq "$(mdelta "$m0" "$m1" quic_sniff_timeout)" 1
 check "half a ClientHello: as a flow without SNI (quic_nosni)" expect_eq "$(mdelta "$m0" "$m1" quic_nosni)" 1
 check "the other two were read (quic_sni)" expect_eq "$(mdelta "$m0" "$m1" quic_sni)" 2
+
+# A datagram of 8 coalesced forged Initials (bad tags, 8 DCIDs): the walk
+# stops at the first, so one key derivation, not eight.
+m0=$(lab_metrics)
+out=$(lab_quic_hello "$LAB_CLI" "$Q4" forge=8 timeout=0.3 resend=0)
+m1=$(lab_metrics)
+note "8 forged Initials: $out"
+check "8 forged Initials: not QUIC we can read (quic_not_quic)" expect_eq "$(mdelta "$m0" "$m1" quic_not_quic)" 1
+check "8 forged Initials: one key derivation (quic_key_derivations)" \
+	expect_eq "$(mdelta "$m0" "$m1" quic_key_derivations)" 1
+check "8 forged Initials: one failed, the rest skipped (quic_bad_initials)" \
+	expect_eq "$(mdelta "$m0" "$m1" quic_bad_initials)" 1
 
 # 3. mark 0x42: relayed with that mark, IPv4 and IPv6.
 printf '%s\nquic-rule domain:quic.example mark 0x42\n' "$base" > "$conf"

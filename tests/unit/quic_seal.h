@@ -5,6 +5,7 @@
 #ifndef QUIC_SEAL_H
 #define QUIC_SEAL_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -107,16 +108,20 @@ done:
 	return ok ? n : 0;
 }
 
-/* seal_initial_keys() with the keys of @dcid, as a client's first Initial. */
+/* seal_initial_keys() with the keys of @dcid, as a client's first Initial.
+ * It fetches the algorithms for each packet: test code, not the hot path. */
 static inline size_t seal_initial(uint32_t version, const uint8_t *dcid, size_t dcid_len,
 				  const uint8_t *scid, size_t scid_len, const uint8_t *token,
 				  size_t token_len, uint64_t pn, size_t pn_len,
 				  const uint8_t *payload, size_t payload_len, uint8_t *out,
 				  size_t cap)
 {
+	struct quic_crypto *c = quic_crypto_new();
 	struct quic_keys k;
+	int rc = c ? quic_initial_keys(c, version, dcid, dcid_len, false, &k) : -1;
 
-	if (quic_initial_keys(version, dcid, dcid_len, false, &k) < 0)
+	quic_crypto_free(c);
+	if (rc < 0)
 		return 0;
 	return seal_initial_keys(&k, version, dcid, dcid_len, scid, scid_len, token, token_len, pn,
 				 pn_len, payload, payload_len, out, cap);
@@ -134,6 +139,71 @@ static __attribute__((noinline, unused)) size_t seal_crypto_frame(uint8_t *p, ui
 	n += seal_varint(p + n, len, 0);
 	memcpy(p + n, data, len);
 	return n + len;
+}
+
+/* A 2-byte big-endian length, clipped to what is left after it. */
+static inline size_t seal_take_len(const uint8_t **p, size_t *left)
+{
+	size_t n;
+
+	if (*left < 2)
+		return 0;
+	n = (size_t)(*p)[0] << 8 | (*p)[1];
+	*p += 2;
+	*left -= 2;
+	return n < *left ? n : *left;
+}
+
+/* Feed a fuzz_quic input (its format is in fuzz/fuzz_quic.c) into @s:
+ * raw datagrams, or plaintext packets sealed here as Initials of one
+ * DCID. Returns the last result; *ndgrams gets the datagrams fed,
+ * *sealed which kind the input was. */
+static inline enum quic_sniff_result seal_fuzz_feed(struct quic_sniff *s, const uint8_t *data,
+						    size_t size, size_t *ndgrams, bool *sealed)
+{
+	static const uint8_t dcid[8] = {0xf0, 0x0d, 0xca, 0xfe, 1, 2, 3, 4};
+	enum quic_sniff_result r = QUIC_SNIFF_MORE;
+	const uint8_t *p = data + 1;
+	uint8_t pkt[4200];
+	size_t left = size - 1, count;
+
+	*ndgrams = 0;
+	*sealed = size > 0 && data[0] & 0x80;
+	if (size < 1)
+		return r;
+	if (!*sealed) {
+		count = data[0] % 3 + 1;
+		for (size_t i = 0; i < count; i++) {
+			size_t n = i + 1 < count ? seal_take_len(&p, &left) : left;
+
+			r = quic_sniff_feed(s, p, n);
+			++*ndgrams;
+			p += n;
+			left -= n;
+		}
+		return r;
+	}
+	count = (data[0] >> 1) % 3 + 1;
+	for (size_t i = 0; i < count && left >= 1; i++) {
+		uint32_t version = data[0] & 1 ? QUIC_VERSION_2 : QUIC_VERSION_1;
+		uint8_t b = p[0];
+		size_t n, len;
+
+		p++;
+		left--;
+		n = seal_take_len(&p, &left);
+		if (n > 4000)
+			n = 4000;
+		len = seal_initial(version, dcid, sizeof(dcid), NULL, 0, NULL, 0, b >> 2,
+				   (b & 3) + 1u, p, n, pkt, sizeof(pkt));
+		p += n;
+		left -= n;
+		if (len) {
+			r = quic_sniff_feed(s, pkt, len);
+			++*ndgrams;
+		}
+	}
+	return r;
 }
 
 /* Byte appender for the ClientHello builder. */

@@ -16,6 +16,10 @@
 
 #include "quic.h"
 #include "quic_seal.h"
+#include "quic_svc.h"
+#include "sluice.h"
+#include "svc.h"
+#include "worker.h"
 
 /* RFC 9001 Appendix A and RFC 9369 Appendix A, copied from the RFC text. */
 static const char v1_client_hex[] =
@@ -159,9 +163,9 @@ static enum quic_sniff_result feed_all(struct quic_sniff *s, uint8_t *const *d, 
 	return r;
 }
 
-static enum quic_sniff_result sniff_once(const uint8_t *d, size_t len)
+static enum quic_sniff_result sniff_once(struct quic_crypto *c, const uint8_t *d, size_t len)
 {
-	struct quic_sniff *s = quic_sniff_new();
+	struct quic_sniff *s = quic_sniff_new(c);
 	enum quic_sniff_result r;
 
 	assert_non_null(s);
@@ -174,31 +178,32 @@ static enum quic_sniff_result sniff_once(const uint8_t *d, size_t len)
 
 static void test_rfc9001_keys(void **state)
 {
+	struct quic_crypto *c = *state;
 	struct quic_keys k;
 
-	(void)state;
-	assert_int_equal(quic_initial_keys(QUIC_VERSION_1, rfc_dcid, 8, false, &k), 0);
+	assert_int_equal(quic_initial_keys(c, QUIC_VERSION_1, rfc_dcid, 8, false, &k), 0);
 	assert_hex(k.key, 16, "1f369613dd76d5467730efcbe3b1a22d");
 	assert_hex(k.iv, 12, "fa044b2f42a3fd3b46fb255c");
 	assert_hex(k.hp, 16, "9f50449e04a0e810283a1e9933adedd2");
-	assert_int_equal(quic_initial_keys(QUIC_VERSION_1, rfc_dcid, 8, true, &k), 0);
+	assert_int_equal(quic_initial_keys(c, QUIC_VERSION_1, rfc_dcid, 8, true, &k), 0);
 	assert_hex(k.key, 16, "cf3a5331653c364c88f0f379b6067e37");
 	assert_hex(k.iv, 12, "0ac1493ca1905853b0bba03e");
 	assert_hex(k.hp, 16, "c206b8d9b9f0f37644430b490eeaa314");
-	assert_int_equal(quic_initial_keys(0x1a2a3a4a, rfc_dcid, 8, false, &k), -EPROTONOSUPPORT);
-	assert_int_equal(quic_initial_keys(QUIC_VERSION_1, rfc_dcid, 21, false, &k), -EINVAL);
+	assert_int_equal(quic_initial_keys(c, 0x1a2a3a4a, rfc_dcid, 8, false, &k),
+			 -EPROTONOSUPPORT);
+	assert_int_equal(quic_initial_keys(c, QUIC_VERSION_1, rfc_dcid, 21, false, &k), -EINVAL);
 }
 
 static void test_rfc9369_keys(void **state)
 {
+	struct quic_crypto *c = *state;
 	struct quic_keys k;
 
-	(void)state;
-	assert_int_equal(quic_initial_keys(QUIC_VERSION_2, rfc_dcid, 8, false, &k), 0);
+	assert_int_equal(quic_initial_keys(c, QUIC_VERSION_2, rfc_dcid, 8, false, &k), 0);
 	assert_hex(k.key, 16, "8b1a0bc121284290a29e0971b5cd045d");
 	assert_hex(k.iv, 12, "91f73e2351d8fa91660e909f");
 	assert_hex(k.hp, 16, "45b95e15235d6f45a6b19cbcb0294ba9");
-	assert_int_equal(quic_initial_keys(QUIC_VERSION_2, rfc_dcid, 8, true, &k), 0);
+	assert_int_equal(quic_initial_keys(c, QUIC_VERSION_2, rfc_dcid, 8, true, &k), 0);
 	assert_hex(k.key, 16, "82db637861d55e1d011f19ea71d5d2a7");
 	assert_hex(k.iv, 12, "dd13c276499c0249d3310652");
 	assert_hex(k.hp, 16, "edf6d05c83121201b436e16877593c3a");
@@ -206,7 +211,7 @@ static void test_rfc9369_keys(void **state)
 
 /* Decrypt the RFC client Initial with the low-level calls: header fields,
  * packet number 2, and a plaintext of the CRYPTO frame then PADDING. */
-static void check_rfc_decrypt(uint32_t version, const char *hex)
+static void check_rfc_decrypt(struct quic_crypto *c, uint32_t version, const char *hex)
 {
 	size_t len, off, plen, clen;
 	uint8_t *pkt = unhex(hex, &len), *crypto = unhex(rfc_crypto_hex, &clen);
@@ -224,8 +229,8 @@ static void check_rfc_decrypt(uint32_t version, const char *hex)
 	assert_int_equal(h.token_len, 0);
 	assert_int_equal(h.pn_off, 18);
 	assert_int_equal(h.pkt_len, 1200);
-	assert_int_equal(quic_initial_keys(version, h.dcid, h.dcid_len, false, &k), 0);
-	assert_int_equal(quic_decrypt_initial(pkt, &h, &k, 0, &pn, &off, &plen), 0);
+	assert_int_equal(quic_initial_keys(c, version, h.dcid, h.dcid_len, false, &k), 0);
+	assert_int_equal(quic_decrypt_initial(c, pkt, &h, &k, 0, &pn, &off, &plen), 0);
 	assert_int_equal(pn, 2);
 	assert_int_equal(off, 22);
 	assert_int_equal(plen, 1162);
@@ -237,11 +242,11 @@ static void check_rfc_decrypt(uint32_t version, const char *hex)
 	free(crypto);
 }
 
-static void check_rfc_sniff(uint32_t version, const char *hex)
+static void check_rfc_sniff(struct quic_crypto *c, uint32_t version, const char *hex)
 {
 	size_t len;
 	uint8_t *pkt = unhex(hex, &len);
-	struct quic_sniff *s = quic_sniff_new();
+	struct quic_sniff *s = quic_sniff_new(c);
 	const char *alpn[4];
 
 	assert_non_null(s);
@@ -260,21 +265,21 @@ static void check_rfc_sniff(uint32_t version, const char *hex)
 
 static void test_rfc9001_client_initial(void **state)
 {
-	(void)state;
-	check_rfc_decrypt(QUIC_VERSION_1, v1_client_hex);
-	check_rfc_sniff(QUIC_VERSION_1, v1_client_hex);
+	struct quic_crypto *c = *state;
+	check_rfc_decrypt(c, QUIC_VERSION_1, v1_client_hex);
+	check_rfc_sniff(c, QUIC_VERSION_1, v1_client_hex);
 }
 
 static void test_rfc9369_client_initial(void **state)
 {
-	(void)state;
-	check_rfc_decrypt(QUIC_VERSION_2, v2_client_hex);
-	check_rfc_sniff(QUIC_VERSION_2, v2_client_hex);
+	struct quic_crypto *c = *state;
+	check_rfc_decrypt(c, QUIC_VERSION_2, v2_client_hex);
+	check_rfc_sniff(c, QUIC_VERSION_2, v2_client_hex);
 }
 
 /* The server's Initial decrypts with the server keys (the key derivation
  * covers both directions) but is not a client Initial for the sniffer. */
-static void check_rfc_server(uint32_t version, const char *hex)
+static void check_rfc_server(struct quic_crypto *c, uint32_t version, const char *hex)
 {
 	size_t len, off, plen;
 	uint8_t *pkt = unhex(hex, &len);
@@ -282,12 +287,12 @@ static void check_rfc_server(uint32_t version, const char *hex)
 	struct quic_hdr h;
 	uint64_t pn;
 
-	assert_int_equal(sniff_once(pkt, len), QUIC_SNIFF_NOT_QUIC);
+	assert_int_equal(sniff_once(c, pkt, len), QUIC_SNIFF_NOT_QUIC);
 	assert_int_equal(quic_parse_header(pkt, len, &h), 0);
 	assert_int_equal(h.dcid_len, 0);
 	assert_int_equal(h.scid_len, 8);
-	assert_int_equal(quic_initial_keys(version, rfc_dcid, 8, true, &k), 0);
-	assert_int_equal(quic_decrypt_initial(pkt, &h, &k, 0, &pn, &off, &plen), 0);
+	assert_int_equal(quic_initial_keys(c, version, rfc_dcid, 8, true, &k), 0);
+	assert_int_equal(quic_decrypt_initial(c, pkt, &h, &k, 0, &pn, &off, &plen), 0);
 	assert_int_equal(pn, 1);
 	assert_int_equal(plen, 99);
 	assert_int_equal(pkt[off], 0x02); /* ACK */
@@ -296,9 +301,9 @@ static void check_rfc_server(uint32_t version, const char *hex)
 
 static void test_rfc_server_initial(void **state)
 {
-	(void)state;
-	check_rfc_server(QUIC_VERSION_1, v1_server_hex);
-	check_rfc_server(QUIC_VERSION_2, v2_server_hex);
+	struct quic_crypto *c = *state;
+	check_rfc_server(c, QUIC_VERSION_1, v1_server_hex);
+	check_rfc_server(c, QUIC_VERSION_2, v2_server_hex);
 }
 
 /* The test encryptor reproduces both RFC client packets bit for bit, so
@@ -340,13 +345,13 @@ static size_t mk_initial(uint32_t version, uint64_t pn, const uint8_t *frames, s
 
 static void test_split_hello(void **state)
 {
+	struct quic_crypto *c = *state;
 	uint8_t ch[8192], fr[4096], p1[4200], p2[4200];
 	size_t chlen = seal_client_hello(ch, "www.Example.ORG", h3, 1, 1216);
 	size_t half = 1100, n1, n2;
-	struct quic_sniff *s = quic_sniff_new();
+	struct quic_sniff *s = quic_sniff_new(c);
 	const char *alpn[2];
 
-	(void)state;
 	assert_true(chlen > 1300); /* does not fit one packet */
 	n1 = mk_initial(QUIC_VERSION_1, 0, fr, seal_crypto_frame(fr, 0, ch, half), 1162, p1);
 	n2 = mk_initial(QUIC_VERSION_1, 1, fr, seal_crypto_frame(fr, half, ch + half, chlen - half),
@@ -367,13 +372,13 @@ static void test_split_hello(void **state)
  * and PADDING between, overlapping, and the second datagram first. */
 static void test_out_of_order(void **state)
 {
+	struct quic_crypto *c = *state;
 	uint8_t ch[8192], fr[4096], pkt[2][4200];
 	size_t chlen = seal_client_hello(ch, "ooo.example", h3, 1, 1216);
 	size_t cut = chlen / 2, n[2], f;
-	struct quic_sniff *s = quic_sniff_new();
+	struct quic_sniff *s = quic_sniff_new(c);
 	uint8_t *dg[2];
 
-	(void)state;
 	/* packet 0: second half as three frames, reversed, overlapping */
 	assert_true(chlen - cut > 500);
 	f = 0;
@@ -395,7 +400,7 @@ static void test_out_of_order(void **state)
 	quic_sniff_free(s);
 
 	/* the same two packets in order also work */
-	s = quic_sniff_new();
+	s = quic_sniff_new(c);
 	dg[0] = pkt[1];
 	dg[1] = pkt[0];
 	assert_int_equal(feed_all(s, dg, (size_t[]){n[1], n[0]}, 2), QUIC_SNIFF_DONE);
@@ -407,13 +412,13 @@ static void test_out_of_order(void **state)
  * keep the first too), so a client cannot show us one name and them another. */
 static void test_overlap_first_wins(void **state)
 {
+	struct quic_crypto *c = *state;
 	uint8_t ch[8192], evil[8192], fr[4096], pkt[4200];
 	size_t chlen = seal_client_hello(ch, "good.example", NULL, 0, 0);
 	size_t elen = seal_client_hello(evil, "evil.example", NULL, 0, 0);
 	size_t f = 0, n;
-	struct quic_sniff *s = quic_sniff_new();
+	struct quic_sniff *s = quic_sniff_new(c);
 
-	(void)state;
 	assert_int_equal(chlen, elen);
 	f += seal_crypto_frame(fr + f, 40, ch + 40, chlen - 60);
 	f += seal_crypto_frame(fr + f, 0, evil, elen);
@@ -427,12 +432,12 @@ static void test_overlap_first_wins(void **state)
  * hello as two Initials coalesced in one datagram. */
 static void test_coalesced(void **state)
 {
+	struct quic_crypto *c = *state;
 	uint8_t ch[8192], fr[4096], dg[9000], p2[4200];
 	size_t chlen = seal_client_hello(ch, "coalesced.example", h3, 1, 0), n, m;
 	static const uint8_t hs[] = {0xe0, 0, 0, 0, 1, 8, 1, 2, 3, 4, 5, 6, 7, 8, 0, 0x40, 30};
 	static const uint8_t zrtt[] = {0xd1, 0, 0, 0, 1, 8, 1, 2, 3, 4, 5, 6, 7, 8, 0, 25};
 
-	(void)state;
 	/* a Handshake packet first is skipped, then the Initial is read */
 	n = 0;
 	memcpy(dg, hs, sizeof(hs));
@@ -444,7 +449,7 @@ static void test_coalesced(void **state)
 	n += sizeof(zrtt) + 25;
 	memset(dg + n, 0, 200);
 	n += 200;
-	assert_int_equal(sniff_once(dg, n), QUIC_SNIFF_DONE);
+	assert_int_equal(sniff_once(c, dg, n), QUIC_SNIFF_DONE);
 
 	/* two Initials (pn 0 and 1) in one datagram */
 	chlen = seal_client_hello(ch, "two.example", h3, 1, 1216);
@@ -453,7 +458,7 @@ static void test_coalesced(void **state)
 		       0, p2);
 	memcpy(dg + n, p2, m);
 	{
-		struct quic_sniff *s = quic_sniff_new();
+		struct quic_sniff *s = quic_sniff_new(c);
 
 		assert_int_equal(quic_sniff_feed(s, dg, n + m), QUIC_SNIFF_DONE);
 		assert_string_equal(quic_sniff_sni(s), "two.example");
@@ -462,7 +467,7 @@ static void test_coalesced(void **state)
 	}
 	/* 0-RTT alone before any Initial: still MORE (reordering), then the Initial */
 	{
-		struct quic_sniff *s = quic_sniff_new();
+		struct quic_sniff *s = quic_sniff_new(c);
 		uint8_t z[64];
 
 		memcpy(z, zrtt, sizeof(zrtt));
@@ -481,32 +486,32 @@ static void test_coalesced(void **state)
  * a datagram of many small forged packets costs a few decryptions only. */
 static void test_coalesced_bound(void **state)
 {
+	struct quic_crypto *c = *state;
 	static const uint8_t hs[] = {0xe0, 0, 0, 0, 1, 8, 1, 2, 3, 4, 5, 6, 7, 8, 0, 4, 9, 9, 9, 9};
 	uint8_t ch[8192], fr[4096], dg[8000];
 	size_t chlen = seal_client_hello(ch, "bound.example", h3, 1, 0), n = 0;
 
-	(void)state;
 	for (int i = 0; i < QUIC_SNIFF_MAX_COALESCED - 1; i++, n += sizeof(hs))
 		memcpy(dg + n, hs, sizeof(hs));
 	n += mk_initial(QUIC_VERSION_1, 0, fr, seal_crypto_frame(fr, 0, ch, chlen), 0, dg + n);
-	assert_int_equal(sniff_once(dg, n), QUIC_SNIFF_DONE);
+	assert_int_equal(sniff_once(c, dg, n), QUIC_SNIFF_DONE);
 	memmove(dg + sizeof(hs), dg, n);
 	memcpy(dg, hs, sizeof(hs));
-	assert_int_equal(sniff_once(dg, n + sizeof(hs)), QUIC_SNIFF_MORE);
+	assert_int_equal(sniff_once(c, dg, n + sizeof(hs)), QUIC_SNIFF_MORE);
 }
 
 static void test_truncated(void **state)
 {
+	struct quic_crypto *c = *state;
 	size_t len;
 	uint8_t *pkt = unhex(v1_client_hex, &len);
 
-	(void)state;
 	/* every cut of the RFC packet: never DONE, never a crash */
 	for (size_t cut = 0; cut < len; cut++)
-		assert_int_equal(sniff_once(pkt, cut), QUIC_SNIFF_NOT_QUIC);
+		assert_int_equal(sniff_once(c, pkt, cut), QUIC_SNIFF_NOT_QUIC);
 	/* cut by one byte, then completed in a second datagram: still no */
 	{
-		struct quic_sniff *s = quic_sniff_new();
+		struct quic_sniff *s = quic_sniff_new(c);
 
 		assert_int_equal(quic_sniff_feed(s, pkt, len - 1), QUIC_SNIFF_NOT_QUIC);
 		assert_int_equal(quic_sniff_feed(s, pkt, len), QUIC_SNIFF_NOT_QUIC); /* final */
@@ -515,31 +520,31 @@ static void test_truncated(void **state)
 	/* a flipped bit anywhere in the protected part: the tag fails */
 	for (size_t i = 18; i < len; i += 97) {
 		pkt[i] ^= 0x10;
-		assert_int_equal(sniff_once(pkt, len), QUIC_SNIFF_NOT_QUIC);
+		assert_int_equal(sniff_once(c, pkt, len), QUIC_SNIFF_NOT_QUIC);
 		pkt[i] ^= 0x10;
 	}
-	assert_int_equal(sniff_once(pkt, len), QUIC_SNIFF_DONE);
+	assert_int_equal(sniff_once(c, pkt, len), QUIC_SNIFF_DONE);
 	free(pkt);
 }
 
 static void test_wrong_version(void **state)
 {
+	struct quic_crypto *c = *state;
 	size_t len;
 	uint8_t *pkt = unhex(v1_client_hex, &len);
 	struct quic_hdr h;
 
-	(void)state;
 	memcpy(pkt + 1, "\x1a\x2a\x3a\x4a", 4);
 	assert_int_equal(quic_parse_header(pkt, len, &h), -EPROTONOSUPPORT);
 	assert_int_equal(h.version, 0x1a2a3a4a);
-	assert_int_equal(sniff_once(pkt, len), QUIC_SNIFF_NOT_QUIC);
+	assert_int_equal(sniff_once(c, pkt, len), QUIC_SNIFF_NOT_QUIC);
 	memcpy(pkt + 1, "\0\0\0\0", 4); /* version negotiation */
-	assert_int_equal(sniff_once(pkt, len), QUIC_SNIFF_NOT_QUIC);
+	assert_int_equal(sniff_once(c, pkt, len), QUIC_SNIFF_NOT_QUIC);
 	memcpy(pkt + 1, "\x6b\x33\x43\xcf", 4); /* v1 packet labelled v2 */
-	assert_int_equal(sniff_once(pkt, len), QUIC_SNIFF_NOT_QUIC);
+	assert_int_equal(sniff_once(c, pkt, len), QUIC_SNIFF_NOT_QUIC);
 	memcpy(pkt + 1, "\0\0\0\1", 4);
 	pkt[0] = 0x40; /* short header */
-	assert_int_equal(sniff_once(pkt, len), QUIC_SNIFF_NOT_QUIC);
+	assert_int_equal(sniff_once(c, pkt, len), QUIC_SNIFF_NOT_QUIC);
 	free(pkt);
 }
 
@@ -554,10 +559,10 @@ static uint64_t rnd(uint64_t *x)
 
 static void test_garbage(void **state)
 {
+	struct quic_crypto *c = *state;
 	uint8_t buf[1500];
 	uint64_t x = 0x9e3779b97f4a7c15ull;
 
-	(void)state;
 	for (int i = 0; i < 3000; i++) {
 		size_t len = rnd(&x) % sizeof(buf);
 		enum quic_sniff_result r;
@@ -566,18 +571,18 @@ static void test_garbage(void **state)
 			buf[j] = (uint8_t)rnd(&x);
 		if (i % 2 && len > 6) /* half of them look like a v1 Initial */
 			memcpy(buf, "\xc3\0\0\0\1\x08", 6);
-		r = sniff_once(buf, len);
+		r = sniff_once(c, buf, len);
 		assert_true(r == QUIC_SNIFF_NOT_QUIC || r == QUIC_SNIFF_GIVEUP);
 	}
 }
 
 static void test_no_sni(void **state)
 {
+	struct quic_crypto *c = *state;
 	uint8_t ch[8192], fr[4096], pkt[4200];
 	size_t chlen = seal_client_hello(ch, NULL, h3, 1, 0), n;
-	struct quic_sniff *s = quic_sniff_new();
+	struct quic_sniff *s = quic_sniff_new(c);
 
-	(void)state;
 	n = mk_initial(QUIC_VERSION_2, 0, fr, seal_crypto_frame(fr, 0, ch, chlen), 1162, pkt);
 	assert_int_equal(quic_sniff_feed(s, pkt, n), QUIC_SNIFF_DONE);
 	assert_null(quic_sniff_sni(s));
@@ -586,7 +591,7 @@ static void test_no_sni(void **state)
 	quic_sniff_free(s);
 
 	/* an SNI that is not a host name: DONE, flagged, the name escaped for the rules */
-	s = quic_sniff_new();
+	s = quic_sniff_new(c);
 	chlen = seal_client_hello(ch, "bad name.example", h3, 1, 0);
 	n = mk_initial(QUIC_VERSION_1, 0, fr, seal_crypto_frame(fr, 0, ch, chlen), 1162, pkt);
 	assert_int_equal(quic_sniff_feed(s, pkt, n), QUIC_SNIFF_DONE);
@@ -595,58 +600,60 @@ static void test_no_sni(void **state)
 	quic_sniff_free(s);
 }
 
-static enum quic_sniff_result sniff_frames(const uint8_t *fr, size_t f)
+static enum quic_sniff_result sniff_frames(struct quic_crypto *c, const uint8_t *fr, size_t f)
 {
 	uint8_t pkt[4200];
 	size_t n = mk_initial(QUIC_VERSION_1, 0, fr, f, 1162, pkt);
 
 	assert_true(n > 0);
-	return sniff_once(pkt, n);
+	return sniff_once(c, pkt, n);
 }
 
 static void test_oversized_offset(void **state)
 {
+	struct quic_crypto *c = *state;
 	uint8_t fr[64];
 	size_t f;
 
-	(void)state;
 	/* offsets no buffer could hold: given up before any allocation */
 	f = seal_crypto_frame(fr, (1ull << 62) - 1, (const uint8_t *)"x", 1);
-	assert_int_equal(sniff_frames(fr, f), QUIC_SNIFF_GIVEUP);
+	assert_int_equal(sniff_frames(c, fr, f), QUIC_SNIFF_GIVEUP);
 	f = seal_crypto_frame(fr, 1ull << 40, (const uint8_t *)"x", 1);
-	assert_int_equal(sniff_frames(fr, f), QUIC_SNIFF_GIVEUP);
+	assert_int_equal(sniff_frames(c, fr, f), QUIC_SNIFF_GIVEUP);
 	/* just past the bound, and just inside it */
 	f = seal_crypto_frame(fr, QUIC_SNIFF_MAX_BYTES, (const uint8_t *)"x", 1);
-	assert_int_equal(sniff_frames(fr, f), QUIC_SNIFF_GIVEUP);
+	assert_int_equal(sniff_frames(c, fr, f), QUIC_SNIFF_GIVEUP);
 	f = seal_crypto_frame(fr, QUIC_SNIFF_MAX_BYTES - 1, (const uint8_t *)"x", 1);
-	assert_int_equal(sniff_frames(fr, f), QUIC_SNIFF_MORE);
+	assert_int_equal(sniff_frames(c, fr, f), QUIC_SNIFF_MORE);
 	/* a hello announcing more than the bound */
 	f = seal_crypto_frame(fr, 0, (const uint8_t *)"\x01\x00\x40\x00", 4);
-	assert_int_equal(sniff_frames(fr, f), QUIC_SNIFF_GIVEUP);
+	assert_int_equal(sniff_frames(c, fr, f), QUIC_SNIFF_GIVEUP);
 	f = seal_crypto_frame(fr, 0, (const uint8_t *)"\x01\x00\x3f\xfc", 4);
-	assert_int_equal(sniff_frames(fr, f), QUIC_SNIFF_MORE);
+	assert_int_equal(sniff_frames(c, fr, f), QUIC_SNIFF_MORE);
 	/* not a ClientHello at all (a ServerHello) */
 	f = seal_crypto_frame(fr, 0, (const uint8_t *)"\x02\x00\x00\x10", 4);
-	assert_int_equal(sniff_frames(fr, f), QUIC_SNIFF_GIVEUP);
+	assert_int_equal(sniff_frames(c, fr, f), QUIC_SNIFF_GIVEUP);
 }
 
 static void test_bad_frames(void **state)
 {
-	(void)state;
+	struct quic_crypto *c = *state;
 	/* STREAM is not allowed in Initial packets */
-	assert_int_equal(sniff_frames((const uint8_t *)"\x08\x00\x01x", 4), QUIC_SNIFF_GIVEUP);
+	assert_int_equal(sniff_frames(c, (const uint8_t *)"\x08\x00\x01x", 4), QUIC_SNIFF_GIVEUP);
 	/* a CRYPTO frame longer than the packet */
-	assert_int_equal(sniff_frames((const uint8_t *)"\x06\x00\x4f\xffx", 5), QUIC_SNIFF_GIVEUP);
+	assert_int_equal(sniff_frames(c, (const uint8_t *)"\x06\x00\x4f\xffx", 5),
+			 QUIC_SNIFF_GIVEUP);
 	/* ACK, ACK_ECN with ranges, CONNECTION_CLOSE, PING: fine, nothing learnt */
-	assert_int_equal(sniff_frames((const uint8_t *)"\x02\x05\x00\x01\x00\x01\x01"
+	assert_int_equal(sniff_frames(c,
+				      (const uint8_t *)"\x02\x05\x00\x01\x00\x01\x01"
 						       "\x03\x05\x00\x00\x00\x01\x02\x03"
 						       "\x1c\x00\x00\x02hi\x01",
 				      22),
 			 QUIC_SNIFF_MORE);
 	/* an ACK claiming more ranges than it holds */
-	assert_int_equal(sniff_frames((const uint8_t *)"\x02\x05\x00\x30\x00", 5),
+	assert_int_equal(sniff_frames(c, (const uint8_t *)"\x02\x05\x00\x30\x00", 5),
 			 QUIC_SNIFF_MORE); /* 48 ranges: the zero padding reads as them */
-	assert_int_equal(sniff_frames((const uint8_t *)"\x02\x05\x00\x80\x10\x00\x00\x00", 8),
+	assert_int_equal(sniff_frames(c, (const uint8_t *)"\x02\x05\x00\x80\x10\x00\x00\x00", 8),
 			 QUIC_SNIFF_GIVEUP);
 }
 
@@ -654,13 +661,13 @@ static void test_bad_frames(void **state)
  * never hold an Initial, both end in GIVEUP. */
 static void test_bounds(void **state)
 {
+	struct quic_crypto *c = *state;
 	uint8_t ch[8192], fr[64], pkt[4200];
 	size_t n;
-	struct quic_sniff *s = quic_sniff_new();
+	struct quic_sniff *s = quic_sniff_new(c);
 	enum quic_sniff_result r = QUIC_SNIFF_MORE;
 	unsigned i;
 
-	(void)state;
 	seal_client_hello(ch, "slow.example", NULL, 0, 0);
 	for (i = 0; i < QUIC_SNIFF_MAX_PACKETS + 1 && r == QUIC_SNIFF_MORE; i++) {
 		n = mk_initial(QUIC_VERSION_1, i, fr, seal_crypto_frame(fr, i, ch + i, 1), 1162,
@@ -671,7 +678,7 @@ static void test_bounds(void **state)
 	assert_int_equal(i, QUIC_SNIFF_MAX_PACKETS + 1);
 	quic_sniff_free(s);
 
-	s = quic_sniff_new();
+	s = quic_sniff_new(c);
 	n = mk_initial(QUIC_VERSION_1, 0, fr, seal_crypto_frame(fr, 0, ch, 10), 1162, pkt);
 	assert_int_equal(quic_sniff_feed(s, pkt, n), QUIC_SNIFF_MORE);
 	for (i = 1; i < QUIC_SNIFF_MAX_DGRAMS; i++)
@@ -681,7 +688,7 @@ static void test_bounds(void **state)
 	quic_sniff_free(s);
 
 	/* more disjoint CRYPTO pieces than ranges kept: one byte every other byte */
-	s = quic_sniff_new();
+	s = quic_sniff_new(c);
 	r = QUIC_SNIFF_MORE;
 	for (i = 0; i < 4 && r == QUIC_SNIFF_MORE; i++) {
 		uint8_t big[1200];
@@ -703,11 +710,11 @@ static void test_bounds(void **state)
  * Initial in between is ignored once the flow is known to be QUIC. */
 static void test_retry_new_dcid(void **state)
 {
+	struct quic_crypto *c = *state;
 	uint8_t ch[8192], fr[4096], p1[4200], p2[4200], junk[1200];
 	size_t chlen = seal_client_hello(ch, "retry.example", h3, 1, 0), n1, n2;
-	struct quic_sniff *s = quic_sniff_new();
+	struct quic_sniff *s = quic_sniff_new(c);
 
-	(void)state;
 	n1 = mk_initial(QUIC_VERSION_1, 0, fr, seal_crypto_frame(fr, 0, ch, 100), 1162, p1);
 	n2 = seal_initial(QUIC_VERSION_1, NULL, 0, (const uint8_t *)"\x09\x09", 2,
 			  (const uint8_t *)"token", 5, 1, 1, fr,
@@ -719,6 +726,9 @@ static void test_retry_new_dcid(void **state)
 	assert_int_equal(quic_sniff_feed(s, junk, sizeof(junk)), QUIC_SNIFF_MORE);
 	assert_int_equal(quic_sniff_feed(s, p2, n2), QUIC_SNIFF_DONE);
 	assert_string_equal(quic_sniff_sni(s), "retry.example");
+	/* the first DCID's keys, then the Retry's; the forged one derived nothing */
+	assert_int_equal(quic_sniff_derivations(s), 2);
+	assert_int_equal(quic_sniff_failures(s), 1);
 	quic_sniff_free(s);
 }
 
@@ -726,11 +736,11 @@ static void test_retry_new_dcid(void **state)
  * starts its CRYPTO stream over; the sniff follows the newest version. */
 static void test_version_restart(void **state)
 {
+	struct quic_crypto *c = *state;
 	uint8_t ch[8192], ch1[8192], fr[4096], p1[4200], p2[4200];
 	size_t n1, n2, chlen;
-	struct quic_sniff *s = quic_sniff_new();
+	struct quic_sniff *s = quic_sniff_new(c);
 
-	(void)state;
 	chlen = seal_client_hello(ch, "v2.example", h3, 1, 1216);
 	n1 = mk_initial(QUIC_VERSION_2, 0, fr, seal_crypto_frame(fr, 0, ch, 1000), 1162, p1);
 	chlen = seal_client_hello(ch1, "v1.example", h3, 1, 0);
@@ -740,6 +750,7 @@ static void test_version_restart(void **state)
 	assert_int_equal(quic_sniff_feed(s, p2, n2), QUIC_SNIFF_DONE);
 	assert_int_equal(quic_sniff_version(s), QUIC_VERSION_1);
 	assert_string_equal(quic_sniff_sni(s), "v1.example");
+	assert_int_equal(quic_sniff_derivations(s), 2); /* one per version */
 	quic_sniff_free(s);
 }
 
@@ -747,11 +758,11 @@ static void test_version_restart(void **state)
  * the nonce only matches when the full number is recovered (RFC 9000 A.3). */
 static void test_packet_number_decode(void **state)
 {
+	struct quic_crypto *c = *state;
 	uint8_t ch[8192], fr[4096], p1[4200], p2[4200], payload[1200] = {0};
 	size_t chlen = seal_client_hello(ch, "pn.example", h3, 1, 1216), n1, n2, f;
-	struct quic_sniff *s = quic_sniff_new();
+	struct quic_sniff *s = quic_sniff_new(c);
 
-	(void)state;
 	f = seal_crypto_frame(payload, 0, ch, 1000);
 	n1 = seal_initial(QUIC_VERSION_1, test_dcid, 8, NULL, 0, NULL, 0, 300, 2, payload, f, p1,
 			  sizeof(p1));
@@ -768,14 +779,14 @@ static void test_packet_number_decode(void **state)
  * of the hello arrives that way. */
 static void test_server_cid_keeps_keys(void **state)
 {
+	struct quic_crypto *c = *state;
 	static const uint8_t server_cid[5] = {0xaa, 0xbb, 0xcc, 0xdd, 0xee};
 	uint8_t ch[8192], fr[4096], p1[4200], p2[4200];
 	size_t chlen = seal_client_hello(ch, "keys.example", h3, 1, 1216), n1, n2;
-	struct quic_sniff *s = quic_sniff_new();
+	struct quic_sniff *s = quic_sniff_new(c);
 	struct quic_keys k;
 
-	(void)state;
-	assert_int_equal(quic_initial_keys(QUIC_VERSION_1, test_dcid, 8, false, &k), 0);
+	assert_int_equal(quic_initial_keys(c, QUIC_VERSION_1, test_dcid, 8, false, &k), 0);
 	n1 = mk_initial(QUIC_VERSION_1, 0, fr, seal_crypto_frame(fr, 0, ch, 1000), 1162, p1);
 	n2 = seal_initial_keys(&k, QUIC_VERSION_1, server_cid, sizeof(server_cid), NULL, 0, NULL, 0,
 			       2, 1, fr, seal_crypto_frame(fr, 1000, ch + 1000, chlen - 1000), p2,
@@ -783,7 +794,249 @@ static void test_server_cid_keeps_keys(void **state)
 	assert_int_equal(quic_sniff_feed(s, p1, n1), QUIC_SNIFF_MORE);
 	assert_int_equal(quic_sniff_feed(s, p2, n2), QUIC_SNIFF_DONE);
 	assert_string_equal(quic_sniff_sni(s), "keys.example");
+	assert_int_equal(quic_sniff_derivations(s), 1); /* the server's CID: none */
+	assert_int_equal(quic_sniff_attempts(s), 2);
 	quic_sniff_free(s);
+}
+
+/* ---- what forged Initials cost ------------------------------------------ */
+
+/* @n small Initials coalesced into @dg, each sealed with the keys of its
+ * DCID and its tag then broken. DCID i is @dcid with its last byte + i
+ * when @distinct, else @dcid for all. Returns the datagram's length. */
+static size_t mk_forged(uint8_t *dg, size_t cap, int n, const uint8_t *dcid, bool distinct)
+{
+	uint8_t payload[120] = {0x01}, id[8];
+	size_t len = 0, m;
+
+	for (int i = 0; i < n; i++) {
+		memcpy(id, dcid, sizeof(id));
+		id[7] = (uint8_t)(id[7] + (distinct ? i : 0));
+		m = seal_initial(QUIC_VERSION_1, id, sizeof(id), NULL, 0, NULL, 0, (uint64_t)i, 1,
+				 payload, sizeof(payload), dg + len, cap - len);
+		assert_true(m > 0);
+		dg[len + m - 1] ^= 0x5a; /* the tag */
+		len += m;
+	}
+	return len;
+}
+
+/* Eight coalesced forged Initials (a 1200-byte datagram, as an attacker
+ * would send): one key derivation and one AEAD check, not eight of each,
+ * whether they share a DCID or not. */
+static void test_forged_coalesced(void **state)
+{
+	static const uint8_t forged_dcid[8] = {0xde, 0xad, 0xbe, 0xef, 0, 0, 0, 0};
+	struct quic_crypto *c = *state;
+	uint8_t dg[2000];
+
+	for (int distinct = 0; distinct < 2; distinct++) {
+		size_t n = mk_forged(dg, sizeof(dg), 8, forged_dcid, distinct);
+		struct quic_sniff *s = quic_sniff_new(c);
+
+		assert_true(n >= 1200);
+		assert_int_equal(quic_sniff_feed(s, dg, n), QUIC_SNIFF_NOT_QUIC);
+		assert_int_equal(quic_sniff_derivations(s), 1);
+		assert_int_equal(quic_sniff_attempts(s), 1);
+		assert_int_equal(quic_sniff_failures(s), 1);
+		assert_int_equal(quic_sniff_packets(s), 0);
+		quic_sniff_free(s);
+	}
+}
+
+/* Forged datagrams spoofed into a flow already known to be QUIC: each
+ * costs one failure and ends there; a DCID is derived once; the flow
+ * derives QUIC_SNIFF_MAX_KEYS sets at most; the real hello still wins. */
+static void test_forged_into_flow(void **state)
+{
+	static const uint8_t other[8] = {0x0f, 0x0e, 0, 0, 0, 0, 0, 0x10};
+	struct quic_crypto *c = *state;
+	uint8_t ch[8192], fr[4096], p1[4200], p2[4200], dg[2000];
+	size_t chlen = seal_client_hello(ch, "spoofed.example", h3, 1, 1216), n1, n2, n;
+	struct quic_sniff *s = quic_sniff_new(c);
+	unsigned a;
+
+	n1 = mk_initial(QUIC_VERSION_1, 0, fr, seal_crypto_frame(fr, 0, ch, 1000), 1162, p1);
+	n2 = mk_initial(QUIC_VERSION_1, 1, fr, seal_crypto_frame(fr, 1000, ch + 1000, chlen - 1000),
+			1162, p2);
+	assert_int_equal(quic_sniff_feed(s, p1, n1), QUIC_SNIFF_MORE);
+	assert_int_equal(quic_sniff_derivations(s), 1);
+	assert_int_equal(quic_sniff_attempts(s), 1);
+
+	/* the flow's own DCID: its keys are reused, one AEAD check */
+	n = mk_forged(dg, sizeof(dg), 8, test_dcid, false);
+	assert_int_equal(quic_sniff_feed(s, dg, n), QUIC_SNIFF_MORE);
+	assert_int_equal(quic_sniff_derivations(s), 1);
+	assert_int_equal(quic_sniff_attempts(s), 2);
+	assert_int_equal(quic_sniff_failures(s), 1);
+
+	/* new DCIDs: the keys that opened, then one derivation; each datagram
+	 * derives for its first packet only, until the flow's sets are spent */
+	for (unsigned i = 0; i < QUIC_SNIFF_MAX_KEYS + 2; i++) {
+		uint8_t id[8];
+
+		memcpy(id, other, sizeof(id));
+		id[0] = (uint8_t)(id[0] + 16 * i);
+		a = quic_sniff_attempts(s);
+		n = mk_forged(dg, sizeof(dg), 8, id, true);
+		assert_int_equal(quic_sniff_feed(s, dg, n), QUIC_SNIFF_MORE);
+		assert_int_equal(quic_sniff_derivations(s), SL_MIN(2 + i, QUIC_SNIFF_MAX_KEYS));
+		assert_int_equal(quic_sniff_attempts(s) - a,
+				 2 + i < QUIC_SNIFF_MAX_KEYS + 1 ? 2 : 1);
+		assert_int_equal(quic_sniff_failures(s), 2 + i);
+	}
+	/* the same forged DCIDs again: derived already, nothing new */
+	n = mk_forged(dg, sizeof(dg), 8, other, true);
+	assert_int_equal(quic_sniff_feed(s, dg, n), QUIC_SNIFF_MORE);
+	assert_int_equal(quic_sniff_derivations(s), QUIC_SNIFF_MAX_KEYS);
+
+	assert_int_equal(quic_sniff_feed(s, p2, n2), QUIC_SNIFF_DONE);
+	assert_string_equal(quic_sniff_sni(s), "spoofed.example");
+	assert_int_equal(quic_sniff_packets(s), 2);
+	quic_sniff_free(s);
+}
+
+/* A bad Initial ends the walk of its datagram: a good one behind it is not
+ * read (the client sends it again), one before it is. A packet too short
+ * to be protected fails the same way, without a key derivation. */
+static void test_bad_initial_ends_datagram(void **state)
+{
+	struct quic_crypto *c = *state;
+	uint8_t ch[8192], fr[4096], p1[4200], p2[4200], bad[4200], dg[9000];
+	size_t chlen = seal_client_hello(ch, "stop.example", h3, 1, 1216), n1, n2, nb, n;
+	static const uint8_t tiny[] = {0xc0, 0, 0, 0, 1, 8, 1, 2, 3, 4, 5, 6, 7, 8, 0, 0, 19};
+	struct quic_sniff *s;
+
+	n1 = mk_initial(QUIC_VERSION_1, 0, fr, seal_crypto_frame(fr, 0, ch, 1000), 0, p1);
+	n2 = mk_initial(QUIC_VERSION_1, 1, fr, seal_crypto_frame(fr, 1000, ch + 1000, chlen - 1000),
+			0, p2);
+	nb = mk_initial(QUIC_VERSION_1, 2, (const uint8_t *)"\x01", 1, 50, bad);
+	bad[nb - 1] ^= 1;
+
+	/* good, bad, good: the second good one is skipped */
+	s = quic_sniff_new(c);
+	n = 0;
+	memcpy(dg + n, p1, n1), n += n1;
+	memcpy(dg + n, bad, nb), n += nb;
+	memcpy(dg + n, p2, n2), n += n2;
+	assert_int_equal(quic_sniff_feed(s, dg, n), QUIC_SNIFF_MORE);
+	assert_int_equal(quic_sniff_packets(s), 1);
+	assert_int_equal(quic_sniff_failures(s), 1);
+	assert_int_equal(quic_sniff_derivations(s), 1);
+	assert_int_equal(quic_sniff_attempts(s), 2);
+	/* its retransmission alone completes the hello */
+	assert_int_equal(quic_sniff_feed(s, p2, n2), QUIC_SNIFF_DONE);
+	assert_string_equal(quic_sniff_sni(s), "stop.example");
+	quic_sniff_free(s);
+
+	/* bad first: nothing is read, and the flow is not QUIC we can read */
+	s = quic_sniff_new(c);
+	n = 0;
+	memcpy(dg + n, bad, nb), n += nb;
+	memcpy(dg + n, p1, n1), n += n1;
+	memcpy(dg + n, p2, n2), n += n2;
+	assert_int_equal(quic_sniff_feed(s, dg, n), QUIC_SNIFF_NOT_QUIC);
+	assert_int_equal(quic_sniff_packets(s), 0);
+	assert_int_equal(quic_sniff_attempts(s), 1);
+	quic_sniff_free(s);
+
+	/* 19 bytes after the packet number's start: too short to sample */
+	s = quic_sniff_new(c);
+	memcpy(dg, tiny, sizeof(tiny));
+	memset(dg + sizeof(tiny), 0x33, 19);
+	memcpy(dg + sizeof(tiny) + 19, p1, n1);
+	assert_int_equal(quic_sniff_feed(s, dg, sizeof(tiny) + 19 + n1), QUIC_SNIFF_NOT_QUIC);
+	assert_int_equal(quic_sniff_failures(s), 1);
+	assert_int_equal(quic_sniff_derivations(s), 0);
+	assert_int_equal(quic_sniff_attempts(s), 0);
+	quic_sniff_free(s);
+}
+
+/* Seeds of the fuzz corpus that are real first flights, hellos in several
+ * packets among them: still read, with one key derivation and no failure. */
+static void test_corpus_first_flights(void **state)
+{
+	static const struct {
+		const char *file, *sni;
+		unsigned pkts;
+	} seeds[] = {
+	    {"rfc9001-client", "example.com", 1},
+	    {"ngtcp2-v1", "localhost", 1},
+	    {"ngtcp2-ffdhe-split", "localhost", 2},
+	    {"coalesced-two-initials", "coalesced.example", 2},
+	    {"sealed-one", "www.example.com", 1},
+	    {"sealed-split", "pq.example", 2},
+	    {"sealed-split-reversed", "pq.example", 2},
+	};
+	struct quic_crypto *c = *state;
+	const char *top = getenv("top_srcdir");
+	static uint8_t buf[70000];
+
+	for (size_t i = 0; i < SL_ARRAY_LEN(seeds); i++) {
+		struct quic_sniff *s = quic_sniff_new(c);
+		char path[4096];
+		size_t len, ndgrams;
+		bool sealed;
+		FILE *f;
+
+		snprintf(path, sizeof(path), "%s/fuzz/corpus/quic/%s", top ? top : "..",
+			 seeds[i].file);
+		f = fopen(path, "rb");
+		if (!f)
+			fail_msg("cannot open %s (is top_srcdir set?)", path);
+		len = fread(buf, 1, sizeof(buf), f);
+		fclose(f);
+		assert_int_equal(seal_fuzz_feed(s, buf, len, &ndgrams, &sealed), QUIC_SNIFF_DONE);
+		assert_string_equal(quic_sniff_sni(s), seeds[i].sni);
+		assert_int_equal(quic_sniff_packets(s), seeds[i].pkts);
+		assert_int_equal(quic_sniff_derivations(s), 1);
+		assert_int_equal(quic_sniff_failures(s), 0);
+		assert_int_equal(quic_sniff_attempts(s), seeds[i].pkts);
+		quic_sniff_free(s);
+	}
+}
+
+/* The algorithms are fetched when a handle is made, never by a sniff or a
+ * key derivation: one handle (a worker's) serves any number of flows. */
+static void test_crypto_fetched_once(void **state)
+{
+	struct quic_crypto *c = quic_crypto_new();
+	size_t len;
+	uint8_t *pkt = unhex(v1_client_hex, &len);
+	struct quic_keys k;
+
+	(void)state;
+	assert_non_null(c);
+	assert_int_equal(quic_crypto_fetches(c), 1);
+	for (int i = 0; i < 50; i++) {
+		struct quic_sniff *s = quic_sniff_new(c);
+
+		assert_int_equal(quic_sniff_feed(s, pkt, len), QUIC_SNIFF_DONE);
+		assert_int_equal(quic_sniff_derivations(s), 1);
+		quic_sniff_free(s);
+	}
+	assert_int_equal(quic_initial_keys(c, QUIC_VERSION_2, rfc_dcid, 8, true, &k), 0);
+	assert_int_equal(quic_crypto_fetches(c), 1);
+	quic_crypto_free(c);
+	free(pkt);
+}
+
+/* The QUIC service makes that handle once per worker, in worker_init. */
+static void test_service_handle_per_worker(void **state)
+{
+	struct worker *w = calloc(1, sizeof(*w));
+	struct quic_crypto *c;
+
+	(void)state;
+	assert_non_null(w);
+	assert_non_null(svc_quic.worker_init);
+	assert_int_equal(svc_quic.worker_init(w), 0);
+	c = w->svc_state[SVC_QUIC];
+	assert_non_null(c);
+	assert_int_equal(quic_crypto_fetches(c), 1);
+	svc_quic.worker_fini(w);
+	assert_null(w->svc_state[SVC_QUIC]);
+	free(w);
 }
 
 /* ---- real captures ------------------------------------------------------ */
@@ -824,15 +1077,15 @@ static void load_capture(const char *name, struct capture *c)
 	assert_int_equal(off, len);
 }
 
-static void check_capture(const struct capture *c, const size_t *order, size_t n, const char *sni,
-			  unsigned pkts)
+static void check_capture(struct quic_crypto *c, const struct capture *cap, const size_t *order,
+			  size_t n, const char *sni, unsigned pkts)
 {
-	struct quic_sniff *s = quic_sniff_new();
+	struct quic_sniff *s = quic_sniff_new(c);
 	enum quic_sniff_result r = QUIC_SNIFF_MORE;
 	const char *alpn[4];
 
 	for (size_t i = 0; i < n; i++) {
-		r = quic_sniff_feed(s, c->d[order[i]], c->len[order[i]]);
+		r = quic_sniff_feed(s, cap->d[order[i]], cap->len[order[i]]);
 		if (i + 1 < n)
 			assert_int_equal(r, QUIC_SNIFF_MORE);
 	}
@@ -840,6 +1093,8 @@ static void check_capture(const struct capture *c, const size_t *order, size_t n
 	assert_string_equal(quic_sniff_sni(s), sni);
 	assert_int_equal(quic_sniff_version(s), QUIC_VERSION_1);
 	assert_int_equal(quic_sniff_packets(s), pkts);
+	assert_int_equal(quic_sniff_derivations(s), 1);
+	assert_int_equal(quic_sniff_failures(s), 0);
 	assert_int_equal(quic_sniff_alpn(s, alpn, 4), 1);
 	assert_string_equal(alpn[0], "h3");
 	quic_sniff_free(s);
@@ -849,14 +1104,14 @@ static void check_capture(const struct capture *c, const size_t *order, size_t n
  * client's first datagram. */
 static void test_capture_ngtcp2(void **state)
 {
-	struct capture *c = malloc(sizeof(*c));
+	struct quic_crypto *c = *state;
+	struct capture *cap = malloc(sizeof(*cap));
 
-	(void)state;
-	assert_non_null(c);
-	load_capture("ngtcp2-v1.dgrams", c);
-	assert_int_equal(c->n, 3);
-	check_capture(c, (const size_t[]){0}, 1, "localhost", 1);
-	free(c);
+	assert_non_null(cap);
+	load_capture("ngtcp2-v1.dgrams", cap);
+	assert_int_equal(cap->n, 3);
+	check_capture(c, cap, (const size_t[]){0}, 1, "localhost", 1);
+	free(cap);
 }
 
 /* The same client offering an FFDHE8192 key share: a 1326-byte hello in
@@ -865,16 +1120,29 @@ static void test_capture_ngtcp2(void **state)
  * half it is still decrypted and counted. */
 static void test_capture_ngtcp2_split(void **state)
 {
-	struct capture *c = malloc(sizeof(*c));
+	struct quic_crypto *c = *state;
+	struct capture *cap = malloc(sizeof(*cap));
 
-	(void)state;
-	assert_non_null(c);
-	load_capture("ngtcp2-ffdhe-split.dgrams", c);
-	assert_int_equal(c->n, 3);
-	check_capture(c, (const size_t[]){0, 1}, 2, "localhost", 2);
-	check_capture(c, (const size_t[]){0, 2, 1}, 3, "localhost", 3);
-	check_capture(c, (const size_t[]){1, 0}, 2, "localhost", 2);
-	free(c);
+	assert_non_null(cap);
+	load_capture("ngtcp2-ffdhe-split.dgrams", cap);
+	assert_int_equal(cap->n, 3);
+	check_capture(c, cap, (const size_t[]){0, 1}, 2, "localhost", 2);
+	check_capture(c, cap, (const size_t[]){0, 2, 1}, 3, "localhost", 3);
+	check_capture(c, cap, (const size_t[]){1, 0}, 2, "localhost", 2);
+	free(cap);
+}
+
+/* One handle for every test, as one worker has for all its flows. */
+static int group_setup(void **state)
+{
+	*state = quic_crypto_new();
+	return *state ? 0 : -1;
+}
+
+static int group_teardown(void **state)
+{
+	quic_crypto_free(*state);
+	return 0;
 }
 
 int main(void)
@@ -902,9 +1170,15 @@ int main(void)
 	    cmocka_unit_test(test_version_restart),
 	    cmocka_unit_test(test_packet_number_decode),
 	    cmocka_unit_test(test_server_cid_keeps_keys),
+	    cmocka_unit_test(test_forged_coalesced),
+	    cmocka_unit_test(test_forged_into_flow),
+	    cmocka_unit_test(test_bad_initial_ends_datagram),
+	    cmocka_unit_test(test_corpus_first_flights),
+	    cmocka_unit_test(test_crypto_fetched_once),
+	    cmocka_unit_test(test_service_handle_per_worker),
 	    cmocka_unit_test(test_capture_ngtcp2),
 	    cmocka_unit_test(test_capture_ngtcp2_split),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
