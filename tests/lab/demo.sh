@@ -64,6 +64,7 @@ lab_server echo 203.0.113.2 5300 >/dev/null || exit 1
 conf=$(lab_conf sluice.conf <<EOF
 listen 0.0.0.0:15353 [::]:15353
 intercept udp 53 dns
+intercept tcp 53 dns
 intercept udp 123 ntp
 intercept udp 443 quic
 intercept udp 5300 relay
@@ -113,6 +114,10 @@ tell "2001:db8:41::1 is what the \"abroad\" resolver says"
 say "DNS: ad.doubleclick.net is in geosite:category-ads-all"
 out=$(dig_a @192.0.2.53 ad.doubleclick.net A)
 tell "status $(status <<<"$out"): blocked by sluice, no resolver was asked"
+
+say "DNS over TCP: dig +tcp for ad.doubleclick.net"
+out=$(dig_a +tcp @192.0.2.53 ad.doubleclick.net A)
+tell "status $(status <<<"$out") over TCP too: the same rules, no way around them"
 
 say "DNS: asking www.baidu.com again"
 sleep 1
