@@ -292,12 +292,10 @@ void dns_up_advance(struct dns_up_q *q, int fail)
 	dns_up_finish(q, q->fail ? q->fail : -ETIMEDOUT, NULL, 0, NULL);
 }
 
-void dns_up_finish(struct dns_up_q *q, int status, const uint8_t *ans, size_t len,
-		   const struct dns_answer_info *ai)
+/* Unlink q, close what it holds and free it. */
+static void q_release(struct dns_up_q *q)
 {
 	struct dns_up *u = q->u;
-	dns_up_cb cb = q->cb;
-	void *arg = q->arg;
 
 	if (q->prev)
 		q->prev->next = q->next;
@@ -311,6 +309,15 @@ void dns_up_finish(struct dns_up_q *q, int status, const uint8_t *ans, size_t le
 	event_free(q->tmr);
 	free(q);
 	u->inflight--;
+}
+
+void dns_up_finish(struct dns_up_q *q, int status, const uint8_t *ans, size_t len,
+		   const struct dns_answer_info *ai)
+{
+	dns_up_cb cb = q->cb;
+	void *arg = q->arg;
+
+	q_release(q); /* first: the callback may start or cancel other queries */
 	cb(arg, status, ans, len, ai);
 }
 
@@ -443,23 +450,8 @@ int dns_up_send(struct dns_up *u, const struct dns_up_server *servers, size_t n,
 
 void dns_up_cancel(struct dns_up_q *q)
 {
-	struct dns_up *u;
-
-	if (!q)
-		return;
-	u = q->u;
-	if (q->prev)
-		q->prev->next = q->next;
-	else
-		u->queries = q->next;
-	if (q->next)
-		q->next->prev = q->prev;
-	try_close(&q->udp[0]);
-	try_close(&q->udp[1]);
-	dns_up_tcp_detach(q);
-	event_free(q->tmr);
-	free(q);
-	u->inflight--;
+	if (q)
+		q_release(q);
 }
 
 void dns_up_free(struct dns_up *u)
