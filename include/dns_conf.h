@@ -23,6 +23,7 @@ struct dns_group {
 	/* a host name to resolve at run time (servers[i] then holds its port
 	 * and transport only), or NULL */
 	const char *hosts[DNS_MAX_SERVERS];
+	struct dns_up_tls *tls[DNS_MAX_SERVERS]; /* owned, for tls:// servers */
 	size_t n;
 	bool has_hosts;
 	const char *file;
@@ -105,6 +106,8 @@ struct dns_conf {
 	unsigned tcp_per_client; /* dns-tcp-connections-per-client */
 	unsigned tcp_idle_s;	/* dns-tcp-idle-timeout */
 	char *bootstrap;	/* bootstrap GROUP, as written */
+	char *tls_ca;		/* tls-ca FILE */
+	struct ssl_ctx_st *tls_ctx; /* for every tls:// server of this config */
 	struct addr listen[DNS_MAX_LISTEN]; /* dns-listen */
 	size_t n_listen;
 };

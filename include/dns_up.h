@@ -20,16 +20,25 @@
 
 #include "addr.h"
 #include "dns_msg.h"
+#include "dns_url.h"
 
 struct event_base;
 struct ctr;
 struct ownsock;
 struct rng;
 
-/** One server: udp://IP[:port] (TC answers retried over TCP) or tcp://IP[:port]. */
+/** What a DNS over TLS server needs besides its address; owned by the config. */
+struct dns_up_tls {
+	struct ssl_ctx_st *ctx;	       /* verification: the system store plus tls-ca */
+	char auth[DNS_URL_NAME_MAX];   /* the name its certificate must carry, sent as SNI;
+					  "" to verify the address itself */
+};
+
+/** One server: UDP (TC answers retried over TCP), TCP, or TLS (tls is set). */
 struct dns_up_server {
 	struct addr addr;
-	bool tcp;
+	uint8_t proto; /* enum dns_proto */
+	const struct dns_up_tls *tls;
 };
 
 /** Timeout used when a query is sent with timeout_ms 0. */
@@ -43,6 +52,20 @@ struct dns_up_server {
 
 /** Queries one TCP connection carries at once; more open another connection. */
 #define DNS_UP_TCP_PIPELINE 64
+
+/** A TLS server that cannot be reached is left alone this long at first, doubling up to the max. */
+#define DNS_UP_BACKOFF_MS 500
+#define DNS_UP_BACKOFF_MAX_MS 30000
+
+/**
+ * A TLS client context that verifies certificates against the system store
+ * and the PEM file ca_file (may be NULL), TLS 1.2 at least, for every
+ * worker. NULL with a reason in err.
+ */
+struct ssl_ctx_st *dns_up_tls_ctx_new(const char *ca_file, char *err, size_t errlen);
+
+/** Drop the config's reference (connections keep their own). NULL is fine. */
+void dns_up_tls_ctx_free(struct ssl_ctx_st *ctx);
 
 /** TCP connections to one server per worker. */
 #define DNS_UP_TCP_CONNS 4
@@ -90,8 +113,9 @@ typedef void (*dns_up_cb)(void *arg, int status, const uint8_t *answer, size_t l
 /**
  * Parse "udp://IP[:port]", "tcp://IP[:port]" or a bare "IP[:port]" (UDP);
  * IPv6 in brackets when a port follows ("[fe80::1%eth0]:53" for a
- * link-local server: the scope is required); port defaults to 53. On error
- * returns -EINVAL with a reason in err.
+ * link-local server: the scope is required); port defaults to 53. Names
+ * and tls:// need the config (dns_url.h). On error returns -EINVAL with a
+ * reason in err.
  */
 int dns_up_server_parse(const char *s, struct dns_up_server *out, char *err, size_t errlen);
 

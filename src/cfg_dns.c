@@ -5,12 +5,14 @@
 #include "config.h"
 #include "dns_conf.h"
 #include "dns_match.h"
+#include "dns_url.h"
 #include "list_geosite.h"
 #include "list_text.h"
 #include "log.h"
 #include "match.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -38,6 +40,40 @@ struct dns_group *dns_group_find(const struct dns_conf *d, const char *name)
 	return NULL;
 }
 
+/* One URL of an `upstream` line (dns_url.h): an address, or a host name
+ * resolved at run time through the bootstrap group. */
+static int add_server(struct cfg_ctx *ctx, struct dns_group *g, const char *s)
+{
+	struct dns_up_server *sv = &g->servers[g->n];
+	struct dns_url u;
+	char err[256];
+
+	/* The same parser the transport's users rely on: -t refuses what the daemon would. */
+	if (dns_url_parse(s, &u, err, sizeof(err)) < 0)
+		return cfg_error(ctx, "upstream: %s", err);
+	sv->proto = (uint8_t)u.proto;
+	sv->addr = u.addr;
+	if (u.is_name) {
+		g->hosts[g->n] = cfg_note_host(ctx, u.host);
+		if (!g->hosts[g->n])
+			return -1;
+		memset(&sv->addr, 0, sizeof(sv->addr));
+		addr_set_port(&sv->addr, u.port);
+		g->has_hosts = true;
+	}
+	if (u.proto == DNS_PROTO_TLS) {
+		g->tls[g->n] = calloc(1, sizeof(*g->tls[g->n]));
+		if (!g->tls[g->n])
+			return cfg_error(ctx, "out of memory");
+		/* Verified against #AUTH-NAME, else the host name, else the address. */
+		snprintf(g->tls[g->n]->auth, sizeof(g->tls[g->n]->auth), "%s",
+			 u.auth[0] ? u.auth : u.is_name ? u.host : "");
+		sv->tls = g->tls[g->n];
+	}
+	g->n++;
+	return 0;
+}
+
 static int p_upstream(struct cfg_ctx *ctx, int argc, char **argv)
 {
 	struct dns_conf *d = dc(ctx);
@@ -61,32 +97,9 @@ static int p_upstream(struct cfg_ctx *ctx, int argc, char **argv)
 	g->index = (unsigned)d->n_groups;
 	if (strlen(argv[1]) > 64)
 		return cfg_error(ctx, "upstream: group names are at most 64 characters");
-	for (int i = 2; i < argc; i++) {
-		struct dns_up_server *sv = &g->servers[g->n];
-		char err[256];
-		uint16_t port;
-		int rc;
-
-		/* The same parser the transport uses: -t refuses what the daemon would. */
-		if (dns_up_server_parse(argv[i], sv, err, sizeof(err)) == 0) {
-			g->n++;
-			continue;
-		}
-		if (strncmp(argv[i], "udp://", 6) && strncmp(argv[i], "tcp://", 6) &&
-		    strstr(argv[i], "://"))
-			return cfg_error(ctx, "upstream: %s", err);
-		/* A host name: resolved at run time, through the bootstrap group. */
-		rc = cfg_parse_host(ctx, argv[i], 53, &g->hosts[g->n], &port);
-		if (rc < 0)
+	for (int i = 2; i < argc; i++)
+		if (add_server(ctx, g, argv[i]) < 0)
 			return -1;
-		if (rc == 0)
-			return cfg_error(ctx, "upstream: %s", err);
-		memset(&sv->addr, 0, sizeof(sv->addr));
-		addr_set_port(&sv->addr, port);
-		sv->tcp = strncmp(argv[i], "tcp://", 6) == 0;
-		g->has_hosts = true;
-		g->n++;
-	}
 	g->name = strdup(argv[1]);
 	if (!g->name)
 		return cfg_error(ctx, "out of memory");
@@ -231,6 +244,32 @@ static int p_prefetch(struct cfg_ctx *ctx, int argc, char **argv)
 	return cfg_parse_bool(ctx, argv[1], &dc(ctx)->prefetch);
 }
 
+static int p_tls_ca(struct cfg_ctx *ctx, int argc, char **argv)
+{
+	return set_path(ctx, &dc(ctx)->tls_ca, argv[1]);
+}
+
+/* One TLS context for the config's tls:// servers (made once they are all read). */
+static int setup_tls(struct cfg_ctx *ctx, struct dns_conf *d)
+{
+	char err[256];
+	bool any = false;
+
+	for (size_t i = 0; i < d->n_groups; i++)
+		for (size_t j = 0; j < d->groups[i].n; j++)
+			any |= d->groups[i].tls[j] != NULL;
+	if (!any)
+		return 0;
+	d->tls_ctx = dns_up_tls_ctx_new(d->tls_ca, err, sizeof(err));
+	if (!d->tls_ctx)
+		return cfg_error_at(ctx, ctx->cfg->files[0], 0, "%s", err);
+	for (size_t i = 0; i < d->n_groups; i++)
+		for (size_t j = 0; j < d->groups[i].n; j++)
+			if (d->groups[i].tls[j])
+				d->groups[i].tls[j]->ctx = d->tls_ctx;
+	return 0;
+}
+
 static int p_bootstrap(struct cfg_ctx *ctx, int argc, char **argv)
 {
 	free(dc(ctx)->bootstrap);
@@ -238,8 +277,17 @@ static int p_bootstrap(struct cfg_ctx *ctx, int argc, char **argv)
 	return dc(ctx)->bootstrap ? 0 : cfg_error(ctx, "out of memory");
 }
 
+/* A group c-ares can ask: addresses only, over UDP or TCP. */
+static bool plain_group(const struct dns_group *g)
+{
+	for (size_t i = 0; i < g->n; i++)
+		if (g->hosts[i] || g->servers[i].proto == DNS_PROTO_TLS)
+			return false;
+	return true;
+}
+
 /* The group whose servers resolve the config's host names: `bootstrap`, or
- * the first group that lists addresses only. */
+ * the first plain group. */
 static int pick_bootstrap(struct cfg_ctx *ctx, struct dns_conf *d)
 {
 	const struct dns_group *g = NULL;
@@ -249,13 +297,14 @@ static int pick_bootstrap(struct cfg_ctx *ctx, struct dns_conf *d)
 		g = dns_group_find(d, d->bootstrap);
 		if (!g)
 			return cfg_error(ctx, "bootstrap: no upstream group named '%s'", d->bootstrap);
-		if (g->has_hosts)
+		if (!plain_group(g))
 			return cfg_error_at(ctx, g->file, g->line,
-					    "bootstrap group '%s' must list server addresses, not names",
+					    "bootstrap group '%s' must list server addresses over udp:// "
+					    "or tcp://, not names or tls://",
 					    g->name);
 	}
 	for (size_t i = 0; !g && i < d->n_groups; i++)
-		if (!d->groups[i].has_hosts)
+		if (plain_group(&d->groups[i]))
 			g = &d->groups[i];
 	for (size_t i = 0; g && i < g->n && c->n_bootstrap < CFG_MAX_BOOTSTRAP; i++)
 		c->bootstrap[c->n_bootstrap++] = g->servers[i].addr;
@@ -328,10 +377,11 @@ static int p_dns_listen(struct cfg_ctx *ctx, int argc, char **argv)
 }
 
 static const struct cfg_directive dns_directives[] = {
-	{"upstream", 2, 1 + DNS_MAX_SERVERS, p_upstream, "NAME [udp://|tcp://]HOST[:PORT]...", NULL,
+	{"upstream", 2, 1 + DNS_MAX_SERVERS, p_upstream, "NAME URL...", NULL,
 	 "An upstream group: servers tried in order (failover). Each UDP query leaves from a fresh "
 	 "socket (random source port) with a random ID and EDNS (1232 bytes); answers truncated "
-	 "over UDP are fetched again over TCP. HOST is an address, or a name resolved through the "
+	 "over UDP are fetched again over TCP. URL: [udp://|tcp://]HOST[:PORT], "
+	 "tls://HOST[:PORT][#AUTH-NAME]; HOST is an address, or a name resolved through the "
 	 "bootstrap group. Its sockets carry `mark`."},
 	{"geosite", 1, 1, p_geosite, "FILE", NULL,
 	 "A geosite.dat (v2ray/Xray format) for geosite:CODE[@attr] matchers; only the codes the "
@@ -359,6 +409,8 @@ static const struct cfg_directive dns_directives[] = {
 	 "Answer from an expired cache entry (TTL 30) while refreshing it (RFC 8767)."},
 	{"prefetch", 1, 1, p_prefetch, "yes|no", "no",
 	 "Refresh a cache entry in the background when a hit finds under 10% of its TTL left."},
+	{"tls-ca", 1, 1, p_tls_ca, "FILE", NULL,
+	 "PEM certificates trusted for tls:// upstreams besides the system's store (a private CA)."},
 	{"bootstrap", 1, 1, p_bootstrap, "GROUP", "the first group of addresses",
 	 "The upstream group whose servers resolve host names given in `upstream` and "
 	 "`ntp-redirect` (at start, and again when their TTL runs out)."},
@@ -410,7 +462,7 @@ static int dns_finish(struct cfg_ctx *ctx)
 		return cfg_error(ctx, "out of memory");
 	if (d->min_ttl > d->max_ttl)
 		return cfg_error(ctx, "min-ttl is larger than max-ttl");
-	if (pick_bootstrap(ctx, d) < 0)
+	if (pick_bootstrap(ctx, d) < 0 || setup_tls(ctx, d) < 0)
 		return -1;
 	return dns_geosite_resolve(ctx, d);
 }
@@ -427,8 +479,13 @@ static void dns_free(struct cfg *c)
 		dns_rule_fini(&d->quic_rules[i]);
 	for (size_t i = 0; i < d->n_lists; i++)
 		dns_list_fini(&d->lists[i]);
-	for (size_t i = 0; i < d->n_groups; i++)
+	for (size_t i = 0; i < d->n_groups; i++) {
 		free(d->groups[i].name);
+		for (size_t j = 0; j < d->groups[i].n; j++)
+			free(d->groups[i].tls[j]);
+	}
+	dns_up_tls_ctx_free(d->tls_ctx);
+	free(d->tls_ca);
 	for (size_t i = 0; i < d->n_hosts_files; i++)
 		free(d->hosts_files[i]);
 	list_hosts_free(d->hosts);

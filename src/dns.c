@@ -103,7 +103,8 @@ static size_t expand_hosts(struct dns_worker *dw, const struct dns_group *g,
 		k = resolve_get(dw->w->eng->res, g->hosts[i], addr_port(&g->servers[i].addr), a,
 				DNS_UP_MAX_SERVERS - n);
 		for (size_t j = 0; j < k; j++)
-			out[n++] = (struct dns_up_server){.addr = a[j], .tcp = g->servers[i].tcp};
+			out[n++] = (struct dns_up_server){.addr = a[j], .proto = g->servers[i].proto,
+							  .tls = g->servers[i].tls};
 	}
 	return n;
 }
@@ -146,7 +147,7 @@ static void forward(struct dns_worker *dw, const struct dns_src *src, const stru
 				send_error(dw, src, q, pkt, DNS_RCODE_REFUSED);
 			return;
 		}
-		pass_sv = (struct dns_up_server){.addr = src->local, .tcp = false};
+		pass_sv = (struct dns_up_server){.addr = src->local, .proto = DNS_PROTO_UDP};
 		dest = (struct dns_dest){&pass_sv, 1, NULL};
 	} else {
 		const struct dns_group *g = r ? r->group : &d->groups[0];

@@ -29,28 +29,17 @@ void dns_up_count(struct dns_up *u, int ctr_id)
 
 int dns_up_server_parse(const char *s, struct dns_up_server *out, char *err, size_t errlen)
 {
-	const char *rest = s;
+	struct dns_url u;
 
-	out->tcp = false;
-	if (strncmp(s, "udp://", 6) == 0) {
-		rest = s + 6;
-	} else if (strncmp(s, "tcp://", 6) == 0) {
-		rest = s + 6;
-		out->tcp = true;
-	} else if (strstr(s, "://")) {
-		snprintf(err, errlen, "'%s': only udp:// and tcp:// servers are supported", s);
+	if (dns_url_parse(s, &u, err, errlen) < 0)
+		return -EINVAL;
+	if (u.is_name || u.proto == DNS_PROTO_TLS) {
+		snprintf(err, err ? errlen : 0, "'%s': a host name or tls:// needs the config", s);
 		return -EINVAL;
 	}
-	if (addr_parse(rest, false, 53, &out->addr) < 0 || addr_port(&out->addr) == 0) {
-		snprintf(err, errlen, "'%s' is not [udp://|tcp://]IP[:PORT]", s);
-		return -EINVAL;
-	}
-	if (addr_family(&out->addr) == AF_INET6 &&
-	    IN6_IS_ADDR_LINKLOCAL(&out->addr.u.in6.sin6_addr) && !out->addr.u.in6.sin6_scope_id) {
-		snprintf(err, errlen, "'%s': a link-local server needs its interface "
-				      "([fe80::1%%eth0]:53)", s);
-		return -EINVAL;
-	}
+	out->addr = u.addr;
+	out->proto = (uint8_t)u.proto;
+	out->tls = NULL;
 	return 0;
 }
 
@@ -259,6 +248,9 @@ static bool waiting(const struct dns_up_q *q)
 /* Start the next attempt that can be started; false when none is left. */
 static bool next_attempt(struct dns_up_q *q)
 {
+	bool skipped = false;
+
+again:
 	while (q->attempt < DNS_UP_ROUNDS * q->n) {
 		uint8_t srv = (uint8_t)(q->attempt % q->n);
 		bool edns = !(q->noedns & (1u << srv));
@@ -267,13 +259,21 @@ static bool next_attempt(struct dns_up_q *q)
 		q->round = (uint8_t)(q->attempt / q->n);
 		q->attempt++;
 		dns_up_tcp_detach(q);
-		rc = q->sv[srv].tcp ? dns_up_tcp_start(q, srv, edns) : udp_start(q, srv, edns);
+		rc = q->sv[srv].proto == DNS_PROTO_UDP ? udp_start(q, srv, edns)
+						       : dns_up_tcp_start(q, srv, edns);
 		if (rc == 0) {
-			arm(q, attempt_ms(q, q->sv[srv].tcp));
+			arm(q, attempt_ms(q, q->sv[srv].proto != DNS_PROTO_UDP));
 			return true;
 		}
+		skipped |= rc == -EAGAIN;
 		if (rc == -EMFILE || q->fail != -EMFILE)
 			q->fail = rc == -EMFILE ? -EMFILE : -ECONNREFUSED;
+	}
+	/* Only servers backing off were left: better one more try than none. */
+	if (skipped && !q->force && !waiting(q)) {
+		q->force = true;
+		q->attempt = 0;
+		goto again;
 	}
 	return false;
 }

@@ -9,6 +9,24 @@
 struct event;
 struct bufferevent;
 struct dns_up_conn;
+struct ssl_st;
+struct ssl_session_st;
+
+/* What a worker remembers of one stream server (TCP or TLS) between
+ * connections: its TLS session (resumption), and when it failed (backoff). */
+struct dns_up_srv {
+	struct dns_up_srv *next;
+	struct addr addr;
+	uint8_t proto;
+	struct ssl_ctx_st *ctx; /* a reference, so the pointer is never reused meanwhile */
+	char auth[DNS_URL_NAME_MAX];
+	struct ssl_session_st *sess;
+	uint64_t down_until; /* no new connection before this (ms) unless nothing else is left */
+	unsigned backoff_ms;
+	unsigned conns;	     /* connections using it */
+	uint64_t used_ms;
+	char last_error[256]; /* logged once */
+};
 
 /* One UDP attempt: its own connected socket. */
 struct dns_up_try {
@@ -31,6 +49,7 @@ struct dns_up_q {
 	const uint8_t *pkt;
 	struct dns_up_server sv[DNS_UP_MAX_SERVERS];
 	uint8_t n;
+	bool force;	  /* every server is backing off: try them anyway */
 	uint8_t attempt;  /* next of the 2n attempts */
 	uint8_t round;	  /* of the current attempt */
 	uint8_t cur;	  /* udp[cur] is the current UDP attempt */
@@ -58,6 +77,8 @@ struct dns_up {
 	size_t inflight;
 	size_t nsocks;
 	struct dns_up_conn *conns;
+	struct dns_up_srv *srvs;
+	size_t nsrvs;
 	bool mark_logged;
 	uint8_t rbuf[65536]; /* one datagram or frame at a time */
 };
@@ -85,7 +106,11 @@ int dns_up_sock(struct dns_up *u, const struct addr *a, int type, int proto,
 void dns_up_sock_close(struct dns_up *u, int fd, struct ownsock_tok *tok);
 void dns_up_count(struct dns_up *u, int ctr_id);
 
-/* dns_up_tcp.c */
+/* dns_up_tls.c */
+struct ssl_st *dns_up_tls_ssl_new(const struct dns_up_server *sv, struct dns_up_srv *st);
+void dns_up_tls_failed(struct dns_up_srv *st, struct ssl_st *ssl, unsigned long err);
+
+/* dns_up_tcp.c: TCP and TLS. -EAGAIN: the server is backing off (see q->force). */
 int dns_up_tcp_start(struct dns_up_q *q, uint8_t srv, bool edns);
 void dns_up_tcp_detach(struct dns_up_q *q);
 void dns_up_tcp_free_all(struct dns_up *u);

@@ -1,38 +1,115 @@
 #include "config.h"
-/* dns_up_tcp.c - pooled TCP connections to upstream DNS servers, for
- * tcp:// servers and answers truncated over UDP. A connection carries up to
- * DNS_UP_TCP_PIPELINE queries at once, each under an ID unique on it, and
- * takes answers in any order (RFC 7766 6.2.1); it closes after
- * DNS_UP_TCP_IDLE_MS without queries. When a server closes a connection
- * that has answered before (servers that close after every answer), the
- * queries still on it are sent once more on a new connection; otherwise
- * they move on to their next server. Owns the connections; the queries'
- * schedule stays in dns_up.c. */
+/* dns_up_tcp.c - pooled stream connections to upstream DNS servers: TCP
+ * (tcp:// servers, answers truncated over UDP) and TLS (tls://, RFC 7858).
+ * A connection carries up to DNS_UP_TCP_PIPELINE queries at once, each
+ * under an ID unique on it, and takes answers in any order (RFC 7766
+ * 6.2.1); it closes after DNS_UP_TCP_IDLE_MS without queries. When a
+ * server closes a connection that has answered before (servers that close
+ * after every answer, or restart), the queries still on it are sent once
+ * more on a new connection; otherwise they move on to their next server.
+ * A server whose connection fails (refused, TLS verification, timeout
+ * before it is up) is left alone for a backoff that doubles up to
+ * DNS_UP_BACKOFF_MAX_MS; TLS sessions are resumed. Owns the connections and
+ * the per-server state; the queries' schedule stays in dns_up.c. */
 
 #include "dns_up_int.h"
-#include "dns_tcp_frame.h"
 #include "ctr.h"
+#include "dns_tcp_frame.h"
 #include "rng.h"
 
 #include <errno.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <stdlib.h>
 #include <string.h>
+
+#define DNS_UP_MAX_SRVS 256 /* remembered stream servers per worker */
 
 struct dns_up_conn {
 	struct dns_up_conn *next;
 	struct dns_up *u;
-	struct addr addr;
+	struct dns_up_srv *st;
 	struct bufferevent *bev;
 	struct event *idle;
+	SSL *ssl;
 	struct ownsock_tok tok;
 	int fd;
+	bool up; /* connected (TCP) or handshake done (TLS) */
 	unsigned answered;
 	unsigned n;
 	struct dns_up_q *slot[DNS_UP_TCP_PIPELINE];
 };
+
+/* ---- per-server state ---- */
+
+static bool srv_is(const struct dns_up_srv *st, const struct dns_up_server *sv)
+{
+	return st->proto == sv->proto && addr_equal(&st->addr, &sv->addr) &&
+	       (!sv->tls || (st->ctx == sv->tls->ctx && strcmp(st->auth, sv->tls->auth) == 0));
+}
+
+static void srv_free(struct dns_up_srv *st)
+{
+	if (st->sess)
+		SSL_SESSION_free(st->sess);
+	SSL_CTX_free(st->ctx);
+	free(st);
+}
+
+/* Forget the least recently used server no connection uses. */
+static void srv_evict(struct dns_up *u)
+{
+	struct dns_up_srv **victim = NULL;
+
+	for (struct dns_up_srv **pp = &u->srvs; *pp; pp = &(*pp)->next)
+		if (!(*pp)->conns && (!victim || (*pp)->used_ms < (*victim)->used_ms))
+			victim = pp;
+	if (victim) {
+		struct dns_up_srv *st = *victim;
+
+		*victim = st->next;
+		srv_free(st);
+		u->nsrvs--;
+	}
+}
+
+static struct dns_up_srv *srv_get(struct dns_up *u, const struct dns_up_server *sv)
+{
+	struct dns_up_srv *st;
+
+	for (st = u->srvs; st; st = st->next)
+		if (srv_is(st, sv))
+			return st;
+	if (u->nsrvs >= DNS_UP_MAX_SRVS)
+		srv_evict(u);
+	st = calloc(1, sizeof(*st));
+	if (!st)
+		return NULL;
+	st->addr = sv->addr;
+	st->proto = sv->proto;
+	if (sv->tls) {
+		SSL_CTX_up_ref(sv->tls->ctx);
+		st->ctx = sv->tls->ctx;
+		memcpy(st->auth, sv->tls->auth, sizeof(st->auth));
+	}
+	st->next = u->srvs;
+	u->srvs = st;
+	u->nsrvs++;
+	return st;
+}
+
+static void srv_failed(struct dns_up_srv *st)
+{
+	st->backoff_ms = st->backoff_ms ? SL_MIN(st->backoff_ms * 2, DNS_UP_BACKOFF_MAX_MS)
+					: DNS_UP_BACKOFF_MS;
+	st->down_until = sl_now_ms() + st->backoff_ms;
+}
+
+/* ---- connections ---- */
 
 static void conn_free(struct dns_up_conn *c)
 {
@@ -44,8 +121,11 @@ static void conn_free(struct dns_up_conn *c)
 		*pp = c->next;
 	if (c->idle)
 		event_free(c->idle);
-	bufferevent_free(c->bev); /* no BEV_OPT_CLOSE_ON_FREE: the fd is closed here */
+	bufferevent_free(c->bev); /* without BEV_OPT_CLOSE_ON_FREE: SSL and fd go here */
+	if (c->ssl)
+		SSL_free(c->ssl);
 	dns_up_sock_close(c->u, c->fd, &c->tok);
+	c->st->conns--;
 	free(c);
 }
 
@@ -97,6 +177,8 @@ static void conn_fail(struct dns_up_conn *c, int err)
 	unsigned n = c->n;
 	bool resend = c->answered > 0;
 
+	if (!c->up)
+		srv_failed(c->st);
 	memcpy(qs, c->slot, n * sizeof(*qs));
 	for (unsigned i = 0; i < n; i++)
 		qs[i]->conn = NULL;
@@ -167,34 +249,71 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
 {
 	struct dns_up_conn *c = arg;
 
+	if (what & BEV_EVENT_CONNECTED) {
+		c->up = true;
+		c->st->backoff_ms = 0;
+		c->st->down_until = 0;
+		c->st->last_error[0] = '\0';
+		return;
+	}
+	if (c->ssl && !c->up)
+		dns_up_tls_failed(c->st, c->ssl, bufferevent_get_openssl_error(bev));
 	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT))
 		conn_fail(c, -ECONNREFUSED);
 }
 
-static struct dns_up_conn *conn_open(struct dns_up *u, const struct addr *a)
+static struct bufferevent *bev_new(struct dns_up_conn *c, const struct dns_up_server *sv)
+{
+	struct event_base *base = c->u->env.base;
+	struct bufferevent *bev;
+
+	if (!sv->tls)
+		return bufferevent_socket_new(base, c->fd, 0);
+	c->ssl = dns_up_tls_ssl_new(sv, c->st);
+	if (!c->ssl)
+		return NULL;
+	bev = bufferevent_openssl_socket_new(base, c->fd, c->ssl, BUFFEREVENT_SSL_CONNECTING, 0);
+	if (bev) /* a server that closes without close_notify still ends its answers */
+		bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+	return bev;
+}
+
+static struct dns_up_conn *conn_open(struct dns_up *u, const struct dns_up_server *sv,
+				     struct dns_up_srv *st)
 {
 	struct dns_up_conn *c = calloc(1, sizeof(*c));
 
 	if (!c)
 		return NULL;
 	c->u = u;
-	c->addr = *a;
-	c->fd = dns_up_sock(u, a, SOCK_STREAM, IPPROTO_TCP, &c->tok);
+	c->st = st;
+	c->fd = dns_up_sock(u, &sv->addr, SOCK_STREAM, IPPROTO_TCP, &c->tok);
 	if (c->fd < 0) {
 		free(c);
 		return NULL;
 	}
-	c->bev = bufferevent_socket_new(u->env.base, c->fd, 0);
+	st->conns++;
+	c->bev = bev_new(c, sv);
 	c->idle = event_new(u->env.base, -1, 0, idle_cb, c);
 	if (!c->bev || !c->idle) {
-		if (c->idle)
-			event_free(c->idle);
-		if (c->bev)
-			bufferevent_free(c->bev);
-		dns_up_sock_close(u, c->fd, &c->tok);
-		free(c);
+		if (!c->bev) {
+			if (c->idle)
+				event_free(c->idle);
+			if (c->ssl)
+				SSL_free(c->ssl);
+			dns_up_sock_close(u, c->fd, &c->tok);
+			st->conns--;
+			free(c);
+			return NULL;
+		}
+		c->next = u->conns;
+		u->conns = c;
+		conn_free(c);
 		return NULL;
 	}
+	/* A TCP connection is usable once connect() completes: libevent says so
+	 * only through the first write, so TCP counts as up from the start. */
+	c->up = !sv->tls;
 	bufferevent_setcb(c->bev, read_cb, NULL, event_cb, c);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 	c->next = u->conns;
@@ -202,29 +321,37 @@ static struct dns_up_conn *conn_open(struct dns_up *u, const struct addr *a)
 	return c;
 }
 
-/* A connection to a with room for one more query. */
-static struct dns_up_conn *conn_get(struct dns_up *u, const struct addr *a)
+/* A connection to sv with room for one more query. */
+static struct dns_up_conn *conn_get(struct dns_up *u, const struct dns_up_server *sv,
+				    struct dns_up_srv *st)
 {
 	unsigned count = 0;
 
 	for (struct dns_up_conn *c = u->conns; c; c = c->next) {
-		if (!addr_equal(&c->addr, a))
+		if (c->st != st)
 			continue;
 		if (c->n < DNS_UP_TCP_PIPELINE)
 			return c;
 		count++;
 	}
-	return count < DNS_UP_TCP_CONNS ? conn_open(u, a) : NULL;
+	return count < DNS_UP_TCP_CONNS ? conn_open(u, sv, st) : NULL;
 }
 
 int dns_up_tcp_start(struct dns_up_q *q, uint8_t srv, bool edns)
 {
 	struct dns_up *u = q->u;
-	struct dns_up_conn *c = conn_get(u, &q->sv[srv].addr);
+	const struct dns_up_server *sv = &q->sv[srv];
+	struct dns_up_srv *st = srv_get(u, sv);
+	struct dns_up_conn *c;
 	uint8_t msg[2 + DNS_HDR_LEN + DNS_NAME_WIRE_MAX + 4 + 11 + 512];
 	int n;
 
-	if (!c)
+	if (!st)
+		return -ENOMEM;
+	st->used_ms = sl_now_ms();
+	if (st->down_until > st->used_ms && !q->force)
+		return -EAGAIN;
+	if (!(c = conn_get(u, sv, st)))
 		return u->env.budget && atomic_load(&u->env.budget->used) >= u->env.budget->max
 			       ? -EMFILE
 			       : -ECONNREFUSED;
@@ -247,7 +374,7 @@ int dns_up_tcp_start(struct dns_up_q *q, uint8_t srv, bool edns)
 	c->slot[c->n++] = q;
 	q->conn = c;
 	dns_up_count(u, CTR_DNS_UPSTREAM_SENT);
-	dns_up_count(u, CTR_DNS_UPSTREAM_TCP);
+	dns_up_count(u, sv->tls ? CTR_DNS_UPSTREAM_TLS : CTR_DNS_UPSTREAM_TCP);
 	return 0;
 }
 
@@ -255,4 +382,11 @@ void dns_up_tcp_free_all(struct dns_up *u)
 {
 	while (u->conns)
 		conn_free(u->conns);
+	while (u->srvs) {
+		struct dns_up_srv *st = u->srvs;
+
+		u->srvs = st->next;
+		srv_free(st);
+	}
+	u->nsrvs = 0;
 }

@@ -104,6 +104,6 @@ EOF
 )
 out=$("$SLUICE" -t -c "$bad" 2>&1)
 check "sluice -t refuses a bootstrap group of names (FILE:LINE)" \
-	expect_eq "$out" "$bad:3: bootstrap group 'named' must list server addresses, not names"
+	expect_eq "$out" "$bad:3: bootstrap group 'named' must list server addresses over udp:// or tcp://, not names or tls://"
 lab_sluice_exit
 lab_finish

@@ -260,17 +260,19 @@ static void test_parse(void **state)
 
 	(void)state;
 	assert_int_equal(dns_up_server_parse("udp://192.0.2.1", &s, err, sizeof(err)), 0);
-	assert_false(s.tcp);
+	assert_int_equal(s.proto, DNS_PROTO_UDP);
 	assert_int_equal(addr_port(&s.addr), 53);
 	assert_int_equal(dns_up_server_parse("tcp://[2001:db8::1]:5353", &s, err, sizeof(err)), 0);
-	assert_true(s.tcp);
+	assert_int_equal(s.proto, DNS_PROTO_TCP);
 	assert_int_equal(addr_family(&s.addr), AF_INET6);
 	assert_int_equal(addr_port(&s.addr), 5353);
 	assert_int_equal(dns_up_server_parse("198.51.100.7:54", &s, err, sizeof(err)), 0);
-	assert_false(s.tcp);
+	assert_int_equal(s.proto, DNS_PROTO_UDP);
 	assert_int_equal(addr_port(&s.addr), 54);
 	assert_int_equal(dns_up_server_parse("tls://1.1.1.1", &s, err, sizeof(err)), -EINVAL);
-	assert_non_null(strstr(err, "udp://"));
+	assert_non_null(strstr(err, "tls://"));
+	assert_int_equal(dns_up_server_parse("quic://1.1.1.1", &s, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "unknown scheme"));
 	assert_int_equal(dns_up_server_parse("udp://example.com", &s, err, sizeof(err)), -EINVAL);
 	assert_int_equal(dns_up_server_parse("udp://192.0.2.1:0", &s, err, sizeof(err)), -EINVAL);
 	assert_int_equal(dns_up_server_parse("udp://", &s, err, sizeof(err)), -EINVAL);
