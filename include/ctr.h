@@ -33,6 +33,8 @@
 	X(RELAY_RX, "relay_rx", "datagrams received from upstreams")                             \
 	X(RELAY_TX_ERRORS, "relay_tx_errors", "datagrams that could not be sent upstream")       \
 	X(RELAY_RX_ERRORS, "relay_rx_errors", "receive errors on upstream sockets")              \
+	X(RELAY_PORT_RETRIED, "relay_port_retried",                                              \
+	  "upstream sockets set aside: the port of a closed leg to the same server")             \
 	CTR_LIST_SERVICES(X)
 
 /* Service counters. NTP's verdict counters come first, in verdict order

@@ -29,4 +29,11 @@ unsigned long fdplan_raise_nofile(void);
 void fdplan_make(const struct cfg *c, unsigned nworkers, size_t nsocks, unsigned long nofile,
 		 struct fdplan *out);
 
+/**
+ * Worker id's share of a cap of total over nworkers workers: the shares add
+ * up to total exactly (the first total % nworkers workers take one more),
+ * and none is below 1.
+ */
+unsigned fdplan_share(unsigned total, unsigned nworkers, unsigned id);
+
 #endif

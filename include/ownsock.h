@@ -6,7 +6,13 @@
  * removing and looking up are lock-free bit operations on the local port;
  * the few local IP addresses those sockets use are kept beside (under a
  * lock, written rarely) so that a LAN client that happens to use the same
- * source port is never mistaken for sluice. Thread-safe. */
+ * source port is never mistaken for sluice. Thread-safe.
+ *
+ * It also remembers, for OWN_RECENT_MS to twice that, which local port
+ * talked to which peer on relay legs that have closed: the peer may still
+ * send there (late answers, the rest of a stream), and a new leg the
+ * kernel gives that port, toward that peer, would hand it to its own
+ * client (another client's datagrams). relay.c takes another port then. */
 #ifndef OWNSOCK_H
 #define OWNSOCK_H
 
@@ -35,5 +41,19 @@ void ownsock_del(struct ownsock *o, struct ownsock_tok *tok);
 
 /** True when a (IP and port) is the local address of a registered socket of proto. */
 bool ownsock_has(const struct ownsock *o, const struct addr *a, int proto);
+
+#define OWN_RECENT_MS 10000
+
+/** ownsock_del(), remembering that tok's port talked to peer (closing at now_ms). */
+void ownsock_retire(struct ownsock *o, struct ownsock_tok *tok, const struct addr *peer,
+		    uint64_t now_ms);
+
+/**
+ * True when tok's port (a registered socket) talked to peer on a socket
+ * retired in the last OWN_RECENT_MS at least (false positives are rare,
+ * false negatives none within that time).
+ */
+bool ownsock_recent(struct ownsock *o, const struct ownsock_tok *tok, const struct addr *peer,
+		    uint64_t now_ms);
 
 #endif

@@ -67,3 +67,11 @@ void fdplan_make(const struct cfg *c, unsigned nworkers, size_t nsocks, unsigned
 				      ? c->max_sessions_per_client
 				      : out->max_sessions;
 }
+
+unsigned fdplan_share(unsigned total, unsigned nworkers, unsigned id)
+{
+	unsigned n = nworkers ? nworkers : 1;
+	unsigned share = total / n + (id < total % n ? 1 : 0);
+
+	return share ? share : 1;
+}

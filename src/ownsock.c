@@ -1,7 +1,10 @@
 /* ownsock.c - the registry behind loop detection (see ownsock.h): one bit
  * per local port for each of UDP/TCP over IPv4/IPv6, and the short list of
  * local IPs seen. The kernel never gives two live sockets of one protocol
- * and family the same autobound port, so a bit is enough. */
+ * and family the same autobound port, so a bit is enough. Beside it, the
+ * ports of relay legs closed lately, with the peer each talked to: two
+ * generations of hashed bits, OWN_RECENT_MS each (a false hit costs the
+ * caller one more socket, never a wrong answer). */
 #include "config.h"
 #include "ownsock.h"
 
@@ -14,13 +17,17 @@
 
 #define OWN_MAX_IPS 32
 #define OWN_SLOTS 4 /* udp4, udp6, tcp4, tcp6 */
+#define OWN_RECENT_BITS (1u << 18)
 
 struct ownsock {
 	_Atomic uint64_t bits[OWN_SLOTS][65536 / 64];
-	pthread_mutex_t lock; /* writers of ips */
+	pthread_mutex_t lock; /* writers of ips, the recent generations' turn */
 	struct addr ips[OWN_MAX_IPS];
 	_Atomic size_t nips;
 	_Atomic bool ips_full; /* more IPs than fit: any IP counts */
+	_Atomic uint64_t recent[2][OWN_RECENT_BITS / 64];
+	_Atomic unsigned recent_cur;	  /* the generation marks go to */
+	_Atomic uint64_t recent_start_ms; /* when it began */
 };
 
 static int slot_of(int family, int proto)
@@ -125,4 +132,77 @@ bool ownsock_has(const struct ownsock *o, const struct addr *a, int proto)
 	      (1ull << (port % 64))))
 		return false;
 	return ip_known(o, a);
+}
+
+/* ---- ports of closed legs ---- */
+
+static uint32_t recent_bit(const struct ownsock_tok *tok, const struct addr *peer)
+{
+	uint8_t k[3 + 20];
+	size_t kl = 3;
+	uint32_t h = 2166136261u;
+
+	k[0] = tok->slot;
+	k[1] = (uint8_t)(tok->port >> 8);
+	k[2] = (uint8_t)tok->port;
+	kl += addr_key(peer, true, k + 3);
+	for (size_t i = 0; i < kl; i++)
+		h = (h ^ k[i]) * 16777619u;
+	return h % OWN_RECENT_BITS;
+}
+
+/* Start a new generation when the current one is OWN_RECENT_MS old, clearing
+ * the one before it (both, after a long quiet spell). */
+static void recent_turn(struct ownsock *o, uint64_t now_ms)
+{
+	uint64_t start = atomic_load_explicit(&o->recent_start_ms, memory_order_acquire);
+	unsigned cur;
+
+	if (now_ms < start + OWN_RECENT_MS)
+		return;
+	pthread_mutex_lock(&o->lock);
+	start = atomic_load_explicit(&o->recent_start_ms, memory_order_relaxed);
+	if (now_ms >= start + OWN_RECENT_MS) {
+		cur = atomic_load_explicit(&o->recent_cur, memory_order_relaxed) ^ 1;
+		for (int g = 0; g < 2; g++) {
+			if (g != (int)cur && now_ms < start + 2 * OWN_RECENT_MS)
+				continue; /* the ending generation stays for one more turn */
+			for (size_t i = 0; i < OWN_RECENT_BITS / 64; i++)
+				atomic_store_explicit(&o->recent[g][i], 0, memory_order_relaxed);
+		}
+		atomic_store_explicit(&o->recent_cur, cur, memory_order_relaxed);
+		atomic_store_explicit(&o->recent_start_ms, now_ms, memory_order_release);
+	}
+	pthread_mutex_unlock(&o->lock);
+}
+
+void ownsock_retire(struct ownsock *o, struct ownsock_tok *tok, const struct addr *peer,
+		    uint64_t now_ms)
+{
+	uint32_t b;
+	unsigned g;
+
+	if (!o || !tok->slot)
+		return;
+	recent_turn(o, now_ms);
+	b = recent_bit(tok, peer);
+	g = atomic_load_explicit(&o->recent_cur, memory_order_relaxed);
+	atomic_fetch_or_explicit(&o->recent[g][b / 64], 1ull << (b % 64), memory_order_relaxed);
+	ownsock_del(o, tok);
+}
+
+bool ownsock_recent(struct ownsock *o, const struct ownsock_tok *tok, const struct addr *peer,
+		    uint64_t now_ms)
+{
+	uint32_t b;
+
+	if (!o || !tok->slot)
+		return false;
+	recent_turn(o, now_ms);
+	b = recent_bit(tok, peer);
+	for (int g = 0; g < 2; g++)
+		if (atomic_load_explicit(&o->recent[g][b / 64], memory_order_relaxed) &
+		    (1ull << (b % 64)))
+			return true;
+	return false;
 }

@@ -28,7 +28,12 @@ struct relay_leg {
 	void *filter_arg;
 	struct ownsock *own;	/* where its local address is registered, for loop checks */
 	struct ownsock_tok tok;
+	struct addr dst;	/* the peer, remembered with the port once the leg closes */
 };
+
+/* Sockets a leg may set aside while the kernel keeps offering ports of
+ * legs closed lately (see leg_socket). */
+#define LEG_PORT_TRIES 8
 
 void relay_leg_set_filter(struct relay_leg *l, relay_filter_fn fn, void *arg)
 {
@@ -81,6 +86,39 @@ static void leg_cb(evutil_socket_t fd, short what, void *arg)
 	worker_flow_release(w, f);
 }
 
+/*
+ * l's upstream socket, registered in own (a datagram from it that comes back
+ * in through the listener is sluice's own traffic looping, see worker.c).
+ * The kernel may hand it the port of a leg to the same peer closed a moment
+ * ago (an evicted flow's), where the peer still sends: late answers, the
+ * rest of a stream, meant for another client. Such a socket is set aside
+ * (so the kernel picks another port) and a new one taken, a few times.
+ */
+static int leg_socket(struct worker *w, struct relay_leg *l, struct ownsock *own, uint32_t mark)
+{
+	int held[LEG_PORT_TRIES], n = 0, fd;
+	uint64_t now = sl_now_ms();
+
+	for (;;) {
+		fd = relay_upstream_open(&l->dst, mark);
+		if (fd < 0 || !own)
+			break;
+		if (ownsock_add(own, fd, IPPROTO_UDP, &l->tok) < 0) {
+			close(fd);
+			fd = -EIO;
+			break;
+		}
+		if (n == LEG_PORT_TRIES || !ownsock_recent(own, &l->tok, &l->dst, now))
+			break;
+		ownsock_del(own, &l->tok);
+		held[n++] = fd;
+		ctr_inc(&w->ctr, CTR_RELAY_PORT_RETRIED);
+	}
+	while (n > 0)
+		close(held[--n]);
+	return fd;
+}
+
 struct relay_leg *relay_leg_open(struct worker *w, struct flow *f, const struct addr *dst,
 				 uint32_t mark)
 {
@@ -90,17 +128,14 @@ struct relay_leg *relay_leg_open(struct worker *w, struct flow *f, const struct 
 		return NULL;
 	l->w = w;
 	l->f = f;
-	l->fd = relay_upstream_open(dst, mark);
+	l->dst = *dst;
+	l->own = w->eng ? w->eng->own : NULL;
+	l->fd = leg_socket(w, l, l->own, mark);
 	if (l->fd < 0)
 		goto fail;
 	l->ev = event_new(w->base, l->fd, EV_READ | EV_PERSIST, leg_cb, l);
 	if (!l->ev || event_add(l->ev, NULL) < 0)
 		goto fail;
-	/* A datagram from this socket that comes back in through the listener
-	 * is sluice's own traffic looping (see worker.c). */
-	if (w->eng && ownsock_add(w->eng->own, l->fd, IPPROTO_UDP, &l->tok) < 0)
-		goto fail;
-	l->own = w->eng ? w->eng->own : NULL;
 	return l;
 fail:
 	relay_leg_close(l);
@@ -142,7 +177,7 @@ void relay_leg_close(struct relay_leg *l)
 {
 	if (!l)
 		return;
-	ownsock_del(l->own, &l->tok);
+	ownsock_retire(l->own, &l->tok, &l->dst, sl_now_ms());
 	if (l->ev)
 		event_free(l->ev);
 	if (l->fd >= 0)

@@ -140,13 +140,14 @@ static int alloc_batch(struct worker *w)
 	return w->msgs && w->iov && w->names && w->cbufs && w->bufs && w->scratch ? 0 : -ENOMEM;
 }
 
-/* This worker's share of the session caps (the engine's descriptor plan). */
+/* This worker's share of the session caps (the engine's descriptor plan):
+ * the shares add up to the plan's caps, never more than it made room for. */
 static void caps(const struct worker *w, const struct fdplan *l, unsigned *total, unsigned *client)
 {
 	unsigned n = w->eng ? w->eng->nworkers : 1;
 
-	*total = (l->max_sessions + n - 1) / n;
-	*client = (l->max_per_client + n - 1) / n;
+	*total = fdplan_share(l->max_sessions, n, w->id);
+	*client = fdplan_share(l->max_per_client, n, w->id);
 }
 
 int worker_init(struct worker *w, struct engine *eng, unsigned id, const struct cfg *cfg,

@@ -9,10 +9,16 @@ client:  sends from a *connected* socket (the kernel drops anything not from the
          one flow out in time, --until-file stops it early once a file exists,
          then it prints "done N"; --print-local prints the socket's own address).
 flows:   N sockets at once, each connected to the server, each sending its own
-         payload; checks every answer belongs to its own flow.
+         payload; checks every answer belongs to its own flow (--bind picks
+         the source address, for flows and hold).
+hold:    N sockets kept open across rounds (the same source port each round):
+         round 1 at once, round K once the file GO.K exists; each round prints
+         how many flows were answered on their own socket, and how many of those
+         the server still saw from the same gateway address and port as in
+         round 1 (the flow kept its session in sluice).
 All loops are bounded by count and time.
 """
-import argparse, errno, os, select, socket, sys, time
+import argparse, errno, os, resource, select, socket, sys, time
 
 
 def family(addr):
@@ -75,6 +81,8 @@ def flows(a):
     socks = []
     for i in range(a.n):
         s = socket.socket(family(a.to), socket.SOCK_DGRAM)
+        if a.bind:
+            s.bind((a.bind, 0))
         s.connect((a.to, a.port))
         s.setblocking(False)
         socks.append(s)
@@ -104,6 +112,66 @@ def flows(a):
     return 0 if len(got) == a.n and wrong == 0 else 1
 
 
+def hold_round(socks, k, timeout):
+    """Send "hold-I-K" on every socket; {i: server-seen source} of the answers."""
+    for i, s in enumerate(socks):
+        try:
+            s.send(("hold-%d-%d" % (i, k)).encode())
+        except OSError:
+            pass
+    got, wrong = {}, 0
+    poller = select.poll()
+    fdmap = {s.fileno(): (i, s) for i, s in enumerate(socks)}
+    for s in socks:
+        poller.register(s, select.POLLIN)
+    end = time.time() + timeout
+    while len(got) < len(socks) and time.time() < end:
+        for fd, _ in poller.poll(200):
+            i, s = fdmap[fd]
+            try:
+                data = s.recv(65535).decode(errors="replace")
+            except OSError:
+                continue
+            if data.startswith("seen ") and data.endswith(" data hold-%d-%d" % (i, k)):
+                got[i] = data.split()[1]
+            else:
+                wrong += 1
+                if wrong <= 3:
+                    print("wrong: flow %d round %d got %r" % (i, k, data[:80]), file=sys.stderr)
+    return got, wrong
+
+
+def hold(a):
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < a.n + 64:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(a.n + 64, hard), hard))
+    socks = []
+    for i in range(a.n):
+        s = socket.socket(family(a.to), socket.SOCK_DGRAM)
+        if a.bind:
+            s.bind((a.bind, 0))
+        s.connect((a.to, a.port))
+        s.setblocking(False)
+        socks.append(s)
+    first = {}
+    for k in range(1, a.rounds + 1):
+        if k > 1:
+            end = time.time() + a.wait
+            while not os.path.exists("%s.%d" % (a.go, k)) and time.time() < end:
+                time.sleep(0.05)
+            if not os.path.exists("%s.%d" % (a.go, k)):
+                print("round %d not started: no %s.%d" % (k, a.go, k), flush=True)
+                return 1
+        got, wrong = hold_round(socks, k, a.timeout)
+        if k == 1:
+            first = got
+        same = sum(1 for i, src in got.items() if first.get(i) == src)
+        sources = sorted({src.rsplit(":", 1)[0] for src in got.values()})
+        print("round %d answered %d/%d same %d wrong %d sources %s" % (
+            k, len(got), a.n, same, wrong, ",".join(sources)), flush=True)
+    return 0
+
+
 def main():
     p = argparse.ArgumentParser()
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -129,8 +197,18 @@ def main():
     f.add_argument("--port", type=int, required=True)
     f.add_argument("--n", type=int, default=200)
     f.add_argument("--timeout", type=float, default=10)
+    f.add_argument("--bind", default="")
+    h = sub.add_parser("hold")
+    h.add_argument("--to", required=True)
+    h.add_argument("--port", type=int, required=True)
+    h.add_argument("--n", type=int, default=100)
+    h.add_argument("--rounds", type=int, default=2)
+    h.add_argument("--go", default="go")
+    h.add_argument("--wait", type=float, default=60)
+    h.add_argument("--timeout", type=float, default=5)
+    h.add_argument("--bind", default="")
     a = p.parse_args()
-    return {"server": server, "client": client, "flows": flows}[a.cmd](a) or 0
+    return {"server": server, "client": client, "flows": flows, "hold": hold}[a.cmd](a) or 0
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include "cfg.h"
+#include "fdplan.h"
 #include "svc.h"
 
 #define BASE "listen 0.0.0.0:15000\nintercept udp 53 relay\n"
@@ -1028,6 +1029,42 @@ static void test_docs(void **state)
 		fail_msg("%zu undocumented directive(s):%s", nmiss, missing);
 }
 
+/* The descriptor plan under a small RLIMIT_NOFILE, and the workers' shares
+ * of its caps: together they never exceed what the plan made room for (two
+ * workers used to round 317 sessions up to 159 each: 318). */
+static void test_fdplan(void **state)
+{
+	struct cfg *c = load_ok(*state, BASE "intercept udp 5300 relay\n");
+	struct fdplan p;
+	unsigned sum;
+
+	fdplan_make(c, 2, 1, 1024, &p);
+	assert_true(p.lowered);
+	assert_true(p.max_sessions < c->max_sessions);
+	assert_true(p.max_per_client <= p.max_sessions);
+	/* sessions at 2 descriptors, DNS, the reply caches: within the limit */
+	assert_true(2ul * p.max_sessions + p.dns_fds + 2ul * p.reply_cache < 1024);
+	for (unsigned n = 1; n <= 5; n++) {
+		sum = 0;
+		for (unsigned id = 0; id < n; id++) {
+			unsigned s = fdplan_share(p.max_sessions, n, id);
+
+			assert_in_range(s, p.max_sessions / n, p.max_sessions / n + 1);
+			sum += s;
+		}
+		assert_int_equal(sum, p.max_sessions);
+	}
+	assert_int_equal(fdplan_share(317, 2, 0) + fdplan_share(317, 2, 1), 317);
+	assert_int_equal(fdplan_share(65536, 3, 0), 21846);
+	assert_int_equal(fdplan_share(65536, 3, 2), 21845);
+	assert_int_equal(fdplan_share(1, 2, 1), 1); /* no worker gets none */
+	assert_int_equal(fdplan_share(7, 0, 0), 7);
+	fdplan_make(c, 2, 1, 1u << 20, &p);
+	assert_false(p.lowered);
+	assert_int_equal(p.max_sessions, c->max_sessions);
+	cfg_free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1044,6 +1081,7 @@ int main(void)
 	    cmocka_unit_test(test_numbers_not_octal),  cmocka_unit_test(test_intercept_find),
 	    cmocka_unit_test(test_include_relative),   cmocka_unit_test(test_helpers),
 	    cmocka_unit_test(test_directive_tables),   cmocka_unit_test(test_docs),
+	    cmocka_unit_test(test_fdplan),
 	};
 
 	return cmocka_run_group_tests_name("cfg", tests, group_setup, group_teardown);

@@ -714,6 +714,49 @@ static void test_mark_and_own(void **state)
 		    "SO_MARK not permitted (no CAP_NET_ADMIN/CAP_NET_RAW): mark not checked\n");
 }
 
+/* Ports of closed relay legs are remembered with their peer for at least
+ * OWN_RECENT_MS (relay.c takes another port when the kernel offers one). */
+static void test_own_recent(void **state)
+{
+	struct ownsock *o = ownsock_new();
+	struct ownsock_tok tok, kept, tok2;
+	struct addr p1, p2, local;
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	uint64_t t = 5000;
+	int fd = socket(AF_INET, SOCK_DGRAM, 0), fd2 = socket(AF_INET, SOCK_DGRAM, 0);
+
+	(void)state;
+	assert_non_null(o);
+	assert_int_equal(addr_parse("127.0.0.1:9", false, 0, &p1), 0);
+	assert_int_equal(addr_parse("127.0.0.1:10", false, 0, &p2), 0);
+	assert_int_equal(connect(fd, &p1.u.sa, p1.len), 0);
+	assert_int_equal(connect(fd2, &p1.u.sa, p1.len), 0);
+	assert_int_equal(ownsock_add(o, fd, IPPROTO_UDP, &tok), 0);
+	assert_int_equal(ownsock_add(o, fd2, IPPROTO_UDP, &tok2), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&ss, &sl), 0);
+	assert_int_equal(addr_from_sa(&local, (struct sockaddr *)&ss, sl), 0);
+	assert_false(ownsock_recent(o, &tok, &p1, t));
+	kept = tok;
+	ownsock_retire(o, &tok, &p1, t);
+	assert_int_equal(tok.slot, 0); /* unregistered, as ownsock_del */
+	assert_false(ownsock_has(o, &local, IPPROTO_UDP));
+	ownsock_retire(o, &tok, &p1, t); /* twice: nothing */
+	assert_true(ownsock_recent(o, &kept, &p1, t + 1));
+	assert_false(ownsock_recent(o, &kept, &p2, t + 1)); /* another peer */
+	assert_false(ownsock_recent(o, &tok2, &p1, t + 1)); /* another port */
+	assert_false(ownsock_recent(o, &tok, &p1, t + 1));  /* no socket */
+	/* Through a generation turn, then gone after two. */
+	assert_true(ownsock_recent(o, &kept, &p1, t + OWN_RECENT_MS - 1));
+	assert_true(ownsock_recent(o, &kept, &p1, t + OWN_RECENT_MS + 1));
+	assert_false(ownsock_recent(o, &kept, &p1, t + 3 * OWN_RECENT_MS));
+	ownsock_retire(o, &tok2, &p2, t + 3 * OWN_RECENT_MS);
+	assert_false(ownsock_recent(o, &kept, &p1, t + 3 * OWN_RECENT_MS));
+	close(fd);
+	close(fd2);
+	ownsock_free(o);
+}
+
 static bool set_net_caps(cap_flag_value_t v)
 {
 	cap_value_t caps[2] = {CAP_NET_ADMIN, CAP_NET_RAW};
@@ -955,6 +998,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_free_pending, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_cancel, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_many, setup, teardown),
+	    cmocka_unit_test(test_own_recent),
 	};
 
 	fdplan_raise_nofile(); /* a socket per query: 1000 in flight need the room */
