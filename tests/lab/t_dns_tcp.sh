@@ -33,6 +33,8 @@
 #    also from another IPv6 address in the same /64 (2001:db8:100::3: one
 #    client), while 198.51.100.3 and 2001:db8:101::3 (another /64) are
 #    served;
+#  - a client that half-closes right after its query (to the slow
+#    upstream) still gets the answer, then sluice closes the connection;
 #  - a zero-length frame closes that connection at once (dns_tcp_errors)
 #    while another connection of the client goes on being answered.
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/lab/lab.sh"
@@ -137,6 +139,9 @@ proto() { sed -n 's/^;; SERVER: .*(\([A-Z]*\))$/\1/p' <<<"$1" | tail -n1; }
 #     timeout" per connection.
 #   zero - connection A asks a query, B sends a zero-length frame, A asks
 #     again: "A1 ...", "B closed|open after MS ms", "A2 ...".
+#   half NAME - ask NAME (A, AAAA for an IPv6 SERVER), shut the sending side
+#     down at once (half-close), then read: "answered id=ID RCODE DATA" and
+#     "closed after MS ms" (from the answer) or "open after 3 s".
 tcpc() {
 	in_cli "$LAB_PY" - "$@" <<'PY'
 import os, socket, struct, sys, time
@@ -232,6 +237,14 @@ elif mode == "caps":
             print("conn %s timeout" % src)
     for s in held:
         s.close()
+elif mode == "half":
+    s = conn()
+    s.sendall(query(9, args[0], 28 if fam == socket.AF_INET6 else 1))
+    s.shutdown(socket.SHUT_WR)
+    qid, rc, an, data = answer(s)
+    print("answered id=%d %s %s" % (qid, rc, data))
+    ms = closed(s, 3)
+    print("closed after %d ms" % ms if ms is not None else "open after 3 s")
 elif mode == "zero":
     a = conn()
     a.sendall(query(1, "zero-a1.example"))
@@ -364,6 +377,17 @@ for v in 4 6; do
 		expect_eq "$(awk -v n="p$v.$slow.example." '$1 == "query" && $3 == n { print $2 }' "$LAB_WORK/slow.log")" "$gw"
 	check "IPv$v pipelining: one connection, three queries" \
 		expect_eq "$(delta dns_tcp_accepted)/$(delta dns_queries)" 1/3
+
+	# Half-close: the client sends its query and EOF while the query waits.
+	m0=$(lab_metrics)
+	out=$(tcpc half $res h$v.$slow.example)
+	m1=$(lab_metrics)
+	check "IPv$v half-close: the waiting query is still answered ($slowa)" \
+		expect_match "$out" "^answered id=9 NOERROR $(re_ip $slowa)\$"
+	check "IPv$v half-close: then sluice closes at once (before the 2 s idle timeout)" \
+		expect_match "$out" '^closed after ([0-9]|[0-9][0-9]|[0-9][0-9][0-9]|1[0-4][0-9][0-9]) ms$'
+	check "IPv$v half-close: neither an error nor an idle close" \
+		expect_eq "$(delta dns_tcp_errors)/$(delta dns_tcp_closed_idle)" 0/0
 
 	# A zero-length frame.
 	m0=$(lab_metrics)
