@@ -4,7 +4,8 @@
 Answers every A query with --a and every AAAA query with --aaaa (TTL 300),
 anything else with NODATA, --delay seconds after it arrived (answers to
 several queries are held at once, each on its own clock). Logs
-"query SRCIP NAME TYPE" for each query, so a test can tell who asked.
+"query SRCIP NAME TYPE t=MS" for each query (MS: since it started), so a
+test can tell who asked, and when.
 Binds each --bind address on --port; prints "ready" once all are bound.
 Exits after --lifetime seconds; every loop is bounded by that.
 """
@@ -72,7 +73,8 @@ def main():
         socks.append(s)
     print("ready", flush=True)
     held = []  # (due, seq, sock, answer, peer)
-    seq, end = 0, time.monotonic() + a.lifetime
+    start = time.monotonic()
+    seq, end = 0, start + a.lifetime
     while time.monotonic() < end:
         now = time.monotonic()
         while held and held[0][0] <= now:
@@ -85,7 +87,8 @@ def main():
             r, name, qtype = answer(q, a.a, a.aaaa)
             if r is None:
                 continue
-            print("query %s %s %d" % (peer[0], name, qtype), flush=True)
+            print("query %s %s %d t=%d" % (peer[0], name, qtype, (time.monotonic() - start) * 1000),
+                  flush=True)
             seq += 1
             heapq.heappush(held, (time.monotonic() + a.delay, seq, s, r, peer))
     return 0

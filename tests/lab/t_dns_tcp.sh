@@ -33,6 +33,9 @@
 #    also from another IPv6 address in the same /64 (2001:db8:100::3: one
 #    client), while 198.51.100.3 and 2001:db8:101::3 (another /64) are
 #    served;
+#  - the pipeline cap: 66 queries to the slow upstream sent in one write
+#    are all answered, 64 of them sent upstream at once and the last 2 once
+#    answers free their slots (the client sends nothing more);
 #  - a client that half-closes right after its query (to the slow
 #    upstream) still gets the answer, then sluice closes the connection;
 #  - a zero-length frame closes that connection at once (dns_tcp_errors)
@@ -139,6 +142,9 @@ proto() { sed -n 's/^;; SERVER: .*(\([A-Z]*\))$/\1/p' <<<"$1" | tail -n1; }
 #     timeout" per connection.
 #   zero - connection A asks a query, B sends a zero-length frame, A asks
 #     again: "A1 ...", "B closed|open after MS ms", "A2 ...".
+#   burst N SUFFIX - one connection, N A (AAAA) queries qI.SUFFIX (IDs
+#     0..N-1) in one write; reads answers until all N are in, EOF or 5 s:
+#     "sent N answered K rcodes R,... then EOF|timeout|-".
 #   half NAME - ask NAME (A, AAAA for an IPv6 SERVER), shut the sending side
 #     down at once (half-close), then read: "answered id=ID RCODE DATA" and
 #     "closed after MS ms" (from the answer) or "open after 3 s".
@@ -237,6 +243,21 @@ elif mode == "caps":
             print("conn %s timeout" % src)
     for s in held:
         s.close()
+elif mode == "burst":
+    n, qt = int(args[0]), 28 if fam == socket.AF_INET6 else 1
+    s = conn(timeout=5)
+    s.sendall(b"".join(query(i, "q%d.%s" % (i, args[1]), qt) for i in range(n)))
+    ids, rcodes, end = set(), set(), "-"
+    try:
+        while len(ids) < n:
+            qid, rc, an, data = answer(s)
+            ids.add(qid)
+            rcodes.add(rc)
+    except EOFError:
+        end = "EOF"
+    except socket.timeout:
+        end = "timeout"
+    print("sent %d answered %d rcodes %s then %s" % (n, len(ids), ",".join(sorted(rcodes)), end))
 elif mode == "half":
     s = conn()
     s.sendall(query(9, args[0], 28 if fam == socket.AF_INET6 else 1))
@@ -377,6 +398,18 @@ for v in 4 6; do
 		expect_eq "$(awk -v n="p$v.$slow.example." '$1 == "query" && $3 == n { print $2 }' "$LAB_WORK/slow.log")" "$gw"
 	check "IPv$v pipelining: one connection, three queries" \
 		expect_eq "$(delta dns_tcp_accepted)/$(delta dns_queries)" 1/3
+
+	# The pipeline cap: 66 queries to the slow upstream in one write. 64 wait
+	# at once; the other 2, already in sluice's buffer, go out when a slot
+	# frees (not when the client sends more: it waits).
+	out=$(tcpc burst $res 66 b$v.$slow.example)
+	check "IPv$v pipeline cap: 66 queries in one write, all 66 answered on the connection" \
+		expect_eq "$out" "sent 66 answered 66 rcodes NOERROR then -"
+	late=$(awk -v s=".b$v.$slow.example." '$1 == "query" && index($3, s) { n++; t[n] = substr($5, 3) }
+		END { late = 0; for (i = 1; i <= n; i++) if (t[i] - t[1] >= 600) late++; print n "/" late }' \
+		"$LAB_WORK/slow.log")
+	check "IPv$v pipeline cap: the slow upstream got 64 at once and 2 after the first answers (all/late)" \
+		expect_eq "$late" 66/2
 
 	# Half-close: the client sends its query and EOF while the query waits.
 	m0=$(lab_metrics)
