@@ -4,7 +4,7 @@
  * sockets. Each connection reads length-prefixed queries, hands them to the
  * same path as UDP (rules, cache, upstreams), and writes answers in
  * whatever order they come (pipelining, at most DNS_TCP_PIPELINE waiting
- * per connection, then reading pauses). It closes after
+ * per connection, then reading pauses until one is answered). It closes after
  * dns-tcp-idle-timeout with no query waiting, on a framing error, or when
  * the client stops reading its answers; connections are capped in total
  * and per client. Owns the listeners' events and the connections; waiting
@@ -129,7 +129,17 @@ void dns_tconn_unref(struct dns_tconn *c)
 		free(c);
 		return;
 	}
-	if (!c->open || c->refs != 1)
+	if (!c->open)
+		return;
+	if (c->refs == DNS_TCP_PIPELINE && !c->eof) {
+		/* A slot is free again. Queries already in the input buffer
+		 * when reading paused need no new bytes to be taken: run the
+		 * read callback for them, deferred (this may be inside the
+		 * pending table's answer loop). */
+		bufferevent_enable(c->bev, EV_READ);
+		bufferevent_trigger(c->bev, EV_READ, BEV_TRIG_DEFER_CALLBACKS);
+	}
+	if (c->refs != 1)
 		return;
 	/* No query waits any more. */
 	if (c->eof && evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) {

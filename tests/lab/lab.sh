@@ -175,9 +175,11 @@ lab_server() {
 }
 
 # lab_nft CONF - (re)load only the nft ruleset `sluice rules` prints (it replaces
-# the table atomically, so this also serves after a config change).
+# the table atomically, so this also serves after a config change). `sluice
+# rules` runs in the gateway, where the config's interface names (a scoped
+# dns-listen address: [fe80::1%gc]:53) exist.
 lab_nft() {
-	"$SLUICE" rules -c "$1" > "$LAB_WORK/rules.nft" || return 1
+	in_gw "$SLUICE" rules -c "$1" > "$LAB_WORK/rules.nft" || return 1
 	in_gw nft -f "$LAB_WORK/rules.nft"
 }
 
@@ -229,7 +231,7 @@ lab_wait() {
 # lab_rules CONF - load the ruleset and routes `sluice rules` prints into the gateway.
 lab_rules() {
 	lab_nft "$1" || return 1
-	"$SLUICE" rules --routes -c "$1" > "$LAB_WORK/routes.sh" || return 1
+	in_gw "$SLUICE" rules --routes -c "$1" > "$LAB_WORK/routes.sh" || return 1
 	in_gw sh -e "$LAB_WORK/routes.sh"
 }
 
@@ -716,10 +718,11 @@ dig_ttl() {
 
 # lab_dnsq NS SERVER [options] - one DNS query from a *connected* UDP socket
 # in namespace NS: the kernel drops any datagram that does not come from
-# SERVER:PORT. Options: -n NAME, -t TYPE (A AAAA TXT SVCB HTTPS or a number),
-# --do, --cd, --edns SIZE (0: no OPT; default 1232), --port P, --timeout S,
-# --hex HEX (send these bytes as they are instead of a query; the answer is
-# read the same way). Prints
+# SERVER:PORT (a link-local SERVER with its scope: fe80::1%c0). Options:
+# -n NAME, -t TYPE (A AAAA TXT SVCB HTTPS or a number), --do, --cd, --edns
+# SIZE (0: no OPT; default 1232), --port P, --timeout S, --hex HEX (send
+# these bytes as they are instead of a query; the answer is read the same
+# way). Prints
 #   from IP:PORT id=ID opcode=N rcode=RCODE flags=qr,aa,tc,rd,ra,ad,cd qd=N an=N ns=N ar=N len=N
 # and one "rr TYPE TTL DATA" line per answer RR (A/AAAA DATA as text), or
 # "timeout" (and returns 1) when nothing came back.
@@ -748,14 +751,18 @@ else:
     q += b"\0" + struct.pack("!HH", qt, 1)
     if a.edns:
         q += b"\0" + struct.pack("!HHIH", 41, a.edns, 0x8000 if a.do else 0, 0)
-s = socket.socket(socket.AF_INET6 if ":" in a.server else socket.AF_INET, socket.SOCK_DGRAM)
-s.connect((a.server, a.port))
+# getaddrinfo keeps the scope of a link-local SERVER (fe80::1%c0).
+ai = socket.getaddrinfo(a.server, a.port, 0, socket.SOCK_DGRAM, 0, socket.AI_NUMERICHOST)[0]
+s = socket.socket(ai[0], socket.SOCK_DGRAM)
+s.connect(ai[4])
 s.settimeout(a.timeout)
 s.send(q)
 try:
     r, peer = s.recvfrom(65535)
 except (socket.timeout, ConnectionRefusedError):
     print("timeout"); sys.exit(1)
+if len(peer) > 3 and peer[3]:
+    peer = ("%s%%%s" % (peer[0], socket.if_indextoname(peer[3])), peer[1])
 def skip_name(m, o):
     for _ in range(128):
         if o >= len(m): raise ValueError("short")
