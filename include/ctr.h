@@ -68,6 +68,8 @@
 	X(DNS_UPSTREAM_SENT, "dns_upstream_sent", "DNS queries sent to upstream servers (each attempt, UDP and TCP)") \
 	X(DNS_UPSTREAM_TCP, "dns_upstream_tcp", "DNS queries sent to upstream servers over TCP") \
 	X(DNS_UPSTREAM_TLS, "dns_upstream_tls", "DNS queries sent to upstream servers over TLS") \
+	X(DNS_UPSTREAM_TLS_HANDSHAKES, "dns_upstream_tls_handshakes", "TLS connections to upstream servers set up") \
+	X(DNS_UPSTREAM_TLS_RESUMED, "dns_upstream_tls_resumed", "TLS connections to upstream servers that resumed a session") \
 	X(DNS_UPSTREAM_IGNORED, "dns_upstream_ignored", "upstream DNS messages ignored: wrong ID or question (spoofing, or late)") \
 	X(DNS_UPSTREAM_TIMEOUTS, "dns_upstream_timeouts", "upstream DNS attempts unanswered within their share of the timeout") \
 	X(DNS_MERGED, "dns_merged", "DNS queries that joined an identical query already waiting for an upstream") \

@@ -26,6 +26,7 @@ struct event_base;
 struct ctr;
 struct ownsock;
 struct rng;
+struct log_once;
 
 /** What a DNS over TLS server needs besides its address; owned by the config. */
 struct dns_up_tls {
@@ -86,6 +87,7 @@ struct dns_up_env {
 	struct ownsock *own;	       /* loop-detection registry (may be NULL) */
 	struct rng *rng;	       /* IDs and 0x20 patterns */
 	struct dns_up_budget *budget;  /* may be NULL: no limit */
+	struct log_once *once;	       /* server failures logged once per process (may be NULL) */
 	uint32_t mark;		       /* SO_MARK on every socket (0: none) */
 };
 

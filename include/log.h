@@ -2,6 +2,7 @@
 #ifndef LOG_H
 #define LOG_H
 
+#include <stdatomic.h>
 #include <syslog.h>
 #include "sluice.h"
 
@@ -32,5 +33,22 @@ struct log_limit {
  * worker keeps its own limiters.
  */
 bool log_limit_ok(struct log_limit *l, unsigned burst, uint64_t interval_ms);
+
+/** Slots a log_once remembers. */
+#define LOG_ONCE_SLOTS 64
+
+/**
+ * Messages logged once per process (across workers) for a while, such as
+ * the reason a server is refused: keyed by a hash of the text. Thread-safe;
+ * zero it before use (the engine owns one per service that needs it).
+ */
+struct log_once {
+	_Atomic uint64_t seen[LOG_ONCE_SLOTS];
+	_Atomic uint64_t at_ms[LOG_ONCE_SLOTS];
+	_Atomic unsigned next;
+};
+
+/** True the first time text is seen within window_ms (NULL o: always true). */
+bool log_once_first(struct log_once *o, const char *text, uint64_t window_ms);
 
 #endif

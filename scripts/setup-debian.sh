@@ -24,6 +24,6 @@ apt-get install -y -qq --no-install-recommends \
 	libevent-dev libc-ares-dev libldns-dev libsodium-dev libssl-dev \
 	libcmocka-dev libpcre2-dev libcap-dev \
 	nftables iproute2 iputils-ping procps python3 openssl \
-	bind9-dnsutils knot-dnsutils unbound chrony sntp ntpsec-ntpdig \
+	bind9-dnsutils knot-dnsutils unbound dnsdist chrony sntp ntpsec-ntpdig \
 	ngtcp2-client ngtcp2-server >/dev/null
 echo "setup-debian.sh: packages installed"

@@ -392,7 +392,8 @@ static int dns_worker_init(struct worker *w)
 	if (dw->sh->cache && w->id == 0)
 		cache_apply(dw->sh->cache, dns_wconf(dw));
 	env = (struct dns_up_env){.base = w->base, .ctr = &w->ctr, .own = w->eng->own,
-				  .rng = &dw->rng, .budget = &dw->sh->budget, .mark = w->cfg->mark};
+				  .rng = &dw->rng, .budget = &dw->sh->budget, .once = &dw->sh->once,
+				  .mark = w->cfg->mark};
 	dw->up = dns_up_new(&env);
 	dw->pend = dns_pend_new(dw);
 	dw->tcp = dns_tcp_new(dw);

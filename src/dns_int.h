@@ -9,6 +9,7 @@
 #include "dns_conf.h"
 #include "dns_msg.h"
 #include "dns_up.h"
+#include "log.h"
 #include "rng.h"
 
 struct worker;
@@ -41,6 +42,7 @@ struct dns_shared {
 	struct clients *clients;
 	struct dns_up_budget budget;
 	atomic_uint tcp_conns; /* DNS over TCP connections, every worker */
+	struct log_once once;  /* upstream failures, logged once for all workers */
 };
 
 /** One worker's DNS state, in w->svc_state[SVC_DNS]. */

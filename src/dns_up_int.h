@@ -108,7 +108,8 @@ void dns_up_count(struct dns_up *u, int ctr_id);
 
 /* dns_up_tls.c */
 struct ssl_st *dns_up_tls_ssl_new(const struct dns_up_server *sv, struct dns_up_srv *st);
-void dns_up_tls_failed(struct dns_up_srv *st, struct ssl_st *ssl, unsigned long err);
+void dns_up_tls_failed(struct dns_up *u, struct dns_up_srv *st, struct ssl_st *ssl,
+		       unsigned long err);
 
 /* dns_up_tcp.c: TCP and TLS. -EAGAIN: the server is backing off (see q->force). */
 int dns_up_tcp_start(struct dns_up_q *q, uint8_t srv, bool edns);

@@ -250,6 +250,11 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
 	struct dns_up_conn *c = arg;
 
 	if (what & BEV_EVENT_CONNECTED) {
+		if (c->ssl) {
+			dns_up_count(c->u, CTR_DNS_UPSTREAM_TLS_HANDSHAKES);
+			if (SSL_session_reused(c->ssl))
+				dns_up_count(c->u, CTR_DNS_UPSTREAM_TLS_RESUMED);
+		}
 		c->up = true;
 		c->st->backoff_ms = 0;
 		c->st->down_until = 0;
@@ -257,7 +262,7 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
 		return;
 	}
 	if (c->ssl && !c->up)
-		dns_up_tls_failed(c->st, c->ssl, bufferevent_get_openssl_error(bev));
+		dns_up_tls_failed(c->u, c->st, c->ssl, bufferevent_get_openssl_error(bev));
 	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT))
 		conn_fail(c, -ECONNREFUSED);
 }

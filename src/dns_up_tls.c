@@ -86,9 +86,9 @@ SSL *dns_up_tls_ssl_new(const struct dns_up_server *sv, struct dns_up_srv *st)
 	return ssl;
 }
 
-void dns_up_tls_failed(struct dns_up_srv *st, SSL *ssl, unsigned long err)
+void dns_up_tls_failed(struct dns_up *u, struct dns_up_srv *st, SSL *ssl, unsigned long err)
 {
-	char why[256], who[ADDR_STRLEN];
+	char why[256], who[ADDR_STRLEN], line[600];
 	long v = ssl ? SSL_get_verify_result(ssl) : X509_V_OK;
 
 	if (v != X509_V_OK)
@@ -103,6 +103,9 @@ void dns_up_tls_failed(struct dns_up_srv *st, SSL *ssl, unsigned long err)
 	if (strcmp(why, st->last_error) == 0)
 		return;
 	snprintf(st->last_error, sizeof(st->last_error), "%s", why);
-	log_err("dns: tls://%s#%s: %s", addr_fmt(&st->addr, who, sizeof(who)),
-		st->auth[0] ? st->auth : "(address)", why);
+	snprintf(line, sizeof(line), "dns: tls://%s#%s: %s", addr_fmt(&st->addr, who, sizeof(who)),
+		 st->auth[0] ? st->auth : "(address)", why);
+	/* every worker sees the same failure: one line for the process (an hour) */
+	if (log_once_first(u->env.once, line, 3600 * 1000))
+		log_err("%s", line);
 }

@@ -62,3 +62,31 @@ bool log_limit_ok(struct log_limit *l, unsigned burst, uint64_t interval_ms)
 	l->suppressed++;
 	return false;
 }
+
+/* FNV-1a: a message's key (collisions only cost a message). */
+static uint64_t text_hash(const char *t)
+{
+	uint64_t h = 1469598103934665603ull;
+
+	for (; *t; t++)
+		h = (h ^ (uint8_t)*t) * 1099511628211ull;
+	return h | 1; /* 0 marks a free slot */
+}
+
+bool log_once_first(struct log_once *o, const char *text, uint64_t window_ms)
+{
+	uint64_t h, now = sl_now_ms();
+	unsigned i;
+
+	if (!o)
+		return true;
+	h = text_hash(text);
+	for (i = 0; i < LOG_ONCE_SLOTS; i++)
+		if (atomic_load(&o->seen[i]) == h && now - atomic_load(&o->at_ms[i]) < window_ms)
+			return false;
+	/* Two threads may both log a fresh text once: harmless, and no lock. */
+	i = atomic_fetch_add(&o->next, 1) % LOG_ONCE_SLOTS;
+	atomic_store(&o->at_ms[i], now);
+	atomic_store(&o->seen[i], h);
+	return true;
+}
