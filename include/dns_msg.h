@@ -125,6 +125,7 @@ struct dns_answer_info {
 	bool has_opt;
 	bool opt_last;		       /* the OPT RR is the message's last RR */
 	uint16_t opt_off;	       /* where the OPT RR starts (valid if has_opt) */
+	uint16_t opt_ar_index;	       /* additional RRs before the OPT RR (valid if has_opt) */
 	bool has_soa;		       /* SOA in the authority section */
 	bool negative;		       /* NXDOMAIN, or NOERROR without an RR of the asked type */
 	bool cacheable;		       /* see dns_answer_inspect */
@@ -296,8 +297,9 @@ bool dns_answer_question_is(const uint8_t *pkt, size_t len, const struct dns_ans
 
 /**
  * Remove the OPT RR from an inspected answer in place (upstreams answer
- * sluice's EDNS query with one; the client gets its own, or none). Fixes
- * ARCOUNT and ai (has_opt, ttl_off, end, arcount). Returns the new length.
+ * sluice's EDNS query with one; the client gets its own, or none). RRs
+ * after it go too. Fixes ARCOUNT (the additional RRs before the OPT) and ai
+ * (has_opt, n_ttl, ttl_overflow, end, arcount). Returns the new length.
  */
 size_t dns_answer_strip_opt(uint8_t *pkt, size_t len, struct dns_answer_info *ai);
 

@@ -86,21 +86,21 @@ bool dns_answer_question_is(const uint8_t *pkt, size_t len, const struct dns_ans
 
 size_t dns_answer_strip_opt(uint8_t *pkt, size_t len, struct dns_answer_info *ai)
 {
-	size_t keep_ar = 0, n_before = 0;
+	size_t n_before = 0;
 
 	if (!ai->has_opt || ai->opt_off > len)
 		return ai->end <= len ? ai->end : len;
 	/* The OPT RR and whatever follows it go: pointers only lead backwards, so
 	 * what stays never refers to them. Additional RRs after the OPT are
-	 * optional data; answers that matter put OPT last. */
+	 * optional data; answers that matter put OPT last. ARCOUNT comes from
+	 * the OPT's place, not from ttl_off, which stops at DNS_MAX_RRS. */
 	for (size_t i = 0; i < ai->n_ttl; i++)
 		if (ai->ttl_off[i] < ai->opt_off)
 			n_before++;
-	if (n_before > (size_t)ai->ancount + ai->nscount)
-		keep_ar = n_before - ai->ancount - ai->nscount;
 	ai->n_ttl = (uint16_t)n_before;
-	ai->arcount = (uint16_t)keep_ar;
-	wr16(pkt + 10, (uint16_t)keep_ar);
+	ai->arcount = ai->opt_ar_index;
+	ai->ttl_overflow = (size_t)ai->ancount + ai->nscount + ai->arcount > DNS_MAX_RRS;
+	wr16(pkt + 10, ai->arcount);
 	ai->has_opt = false;
 	ai->opt_last = false;
 	ai->end = ai->opt_off;

@@ -645,6 +645,8 @@ int dns_answer_inspect(const uint8_t *pkt, size_t len, struct dns_answer_info *a
 		if (rr_read(pkt, len, &off, &rr, fixed) < 0 ||
 		    answer_rr(pkt, &rr, sec, i + 1 == nrr, ai, &w, fixed) < 0)
 			return -EBADMSG;
+		if (rr.type == DNS_TYPE_OPT) /* answer_rr checked it is additional */
+			ai->opt_ar_index = (uint16_t)(counts[2] - left);
 	}
 	ai->end = off;
 	answer_classify(ai, &w);

@@ -1284,6 +1284,73 @@ static void t_rewrite_ttls(void **st)
 	assert_int_equal(b[1], 0xcd);
 }
 
+/* An answer (one A RR) whose additional section holds `before` A RRs, an
+ * OPT RR, then `after` more, all owned by a pointer to the question. */
+static size_t opt_inside(uint8_t *b, unsigned before, unsigned after)
+{
+	size_t n = hdr(b, 0xbeef, 0x8180, 1, 1, 0, (uint16_t)(before + 1 + after));
+
+	n += wname(b + n, "example.com");
+	n += put16(b + n, DNS_TYPE_A);
+	n += put16(b + n, DNS_CLASS_IN);
+	for (unsigned i = 0; i < 1 + before + after; i++) {
+		if (i == 1 + before)
+			n += opt_rr(b + n, 1232, 0, false, NULL, 0);
+		n += put16(b + n, 0xc00c);
+		n += put16(b + n, DNS_TYPE_A);
+		n += put16(b + n, DNS_CLASS_IN);
+		n += put32(b + n, 300);
+		n += put16(b + n, 4);
+		n += put32(b + n, 0x0a000000 | i);
+	}
+	return n;
+}
+
+/* Removing an OPT RR that is not last keeps the additional RRs before it,
+ * also past the DNS_MAX_RRS TTL offsets inspect records. ARCOUNT used to
+ * come from those offsets, so 280 RRs before the OPT became 255 additional
+ * ones, the rest trailing bytes, and the OPT sluice appends for the client
+ * sat behind them unseen (fuzz_dns_up's check of the stripped answer,
+ * corpus file crash_strip_opt_mid_after_256_rrs). */
+static void t_strip_opt_not_last(void **st)
+{
+	static const unsigned cases[][2] = {{2, 1}, {280, 19}};
+	static uint8_t b[8192], qb[512], ob[8192];
+	struct dns_answer_info ai, ri;
+	struct dns_answer_src src;
+	struct dns_query q;
+	size_t n, qn, len;
+	int m;
+
+	(void)st;
+	assert_int_equal(parse_q(qb, &qn, "Example.COM", DNS_TYPE_A, 1232, false, &q), 0);
+	q.limit = 65535;
+	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		unsigned before = cases[c][0];
+
+		n = opt_inside(b, before, cases[c][1]);
+		assert_int_equal(dns_answer_inspect(b, n, &ai), 0);
+		assert_true(ai.has_opt && !ai.opt_last);
+		assert_int_equal(ai.ttl_overflow, 1 + before + cases[c][1] > DNS_MAX_RRS);
+		len = dns_answer_strip_opt(b, n, &ai);
+		assert_int_equal(len, ai.end);
+		assert_int_equal(ai.arcount, before);
+		assert_int_equal(b[10] << 8 | b[11], before);
+		assert_int_equal(dns_answer_inspect(b, len, &ri), 0);
+		assert_false(ri.has_opt);
+		assert_int_equal(ri.end, len);
+		assert_int_equal(ri.n_ttl, ai.n_ttl);
+		/* the client's answer ends with its own OPT */
+		src = (struct dns_answer_src){b, len, ai.ttl_off, ai.n_ttl, 0};
+		m = dns_build_answer(&src, &q, qb, 0, 0, 86400, ob, sizeof(ob));
+		assert_int_equal(m, len + 11);
+		assert_int_equal(dns_answer_inspect(ob, (size_t)m, &ri), 0);
+		assert_true(ri.has_opt && ri.opt_last);
+		assert_int_equal(ri.end, m);
+		assert_int_equal(ri.arcount, before + 1);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1317,6 +1384,7 @@ int main(void)
 	    cmocka_unit_test(t_inspect_not_cacheable),
 	    cmocka_unit_test(t_inspect_truncated_and_loops),
 	    cmocka_unit_test(t_rewrite_ttls),
+	    cmocka_unit_test(t_strip_opt_not_last),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
