@@ -1,20 +1,19 @@
 #include "config.h"
-/* fuzz_dns_answer.c - dns_answer_inspect on arbitrary bytes; on a valid
- * message: TTL rewriting on a copy (only TTL fields may change), then a
- * query built from the answer's question goes through dns_cache_put and
- * dns_cache_get, and the served answer must validate and match the query. */
+/* fuzz_dns_answer.c - dns_answer_inspect on arbitrary bytes, checked
+ * against ldns (dns_diff.c); on a valid message: TTL rewriting on a copy
+ * (only TTL fields may change, to the promised values), then a query built
+ * from the answer's question goes through dns_cache_put and dns_cache_get,
+ * and the served answer must validate (by sluice and ldns), match the
+ * query, and carry the serve-stale TTL. */
 
 #include <string.h>
 
 #include "dns_cache.h"
+#include "dns_diff.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define CHECK(x)                                                                                   \
-	do {                                                                                       \
-		if (!(x))                                                                          \
-			__builtin_trap();                                                          \
-	} while (0)
+#define CHECK DIFF_CHECK
 
 static void check_rewrite(const uint8_t *data, size_t size, const struct dns_answer_info *ai)
 {
@@ -28,6 +27,7 @@ static void check_rewrite(const uint8_t *data, size_t size, const struct dns_ans
 	CHECK(dns_rewrite_ttls(copy, size, ai->ttl_off, ai->n_ttl, (uint32_t)size, 1, 1000) == 0);
 	for (size_t i = 0; i < size; i++)
 		CHECK(is_ttl[i] || copy[i] == data[i]);
+	dns_diff_rewrite(data, copy, size, ai->n_ttl, (uint32_t)size, 1, 1000);
 }
 
 /* A query (ID 0x7777, RD, EDNS 1232 when the answer had OPT) for the answer's question. */
@@ -72,6 +72,8 @@ static void round_trip(const uint8_t *data, size_t size, const struct dns_answer
 	CHECK(put == 0 ? n > 0 : n == -ENOENT);
 	if (n > 0) {
 		CHECK(dns_answer_inspect(out, (size_t)n, &ai2) == 0);
+		dns_diff_answer(out, (size_t)n, 0, &ai2);
+		dns_diff_all_ttls(out, (size_t)n, DNS_CACHE_STALE_TTL);
 		CHECK(ai2.id == 0x7777 && dns_answer_matches(out, (size_t)n, &ai2, &q));
 		CHECK(hit.stale && ai2.rcode == ai->rcode);
 		CHECK(hit.truncated || ai2.ancount == ai->ancount);
@@ -82,8 +84,10 @@ static void round_trip(const uint8_t *data, size_t size, const struct dns_answer
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct dns_answer_info ai;
+	int rc = dns_answer_inspect(data, size, &ai);
 
-	if (dns_answer_inspect(data, size, &ai) != 0)
+	dns_diff_answer(data, size, rc, &ai);
+	if (rc != 0)
 		return 0;
 	CHECK(ai.end <= size && ai.n_ttl <= DNS_MAX_RRS);
 	CHECK(!ai.cacheable || ai.min_ttl > 0);
