@@ -2,7 +2,8 @@
 # The whole test suite, from a fresh Debian machine: installs the packages,
 # builds with warnings as errors and runs `make check` (unit tests, fuzz
 # corpora, namespace integration tests), then builds again under
-# AddressSanitizer and UndefinedBehaviorSanitizer and runs the suite again.
+# AddressSanitizer and UndefinedBehaviorSanitizer and runs the suite again,
+# then runs every fuzz target under libFuzzer for FUZZ_SECONDS (20) each.
 # Run as root (the namespace tests need it).
 set -e
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -38,5 +39,7 @@ run_suite build-ci
 echo "== build with -fsanitize=address,undefined and run the suite again"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	run_suite build-asan --with-sanitizer=address,undefined
-echo "== all tests passed (plain and sanitizer builds)"
+echo "== every fuzz target under libFuzzer (ASan+UBSan), ${FUZZ_SECONDS:-20} s each, from its seeds"
+(cd build-ci && make -s fuzz-run FUZZ_SECONDS="${FUZZ_SECONDS:-20}")
+echo "== all tests passed (plain and sanitizer builds, fuzzers)"
 echo "suite: $pass passed, 0 failed, $skip skipped"
