@@ -109,6 +109,7 @@ struct dns_conf {
 	char *tls_ca;		/* tls-ca FILE */
 	struct ssl_ctx_st *tls_ctx; /* for every tls:// server of this config */
 	struct addr listen[DNS_MAX_LISTEN]; /* dns-listen */
+	char listen_if[DNS_MAX_LISTEN][16];  /* a link-local one's interface, looked up at start */
 	size_t n_listen;
 };
 

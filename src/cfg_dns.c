@@ -345,6 +345,33 @@ static int p_tcp_idle(struct cfg_ctx *ctx, int argc, char **argv)
 				  &dc(ctx)->tcp_idle_s);
 }
 
+/* ADDR[:PORT], [ADDR%IFACE]:PORT. The interface of a link-local address is
+ * looked up when the sockets open, not now: at boot br-lan may come up
+ * after `sluice -t` or `sluice rules` run. */
+static int listen_addr(const char *s, struct addr *a, char *ifname)
+{
+	char buf[128];
+	const char *pct = strchr(s, '%'), *end;
+	size_t il;
+
+	ifname[0] = '\0';
+	if (!pct)
+		return addr_parse(s, false, 53, a);
+	end = strchr(pct, ']');
+	il = end ? (size_t)(end - pct - 1) : strlen(pct + 1);
+	if (il == 0 || il >= 16 || strlen(s) >= sizeof(buf))
+		return -EINVAL;
+	memcpy(ifname, pct + 1, il);
+	ifname[il] = '\0';
+	/* parse with the scope left out; the index comes at start */
+	snprintf(buf, sizeof(buf), "%.*s%s", (int)(pct - s), s, end ? end : "");
+	if (addr_parse(buf, false, 53, a) < 0 || addr_family(a) != AF_INET6 ||
+	    !IN6_IS_ADDR_LINKLOCAL(&a->u.in6.sin6_addr))
+		return -EINVAL;
+	a->u.in6.sin6_scope_id = UINT32_MAX; /* "has one": set at start */
+	return 0;
+}
+
 static int p_dns_listen(struct cfg_ctx *ctx, int argc, char **argv)
 {
 	struct dns_conf *d = dc(ctx);
@@ -355,9 +382,7 @@ static int p_dns_listen(struct cfg_ctx *ctx, int argc, char **argv)
 
 		if (d->n_listen == DNS_MAX_LISTEN)
 			return cfg_error(ctx, "too many dns-listen addresses (at most %d)", DNS_MAX_LISTEN);
-		rc = addr_parse(argv[i], false, 53, &a);
-		if (rc == -ENODEV)
-			return cfg_error(ctx, "dns-listen: '%s': no such interface", argv[i]);
+		rc = listen_addr(argv[i], &a, d->listen_if[d->n_listen]);
 		if (rc < 0 || addr_port(&a) == 0)
 			return cfg_error(ctx, "dns-listen: '%s' is not ADDR[:PORT] ([ADDR%%IFACE]:PORT for "
 					      "a link-local IPv6 address)", argv[i]);

@@ -27,6 +27,7 @@
 #include "worker.h"
 
 #include <errno.h>
+#include <net/if.h>
 #include <event2/buffer.h>
 #include <event2/event.h>
 #include <stdlib.h>
@@ -307,10 +308,14 @@ static size_t dns_sockets(const struct cfg *c, struct svc_sock *out, size_t max)
 		out[n++] = (struct svc_sock){.addr = c->listen[i], .type = SOCK_STREAM,
 					     .transparent = true, .svc = SVC_DNS, .fd = -1};
 	for (size_t i = 0; d && i < d->n_listen && n + 2 <= max; i++) {
-		out[n++] = (struct svc_sock){.addr = d->listen[i], .type = SOCK_DGRAM, .svc = SVC_DNS,
-					     .fd = -1};
-		out[n++] = (struct svc_sock){.addr = d->listen[i], .type = SOCK_STREAM,
-					     .svc = SVC_DNS, .fd = -1};
+		struct addr a = d->listen[i];
+
+		/* A link-local address's interface, now (0 if it is not there: the
+		 * bind then fails and says so). */
+		if (d->listen_if[i][0])
+			a.u.in6.sin6_scope_id = if_nametoindex(d->listen_if[i]);
+		out[n++] = (struct svc_sock){.addr = a, .type = SOCK_DGRAM, .svc = SVC_DNS, .fd = -1};
+		out[n++] = (struct svc_sock){.addr = a, .type = SOCK_STREAM, .svc = SVC_DNS, .fd = -1};
 	}
 	return n;
 }

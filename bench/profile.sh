@@ -1,0 +1,51 @@
+#!/bin/bash
+# Profile sluice's DNS path in the shared harness's lab: sluice on one CPU
+# (tproxy, as in bench/run.sh), nsd upstream, dnsperf load, `perf record`
+# (software clock) on the daemon for the run. Prints `perf report` head and
+# the load's QPS. Needs root, perf and the harness packages.
+#
+#   sudo bench/profile.sh hit|miss [SECONDS]
+#
+# Everything it starts it stops by PID; the harness lab is taken down.
+set -u
+top=$(cd "$(dirname "$0")/.." && pwd)
+kind=${1:-hit}
+secs=${2:-8}
+export BENCH=${BENCH_HARNESS:-$top/../shared/bench}
+export WORK=$top/bench/work
+bin=${SLUICE:-$top/build/src/sluice}
+[ -x "$bin" ] || { echo "build sluice first ($bin)" >&2; exit 1; }
+command -v perf >/dev/null || { echo "perf is not installed (linux-perf)" >&2; exit 1; }
+. "$BENCH/lib/common.sh"
+. "$BENCH/lib/rows.sh"
+mkdir -p "$WORK"/{conf,run,log,bin}
+cleanup() {
+	for n in "${!PID[@]}"; do proc_stop "$n"; done
+	intercept_off 2>/dev/null
+	"$BENCH/lab.sh" down >/dev/null 2>&1
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+[ -s "$WORK/q-miss.txt" ] || "$BENCH/tools/gen-data.sh" "$WORK" 100000 1000
+"$BENCH/lab.sh" up >/dev/null || exit 1
+nsd_start "$UP_CPUS" || exit 1
+tproxy_on 53
+gw_start sluice "$bin -c $top/bench/sluice-dns.conf"
+dns_wait "$UP_IP" 20 || { echo "sluice does not answer" >&2; exit 1; }
+file=$WORK/q-hit.txt
+args=(-l "$secs")
+if [ "$kind" = hit ]; then
+	dnsperf_run "$UP_IP" "$file" -n 2 -q 10 >/dev/null # warm the cache
+else
+	file=$WORK/q-miss.txt
+	args=(-n 1 -l "$secs")
+fi
+perf record -F 2999 -g -o "$WORK/perf.data" -p "${PID[sluice]}" -- sleep "$((secs + 1))" \
+	>/dev/null 2>&1 &
+prec=$!
+sleep 0.3
+echo "dnsperf ($kind): qps avg_lat_ms lost_pct completed = $(dnsperf_run "$UP_IP" "$file" \
+	"${args[@]}" $DNSPERF_ARGS)"
+wait "$prec"
+perf report -i "$WORK/perf.data" --no-children --percent-limit 0.7 --stdio 2>/dev/null |
+	grep -v '^$' | grep -E '^ +[0-9]' | head -50
