@@ -71,6 +71,21 @@ EOF
 		expect_eq "$rc|$(grep -cF "$f:4: dns-listen: ${bad#*|}" <<<"$out")" "1|1"
 done
 
+# An interface that is not there yet (br-lan at boot) is looked up at start:
+# `sluice -t` and `sluice rules` accept it, the start says what failed.
+f=$(lab_conf late-if.conf <<EOF
+$L
+intercept udp 53 dns
+dns-listen [fe80::1%nosuch0]:5353
+upstream abroad udp://203.0.113.3
+EOF
+)
+out=$(in_gw "$SLUICE" -t -c "$f" 2>&1)
+check "sluice -t takes a link-local dns-listen whose interface is not up yet" expect_eq "$?" 0
+out=$(in_gw timeout 10 "$SLUICE" -c "$f" 2>&1)
+check "the start fails on it, naming the address" \
+	expect_match "$out" "cannot open dns UDP socket on \\[fe80::1\\]:5353"
+
 conf=$(lab_conf listen.conf <<EOF
 $L
 intercept udp 53 dns
