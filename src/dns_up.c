@@ -245,6 +245,25 @@ static bool waiting(const struct dns_up_q *q)
 	return q->udp[0].fd >= 0 || q->udp[1].fd >= 0 || q->conn;
 }
 
+/* Start one attempt on server srv with the transport it names. */
+static int start_attempt(struct dns_up_q *q, uint8_t srv, bool edns)
+{
+	switch (q->sv[srv].proto) {
+	case DNS_PROTO_UDP:
+		return udp_start(q, srv, edns);
+	case DNS_PROTO_TCP:
+	case DNS_PROTO_TLS:
+		return dns_up_tcp_start(q, srv, edns);
+	}
+	return -EINVAL;
+}
+
+/* Let go of whatever stream attempt q has going (UDP ones stay: late answers count). */
+static void detach_streams(struct dns_up_q *q)
+{
+	dns_up_tcp_detach(q);
+}
+
 /* Start the next attempt that can be started; false when none is left. */
 static bool next_attempt(struct dns_up_q *q)
 {
@@ -258,9 +277,8 @@ again:
 
 		q->round = (uint8_t)(q->attempt / q->n);
 		q->attempt++;
-		dns_up_tcp_detach(q);
-		rc = q->sv[srv].proto == DNS_PROTO_UDP ? udp_start(q, srv, edns)
-						       : dns_up_tcp_start(q, srv, edns);
+		detach_streams(q);
+		rc = start_attempt(q, srv, edns);
 		if (rc == 0) {
 			arm(q, attempt_ms(q, q->sv[srv].proto != DNS_PROTO_UDP));
 			return true;
@@ -305,7 +323,7 @@ static void q_release(struct dns_up_q *q)
 		q->next->prev = q->prev;
 	try_close(&q->udp[0]);
 	try_close(&q->udp[1]);
-	dns_up_tcp_detach(q);
+	detach_streams(q);
 	event_free(q->tmr);
 	free(q);
 	u->inflight--;
