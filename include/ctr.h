@@ -72,6 +72,8 @@
 	X(DNS_UPSTREAM_TLS_RESUMED, "dns_upstream_tls_resumed", "TLS connections to upstream servers that resumed a session") \
 	X(DNS_UPSTREAM_IGNORED, "dns_upstream_ignored", "upstream DNS messages ignored: wrong ID or question (spoofing, or late)") \
 	X(DNS_UPSTREAM_TIMEOUTS, "dns_upstream_timeouts", "upstream DNS attempts unanswered within their share of the timeout") \
+	X(DNS_NO_AAAA, "dns_no_aaaa", "AAAA queries answered NODATA by a no-aaaa rule") \
+	X(DNS_SVCB_REWRITTEN, "dns_svcb_rewritten", "HTTPS/SVCB answers with ech or ipv6hint removed (no-ech, no-aaaa)") \
 	X(DNS_MERGED, "dns_merged", "DNS queries that joined an identical query already waiting for an upstream") \
 	X(DNS_CLIENT_LIMITED, "dns_client_limited", "DNS queries dropped or refused: the client had dns-inflight-per-client waiting") \
 	X(DNS_TCP_ACCEPTED, "dns_tcp_accepted", "DNS over TCP connections accepted") \
@@ -88,6 +90,7 @@
 	X(QUIC_FLOWS, "quic_flows", "QUIC flows seen")                                           \
 	X(QUIC_SNI, "quic_sni", "QUIC flows whose SNI was read")                                 \
 	X(QUIC_NOSNI, "quic_nosni", "QUIC flows decided without an SNI")                          \
+	X(QUIC_ECH, "quic_ech", "QUIC ClientHellos with Encrypted ClientHello (rules saw only the outer name)") \
 	X(QUIC_NOT_QUIC, "quic_not_quic", "flows on a quic port that were not QUIC v1/v2 Initials") \
 	X(QUIC_GIVEUP, "quic_giveup", "QUIC flows whose ClientHello hit a sniffing bound")        \
 	X(QUIC_SNIFF_TIMEOUT, "quic_sniff_timeout", "QUIC flows decided at the sniffing timeout") \

@@ -76,6 +76,10 @@ struct dns_rule {
 	struct dns_addrs addrs;
 	uint32_t mark; /* quic-rule mark N */
 	int qaction;   /* quic-rule action, see quic service */
+	/* options after the action (dns_ruleopt.c) */
+	bool no_aaaa;  /* AAAA answered NODATA, ipv6hint removed from HTTPS/SVCB */
+	bool no_ech;   /* ech removed from HTTPS/SVCB answers */
+	int ttl;       /* ttl=N for address/hosts answers; -1: block-ttl */
 };
 
 struct dns_conf {

@@ -7,6 +7,7 @@
 #include "cfg.h"
 #include "ctr.h"
 #include "fdplan.h"
+#include "log.h"
 
 struct worker;
 struct bindmap;
@@ -25,6 +26,7 @@ struct engine {
 	struct bindmap *binds; /* sluice's reply sockets, by bound address */
 	struct ownsock *own;   /* sluice's upstream sockets, for loop detection */
 	struct resolve *res;   /* host names in the config, resolved on the main loop */
+	struct log_once once;  /* messages any worker logs once for the process */
 	struct fdplan limits;  /* the descriptor plan for cfg */
 	struct fdplan pending_limits; /* and for pending, during a reload */
 	uint8_t flow_key[16];

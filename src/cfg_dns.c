@@ -418,10 +418,10 @@ static const struct cfg_directive dns_directives[] = {
 	 "hosts, adblock (||d^, @@||d^ exceptions), plain (one domain a line)."},
 	{"hosts", 1, 1, p_hosts, "FILE", NULL,
 	 "A hosts file the `hosts` action answers from (several allowed)."},
-	{"dns-rule", 2, 2 + DNS_MAX_ADDRS * 2, p_rule, "MATCHER ACTION [ARGS]", NULL,
+	{"dns-rule", 2, CFG_MAX_ARGS - 1, p_rule, "MATCHER ACTION [ARGS] [OPTIONS]", NULL,
 	 "First match wins. MATCHER: geosite:CODE[@attr], list:NAME, full:D, domain:D, keyword:K, "
 	 "regexp:R, qtype:TYPE, client:CIDR, all. ACTION: forward GROUP, passthrough, "
-	 "block nxdomain|refused|zero|drop, address IP..., hosts."},
+	 "block nxdomain|refused|zero|drop, address IP..., hosts. OPTIONS: no-aaaa, no-ech, ttl=N."},
 	{"upstream-timeout", 1, 1, p_timeout, "MS", "2500",
 	 "Time a query may spend on its upstream group before the client gets SERVFAIL."},
 	{"cache-size", 1, 1, p_cache_size, "N", "10000",

@@ -149,16 +149,19 @@ static void forward(struct dns_worker *dw, const struct dns_src *src, const stru
 			return;
 		}
 		pass_sv = (struct dns_up_server){.addr = src->local, .proto = DNS_PROTO_UDP};
-		dest = (struct dns_dest){&pass_sv, 1, NULL};
+		dest = (struct dns_dest){&pass_sv, 1, NULL, 0};
 	} else {
 		const struct dns_group *g = r ? r->group : &d->groups[0];
 
 		ctr_inc(ctr, CTR_DNS_FORWARDED);
-		dest = (struct dns_dest){g->servers, g->n, g->name};
+		dest = (struct dns_dest){g->servers, g->n, g->name, 0};
 		if (g->has_hosts)
 			dest.n = expand_hosts(dw, g, exp);
 		dest.servers = g->has_hosts ? exp : g->servers;
 	}
+	if (r)
+		dest.opts = (uint8_t)((r->no_ech ? DNS_DEST_NO_ECH : 0) |
+				      (r->no_aaaa ? DNS_DEST_NO_IPV6HINT : 0));
 	dns_pend_forward(dw->pend, src, q, pkt, len, &dest, cache_ok);
 }
 
@@ -169,6 +172,7 @@ static void answer_local(struct dns_worker *dw, const struct dns_src *src, const
 	struct in_addr v4[DNS_MAX_ADDRS];
 	struct in6_addr v6[DNS_MAX_ADDRS];
 	struct dns_addr_list al = {0};
+	uint32_t ttl = r->ttl >= 0 ? (uint32_t)r->ttl : d->block_ttl;
 	int n = -1, c4, c6;
 
 	switch (r->atype) {
@@ -185,16 +189,17 @@ static void answer_local(struct dns_worker *dw, const struct dns_src *src, const
 		break;
 	case DNS_A_ADDRESS:
 		ctr_inc(&dw->w->ctr, CTR_DNS_LOCAL_ANSWERS);
-		al = (struct dns_addr_list){r->addrs.v4, r->addrs.n4, r->addrs.v6, r->addrs.n6};
-		n = dns_build_address(q, pkt, &al, d->block_ttl, dw->out, sizeof(dw->out));
+		al = (struct dns_addr_list){r->addrs.v4, r->addrs.n4, r->addrs.v6,
+					    r->no_aaaa ? 0 : r->addrs.n6};
+		n = dns_build_address(q, pkt, &al, ttl, dw->out, sizeof(dw->out));
 		break;
 	case DNS_A_HOSTS:
 		ctr_inc(&dw->w->ctr, CTR_DNS_LOCAL_ANSWERS);
 		c4 = list_hosts_lookup(d->hosts, q->name, q->name_len, AF_INET, v4, DNS_MAX_ADDRS);
 		c6 = list_hosts_lookup(d->hosts, q->name, q->name_len, AF_INET6, v6, DNS_MAX_ADDRS);
 		al = (struct dns_addr_list){v4, (size_t)SL_MAX(0, SL_MIN(c4, DNS_MAX_ADDRS)), v6,
-					    (size_t)SL_MAX(0, SL_MIN(c6, DNS_MAX_ADDRS))};
-		n = dns_build_address(q, pkt, &al, d->block_ttl, dw->out, sizeof(dw->out));
+					    r->no_aaaa ? 0 : (size_t)SL_MAX(0, SL_MIN(c6, DNS_MAX_ADDRS))};
+		n = dns_build_address(q, pkt, &al, ttl, dw->out, sizeof(dw->out));
 		break;
 	default:
 		return;
@@ -202,6 +207,17 @@ static void answer_local(struct dns_worker *dw, const struct dns_src *src, const
 	if (n > 0 && (dw->out[2] & (DNS_F_TC >> 8)))
 		ctr_inc(&dw->w->ctr, CTR_DNS_TRUNCATED);
 	dns_deliver(dw, src, n);
+}
+
+/* no-aaaa: an AAAA query gets NODATA at once (the name exists, without IPv6). */
+static void no_aaaa(struct dns_worker *dw, const struct dns_src *src, const struct dns_query *q,
+		    const uint8_t *pkt)
+{
+	static const struct dns_addr_list none;
+
+	ctr_inc(&dw->w->ctr, CTR_DNS_NO_AAAA);
+	dns_deliver(dw, src, dns_build_address(q, pkt, &none, dns_wconf(dw)->block_ttl, dw->out,
+						   sizeof(dw->out)));
 }
 
 /* A query from one of sluice's own upstream sockets came back in: the mark
@@ -253,6 +269,8 @@ void dns_query_in(struct dns_worker *dw, const struct dns_src *src, const uint8_
 	r = dns_rules_eval(d, d->rules, d->n_rules, q.name, q.name_len, q.qtype, &src->client, NULL);
 	if (r && r->atype != DNS_A_FORWARD && r->atype != DNS_A_PASSTHROUGH)
 		answer_local(dw, src, r, &q, pkt);
+	else if (r && r->no_aaaa && q.qtype == DNS_TYPE_AAAA)
+		no_aaaa(dw, src, &q, pkt);
 	else
 		forward(dw, src, r, &q, pkt, len);
 }

@@ -80,11 +80,16 @@ void dns_pend_free(struct dns_pend_tab *t);
 /** Queries held (upstream queries in flight). */
 size_t dns_pend_count(const struct dns_pend_tab *t);
 
-/** Where a forwarded query goes. */
+/** Rewrites the rule asks of an upstream answer (dns_dest.opts). */
+#define DNS_DEST_NO_ECH 0x01
+#define DNS_DEST_NO_IPV6HINT 0x02
+
+/** Where a forwarded query goes, and what is done to its answer. */
 struct dns_dest {
 	const struct dns_up_server *servers;
 	size_t n;
 	const char *group; /* group name, or NULL for passthrough */
+	uint8_t opts;	   /* DNS_DEST_* */
 };
 
 /**

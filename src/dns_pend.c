@@ -11,6 +11,7 @@
 #include "dns_int.h"
 #include "clients.h"
 #include "dns_cache.h"
+#include "dns_svcb.h"
 #include "worker.h"
 
 #include <errno.h>
@@ -18,7 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define KEY_MAX (1 + DNS_NAME_WIRE_MAX + 5 + 1 + 255)
+#define KEY_MAX (1 + DNS_NAME_WIRE_MAX + 6 + 1 + 255)
 
 struct dns_waiter {
 	struct dns_waiter *next;
@@ -35,6 +36,7 @@ struct dns_pend {
 	struct dns_up_q *uq;
 	uint64_t hash;
 	bool cache_ok, hashed;
+	uint8_t opts; /* DNS_DEST_*: rewrites of the answer */
 	struct dns_waiter *waiters, **tail;
 	struct dns_query q; /* the first client's query, rebuilt for each attempt */
 	uint16_t klen;
@@ -158,6 +160,7 @@ static size_t key_make(const struct dns_query *q, const struct dns_dest *dest, u
 	k[n++] = (uint8_t)(q->qclass >> 8);
 	k[n++] = (uint8_t)q->qclass;
 	k[n++] = (uint8_t)((q->do_bit ? 1 : 0) | (q->flags & DNS_F_CD ? 2 : 0));
+	k[n++] = dest->opts; /* answers rewritten differently are different answers */
 	if (dest->group) {
 		size_t gl = strnlen(dest->group, 255);
 
@@ -220,6 +223,22 @@ static void unlink_pend(struct dns_pend *p)
 	t->count--;
 }
 
+/* The rule's rewrites of the answer in dw->ans (no-ech, no-aaaa); true
+ * when ai now describes dw->ans as it is after them. */
+static bool rewrite(struct dns_worker *dw, size_t *len, struct dns_answer_info *ai, uint8_t opts)
+{
+	size_t n;
+
+	if (ai->qtype != DNS_TYPE_HTTPS && ai->qtype != DNS_TYPE_SVCB)
+		return false;
+	n = dns_svcb_strip(dw->ans, *len, sizeof(dw->ans), opts & DNS_DEST_NO_ECH,
+			   opts & DNS_DEST_NO_IPV6HINT);
+	if (n != *len)
+		ctr_inc(&dw->w->ctr, CTR_DNS_SVCB_REWRITTEN);
+	*len = n;
+	return dns_answer_inspect(dw->ans, n, ai) == 0;
+}
+
 static void pend_cb(void *arg, int status, const uint8_t *ans, size_t len,
 		    const struct dns_answer_info *ai)
 {
@@ -233,10 +252,12 @@ static void pend_cb(void *arg, int status, const uint8_t *ans, size_t len,
 	unlink_pend(p);
 	if (status == 0) {
 		ctr_inc(&dw->w->ctr, CTR_DNS_UPSTREAM_ANSWERS);
-		if (p->cache_ok && dw->sh->cache)
-			dns_cache_put(dw->sh->cache, &p->q, ans, len, ai, sl_now_ms());
 		memcpy(dw->ans, ans, len);
 		a2 = *ai;
+		if (p->opts && rewrite(dw, &len, &a2, p->opts))
+			ai = &a2;
+		if (p->cache_ok && dw->sh->cache)
+			dns_cache_put(dw->sh->cache, &p->q, dw->ans, len, ai, sl_now_ms());
 		src = (struct dns_answer_src){dw->ans, dns_answer_strip_opt(dw->ans, len, &a2),
 					      a2.ttl_off, a2.n_ttl, ai->rcode | ai->ext_rcode << 4};
 	}
@@ -311,6 +332,7 @@ void dns_pend_forward(struct dns_pend_tab *t, const struct dns_src *src, const s
 		return;
 	}
 	p->cache_ok = cache_ok;
+	p->opts = dest->opts;
 	p->hash = h;
 	if (w) {
 		*p->tail = w;
