@@ -57,6 +57,7 @@
 	X(DNS_LOOP_REFUSED, "dns_loop_refused", "DNS queries from sluice's own upstream sockets (a loop)") \
 	X(DNS_BLOCKED, "dns_blocked", "DNS queries blocked by a rule")                            \
 	X(DNS_LOCAL_ANSWERS, "dns_local_answers", "DNS queries answered by address or hosts rules") \
+	X(DNS_LOCAL_ZONE_ANSWERS, "dns_local_zone_answers", "DNS queries answered from a local-zone file") \
 	X(DNS_CACHE_HITS, "dns_cache_hits", "DNS queries answered from the cache")                \
 	X(DNS_CACHE_MISSES, "dns_cache_misses", "DNS queries not found in the cache")             \
 	X(DNS_PREFETCH, "dns_prefetch", "DNS background refreshes (prefetch, serve-stale)")       \

@@ -95,6 +95,40 @@ int dns_cache_put(struct dns_cache *c, const struct dns_query *q, const uint8_t 
 int dns_cache_get(struct dns_cache *c, const struct dns_query *q, const uint8_t *query_pkt,
 		  uint8_t *out, size_t outlen, uint64_t now_ms, struct dns_cache_hit *hit);
 
+/** Key bits of a dumped entry (struct dns_cache_rec.key_flags). */
+#define DNS_CACHE_KEY_DO 0x01
+#define DNS_CACHE_KEY_CD 0x02
+
+/** One entry as dns_cache_dump hands it out and dns_cache_restore takes it back. */
+struct dns_cache_rec {
+	const uint8_t *wire; /* the answer, no OPT RR; its question makes the key */
+	size_t len;
+	uint8_t key_flags;  /* DNS_CACHE_KEY_*: the DO and CD bits of the key */
+	int64_t left_ms;    /* lifetime left; negative: expired that long ago */
+	uint32_t orig_ttl;  /* the upstream's min TTL */
+	uint32_t elapsed_s; /* restore: how old the TTLs in wire are (dump: 0) */
+};
+
+/**
+ * Hand every entry to fn, shard by shard, least recently used first, with
+ * its TTLs as a hit at now_ms would serve them. Each shard is copied under
+ * its lock and fn runs without it (fn may do I/O, may not call the cache).
+ * Stops at fn's first non-zero return and returns it; else 0, or -ENOMEM.
+ */
+int dns_cache_dump(struct dns_cache *c, uint64_t now_ms,
+		   int (*fn)(void *arg, const struct dns_cache_rec *r), void *arg);
+
+/**
+ * Put a dumped entry back at time now_ms, trusting nothing: the answer
+ * must pass dns_answer_inspect with one uncompressed question, NOERROR or
+ * NXDOMAIN, TC clear, no OPT RR, no bytes after its last RR, at most
+ * DNS_CACHE_MAX_ANSWER bytes, and answers (positive) or an SOA (negative).
+ * Its TTLs are counted down by r->elapsed_s; it lives r->left_ms more (at
+ * most max-ttl); an expired one only within the serve-stale window.
+ * Returns 0, -EINVAL (refused), -ESTALE (expired), -ENOMEM.
+ */
+int dns_cache_restore(struct dns_cache *c, const struct dns_cache_rec *r, uint64_t now_ms);
+
 /** Read the counters (relaxed atomics: each is exact, the set is not a snapshot). */
 void dns_cache_stats(const struct dns_cache *c, struct dns_cache_stats *st);
 

@@ -11,6 +11,7 @@
 
 struct match_set;
 struct list_hosts;
+struct dns_zone;
 
 #define DNS_MAX_SERVERS 8
 #define DNS_MAX_ADDRS 8
@@ -115,6 +116,9 @@ struct dns_conf {
 	struct addr listen[DNS_MAX_LISTEN]; /* dns-listen */
 	char listen_if[DNS_MAX_LISTEN][16];  /* a link-local one's interface, looked up at start */
 	size_t n_listen;
+	struct dns_zone **zones; /* local-zone, answered before the rules */
+	size_t n_zones;
+	char *cache_file;	/* cache-file FILE */
 };
 
 /** The DNS settings of a config (never NULL after cfg_load). */

@@ -6,6 +6,7 @@
 #include "dns_conf.h"
 #include "dns_match.h"
 #include "dns_url.h"
+#include "dns_zone.h"
 #include "list_geosite.h"
 #include "list_text.h"
 #include "log.h"
@@ -401,6 +402,55 @@ static int p_dns_listen(struct cfg_ctx *ctx, int argc, char **argv)
 	return 0;
 }
 
+/* A zone file's own errors are reported at its FILE:LINE (FILE: for the
+ * file as a whole); one it cannot open, at the directive's line. */
+static int p_local_zone(struct cfg_ctx *ctx, int argc, char **argv)
+{
+	struct dns_conf *d = dc(ctx);
+	char apex[DNS_NAME_PRES_MAX], other[DNS_NAME_PRES_MAX];
+	struct dns_zone_err err;
+	struct dns_zone **v, *z;
+	char *path = cfg_path(ctx, argv[1]);
+	int rc;
+
+	if (!path)
+		return cfg_error(ctx, "out of memory");
+	z = dns_zone_load(path, &err);
+	if (!z) {
+		rc = err.open ? cfg_error(ctx, "local-zone %s: %s", path, err.msg)
+			      : cfg_error_at(ctx, path, err.line, "%s", err.msg);
+		free(path);
+		return rc;
+	}
+	dns_zone_apex_text(z, apex);
+	for (size_t i = 0; i < d->n_zones; i++) {
+		dns_zone_apex_text(d->zones[i], other);
+		if (strcmp(apex, other) == 0) {
+			dns_zone_free(z);
+			rc = cfg_error(ctx, "local-zone %s: a zone for '%s.' is already loaded", path,
+				       apex);
+			free(path);
+			return rc;
+		}
+	}
+	v = grow(d->zones, d->n_zones, sizeof(*v));
+	if (!v) {
+		dns_zone_free(z);
+		free(path);
+		return cfg_error(ctx, "out of memory");
+	}
+	d->zones = v;
+	d->zones[d->n_zones++] = z;
+	log_info("local-zone %s.: %zu records from %s", apex, dns_zone_records(z), path);
+	free(path);
+	return 0;
+}
+
+static int p_cache_file(struct cfg_ctx *ctx, int argc, char **argv)
+{
+	return set_path(ctx, &dc(ctx)->cache_file, argv[1]);
+}
+
 static const struct cfg_directive dns_directives[] = {
 	{"upstream", 2, 1 + DNS_MAX_SERVERS, p_upstream, "NAME URL...", NULL,
 	 "An upstream group: servers tried in order (failover). Each UDP query leaves from a fresh "
@@ -458,6 +508,13 @@ static const struct cfg_directive dns_directives[] = {
 	 "Also answer DNS (UDP and TCP) sent to the gateway's own address, e.g. the one DHCP hands "
 	 "out; a link-local IPv6 address needs its interface ([fe80::1%br-lan]:53). Port 53 by "
 	 "default. Needs a restart to change."},
+	{"local-zone", 1, 1, p_local_zone, "FILE", NULL,
+	 "Answer the names of a zone file (RFC 1035 format; the SOA names the apex) "
+	 "authoritatively, before any dns-rule: records, CNAMEs inside the zone, wildcards, "
+	 "NODATA and NXDOMAIN with the SOA. Several allowed; the longest apex wins."},
+	{"cache-file", 1, 1, p_cache_file, "FILE", NULL,
+	 "Save the DNS cache to FILE at exit (FILE.tmp, then renamed) and read it back at "
+	 "start; entries keep what is left of their TTL. A damaged file is logged and ignored."},
 	{NULL, 0, 0, NULL, NULL, NULL, NULL},
 };
 
@@ -522,6 +579,10 @@ static void dns_free(struct cfg *c)
 	free(d->geosite);
 	free(d->geosite_dir);
 	free(d->bootstrap);
+	for (size_t i = 0; i < d->n_zones; i++)
+		dns_zone_free(d->zones[i]);
+	free(d->zones);
+	free(d->cache_file);
 	free(d);
 	c->svc[SVC_DNS] = NULL;
 }

@@ -14,7 +14,9 @@
 #include "dns_int.h"
 #include "clients.h"
 #include "dns_cache.h"
+#include "dns_cachefile.h"
 #include "dns_match.h"
+#include "dns_zone.h"
 #include "engine.h"
 #include "listen.h"
 #include "list_text.h"
@@ -209,6 +211,27 @@ static void answer_local(struct dns_worker *dw, const struct dns_src *src, const
 	dns_deliver(dw, src, n);
 }
 
+/* Local zones are answered before the rules: they are the operator's own
+ * names (printer.lan), so no rule (`all forward ...`, a block list that
+ * happens to match) can send them upstream or block them, and their order
+ * among the dns-rule lines does not matter. False when q is in no zone. */
+static bool answer_zone(struct dns_worker *dw, const struct dns_src *src,
+			const struct dns_query *q, const uint8_t *pkt)
+{
+	const struct dns_conf *d = dns_wconf(dw);
+	const struct dns_zone *z = d->n_zones ? dns_zone_find(d->zones, d->n_zones, q) : NULL;
+	int n;
+
+	if (!z)
+		return false;
+	ctr_inc(&dw->w->ctr, CTR_DNS_LOCAL_ZONE_ANSWERS);
+	n = dns_zone_answer(z, q, pkt, dw->out, sizeof(dw->out));
+	if (n > 0 && (dw->out[2] & (DNS_F_TC >> 8)))
+		ctr_inc(&dw->w->ctr, CTR_DNS_TRUNCATED);
+	dns_deliver(dw, src, n);
+	return true;
+}
+
 /* no-aaaa: an AAAA query gets NODATA at once (the name exists, without IPv6). */
 static void no_aaaa(struct dns_worker *dw, const struct dns_src *src, const struct dns_query *q,
 		    const uint8_t *pkt)
@@ -263,6 +286,8 @@ void dns_query_in(struct dns_worker *dw, const struct dns_src *src, const uint8_
 		send_error(dw, src, &q, pkt, DNS_RCODE_REFUSED);
 		return;
 	}
+	if (answer_zone(dw, src, &q, pkt))
+		return;
 	/* Rules see the presentation name, escapes and all: a name of binary
 	 * labels is matched on its canonical form like any other. */
 	_Static_assert(DNS_NAME_PRES_MAX - 1 <= MATCH_LOOKUP_MAX, "a query name fits a lookup");
@@ -338,6 +363,49 @@ static size_t dns_sockets(const struct cfg *c, struct svc_sock *out, size_t max)
 	return n;
 }
 
+static void cache_apply(struct dns_cache *c, const struct dns_conf *d)
+{
+	dns_cache_set_ttl(c, d->min_ttl, d->max_ttl);
+	dns_cache_set_stale(c, d->serve_stale ? 86400 : 0);
+	dns_cache_set_prefetch(c, d->prefetch);
+}
+
+/* cache-file at start: the limits applied first (max-ttl and the
+ * serve-stale window decide what comes back). Never fatal. */
+static void cache_file_load(struct dns_cache *c, const struct dns_conf *d)
+{
+	struct dns_cachefile_stats st;
+	int rc;
+
+	cache_apply(c, d);
+	rc = dns_cachefile_load(c, d->cache_file, &st);
+	if (rc == -ENOENT)
+		log_info("cache-file %s: not there yet; starting with an empty cache", d->cache_file);
+	else if (rc == -EBADMSG)
+		log_warn("cache-file %s: damaged or not a sluice cache file (version %d); ignored",
+			 d->cache_file, DNS_CACHEFILE_VERSION);
+	else if (rc < 0)
+		log_warn("cache-file %s: cannot read: %s; ignored", d->cache_file, strerror(-rc));
+	else
+		log_notice("cache-file %s: %zu answers restored, %zu expired, %zu refused",
+			   d->cache_file, st.restored, st.expired, st.refused);
+}
+
+/* cache-file at exit. The engine calls proc_fini once every worker thread
+ * has been joined, so nothing writes the cache while it is saved. */
+static void cache_file_save(struct dns_cache *c, const char *path)
+{
+	struct dns_cachefile_stats st = {0};
+	size_t n = 0;
+	int rc = dns_cachefile_save(c, path, &n, &st);
+
+	if (rc < 0)
+		log_err("cache-file %s: cannot save the DNS cache: %s", path, strerror(-rc));
+	else
+		log_notice("cache-file %s: %zu answers saved%s", path, n,
+			   st.skipped ? " (the rest left out: the file is at its size limit)" : "");
+}
+
 static int dns_proc_init(struct engine *e)
 {
 	const struct dns_conf *d = dns_conf_get(e->cfg);
@@ -348,6 +416,8 @@ static int dns_proc_init(struct engine *e)
 	e->svc_shared[SVC_DNS] = sh;
 	if (d->cache_size && !(sh->cache = dns_cache_new(d->cache_size, 16)))
 		return -ENOMEM;
+	if (sh->cache && d->cache_file)
+		cache_file_load(sh->cache, d);
 	sh->clients = clients_new(65536);
 	if (!sh->clients)
 		return -ENOMEM;
@@ -358,20 +428,17 @@ static int dns_proc_init(struct engine *e)
 static void dns_proc_fini(struct engine *e)
 {
 	struct dns_shared *sh = e->svc_shared[SVC_DNS];
+	const struct dns_conf *d;
 
 	if (!sh)
 		return;
+	d = e->cfg ? dns_conf_get(e->cfg) : NULL;
+	if (sh->cache && d && d->cache_file)
+		cache_file_save(sh->cache, d->cache_file);
 	dns_cache_free(sh->cache);
 	clients_free(sh->clients);
 	free(sh);
 	e->svc_shared[SVC_DNS] = NULL;
-}
-
-static void cache_apply(struct dns_cache *c, const struct dns_conf *d)
-{
-	dns_cache_set_ttl(c, d->min_ttl, d->max_ttl);
-	dns_cache_set_stale(c, d->serve_stale ? 86400 : 0);
-	dns_cache_set_prefetch(c, d->prefetch);
 }
 
 static int open_socks(struct dns_worker *dw)

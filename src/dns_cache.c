@@ -13,6 +13,7 @@
  * dns_cache_stats reads them without the lock).
  */
 #include "dns_cache.h"
+#include "dns_wire.h"
 
 #include <pthread.h>
 #include <sodium.h>
@@ -342,11 +343,27 @@ static void shard_evict(const struct dns_cache *c, struct shard *s)
 	}
 }
 
+/* Insert e under key k, replacing an entry with the same key. */
+static void store(struct dns_cache *c, struct entry *e, const struct key *k)
+{
+	struct entry *old;
+	struct shard *s;
+
+	e->hash = key_hash(c, k);
+	s = shard_of(c, e->hash);
+	pthread_mutex_lock(&s->lock);
+	old = find(s, e->hash, k);
+	if (old)
+		entry_remove(s, old);
+	entry_insert(s, e);
+	shard_evict(c, s);
+	pthread_mutex_unlock(&s->lock);
+}
+
 int dns_cache_put(struct dns_cache *c, const struct dns_query *q, const uint8_t *ans, size_t len,
 		  const struct dns_answer_info *ai, uint64_t now_ms)
 {
-	struct entry *e, *old;
-	struct shard *s;
+	struct entry *e;
 	struct key k;
 
 	if (!ai->cacheable || !q->question_ok || q->ecs || ai->end > len ||
@@ -360,15 +377,7 @@ int dns_cache_put(struct dns_cache *c, const struct dns_query *q, const uint8_t 
 	e = entry_new(c, &k, ans, ai, now_ms);
 	if (!e)
 		return -ENOMEM;
-	e->hash = key_hash(c, &k);
-	s = shard_of(c, e->hash);
-	pthread_mutex_lock(&s->lock);
-	old = find(s, e->hash, &k);
-	if (old)
-		entry_remove(s, old);
-	entry_insert(s, e);
-	shard_evict(c, s);
-	pthread_mutex_unlock(&s->lock);
+	store(c, e, &k);
 	return 0;
 }
 
@@ -473,4 +482,123 @@ void dns_cache_stats(const struct dns_cache *c, struct dns_cache_stats *st)
 	st->entries = v[C_ENTRIES];
 	st->bytes = v[C_BYTES];
 	st->uncacheable = atomic_load_explicit(&c->uncacheable, memory_order_relaxed);
+}
+
+/* ---- dump and restore (the cache file, dns_cachefile.c) ---- */
+
+/* What the snapshot holds before each answer's bytes. */
+struct snap {
+	int64_t left_ms;
+	uint32_t orig_ttl;
+	uint16_t len;
+	uint8_t key_flags;
+};
+
+/* Copy shard s out (lock held): least recently used first, TTLs as served
+ * at now_ms. NULL with *size 0 when the shard is empty. */
+static uint8_t *snapshot(struct shard *s, uint64_t now_ms, size_t *size)
+{
+	size_t need = 0, off = 0;
+	uint8_t *buf;
+
+	for (struct entry *e = s->tail; e; e = e->prev)
+		need += sizeof(struct snap) + e->wire_len;
+	*size = need;
+	if (!need || !(buf = malloc(need)))
+		return NULL;
+	for (struct entry *e = s->tail; e; e = e->prev) {
+		struct snap h = {(int64_t)e->expire_ms - (int64_t)now_ms, e->orig_ttl, e->wire_len,
+				 e_key(e)[e->key_len - 1]};
+		uint32_t elapsed = (uint32_t)((now_ms - e->stored_ms) / 1000);
+
+		memcpy(buf + off, &h, sizeof(h));
+		off += sizeof(h);
+		memcpy(buf + off, e_wire(e), e->wire_len);
+		dns_rewrite_ttls(buf + off, e->wire_len, e->data, e->n_ttl, elapsed, e->min_clamp,
+				 e->ttl);
+		off += e->wire_len;
+	}
+	return buf;
+}
+
+int dns_cache_dump(struct dns_cache *c, uint64_t now_ms,
+		   int (*fn)(void *arg, const struct dns_cache_rec *r), void *arg)
+{
+	int rc = 0;
+
+	for (size_t i = 0; i < c->nshards && rc == 0; i++) {
+		struct shard *s = &c->shards[i];
+		size_t size, off = 0;
+		uint8_t *buf;
+
+		pthread_mutex_lock(&s->lock);
+		buf = snapshot(s, now_ms, &size);
+		pthread_mutex_unlock(&s->lock);
+		if (!buf && size)
+			return -ENOMEM;
+		while (off < size && rc == 0) {
+			struct snap h;
+			struct dns_cache_rec r;
+
+			memcpy(&h, buf + off, sizeof(h));
+			off += sizeof(h);
+			r = (struct dns_cache_rec){buf + off, h.len, h.key_flags, h.left_ms, h.orig_ttl, 0};
+			off += h.len;
+			rc = fn(arg, &r);
+		}
+		free(buf);
+	}
+	return rc;
+}
+
+/* What dns_cache_put would have taken, less the TTL requirement (a
+ * restored answer may be stale) and anything after the last RR. */
+static bool restorable(const struct dns_answer_info *ai, size_t len)
+{
+	return ai->qdcount == 1 && !ai->qname_compressed && !ai->has_opt && !ai->tc &&
+	       !ai->ext_rcode && !ai->ttl_overflow && ai->end == len &&
+	       (ai->rcode == DNS_RCODE_NOERROR || ai->rcode == DNS_RCODE_NXDOMAIN) &&
+	       (ai->negative ? ai->has_soa : ai->ancount > 0);
+}
+
+int dns_cache_restore(struct dns_cache *c, const struct dns_cache_rec *r, uint64_t now_ms)
+{
+	int64_t win = (int64_t)atomic_load_explicit(&c->stale_s, memory_order_relaxed) * 1000;
+	int64_t hi = (int64_t)atomic_load_explicit(&c->max_ttl, memory_order_relaxed) * 1000;
+	int64_t left = r->left_ms;
+	struct dns_answer_info ai;
+	struct entry *e;
+	struct key k;
+	size_t off = DNS_HDR_LEN, wl;
+
+	if (!r->wire || r->len < DNS_HDR_LEN || r->len > DNS_CACHE_MAX_ANSWER ||
+	    (r->key_flags & ~(DNS_CACHE_KEY_DO | DNS_CACHE_KEY_CD)))
+		return -EINVAL;
+	if (dns_answer_inspect(r->wire, r->len, &ai) < 0 || !restorable(&ai, r->len) ||
+	    dns_wire_name_read(r->wire, r->len, &off, k.b, &wl, NULL, NULL) < 0)
+		return -EINVAL;
+	if (left <= 0 && left <= -win)
+		return -ESTALE;
+	if (left > hi)
+		left = hi;
+	k.b[wl] = (uint8_t)(ai.qtype >> 8);
+	k.b[wl + 1] = (uint8_t)ai.qtype;
+	k.b[wl + 2] = (uint8_t)(ai.qclass >> 8);
+	k.b[wl + 3] = (uint8_t)ai.qclass;
+	k.b[wl + 4] = r->key_flags;
+	k.len = wl + 5;
+	e = entry_new(c, &k, r->wire, &ai, now_ms);
+	if (!e)
+		return -ENOMEM;
+	/* The answer's TTLs are what was left when it was saved, less the time
+	 * since; the entry lives what is left of its lifetime, clamped no more. */
+	dns_rewrite_ttls(e_wire(e), e->wire_len, e->data, e->n_ttl, r->elapsed_s, 0, UINT32_MAX);
+	e->ttl = left > 0 ? (uint32_t)((left + 999) / 1000) : 0;
+	e->min_clamp = 0;
+	e->orig_ttl = r->orig_ttl;
+	/* Expired before the monotonic clock began (sluice starts soon after
+	 * boot): expired at its start, so stale a little longer than asked. */
+	e->expire_ms = left < 0 && (uint64_t)-left > now_ms ? 0 : (uint64_t)((int64_t)now_ms + left);
+	store(c, e, &k);
+	return 0;
 }
