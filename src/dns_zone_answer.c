@@ -130,12 +130,12 @@ static int lookup(const struct dns_zone *z, const struct dns_query *q, struct zo
 		n = &z->names[i];
 		if (n->cname && q->qtype != DNS_TYPE_CNAME && q->qtype != DNS_TYPE_ANY &&
 		    (cn = find_type(z, n, DNS_TYPE_CNAME))) {
-			put_rr(o, z, cur, cur_len, step == 0, cn, cn->ttl);
-			o->an++;
 			for (size_t k = 0; k < step; k++)
 				if (seen[k] == i)
-					return DNS_RCODE_NOERROR; /* a loop: stop here */
+					return DNS_RCODE_NOERROR; /* a loop: the chain so far */
 			seen[step] = i;
+			put_rr(o, z, cur, cur_len, step == 0, cn, cn->ttl);
+			o->an++;
 			cur_len = cname_target(z, cn, cur);
 			/* a target outside the zone is the client's resolver's to follow */
 			if (!cur_len || !zone_under(z, cur, cur_len))
