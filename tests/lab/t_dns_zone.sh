@@ -15,7 +15,8 @@
 #  - TC=1 over UDP without EDNS for an answer over 512 bytes, the whole
 #    answer over TCP;
 #  - dns_local_zone_answers counts every zone answer;
-#  - `sluice -t` reports a bad zone file as FILE:LINE: message (exit 1);
+#  - `sluice -t` reports a bad zone file as FILE:LINE: message (exit 1), and
+#    a second zone with the same apex at the config line;
 #  - SIGHUP with a broken zone file keeps the running zone (reload failed,
 #    FILE:LINE in the log), SIGHUP with a changed one serves the change.
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/lab/lab.sh"
@@ -61,6 +62,11 @@ sed "s#^local-zone .*#local-zone $LAB_WORK/bad2.zone#" "$conf" > "$LAB_WORK/bad2
 check "sluice -t: a record outside the zone is reported at its line" \
 	expect_contains "$("$SLUICE" -t -c "$LAB_WORK/bad2.conf" 2>&1)" \
 	"$LAB_WORK/bad2.zone:3: x.example. is outside the zone lan."
+printf 'local-zone %s\n' "$zone" >> "$LAB_WORK/bad2.conf"
+sed -i "s#^local-zone $LAB_WORK/bad2.zone#local-zone $zone#" "$LAB_WORK/bad2.conf"
+check "sluice -t: two zones with one apex are refused at the second line" \
+	expect_contains "$("$SLUICE" -t -c "$LAB_WORK/bad2.conf" 2>&1)" \
+	"$LAB_WORK/bad2.conf:9: local-zone $zone: a zone for 'lan.' is already loaded"
 check "sluice -t: the good config passes" "$SLUICE" -t -c "$conf"
 
 lab_sluice "$conf" || exit 99
