@@ -8,6 +8,7 @@
 #include "dns_conf.h"
 #include "dns_match.h"
 #include "dns_msg.h"
+#include "dns_zone.h"
 #include "match.h"
 
 #include <arpa/inet.h>
@@ -102,6 +103,26 @@ static void print_why(const struct dns_conf *d, const struct dns_rule *r,
 		fprintf(out, "  matched %s\n", r->matcher);
 }
 
+/* Local zones come before the rules (dns.c): a name under one is answered
+ * from it, whatever the rules say. */
+static bool in_zone(const struct dns_conf *d, const uint8_t *wire, size_t wlen, uint16_t qtype)
+{
+	struct dns_query q = {.qtype = qtype, .qclass = DNS_CLASS_IN, .question_ok = true,
+			      .lname_len = (uint16_t)wlen};
+	const struct dns_zone *z;
+	char name[DNS_NAME_PRES_MAX], apex[DNS_NAME_PRES_MAX], tb[16];
+
+	memcpy(q.lname, wire, wlen);
+	z = dns_zone_find(d->zones, d->n_zones, &q);
+	if (!z)
+		return false;
+	dns_name_to_text(wire, name);
+	dns_zone_apex_text(z, apex);
+	printf("%s %s: local-zone %s. (answered from the zone file, before any dns-rule)\n",
+	       name[0] ? name : ".", dns_type_name(qtype, tb, sizeof(tb)), apex);
+	return true;
+}
+
 int sluice_match_main(struct cfg *cfg, int argc, char **argv)
 {
 	const struct dns_conf *d = dns_conf_get(cfg);
@@ -129,6 +150,8 @@ int sluice_match_main(struct cfg *cfg, int argc, char **argv)
 			argv[0]);
 		return 2;
 	}
+	if (in_zone(d, wire, len, qtype))
+		return 0;
 	len = dns_name_to_text(wire, name);
 	memset(&hit, 0, sizeof(hit));
 	r = dns_rules_eval(d, d->rules, d->n_rules, name, len, qtype, NULL, &hit);

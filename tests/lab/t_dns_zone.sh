@@ -16,7 +16,8 @@
 #    answer over TCP;
 #  - dns_local_zone_answers counts every zone answer;
 #  - `sluice -t` reports a bad zone file as FILE:LINE: message (exit 1), and
-#    a second zone with the same apex at the config line;
+#    a second zone with the same apex at the config line; `sluice match`
+#    says a name under the apex is answered by the zone, before any rule;
 #  - SIGHUP with a broken zone file keeps the running zone (reload failed,
 #    FILE:LINE in the log), SIGHUP with a changed one serves the change.
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/lab/lab.sh"
@@ -68,6 +69,12 @@ check "sluice -t: two zones with one apex are refused at the second line" \
 	expect_contains "$("$SLUICE" -t -c "$LAB_WORK/bad2.conf" 2>&1)" \
 	"$LAB_WORK/bad2.conf:9: local-zone $zone: a zone for 'lan.' is already loaded"
 check "sluice -t: the good config passes" "$SLUICE" -t -c "$conf"
+check "sluice match: a name under the apex is the zone's, not the rule's" \
+	expect_eq "$("$SLUICE" match -c "$conf" Printer.LAN 2>/dev/null)" \
+	"printer.lan A: local-zone lan. (answered from the zone file, before any dns-rule)"
+check "sluice match: a name outside it goes to the rules" \
+	expect_eq "$("$SLUICE" match -c "$conf" printer.lan.example 2>/dev/null | head -n1)" \
+	"printer.lan.example A: forward up"
 
 lab_sluice "$conf" || exit 99
 
