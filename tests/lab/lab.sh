@@ -150,6 +150,9 @@ lab_up() {
 lab_bg() {
 	local ns=$1 name=$2
 	shift 2
+	# Emptied here, not only by the background redirect: a restart under the
+	# same NAME must not let lab_wait_log find the previous run's lines.
+	: >"$LAB_WORK/$name.log"
 	ip netns exec "$ns" "$@" >"$LAB_WORK/$name.log" 2>&1 &
 	LAB_LAST_PID=$!
 	LAB_PIDS+=("$LAB_LAST_PID")
