@@ -37,6 +37,7 @@
 #define DNS_TYPE_HTTPS 65
 #define DNS_TYPE_ANY 255
 #define DNS_CLASS_IN 1
+#define DNS_CLASS_ANY 255
 
 #define DNS_RCODE_NOERROR 0
 #define DNS_RCODE_FORMERR 1

@@ -53,8 +53,9 @@ size_t dns_zone_records(const struct dns_zone *z);
 size_t dns_zone_names(const struct dns_zone *z);
 
 /**
- * The zone of zones[0..n) that q belongs to: q's class is the zone's and
- * its name is the apex or below it; the longest apex wins. NULL when none.
+ * The zone of zones[0..n) that q belongs to: its name is the apex or below
+ * it (in any class: a LAN name never goes upstream); the longest apex wins.
+ * NULL when none.
  */
 const struct dns_zone *dns_zone_find(struct dns_zone *const *zones, size_t n,
 				     const struct dns_query *q);
@@ -67,8 +68,8 @@ const struct dns_zone *dns_zone_find(struct dns_zone *const *zones, size_t n,
  * NODATA, a name that does not is NXDOMAIN, both with the zone's SOA in the
  * authority section (TTL min(SOA TTL, MINIMUM), RFC 2308); a missing name
  * is answered from the wildcard of its closest encloser when there is one
- * (RFC 4592). Over q->limit: TC=1 with the question only. Returns the
- * length or -ENOSPC.
+ * (RFC 4592). A class other than the zone's (or ANY) is REFUSED. Over
+ * q->limit: TC=1 with the question only. Returns the length or -ENOSPC.
  */
 int dns_zone_answer(const struct dns_zone *z, const struct dns_query *q, const uint8_t *pkt,
 		    uint8_t *out, size_t outlen);

@@ -418,6 +418,8 @@ static int dns_proc_init(struct engine *e)
 		return -ENOMEM;
 	if (sh->cache && d->cache_file)
 		cache_file_load(sh->cache, d);
+	else if (d->cache_file)
+		log_warn("cache-file %s: not used: cache-size is 0", d->cache_file);
 	sh->clients = clients_new(65536);
 	if (!sh->clients)
 		return -ENOMEM;

@@ -622,8 +622,7 @@ const struct dns_zone *dns_zone_find(struct dns_zone *const *zones, size_t n,
 	for (size_t i = 0; i < n; i++) {
 		const struct dns_zone *z = zones[i];
 
-		if (z->klass == q->qclass && (!best || z->apex_len > best->apex_len) &&
-		    zone_under(z, q->lname, q->lname_len))
+		if ((!best || z->apex_len > best->apex_len) && zone_under(z, q->lname, q->lname_len))
 			best = z;
 	}
 	return best;

@@ -61,13 +61,13 @@ static long wildcard(const struct dns_zone *z, const uint8_t *lw, size_t len)
 {
 	uint8_t w[DNS_NAME_WIRE_MAX];
 	size_t o = 0;
+	bool found = false;
 
-	while (lw[o]) {
+	while (!found && lw[o]) {
 		o += (size_t)lw[o] + 1;
-		if (zone_find(z, lw + o, len - o) >= 0)
-			break;
+		found = zone_find(z, lw + o, len - o) >= 0;
 	}
-	if (!lw[o] || len - o + 2 > DNS_NAME_WIRE_MAX)
+	if (!found || len - o + 2 > DNS_NAME_WIRE_MAX)
 		return -1;
 	w[0] = 1;
 	w[1] = '*';
@@ -167,6 +167,9 @@ int dns_zone_answer(const struct dns_zone *z, const struct dns_query *q, const u
 
 	if (!q->question_ok || limit < DNS_HDR_LEN + opt)
 		return dns_build_truncated(q, pkt, DNS_RCODE_NOERROR, out, outlen);
+	/* The name is the zone's in every class; only its own (and ANY) has data. */
+	if (q->qclass != z->klass && q->qclass != DNS_CLASS_ANY)
+		return dns_build_error(q, pkt, DNS_RCODE_REFUSED, out, outlen);
 	o.cap = limit - opt;
 	n = dns_put_question(q, pkt, out + DNS_HDR_LEN, o.cap - DNS_HDR_LEN);
 	if (n < 0)

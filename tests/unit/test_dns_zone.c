@@ -314,10 +314,36 @@ static void t_find(void **st)
 	assert_null(dns_zone_find(zones, 2, &qb.q));
 	mkq(&qb, "printer.xlan.", DNS_TYPE_A, 0, false);
 	assert_null(dns_zone_find(zones, 2, &qb.q));
-	mkq(&qb, "printer.lan.", DNS_TYPE_A, 0, false);
-	qb.q.qclass = 3; /* CH: not the zone's class */
-	assert_null(dns_zone_find(zones, 2, &qb.q));
 	dns_zone_free(sub);
+}
+
+/* Other classes: still the zone's name (never forwarded), REFUSED; ANY answers. */
+static void t_classes(void **st)
+{
+	static uint8_t out[4096];
+	struct dns_zone *zones[1] = {lan};
+	struct qbuf qb;
+	ldns_pkt *p = NULL;
+	int n;
+
+	(void)st;
+	mkq(&qb, "printer.lan.", DNS_TYPE_A, 0, false);
+	qb.b[qb.n - 1] = 3; /* CH */
+	assert_int_equal(dns_query_parse(qb.b, qb.n, &qb.q), 0);
+	assert_ptr_equal(dns_zone_find(zones, 1, &qb.q), lan);
+	n = dns_zone_answer(lan, &qb.q, qb.b, out, sizeof(out));
+	assert_int_equal(ldns_wire2pkt(&p, out, (size_t)n), LDNS_STATUS_OK);
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_REFUSED);
+	assert_int_equal(ldns_pkt_ancount(p), 0);
+	ldns_pkt_free(p);
+	qb.b[qb.n - 1] = 255; /* ANY */
+	assert_int_equal(dns_query_parse(qb.b, qb.n, &qb.q), 0);
+	n = dns_zone_answer(lan, &qb.q, qb.b, out, sizeof(out));
+	assert_int_equal(ldns_wire2pkt(&p, out, (size_t)n), LDNS_STATUS_OK);
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NOERROR);
+	assert_int_equal(ldns_pkt_ancount(p), 1);
+	assert_int_equal(ldns_rr_get_class(ldns_rr_list_rr(ldns_pkt_answer(p), 0)), LDNS_RR_CLASS_IN);
+	ldns_pkt_free(p);
 }
 
 static void t_duplicates(void **st)
@@ -383,6 +409,7 @@ int main(void)
 	    cmocka_unit_test(t_wildcard),   cmocka_unit_test(t_truncation),
 	    cmocka_unit_test(t_edns),	    cmocka_unit_test(t_find),
 	    cmocka_unit_test(t_duplicates), cmocka_unit_test(t_bad_files),
+	    cmocka_unit_test(t_classes),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
