@@ -6,7 +6,10 @@
  * the compact read-only form of dns_zone_int.h: lowercase owner names,
  * RDATA in uncompressed wire form, the empty non-terminals added, sorted
  * for binary search. ldns's structures are freed once the copy is made, so
- * the query path never touches ldns. Answers are dns_zone_answer.c. */
+ * the query path never touches ldns. The file is read twice: record by
+ * record first (exact lines for errors, nothing leaked on a bad file), then
+ * by ldns's zone reader for its TTL rules; a record-level error sends a
+ * third reader to find its line. Answers are dns_zone_answer.c. */
 #include "dns_zone_int.h"
 #include "dns_conf.h"
 #include "dns_wire.h"
@@ -262,6 +265,7 @@ static int add_rr(struct loader *ld, const ldns_rr *rr, ldns_buffer *buf)
 	struct lrr *r = &ld->v[ld->n];
 	size_t wl = owner ? ldns_rdf_size(owner) : 0;
 	char tn[16];
+	int rc;
 
 	if (!owner || !wire_ok(ldns_rdf_data(owner), wl)) {
 		rr_err(ld, rr, "bad owner name");
@@ -292,10 +296,12 @@ static int add_rr(struct loader *ld, const ldns_rr *rr, ldns_buffer *buf)
 		return -EINVAL;
 	}
 	r->rdlen = (uint16_t)ldns_buffer_position(buf);
-	if (blob_add(ld, lw, wl, &r->owner) < 0 ||
-	    blob_add(ld, ldns_buffer_begin(buf), r->rdlen, &r->rdata) < 0) {
-		zerr(ld->err, 0, "out of memory");
-		return -ENOMEM;
+	rc = blob_add(ld, lw, wl, &r->owner);
+	if (rc == 0)
+		rc = blob_add(ld, ldns_buffer_begin(buf), r->rdlen, &r->rdata);
+	if (rc < 0) {
+		zerr(ld->err, 0, rc == -E2BIG ? "the zone's data is over 4 GiB" : "out of memory");
+		return rc;
 	}
 	ld->n++;
 	return 0;
@@ -518,7 +524,7 @@ static int load(struct loader *ld, ldns_zone *lz)
 	if (rc == 0)
 		rc = find_soa(ld);
 done:
-	if (rc == -ENOMEM)
+	if (rc == -ENOMEM && !ld->err->msg[0])
 		zerr(ld->err, 0, "out of memory");
 	free(s);
 	ldns_buffer_free(buf);
