@@ -81,7 +81,7 @@ static int p_upstream(struct cfg_ctx *ctx, int argc, char **argv)
 
 	if (dns_group_find(d, argv[1]))
 		return cfg_error(ctx, "upstream: group '%s' is defined twice", argv[1]);
-	if (argc - 2 > DNS_MAX_SERVERS)
+	if (argc - 2 > DNS_MAX_SERVERS + 3)
 		return cfg_error(ctx, "upstream: at most %d servers a group", DNS_MAX_SERVERS);
 	/* Rules point into groups[]: every group must exist before the first rule. */
 	if (d->n_rules || d->n_quic_rules)
@@ -97,9 +97,20 @@ static int p_upstream(struct cfg_ctx *ctx, int argc, char **argv)
 	g->index = (unsigned)d->n_groups;
 	if (strlen(argv[1]) > 64)
 		return cfg_error(ctx, "upstream: group names are at most 64 characters");
-	for (int i = 2; i < argc; i++)
+	for (int i = 2, rc; i < argc; i++) {
+		/* options first, then the servers */
+		rc = g->n ? 0 : dns_group_opt_parse(ctx, g, argv[i]);
+		if (rc < 0)
+			return -1;
+		if (rc > 0)
+			continue;
+		if (g->n == DNS_MAX_SERVERS)
+			return cfg_error(ctx, "upstream: at most %d servers a group", DNS_MAX_SERVERS);
 		if (add_server(ctx, g, argv[i]) < 0)
 			return -1;
+	}
+	if (g->n == 0)
+		return cfg_error(ctx, "upstream: group '%s' has no server", argv[1]);
 	g->name = strdup(argv[1]);
 	if (!g->name)
 		return cfg_error(ctx, "out of memory");
@@ -242,6 +253,21 @@ static int p_serve_stale(struct cfg_ctx *ctx, int argc, char **argv)
 static int p_prefetch(struct cfg_ctx *ctx, int argc, char **argv)
 {
 	return cfg_parse_bool(ctx, argv[1], &dc(ctx)->prefetch);
+}
+
+static int p_foreign(struct cfg_ctx *ctx, int argc, char **argv)
+{
+	struct dns_conf *d = dc(ctx);
+
+	if (d->foreign.matcher)
+		return cfg_error(ctx, "foreign: given twice");
+	d->foreign.file = ctx->file;
+	d->foreign.line = ctx->line;
+	if (dns_matcher_parse(ctx, d, argv[1], &d->foreign) < 0)
+		return -1;
+	if (d->foreign.mtype != DNS_M_SET && d->foreign.mtype != DNS_M_LIST)
+		return cfg_error(ctx, "foreign: needs a name matcher (geosite:, list:, domain:, ...)");
+	return 0;
 }
 
 static int p_tls_ca(struct cfg_ctx *ctx, int argc, char **argv)
@@ -402,12 +428,13 @@ static int p_dns_listen(struct cfg_ctx *ctx, int argc, char **argv)
 }
 
 static const struct cfg_directive dns_directives[] = {
-	{"upstream", 2, 1 + DNS_MAX_SERVERS, p_upstream, "NAME URL...", NULL,
+	{"upstream", 2, 4 + DNS_MAX_SERVERS, p_upstream, "NAME [OPTIONS] URL...", NULL,
 	 "An upstream group: servers tried in order (failover). Each UDP query leaves from a fresh "
 	 "socket (random source port) with a random ID and EDNS (1232 bytes); answers truncated "
 	 "over UDP are fetched again over TCP. URL: [udp://|tcp://]HOST[:PORT], "
 	 "tls://HOST[:PORT][#AUTH-NAME]; HOST is an address, or a name resolved through the "
-	 "bootstrap group. Its sockets carry `mark`."},
+	 "bootstrap group. OPTIONS: policy=order|parallel|fastest, ecs=ADDR/LEN|strip, "
+	 "leak-check. Its sockets carry `mark`."},
 	{"geosite", 1, 1, p_geosite, "FILE", NULL,
 	 "A geosite.dat (v2ray/Xray format) for geosite:CODE[@attr] matchers; only the codes the "
 	 "rules name are kept in memory."},
@@ -434,6 +461,9 @@ static const struct cfg_directive dns_directives[] = {
 	 "Answer from an expired cache entry (TTL 30) while refreshing it (RFC 8767)."},
 	{"prefetch", 1, 1, p_prefetch, "yes|no", "no",
 	 "Refresh a cache entry in the background when a hit finds under 10% of its TTL left."},
+	{"foreign", 1, 1, p_foreign, "MATCHER", NULL,
+	 "Names that must not reach a domestic resolver (e.g. geosite:geolocation-!cn): a rule "
+	 "sending one to a group marked leak-check is counted (dns_leaked_foreign)."},
 	{"tls-ca", 1, 1, p_tls_ca, "FILE", NULL,
 	 "PEM certificates trusted for tls:// upstreams besides the system's store (a private CA)."},
 	{"bootstrap", 1, 1, p_bootstrap, "GROUP", "the first group of addresses",
@@ -500,6 +530,7 @@ static void dns_free(struct cfg *c)
 		return;
 	for (size_t i = 0; i < d->n_rules; i++)
 		dns_rule_fini(&d->rules[i]);
+	dns_rule_fini(&d->foreign);
 	for (size_t i = 0; i < d->n_quic_rules; i++)
 		dns_rule_fini(&d->quic_rules[i]);
 	for (size_t i = 0; i < d->n_lists; i++)

@@ -110,6 +110,17 @@ static size_t expand_hosts(struct dns_worker *dw, const struct dns_group *g,
 	return n;
 }
 
+/* A foreign name (the `foreign` matcher) routed to a group marked
+ * leak-check (a domestic resolver) has leaked: counted. */
+static void leak_check(struct dns_worker *dw, const struct dns_group *g, const struct dns_query *q)
+{
+	const struct dns_conf *d = dns_wconf(dw);
+
+	if (g->leak_check && d->foreign.matcher &&
+	    dns_rule_matches(d, &d->foreign, q->name, q->name_len, q->qtype, NULL, NULL))
+		ctr_inc(&dw->w->ctr, CTR_DNS_LEAKED_FOREIGN);
+}
+
 static void forward(struct dns_worker *dw, const struct dns_src *src, const struct dns_rule *r,
 		    const struct dns_query *q, const uint8_t *pkt, size_t len)
 {
@@ -149,12 +160,17 @@ static void forward(struct dns_worker *dw, const struct dns_src *src, const stru
 			return;
 		}
 		pass_sv = (struct dns_up_server){.addr = src->local, .proto = DNS_PROTO_UDP};
-		dest = (struct dns_dest){&pass_sv, 1, NULL, 0};
+		dest = (struct dns_dest){.servers = &pass_sv, .n = 1};
 	} else {
 		const struct dns_group *g = r ? r->group : &d->groups[0];
 
 		ctr_inc(ctr, CTR_DNS_FORWARDED);
-		dest = (struct dns_dest){g->servers, g->n, g->name, 0};
+		dest = (struct dns_dest){.servers = g->servers, .n = g->n, .group = g->name,
+					 .policy = g->policy,
+					 .ecs = g->ecs_mode == DNS_ECS_SET ? g->ecs_opt : NULL,
+					 .ecs_len = g->ecs_mode == DNS_ECS_SET ? g->ecs_len : 0,
+					 .ecs_strip = g->ecs_mode == DNS_ECS_STRIP};
+		leak_check(dw, g, q);
 		if (g->has_hosts)
 			dest.n = expand_hosts(dw, g, exp);
 		dest.servers = g->has_hosts ? exp : g->servers;

@@ -90,6 +90,10 @@ struct dns_dest {
 	size_t n;
 	const char *group; /* group name, or NULL for passthrough */
 	uint8_t opts;	   /* DNS_DEST_* */
+	enum dns_policy policy;
+	const uint8_t *ecs; /* an ECS option to send instead of the client's */
+	size_t ecs_len;
+	bool ecs_strip;	    /* send no ECS */
 };
 
 /**
