@@ -52,6 +52,9 @@ struct cfg {
 	size_t n_ifaces;
 	struct addr_cidr bypass[CFG_MAX_BYPASS];
 	size_t n_bypass;
+	struct addr_cidr allow[CFG_MAX_BYPASS]; /* who may use the gateway (none: everyone) */
+	size_t n_allow;
+	unsigned relay_rate, relay_burst; /* relay-rate-limit per client (0: off) */
 	struct addr metrics;
 	bool has_metrics;
 	char *hosts[CFG_MAX_HOSTS]; /* host names the config uses, resolved at run time */
@@ -112,6 +115,9 @@ int cfg_error(struct cfg_ctx *ctx, const char *fmt, ...) SL_PRINTF(2, 3);
 int cfg_error_at(struct cfg_ctx *ctx, const char *file, unsigned line, const char *fmt, ...)
 	SL_PRINTF(4, 5);
 
+/** May this client use the gateway (`allow`)? */
+bool cfg_client_allowed(const struct cfg *cfg, const struct addr *client);
+
 /** The UDP intercept for a destination port, or NULL. */
 const struct cfg_intercept *cfg_intercept_find(const struct cfg *cfg, uint16_t port);
 
@@ -154,6 +160,12 @@ int cfg_parse_num(struct cfg_ctx *ctx, const char *what, const char *s, uint64_t
 /** cfg_parse_num() into an unsigned field (max must fit an unsigned). */
 int cfg_parse_unsigned(struct cfg_ctx *ctx, const char *what, const char *s, unsigned min,
 		       unsigned max, unsigned *out);
+
+/**
+ * Parse `DIRECTIVE PER_SECOND [BURST]` (argv[0] is the directive); BURST
+ * defaults to twice the rate. 0 or an error reported.
+ */
+int cfg_parse_rate(struct cfg_ctx *ctx, int argc, char **argv, unsigned *rate, unsigned *burst);
 
 /** Name of a service, e.g. "dns". */
 const char *cfg_svc_name(enum svc_id id);

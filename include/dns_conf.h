@@ -118,6 +118,7 @@ struct dns_conf {
 	bool prefetch;
 	unsigned quic_sniff_ms; /* quic-sniff-timeout */
 	bool x20;		/* dns-0x20 */
+	unsigned rate, burst;	/* dns-rate-limit per client (0: off) */
 	unsigned max_udp;	/* max-udp-size */
 	unsigned inflight_per_client; /* dns-inflight-per-client */
 	unsigned tcp_max;	/* dns-tcp-max-connections */

@@ -3,6 +3,7 @@
 #ifndef ENGINE_H
 #define ENGINE_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include "cfg.h"
 #include "ctr.h"
@@ -13,6 +14,8 @@ struct worker;
 struct bindmap;
 struct ownsock;
 struct resolve;
+struct clients;
+struct ratelimit;
 struct event_base;
 struct event;
 struct evhttp;
@@ -27,6 +30,10 @@ struct engine {
 	struct ownsock *own;   /* sluice's upstream sockets, for loop detection */
 	struct resolve *res;   /* host names in the config, resolved on the main loop */
 	struct log_once once;  /* messages any worker logs once for the process */
+	struct clients *clients; /* per-client counts every worker shares */
+	pthread_mutex_t relay_lock; /* guards relay_rl (relay-rate-limit), swapped on reload */
+	struct ratelimit *relay_rl;
+	unsigned relay_rate, relay_burst; /* what relay_rl was made with */
 	struct fdplan limits;  /* the descriptor plan for cfg */
 	struct fdplan pending_limits; /* and for pending, during a reload */
 	uint8_t flow_key[16];
@@ -51,6 +58,12 @@ void engine_counters(struct engine *e, uint64_t out[CTR_COUNT]);
 
 /** Flows held by all workers now. */
 size_t engine_flows(struct engine *e);
+
+/**
+ * relay-rate-limit: may client send n more datagrams through a relay or
+ * quic flow? Returns how many of them it may (0..n). Thread-safe.
+ */
+unsigned engine_relay_allow(struct engine *e, const struct addr *client, unsigned n);
 
 /** Called by a worker when it has switched to e->pending. */
 void engine_worker_reloaded(struct engine *e);

@@ -305,6 +305,16 @@ int cfg_parse_host(struct cfg_ctx *ctx, const char *s, uint16_t default_port, co
 	return *host ? 1 : -1;
 }
 
+bool cfg_client_allowed(const struct cfg *cfg, const struct addr *client)
+{
+	if (!cfg->n_allow)
+		return true;
+	for (size_t i = 0; i < cfg->n_allow; i++)
+		if (addr_cidr_match(&cfg->allow[i], client))
+			return true;
+	return false;
+}
+
 const struct cfg_intercept *cfg_intercept_find_tcp(const struct cfg *cfg, uint16_t port)
 {
 	for (size_t i = 0; cfg->n_tcp_intercept && i < cfg->n_intercept; i++)

@@ -337,6 +337,11 @@ static int pick_bootstrap(struct cfg_ctx *ctx, struct dns_conf *d)
 	return 0;
 }
 
+static int p_rate(struct cfg_ctx *ctx, int argc, char **argv)
+{
+	return cfg_parse_rate(ctx, argc, argv, &dc(ctx)->rate, &dc(ctx)->burst);
+}
+
 static int p_0x20(struct cfg_ctx *ctx, int argc, char **argv)
 {
 	return cfg_parse_bool(ctx, argv[1], &dc(ctx)->x20);
@@ -469,6 +474,9 @@ static const struct cfg_directive dns_directives[] = {
 	{"bootstrap", 1, 1, p_bootstrap, "GROUP", "the first group of addresses",
 	 "The upstream group whose servers resolve host names given in `upstream` and "
 	 "`ntp-redirect` (at start, and again when their TTL runs out)."},
+	{"dns-rate-limit", 1, 2, p_rate, "PER_SECOND [BURST]", "off",
+	 "DNS queries a client (an IPv4 address, an IPv6 /64) may send, across every worker; more "
+	 "are dropped (UDP) or refused (TCP) and counted (dns_rate_limited). BURST: 2x."},
 	{"dns-0x20", 1, 1, p_0x20, "yes|no", "no",
 	 "Ask upstreams with a random upper/lower case pattern in the name and take only answers "
 	 "that echo it exactly (more bits an off-path spoofer must guess)."},

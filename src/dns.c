@@ -21,6 +21,7 @@
 #include "log.h"
 #include "match.h"
 #include "ownsock.h"
+#include "ratelimit.h"
 #include "reply.h"
 #include "resolve.h"
 #include "svc.h"
@@ -255,6 +256,35 @@ static bool looped(struct dns_worker *dw, const struct dns_src *src)
 	return true;
 }
 
+/* dns-rate-limit: may this client's query go on? */
+static bool rate_ok(struct dns_worker *dw, const struct dns_src *src)
+{
+	struct dns_shared *sh = dw->sh;
+	bool ok;
+
+	pthread_mutex_lock(&sh->rl_lock);
+	ok = !sh->rl || ratelimit_allow(sh->rl, &src->client.u.sa, sl_now_ms());
+	pthread_mutex_unlock(&sh->rl_lock);
+	return ok;
+}
+
+/* (Re)make the limiter when the config's rates differ from its own. */
+static void rate_apply(struct dns_shared *sh, const struct dns_conf *d)
+{
+	struct ratelimit *rl = NULL;
+
+	if (d->rate == sh->rate && d->burst == sh->burst)
+		return;
+	if (d->rate && !(rl = ratelimit_new(d->rate, d->burst, 16384, true)))
+		return; /* out of memory: the old limits stay */
+	pthread_mutex_lock(&sh->rl_lock);
+	ratelimit_free(sh->rl);
+	sh->rl = rl;
+	sh->rate = d->rate;
+	sh->burst = d->burst;
+	pthread_mutex_unlock(&sh->rl_lock);
+}
+
 void dns_query_in(struct dns_worker *dw, const struct dns_src *src, const uint8_t *pkt,
 		  size_t len)
 {
@@ -264,9 +294,19 @@ void dns_query_in(struct dns_worker *dw, const struct dns_src *src, const uint8_
 	struct dns_query q;
 	int rc;
 
+	if (!cfg_client_allowed(dw->w->cfg, &src->client)) {
+		ctr_inc(ctr, CTR_RX_DENIED);
+		return;
+	}
 	ctr_inc(ctr, CTR_DNS_QUERIES);
 	rc = dns_query_parse(pkt, len, &q);
 	dns_src_limit(dw, src, &q);
+	if (d->rate && !rate_ok(dw, src)) {
+		ctr_inc(ctr, CTR_DNS_RATE_LIMITED);
+		if (src->via == DNS_VIA_TCP && rc == 0) /* a TCP client waits for each answer */
+			send_error(dw, src, &q, pkt, DNS_RCODE_REFUSED);
+		return;
+	}
 	if (rc < 0) {
 		int rcode = dns_error_rcode(rc);
 
@@ -364,9 +404,9 @@ static int dns_proc_init(struct engine *e)
 	e->svc_shared[SVC_DNS] = sh;
 	if (d->cache_size && !(sh->cache = dns_cache_new(d->cache_size, 16)))
 		return -ENOMEM;
-	sh->clients = clients_new(65536);
-	if (!sh->clients)
-		return -ENOMEM;
+	sh->clients = e->clients; /* the engine's: sessions and DNS counted alike */
+	pthread_mutex_init(&sh->rl_lock, NULL);
+	rate_apply(sh, d);
 	sh->budget.max = e->limits.dns_fds;
 	return 0;
 }
@@ -378,7 +418,8 @@ static void dns_proc_fini(struct engine *e)
 	if (!sh)
 		return;
 	dns_cache_free(sh->cache);
-	clients_free(sh->clients);
+	ratelimit_free(sh->rl);
+	pthread_mutex_destroy(&sh->rl_lock);
 	free(sh);
 	e->svc_shared[SVC_DNS] = NULL;
 }
@@ -468,6 +509,8 @@ static void dns_reconfigure(struct worker *w, const struct cfg *old)
 
 	if (dw->sh->cache && w->id == 0)
 		cache_apply(dw->sh->cache, dns_wconf(dw));
+	if (w->id == 0)
+		rate_apply(dw->sh, dns_wconf(dw));
 }
 
 /* The DNS cache keeps its own counters (it is shared by every worker). */

@@ -5,6 +5,8 @@
 #ifndef DNS_INT_H
 #define DNS_INT_H
 
+#include <pthread.h>
+
 #include "addr.h"
 #include "dns_conf.h"
 #include "dns_msg.h"
@@ -19,6 +21,7 @@ struct clients;
 struct dns_pend_tab;
 struct dns_tcp;
 struct dns_tconn;
+struct ratelimit;
 
 /** How a query reached sluice, so its answer goes back the same way. */
 enum dns_via {
@@ -43,6 +46,9 @@ struct dns_shared {
 	struct dns_up_budget budget;
 	atomic_uint tcp_conns; /* DNS over TCP connections, every worker */
 	struct log_once once;  /* upstream failures, logged once for all workers */
+	pthread_mutex_t rl_lock; /* guards rl (dns-rate-limit), swapped on reload */
+	struct ratelimit *rl;
+	unsigned rate, burst;	 /* what rl was made with */
 };
 
 /** One worker's DNS state, in w->svc_state[SVC_DNS]. */

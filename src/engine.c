@@ -6,7 +6,9 @@
 #include "engine.h"
 #include "listen.h"
 #include "log.h"
+#include "clients.h"
 #include "ownsock.h"
+#include "ratelimit.h"
 #include "resolve.h"
 #include "svc.h"
 #include "priv.h"
@@ -21,6 +23,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+/* Clients the per-client counters keep at once (DNS in flight, sessions). */
+#define CLIENTS_MAX 65536
 
 /* How long the start waits for the config's host names to resolve. */
 #define RESOLVE_START_MS 5000
@@ -115,6 +120,41 @@ static void dump_stats(struct engine *e)
 			log_notice("stats: %s %llu", ctr_name((enum ctr_id)c), (unsigned long long)v[c]);
 }
 
+#define RELAY_RL_SLOTS 16384
+
+/* (Re)make the relay limiter when the config's rates differ from its own. */
+static void relay_limits(struct engine *e, const struct cfg *c)
+{
+	struct ratelimit *rl = NULL;
+
+	if (c->relay_rate == e->relay_rate && c->relay_burst == e->relay_burst)
+		return;
+	if (c->relay_rate && !(rl = ratelimit_new(c->relay_rate, c->relay_burst, RELAY_RL_SLOTS, true))) {
+		log_err("relay-rate-limit: out of memory; keeping the old limits");
+		return;
+	}
+	pthread_mutex_lock(&e->relay_lock);
+	ratelimit_free(e->relay_rl);
+	e->relay_rl = rl;
+	e->relay_rate = c->relay_rate;
+	e->relay_burst = c->relay_burst;
+	pthread_mutex_unlock(&e->relay_lock);
+}
+
+unsigned engine_relay_allow(struct engine *e, const struct addr *client, unsigned n)
+{
+	uint64_t now = sl_now_ms();
+	unsigned ok = 0;
+
+	pthread_mutex_lock(&e->relay_lock);
+	if (!e->relay_rl)
+		ok = n;
+	while (ok < n && ratelimit_allow(e->relay_rl, &client->u.sa, now))
+		ok++;
+	pthread_mutex_unlock(&e->relay_lock);
+	return ok;
+}
+
 static void warn_line(void *arg, const char *msg)
 {
 	log_warn("%s", msg);
@@ -168,6 +208,7 @@ static void reload(struct engine *e)
 	cfg_warnings(n, warn_line, NULL);
 	plan(e, n, &e->pending_limits);
 	resolve_config(e->res, n); /* new names are looked up now, kept ones stay */
+	relay_limits(e, n);
 	e->pending = n;
 	atomic_store(&e->reload_left, e->nworkers);
 	for (unsigned i = 0; i < e->nworkers; i++)
@@ -321,6 +362,9 @@ static void engine_fini(struct engine *e)
 	}
 	bindmap_free(e->binds);
 	ownsock_free(e->own);
+	clients_free(e->clients);
+	ratelimit_free(e->relay_rl);
+	pthread_mutex_destroy(&e->relay_lock);
 	cfg_free(e->pending);
 	cfg_free(e->cfg);
 	libevent_global_shutdown();
@@ -345,8 +389,11 @@ int engine_run(const char *cfg_path, struct cfg *cfg)
 	ws = calloc(e.nworkers, sizeof(*ws));
 	e.binds = bindmap_new();
 	e.own = ownsock_new();
+	e.clients = clients_new(CLIENTS_MAX);
 	e.base = event_base_new();
-	if (!e.workers || !ws || !e.binds || !e.own || !e.base) {
+	pthread_mutex_init(&e.relay_lock, NULL);
+	relay_limits(&e, cfg);
+	if (!e.workers || !ws || !e.binds || !e.own || !e.clients || !e.base) {
 		e.nworkers = 0;
 		goto done;
 	}
