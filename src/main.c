@@ -23,7 +23,7 @@ static void usage(FILE *out)
 	fprintf(out,
 		"usage: sluice [-f] [-s] [-v] [-c FILE]      run in the foreground\n"
 		"       sluice -t [-c FILE]                  check the config and lists, exit 0 or 1\n"
-		"       sluice rules [--routes|--cleanup] [-c FILE]\n"
+		"       sluice rules [--routes|--cleanup|--iptables|--ip6tables] [-c FILE]\n"
 		"                                            print the nftables ruleset (or the ip\n"
 		"                                            rule/route commands, or their undo)\n"
 		"       sluice match [-c FILE] NAME [TYPE]   explain which DNS rule decides NAME\n"
@@ -43,7 +43,7 @@ static void usage(FILE *out)
 
 struct opts {
 	const char *cfg;
-	bool test, use_syslog, verbose, routes, cleanup;
+	bool test, use_syslog, verbose, routes, cleanup, ipt4, ipt6;
 };
 
 static int parse_opts(int argc, char **argv, const char *optstr, struct opts *o)
@@ -51,6 +51,7 @@ static int parse_opts(int argc, char **argv, const char *optstr, struct opts *o)
 	static const struct option longs[] = {
 		{"help", no_argument, NULL, 'h'}, {"version", no_argument, NULL, 'V'},
 		{"routes", no_argument, NULL, 'R'}, {"cleanup", no_argument, NULL, 'C'},
+		{"iptables", no_argument, NULL, '4'}, {"ip6tables", no_argument, NULL, '6'},
 		{"config", required_argument, NULL, 'c'}, {NULL, 0, NULL, 0}};
 	int ch;
 
@@ -63,6 +64,8 @@ static int parse_opts(int argc, char **argv, const char *optstr, struct opts *o)
 		case 'v': o->verbose = true; break;
 		case 'R': o->routes = true; break;
 		case 'C': o->cleanup = true; break;
+		case '4': o->ipt4 = true; break;
+		case '6': o->ipt6 = true; break;
 		case 'h': usage(stdout); exit(0);
 		case 'V': printf("sluice %s\n", PACKAGE_VERSION); exit(0);
 		default: usage(stderr); return -1;
@@ -125,6 +128,8 @@ int main(int argc, char **argv)
 	if (cmd && strcmp(cmd, "rules") == 0) {
 		if (o.routes)
 			nft_print_routes(c, stdout);
+		else if (o.ipt4 || o.ipt6)
+			ipt_print_rules(c, o.ipt4 ? AF_INET : AF_INET6, stdout);
 		else if (o.cleanup)
 			nft_print_cleanup(c, stdout);
 		else
