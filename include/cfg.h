@@ -57,6 +57,7 @@ struct cfg {
 	unsigned relay_rate, relay_burst; /* relay-rate-limit per client (0: off) */
 	struct addr metrics;
 	bool has_metrics;
+	char *control; /* control socket path, or NULL */
 	char *hosts[CFG_MAX_HOSTS]; /* host names the config uses, resolved at run time */
 	size_t n_hosts;
 	struct addr bootstrap[CFG_MAX_BOOTSTRAP]; /* servers that resolve them (none: resolv.conf) */
@@ -70,6 +71,7 @@ struct cfg_ctx {
 	const char *file; /* interned in cfg->files */
 	unsigned line;
 	unsigned depth;
+	const char *only; /* cfg_load_only: the one directive read */
 	char *err;
 	size_t errlen;
 };
@@ -105,6 +107,13 @@ extern const struct cfg_module cfg_core_module;
  */
 struct cfg *cfg_load(const char *path, char *err, size_t errlen);
 
+/**
+ * Read only the lines of one directive (and includes), without the checks
+ * that need the whole file: how `sluice ctl` finds `control` without
+ * loading lists. Same errors as cfg_load for the lines it reads.
+ */
+struct cfg *cfg_load_only(const char *path, const char *directive, char *err, size_t errlen);
+
 /** Free a config and every module's settings; NULL is fine. */
 void cfg_free(struct cfg *cfg);
 
@@ -114,6 +123,9 @@ int cfg_error(struct cfg_ctx *ctx, const char *fmt, ...) SL_PRINTF(2, 3);
 /** Same, for a place other than the current line (checks in finish hooks). */
 int cfg_error_at(struct cfg_ctx *ctx, const char *file, unsigned line, const char *fmt, ...)
 	SL_PRINTF(4, 5);
+
+/** Does anything read the top tables and latencies (metrics or control)? */
+bool cfg_wants_stats(const struct cfg *cfg);
 
 /** May this client use the gateway (`allow`)? */
 bool cfg_client_allowed(const struct cfg *cfg, const struct addr *client);

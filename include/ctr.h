@@ -84,7 +84,9 @@
 	X(DNS_TCP_REFUSED, "dns_tcp_refused", "DNS over TCP connections refused: a connection cap, or a loop") \
 	X(DNS_TCP_CLOSED_IDLE, "dns_tcp_closed_idle", "DNS over TCP connections closed after dns-tcp-idle-timeout") \
 	X(DNS_TCP_ERRORS, "dns_tcp_errors", "DNS over TCP connections closed on a framing error or an unread backlog") \
-	X(DNS_UPSTREAM_NOFD, "dns_upstream_nofd", "upstream DNS attempts not made: the descriptor budget was used up")
+	X(DNS_UPSTREAM_NOFD, "dns_upstream_nofd", "upstream DNS attempts not made: the descriptor budget was used up") \
+	X(DNS_QLOG_LINES, "dns_query_log_lines", "lines written to the query log") \
+	X(DNS_QLOG_DROPPED, "dns_query_log_dropped", "query log lines lost: the file could not be opened or written")
 
 #ifndef CTR_LIST_DNS
 #define CTR_LIST_DNS(X)

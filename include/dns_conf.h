@@ -127,6 +127,7 @@ struct dns_conf {
 	char *bootstrap;	/* bootstrap GROUP, as written */
 	struct dns_rule foreign; /* foreign MATCHER (matcher NULL: none) */
 	char *tls_ca;		/* tls-ca FILE */
+	char *query_log;	/* query-log FILE, "syslog", or NULL */
 	struct ssl_ctx_st *tls_ctx; /* for every tls:// server of this config */
 	struct addr listen[DNS_MAX_LISTEN]; /* dns-listen */
 	char listen_if[DNS_MAX_LISTEN][16];  /* a link-local one's interface, looked up at start */

@@ -151,9 +151,9 @@ int dns_up_send(struct dns_up *u, const struct dns_up_server *servers, size_t n,
 
 /**
  * During a dns_up_cb with status 0: the server that answered and how long
- * its attempt took (ms). False outside a callback or after a failure.
+ * its attempt took (microseconds). False outside a callback or after a failure.
  */
-bool dns_up_answered_by(const struct dns_up *u, struct dns_up_server *sv, unsigned *rtt_ms);
+bool dns_up_answered_by(const struct dns_up *u, struct dns_up_server *sv, uint64_t *rtt_us);
 
 /** Drop a query whose callback has not run: it never will. */
 void dns_up_cancel(struct dns_up_q *h);

@@ -19,6 +19,12 @@ struct ratelimit;
 struct event_base;
 struct event;
 struct evhttp;
+struct evbuffer;
+struct ctl;
+struct stats;
+
+/** Most worker threads (`workers` N). */
+#define ENGINE_MAX_WORKERS 256
 
 struct engine {
 	struct cfg *cfg;     /* the running config root */
@@ -39,9 +45,16 @@ struct engine {
 	uint8_t flow_key[16];
 	atomic_uint reload_left;
 	atomic_bool loop_reported; /* a routing loop was logged (once a process) */
-	struct event *sig[4];
+	struct event *sig[5];
 	struct event *reload_done;
 	struct evhttp *http;
+	struct addr http_addr; /* where http listens */
+	struct ctl *ctl;       /* the control socket, or NULL */
+	atomic_uint qlog_gen;  /* bumped on SIGUSR2: query logs open their file again */
+	uint8_t stats_key[16]; /* SipHash key of every worker's top tables */
+	struct stats_hist *hist; /* per-second history of a few counters (main thread) */
+	struct event *tick;
+	uint64_t start_ms; /* when it started (sl_now_ms) */
 	const char *cfg_path;
 	void *svc_shared[SVC_COUNT]; /* process-wide service state (svc proc_init) */
 	size_t n_socks;		     /* service sockets per worker */
@@ -65,6 +78,16 @@ size_t engine_flows(struct engine *e);
  */
 unsigned engine_relay_allow(struct engine *e, const struct addr *client, unsigned n);
 
+/** Every worker's stats into out (ENGINE_MAX_WORKERS); returns how many. */
+size_t engine_stats(struct engine *e, struct stats **out);
+
+/**
+ * Reload the config file (SIGHUP, `sluice ctl reload`). 0 when the new
+ * config is being handed to the workers (ctl_reload_done tells when it is
+ * done); -1 with "FILE:LINE: message" or another reason in err.
+ */
+int engine_reload(struct engine *e, char *err, size_t errlen);
+
 /** Called by a worker when it has switched to e->pending. */
 void engine_worker_reloaded(struct engine *e);
 
@@ -73,5 +96,11 @@ int metrics_start(struct engine *e, const struct addr *a);
 
 /** Stop it. */
 void metrics_stop(struct engine *e);
+
+/** The Prometheus text of /metrics into b. */
+void metrics_text(struct engine *e, struct evbuffer *b);
+
+/** The status page (HTML) into b (status.c); -1 without memory. */
+int status_page(struct engine *e, struct evbuffer *b);
 
 #endif

@@ -8,6 +8,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 static const unsigned default_timeout[SVC_COUNT] = {
@@ -223,6 +224,19 @@ static int p_metrics(struct cfg_ctx *ctx, int argc, char **argv)
 	return 0;
 }
 
+static int p_control(struct cfg_ctx *ctx, int argc, char **argv)
+{
+	struct sockaddr_un sun;
+
+	if (argv[1][0] != '/')
+		return cfg_error(ctx, "control: '%s' is not an absolute path", argv[1]);
+	if (strlen(argv[1]) >= sizeof(sun.sun_path))
+		return cfg_error(ctx, "control: path longer than %zu bytes", sizeof(sun.sun_path) - 1);
+	free(ctx->cfg->control);
+	ctx->cfg->control = strdup(argv[1]);
+	return ctx->cfg->control ? 0 : cfg_error(ctx, "out of memory");
+}
+
 static const struct cfg_directive core_directives[] = {
 	{"listen", 1, CFG_MAX_LISTEN, p_listen, "ADDR:PORT...", NULL,
 	 "Transparent listener(s) that nft's tproxy hands datagrams to. One per address family; "
@@ -268,7 +282,12 @@ static const struct cfg_directive core_directives[] = {
 	 "Datagrams a client (an IPv4 address, an IPv6 /64) may send through relay and quic flows, "
 	 "across every worker; more are dropped and counted (relay_rate_limited). BURST: 2x."},
 	{"metrics", 1, 1, p_metrics, "ADDR:PORT", NULL,
-	 "Serve counters in Prometheus text format over HTTP at ADDR:PORT (/metrics)."},
+	 "Serve counters in Prometheus text format over HTTP at ADDR:PORT (/metrics), with upstream "
+	 "latency histograms, and a status page at / (counters, queries per second, top names, "
+	 "clients and blocked names, upstream latency, QUIC server names; it refreshes itself)."},
+	{"control", 1, 1, p_control, "PATH", "off",
+	 "A Unix socket (mode 0600) for `sluice ctl`: stats, flush [NAME], dump, reload, top. "
+	 "Made before privileges are dropped; a stale socket file is replaced."},
 	{NULL, 0, 0, NULL, NULL, NULL, NULL},
 };
 
@@ -304,6 +323,7 @@ static int core_finish(struct cfg_ctx *ctx)
 static void core_free(struct cfg *c)
 {
 	free(c->user);
+	free(c->control);
 	for (size_t i = 0; i < c->n_ifaces; i++)
 		free(c->ifaces[i]);
 }

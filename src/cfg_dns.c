@@ -125,6 +125,16 @@ static int set_path(struct cfg_ctx *ctx, char **dst, const char *arg)
 	return *dst ? 0 : cfg_error(ctx, "out of memory");
 }
 
+static int p_query_log(struct cfg_ctx *ctx, int argc, char **argv)
+{
+	if (strcmp(argv[1], "syslog") == 0) {
+		free(dc(ctx)->query_log);
+		dc(ctx)->query_log = strdup("syslog");
+		return dc(ctx)->query_log ? 0 : cfg_error(ctx, "out of memory");
+	}
+	return set_path(ctx, &dc(ctx)->query_log, argv[1]);
+}
+
 static int p_geosite(struct cfg_ctx *ctx, int argc, char **argv)
 {
 	return set_path(ctx, &dc(ctx)->geosite, argv[1]);
@@ -496,6 +506,11 @@ static const struct cfg_directive dns_directives[] = {
 	 "Also answer DNS (UDP and TCP) sent to the gateway's own address, e.g. the one DHCP hands "
 	 "out; a link-local IPv6 address needs its interface ([fe80::1%br-lan]:53). Port 53 by "
 	 "default. Needs a restart to change."},
+	{"query-log", 1, 1, p_query_log, "FILE|syslog", "off",
+	 "One line per DNS query: time, client, name, type, action, the deciding rule (FILE:LINE), "
+	 "group, the server that answered, rcode, cache (hit, stale, miss), latency in ms. FILE "
+	 "is appended to and opened again on SIGUSR2 (for logrotate); it must be writable by "
+	 "`user`. syslog: one message per query (LOG_DAEMON, info), which costs more."},
 	{NULL, 0, 0, NULL, NULL, NULL, NULL},
 };
 
@@ -550,6 +565,7 @@ static void dns_free(struct cfg *c)
 	}
 	dns_up_tls_ctx_free(d->tls_ctx);
 	free(d->tls_ca);
+	free(d->query_log);
 	for (size_t i = 0; i < d->n_hosts_files; i++)
 		free(d->hosts_files[i]);
 	list_hosts_free(d->hosts);

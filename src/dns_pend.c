@@ -12,6 +12,7 @@
 #include "clients.h"
 #include "dns_cache.h"
 #include "dns_svcb.h"
+#include "stats.h"
 #include "worker.h"
 
 #include <errno.h>
@@ -24,6 +25,7 @@
 struct dns_waiter {
 	struct dns_waiter *next;
 	struct dns_src src;
+	struct dns_note note;
 	uint32_t limit;
 	size_t len;
 	uint8_t pkt[];
@@ -108,7 +110,8 @@ static unsigned client_cap(const struct dns_worker *dw)
 
 /* A waiter for src; NULL when its client is at its cap or memory is short. */
 static struct dns_waiter *waiter_new(struct dns_worker *dw, const struct dns_src *src,
-				     const struct dns_query *q, const uint8_t *pkt, size_t len)
+				     const struct dns_query *q, const uint8_t *pkt, size_t len,
+				     const struct dns_note *note)
 {
 	struct dns_waiter *w;
 
@@ -123,6 +126,7 @@ static struct dns_waiter *waiter_new(struct dns_worker *dw, const struct dns_src
 	}
 	w->next = NULL;
 	w->src = *src;
+	w->note = *note;
 	w->limit = q->limit;
 	w->len = len;
 	memcpy(w->pkt, pkt, len);
@@ -139,9 +143,11 @@ static void waiter_free(struct dns_worker *dw, struct dns_waiter *w)
 	free(w);
 }
 
-/* The waiter's answer: a's copy for its query, or SERVFAIL without a. */
+/* The waiter's answer: a's copy for its query (from server by), or
+ * SERVFAIL without a. */
 static void waiter_answer(struct dns_worker *dw, struct dns_waiter *w,
-			  const struct dns_answer_src *a)
+			  const struct dns_answer_src *a, const struct dns_up_server *by,
+			  enum dns_note_cache cache)
 {
 	const struct dns_conf *d = dns_wconf(dw);
 	struct dns_query q;
@@ -160,6 +166,7 @@ static void waiter_answer(struct dns_worker *dw, struct dns_waiter *w,
 	if (a && n > 0 && (dw->out[2] & (DNS_F_TC >> 8)))
 		ctr_inc(&dw->w->ctr, CTR_DNS_TRUNCATED);
 	dns_deliver(dw, &w->src, n);
+	dns_note_done(dw, &w->src, &w->note, &q, n, cache, a ? by : NULL);
 }
 
 static uint64_t key_hash(const struct dns_pend_tab *t, const uint8_t *k, size_t len)
@@ -323,7 +330,7 @@ static void order_fastest(struct dns_pend_tab *t, const struct dns_up_server *se
 
 /* The record's answer (status 0) or failure reaches every waiter; p is freed. */
 static void pend_done(struct dns_pend *p, int status, const uint8_t *ans, size_t len,
-		      const struct dns_answer_info *ai)
+		      const struct dns_answer_info *ai, const struct dns_up_server *by)
 {
 	struct dns_worker *dw = p->t->dw;
 	struct dns_answer_info a2;
@@ -344,7 +351,8 @@ static void pend_done(struct dns_pend *p, int status, const uint8_t *ans, size_t
 	}
 	while ((w = p->waiters)) {
 		p->waiters = w->next;
-		waiter_answer(dw, w, status == 0 ? &src : NULL);
+		waiter_answer(dw, w, status == 0 ? &src : NULL, by,
+			      p->cache_ok ? DNS_NOTE_MISS : DNS_NOTE_NOCACHE);
 		waiter_free(dw, w);
 	}
 	free(p);
@@ -357,14 +365,20 @@ static void sub_cb(void *arg, int status, const uint8_t *ans, size_t len,
 	struct dns_pend *p = sb->p;
 	struct dns_pend_tab *t = p->t;
 	struct dns_up_server by;
+	bool have_by = false;
+	uint64_t us;
 	unsigned ms;
 
 	sb->uq = NULL;
 	p->live--;
 	if (status != 0 && p->live) /* parallel: the others may still answer */
 		return;
-	if (status == 0 && dns_up_answered_by(t->dw->up, &by, &ms)) {
+	if (status == 0 && dns_up_answered_by(t->dw->up, &by, &us)) {
+		have_by = true;
+		ms = (unsigned)SL_MIN(us / 1000, (uint64_t)UINT32_MAX);
 		rtt_note(t, &by.addr, by.proto, ms);
+		if (t->dw->stats)
+			stats_latency(t->dw->stats, &by.addr, by.proto, us);
 		/* fastest: the server put first failed to answer first */
 		if (addr_family(&p->first) && !addr_equal(&p->first, &by.addr)) {
 			struct dns_rtt *r = rtt_find(t, &p->first, p->first_proto, true);
@@ -377,7 +391,7 @@ static void sub_cb(void *arg, int status, const uint8_t *ans, size_t len,
 			dns_up_cancel(p->sub[i].uq);
 			p->sub[i].uq = NULL;
 		}
-	pend_done(p, status, ans, len, ai);
+	pend_done(p, status, ans, len, ai, have_by ? &by : NULL);
 }
 
 static struct dns_pend *pend_new(struct dns_pend_tab *t, const struct dns_query *q,
@@ -404,7 +418,7 @@ static struct dns_pend *pend_new(struct dns_pend_tab *t, const struct dns_query 
 
 static void fail_now(struct dns_worker *dw, struct dns_waiter *w)
 {
-	waiter_answer(dw, w, NULL);
+	waiter_answer(dw, w, NULL, NULL, DNS_NOTE_NOCACHE);
 	waiter_free(dw, w);
 }
 
@@ -440,7 +454,8 @@ static int send_subs(struct dns_pend_tab *t, struct dns_pend *p, const struct dn
 }
 
 void dns_pend_forward(struct dns_pend_tab *t, const struct dns_src *src, const struct dns_query *q,
-		      const uint8_t *pkt, size_t len, const struct dns_dest *dest, bool cache_ok)
+		      const uint8_t *pkt, size_t len, const struct dns_dest *dest, bool cache_ok,
+		      const struct dns_note *note)
 {
 	struct dns_worker *dw = t->dw;
 	const struct dns_conf *d = dns_wconf(dw);
@@ -455,7 +470,7 @@ void dns_pend_forward(struct dns_pend_tab *t, const struct dns_src *src, const s
 	/* A query with its own ECS option, passed on, is answered for its subnet: not shared. */
 	bool merge = !q->ecs || dest->ecs_strip || dest->ecs_len;
 
-	if (src && !(w = waiter_new(dw, src, q, pkt, len))) {
+	if (src && !(w = waiter_new(dw, src, q, pkt, len, note))) {
 		if (src->via == DNS_VIA_TCP) /* a TCP client waits for every answer */
 			dns_deliver(dw, src, dns_build_error(q, pkt, DNS_RCODE_SERVFAIL, dw->out,
 							     sizeof(dw->out)));

@@ -263,7 +263,7 @@ static bool waiting(const struct dns_up_q *q)
 /* Start one attempt on server srv with the transport it names. */
 static int start_attempt(struct dns_up_q *q, uint8_t srv, bool edns)
 {
-	q->started_ms[srv] = sl_now_ms();
+	q->started_us[srv] = sl_now_us();
 	q->ans_srv = srv;
 	switch (q->sv[srv].proto) {
 	case DNS_PROTO_UDP:
@@ -356,19 +356,19 @@ void dns_up_finish(struct dns_up_q *q, int status, const uint8_t *ans, size_t le
 	u->done_ok = status == 0;
 	if (status == 0) {
 		u->done_sv = q->sv[q->ans_srv];
-		u->done_rtt = (unsigned)(sl_now_ms() - q->started_ms[q->ans_srv]);
+		u->done_rtt_us = sl_now_us() - q->started_us[q->ans_srv];
 	}
 	q_release(q); /* first: the callback may start or cancel other queries */
 	cb(arg, status, ans, len, ai);
 	u->done_ok = false;
 }
 
-bool dns_up_answered_by(const struct dns_up *u, struct dns_up_server *sv, unsigned *rtt_ms)
+bool dns_up_answered_by(const struct dns_up *u, struct dns_up_server *sv, uint64_t *rtt_us)
 {
 	if (!u->done_ok)
 		return false;
 	*sv = u->done_sv;
-	*rtt_ms = u->done_rtt;
+	*rtt_us = u->done_rtt_us;
 	return true;
 }
 

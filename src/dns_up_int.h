@@ -62,7 +62,7 @@ struct dns_up_q {
 	uint8_t ecs_len;
 	uint8_t ecs[DNS_UP_ECS_MAX]; /* the ECS option to send instead of the client's */
 	uint8_t ans_srv;  /* the server of the latest attempt (the one that answered) */
-	uint64_t started_ms[DNS_UP_MAX_SERVERS];
+	uint64_t started_us[DNS_UP_MAX_SERVERS];
 	int status;
 	int fail;	  /* what to report if no answer comes */
 	uint64_t deadline;
@@ -89,7 +89,7 @@ struct dns_up {
 	/* the answer being delivered (dns_up_answered_by) */
 	bool done_ok;
 	struct dns_up_server done_sv;
-	unsigned done_rtt;
+	uint64_t done_rtt_us;
 	uint8_t rbuf[65536]; /* one datagram or frame at a time */
 };
 

@@ -7,6 +7,8 @@
 #include "listen.h"
 #include "log.h"
 #include "clients.h"
+#include "ctl.h"
+#include "stats.h"
 #include "ownsock.h"
 #include "ratelimit.h"
 #include "resolve.h"
@@ -109,6 +111,13 @@ size_t engine_flows(struct engine *e)
 	return n;
 }
 
+size_t engine_stats(struct engine *e, struct stats **out)
+{
+	for (unsigned i = 0; i < e->nworkers; i++)
+		out[i] = e->workers[i].stats;
+	return e->nworkers;
+}
+
 static void dump_stats(struct engine *e)
 {
 	uint64_t v[CTR_COUNT];
@@ -185,20 +194,17 @@ static void plan(struct engine *e, const struct cfg *c, struct fdplan *l)
 		 "per worker", l->nofile, l->max_sessions, l->dns_fds, l->reply_cache);
 }
 
-static void reload(struct engine *e)
+int engine_reload(struct engine *e, char *err, size_t errlen)
 {
-	char err[1024];
 	struct cfg *n;
 
 	if (e->pending) {
-		log_warn("reload already in progress; SIGHUP ignored");
-		return;
+		snprintf(err, errlen, "a reload is already in progress");
+		return -1;
 	}
-	n = cfg_load(e->cfg_path, err, sizeof(err));
-	if (!n) {
-		log_err("reload failed, keeping the running config: %s", err);
-		return;
-	}
+	n = cfg_load(e->cfg_path, err, errlen);
+	if (!n)
+		return -1;
 	if (n->n_listen != e->cfg->n_listen ||
 	    memcmp(n->listen, e->cfg->listen, sizeof(n->listen[0]) * n->n_listen) != 0)
 		log_warn("listen addresses changed: they take effect at the next restart");
@@ -213,6 +219,28 @@ static void reload(struct engine *e)
 	atomic_store(&e->reload_left, e->nworkers);
 	for (unsigned i = 0; i < e->nworkers; i++)
 		worker_reload(&e->workers[i]);
+	return 0;
+}
+
+/* metrics and control follow the config on reload; a failure to open the
+ * new one is logged and leaves it off (the old one is already closed). */
+static void apply_endpoints(struct engine *e, const struct cfg *old, const struct cfg *n)
+{
+	if (old->has_metrics != n->has_metrics ||
+	    (n->has_metrics && (!e->http || !addr_equal(&e->http_addr, &n->metrics)))) {
+		metrics_stop(e);
+		if (n->has_metrics && metrics_start(e, &n->metrics) == 0)
+			log_notice("metrics now at %s",
+				   addr_fmt(&n->metrics, (char[ADDR_STRLEN]){0}, ADDR_STRLEN));
+	}
+	if (!n->control || !e->ctl || strcmp(n->control, ctl_path(e->ctl)) != 0) {
+		if (e->ctl && (!n->control || strcmp(n->control, ctl_path(e->ctl)) != 0)) {
+			ctl_stop(e->ctl);
+			e->ctl = NULL;
+		}
+		if (n->control && !e->ctl && (e->ctl = ctl_start(e, n->control)))
+			log_notice("control socket now at %s", n->control);
+	}
 }
 
 void engine_worker_reloaded(struct engine *e)
@@ -229,27 +257,49 @@ static void reload_done_cb(evutil_socket_t fd, short what, void *arg)
 	e->cfg = e->pending;
 	e->pending = NULL;
 	e->limits = e->pending_limits;
-	cfg_free(old);
 	log_notice("configuration reloaded from %s", e->cfg_path);
+	ctl_reload_done(e->ctl, NULL);
+	apply_endpoints(e, old, e->cfg);
+	cfg_free(old);
 }
 
 static void signal_cb(evutil_socket_t sig, short what, void *arg)
 {
 	struct engine *e = arg;
 
-	if (sig == SIGHUP)
-		reload(e);
-	else if (sig == SIGUSR1)
+	char err[1024];
+
+	if (sig == SIGHUP) {
+		if (engine_reload(e, err, sizeof(err)) < 0)
+			log_err("reload failed, keeping the running config: %s", err);
+	} else if (sig == SIGUSR1) {
 		dump_stats(e);
+	} else if (sig == SIGUSR2) {
+		/* logrotate moved the query log: every worker opens it again */
+		atomic_fetch_add_explicit(&e->qlog_gen, 1, memory_order_release);
+		log_info("SIGUSR2: reopening the query log");
+	}
 	else {
 		log_notice("signal %d: exiting", (int)sig);
 		event_base_loopbreak(e->base);
 	}
 }
 
+/* Once a second: the history behind the status page's plots. */
+static void tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct engine *e = arg;
+	uint64_t v[CTR_COUNT];
+
+	if (!cfg_wants_stats(e->cfg))
+		return;
+	engine_counters(e, v);
+	stats_hist_tick(e->hist, v);
+}
+
 static int start_signals(struct engine *e)
 {
-	static const int sigs[] = {SIGHUP, SIGTERM, SIGINT, SIGUSR1};
+	static const int sigs[] = {SIGHUP, SIGTERM, SIGINT, SIGUSR1, SIGUSR2};
 
 	signal(SIGPIPE, SIG_IGN);
 	for (size_t i = 0; i < SL_ARRAY_LEN(sigs); i++) {
@@ -258,7 +308,10 @@ static int start_signals(struct engine *e)
 			return -ENOMEM;
 	}
 	e->reload_done = event_new(e->base, -1, 0, reload_done_cb, e);
-	return e->reload_done ? 0 : -ENOMEM;
+	e->tick = event_new(e->base, -1, EV_PERSIST, tick_cb, e);
+	if (!e->reload_done || !e->tick || event_add(e->tick, &(struct timeval){1, 0}) < 0)
+		return -ENOMEM;
+	return 0;
 }
 
 static unsigned worker_count(const struct cfg *c)
@@ -295,10 +348,15 @@ static int start_privileged(struct engine *e, struct wsocks *ws)
 		if (open_listeners(e->cfg, ws[i].fds, ws[i].socks, e->n_socks) < 0)
 			goto fail;
 	}
+	/* The control socket is made while root may still create it in /run. */
+	if (e->cfg->control && !(e->ctl = ctl_start(e, e->cfg->control)))
+		goto fail;
 	if (e->cfg->user && priv_drop(e->cfg->user) < 0)
 		goto fail;
 	return 0;
 fail:
+	ctl_stop(e->ctl);
+	e->ctl = NULL;
 	while (i--)
 		close_wsocks(e, &ws[i]);
 	return -1;
@@ -341,6 +399,7 @@ static int start_workers(struct engine *e, struct wsocks *ws)
 static void engine_fini(struct engine *e)
 {
 	metrics_stop(e);
+	ctl_stop(e->ctl);
 	for (unsigned i = 0; i < e->nworkers; i++)
 		worker_stop(&e->workers[i]);
 	for (unsigned i = 0; i < e->nworkers; i++)
@@ -351,6 +410,9 @@ static void engine_fini(struct engine *e)
 			event_free(e->sig[i]);
 	if (e->reload_done)
 		event_free(e->reload_done);
+	if (e->tick)
+		event_free(e->tick);
+	free(e->hist);
 	resolve_free(e->res); /* its events live on e->base */
 	if (e->base)
 		event_base_free(e->base);
@@ -372,7 +434,7 @@ static void engine_fini(struct engine *e)
 
 int engine_run(const char *cfg_path, struct cfg *cfg)
 {
-	struct engine e = {.cfg = cfg, .cfg_path = cfg_path};
+	struct engine e = {.cfg = cfg, .cfg_path = cfg_path, .start_ms = sl_now_ms()};
 	struct wsocks *ws = NULL;
 	int rc = 1;
 
@@ -382,6 +444,7 @@ int engine_run(const char *cfg_path, struct cfg *cfg)
 		return 1;
 	}
 	randombytes_buf(e.flow_key, sizeof(e.flow_key));
+	randombytes_buf(e.stats_key, sizeof(e.stats_key));
 	cfg_warnings(cfg, warn_line, NULL);
 	e.limits.nofile = fdplan_raise_nofile();
 	e.nworkers = worker_count(cfg);
@@ -391,9 +454,10 @@ int engine_run(const char *cfg_path, struct cfg *cfg)
 	e.own = ownsock_new();
 	e.clients = clients_new(CLIENTS_MAX);
 	e.base = event_base_new();
+	e.hist = calloc(1, sizeof(*e.hist));
 	pthread_mutex_init(&e.relay_lock, NULL);
 	relay_limits(&e, cfg);
-	if (!e.workers || !ws || !e.binds || !e.own || !e.clients || !e.base) {
+	if (!e.workers || !ws || !e.binds || !e.own || !e.clients || !e.base || !e.hist) {
 		e.nworkers = 0;
 		goto done;
 	}

@@ -4,6 +4,7 @@
 #include "cfg.h"
 #include "engine.h"
 #include "log.h"
+#include "ctl.h"
 #include "nft.h"
 #include "svc.h"
 
@@ -27,6 +28,10 @@ static void usage(FILE *out)
 		"                                            print the nftables ruleset (or the ip\n"
 		"                                            rule/route commands, or their undo)\n"
 		"       sluice match [-c FILE] NAME [TYPE]   explain which DNS rule decides NAME\n"
+		"       sluice ctl [-s SOCKET] [-c FILE] stats|flush [NAME]|dump|reload|top [N]|help\n"
+		"                                            ask the running daemon (control socket:\n"
+		"                                            -s, else `control` in the config, else\n"
+		"                                            %s)\n"
 		"       sluice --version | --help\n"
 		"\n"
 		"  -c FILE   config file (default %s/sluice/sluice.conf)\n"
@@ -35,7 +40,7 @@ static void usage(FILE *out)
 		"  -v        verbose (debug) logging\n"
 		"  -t        test the config and exit\n"
 		"\nConfig directives (see sluice.conf(5)):\n",
-		SYSCONFDIR);
+		CTL_DEFAULT_PATH, SYSCONFDIR);
 	for (size_t m = 0; cfg_modules[m]; m++)
 		for (const struct cfg_directive *d = cfg_modules[m]->directives; d->name; d++)
 			fprintf(out, "  %s %s\n", d->name, d->usage);
@@ -89,6 +94,31 @@ static struct cfg *load(const char *path)
 	return c;
 }
 
+/* sluice ctl [-s SOCKET] [-c FILE] VERB [ARG]: the socket from -s, else
+ * the config's `control` line (read alone: no lists), else the default. */
+static int ctl_main(const char *cfg, int argc, char **argv)
+{
+	const char *sock = NULL;
+	char err[512];
+	struct cfg *c = NULL;
+	int ch, rc;
+
+	optind = 1;
+	while ((ch = getopt(argc, argv, "+s:c:h")) != -1) {
+		switch (ch) {
+		case 's': sock = optarg; break;
+		case 'c': cfg = optarg; break;
+		case 'h': usage(stdout); return 0;
+		default: return 2;
+		}
+	}
+	if (!sock && (c = cfg_load_only(cfg, "control", err, sizeof(err))) && c->control)
+		sock = c->control;
+	rc = ctl_client(sock ? sock : CTL_DEFAULT_PATH, argc - optind, argv + optind);
+	cfg_free(c);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	struct opts o = {.cfg = SYSCONFDIR "/sluice/sluice.conf"};
@@ -100,6 +130,8 @@ int main(int argc, char **argv)
 
 	if (parse_opts(argc, argv, "+c:fstvh", &o) < 0)
 		return 2;
+	if (optind < argc && strcmp(argv[optind], "ctl") == 0)
+		return ctl_main(o.cfg, argc - optind, argv + optind);
 	if (optind < argc) {
 		int first = optind;
 

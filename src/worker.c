@@ -3,6 +3,7 @@
  * replies, and switching config on reload. */
 #include "config.h"
 #include "worker.h"
+#include "stats.h"
 #include "engine.h"
 #include "listen.h"
 #include "log.h"
@@ -199,7 +200,8 @@ int worker_init(struct worker *w, struct engine *eng, unsigned id, const struct 
 	w->base = event_base_new();
 	w->flows = flow_table_new(eng->flow_key, total, client, on_flow_removed, w);
 	w->reply = reply_new(w->base, eng->binds, &w->ctr, eng->limits.reply_cache);
-	if (!w->base || !w->flows || !w->reply || alloc_batch(w) < 0)
+	w->stats = stats_new(eng->stats_key);
+	if (!w->base || !w->flows || !w->reply || !w->stats || alloc_batch(w) < 0)
 		return -ENOMEM;
 	for (size_t i = 0; i < n_lis; i++) {
 		w->lis_ev[i] = event_new(w->base, lis_fd[i], EV_READ | EV_PERSIST, listener_cb, w);
@@ -452,6 +454,7 @@ void worker_fini(struct worker *w)
 	if (w->stop_ev)
 		event_free(w->stop_ev);
 	reply_free(w->reply);
+	stats_free(w->stats);
 	if (w->base)
 		event_base_free(w->base);
 	if (w->bufs)
