@@ -106,10 +106,9 @@ struct stats_hist {
 	uint64_t last[STATS_S_COUNT]; /* counter values at the last tick */
 	uint32_t v[STATS_HIST_LEN][STATS_S_COUNT];
 	unsigned head, n; /* next slot to write, slots filled */
-	bool primed;
 };
 
-/** Record one second: the counters now (the first call only primes). */
+/** Record one second: the counters now. */
 void stats_hist_tick(struct stats_hist *h, const uint64_t ctr[CTR_COUNT]);
 
 /** The increment of series s, i seconds before the newest (0: newest). */

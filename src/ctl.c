@@ -20,6 +20,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #define CTL_TIMEOUT_S 10
@@ -28,7 +29,8 @@ struct ctl_conn {
 	struct ctl *c;
 	struct bufferevent *bev;
 	struct ctl_conn *prev, *next;
-	bool waiting; /* for a reload to finish */
+	bool waiting;  /* for a reload to finish */
+	bool answered; /* the answer is in the output buffer: close once it is written */
 };
 
 struct ctl {
@@ -54,7 +56,7 @@ static void write_cb(struct bufferevent *bev, void *arg)
 {
 	struct ctl_conn *k = arg;
 
-	if (!k->waiting && evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+	if (k->answered && evbuffer_get_length(bufferevent_get_output(bev)) == 0)
 		conn_free(k);
 }
 
@@ -75,6 +77,7 @@ static void finish(struct ctl_conn *k)
 {
 	bufferevent_disable(k->bev, EV_READ);
 	k->waiting = false;
+	k->answered = true;
 	write_cb(k->bev, k);
 }
 
@@ -352,12 +355,33 @@ fail:
 	return NULL;
 }
 
+/* Write what is left of an answer now, without the loop (the output's
+ * start is the bufferevent's to drain: peek at it). Best effort. */
+static void last_write(struct ctl_conn *k)
+{
+	struct evbuffer_iovec v[8];
+	int n = evbuffer_peek(bufferevent_get_output(k->bev), -1, NULL, v, 8);
+	struct iovec io[8];
+
+	for (int i = 0; i < n && i < 8; i++)
+		io[i] = (struct iovec){v[i].iov_base, v[i].iov_len};
+	if (n > 0 && writev(bufferevent_getfd(k->bev), io, SL_MIN(n, 8)) < 0)
+		log_debug("control: an answer was lost: %s", strerror(errno));
+}
+
 void ctl_stop(struct ctl *c)
 {
 	if (!c)
 		return;
-	while (c->conns)
-		conn_free(c->conns);
+	while (c->conns) {
+		struct ctl_conn *k = c->conns;
+
+		/* an answer not yet sent (the reload that moved this socket): a
+		 * last try, it is short */
+		if (k->answered)
+			last_write(k);
+		conn_free(k);
+	}
 	evconnlistener_free(c->lis);
 	/* after the privilege drop this may fail: the next start replaces it */
 	unlink(c->path);

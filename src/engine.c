@@ -291,8 +291,6 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
 	struct engine *e = arg;
 	uint64_t v[CTR_COUNT];
 
-	if (!cfg_wants_stats(e->cfg))
-		return;
 	engine_counters(e, v);
 	stats_hist_tick(e->hist, v);
 }
@@ -342,15 +340,16 @@ static int start_privileged(struct engine *e, struct wsocks *ws)
 	struct svc_sock tmpl[SVC_MAX_SOCKS];
 	unsigned i;
 
+	/* The control socket first (a live one means another sluice runs), while
+	 * root may still create it in /run. */
+	if (e->cfg->control && !(e->ctl = ctl_start(e, e->cfg->control)))
+		return -1;
 	e->n_socks = svc_sockets(e->cfg, tmpl);
 	for (i = 0; i < e->nworkers; i++) {
 		memcpy(ws[i].socks, tmpl, e->n_socks * sizeof(*tmpl));
 		if (open_listeners(e->cfg, ws[i].fds, ws[i].socks, e->n_socks) < 0)
 			goto fail;
 	}
-	/* The control socket is made while root may still create it in /run. */
-	if (e->cfg->control && !(e->ctl = ctl_start(e, e->cfg->control)))
-		goto fail;
 	if (e->cfg->user && priv_drop(e->cfg->user) < 0)
 		goto fail;
 	return 0;

@@ -171,16 +171,12 @@ static const enum ctr_id series_ctr[STATS_S_COUNT] = {
 
 void stats_hist_tick(struct stats_hist *h, const uint64_t ctr[CTR_COUNT])
 {
+	/* counters start at zero with the process, as last[] does */
 	for (int s = 0; s < STATS_S_COUNT; s++) {
 		uint64_t v = ctr[series_ctr[s]], d = v - h->last[s];
 
-		if (h->primed)
-			h->v[h->head][s] = d > UINT32_MAX ? UINT32_MAX : (uint32_t)d;
+		h->v[h->head][s] = d > UINT32_MAX ? UINT32_MAX : (uint32_t)d;
 		h->last[s] = v;
-	}
-	if (!h->primed) {
-		h->primed = true;
-		return;
 	}
 	h->head = (h->head + 1) % STATS_HIST_LEN;
 	if (h->n < STATS_HIST_LEN)

@@ -66,7 +66,7 @@ static void cards(struct engine *e, struct evbuffer *b, const uint64_t *v)
 	evbuffer_add_printf(b, "<div class=card>queries/s (last %us)<b id=qps>%.1f</b></div>", secs,
 			    secs ? (double)qps / secs : 0.0);
 	card_pct(b, "answered from cache", "cache_share", v[CTR_DNS_CACHE_HITS], v[CTR_DNS_QUERIES]);
-	card_pct(b, "blocked", "blocked_share", v[CTR_DNS_BLOCKED], v[CTR_DNS_QUERIES]);
+	card_pct(b, "blocked share", "blocked_share", v[CTR_DNS_BLOCKED], v[CTR_DNS_QUERIES]);
 	card(b, "blocked", "sluice_dns_blocked_total", v[CTR_DNS_BLOCKED]);
 	card(b, "cache hits", "sluice_dns_cache_hits_total", v[CTR_DNS_CACHE_HITS]);
 	card(b, "forwarded", "sluice_dns_forwarded_total", v[CTR_DNS_FORWARDED]);
@@ -133,10 +133,12 @@ static void top_table(struct engine *e, struct evbuffer *b, enum stats_top which
 	for (size_t i = 0; i < n; i++) {
 		evbuffer_add_printf(b, "<tr><td class=n>%llu</td><td>",
 				    (unsigned long long)it[i].count);
-		if (which == STATS_CLIENTS)
-			esc(b, stats_client_fmt(&it[i], ip, sizeof(ip)), strlen(ip));
-		else
+		if (which == STATS_CLIENTS) {
+			stats_client_fmt(&it[i], ip, sizeof(ip));
+			esc(b, ip, strlen(ip));
+		} else {
 			esc(b, (const char *)it[i].key, it[i].len);
+		}
 		evbuffer_add_printf(b, "%s</td></tr>", it[i].cut ? "&hellip;" : "");
 	}
 	if (!n)
