@@ -151,6 +151,14 @@ for d in $dirs; do
 	grep -q "^  $d " <<<"$help" || missing="$missing $d"
 done
 check "--help lists every directive of sluice.conf(5)" expect_eq "$missing" ""
+# Every `sluice ctl` verb --help names has its entry in sluice(8).
+verbs=$(sed -n 's/^ *sluice ctl \[-s SOCKET\] \[-c FILE\] //p' <<<"$help" | tr '|' '\n' | awk '{ print $1 }')
+check "--help names the ctl verbs ($(wc -w <<<"$verbs"))" test "$(wc -w <<<"$verbs")" -ge 6
+missing=""
+for v in $verbs; do
+	grep -Eq "^\.BI? $v( |\$)" "$top/man/sluice.8" || missing="$missing $v"
+done
+check "sluice(8) documents every ctl verb" expect_eq "$missing" ""
 "$SLUICE" --no-such-option >/dev/null 2>&1
 check "an unknown option exits non-zero" test "$?" -ne 0
 
