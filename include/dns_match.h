@@ -55,6 +55,16 @@ const struct dns_rule *dns_rules_eval(const struct dns_conf *d, const struct dns
 int dns_ruleopt_parse(struct cfg_ctx *ctx, struct dns_conf *d, int argc, char **argv,
 		      struct dns_rule *r);
 
+/**
+ * Parse one option word of an `upstream` line (policy=, ecs=, leak-check):
+ * 1 when it was one, 0 when it is not an option (a server URL), -1 on an
+ * error (reported).
+ */
+int dns_group_opt_parse(struct cfg_ctx *ctx, struct dns_group *g, const char *word);
+
+/** "order", "parallel" or "fastest". */
+const char *dns_policy_name(enum dns_policy p);
+
 /** True when word starts a rule option (so it ends an action's arguments). */
 bool dns_ruleopt_is(const char *word);
 

@@ -82,7 +82,7 @@ static int p_upstream(struct cfg_ctx *ctx, int argc, char **argv)
 
 	if (dns_group_find(d, argv[1]))
 		return cfg_error(ctx, "upstream: group '%s' is defined twice", argv[1]);
-	if (argc - 2 > DNS_MAX_SERVERS)
+	if (argc - 2 > DNS_MAX_SERVERS + 3)
 		return cfg_error(ctx, "upstream: at most %d servers a group", DNS_MAX_SERVERS);
 	/* Rules point into groups[]: every group must exist before the first rule. */
 	if (d->n_rules || d->n_quic_rules)
@@ -98,9 +98,20 @@ static int p_upstream(struct cfg_ctx *ctx, int argc, char **argv)
 	g->index = (unsigned)d->n_groups;
 	if (strlen(argv[1]) > 64)
 		return cfg_error(ctx, "upstream: group names are at most 64 characters");
-	for (int i = 2; i < argc; i++)
+	for (int i = 2, rc; i < argc; i++) {
+		/* options first, then the servers */
+		rc = g->n ? 0 : dns_group_opt_parse(ctx, g, argv[i]);
+		if (rc < 0)
+			return -1;
+		if (rc > 0)
+			continue;
+		if (g->n == DNS_MAX_SERVERS)
+			return cfg_error(ctx, "upstream: at most %d servers a group", DNS_MAX_SERVERS);
 		if (add_server(ctx, g, argv[i]) < 0)
 			return -1;
+	}
+	if (g->n == 0)
+		return cfg_error(ctx, "upstream: group '%s' has no server", argv[1]);
 	g->name = strdup(argv[1]);
 	if (!g->name)
 		return cfg_error(ctx, "out of memory");
@@ -113,6 +124,16 @@ static int set_path(struct cfg_ctx *ctx, char **dst, const char *arg)
 	free(*dst);
 	*dst = cfg_path(ctx, arg);
 	return *dst ? 0 : cfg_error(ctx, "out of memory");
+}
+
+static int p_query_log(struct cfg_ctx *ctx, int argc, char **argv)
+{
+	if (strcmp(argv[1], "syslog") == 0) {
+		free(dc(ctx)->query_log);
+		dc(ctx)->query_log = strdup("syslog");
+		return dc(ctx)->query_log ? 0 : cfg_error(ctx, "out of memory");
+	}
+	return set_path(ctx, &dc(ctx)->query_log, argv[1]);
 }
 
 static int p_geosite(struct cfg_ctx *ctx, int argc, char **argv)
@@ -245,6 +266,21 @@ static int p_prefetch(struct cfg_ctx *ctx, int argc, char **argv)
 	return cfg_parse_bool(ctx, argv[1], &dc(ctx)->prefetch);
 }
 
+static int p_foreign(struct cfg_ctx *ctx, int argc, char **argv)
+{
+	struct dns_conf *d = dc(ctx);
+
+	if (d->foreign.matcher)
+		return cfg_error(ctx, "foreign: given twice");
+	d->foreign.file = ctx->file;
+	d->foreign.line = ctx->line;
+	if (dns_matcher_parse(ctx, d, argv[1], &d->foreign) < 0)
+		return -1;
+	if (d->foreign.mtype != DNS_M_SET && d->foreign.mtype != DNS_M_LIST)
+		return cfg_error(ctx, "foreign: needs a name matcher (geosite:, list:, domain:, ...)");
+	return 0;
+}
+
 static int p_tls_ca(struct cfg_ctx *ctx, int argc, char **argv)
 {
 	return set_path(ctx, &dc(ctx)->tls_ca, argv[1]);
@@ -310,6 +346,11 @@ static int pick_bootstrap(struct cfg_ctx *ctx, struct dns_conf *d)
 	for (size_t i = 0; g && i < g->n && c->n_bootstrap < CFG_MAX_BOOTSTRAP; i++)
 		c->bootstrap[c->n_bootstrap++] = g->servers[i].addr;
 	return 0;
+}
+
+static int p_rate(struct cfg_ctx *ctx, int argc, char **argv)
+{
+	return cfg_parse_rate(ctx, argc, argv, &dc(ctx)->rate, &dc(ctx)->burst);
 }
 
 static int p_0x20(struct cfg_ctx *ctx, int argc, char **argv)
@@ -410,6 +451,7 @@ static int p_local_zone(struct cfg_ctx *ctx, int argc, char **argv)
 	char apex[DNS_NAME_PRES_MAX], other[DNS_NAME_PRES_MAX];
 	struct dns_zone_err err;
 	struct dns_zone **v, *z;
+	struct dns_zone_at *at;
 	char *path = cfg_path(ctx, argv[1]);
 	int rc;
 
@@ -434,12 +476,16 @@ static int p_local_zone(struct cfg_ctx *ctx, int argc, char **argv)
 		}
 	}
 	v = grow(d->zones, d->n_zones, sizeof(*v));
-	if (!v) {
+	if (v)
+		d->zones = v;
+	at = v ? grow(d->zone_at, d->n_zones, sizeof(*at)) : NULL;
+	if (!at) {
 		dns_zone_free(z);
 		free(path);
 		return cfg_error(ctx, "out of memory");
 	}
-	d->zones = v;
+	d->zone_at = at;
+	d->zone_at[d->n_zones] = (struct dns_zone_at){ctx->file, ctx->line};
 	d->zones[d->n_zones++] = z;
 	log_info("local-zone %s.: %zu records from %s", apex, dns_zone_records(z), path);
 	free(path);
@@ -452,12 +498,13 @@ static int p_cache_file(struct cfg_ctx *ctx, int argc, char **argv)
 }
 
 static const struct cfg_directive dns_directives[] = {
-	{"upstream", 2, 1 + DNS_MAX_SERVERS, p_upstream, "NAME URL...", NULL,
+	{"upstream", 2, 4 + DNS_MAX_SERVERS, p_upstream, "NAME [OPTIONS] URL...", NULL,
 	 "An upstream group: servers tried in order (failover). Each UDP query leaves from a fresh "
 	 "socket (random source port) with a random ID and EDNS (1232 bytes); answers truncated "
 	 "over UDP are fetched again over TCP. URL: [udp://|tcp://]HOST[:PORT], "
 	 "tls://HOST[:PORT][#AUTH-NAME]; HOST is an address, or a name resolved through the "
-	 "bootstrap group. Its sockets carry `mark`."},
+	 "bootstrap group. OPTIONS: policy=order|parallel|fastest, ecs=ADDR/LEN|strip, "
+	 "leak-check. Its sockets carry `mark`."},
 	{"geosite", 1, 1, p_geosite, "FILE", NULL,
 	 "A geosite.dat (v2ray/Xray format) for geosite:CODE[@attr] matchers; only the codes the "
 	 "rules name are kept in memory."},
@@ -484,11 +531,17 @@ static const struct cfg_directive dns_directives[] = {
 	 "Answer from an expired cache entry (TTL 30) while refreshing it (RFC 8767)."},
 	{"prefetch", 1, 1, p_prefetch, "yes|no", "no",
 	 "Refresh a cache entry in the background when a hit finds under 10% of its TTL left."},
+	{"foreign", 1, 1, p_foreign, "MATCHER", NULL,
+	 "Names that must not reach a domestic resolver (e.g. geosite:geolocation-!cn): a rule "
+	 "sending one to a group marked leak-check is counted (dns_leaked_foreign)."},
 	{"tls-ca", 1, 1, p_tls_ca, "FILE", NULL,
 	 "PEM certificates trusted for tls:// upstreams besides the system's store (a private CA)."},
 	{"bootstrap", 1, 1, p_bootstrap, "GROUP", "the first group of addresses",
 	 "The upstream group whose servers resolve host names given in `upstream` and "
 	 "`ntp-redirect` (at start, and again when their TTL runs out)."},
+	{"dns-rate-limit", 1, 2, p_rate, "PER_SECOND [BURST]", "off",
+	 "DNS queries a client (an IPv4 address, an IPv6 /64) may send, across every worker; more "
+	 "are dropped (UDP) or refused (TCP) and counted (dns_rate_limited). BURST: 2x."},
 	{"dns-0x20", 1, 1, p_0x20, "yes|no", "no",
 	 "Ask upstreams with a random upper/lower case pattern in the name and take only answers "
 	 "that echo it exactly (more bits an off-path spoofer must guess)."},
@@ -508,6 +561,11 @@ static const struct cfg_directive dns_directives[] = {
 	 "Also answer DNS (UDP and TCP) sent to the gateway's own address, e.g. the one DHCP hands "
 	 "out; a link-local IPv6 address needs its interface ([fe80::1%br-lan]:53). Port 53 by "
 	 "default. Needs a restart to change."},
+	{"query-log", 1, 1, p_query_log, "FILE|syslog", "off",
+	 "One line per DNS query: time, client, name, type, action, the deciding rule (FILE:LINE), "
+	 "group, the server that answered, rcode, cache (hit, stale, miss), latency in ms. FILE "
+	 "is appended to and opened again on SIGUSR2 (for logrotate); it must be writable by "
+	 "`user`. syslog: one message per query (LOG_DAEMON, info), which costs more."},
 	{"local-zone", 1, 1, p_local_zone, "FILE", NULL,
 	 "Answer the names of a zone file (RFC 1035 format; the SOA names the apex) "
 	 "authoritatively, before any dns-rule: records, CNAMEs inside the zone, wildcards, "
@@ -557,6 +615,7 @@ static void dns_free(struct cfg *c)
 		return;
 	for (size_t i = 0; i < d->n_rules; i++)
 		dns_rule_fini(&d->rules[i]);
+	dns_rule_fini(&d->foreign);
 	for (size_t i = 0; i < d->n_quic_rules; i++)
 		dns_rule_fini(&d->quic_rules[i]);
 	for (size_t i = 0; i < d->n_lists; i++)
@@ -568,6 +627,7 @@ static void dns_free(struct cfg *c)
 	}
 	dns_up_tls_ctx_free(d->tls_ctx);
 	free(d->tls_ca);
+	free(d->query_log);
 	for (size_t i = 0; i < d->n_hosts_files; i++)
 		free(d->hosts_files[i]);
 	list_hosts_free(d->hosts);
@@ -582,6 +642,7 @@ static void dns_free(struct cfg *c)
 	for (size_t i = 0; i < d->n_zones; i++)
 		dns_zone_free(d->zones[i]);
 	free(d->zones);
+	free(d->zone_at);
 	free(d->cache_file);
 	free(d);
 	c->svc[SVC_DNS] = NULL;

@@ -335,6 +335,8 @@ static size_t geo_rules(struct dns_conf *d, struct dns_rule **out, size_t max)
 	for (size_t i = 0; i < d->n_quic_rules && n < max; i++)
 		if (d->quic_rules[i].code)
 			out[n++] = &d->quic_rules[i];
+	if (d->foreign.code && n < max)
+		out[n++] = &d->foreign;
 	return n;
 }
 
@@ -408,7 +410,7 @@ done:
 
 int dns_geosite_resolve(struct cfg_ctx *ctx, struct dns_conf *d)
 {
-	size_t cap = d->n_rules + d->n_quic_rules, n;
+	size_t cap = d->n_rules + d->n_quic_rules + 1, n;
 	struct dns_rule **rs;
 	int rc;
 

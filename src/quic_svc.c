@@ -20,6 +20,7 @@
 #include "reply.h"
 #include "svc.h"
 #include "worker.h"
+#include "stats.h"
 
 #include <errno.h>
 #include <event2/event.h>
@@ -90,6 +91,18 @@ static void log_decision(struct worker *w, struct flow *f, const char *sni, cons
 /* Apply the first matching quic-rule to the flow (sni NULL: none read). An
  * SNI that is no plain host name comes escaped, like a DNS query name, and
  * the rules match it on its labels all the same. */
+/* The server names and verdicts the status page and `sluice ctl top` show. */
+static void count_sni(struct worker *w, const char *sni, const char *verdict)
+{
+	char key[TOPK_KEY_MAX];
+	int n;
+
+	if (!cfg_wants_stats(w->cfg))
+		return;
+	n = snprintf(key, sizeof(key), "%s %s", verdict, sni ? sni : "(none)");
+	topk_add(w->stats->top[STATS_SNI], key, (size_t)SL_MIN(n, (int)sizeof(key) - 1));
+}
+
 static void decide(struct worker *w, struct flow *f, struct quic_flow *qf, const char *sni,
 		   const char *alpn)
 {
@@ -105,6 +118,7 @@ static void decide(struct worker *w, struct flow *f, struct quic_flow *qf, const
 	ctr_inc(&w->ctr, sni ? CTR_QUIC_SNI : CTR_QUIC_NOSNI);
 	ctr_inc(&w->ctr, CTR_QUIC_PASSED + act);
 	log_decision(w, f, sni, alpn, names[act], r);
+	count_sni(w, sni, names[act]);
 	if (qf->timer)
 		event_del(qf->timer);
 	quic_sniff_free(qf->sniff);

@@ -14,7 +14,8 @@
 #  - a name outside the zone still goes upstream;
 #  - TC=1 over UDP without EDNS for an answer over 512 bytes, the whole
 #    answer over TCP;
-#  - dns_local_zone_answers counts every zone answer;
+#  - dns_local_zone_answers counts every zone answer; the query log says
+#    action=local-zone with the local-zone line as the rule;
 #  - `sluice -t` reports a bad zone file as FILE:LINE: message (exit 1), and
 #    a second zone with the same apex at the config line; `sluice match`
 #    says a name under the apex is answered by the zone, before any rule;
@@ -38,6 +39,7 @@ intercept tcp 53 dns
 metrics 127.0.0.1:9153
 workers 2
 upstream up udp://203.0.113.3 udp://[2001:db8:113::3]
+query-log $LAB_WORK/query.log
 dns-rule all forward up
 local-zone $zone
 EOF
@@ -67,7 +69,7 @@ printf 'local-zone %s\n' "$zone" >> "$LAB_WORK/bad2.conf"
 sed -i "s#^local-zone $LAB_WORK/bad2.zone#local-zone $zone#" "$LAB_WORK/bad2.conf"
 check "sluice -t: two zones with one apex are refused at the second line" \
 	expect_contains "$("$SLUICE" -t -c "$LAB_WORK/bad2.conf" 2>&1)" \
-	"$LAB_WORK/bad2.conf:9: local-zone $zone: a zone for 'lan.' is already loaded"
+	"$LAB_WORK/bad2.conf:$(wc -l < "$LAB_WORK/bad2.conf"): local-zone $zone: a zone for 'lan.' is already loaded"
 check "sluice -t: the good config passes" "$SLUICE" -t -c "$conf"
 check "sluice match: a name under the apex is the zone's, not the rule's" \
 	expect_eq "$("$SLUICE" match -c "$conf" Printer.LAN 2>/dev/null)" \
@@ -138,6 +140,12 @@ check "dns_forwarded: only the two names outside the zone" \
 	expect_eq "$(mdelta "$m0" "$m1" dns_forwarded)" 2
 check "the upstream was never asked for a name under lan." \
 	expect_eq "$(grep -c 'info: .* [^ ]*lan\. ' "$LAB_WORK/up.log")" 0
+zline=$(grep -n '^local-zone ' "$conf" | cut -d: -f1)
+check "the query log names the local-zone line as the deciding rule" \
+	expect_match "$(cat "$LAB_WORK/query.log")" \
+	"name=printer\.lan type=A action=local-zone rule=.*zone\.conf:$zline group=- server=- rcode=NOERROR cache=-"
+check "... and NXDOMAIN for a missing name" \
+	expect_match "$(cat "$LAB_WORK/query.log")" "name=nothere\.lan type=A action=local-zone .* rcode=NXDOMAIN"
 
 # Reload with a broken zone file: refused, the running zone stays.
 cp "$zone" "$LAB_WORK/lan.zone.good"
