@@ -3,9 +3,12 @@
 #include "config.h"
 #include "dns_int.h"
 #include "dns_cache.h"
+#include "dns_wire.h"
 #include "engine.h"
 
 #include <event2/buffer.h>
+#include <ldns/ldns.h>
+#include <stdlib.h>
 #include <string.h>
 
 static void flush(struct dns_shared *sh, const char *name, struct evbuffer *out)
@@ -32,6 +35,57 @@ static void flush(struct dns_shared *sh, const char *name, struct evbuffer *out)
 			    dns_cache_flush_name(sh->cache, lw, wlen), name);
 }
 
+/* One entry of `dump`: "; NAME TYPE RCODE ttl=LEFT [stale]", then its
+ * records as ldns prints them (the answer was validated when stored). */
+static int dump_one(void *arg, const struct dns_cache_rec *r)
+{
+	static const char *const rcodes[] = {"NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN"};
+	struct evbuffer *out = arg;
+	uint8_t lw[DNS_NAME_WIRE_MAX];
+	char name[DNS_NAME_PRES_MAX], tb[16];
+	size_t off = DNS_HDR_LEN, wl;
+	unsigned rcode = r->len > 3 ? r->wire[3] & 0xf : 0;
+	ldns_pkt *p = NULL;
+	uint16_t type;
+
+	if (dns_wire_name_read(r->wire, r->len, &off, lw, &wl, NULL, NULL) < 0 || r->len - off < 4)
+		return 0;
+	type = rd16(r->wire + off);
+	dns_name_to_text(lw, name);
+	evbuffer_add_printf(out, "; %s %s %s ttl=%lld%s\n", name[0] ? name : ".",
+			    dns_type_name(type, tb, sizeof(tb)), rcode < 4 ? rcodes[rcode] : "RCODE",
+			    (long long)(r->left_ms > 0 ? r->left_ms / 1000 : 0),
+			    r->left_ms > 0 ? "" : " stale");
+	if (ldns_wire2pkt(&p, r->wire, r->len) != LDNS_STATUS_OK)
+		return 0;
+	for (int sec = 0; sec < 2; sec++) {
+		const ldns_rr_list *l = sec ? ldns_pkt_authority(p) : ldns_pkt_answer(p);
+
+		for (size_t i = 0; l && i < ldns_rr_list_rr_count(l); i++) {
+			char *t = ldns_rr2str(ldns_rr_list_rr(l, i));
+
+			if (t)
+				evbuffer_add(out, t, strlen(t));
+			free(t);
+		}
+	}
+	ldns_pkt_free(p);
+	return 0;
+}
+
+/* The cache is copied out a shard at a time (dns_cache_dump), so workers
+ * wait on a shard's lock for a copy, never for this output. */
+static void dump(struct dns_shared *sh, struct evbuffer *out)
+{
+	if (!sh->cache) {
+		evbuffer_add_printf(out, "error dump: the DNS cache is off (cache-size 0)\n");
+		return;
+	}
+	evbuffer_add_printf(out, "ok\n");
+	if (dns_cache_dump(sh->cache, sl_now_ms(), dump_one, out) < 0)
+		evbuffer_add_printf(out, "; out of memory: the dump is incomplete\n");
+}
+
 bool dns_ctl(struct engine *e, const char *verb, const char *arg, struct evbuffer *out)
 {
 	struct dns_shared *sh = e->svc_shared[SVC_DNS];
@@ -40,6 +94,10 @@ bool dns_ctl(struct engine *e, const char *verb, const char *arg, struct evbuffe
 		return false;
 	if (strcmp(verb, "flush") == 0) {
 		flush(sh, arg, out);
+		return true;
+	}
+	if (strcmp(verb, "dump") == 0 && !arg) {
+		dump(sh, out);
 		return true;
 	}
 	return false;
