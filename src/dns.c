@@ -132,7 +132,7 @@ static void forward(struct dns_worker *dw, const struct dns_src *src, const stru
 	bool pass = r ? r->atype == DNS_A_PASSTHROUGH : d->n_groups == 0;
 	/* Passthrough answers depend on the resolver asked, which the cache key
 	 * does not hold: they are not shared. */
-	bool cache_ok = dw->sh->cache && !pass && !client_dependent(d, r);
+	bool cache_ok = d->cache_size && !pass && !client_dependent(d, r);
 	struct dns_up_server pass_sv, exp[DNS_UP_MAX_SERVERS];
 	struct dns_dest dest;
 	struct dns_cache_hit hit = {0};
@@ -451,8 +451,11 @@ static int dns_proc_init(struct engine *e)
 	if (!sh)
 		return -ENOMEM;
 	e->svc_shared[SVC_DNS] = sh;
-	if (d->cache_size && !(sh->cache = dns_cache_new(d->cache_size, 16)))
+	/* Made even with cache-size 0, so a reload can turn it on. */
+	if (!(sh->cache = dns_cache_new(SL_MAX(d->cache_size, 16u), 16)))
 		return -ENOMEM;
+	dns_cache_set_capacity(sh->cache, d->cache_size);
+	sh->cache_size = d->cache_size;
 	sh->clients = e->clients; /* the engine's: sessions and DNS counted alike */
 	pthread_mutex_init(&sh->rl_lock, NULL);
 	rate_apply(sh, d);
@@ -473,8 +476,17 @@ static void dns_proc_fini(struct engine *e)
 	e->svc_shared[SVC_DNS] = NULL;
 }
 
-static void cache_apply(struct dns_cache *c, const struct dns_conf *d)
+static void cache_apply(struct dns_shared *sh, const struct dns_conf *d)
 {
+	struct dns_cache *c = sh->cache;
+
+	if (d->cache_size != sh->cache_size) {
+		dns_cache_set_capacity(c, d->cache_size);
+		if (!d->cache_size)
+			dns_cache_clear(c);
+		log_info("dns: cache-size %u (was %u)", d->cache_size, sh->cache_size);
+		sh->cache_size = d->cache_size;
+	}
 	dns_cache_set_ttl(c, d->min_ttl, d->max_ttl);
 	dns_cache_set_stale(c, d->serve_stale ? 86400 : 0);
 	dns_cache_set_prefetch(c, d->prefetch);
@@ -518,8 +530,8 @@ static int dns_worker_init(struct worker *w)
 	dw->w = w;
 	dw->sh = w->eng->svc_shared[SVC_DNS];
 	rng_init(&dw->rng);
-	if (dw->sh->cache && w->id == 0)
-		cache_apply(dw->sh->cache, dns_wconf(dw));
+	if (w->id == 0)
+		cache_apply(dw->sh, dns_wconf(dw));
 	env = (struct dns_up_env){.base = w->base, .ctr = &w->ctr, .own = w->eng->own,
 				  .rng = &dw->rng, .budget = &dw->sh->budget, .once = &dw->sh->once,
 				  .mark = w->cfg->mark};
@@ -560,8 +572,8 @@ static void dns_reconfigure(struct worker *w, const struct cfg *old)
 {
 	struct dns_worker *dw = w->svc_state[SVC_DNS];
 
-	if (dw->sh->cache && w->id == 0)
-		cache_apply(dw->sh->cache, dns_wconf(dw));
+	if (w->id == 0)
+		cache_apply(dw->sh, dns_wconf(dw));
 	if (w->id == 0)
 		rate_apply(dw->sh, dns_wconf(dw));
 	qlog_set(dw->qlog, dns_wconf(dw)->query_log);

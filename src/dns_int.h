@@ -44,7 +44,8 @@ struct dns_src {
 
 /** Process-wide DNS state, in engine->svc_shared[SVC_DNS]. */
 struct dns_shared {
-	struct dns_cache *cache; /* NULL with cache-size 0 */
+	struct dns_cache *cache; /* made even with cache-size 0 (then unused) */
+	unsigned cache_size;	 /* the capacity it has (cache-size), worker 0 sets it */
 	struct clients *clients;
 	struct dns_up_budget budget;
 	atomic_uint tcp_conns; /* DNS over TCP connections, every worker */
