@@ -61,9 +61,11 @@ int main(int argc, char **argv)
 			total += t0;
 			best = t0 < best ? t0 : best;
 		}
-		printf("%3u addresses per transaction: %7.1f us per flush (best %llu), %5.2f us per "
-		       "address\n", sizes[k], (double)total / rounds, (unsigned long long)best,
-		       (double)total / rounds / sizes[k]);
+		printf(
+		    "%3u addresses per transaction: %7.1f us per flush (best %llu), %5.2f us per "
+		    "address\n",
+		    sizes[k], (double)total / rounds, (unsigned long long)best,
+		    (double)total / rounds / sizes[k]);
 	}
 	{
 		uint64_t t0 = now_us();

@@ -9,8 +9,9 @@
  * Refused sets are looked up again every RETRY_MS, and as soon as an add
  * to a set fails; usable ones too, at their next use after RETRY_MS, to
  * notice a set that a firewall reload deleted and made again, empty
- * (its handle or its table's changes): its dedup entries are dropped then. Problems are logged once for all workers (log_once) and
- * counted; none is fatal and none holds up an answer.
+ * (its handle or its table's changes): its dedup entries are dropped
+ * then. Problems are logged once for all workers (log_once) and counted;
+ * none is fatal and none holds up an answer.
  *
  * Dedup: a set-associative table (slot, address) -> when the timeout last
  * sent runs out. An address whose entry still has 7/8 of the new timeout
@@ -56,11 +57,11 @@ struct slot {
 	bool used;
 	uint16_t gen;
 	enum set_state state;
-	uint8_t keylen;	  /* 4 or 16 once READY */
+	uint8_t keylen;	   /* 4 or 16 once READY */
 	uint64_t retry_ms; /* look up again from then on (BAD: retry; READY: recheck) */
 	/* the kernel's handles: others mean the set was made again */
 	uint64_t handle, table_handle;
-	size_t nq;	   /* addresses queued */
+	size_t nq; /* addresses queued */
 };
 
 struct qel {
@@ -129,7 +130,8 @@ static bool name_ok(const char *s, size_t n)
 
 static int spec_one(const char *s, size_t len, struct nftset_spec *out, char *err, size_t errlen)
 {
-	const char *h1 = memchr(s, '#', len), *h2 = h1 ? memchr(h1 + 1, '#', len - (size_t)(h1 + 1 - s)) : NULL;
+	const char *h1 = memchr(s, '#', len),
+		   *h2 = h1 ? memchr(h1 + 1, '#', len - (size_t)(h1 + 1 - s)) : NULL;
 	size_t fl, tl, sl;
 
 	if (!h2) {
@@ -235,7 +237,7 @@ void nftset_free(struct nftset *ns)
 
 /* A message about a set, once for all workers per LOG_WINDOW_MS. */
 static void set_log(struct nftset *ns, int level, const struct slot *s, const char *fmt, ...)
-	SL_PRINTF(4, 5);
+    SL_PRINTF(4, 5);
 
 static void set_log(struct nftset *ns, int level, const struct slot *s, const char *fmt, ...)
 {
@@ -390,28 +392,35 @@ static void lookup(struct nftset *ns, struct slot *s, uint64_t now_ms)
 		rc = nftset_msg_replies(ns->reply, (size_t)rc, look_cb, ns);
 	if (rc < 0 || !ns->look_set) {
 		ctr_inc(ns->ctr, CTR_DNS_NFTSET_ERRORS);
-		set_log(ns, LOG_WARNING, s, "%s; its addresses are not added until it is there "
-			"(looked up again every %d s)", why(rc < 0 ? rc : ns->look_err), RETRY_MS / 1000);
+		set_log(ns, LOG_WARNING, s,
+			"%s; its addresses are not added until it is there "
+			"(looked up again every %d s)",
+			why(rc < 0 ? rc : ns->look_err), RETRY_MS / 1000);
 		return;
 	}
 	if (ns->look.flags & (NFT_SET_MAP | NFT_SET_OBJECT)) {
 		set_log(ns, LOG_ERR, s, "is a map; sluice adds addresses to plain sets");
 	} else if (!((ns->look.key_type == NFTSET_TYPE_IPADDR && ns->look.key_len == 4) ||
 		     (ns->look.key_type == NFTSET_TYPE_IP6ADDR && ns->look.key_len == 16))) {
-		set_log(ns, LOG_ERR, s, "is not of type ipv4_addr or ipv6_addr (key type %u, %u "
+		set_log(ns, LOG_ERR, s,
+			"is not of type ipv4_addr or ipv6_addr (key type %u, %u "
 			"bytes); sluice adds the addresses of A and AAAA answers",
 			ns->look.key_type, ns->look.key_len);
 	} else if (ns->look.flags & NFT_SET_INTERVAL) {
-		set_log(ns, LOG_ERR, s, "has flags interval; sluice adds single addresses: use a "
+		set_log(ns, LOG_ERR, s,
+			"has flags interval; sluice adds single addresses: use a "
 			"set without it");
 	} else if (!(ns->look.flags & NFT_SET_TIMEOUT)) {
-		set_log(ns, LOG_ERR, s, "has no `flags timeout`, so its elements would never "
+		set_log(ns, LOG_ERR, s,
+			"has no `flags timeout`, so its elements would never "
 			"expire; add it to the set (sluice gives each address the answer's TTL)");
 	} else {
-		if (s->handle && (s->handle != ns->look.handle || s->table_handle != ns->look_table)) {
+		if (s->handle &&
+		    (s->handle != ns->look.handle || s->table_handle != ns->look_table)) {
 			/* A firewall reload made it again, empty: what dedup remembers is gone. */
 			dd_forget_slot(ns, (uint8_t)(s - ns->slots));
-			set_log(ns, LOG_INFO, s, "was made again (a firewall reload?): its addresses "
+			set_log(ns, LOG_INFO, s,
+				"was made again (a firewall reload?): its addresses "
 				"are sent again as answers come");
 		}
 		s->handle = ns->look.handle;
@@ -420,9 +429,10 @@ static void lookup(struct nftset *ns, struct slot *s, uint64_t now_ms)
 		s->keylen = (uint8_t)ns->look.key_len;
 		if (was_ready)
 			return;
-		set_log(ns, LOG_INFO, s, "an %s set with timeouts: the %s addresses of answers go "
-			"into it", s->keylen == 4 ? "ipv4_addr" : "ipv6_addr",
-			s->keylen == 4 ? "A" : "AAAA");
+		set_log(ns, LOG_INFO, s,
+			"an %s set with timeouts: the %s addresses of answers go "
+			"into it",
+			s->keylen == 4 ? "ipv4_addr" : "ipv6_addr", s->keylen == 4 ? "A" : "AAAA");
 		return;
 	}
 	ctr_inc(ns->ctr, CTR_DNS_NFTSET_ERRORS);
@@ -459,8 +469,8 @@ int nftset_sync(struct nftset *ns, const struct nftset_spec *specs, size_t n)
 			continue;
 		while (ns->slots[j].used) /* n <= NFTSET_MAX_SETS: there is a free one */
 			j++;
-		ns->slots[j] = (struct slot){.spec = specs[i], .used = true,
-					     .gen = (uint16_t)(ns->slots[j].gen + 1)};
+		ns->slots[j] = (struct slot){
+		    .spec = specs[i], .used = true, .gen = (uint16_t)(ns->slots[j].gen + 1)};
 		map[i] = (int)j;
 		/* a later spec equal to this one (configs name each set once) */
 		for (size_t k = i + 1; k < n; k++)
@@ -506,12 +516,15 @@ void nftset_add(struct nftset *ns, uint32_t ref, int af, const void *addr, uint3
 {
 	struct slot *s = slot_of(ns, ref);
 	uint8_t key[16] = {0};
-	uint64_t want = (uint64_t)timeout_s * 1000;
+	uint64_t want;
 	struct dd *d;
 	struct qel *q;
 
 	if (!s)
 		return;
+	if (!timeout_s) /* 0 would mean "no timeout" to the kernel */
+		timeout_s = 1;
+	want = (uint64_t)timeout_s * 1000;
 	/* First use, a retry, or the periodic check that the set is the one we know. */
 	if (s->state == SET_UNKNOWN || now_ms >= s->retry_ms)
 		lookup(ns, s, now_ms);
@@ -609,8 +622,9 @@ static void send_txns(struct nftset *ns, const bool *only, bool *retry, uint64_t
 		}
 		if (t->destroy_refused && !ns->no_destroy) {
 			ns->no_destroy = true;
-			log_notice("nftset: this kernel has no DESTROYSETELEM (Linux < 6.3): addresses "
-				   "are only added, and one already in a set keeps its timeout");
+			log_notice(
+			    "nftset: this kernel has no DESTROYSETELEM (Linux < 6.3): addresses "
+			    "are only added, and one already in a set keeps its timeout");
 		}
 		if (t->destroy_refused) {
 			retry[t->slot] = true;
@@ -618,7 +632,8 @@ static void send_txns(struct nftset *ns, const bool *only, bool *retry, uint64_t
 		}
 		ctr_add(ns->ctr, CTR_DNS_NFTSET_ERRORS, t->n);
 		set_log(ns, LOG_WARNING, s, "adding %zu address%s failed: %s", t->n,
-			t->n == 1 ? "" : "es", rc < 0 ? strerror(-rc) : why(t->err ? t->err : -ETIMEDOUT));
+			t->n == 1 ? "" : "es",
+			rc < 0 ? strerror(-rc) : why(t->err ? t->err : -ETIMEDOUT));
 		for (size_t k = 0; k < t->n; k++)
 			dd_forget(ns, t->slot, ns->tmp[t->first + k].addr);
 		/* Look it up again at its next use (a firewall reload may have replaced it). */

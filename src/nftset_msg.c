@@ -24,8 +24,9 @@
 #include <string.h>
 
 /* Header + nfgenmsg + table and set names (padded) */
-#define HDR_MAX (MNL_NLMSG_HDRLEN + MNL_ALIGN(sizeof(struct nfgenmsg)) + \
-		 2 * MNL_ATTR_HDRLEN + 2 * MNL_ALIGN(NFTSET_NAME_MAX + 1) + MNL_ATTR_HDRLEN)
+#define HDR_MAX                                                                                    \
+	(MNL_NLMSG_HDRLEN + MNL_ALIGN(sizeof(struct nfgenmsg)) + 2 * MNL_ATTR_HDRLEN +             \
+	 2 * MNL_ALIGN(NFTSET_NAME_MAX + 1) + MNL_ATTR_HDRLEN)
 /* One element: list elem nest, key nest, value (16 bytes at most), timeout */
 #define ELEM_MAX (3 * MNL_ATTR_HDRLEN + 16 + MNL_ATTR_HDRLEN + 8)
 
@@ -90,15 +91,15 @@ int nftset_msg_add_batch(uint8_t *buf, size_t cap, uint32_t seq, const struct nf
 
 	if ((keylen != 4 && keylen != 16) || cap < nftset_msg_batch_size(n))
 		return -ENOSPC;
-	off += put_hdr(buf, NFNL_MSG_BATCH_BEGIN, 0, seq, AF_UNSPEC, NFNL_SUBSYS_NFTABLES)
-		       ->nlmsg_len;
+	off +=
+	    put_hdr(buf, NFNL_MSG_BATCH_BEGIN, 0, seq, AF_UNSPEC, NFNL_SUBSYS_NFTABLES)->nlmsg_len;
 	if (destroy)
 		off += put_elems(buf + off, NFTSET_MSG_DESTROYSETELEM, 0, seq + 1, s, keylen, e, n,
 				 false);
-	off += put_elems(buf + off, NFT_MSG_NEWSETELEM, NLM_F_CREATE, seq + 2, s, keylen, e, n,
-			 true);
+	off +=
+	    put_elems(buf + off, NFT_MSG_NEWSETELEM, NLM_F_CREATE, seq + 2, s, keylen, e, n, true);
 	off += put_hdr(buf + off, NFNL_MSG_BATCH_END, 0, seq + 3, AF_UNSPEC, NFNL_SUBSYS_NFTABLES)
-		       ->nlmsg_len;
+		   ->nlmsg_len;
 	return (int)off;
 }
 
@@ -183,8 +184,8 @@ int nftset_msg_replies(const uint8_t *buf, size_t len,
 			r.is_set = nlh->nlmsg_type == nft_type(NFT_MSG_NEWSET);
 			r.is_table = !r.is_set;
 			if (mnl_nlmsg_get_payload_len(nlh) < sizeof(struct nfgenmsg) ||
-			    mnl_attr_parse(nlh, sizeof(struct nfgenmsg), r.is_set ? set_attr : table_attr,
-					   &r) < 0)
+			    mnl_attr_parse(nlh, sizeof(struct nfgenmsg),
+					   r.is_set ? set_attr : table_attr, &r) < 0)
 				return -EBADMSG;
 		} else {
 			continue; /* NLMSG_DONE, NLMSG_NOOP: nothing to report */

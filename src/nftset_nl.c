@@ -4,7 +4,8 @@
  * transaction inside the sendmsg that carries it, so its ACKs and errors
  * are queued by the time the send returns and are read without waiting;
  * nothing here blocks the worker's loop. NETLINK_CAP_ACK keeps errors
- * from echoing the whole request. */
+ * from echoing the whole request. One descriptor per worker, within
+ * fdplan.c's per-worker reserve. */
 #include "config.h"
 #include "nftset.h"
 #include "sluice.h"
@@ -36,7 +37,8 @@ static int drain(int fd, uint8_t *reply, size_t cap)
 			continue;
 		if (n < 0) /* EAGAIN: all read; ENOBUFS: some lost (counted as unanswered) */
 			break;
-		if (room && (size_t)n <= cap - off) /* kernel datagrams are whole, aligned messages */
+		if (room &&
+		    (size_t)n <= cap - off) /* kernel datagrams are whole, aligned messages */
 			off += (size_t)n;
 	}
 	return (int)off;
@@ -53,8 +55,10 @@ static int nl_xfer(void *ctx, const struct iovec *msgs, unsigned n, uint8_t *rep
 	if (n > SL_ARRAY_LEN(mm))
 		return -E2BIG;
 	for (unsigned i = 0; i < n; i++)
-		mm[i] = (struct mmsghdr){.msg_hdr = {.msg_name = &kernel, .msg_namelen = sizeof(kernel),
-						     .msg_iov = (struct iovec *)&msgs[i], .msg_iovlen = 1}};
+		mm[i] = (struct mmsghdr){.msg_hdr = {.msg_name = &kernel,
+						     .msg_namelen = sizeof(kernel),
+						     .msg_iov = (struct iovec *)&msgs[i],
+						     .msg_iovlen = 1}};
 	while (sent < n) {
 		int k = sendmmsg(fd, mm + sent, n - sent, 0);
 

@@ -40,13 +40,14 @@ static void t_spec_parse(void **state)
 	char err[256], name[200];
 
 	(void)state;
-	assert_int_equal(nftset_spec_parse("inet#fw4#proxied4,inet#fw4#proxied6", s, 8, err,
-					   sizeof(err)), 2);
+	assert_int_equal(
+	    nftset_spec_parse("inet#fw4#proxied4,inet#fw4#proxied6", s, 8, err, sizeof(err)), 2);
 	assert_int_equal(s[0].family, NFPROTO_INET);
 	assert_string_equal(s[0].table, "fw4");
 	assert_string_equal(s[0].set, "proxied4");
 	assert_string_equal(s[1].set, "proxied6");
-	assert_int_equal(nftset_spec_parse("ip#filter#v4,ip6#filter#v6", s, 8, err, sizeof(err)), 2);
+	assert_int_equal(nftset_spec_parse("ip#filter#v4,ip6#filter#v6", s, 8, err, sizeof(err)),
+			 2);
 	assert_int_equal(s[0].family, NFPROTO_IPV4);
 	assert_int_equal(s[1].family, NFPROTO_IPV6);
 	nftset_spec_name(&s[1], name, sizeof(name));
@@ -67,8 +68,10 @@ static void t_spec_errors(void **state)
 	    {"4#t#s", "'4#t#s': family must be inet, ip or ip6"},
 	    {"inet##s", "'inet##s': table and set names are 1 to 64 letters, digits, _ . - or /"},
 	    {"inet#t#", "'inet#t#': table and set names are 1 to 64 letters, digits, _ . - or /"},
-	    {"inet#t#s#x", "'inet#t#s#x': table and set names are 1 to 64 letters, digits, _ . - or /"},
-	    {"inet#t#s p", "'inet#t#s p': table and set names are 1 to 64 letters, digits, _ . - or /"},
+	    {"inet#t#s#x",
+	     "'inet#t#s#x': table and set names are 1 to 64 letters, digits, _ . - or /"},
+	    {"inet#t#s p",
+	     "'inet#t#s p': table and set names are 1 to 64 letters, digits, _ . - or /"},
 	    {"inet#t#a,inet#t#a", "'inet#t#a' is named twice"},
 	    {"inet#t#1,inet#t#2,inet#t#3,inet#t#4,inet#t#5,inet#t#6,inet#t#7,inet#t#8,inet#t#9",
 	     "at most 8 sets"},
@@ -111,11 +114,12 @@ static struct cfg *load(const char *text, char *err, size_t errlen, char *path, 
 static void t_rule_option(void **state)
 {
 	char err[512], path[64];
-	struct cfg *c = load(BASE "dns-rule domain:a.example forward up nftset inet#fw4#p4,inet#fw4#p6\n"
-				  "dns-rule domain:b.example forward up no-ech nftset inet#fw4#p6 no-aaaa\n"
-				  "dns-rule domain:c.example address 192.0.2.7 nftset ip#t#s ttl=5\n"
-				  "dns-rule all forward up\n",
-			     err, sizeof(err), path, sizeof(path));
+	struct cfg *c =
+	    load(BASE "dns-rule domain:a.example forward up nftset inet#fw4#p4,inet#fw4#p6\n"
+		      "dns-rule domain:b.example forward up no-ech nftset inet#fw4#p6 no-aaaa\n"
+		      "dns-rule domain:c.example address 192.0.2.7 nftset ip#t#s ttl=5\n"
+		      "dns-rule all forward up\n",
+		 err, sizeof(err), path, sizeof(path));
 	const struct dns_conf *d;
 
 	(void)state;
@@ -152,7 +156,8 @@ static void t_rule_option_errors(void **state)
 	} cs[] = {
 	    {BASE "dns-rule all forward up nftset\n",
 	     ":4: usage: nftset FAMILY#TABLE#SET[,FAMILY#TABLE#SET...]"},
-	    {BASE "dns-rule all block nftset inet#t#s\n", ":4: nftset does not go with this action"},
+	    {BASE "dns-rule all block nftset inet#t#s\n",
+	     ":4: nftset does not go with this action"},
 	    {BASE "dns-rule all forward up nftset inet#t\n",
 	     ":4: nftset: 'inet#t' is not FAMILY#TABLE#SET (as in inet#fw4#proxied4)"},
 	    {BASE "dns-rule all forward up nftset arp#t#s\n",
@@ -188,7 +193,8 @@ static void t_too_many_sets(void **state)
 	(void)state;
 	for (int i = 0; i <= NFTSET_MAX_SETS; i++)
 		off += (size_t)snprintf(text + off, 65536 - off,
-					"dns-rule full:%d.example forward up nftset inet#t#s%d\n", i, i);
+					"dns-rule full:%d.example forward up nftset inet#t#s%d\n",
+					i, i);
 	c = load(text, err, sizeof(err), path, sizeof(path));
 	unlink(path);
 	free(text);
@@ -260,18 +266,19 @@ static int top_cb(const struct nlattr *a, void *arg)
 static void t_msg_batch(void **state)
 {
 	struct nftset_spec s = {.family = NFPROTO_INET, .table = "fw4", .set = "proxied4"};
-	struct nftset_elem e[3] = {{{192, 0, 2, 1}, 300}, {{192, 0, 2, 2}, 60}, {{198, 51, 100, 9}, 1}};
-	static const uint16_t types[4] = {NFNL_MSG_BATCH_BEGIN,
-					  NFNL_SUBSYS_NFTABLES << 8 | NFTSET_MSG_DESTROYSETELEM,
-					  NFNL_SUBSYS_NFTABLES << 8 | NFT_MSG_NEWSETELEM, NFNL_MSG_BATCH_END};
+	struct nftset_elem e[3] = {
+	    {{192, 0, 2, 1}, 300}, {{192, 0, 2, 2}, 60}, {{198, 51, 100, 9}, 1}};
+	static const uint16_t types[4] = {
+	    NFNL_MSG_BATCH_BEGIN, NFNL_SUBSYS_NFTABLES << 8 | NFTSET_MSG_DESTROYSETELEM,
+	    NFNL_SUBSYS_NFTABLES << 8 | NFT_MSG_NEWSETELEM, NFNL_MSG_BATCH_END};
 	uint8_t buf[4096];
 	const struct nlmsghdr *nlh = (const void *)buf;
 	int len = nftset_msg_add_batch(buf, sizeof(buf), 1000, &s, 4, e, 3, true), left, i = 0;
 
 	(void)state;
 	assert_true(len > 0 && (size_t)len <= nftset_msg_batch_size(3));
-	assert_int_equal(nftset_msg_add_batch(buf, nftset_msg_batch_size(3) - 1, 1, &s, 4, e, 3, true),
-			 -ENOSPC);
+	assert_int_equal(
+	    nftset_msg_add_batch(buf, nftset_msg_batch_size(3) - 1, 1, &s, 4, e, 3, true), -ENOSPC);
 	left = len;
 	for (; mnl_nlmsg_ok(nlh, left); nlh = mnl_nlmsg_next(nlh, &left), i++) {
 		const struct nfgenmsg *g = mnl_nlmsg_get_payload(nlh);
@@ -313,7 +320,8 @@ static void t_msg_batch(void **state)
 		if (i == 1) {
 			struct elems el = {0};
 
-			assert_int_equal(nlh->nlmsg_type, NFNL_SUBSYS_NFTABLES << 8 | NFT_MSG_NEWSETELEM);
+			assert_int_equal(nlh->nlmsg_type,
+					 NFNL_SUBSYS_NFTABLES << 8 | NFT_MSG_NEWSETELEM);
 			assert_int_equal(nlh->nlmsg_seq, 9);
 			assert_true(mnl_attr_parse(nlh, sizeof(struct nfgenmsg), top_cb, &el) >= 0);
 			assert_int_equal(el.n, 1);
@@ -648,6 +656,9 @@ static void t_batch_by_family(void **state)
 	assert_int_equal(C(r, CTR_DNS_NFTSET_ERRORS), 0);
 	nftset_flush(r->ns, now); /* nothing queued: no call */
 	assert_int_equal(r->k->xfers, 3);
+	add(r, "192.0.2.4", 0, now); /* 0 would be "never expires": 1 s instead */
+	nftset_flush(r->ns, now);
+	assert_int_equal(fk_timeout(r->k, "a4", "192.0.2.4"), 1000);
 	rig_free(r);
 }
 
@@ -706,7 +717,8 @@ static void t_queue_full(void **state)
 /* Sets sluice cannot use: refused at lookup, counted, looked up again later. */
 static void t_unusable_sets(void **state)
 {
-	struct rig *r = rig_new("inet#lab#missing,inet#lab#nt,inet#lab#iv,inet#lab#map,inet#lab#port");
+	struct rig *r =
+	    rig_new("inet#lab#missing,inet#lab#nt,inet#lab#iv,inet#lab#map,inet#lab#port");
 	uint64_t now = 1000;
 
 	(void)state;
@@ -718,9 +730,11 @@ static void t_unusable_sets(void **state)
 	assert_int_equal(C(r, CTR_DNS_NFTSET_ERRORS), 10);
 	assert_false(nftset_pending(r->ns));
 	/* Each problem was logged once: the same text again is not. */
-	assert_false(log_once_first(&r->once, "nftset inet#lab#missing: no such table or set; its "
+	assert_false(log_once_first(&r->once,
+				    "nftset inet#lab#missing: no such table or set; its "
 				    "addresses are not added until it is there (looked up again "
-				    "every 10 s)", 3600 * 1000));
+				    "every 10 s)",
+				    3600 * 1000));
 	/* The set appears (made by the firewall): used at the next look. */
 	snprintf(r->k->sets[2].spec.set, sizeof(r->k->sets[2].spec.set), "missing");
 	r->k->sets[2].flags = NFT_SET_TIMEOUT;
@@ -808,7 +822,8 @@ static void t_remade_and_sync(void **state)
 
 	/* Reload: a4 kept (no new lookup), a6 new; then a4 dropped: its old ref dangles. */
 	old_ref = nftset_ref(r->ns, 0);
-	assert_int_equal(nftset_spec_parse("inet#lab#a6,inet#lab#a4", both, 2, err, sizeof(err)), 2);
+	assert_int_equal(nftset_spec_parse("inet#lab#a6,inet#lab#a4", both, 2, err, sizeof(err)),
+			 2);
 	assert_int_equal(nftset_sync(r->ns, both, 2), 0);
 	assert_int_equal(nftset_ref(r->ns, 1), old_ref);
 	add(r, "192.0.2.1", 300, now + 12000);
@@ -882,13 +897,13 @@ static void t_answer_addrs(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(t_spec_parse),	 cmocka_unit_test(t_spec_errors),
-	    cmocka_unit_test(t_rule_option),	 cmocka_unit_test(t_rule_option_errors),
-	    cmocka_unit_test(t_too_many_sets),	 cmocka_unit_test(t_msg_batch),
-	    cmocka_unit_test(t_msg_getset),	 cmocka_unit_test(t_batch_by_family),
-	    cmocka_unit_test(t_dedup),		 cmocka_unit_test(t_queue_full),
-	    cmocka_unit_test(t_unusable_sets),	 cmocka_unit_test(t_add_fails),
-	    cmocka_unit_test(t_old_kernel),	 cmocka_unit_test(t_remade_and_sync),
+	    cmocka_unit_test(t_spec_parse),    cmocka_unit_test(t_spec_errors),
+	    cmocka_unit_test(t_rule_option),   cmocka_unit_test(t_rule_option_errors),
+	    cmocka_unit_test(t_too_many_sets), cmocka_unit_test(t_msg_batch),
+	    cmocka_unit_test(t_msg_getset),    cmocka_unit_test(t_batch_by_family),
+	    cmocka_unit_test(t_dedup),	       cmocka_unit_test(t_queue_full),
+	    cmocka_unit_test(t_unusable_sets), cmocka_unit_test(t_add_fails),
+	    cmocka_unit_test(t_old_kernel),    cmocka_unit_test(t_remade_and_sync),
 	    cmocka_unit_test(t_answer_addrs),
 	};
 
