@@ -20,6 +20,7 @@
 #include "list_text.h"
 #include "log.h"
 #include "match.h"
+#include "nftset.h"
 #include "ownsock.h"
 #include "qlog.h"
 #include "ratelimit.h"
@@ -124,6 +125,17 @@ static void leak_check(struct dns_worker *dw, const struct dns_group *g, const s
 		ctr_inc(&dw->w->ctr, CTR_DNS_LEAKED_FOREIGN);
 }
 
+/* A rule's nftsets get the addresses of the answer in dw->out (n bytes:
+ * the cache's or a local one, TTLs as the client gets them) before it goes. */
+static void answer_nftset(struct dns_worker *dw, const struct dns_rule *r, int n)
+{
+	uint32_t refs[NFTSET_MAX_PER_RULE];
+	uint8_t k = dns_nftset_refs(dw, r, refs);
+
+	if (k && n > 0)
+		dns_nftset_answer(dw, refs, k, dw->out, (size_t)n, 0, UINT32_MAX, true);
+}
+
 static void forward(struct dns_worker *dw, const struct dns_src *src, const struct dns_rule *r,
 		    const struct dns_query *q, const uint8_t *pkt, size_t len, struct dns_note *note)
 {
@@ -146,6 +158,7 @@ static void forward(struct dns_worker *dw, const struct dns_src *src, const stru
 			ctr_inc(ctr, CTR_DNS_CACHE_HITS);
 			if (hit.truncated)
 				ctr_inc(ctr, CTR_DNS_TRUNCATED);
+			answer_nftset(dw, r, n);
 			dns_deliver(dw, src, n);
 			dns_note_done(dw, src, note, q, n, hit.stale ? DNS_NOTE_STALE : DNS_NOTE_HIT,
 				      NULL);
@@ -187,6 +200,7 @@ static void forward(struct dns_worker *dw, const struct dns_src *src, const stru
 	if (r)
 		dest.opts = (uint8_t)((r->no_ech ? DNS_DEST_NO_ECH : 0) |
 				      (r->no_aaaa ? DNS_DEST_NO_IPV6HINT : 0));
+	dest.n_nft = dns_nftset_refs(dw, r, dest.nft);
 	dns_pend_forward(dw->pend, src, q, pkt, len, &dest, cache_ok, note);
 }
 
@@ -233,6 +247,7 @@ static void answer_local(struct dns_worker *dw, const struct dns_src *src, const
 	}
 	if (n > 0 && (dw->out[2] & (DNS_F_TC >> 8)))
 		ctr_inc(&dw->w->ctr, CTR_DNS_TRUNCATED);
+	answer_nftset(dw, r, n);
 	dns_deliver(dw, src, n);
 	dns_note_done(dw, src, note, q, n, DNS_NOTE_NOCACHE, NULL);
 }
@@ -539,7 +554,7 @@ static int dns_worker_init(struct worker *w)
 	dw->pend = dns_pend_new(dw);
 	dw->tcp = dns_tcp_new(dw);
 	dw->qlog = qlog_new(w->base, &w->eng->qlog_gen, &w->ctr);
-	if (!dw->up || !dw->pend || !dw->tcp || !dw->qlog)
+	if (!dw->up || !dw->pend || !dw->tcp || !dw->qlog || dns_nftset_init(dw) < 0)
 		return -ENOMEM;
 	qlog_set(dw->qlog, dns_wconf(dw)->query_log); /* a failure is logged, lines dropped */
 	dw->stats = cfg_wants_stats(w->cfg) ? w->stats : NULL;
@@ -560,6 +575,7 @@ static void dns_worker_fini(struct worker *w)
 	dns_pend_free(dw->pend);
 	dns_up_free(dw->up);
 	qlog_free(dw->qlog);
+	dns_nftset_fini(dw);
 	rng_fini(&dw->rng);
 	free(dw);
 	w->svc_state[SVC_DNS] = NULL;
@@ -567,7 +583,7 @@ static void dns_worker_fini(struct worker *w)
 
 /* Groups are looked up in the running config on every query and waiting
  * queries hold copies of their servers, so a reload swaps nothing here but
- * the cache's limits. */
+ * the cache's limits and the nftsets the rules name. */
 static void dns_reconfigure(struct worker *w, const struct cfg *old)
 {
 	struct dns_worker *dw = w->svc_state[SVC_DNS];
@@ -578,6 +594,7 @@ static void dns_reconfigure(struct worker *w, const struct cfg *old)
 		rate_apply(dw->sh, dns_wconf(dw));
 	qlog_set(dw->qlog, dns_wconf(dw)->query_log);
 	dw->stats = cfg_wants_stats(w->cfg) ? w->stats : NULL;
+	dns_nftset_reconfigure(dw);
 }
 
 /* The DNS cache keeps its own counters (it is shared by every worker). */
