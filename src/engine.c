@@ -11,6 +11,7 @@
 #include "ratelimit.h"
 #include "resolve.h"
 #include "svc.h"
+#include "notify.h"
 #include "priv.h"
 #include "reply.h"
 #include "worker.h"
@@ -69,8 +70,9 @@ static int open_listeners(const struct cfg *c, int *fds, struct svc_sock *socks,
 	for (i = 0; i < c->n_listen; i++) {
 		fds[i] = listen_open(&c->listen[i], v6only);
 		if (fds[i] < 0) {
-			log_err("cannot listen on %s: %s", addr_fmt(&c->listen[i], buf, sizeof(buf)),
-				strerror(-fds[i]));
+			log_err("cannot listen on %s: %s%s",
+				addr_fmt(&c->listen[i], buf, sizeof(buf)), strerror(-fds[i]),
+				fds[i] == -EPERM ? " (transparent sockets need CAP_NET_ADMIN)" : "");
 			close_all(fds, i);
 			return -1;
 		}
@@ -194,9 +196,12 @@ static void reload(struct engine *e)
 		log_warn("reload already in progress; SIGHUP ignored");
 		return;
 	}
+	notify_reloading();
 	n = cfg_load(e->cfg_path, err, sizeof(err));
 	if (!n) {
 		log_err("reload failed, keeping the running config: %s", err);
+		notify_sendf("READY=1\nSTATUS=reload failed, running the old config: %.*s",
+			     (int)strcspn(err, "\n"), err);
 		return;
 	}
 	if (n->n_listen != e->cfg->n_listen ||
@@ -231,6 +236,7 @@ static void reload_done_cb(evutil_socket_t fd, short what, void *arg)
 	e->limits = e->pending_limits;
 	cfg_free(old);
 	log_notice("configuration reloaded from %s", e->cfg_path);
+	notify_ready("running; configuration reloaded");
 }
 
 static void signal_cb(evutil_socket_t sig, short what, void *arg)
@@ -243,6 +249,7 @@ static void signal_cb(evutil_socket_t sig, short what, void *arg)
 		dump_stats(e);
 	else {
 		log_notice("signal %d: exiting", (int)sig);
+		notify_stopping();
 		event_base_loopbreak(e->base);
 	}
 }
@@ -289,6 +296,8 @@ static int start_privileged(struct engine *e, struct wsocks *ws)
 	struct svc_sock tmpl[SVC_MAX_SOCKS];
 	unsigned i;
 
+	if (!e->cfg->user)
+		priv_report(); /* unprivileged: what it may do; root: nothing to say */
 	e->n_socks = svc_sockets(e->cfg, tmpl);
 	for (i = 0; i < e->nworkers; i++) {
 		memcpy(ws[i].socks, tmpl, e->n_socks * sizeof(*tmpl));
@@ -422,6 +431,9 @@ int engine_run(const char *cfg_path, struct cfg *cfg)
 		goto done;
 	log_notice("sluice %s running: %u worker(s), %zu listener(s), %zu intercept(s)",
 		   PACKAGE_VERSION, e.nworkers, cfg->n_listen, cfg->n_intercept);
+	/* The listeners are open, the lists loaded and the workers running. */
+	notify_sendf("READY=1\nSTATUS=running: %u worker(s), %zu listener(s), %zu intercept(s)",
+		     e.nworkers, cfg->n_listen, cfg->n_intercept);
 	event_base_dispatch(e.base);
 	rc = 0;
 done:
