@@ -19,7 +19,11 @@
 #    with "reload failed" and the old config keeps serving; SIGTERM sends
 #    STOPPING=1 and exits 0;
 #  - control: without the ambient capabilities it does not start, and says
-#    which capability the transparent listener needs.
+#    which capability the transparent listener needs;
+#  - the systemd unit's own ExecStartPre=, ExecReload= and ExecStopPost=
+#    lines, run as nobody with the capabilities (as DynamicUser= does), load
+#    the ruleset and policy routes (twice without duplicates), reload, refuse
+#    a bad config before signalling, and remove everything (twice, fine).
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/lab/lab.sh"
 lab_require
 for t in setpriv dig; do
@@ -66,9 +70,37 @@ workers 2
 EOF
 )
 chmod 644 "$conf"
-lab_rules "$conf" || exit 99
 
 CAPS=+net_admin,+net_raw,+net_bind_service
+# unit_run KEY - run the systemd unit's KEY= lines (ExecStartPre, ...) the
+# way systemd runs them under DynamicUser= and AmbientCapabilities=: here as
+# nobody with the three capabilities, in the gateway, with this test's
+# binary, config and sluice PID. A line marked '-' may fail; another one
+# failing stops the rest (as in systemd) and returns 1.
+unit_run() {
+	local line may
+	while IFS= read -r line; do
+		may=0
+		case $line in -*) may=1 line=${line#-} ;; esac
+		line=${line//@sbindir@\/sluice/$SLUICE}
+		line=${line//@sysconfdir@\/sluice\/sluice.conf/$conf}
+		line=${line//\$MAINPID/${SLUICE_PID:-0}}
+		eval "set -- $line"
+		in_gw setpriv --reuid=nobody --regid="$nobody_grp" --init-groups \
+			--inh-caps=$CAPS --ambient-caps=$CAPS "$@" >>"$LAB_WORK/unit.log" 2>&1 ||
+			[ $may = 1 ] || { lab_log "unit $1 failed: $line"; return 1; }
+	done < <(sed -n "s/^$1=//p" "$top_srcdir/contrib/sluice.service.in")
+	return 0
+}
+has_table() { in_gw nft list table inet sluice >/dev/null 2>&1; }
+
+check "the unit's ExecStartPre= lines succeed as nobody with the capabilities" unit_run ExecStartPre
+check "... they loaded table inet sluice" has_table
+check "... and the policy routes (IPv4 and IPv6)" \
+	expect_eq "$(in_gw ip route show table 100 | grep -c '^local default dev lo')/$(in_gw ip -6 route show table 100 | grep -c '^local default dev lo')" 1/1
+check "... again (a stale ruleset from an unclean stop is replaced)" unit_run ExecStartPre
+check "... with one policy rule per family, not two" \
+	expect_eq "$(in_gw ip rule show | grep -c 'fwmark 0x1 lookup 100')/$(in_gw ip -6 rule show | grep -c 'fwmark 0x1 lookup 100')" 1/1
 # unpriv LOGNAME [setpriv options] - sluice as nobody in the gateway.
 unpriv() {
 	local name=$1
@@ -140,12 +172,13 @@ for fam in 4 6; do
 		expect_contains "$out" "from $up:5300 seen $gw:"
 done
 
-# SIGHUP: RELOADING=1 with the monotonic clock, then READY=1.
+# `systemctl reload` (the unit's ExecReload= lines, as nobody): RELOADING=1
+# with the monotonic clock, then READY=1.
 nlines() { wc -l < "$LAB_WORK/notify.log"; }
 mono_us() { "$LAB_PY" -c 'import time; print(time.clock_gettime_ns(time.CLOCK_MONOTONIC) // 1000)'; }
 n0=$(nlines)
 lo=$(mono_us)
-lab_reload "$conf" || LAB_FAILED=1
+check "the unit's ExecReload= lines succeed as nobody" unit_run ExecReload
 lab_wait_log notify "configuration reloaded" 5
 hi=$(mono_us)
 new=$(tail -n +$((n0 + 1)) "$LAB_WORK/notify.log")
@@ -155,10 +188,14 @@ usec=$(sed -n 's/^RELOADING=1|MONOTONIC_USEC=\([0-9]*\).*/\1/p' <<<"$new")
 check "MONOTONIC_USEC is CLOCK_MONOTONIC in microseconds, taken during the reload" \
 	test "${usec:-0}" -ge "$lo" -a "${usec:-0}" -le "$hi"
 
-# A bad config: RELOADING=1, then READY=1 saying the reload failed.
+# A bad config: the unit's reload fails at `sluice -t`, before any signal;
+# SIGHUP itself sends RELOADING=1, then READY=1 saying the reload failed.
 cp "$conf" "$LAB_WORK/good.conf"
 echo "no-such-directive 1" >> "$conf"
 n0=$(nlines)
+fails() { ! "$@"; }
+check "the unit's ExecReload= fails on a bad config" fails unit_run ExecReload 2>/dev/null
+check "... without signalling sluice" expect_eq "$(nlines)" "$n0"
 kill -HUP "$SLUICE_PID"
 lab_wait_log notify "reload failed" 5
 new=$(tail -n +$((n0 + 1)) "$LAB_WORK/notify.log")
@@ -173,4 +210,8 @@ check "SIGTERM: sluice exits 0" expect_eq "$LAB_STOP_RC" 0
 check "SIGTERM: STOPPING=1 was sent" lab_wait_log notify "^STOPPING=1" 3
 check "sluice's log has no sanitizer report" \
 	bash -c "! grep -E 'Sanitizer|runtime error' '$LAB_WORK/sluice.log'"
+check "the unit's ExecStopPost= lines succeed as nobody" unit_run ExecStopPost
+check "... table inet sluice is gone" bash -c "! ip netns exec $LAB_GW nft list table inet sluice >/dev/null 2>&1"
+check "... and the policy rules" expect_eq "$(in_gw ip rule show | grep -c fwmark)/$(in_gw ip -6 rule show | grep -c fwmark)" 0/0
+check "... ExecStopPost= again, everything already gone: still no failure" unit_run ExecStopPost
 lab_finish
