@@ -23,7 +23,9 @@
 #  - the systemd unit's own ExecStartPre=, ExecReload= and ExecStopPost=
 #    lines, run as nobody with the capabilities (as DynamicUser= does), load
 #    the ruleset and policy routes (twice without duplicates), reload, refuse
-#    a bad config before signalling, and remove everything (twice, fine).
+#    a bad config before signalling, and remove everything (twice, fine);
+#  - `user nobody` in the config while already nobody: it runs (only the
+#    capabilities are trimmed); `user root`: the start fails, saying why.
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/lab/lab.sh"
 lab_require
 for t in setpriv dig; do
@@ -214,4 +216,22 @@ check "the unit's ExecStopPost= lines succeed as nobody" unit_run ExecStopPost
 check "... table inet sluice is gone" bash -c "! ip netns exec $LAB_GW nft list table inet sluice >/dev/null 2>&1"
 check "... and the policy rules" expect_eq "$(in_gw ip rule show | grep -c fwmark)/$(in_gw ip -6 rule show | grep -c fwmark)" 0/0
 check "... ExecStopPost= again, everything already gone: still no failure" unit_run ExecStopPost
+
+# `user` in the config of an unprivileged start: naming the user it runs as
+# only trims the capabilities; any other user fails the start, saying why.
+cp "$LAB_WORK/good.conf" "$conf"
+echo "user nobody" >> "$conf"
+unpriv same --inh-caps=$CAPS --ambient-caps=$CAPS
+pid=$LAB_LAST_PID
+check "user nobody, started as nobody: it runs" lab_wait_log same running 10
+check "... saying it already runs as nobody" grep -q "already running as nobody (uid $nobody_uid)" "$LAB_WORK/same.log"
+check "... with CapEff 0x3400" expect_eq "$(field /proc/$pid/status CapEff)" 0000000000003400
+lab_stop "$pid"
+sed -i 's/^user nobody$/user root/' "$conf"
+unpriv other --inh-caps=$CAPS --ambient-caps=$CAPS
+lab_wait "$LAB_LAST_PID" 10
+check "user root, started as nobody: exits non-zero" test "$LAB_STOP_RC" -ne 0
+check "... saying it cannot switch without root" \
+	grep -q "cannot switch to user 'root': not started as root (uid $nobody_uid); without root, leave \`user\` out" \
+	"$LAB_WORK/other.log"
 lab_finish
