@@ -18,7 +18,7 @@ struct ctl;
 #define CTL_LINE_MAX 512
 
 /** Where `sluice ctl` connects when neither -s nor the config says. */
-#define CTL_DEFAULT_PATH "/run/sluice.sock"
+#define CTL_DEFAULT_PATH "/run/sluice/sluice.sock"
 
 /**
  * Create the socket at path (replacing a stale one, never a live one) and

@@ -87,7 +87,11 @@
 	X(DNS_TCP_ERRORS, "dns_tcp_errors", "DNS over TCP connections closed on a framing error or an unread backlog") \
 	X(DNS_UPSTREAM_NOFD, "dns_upstream_nofd", "upstream DNS attempts not made: the descriptor budget was used up") \
 	X(DNS_QLOG_LINES, "dns_query_log_lines", "lines written to the query log") \
-	X(DNS_QLOG_DROPPED, "dns_query_log_dropped", "query log lines lost: the file could not be opened or written")
+	X(DNS_QLOG_DROPPED, "dns_query_log_dropped", "query log lines lost: the file could not be opened or written") \
+	X(DNS_NFTSET_ADDED, "dns_nftset_added", "answer addresses added to nftsets (the kernel acknowledged them)") \
+	X(DNS_NFTSET_DEDUPED, "dns_nftset_deduped", "answer addresses not sent again: already in the nftset with enough timeout left") \
+	X(DNS_NFTSET_BATCHES, "dns_nftset_batches", "netlink transactions sent to add addresses to nftsets (one per set per flush)") \
+	X(DNS_NFTSET_ERRORS, "dns_nftset_errors", "nftset failures: set lookups that failed or found an unusable set, and addresses not added")
 
 #ifndef CTR_LIST_DNS
 #define CTR_LIST_DNS(X)

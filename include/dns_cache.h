@@ -75,6 +75,13 @@ void dns_cache_set_stale(struct dns_cache *c, uint32_t window_s);
 /** Report prefetch (and refresh) on hits with under 10% of the TTL left. */
 void dns_cache_set_prefetch(struct dns_cache *c, bool on);
 
+/**
+ * Hold at most max_entries from now on (a reload's cache-size): the least
+ * recently used go at once when it shrinks; the byte budget follows
+ * (max_entries * 1024). The shard count stays as made. Thread-safe.
+ */
+void dns_cache_set_capacity(struct dns_cache *c, size_t max_entries);
+
 /** Bound the memory held by entries (headers included); evicts at the next insert. */
 void dns_cache_set_max_bytes(struct dns_cache *c, size_t bytes);
 

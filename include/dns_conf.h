@@ -8,6 +8,7 @@
 #include "addr.h"
 #include "cfg.h"
 #include "dns_up.h"
+#include "nftset.h"
 
 struct match_set;
 struct list_hosts;
@@ -95,6 +96,8 @@ struct dns_rule {
 	bool no_aaaa;  /* AAAA answered NODATA, ipv6hint removed from HTTPS/SVCB */
 	bool no_ech;   /* ech removed from HTTPS/SVCB answers */
 	int ttl;       /* ttl=N for address/hosts answers; -1: block-ttl */
+	uint8_t nftset[NFTSET_MAX_PER_RULE]; /* nftset SETS: indices into dns_conf.nftsets */
+	uint8_t n_nftset;
 };
 
 struct dns_conf {
@@ -133,6 +136,9 @@ struct dns_conf {
 	struct addr listen[DNS_MAX_LISTEN]; /* dns-listen */
 	char listen_if[DNS_MAX_LISTEN][16];  /* a link-local one's interface, looked up at start */
 	size_t n_listen;
+	struct nftset_spec *nftsets; /* every set the rules name, once each */
+	size_t n_nftsets;
+	unsigned nftset_min_timeout; /* nftset-min-timeout */
 	struct dns_zone **zones; /* local-zone, answered before the rules */
 	struct dns_zone_at {
 		const char *file; /* where its local-zone line is */

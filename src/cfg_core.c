@@ -287,7 +287,8 @@ static const struct cfg_directive core_directives[] = {
 	 "clients and blocked names, upstream latency, QUIC server names; it refreshes itself)."},
 	{"control", 1, 1, p_control, "PATH", "off",
 	 "A Unix socket (mode 0600) for `sluice ctl`: stats, flush [NAME], dump, reload, top. "
-	 "Made before privileges are dropped; a stale socket file is replaced."},
+	 "Made before privileges are dropped (its directory too, when missing); a stale socket "
+	 "file is replaced."},
 	{NULL, 0, 0, NULL, NULL, NULL, NULL},
 };
 

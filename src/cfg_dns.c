@@ -381,6 +381,12 @@ static int p_tcp_per_client(struct cfg_ctx *ctx, int argc, char **argv)
 				  &dc(ctx)->tcp_per_client);
 }
 
+static int p_nftset_min(struct cfg_ctx *ctx, int argc, char **argv)
+{
+	return cfg_parse_unsigned(ctx, "nftset-min-timeout", argv[1], 1, 604800,
+				  &dc(ctx)->nftset_min_timeout);
+}
+
 static int p_tcp_idle(struct cfg_ctx *ctx, int argc, char **argv)
 {
 	return cfg_parse_unsigned(ctx, "dns-tcp-idle-timeout", argv[1], 1, 3600,
@@ -518,11 +524,13 @@ static const struct cfg_directive dns_directives[] = {
 	{"dns-rule", 2, CFG_MAX_ARGS - 1, p_rule, "MATCHER ACTION [ARGS] [OPTIONS]", NULL,
 	 "First match wins. MATCHER: geosite:CODE[@attr], list:NAME, full:D, domain:D, keyword:K, "
 	 "regexp:R, qtype:TYPE, client:CIDR, all. ACTION: forward GROUP, passthrough, "
-	 "block nxdomain|refused|zero|drop, address IP..., hosts. OPTIONS: no-aaaa, no-ech, ttl=N."},
+	 "block nxdomain|refused|zero|drop, address IP..., hosts. OPTIONS: no-aaaa, no-ech, ttl=N, "
+	 "nftset FAMILY#TABLE#SET[,...] (answer addresses into nftables sets)."},
 	{"upstream-timeout", 1, 1, p_timeout, "MS", "2500",
 	 "Time a query may spend on its upstream group before the client gets SERVFAIL."},
 	{"cache-size", 1, 1, p_cache_size, "N", "10000",
-	 "Answers the DNS cache holds (0: no cache); least recently used are evicted."},
+	 "Answers the DNS cache holds (0: no cache); least recently used are evicted. A reload "
+	 "resizes it (shrinking drops the least recently used at once)."},
 	{"min-ttl", 1, 1, p_min_ttl, "SECONDS", "0", "Cached answers are kept at least this long."},
 	{"max-ttl", 1, 1, p_max_ttl, "SECONDS", "86400", "Cached answers are kept at most this long."},
 	{"block-ttl", 1, 1, p_block_ttl, "SECONDS", "300",
@@ -566,6 +574,9 @@ static const struct cfg_directive dns_directives[] = {
 	 "group, the server that answered, rcode, cache (hit, stale, miss), latency in ms. FILE "
 	 "is appended to and opened again on SIGUSR2 (for logrotate); it must be writable by "
 	 "`user`. syslog: one message per query (LOG_DAEMON, info), which costs more."},
+	{"nftset-min-timeout", 1, 1, p_nftset_min, "SECONDS", "60",
+	 "Least timeout an address gets in an nftset (a rule's `nftset` option): the answer's TTL, "
+	 "but at least this, so a short TTL does not drop a destination while it is in use."},
 	{"local-zone", 1, 1, p_local_zone, "FILE", NULL,
 	 "Answer the names of a zone file (RFC 1035 format; the SOA names the apex) "
 	 "authoritatively, before any dns-rule: records, CNAMEs inside the zone, wildcards, "
@@ -592,6 +603,7 @@ static void dns_init(struct cfg *c)
 	d->tcp_max = 512;
 	d->tcp_per_client = 32;
 	d->tcp_idle_s = 10;
+	d->nftset_min_timeout = 60;
 }
 
 static int dns_finish(struct cfg_ctx *ctx)
@@ -639,6 +651,7 @@ static void dns_free(struct cfg *c)
 	free(d->geosite);
 	free(d->geosite_dir);
 	free(d->bootstrap);
+	free(d->nftsets);
 	for (size_t i = 0; i < d->n_zones; i++)
 		dns_zone_free(d->zones[i]);
 	free(d->zones);

@@ -15,6 +15,7 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/listener.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -299,6 +300,22 @@ static int clear_stale(const char *path, const struct sockaddr_un *sun)
 	return unlink(path) < 0 && errno != ENOENT ? -errno : 0;
 }
 
+/* The socket's directory, made when missing (one level: /run/sluice). */
+static int make_dir(const char *path)
+{
+	char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	char *slash;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (!slash || slash == dir)
+		return 0;
+	*slash = '\0';
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
 static int open_socket(const char *path)
 {
 	struct sockaddr_un sun = {.sun_family = AF_UNIX};
@@ -308,6 +325,8 @@ static int open_socket(const char *path)
 	if (strlen(path) >= sizeof(sun.sun_path))
 		return -ENAMETOOLONG;
 	memcpy(sun.sun_path, path, strlen(path) + 1);
+	if ((rc = make_dir(path)) < 0)
+		return rc;
 	if ((rc = clear_stale(path, &sun)) < 0)
 		return rc;
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);

@@ -22,6 +22,7 @@
 #include "list_text.h"
 #include "log.h"
 #include "match.h"
+#include "nftset.h"
 #include "ownsock.h"
 #include "qlog.h"
 #include "ratelimit.h"
@@ -126,6 +127,17 @@ static void leak_check(struct dns_worker *dw, const struct dns_group *g, const s
 		ctr_inc(&dw->w->ctr, CTR_DNS_LEAKED_FOREIGN);
 }
 
+/* A rule's nftsets get the addresses of the answer in dw->out (n bytes:
+ * the cache's or a local one, TTLs as the client gets them) before it goes. */
+static void answer_nftset(struct dns_worker *dw, const struct dns_rule *r, int n)
+{
+	uint32_t refs[NFTSET_MAX_PER_RULE];
+	uint8_t k = dns_nftset_refs(dw, r, refs);
+
+	if (k && n > 0)
+		dns_nftset_answer(dw, refs, k, dw->out, (size_t)n, 0, UINT32_MAX, true);
+}
+
 static void forward(struct dns_worker *dw, const struct dns_src *src, const struct dns_rule *r,
 		    const struct dns_query *q, const uint8_t *pkt, size_t len, struct dns_note *note)
 {
@@ -134,7 +146,7 @@ static void forward(struct dns_worker *dw, const struct dns_src *src, const stru
 	bool pass = r ? r->atype == DNS_A_PASSTHROUGH : d->n_groups == 0;
 	/* Passthrough answers depend on the resolver asked, which the cache key
 	 * does not hold: they are not shared. */
-	bool cache_ok = dw->sh->cache && !pass && !client_dependent(d, r);
+	bool cache_ok = d->cache_size && !pass && !client_dependent(d, r);
 	struct dns_up_server pass_sv, exp[DNS_UP_MAX_SERVERS];
 	struct dns_dest dest;
 	struct dns_cache_hit hit = {0};
@@ -148,6 +160,7 @@ static void forward(struct dns_worker *dw, const struct dns_src *src, const stru
 			ctr_inc(ctr, CTR_DNS_CACHE_HITS);
 			if (hit.truncated)
 				ctr_inc(ctr, CTR_DNS_TRUNCATED);
+			answer_nftset(dw, r, n);
 			dns_deliver(dw, src, n);
 			dns_note_done(dw, src, note, q, n, hit.stale ? DNS_NOTE_STALE : DNS_NOTE_HIT,
 				      NULL);
@@ -189,6 +202,7 @@ static void forward(struct dns_worker *dw, const struct dns_src *src, const stru
 	if (r)
 		dest.opts = (uint8_t)((r->no_ech ? DNS_DEST_NO_ECH : 0) |
 				      (r->no_aaaa ? DNS_DEST_NO_IPV6HINT : 0));
+	dest.n_nft = dns_nftset_refs(dw, r, dest.nft);
 	dns_pend_forward(dw->pend, src, q, pkt, len, &dest, cache_ok, note);
 }
 
@@ -235,6 +249,7 @@ static void answer_local(struct dns_worker *dw, const struct dns_src *src, const
 	}
 	if (n > 0 && (dw->out[2] & (DNS_F_TC >> 8)))
 		ctr_inc(&dw->w->ctr, CTR_DNS_TRUNCATED);
+	answer_nftset(dw, r, n);
 	dns_deliver(dw, src, n);
 	dns_note_done(dw, src, note, q, n, DNS_NOTE_NOCACHE, NULL);
 }
@@ -473,8 +488,17 @@ static size_t dns_sockets(const struct cfg *c, struct svc_sock *out, size_t max)
 	return n;
 }
 
-static void cache_apply(struct dns_cache *c, const struct dns_conf *d)
+static void cache_apply(struct dns_shared *sh, const struct dns_conf *d)
 {
+	struct dns_cache *c = sh->cache;
+
+	if (d->cache_size != sh->cache_size) {
+		dns_cache_set_capacity(c, d->cache_size);
+		if (!d->cache_size)
+			dns_cache_clear(c);
+		log_info("dns: cache-size %u (was %u)", d->cache_size, sh->cache_size);
+		sh->cache_size = d->cache_size;
+	}
 	dns_cache_set_ttl(c, d->min_ttl, d->max_ttl);
 	dns_cache_set_stale(c, d->serve_stale ? 86400 : 0);
 	dns_cache_set_prefetch(c, d->prefetch);
@@ -482,13 +506,13 @@ static void cache_apply(struct dns_cache *c, const struct dns_conf *d)
 
 /* cache-file at start: the limits applied first (max-ttl and the
  * serve-stale window decide what comes back). Never fatal. */
-static void cache_file_load(struct dns_cache *c, const struct dns_conf *d)
+static void cache_file_load(struct dns_shared *sh, const struct dns_conf *d)
 {
 	struct dns_cachefile_stats st;
 	int rc;
 
-	cache_apply(c, d);
-	rc = dns_cachefile_load(c, d->cache_file, &st);
+	cache_apply(sh, d);
+	rc = dns_cachefile_load(sh->cache, d->cache_file, &st);
 	if (rc == -ENOENT)
 		log_info("cache-file %s: not there yet; starting with an empty cache", d->cache_file);
 	else if (rc == -EBADMSG)
@@ -524,10 +548,13 @@ static int dns_proc_init(struct engine *e)
 	if (!sh)
 		return -ENOMEM;
 	e->svc_shared[SVC_DNS] = sh;
-	if (d->cache_size && !(sh->cache = dns_cache_new(d->cache_size, 16)))
+	/* Made even with cache-size 0, so a reload can turn it on. */
+	if (!(sh->cache = dns_cache_new(SL_MAX(d->cache_size, 16u), 16)))
 		return -ENOMEM;
-	if (sh->cache && d->cache_file)
-		cache_file_load(sh->cache, d);
+	dns_cache_set_capacity(sh->cache, d->cache_size);
+	sh->cache_size = d->cache_size;
+	if (d->cache_file && d->cache_size)
+		cache_file_load(sh, d);
 	else if (d->cache_file)
 		log_warn("cache-file %s: not used: cache-size is 0", d->cache_file);
 	sh->clients = e->clients; /* the engine's: sessions and DNS counted alike */
@@ -545,7 +572,7 @@ static void dns_proc_fini(struct engine *e)
 	if (!sh)
 		return;
 	d = e->cfg ? dns_conf_get(e->cfg) : NULL;
-	if (sh->cache && d && d->cache_file)
+	if (sh->cache && d && d->cache_file && d->cache_size)
 		cache_file_save(sh->cache, d->cache_file);
 	dns_cache_free(sh->cache);
 	ratelimit_free(sh->rl);
@@ -592,8 +619,8 @@ static int dns_worker_init(struct worker *w)
 	dw->w = w;
 	dw->sh = w->eng->svc_shared[SVC_DNS];
 	rng_init(&dw->rng);
-	if (dw->sh->cache && w->id == 0)
-		cache_apply(dw->sh->cache, dns_wconf(dw));
+	if (w->id == 0)
+		cache_apply(dw->sh, dns_wconf(dw));
 	env = (struct dns_up_env){.base = w->base, .ctr = &w->ctr, .own = w->eng->own,
 				  .rng = &dw->rng, .budget = &dw->sh->budget, .once = &dw->sh->once,
 				  .mark = w->cfg->mark};
@@ -601,7 +628,7 @@ static int dns_worker_init(struct worker *w)
 	dw->pend = dns_pend_new(dw);
 	dw->tcp = dns_tcp_new(dw);
 	dw->qlog = qlog_new(w->base, &w->eng->qlog_gen, &w->ctr);
-	if (!dw->up || !dw->pend || !dw->tcp || !dw->qlog)
+	if (!dw->up || !dw->pend || !dw->tcp || !dw->qlog || dns_nftset_init(dw) < 0)
 		return -ENOMEM;
 	qlog_set(dw->qlog, dns_wconf(dw)->query_log); /* a failure is logged, lines dropped */
 	dw->stats = cfg_wants_stats(w->cfg) ? w->stats : NULL;
@@ -622,6 +649,7 @@ static void dns_worker_fini(struct worker *w)
 	dns_pend_free(dw->pend);
 	dns_up_free(dw->up);
 	qlog_free(dw->qlog);
+	dns_nftset_fini(dw);
 	rng_fini(&dw->rng);
 	free(dw);
 	w->svc_state[SVC_DNS] = NULL;
@@ -629,17 +657,18 @@ static void dns_worker_fini(struct worker *w)
 
 /* Groups are looked up in the running config on every query and waiting
  * queries hold copies of their servers, so a reload swaps nothing here but
- * the cache's limits. */
+ * the cache's limits and the nftsets the rules name. */
 static void dns_reconfigure(struct worker *w, const struct cfg *old)
 {
 	struct dns_worker *dw = w->svc_state[SVC_DNS];
 
-	if (dw->sh->cache && w->id == 0)
-		cache_apply(dw->sh->cache, dns_wconf(dw));
+	if (w->id == 0)
+		cache_apply(dw->sh, dns_wconf(dw));
 	if (w->id == 0)
 		rate_apply(dw->sh, dns_wconf(dw));
 	qlog_set(dw->qlog, dns_wconf(dw)->query_log);
 	dw->stats = cfg_wants_stats(w->cfg) ? w->stats : NULL;
+	dns_nftset_reconfigure(dw);
 }
 
 /* The DNS cache keeps its own counters (it is shared by every worker). */

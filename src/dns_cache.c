@@ -14,6 +14,7 @@
  */
 #include "dns_cache.h"
 #include "dns_wire.h"
+#include "sluice.h"
 
 #include <pthread.h>
 #include <sodium.h>
@@ -622,4 +623,48 @@ size_t dns_cache_flush_name(struct dns_cache *c, const uint8_t *lname, size_t ln
 		pthread_mutex_unlock(&s->lock);
 	}
 	return n;
+}
+
+/* More buckets for a shard that may now hold more (under its lock); on no
+ * memory the chains just get longer. */
+static void shard_rehash(struct shard *s, size_t max_count)
+{
+	size_t nb = s->bmask + 1;
+	struct entry **b;
+
+	while (nb < max_count)
+		nb *= 2;
+	if (nb == s->bmask + 1 || !(b = calloc(nb, sizeof(*b))))
+		return;
+	for (size_t i = 0; i <= s->bmask; i++)
+		while (s->buckets[i]) {
+			struct entry *e = s->buckets[i];
+
+			s->buckets[i] = e->hnext;
+			e->hnext = b[(e->hash >> 32) & (nb - 1)];
+			b[(e->hash >> 32) & (nb - 1)] = e;
+		}
+	free(s->buckets);
+	s->buckets = b;
+	s->bmask = nb - 1;
+}
+
+void dns_cache_set_capacity(struct dns_cache *c, size_t max_entries)
+{
+	size_t per = (SL_MAX(max_entries, 1) + c->nshards - 1) / c->nshards;
+
+	atomic_store_explicit(&c->max_bytes, SL_MAX(max_entries, 1) * DEFAULT_BYTES_PER_ENTRY,
+			      memory_order_relaxed);
+	for (size_t i = 0; i < c->nshards; i++) {
+		struct shard *s = &c->shards[i];
+
+		pthread_mutex_lock(&s->lock);
+		s->max_count = per;
+		shard_rehash(s, per);
+		while (s->count > per && s->tail) {
+			entry_remove(s, s->tail);
+			ctr_add(s, C_EVICTIONS, 1);
+		}
+		pthread_mutex_unlock(&s->lock);
+	}
 }

@@ -17,7 +17,7 @@ static void flush(struct dns_shared *sh, const char *name, struct evbuffer *out)
 	uint8_t lw[DNS_NAME_WIRE_MAX];
 	size_t wlen;
 
-	if (!sh->cache) {
+	if (!sh->cache_size) {
 		evbuffer_add_printf(out, "error flush: the DNS cache is off (cache-size 0)\n");
 		return;
 	}

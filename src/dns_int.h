@@ -25,6 +25,7 @@ struct dns_tconn;
 struct ratelimit;
 struct qlog;
 struct stats;
+struct nftset;
 
 /** How a query reached sluice, so its answer goes back the same way. */
 enum dns_via {
@@ -44,7 +45,8 @@ struct dns_src {
 
 /** Process-wide DNS state, in engine->svc_shared[SVC_DNS]. */
 struct dns_shared {
-	struct dns_cache *cache; /* NULL with cache-size 0 */
+	struct dns_cache *cache; /* made even with cache-size 0 (then unused) */
+	unsigned cache_size;	 /* the capacity it has (cache-size), worker 0 sets it */
 	struct clients *clients;
 	struct dns_up_budget budget;
 	atomic_uint tcp_conns; /* DNS over TCP connections, every worker */
@@ -52,6 +54,7 @@ struct dns_shared {
 	pthread_mutex_t rl_lock; /* guards rl (dns-rate-limit), swapped on reload */
 	struct ratelimit *rl;
 	unsigned rate, burst;	 /* what rl was made with */
+	struct log_once nft_once; /* nftset problems, logged once for all workers */
 };
 
 /** One worker's DNS state, in w->svc_state[SVC_DNS]. */
@@ -62,6 +65,8 @@ struct dns_worker {
 	struct dns_pend_tab *pend;
 	struct dns_tcp *tcp;
 	struct rng rng;
+	struct nftset *nft;	/* answer addresses into nftables sets */
+	struct event *nft_ev;	/* flushes what no waiting client flushed, end of loop pass */
 	struct dns_lsock {
 		struct dns_worker *dw;
 		struct event *ev;
@@ -139,6 +144,8 @@ struct dns_dest {
 	const uint8_t *ecs; /* an ECS option to send instead of the client's */
 	size_t ecs_len;
 	bool ecs_strip;	    /* send no ECS */
+	uint8_t n_nft;	   /* the rule's nftsets, as nftset_ref()s */
+	uint32_t nft[NFTSET_MAX_PER_RULE];
 };
 
 /**
@@ -154,6 +161,23 @@ void dns_pend_forward(struct dns_pend_tab *t, const struct dns_src *src, const s
 /* dns_ctl.c: `sluice ctl` flush and dump (svc ctl hook). */
 struct evbuffer;
 bool dns_ctl(struct engine *e, const char *verb, const char *arg, struct evbuffer *out);
+
+/* dns_nftset.c: the addresses of answers into the rule's nftables sets. */
+int dns_nftset_init(struct dns_worker *dw);
+void dns_nftset_fini(struct dns_worker *dw);
+/** The running config's sets changed (reload). */
+void dns_nftset_reconfigure(struct dns_worker *dw);
+/** The nftset refs of rule r (NULL: none) into refs; returns how many. */
+uint8_t dns_nftset_refs(const struct dns_worker *dw, const struct dns_rule *r, uint32_t *refs);
+/**
+ * Add the A/AAAA addresses of answer pkt[0..len) to the sets refs[0..n),
+ * each with its TTL (clamped to [min_ttl, max_ttl], as the client gets it)
+ * but at least nftset-min-timeout. With client_waits the additions are
+ * sent now, so they are in the sets before the client has the answer;
+ * else at the end of the loop pass.
+ */
+void dns_nftset_answer(struct dns_worker *dw, const uint32_t *refs, size_t n, const uint8_t *pkt,
+		       size_t len, uint32_t min_ttl, uint32_t max_ttl, bool client_waits);
 
 /* dns_tcp.c: DNS over TCP (intercepted, and dns-listen). */
 struct dns_tcp *dns_tcp_new(struct dns_worker *dw);

@@ -20,7 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define KEY_MAX (1 + DNS_NAME_WIRE_MAX + 6 + 1 + 255)
+#define KEY_MAX (1 + DNS_NAME_WIRE_MAX + 6 + 1 + 255 + 1 + 4 * NFTSET_MAX_PER_RULE)
 
 struct dns_waiter {
 	struct dns_waiter *next;
@@ -49,6 +49,8 @@ struct dns_pend {
 	uint64_t hash;
 	bool cache_ok, hashed;
 	uint8_t opts; /* DNS_DEST_*: rewrites of the answer */
+	uint8_t n_nft; /* nftsets the answer's addresses go into (refs, no config pointers) */
+	uint32_t nft[NFTSET_MAX_PER_RULE];
 	struct dns_waiter *waiters, **tail;
 	struct dns_query q; /* the first client's query, rebuilt for each attempt */
 	uint16_t klen;
@@ -190,6 +192,9 @@ static size_t key_make(const struct dns_query *q, const struct dns_dest *dest, u
 	k[n++] = (uint8_t)q->qclass;
 	k[n++] = (uint8_t)((q->do_bit ? 1 : 0) | (q->flags & DNS_F_CD ? 2 : 0));
 	k[n++] = dest->opts; /* answers rewritten differently are different answers */
+	k[n++] = dest->n_nft; /* and ones that fill other nftsets */
+	memcpy(k + n, dest->nft, 4u * dest->n_nft);
+	n += 4u * dest->n_nft;
 	if (dest->group) {
 		size_t gl = strnlen(dest->group, 255);
 
@@ -346,6 +351,9 @@ static void pend_done(struct dns_pend *p, int status, const uint8_t *ans, size_t
 			ai = &a2;
 		if (p->cache_ok && dw->sh->cache)
 			dns_cache_put(dw->sh->cache, &p->q, dw->ans, len, ai, sl_now_ms());
+		/* into the sets before any waiter has the answer (dns_nftset.c) */
+		dns_nftset_answer(dw, p->nft, p->n_nft, dw->ans, len, dns_wconf(dw)->min_ttl,
+				  dns_wconf(dw)->max_ttl, p->waiters != NULL);
 		src = (struct dns_answer_src){dw->ans, dns_answer_strip_opt(dw->ans, len, &a2),
 					      a2.ttl_off, a2.n_ttl, ai->rcode | ai->ext_rcode << 4};
 	}
@@ -494,6 +502,8 @@ void dns_pend_forward(struct dns_pend_tab *t, const struct dns_src *src, const s
 	p->opts = dest->opts;
 	if (merge) /* the client's ECS is not what goes upstream: the answer is shared */
 		p->q.ecs = false;
+	p->n_nft = dest->n_nft;
+	memcpy(p->nft, dest->nft, sizeof(p->nft));
 	p->hash = h;
 	if (w) {
 		*p->tail = w;

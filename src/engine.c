@@ -13,6 +13,7 @@
 #include "ratelimit.h"
 #include "resolve.h"
 #include "svc.h"
+#include "notify.h"
 #include "priv.h"
 #include "reply.h"
 #include "worker.h"
@@ -71,8 +72,9 @@ static int open_listeners(const struct cfg *c, int *fds, struct svc_sock *socks,
 	for (i = 0; i < c->n_listen; i++) {
 		fds[i] = listen_open(&c->listen[i], v6only);
 		if (fds[i] < 0) {
-			log_err("cannot listen on %s: %s", addr_fmt(&c->listen[i], buf, sizeof(buf)),
-				strerror(-fds[i]));
+			log_err("cannot listen on %s: %s%s",
+				addr_fmt(&c->listen[i], buf, sizeof(buf)), strerror(-fds[i]),
+				fds[i] == -EPERM ? " (transparent sockets need CAP_NET_ADMIN)" : "");
 			close_all(fds, i);
 			return -1;
 		}
@@ -202,9 +204,13 @@ int engine_reload(struct engine *e, char *err, size_t errlen)
 		snprintf(err, errlen, "a reload is already in progress");
 		return -1;
 	}
+	notify_reloading();
 	n = cfg_load(e->cfg_path, err, errlen);
-	if (!n)
+	if (!n) {
+		notify_sendf("READY=1\nSTATUS=reload failed, running the old config: %.*s",
+			     (int)strcspn(err, "\n"), err);
 		return -1;
+	}
 	if (n->n_listen != e->cfg->n_listen ||
 	    memcmp(n->listen, e->cfg->listen, sizeof(n->listen[0]) * n->n_listen) != 0)
 		log_warn("listen addresses changed: they take effect at the next restart");
@@ -261,6 +267,7 @@ static void reload_done_cb(evutil_socket_t fd, short what, void *arg)
 	ctl_reload_done(e->ctl, NULL);
 	apply_endpoints(e, old, e->cfg);
 	cfg_free(old);
+	notify_ready("running; configuration reloaded");
 }
 
 static void signal_cb(evutil_socket_t sig, short what, void *arg)
@@ -278,9 +285,9 @@ static void signal_cb(evutil_socket_t sig, short what, void *arg)
 		/* logrotate moved the query log: every worker opens it again */
 		atomic_fetch_add_explicit(&e->qlog_gen, 1, memory_order_release);
 		log_info("SIGUSR2: reopening the query log");
-	}
-	else {
+	} else {
 		log_notice("signal %d: exiting", (int)sig);
+		notify_stopping();
 		event_base_loopbreak(e->base);
 	}
 }
@@ -340,6 +347,8 @@ static int start_privileged(struct engine *e, struct wsocks *ws)
 	struct svc_sock tmpl[SVC_MAX_SOCKS];
 	unsigned i;
 
+	if (!e->cfg->user)
+		priv_report(); /* unprivileged: what it may do; root: nothing to say */
 	/* The control socket first (a live one means another sluice runs), while
 	 * root may still create it in /run. */
 	if (e->cfg->control && !(e->ctl = ctl_start(e, e->cfg->control)))
@@ -485,6 +494,9 @@ int engine_run(const char *cfg_path, struct cfg *cfg)
 		goto done;
 	log_notice("sluice %s running: %u worker(s), %zu listener(s), %zu intercept(s)",
 		   PACKAGE_VERSION, e.nworkers, cfg->n_listen, cfg->n_intercept);
+	/* The listeners are open, the lists loaded and the workers running. */
+	notify_sendf("READY=1\nSTATUS=running: %u worker(s), %zu listener(s), %zu intercept(s)",
+		     e.nworkers, cfg->n_listen, cfg->n_intercept);
 	event_base_dispatch(e.base);
 	rc = 0;
 done:
