@@ -13,12 +13,12 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define CHECK(c)                                                                    \
-	do {                                                                        \
-		if (!(c)) {                                                         \
-			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #c); \
-			abort();                                                    \
-		}                                                                   \
+#define CHECK(c)                                                                                   \
+	do {                                                                                       \
+		if (!(c)) {                                                                        \
+			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #c);      \
+			abort();                                                                   \
+		}                                                                                  \
 	} while (0)
 
 static void ask(const struct dns_zone *z, const char *apex, const char *prefix, uint16_t type,
@@ -35,7 +35,8 @@ static void ask(const struct dns_zone *z, const char *apex, const char *prefix, 
 	int len;
 
 	snprintf(name, sizeof(name), "%s%s%s", prefix, *prefix && *apex ? "." : "", apex);
-	if (dns_name_from_text(name, strlen(name), lw, &wl) < 0 && dns_name_from_text(".", 1, lw, &wl) < 0)
+	if (dns_name_from_text(name, strlen(name), lw, &wl) < 0 &&
+	    dns_name_from_text(".", 1, lw, &wl) < 0)
 		return;
 	memcpy(q, "\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00", 12);
 	memcpy(q + n, lw, wl);
@@ -69,8 +70,9 @@ static void ask(const struct dns_zone *z, const char *apex, const char *prefix, 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const char *const prefixes[] = {"", "www", "*", "a.b", "x.y.z", "_ipp._tcp"};
-	static const uint16_t types[] = {DNS_TYPE_A, DNS_TYPE_AAAA, DNS_TYPE_CNAME, DNS_TYPE_TXT,
-					 DNS_TYPE_SOA, DNS_TYPE_ANY, 33};
+	static const uint16_t types[] = {
+	    DNS_TYPE_A, DNS_TYPE_AAAA, DNS_TYPE_CNAME, DNS_TYPE_TXT, DNS_TYPE_SOA, DNS_TYPE_ANY,
+	    33};
 	struct dns_zone_err err;
 	struct dns_zone *z;
 	char apex[DNS_NAME_PRES_MAX];

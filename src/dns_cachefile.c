@@ -156,8 +156,7 @@ int dns_cachefile_parse(struct dns_cache *c, const uint8_t *buf, size_t len, int
 	body = len - SUM_LEN;
 	crypto_generichash(sum, sizeof(sum), buf, body, NULL, 0);
 	if (sodium_memcmp(sum, buf + body, SUM_LEN) != 0 || memcmp(buf, MAGIC, 8) != 0 ||
-	    rd32(buf + 8) != DNS_CACHEFILE_VERSION || rd32(buf + 12) != 0 ||
-	    !layout_ok(buf, body))
+	    rd32(buf + 8) != DNS_CACHEFILE_VERSION || rd32(buf + 12) != 0 || !layout_ok(buf, body))
 		return -EBADMSG;
 	saved = rd64(buf + 16);
 	if (saved < 0 || saved > MAX_WALL || now_wall < 0 || now_wall > MAX_WALL)

@@ -278,7 +278,8 @@ static int add_rr(struct loader *ld, const ldns_rr *rr, ldns_buffer *buf)
 
 		dns_name_to_text(lw, name);
 		dns_name_to_text(z->apex, apex);
-		rr_err(ld, rr, "%s. is outside the zone %s. (the SOA's owner is the apex)", name, apex);
+		rr_err(ld, rr, "%s. is outside the zone %s. (the SOA's owner is the apex)", name,
+		       apex);
 		return -EINVAL;
 	}
 	if ((uint16_t)ldns_rr_get_class(rr) != z->klass) {
@@ -376,8 +377,9 @@ static int build_rrs(struct loader *ld, struct srr *s, size_t *n_out)
 		if (first == n || (second == n && other == n))
 			continue;
 		dns_name_to_text(s[i].name, name);
-		rr_err(ld, s[first].r->rr, second < n ? "%s. has more than one CNAME"
-						     : "%s. has a CNAME and other data (RFC 1034 3.6.2)",
+		rr_err(ld, s[first].r->rr,
+		       second < n ? "%s. has more than one CNAME"
+				  : "%s. has a CNAME and other data (RFC 1034 3.6.2)",
 		       name);
 		return -EINVAL;
 	}
@@ -385,7 +387,8 @@ static int build_rrs(struct loader *ld, struct srr *s, size_t *n_out)
 	if (!z->rrs)
 		return -ENOMEM;
 	for (size_t i = 0; i < n; i++)
-		z->rrs[i] = (struct zone_rr){s[i].r->type, s[i].r->rdlen, s[i].r->ttl, s[i].r->rdata};
+		z->rrs[i] =
+		    (struct zone_rr){s[i].r->type, s[i].r->rdlen, s[i].r->ttl, s[i].r->rdata};
 	z->n_rrs = n;
 	*n_out = n;
 	return 0;
@@ -404,7 +407,8 @@ static int build_names(struct loader *ld, const struct srr *s, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		if (i && same_owner(&s[i], &s[i - 1]))
 			continue;
-		for (size_t o = 0; s[i].r->owner_len - o >= z->apex_len; o += (size_t)s[i].name[o] + 1)
+		for (size_t o = 0; s[i].r->owner_len - o >= z->apex_len;
+		     o += (size_t)s[i].name[o] + 1)
 			total++;
 	}
 	if (total > DNS_ZONE_MAX_NAMES) {
@@ -434,7 +438,8 @@ static int build_names(struct loader *ld, const struct srr *s, size_t n)
 		struct zone_name *zn = &z->names[i];
 
 		*zn = (struct zone_name){.off = v[i].off, .len = v[i].len, .rr0 = (uint32_t)r};
-		while (r < n && zone_name_cmp(s[r].name, s[r].r->owner_len, v[i].p, v[i].len) == 0) {
+		while (r < n &&
+		       zone_name_cmp(s[r].name, s[r].r->owner_len, v[i].p, v[i].len) == 0) {
 			zn->cname |= s[r].r->type == DNS_TYPE_CNAME;
 			zn->nrr++;
 			r++;
@@ -628,7 +633,8 @@ const struct dns_zone *dns_zone_find(struct dns_zone *const *zones, size_t n,
 	for (size_t i = 0; i < n; i++) {
 		const struct dns_zone *z = zones[i];
 
-		if ((!best || z->apex_len > best->apex_len) && zone_under(z, q->lname, q->lname_len))
+		if ((!best || z->apex_len > best->apex_len) &&
+		    zone_under(z, q->lname, q->lname_len))
 			best = z;
 	}
 	return best;

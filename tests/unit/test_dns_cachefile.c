@@ -25,9 +25,9 @@
 #include "dns_cachefile.h"
 #include "sluice.h"
 
-#define T0 5000000	/* monotonic clock of the writer, ms */
-#define T1 2000		/* of the reader (it booted since) */
-#define W0 1700000000	/* wall clock at save */
+#define T0 5000000    /* monotonic clock of the writer, ms */
+#define T1 2000	      /* of the reader (it booted since) */
+#define W0 1700000000 /* wall clock at save */
 
 struct qbuf {
 	uint8_t b[512];
@@ -75,7 +75,8 @@ static void put(struct dns_cache *c, const struct qbuf *qb, const char *qname, u
 		ldns_rr *rr = NULL;
 
 		assert_int_equal(ldns_rr_new_frm_str(&rr, *rrs + 2, 0, NULL, NULL), LDNS_STATUS_OK);
-		ldns_pkt_push_rr(p, (*rrs)[0] == 'a' ? LDNS_SECTION_ANSWER : LDNS_SECTION_AUTHORITY, rr);
+		ldns_pkt_push_rr(p, (*rrs)[0] == 'a' ? LDNS_SECTION_ANSWER : LDNS_SECTION_AUTHORITY,
+				 rr);
 	}
 	assert_int_equal(ldns_pkt2wire(&w, p, &n), LDNS_STATUS_OK);
 	assert_int_equal(dns_answer_inspect(w, n, &ai), 0);
@@ -306,7 +307,8 @@ static void t_save_load_path(void **st_)
 static void t_restore_refuses(void **st_)
 {
 	struct dns_cache *c = dns_cache_new(10, 1);
-	static const uint8_t query[] = {0, 1, 0x01, 0, 0, 1, 0, 0, 0, 0, 0, 0, 1, 'a', 0, 0, 1, 0, 1};
+	static const uint8_t query[] = {0, 1, 0x01, 0,	 0, 1, 0, 0, 0, 0,
+					0, 0, 1,    'a', 0, 0, 1, 0, 1};
 	struct dns_cache_rec r = {query, sizeof(query), 0, 10000, 60, 0};
 
 	(void)st_;
@@ -319,8 +321,8 @@ static void t_restore_refuses(void **st_)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(t_roundtrip),  cmocka_unit_test(t_clocks_and_limits),
-	    cmocka_unit_test(t_damage),	    cmocka_unit_test(t_save_load_path),
+	    cmocka_unit_test(t_roundtrip),	 cmocka_unit_test(t_clocks_and_limits),
+	    cmocka_unit_test(t_damage),		 cmocka_unit_test(t_save_load_path),
 	    cmocka_unit_test(t_restore_refuses),
 	};
 

@@ -87,7 +87,8 @@ static void section(const ldns_rr_list *l, char *out, size_t len)
 			snprintf(rd + strlen(rd), sizeof(rd) - strlen(rd), "%s%s", k ? " " : "", f);
 			free(f);
 		}
-		o += (size_t)snprintf(out + o, len - o, "%s%s %s %s", i ? "|" : "", owner, type, rd);
+		o +=
+		    (size_t)snprintf(out + o, len - o, "%s%s %s %s", i ? "|" : "", owner, type, rd);
 		free(owner);
 		free(type);
 	}
@@ -104,7 +105,8 @@ static void expect(ldns_pkt *p, ldns_pkt_rcode rcode, const char *answer, bool s
 	if (soa) {
 		assert_int_equal(ldns_rr_list_rr_count(ns), 1);
 		section(ns, got, sizeof(got));
-		assert_string_equal(got, "lan. SOA ns.lan. hostmaster.lan. 2024010101 3600 600 86400 120");
+		assert_string_equal(
+		    got, "lan. SOA ns.lan. hostmaster.lan. 2024010101 3600 600 86400 120");
 		/* RFC 2308: min(SOA TTL 300, MINIMUM 120) */
 		assert_int_equal(ldns_rr_ttl(ldns_rr_list_rr(ns, 0)), 120);
 	} else {
@@ -177,8 +179,8 @@ static void t_exact(void **st)
 	p = ask("_ipp._tcp.lan.", 33);
 	expect(p, LDNS_RCODE_NOERROR, "_ipp._tcp.lan. SRV 0 5 631 printer.lan.", false);
 	p = ask("lan.", DNS_TYPE_SOA);
-	expect(p, LDNS_RCODE_NOERROR, "lan. SOA ns.lan. hostmaster.lan. 2024010101 3600 600 86400 120",
-	       false);
+	expect(p, LDNS_RCODE_NOERROR,
+	       "lan. SOA ns.lan. hostmaster.lan. 2024010101 3600 600 86400 120", false);
 	p = ask("printer.lan.", DNS_TYPE_ANY);
 	expect(p, LDNS_RCODE_NOERROR,
 	       "printer.lan. A 192.0.2.10|printer.lan. TXT \"model=lab\" \"floor=2\"|"
@@ -205,20 +207,23 @@ static void t_cname(void **st)
 	(void)st;
 	expect(ask("www.lan.", DNS_TYPE_A), LDNS_RCODE_NOERROR,
 	       "www.lan. CNAME printer.lan.|printer.lan. A 192.0.2.10", false);
-	expect(ask("alias.lan.", DNS_TYPE_AAAA), LDNS_RCODE_NOERROR,
-	       "alias.lan. CNAME www.lan.|www.lan. CNAME printer.lan.|printer.lan. AAAA 2001:db8::10",
-	       false);
+	expect(
+	    ask("alias.lan.", DNS_TYPE_AAAA), LDNS_RCODE_NOERROR,
+	    "alias.lan. CNAME www.lan.|www.lan. CNAME printer.lan.|printer.lan. AAAA 2001:db8::10",
+	    false);
 	/* the CNAME itself, and ANY, stop at the name */
 	expect(ask("alias.lan.", DNS_TYPE_CNAME), LDNS_RCODE_NOERROR, "alias.lan. CNAME www.lan.",
 	       false);
-	expect(ask("alias.lan.", DNS_TYPE_ANY), LDNS_RCODE_NOERROR, "alias.lan. CNAME www.lan.", false);
+	expect(ask("alias.lan.", DNS_TYPE_ANY), LDNS_RCODE_NOERROR, "alias.lan. CNAME www.lan.",
+	       false);
 	/* the target without the type: NODATA; without the name: NXDOMAIN (RFC 6604) */
-	expect(ask("www.lan.", DNS_TYPE_MX), LDNS_RCODE_NOERROR, "www.lan. CNAME printer.lan.", true);
+	expect(ask("www.lan.", DNS_TYPE_MX), LDNS_RCODE_NOERROR, "www.lan. CNAME printer.lan.",
+	       true);
 	expect(ask("missing.lan.", DNS_TYPE_A), LDNS_RCODE_NXDOMAIN, "missing.lan. CNAME gone.lan.",
 	       true);
 	/* out of the zone: the CNAME alone */
-	expect(ask("outside.lan.", DNS_TYPE_A), LDNS_RCODE_NOERROR, "outside.lan. CNAME example.org.",
-	       false);
+	expect(ask("outside.lan.", DNS_TYPE_A), LDNS_RCODE_NOERROR,
+	       "outside.lan. CNAME example.org.", false);
 	/* a loop ends when it comes back round */
 	expect(ask("loop1.lan.", DNS_TYPE_A), LDNS_RCODE_NOERROR,
 	       "loop1.lan. CNAME loop2.lan.|loop2.lan. CNAME loop1.lan.", false);
@@ -234,7 +239,8 @@ static void t_wildcard(void **st)
 	expect(ask("host.wild.lan.", DNS_TYPE_AAAA), LDNS_RCODE_NOERROR, "", true);
 	/* wild.lan itself is an empty non-terminal, not matched by its own child */
 	expect(ask("wild.lan.", DNS_TYPE_A), LDNS_RCODE_NOERROR, "", true);
-	expect(ask("*.wild.lan.", DNS_TYPE_A), LDNS_RCODE_NOERROR, "*.wild.lan. A 192.0.2.77", false);
+	expect(ask("*.wild.lan.", DNS_TYPE_A), LDNS_RCODE_NOERROR, "*.wild.lan. A 192.0.2.77",
+	       false);
 	/* no wildcard at the closest encloser (lan.): NXDOMAIN */
 	expect(ask("host.lan.", DNS_TYPE_A), LDNS_RCODE_NXDOMAIN, "", true);
 }
@@ -299,7 +305,8 @@ static struct dns_zone *zone_from(const char *text, struct dns_zone_err *err)
 static void t_find(void **st)
 {
 	struct dns_zone_err err;
-	struct dns_zone *sub = zone_from("$ORIGIN sub.lan.\n@ SOA ns hm 1 2 3 4 5\nx A 192.0.2.1\n", &err);
+	struct dns_zone *sub =
+	    zone_from("$ORIGIN sub.lan.\n@ SOA ns hm 1 2 3 4 5\nx A 192.0.2.1\n", &err);
 	struct dns_zone *zones[2] = {lan, sub};
 	struct qbuf qb;
 
@@ -342,7 +349,8 @@ static void t_classes(void **st)
 	assert_int_equal(ldns_wire2pkt(&p, out, (size_t)n), LDNS_STATUS_OK);
 	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NOERROR);
 	assert_int_equal(ldns_pkt_ancount(p), 1);
-	assert_int_equal(ldns_rr_get_class(ldns_rr_list_rr(ldns_pkt_answer(p), 0)), LDNS_RR_CLASS_IN);
+	assert_int_equal(ldns_rr_get_class(ldns_rr_list_rr(ldns_pkt_answer(p), 0)),
+			 LDNS_RR_CLASS_IN);
 	ldns_pkt_free(p);
 }
 
@@ -370,7 +378,8 @@ static void t_bad_files(void **st)
 		unsigned line;
 		const char *msg;
 	} bad[] = {
-	    {"$ORIGIN lan.\n@ SOA ns hm 1 2 3 4 5\n\nfoo A 192.0.2.1\n\n\nbar A 1.2.3\n\n\nbaz A 1.2.3.4\n",
+	    {"$ORIGIN lan.\n@ SOA ns hm 1 2 3 4 5\n\nfoo A 192.0.2.1\n\n\nbar A 1.2.3\n\n\nbaz A "
+	     "1.2.3.4\n",
 	     7, "could not parse the RR's rdata"},
 	    {"$ORIGIN lan.\n@ SOA ns hm ( 1 2 3 4\n 5 )\nfoo A ( 192.0.2\n )\n\nbaz A 1.2.3.4\n", 4,
 	     "could not parse the RR's rdata"},
@@ -392,8 +401,8 @@ static void t_bad_files(void **st)
 		struct dns_zone *z = zone_from(bad[i].text, &err);
 
 		if (z || err.line != bad[i].line || !strstr(err.msg, bad[i].msg))
-			fail_msg("case %zu: got %s line %u '%s', want line %u '%s'", i, z ? "a zone" : "NULL",
-				 err.line, err.msg, bad[i].line, bad[i].msg);
+			fail_msg("case %zu: got %s line %u '%s', want line %u '%s'", i,
+				 z ? "a zone" : "NULL", err.line, err.msg, bad[i].line, bad[i].msg);
 	}
 	assert_null(dns_zone_load("/nonexistent/zone", &err));
 	assert_true(err.open);
