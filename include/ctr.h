@@ -78,7 +78,12 @@
 	X(DNS_TCP_REFUSED, "dns_tcp_refused", "DNS over TCP connections refused: a connection cap, or a loop") \
 	X(DNS_TCP_CLOSED_IDLE, "dns_tcp_closed_idle", "DNS over TCP connections closed after dns-tcp-idle-timeout") \
 	X(DNS_TCP_ERRORS, "dns_tcp_errors", "DNS over TCP connections closed on a framing error or an unread backlog") \
-	X(DNS_UPSTREAM_NOFD, "dns_upstream_nofd", "upstream DNS attempts not made: the descriptor budget was used up")
+	X(DNS_UPSTREAM_NOFD, "dns_upstream_nofd", "upstream DNS attempts not made: the descriptor budget was used up") \
+	X(DNS_UPSTREAM_DNSCRYPT, "dns_upstream_dnscrypt", "DNS queries sent encrypted to DNSCrypt servers (UDP and TCP)") \
+	X(DNS_DNSCRYPT_CERT_FETCHES, "dns_dnscrypt_cert_fetches", "DNSCrypt certificate fetches (TXT queries for the provider name)") \
+	X(DNS_DNSCRYPT_CERT_NEW, "dns_dnscrypt_cert_new", "DNSCrypt certificates taken into use (the first one, then each rotation)") \
+	X(DNS_DNSCRYPT_CERT_FAILED, "dns_dnscrypt_cert_failed", "DNSCrypt certificate fetches without a usable certificate (no answer, signature, dates)") \
+	X(DNS_DNSCRYPT_BAD, "dns_dnscrypt_bad", "DNSCrypt answers that did not decrypt (magic, nonce, MAC, padding): ignored like forgeries")
 
 #ifndef CTR_LIST_DNS
 #define CTR_LIST_DNS(X)
