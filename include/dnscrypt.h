@@ -138,8 +138,8 @@ int dnscrypt_open(const struct dnscrypt_session *s, const uint8_t *nonce, uint8_
 #define DNSCRYPT_REFRESH_MS (3600 * 1000) /* the certificates of an hour ago */
 #define DNSCRYPT_EXPIRY_MARGIN_S 3600	  /* the one in use ends within the hour */
 #define DNSCRYPT_RECHECK_MS (60 * 1000)	  /* least time between such refreshes */
-#define DNSCRYPT_STALE_MS 1500		  /* queries sent this long ago got no answer... */
-#define DNSCRYPT_STALE_RETRY_MS 10000	  /* ...and no fetch started within this long */
+#define DNSCRYPT_STALE_MS 1500		  /* queries sent this long ago got no answer, and no */
+#define DNSCRYPT_STALE_RETRY_MS 10000	  /* fetch since they were sent or within this long */
 
 struct dnscrypt_sched {
 	bool have;		/* a certificate is in use */
@@ -147,7 +147,8 @@ struct dnscrypt_sched {
 	uint32_t ts_start;	/* its start */
 	uint64_t fetched_ms;	/* the last fetch that gave one */
 	uint64_t tried_ms;	/* the last fetch started (0: never) */
-	uint64_t unanswered_ms; /* the first query sent since the last answer that opened (0: none) */
+	uint64_t unanswered_ms; /* the first query sent since the last answer that opened or
+				   the last new certificate (0: none) */
 };
 
 enum dnscrypt_due {

@@ -282,9 +282,9 @@ static void fetch_ok(struct dns_up_cs *cs, const struct dnscrypt_cert *c)
 		strftime(until, sizeof(until), "%Y-%m-%d %H:%M:%S UTC", &tm);
 		cs_log(cs, false, "certificate serial %u (%s), valid until %s", c->serial,
 		       es_name(c->es), until);
+		cs->sched.unanswered_ms = 0; /* silence under the old one says nothing of it */
 	}
 	cs->sched.fetched_ms = sl_now_ms();
-	cs->sched.unanswered_ms = 0;
 	cs->backoff_ms = 0;
 	cs->down_until = 0;
 	fetch_end(cs);

@@ -281,7 +281,7 @@ enum dnscrypt_due dnscrypt_due(const struct dnscrypt_sched *s, uint64_t now_ms, 
 	/* A server that rotated its key drops queries sealed for the old one
 	 * without a word: silence is the only sign. */
 	if (s->unanswered_ms && now_ms - s->unanswered_ms >= DNSCRYPT_STALE_MS &&
-	    (!tried || now_ms - s->tried_ms >= DNSCRYPT_STALE_RETRY_MS))
+	    (s->tried_ms < s->unanswered_ms || now_ms - s->tried_ms >= DNSCRYPT_STALE_RETRY_MS))
 		return DNSCRYPT_FETCH;
 	if ((now_ms - s->fetched_ms >= DNSCRYPT_REFRESH_MS ||
 	     (uint64_t)s->ts_end < wall_s + DNSCRYPT_EXPIRY_MARGIN_S) &&
