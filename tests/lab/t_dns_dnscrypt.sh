@@ -13,6 +13,11 @@
 #    the client gets all of it;
 #  - a stamp with another provider key: SERVFAIL, nothing taken from the
 #    server, the reason logged once (not once a query);
+#  - an on-path attacker (dnscrypt_relay.py between sluice and dnsdist on
+#    203.0.113.5 / 2001:db8:113::5) sends each answer with a byte flipped
+#    before the real one: the forgery is ignored and counted
+#    (dns_dnscrypt_bad), the real answer taken; when it sends only the
+#    forgery (port 8444): SERVFAIL, nothing taken;
 #  - dnsdist rotates its certificate live (console: serial 2 in, serial 1
 #    out): the next query on each family is still answered, on serial 2;
 #  - dnsdist restarted with a new certificate (serial 3) from files: the
@@ -77,6 +82,12 @@ EOF
 }
 dd_console() { in_up dnsdist -c 127.0.0.1:5199 -k "$CKEY" -e "$1" 2>&1; }
 dnsdist_start 1 || exit 99
+for m in forge:8443 tamper:8444; do
+	lab_bg "$LAB_UP" "relay-${m%%:*}" "$LAB_PY" -u "$LAB_DIR/dnscrypt_relay.py" --bind 203.0.113.5 \
+		--bind 2001:db8:113::5 --port "${m#*:}" --to4 203.0.113.3:8443 \
+		--to6 '[2001:db8:113::3]:8443' --mode "${m%%:*}" --lifetime 300
+	lab_wait_log "relay-${m%%:*}" ready 10 || exit 99
+done
 
 conf=$(lab_conf crypt.conf <<EOF
 listen 0.0.0.0:15000 [::]:15000
@@ -89,9 +100,15 @@ upstream-timeout 4000
 upstream crypt4 $(stamp 203.0.113.3:8443 "$W/provider.pub")
 upstream crypt6 $(stamp '[2001:db8:113::3]:8443' "$W/provider.pub")
 upstream wrongkey $(stamp 203.0.113.3:8443 random)
+upstream forge4 $(stamp 203.0.113.5:8443 "$W/provider.pub")
+upstream forge6 $(stamp '[2001:db8:113::5]:8443' "$W/provider.pub")
+upstream tamper $(stamp 203.0.113.5:8444 "$W/provider.pub")
 dns-rule domain:c4.example forward crypt4
 dns-rule domain:c6.example forward crypt6
 dns-rule domain:bad.example forward wrongkey
+dns-rule domain:f4.example forward forge4
+dns-rule domain:f6.example forward forge6
+dns-rule domain:tamper.example forward tamper
 dns-rule all forward crypt4
 EOF
 )
@@ -137,6 +154,29 @@ check "wrong provider key: no query sent" expect_eq "$(mdelta "$m0" "$m1" dns_up
 check "wrong provider key: certificates refused" expect_ge "$(mdelta "$m0" "$m1" dns_dnscrypt_cert_failed)" 2
 n=$(grep -c "no usable certificate: 1 TXT records: 1 not signed by the stamp's provider key" "$LOG")
 check "wrong provider key: the reason logged once ($n)" expect_eq "$n" 1
+
+# An on-path attacker: forgeries before the real answers, then forgeries only.
+for v in 4 6; do
+	if [ $v = 4 ]; then res=192.0.2.53 t=A want="A 192.0.2.44"; else
+		res=2001:db8:53::53 t=AAAA want="AAAA 2001:db8:44::44"; fi
+	m0=$(lab_metrics)
+	out=$(lab_dig "$LAB_CLI" @$res a.f$v.example $t)
+	out2=$(lab_dig "$LAB_CLI" @$res b.f$v.example $t)
+	m1=$(lab_metrics)
+	check "IPv$v forged answers first: the real ones taken" \
+		expect_eq "$(dig_answers "$out")/$(dig_answers "$out2")" "$want/$want"
+	check "IPv$v forged answers first: both forgeries ignored and counted" \
+		expect_eq "$(mdelta "$m0" "$m1" dns_dnscrypt_bad)" 2
+done
+check "the relay forged them" expect_eq "$(grep -c '^forged' "$W/relay-forge.log")" 4
+m0=$(lab_metrics)
+out=$(lab_dig "$LAB_CLI" @192.0.2.53 a.tamper.example A +time=6)
+m1=$(lab_metrics)
+check "forgeries only: SERVFAIL" expect_eq "$(dig_status "$out")" SERVFAIL
+check "forgeries only: nothing taken" expect_eq "$(mdelta "$m0" "$m1" dns_upstream_answers)" 0
+check "forgeries only: each ignored and counted" \
+	expect_eq "$(mdelta "$m0" "$m1" dns_dnscrypt_bad)" "$(grep -c '^forged' "$W/relay-tamper.log")"
+check "forgeries only: some were sent" expect_ge "$(mdelta "$m0" "$m1" dns_dnscrypt_bad)" 1
 
 # Live rotation: serial 2 in, serial 1 out (queries sealed for it are dropped).
 rot=$(dd_console "for i = 0, 1 do local b = getDNSCryptBind(i); b:generateAndLoadInMemoryCertificate('$W/provider.key', 2, os.time() - 60, os.time() + 86400, DNSCryptExchangeVersion.VERSION2); b:markInactive(1); b:removeInactiveCertificate(1) end")
