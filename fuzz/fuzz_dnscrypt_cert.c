@@ -37,7 +37,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	rc = dnscrypt_certs_pick(data, size, keys.provider_pk, FUZZ_NOW, &best, &t);
 	CHECK(t.txt == t.form + t.es + t.sig + t.time + t.valid);
 	CHECK(rc != 0 || t.valid > 0);
-	CHECK(rc != -ENOENT || t.valid == 0); /* -EBADMSG: the rest did not parse, whatever came before */
+	CHECK(rc != -ENOENT ||
+	      t.valid == 0); /* -EBADMSG: the rest did not parse, whatever came before */
 	CHECK(rc == 0 || rc == -ENOENT || rc == -EBADMSG);
 	if (rc == 0) {
 		CHECK(dnscrypt_cert_current(&best, FUZZ_NOW));

@@ -48,7 +48,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	sodium_bin2base64(text + 7, sizeof(text) - 7, data, size,
 			  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 	if (dns_stamp_parse(text, &st, NULL, 0) == 0) {
-		CHECK(memchr(st.addr, '\0', sizeof(st.addr)) && memchr(st.name, '\0', sizeof(st.name)));
+		CHECK(memchr(st.addr, '\0', sizeof(st.addr)) &&
+		      memchr(st.name, '\0', sizeof(st.name)));
 		CHECK(st.n_hashes <= DNS_STAMP_HASHES);
 	}
 	check_url(text);

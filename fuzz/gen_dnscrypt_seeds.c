@@ -2,7 +2,8 @@
  * fuzz_dnscrypt_resp and fuzz_stamp (fuzz/corpus/NAME/), with the fixed
  * keys of dnscrypt_fuzz.h so certificates verify and answers open. Not
  * built by make; from the source tree:
- *   cc -Iinclude -Ibuild fuzz/gen_dnscrypt_seeds.c -lsodium -o /tmp/gen-seeds && /tmp/gen-seeds fuzz/corpus */
+ *   cc -Iinclude -Ibuild fuzz/gen_dnscrypt_seeds.c -lsodium -o /tmp/gen-seeds && /tmp/gen-seeds
+ * fuzz/corpus */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,7 +30,8 @@ static void put(const char *target, const char *name, const void *b, size_t n)
 
 static void be32(uint8_t *p, uint32_t v)
 {
-	p[0] = (uint8_t)(v >> 24), p[1] = (uint8_t)(v >> 16), p[2] = (uint8_t)(v >> 8), p[3] = (uint8_t)v;
+	p[0] = (uint8_t)(v >> 24), p[1] = (uint8_t)(v >> 16), p[2] = (uint8_t)(v >> 8),
+	p[3] = (uint8_t)v;
 }
 
 /* A certificate for the fixed resolver key, signed by sk. */
@@ -57,7 +59,8 @@ static size_t answer(uint8_t *out, uint8_t rcode, uint8_t *const *c, const size_
 	size_t o = 12;
 
 	memset(out, 0, 12);
-	out[0] = 0x12, out[1] = 0x34, out[2] = 0x84, out[3] = rcode, out[5] = 1, out[7] = (uint8_t)n;
+	out[0] = 0x12, out[1] = 0x34, out[2] = 0x84, out[3] = rcode, out[5] = 1,
+	out[7] = (uint8_t)n;
 	memcpy(out + o, q, sizeof(q) - 1);
 	o += sizeof(q) - 1;
 	for (size_t i = 0; i < n; i++) {
@@ -123,9 +126,10 @@ static size_t sealed(uint8_t *out, uint16_t es, const uint8_t *dns, size_t dlen,
 	memcpy(plain, dns, dlen);
 	plain[dlen] = 0x80;
 	memset(plain + dlen + 1, 0, plen - dlen - 1);
-	if ((es == 2 ? crypto_box_curve25519xchacha20poly1305_easy(p + 32, plain, plen, p + 8,
-								    k.client_pk, k.resolver_sk)
-		     : crypto_box_easy(p + 32, plain, plen, p + 8, k.client_pk, k.resolver_sk)) != 0)
+	if ((es == 2
+		 ? crypto_box_curve25519xchacha20poly1305_easy(p + 32, plain, plen, p + 8,
+							       k.client_pk, k.resolver_sk)
+		 : crypto_box_easy(p + 32, plain, plen, p + 8, k.client_pk, k.resolver_sk)) != 0)
 		exit(1);
 	return 1 + 32 + 16 + plen;
 }
@@ -178,9 +182,10 @@ static size_t head(uint8_t *b, uint8_t proto, const char *addr)
 
 static void stamps(void)
 {
-	static const char adguard[] = "sdns://AQIAAAAAAAAAFDE3Ni4xMDMuMTMwLjEzMDo1NDQzINErR_JS3PLCu_"
-				      "iZEIbq95zkSV2LFsigxDIuUso_OQhzIjIuZG5zY3J5cHQuZGVmYXVsdC5u"
-				      "czEuYWRndWFyZC5jb20";
+	static const char adguard[] =
+	    "sdns://AQIAAAAAAAAAFDE3Ni4xMDMuMTMwLjEzMDo1NDQzINErR_JS3PLCu_"
+	    "iZEIbq95zkSV2LFsigxDIuUso_OQhzIjIuZG5zY3J5cHQuZGVmYXVsdC5u"
+	    "czEuYWRndWFyZC5jb20";
 	uint8_t b[600];
 	size_t n;
 

@@ -17,8 +17,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define DNSCRYPT_KEY_LEN 32   /* X25519 and Ed25519 public keys, shared keys */
-#define DNSCRYPT_MAGIC_LEN 8  /* client magic, resolver magic */
+#define DNSCRYPT_KEY_LEN 32  /* X25519 and Ed25519 public keys, shared keys */
+#define DNSCRYPT_MAGIC_LEN 8 /* client magic, resolver magic */
 #define DNSCRYPT_HALF_NONCE 12
 #define DNSCRYPT_MAC_LEN 16
 #define DNSCRYPT_CERT_LEN 124 /* a certificate without extensions */
@@ -44,11 +44,11 @@ struct dnscrypt_cert {
 
 /** What the certificates of one answer were, for the log when none is usable. */
 struct dnscrypt_tally {
-	unsigned txt;	/* TXT records in the answer section */
-	unsigned form;	/* not a certificate: length, magic, minor version */
-	unsigned es;	/* an es-version this client does not know */
-	unsigned sig;	/* signature not made by the provider's key */
-	unsigned time;	/* not valid now (ts-start .. ts-end) */
+	unsigned txt;  /* TXT records in the answer section */
+	unsigned form; /* not a certificate: length, magic, minor version */
+	unsigned es;   /* an es-version this client does not know */
+	unsigned sig;  /* signature not made by the provider's key */
+	unsigned time; /* not valid now (ts-start .. ts-end) */
 	unsigned valid;
 };
 
@@ -130,8 +130,7 @@ const uint8_t *dnscrypt_answer_nonce(const uint8_t *buf, size_t len);
  * The DNS message is then buf[0..return); -EBADMSG when any check fails
  * (buf is then garbage).
  */
-int dnscrypt_open(const struct dnscrypt_session *s, const uint8_t *nonce, uint8_t *buf,
-		  size_t len);
+int dnscrypt_open(const struct dnscrypt_session *s, const uint8_t *nonce, uint8_t *buf, size_t len);
 
 /* When to fetch a server's certificates again (dns_up_crypt.c asks on
  * each query; times in ms of the monotonic clock, dates in wall seconds). */

@@ -94,14 +94,22 @@ static int rd_set(struct rd *r, struct dns_stamp *st, bool hashes)
 static const char *proto_name(uint8_t p)
 {
 	switch (p) {
-	case DNS_STAMP_PLAIN: return "plain DNS";
-	case DNS_STAMP_DNSCRYPT: return "DNSCrypt";
-	case DNS_STAMP_DOH: return "DoH";
-	case DNS_STAMP_DOT: return "DoT";
-	case DNS_STAMP_DOQ: return "DoQ";
-	case DNS_STAMP_ODOH: return "Oblivious DoH";
-	case DNS_STAMP_DNSCRYPT_RELAY: return "DNSCrypt relay";
-	case DNS_STAMP_ODOH_RELAY: return "Oblivious DoH relay";
+	case DNS_STAMP_PLAIN:
+		return "plain DNS";
+	case DNS_STAMP_DNSCRYPT:
+		return "DNSCrypt";
+	case DNS_STAMP_DOH:
+		return "DoH";
+	case DNS_STAMP_DOT:
+		return "DoT";
+	case DNS_STAMP_DOQ:
+		return "DoQ";
+	case DNS_STAMP_ODOH:
+		return "Oblivious DoH";
+	case DNS_STAMP_DNSCRYPT_RELAY:
+		return "DNSCrypt relay";
+	case DNS_STAMP_ODOH_RELAY:
+		return "Oblivious DoH relay";
 	}
 	return "unknown";
 }
@@ -149,7 +157,8 @@ int dns_stamp_parse(const char *s, struct dns_stamp *st, char *err, size_t errle
 	    sodium_base642bin(bin, sizeof(bin), b64, b64len, NULL, &binlen, &end,
 			      sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
 	    end != b64 + b64len)
-		return fail(err, errlen, "DNS stamp '%.32s...': not base64url (without padding)", s);
+		return fail(err, errlen, "DNS stamp '%.32s...': not base64url (without padding)",
+			    s);
 	r = (struct rd){bin, binlen, 0};
 	if (rd_bytes(&r, &st->proto, 1) < 0)
 		return fail(err, errlen, "DNS stamp '%s': empty", s);
@@ -167,8 +176,10 @@ int dns_stamp_parse(const char *s, struct dns_stamp *st, char *err, size_t errle
 		return fail(err, errlen, "DNS stamp '%.32s...': unknown protocol 0x%02x", s,
 			    st->proto);
 	if (rd_body(&r, st) < 0)
-		return fail(err, errlen, "DNS stamp '%.32s...': a %s stamp with a field cut short, "
-					 "too long or not printable", s, proto_name(st->proto));
+		return fail(err, errlen,
+			    "DNS stamp '%.32s...': a %s stamp with a field cut short, "
+			    "too long or not printable",
+			    s, proto_name(st->proto));
 	if (r.pos != r.len)
 		return fail(err, errlen, "DNS stamp '%.32s...': %zu bytes after the last field", s,
 			    r.len - r.pos);
@@ -214,13 +225,15 @@ static int dot_url(const struct dns_stamp *st, struct dns_url *u, char *err, siz
 	if (colon) {
 		*colon = '\0';
 		if (sl_parse_dec(colon + 1, 1, 65535, &p) < 0)
-			return fail(err, errlen, "DoT stamp: host name '%s' has a bad port", st->name);
+			return fail(err, errlen, "DoT stamp: host name '%s' has a bad port",
+				    st->name);
 	}
 	if (!resolve_is_name(name) || strlen(name) >= sizeof(u->auth))
 		return fail(err, errlen, "DoT stamp: '%s' is not a host name", st->name);
 	has = stamp_addr(st->addr, p ? (uint16_t)p : PORT_DOT, u);
 	if (has < 0)
-		return fail(err, errlen, "DoT stamp: '%s' is not an address ([IPv6]:PORT with a port)",
+		return fail(err, errlen,
+			    "DoT stamp: '%s' is not an address ([IPv6]:PORT with a port)",
 			    st->addr);
 	u->proto = DNS_PROTO_TLS;
 	snprintf(u->auth, sizeof(u->auth), "%s", name);
@@ -237,8 +250,10 @@ static int dnscrypt_url(const struct dns_stamp *st, struct dns_url *u, char *err
 	size_t wl;
 
 	if (stamp_addr(st->addr, PORT_DNSCRYPT, u) <= 0)
-		return fail(err, errlen, "DNSCrypt stamp: '%s' is not an IP address (with an optional "
-					 "port; IPv6 in brackets)", st->addr);
+		return fail(err, errlen,
+			    "DNSCrypt stamp: '%s' is not an IP address (with an optional "
+			    "port; IPv6 in brackets)",
+			    st->addr);
 	if (dns_name_from_text(st->name, strlen(st->name), lw, &wl) < 0 || wl <= 1 ||
 	    strlen(st->name) >= sizeof(u->auth))
 		return fail(err, errlen, "DNSCrypt stamp: provider name '%s' is not a DNS name",
@@ -259,7 +274,8 @@ int dns_stamp_url(const char *s, struct dns_url *u, char *err, size_t errlen)
 	switch (st.proto) {
 	case DNS_STAMP_PLAIN:
 		if (stamp_addr(st.addr, PORT_PLAIN, u) <= 0)
-			return fail(err, errlen, "plain DNS stamp: '%s' is not an IP address", st.addr);
+			return fail(err, errlen, "plain DNS stamp: '%s' is not an IP address",
+				    st.addr);
 		u->proto = DNS_PROTO_UDP;
 		return 0;
 	case DNS_STAMP_DNSCRYPT:
@@ -269,8 +285,10 @@ int dns_stamp_url(const char *s, struct dns_url *u, char *err, size_t errlen)
 	case DNS_STAMP_DOH:
 		/* Merge hook: once dns_url_parse() knows https://, hand it
 		 * "https://HOSTNAME/PATH" (and the address, if any) from here. */
-		return fail(err, errlen, "DoH stamps (sdns:// protocol 0x02, https://%s%s) are not "
-					 "supported in this build yet", st.name, st.path);
+		return fail(err, errlen,
+			    "DoH stamps (sdns:// protocol 0x02, https://%s%s) are not "
+			    "supported in this build yet",
+			    st.name, st.path);
 	}
 	return fail(err, errlen, "%s stamps (sdns:// protocol 0x%02x) are not supported",
 		    proto_name(st.proto), st.proto);

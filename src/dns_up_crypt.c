@@ -245,8 +245,8 @@ static void fetch_failed(struct dns_up_cs *cs, const char *why)
 	struct dns_up *u = cs->u;
 
 	dns_up_count(u, CTR_DNS_DNSCRYPT_CERT_FAILED);
-	cs->backoff_ms = cs->backoff_ms ? SL_MIN(cs->backoff_ms * 2, DNS_UP_BACKOFF_MAX_MS)
-					: DNS_UP_BACKOFF_MS;
+	cs->backoff_ms =
+	    cs->backoff_ms ? SL_MIN(cs->backoff_ms * 2, DNS_UP_BACKOFF_MAX_MS) : DNS_UP_BACKOFF_MS;
 	cs->down_until = sl_now_ms() + cs->backoff_ms;
 	if (cs->have && dnscrypt_cert_current(&cs->cert, wall_s()))
 		cs_log(cs, false, "certificate refresh failed (%s); serial %u is still in use", why,
@@ -258,6 +258,12 @@ static void fetch_failed(struct dns_up_cs *cs, const char *why)
 	release_waiters(cs, cs->have && dnscrypt_cert_current(&cs->cert, wall_s()));
 }
 
+/* True while the server answers queries sealed for the certificate in use. */
+static bool cs_answering(const struct dns_up_cs *cs, uint64_t now)
+{
+	return !cs->sched.unanswered_ms || now - cs->sched.unanswered_ms < DNSCRYPT_STALE_MS;
+}
+
 static void fetch_ok(struct dns_up_cs *cs, const struct dnscrypt_cert *c)
 {
 	struct dns_up *u = cs->u;
@@ -267,6 +273,11 @@ static void fetch_ok(struct dns_up_cs *cs, const struct dnscrypt_cert *c)
 	time_t end = (time_t)c->ts_end;
 	struct tm tm;
 
+	/* An older certificate (a replayed answer, or a server that still
+	 * lists it) does not replace a newer one the server still answers to. */
+	if (changed && cs->have && dnscrypt_cert_current(&cs->cert, wall_s()) &&
+	    dnscrypt_cert_better(&cs->cert, c) && cs_answering(cs, sl_now_ms()))
+		changed = false;
 	if (changed) {
 		struct dnscrypt_session s;
 
@@ -299,9 +310,10 @@ static void tally_text(const struct dnscrypt_tally *t, char *out, size_t len)
 		snprintf(out, len, "the answer holds no TXT record");
 		return;
 	}
-	snprintf(out, len, "%u TXT records: %u not signed by the stamp's provider key, %u outside "
-			   "their validity dates (is the clock right?), %u of an unknown es-version, %u "
-			   "not certificates",
+	snprintf(out, len,
+		 "%u TXT records: %u not signed by the stamp's provider key, %u outside "
+		 "their validity dates (is the clock right?), %u of an unknown es-version, %u "
+		 "not certificates",
 		 t->txt, t->sig, t->time, t->es, t->form);
 }
 
@@ -317,7 +329,8 @@ static bool fetch_msg(struct dns_up_cs *cs, size_t len)
 
 	if (len < DNS_HDR_LEN || (uint16_t)(m[0] << 8 | m[1]) != cs->id ||
 	    dns_answer_inspect(m, len, &ai) < 0 ||
-	    !dns_answer_question_is(m, len, &ai, cs->lname, cs->lname_len, 16 /* TXT */, 1, false)) {
+	    !dns_answer_question_is(m, len, &ai, cs->lname, cs->lname_len, 16 /* TXT */, 1,
+				    false)) {
 		dns_up_count(u, CTR_DNS_UPSTREAM_IGNORED);
 		return true;
 	}

@@ -248,8 +248,7 @@ const uint8_t *dnscrypt_answer_nonce(const uint8_t *buf, size_t len)
 	return buf + DNSCRYPT_MAGIC_LEN;
 }
 
-int dnscrypt_open(const struct dnscrypt_session *s, const uint8_t *nonce, uint8_t *buf,
-		  size_t len)
+int dnscrypt_open(const struct dnscrypt_session *s, const uint8_t *nonce, uint8_t *buf, size_t len)
 {
 	uint8_t n[2 * DNSCRYPT_HALF_NONCE];
 	size_t clen;
@@ -264,9 +263,10 @@ int dnscrypt_open(const struct dnscrypt_session *s, const uint8_t *nonce, uint8_
 	clen = len - DNSCRYPT_ANSWER_HDR;
 	if (s->es == DNSCRYPT_ES_XCHACHA20)
 		rc = crypto_box_curve25519xchacha20poly1305_open_easy_afternm(
-			buf, buf + DNSCRYPT_ANSWER_HDR, clen, n, s->shared);
+		    buf, buf + DNSCRYPT_ANSWER_HDR, clen, n, s->shared);
 	else
-		rc = crypto_box_open_easy_afternm(buf, buf + DNSCRYPT_ANSWER_HDR, clen, n, s->shared);
+		rc = crypto_box_open_easy_afternm(buf, buf + DNSCRYPT_ANSWER_HDR, clen, n,
+						  s->shared);
 	if (rc != 0)
 		return -EBADMSG;
 	return dnscrypt_unpad(buf, clen - DNSCRYPT_MAC_LEN);

@@ -172,18 +172,20 @@ static void test_dnscrypt(void **state)
 /* A stamp published by a DNSCrypt resolver (AdGuard DNS, in the public list). */
 static void test_published(void **state)
 {
-	static const uint8_t pk[32] = {0xd1, 0x2b, 0x47, 0xf2, 0x52, 0xdc, 0xf2, 0xc2, 0xbb, 0xf8, 0x99,
-				       0x10, 0x86, 0xea, 0xf7, 0x9c, 0xe4, 0x49, 0x5d, 0x8b, 0x16, 0xc8,
-				       0xa0, 0xc4, 0x32, 0x2e, 0x52, 0xca, 0x3f, 0x39, 0x08, 0x73};
+	static const uint8_t pk[32] = {0xd1, 0x2b, 0x47, 0xf2, 0x52, 0xdc, 0xf2, 0xc2,
+				       0xbb, 0xf8, 0x99, 0x10, 0x86, 0xea, 0xf7, 0x9c,
+				       0xe4, 0x49, 0x5d, 0x8b, 0x16, 0xc8, 0xa0, 0xc4,
+				       0x32, 0x2e, 0x52, 0xca, 0x3f, 0x39, 0x08, 0x73};
 	struct dns_url u;
 	char a[64];
 
 	(void)state;
-	assert_int_equal(dns_url_parse("sdns://AQIAAAAAAAAAFDE3Ni4xMDMuMTMwLjEzMDo1NDQzINErR_JS3PLCu_"
-				       "iZEIbq95zkSV2LFsigxDIuUso_OQhzIjIuZG5zY3J5cHQuZGVmYXVsdC5u"
-				       "czEuYWRndWFyZC5jb20",
-				       &u, NULL, 0),
-			 0);
+	assert_int_equal(
+	    dns_url_parse("sdns://AQIAAAAAAAAAFDE3Ni4xMDMuMTMwLjEzMDo1NDQzINErR_JS3PLCu_"
+			  "iZEIbq95zkSV2LFsigxDIuUso_OQhzIjIuZG5zY3J5cHQuZGVmYXVsdC5u"
+			  "czEuYWRndWFyZC5jb20",
+			  &u, NULL, 0),
+	    0);
 	assert_int_equal(u.proto, DNS_PROTO_DNSCRYPT);
 	assert_string_equal(addr_fmt(&u.addr, a, sizeof(a)), "176.103.130.130:5443");
 	assert_string_equal(u.auth, "2.dnscrypt.default.ns1.adguard.com");
@@ -394,9 +396,9 @@ static void test_config(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_dnscrypt), cmocka_unit_test(test_published),
-		cmocka_unit_test(test_dot_plain), cmocka_unit_test(test_refused),
-		cmocka_unit_test(test_bad),	  cmocka_unit_test(test_config),
+	    cmocka_unit_test(test_dnscrypt),  cmocka_unit_test(test_published),
+	    cmocka_unit_test(test_dot_plain), cmocka_unit_test(test_refused),
+	    cmocka_unit_test(test_bad),	      cmocka_unit_test(test_config),
 	};
 
 	if (sodium_init() < 0)

@@ -202,10 +202,10 @@ static void test_certs_pick(void **state)
 	provider_new(&other);
 	for (int i = 0; i < 5; i++)
 		resolver_new(&r[i]);
-	len[0] = make_cert(c[0], &p, &r[0], 1, 1, NOW - 100, NOW + 100, 0);	/* valid */
-	len[1] = make_cert(c[1], &p, &r[1], 1, 9, NOW - 100, NOW - 1, 0);	/* expired */
-	len[2] = make_cert(c[2], &p, &r[2], 1, 2, NOW - 100, NOW + 100, 0);	/* valid */
-	len[3] = make_cert(c[3], &p, &r[3], 2, 2, NOW - 100, NOW + 100, 0);	/* valid, best */
+	len[0] = make_cert(c[0], &p, &r[0], 1, 1, NOW - 100, NOW + 100, 0);	 /* valid */
+	len[1] = make_cert(c[1], &p, &r[1], 1, 9, NOW - 100, NOW - 1, 0);	 /* expired */
+	len[2] = make_cert(c[2], &p, &r[2], 1, 2, NOW - 100, NOW + 100, 0);	 /* valid */
+	len[3] = make_cert(c[3], &p, &r[3], 2, 2, NOW - 100, NOW + 100, 0);	 /* valid, best */
 	len[4] = make_cert(c[4], &other, &r[4], 2, 50, NOW - 100, NOW + 100, 0); /* not ours */
 	for (int k = 0; k < 2; k++) { /* one string per record, or several */
 		n = cert_answer(msg, 0x1234, cp, len, 5, k ? 60 : 255);
@@ -340,7 +340,8 @@ static void round_trip(uint16_t es, bool udp)
 	struct resolver r;
 	struct dnscrypt_cert c;
 	struct dnscrypt_session s, s_other;
-	uint8_t cpk[32], csk[32], cpk2[32], csk2[32], cert[200], nonce[12], q[100], sealed[700], plain[700];
+	uint8_t cpk[32], csk[32], cpk2[32], csk2[32], cert[200], nonce[12], q[100], sealed[700],
+	    plain[700];
 	uint8_t n24[24] = {0}, ans[300], buf[1000], keep[1000];
 	size_t clen, alen = sizeof(ans), plen;
 	int n;
@@ -455,8 +456,11 @@ static void test_session_weak_key(void **state)
 static void test_due(void **state)
 {
 	const uint64_t T = 5000000; /* monotonic ms */
-	struct dnscrypt_sched s = {.have = true, .ts_start = NOW - 100, .ts_end = NOW + 86400,
-				   .fetched_ms = T, .tried_ms = T};
+	struct dnscrypt_sched s = {.have = true,
+				   .ts_start = NOW - 100,
+				   .ts_end = NOW + 86400,
+				   .fetched_ms = T,
+				   .tried_ms = T};
 
 	(void)state;
 	assert_int_equal(dnscrypt_due(&s, T + 1000, NOW), DNSCRYPT_USE);
@@ -492,15 +496,15 @@ static void test_due(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_cert_parse),
-		cmocka_unit_test(test_cert_dates_and_order),
-		cmocka_unit_test(test_certs_pick),
-		cmocka_unit_test(test_cert_query),
-		cmocka_unit_test(test_padding),
-		cmocka_unit_test(test_round_trip),
-		cmocka_unit_test(test_open_bad_padding),
-		cmocka_unit_test(test_session_weak_key),
-		cmocka_unit_test(test_due),
+	    cmocka_unit_test(test_cert_parse),
+	    cmocka_unit_test(test_cert_dates_and_order),
+	    cmocka_unit_test(test_certs_pick),
+	    cmocka_unit_test(test_cert_query),
+	    cmocka_unit_test(test_padding),
+	    cmocka_unit_test(test_round_trip),
+	    cmocka_unit_test(test_open_bad_padding),
+	    cmocka_unit_test(test_session_weak_key),
+	    cmocka_unit_test(test_due),
 	};
 
 	if (sodium_init() < 0)
