@@ -116,7 +116,8 @@ static void fetch_end(struct dns_up_cs *cs)
 {
 	if (cs->fd < 0)
 		return;
-	event_free(cs->ev);
+	if (cs->ev)
+		event_free(cs->ev);
 	cs->ev = NULL;
 	dns_up_sock_close(cs->u, cs->fd, &cs->tok);
 	cs->fd = -1;
@@ -373,7 +374,7 @@ static int fetch_start(struct dns_up_cs *cs)
 {
 	struct dns_up *u = cs->u;
 	uint8_t msg[DNS_HDR_LEN + DNS_NAME_WIRE_MAX + 4];
-	int n, fd, ms = DNS_UP_CRYPT_FETCH_MS;
+	int n, fd, rc = -ENOMEM, ms = DNS_UP_CRYPT_FETCH_MS;
 
 	fd = dns_up_sock(u, &cs->addr, SOCK_DGRAM, IPPROTO_UDP, &cs->tok);
 	if (fd < 0)
@@ -383,19 +384,18 @@ static int fetch_start(struct dns_up_cs *cs)
 	n = dnscrypt_cert_query(cs->lname, cs->lname_len, cs->id, msg, sizeof(msg));
 	cs->ev = event_new(u->env.base, fd, EV_READ | EV_PERSIST, fetch_cb, cs);
 	if (n < 0 || !cs->ev ||
-	    event_add(cs->ev, &(struct timeval){ms / 1000, (ms % 1000) * 1000}) < 0) {
-		fetch_end(cs);
-		return -ENOMEM;
-	}
+	    event_add(cs->ev, &(struct timeval){ms / 1000, (ms % 1000) * 1000}) < 0)
+		goto fail;
 	if (send(fd, msg, (size_t)n, 0) < 0) {
-		int err = -errno;
-
-		fetch_end(cs);
-		return err;
+		rc = -errno;
+		goto fail;
 	}
 	cs->sched.tried_ms = sl_now_ms();
 	dns_up_count(u, CTR_DNS_DNSCRYPT_CERT_FETCHES);
 	return 0;
+fail:
+	fetch_end(cs);
+	return rc;
 }
 
 /* ---- queries ---- */
