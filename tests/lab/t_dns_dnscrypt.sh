@@ -13,6 +13,8 @@
 #    the client gets all of it;
 #  - a stamp with another provider key: SERVFAIL, nothing taken from the
 #    server, the reason logged once (not once a query);
+#  - a DNSCrypt server that is not there (ICMP refused): SERVFAIL, logged
+#    once; in a group with a working one first, the working one answers;
 #  - an on-path attacker (dnscrypt_relay.py between sluice and dnsdist on
 #    203.0.113.5 / 2001:db8:113::5) sends each answer with a byte flipped
 #    before the real one: the forgery is ignored and counted
@@ -78,7 +80,9 @@ setKey("$CKEY")
 EOF
 	lab_bg "$LAB_UP" dnsdist dnsdist --supervised --disable-syslog -C "$W/dnsdist.conf"
 	DNSDIST_PID=$LAB_LAST_PID
-	lab_wait_log dnsdist "Accepting control connections" 10
+	lab_wait_log dnsdist "Accepting control connections" 10 &&
+		# until its health check has seen the backend, dnsdist drops queries
+		lab_wait_log dnsdist "Marking downstream 203.0.113.4:53 as 'up'" 10
 }
 dd_console() { in_up dnsdist -c 127.0.0.1:5199 -k "$CKEY" -e "$1" 2>&1; }
 dnsdist_start 1 || exit 99
@@ -103,12 +107,16 @@ upstream wrongkey $(stamp 203.0.113.3:8443 random)
 upstream forge4 $(stamp 203.0.113.5:8443 "$W/provider.pub")
 upstream forge6 $(stamp '[2001:db8:113::5]:8443' "$W/provider.pub")
 upstream tamper $(stamp 203.0.113.5:8444 "$W/provider.pub")
+upstream gone $(stamp 203.0.113.9:8443 "$W/provider.pub")
+upstream failover $(stamp 203.0.113.9:8443 "$W/provider.pub") $(stamp 203.0.113.3:8443 "$W/provider.pub")
 dns-rule domain:c4.example forward crypt4
 dns-rule domain:c6.example forward crypt6
 dns-rule domain:bad.example forward wrongkey
 dns-rule domain:f4.example forward forge4
 dns-rule domain:f6.example forward forge6
 dns-rule domain:tamper.example forward tamper
+dns-rule domain:gone.example forward gone
+dns-rule domain:failover.example forward failover
 dns-rule all forward crypt4
 EOF
 )
@@ -154,6 +162,15 @@ check "wrong provider key: no query sent" expect_eq "$(mdelta "$m0" "$m1" dns_up
 check "wrong provider key: certificates refused" expect_ge "$(mdelta "$m0" "$m1" dns_dnscrypt_cert_failed)" 2
 n=$(grep -c "no usable certificate: 1 TXT records: 1 not signed by the stamp's provider key" "$LOG")
 check "wrong provider key: the reason logged once ($n)" expect_eq "$n" 1
+
+# A server that is not there, alone and before a working one.
+out1=$(lab_dig "$LAB_CLI" @192.0.2.53 a.gone.example A)
+out2=$(lab_dig "$LAB_CLI" @192.0.2.53 b.gone.example A)
+check "no server: SERVFAIL" expect_eq "$(dig_status "$out1")/$(dig_status "$out2")" SERVFAIL/SERVFAIL
+n=$(grep -c "dnscrypt 203.0.113.9:8443 ($PROVIDER): no usable certificate: the certificate query was refused" "$LOG")
+check "no server: the reason logged once ($n)" expect_eq "$n" 1
+out=$(lab_dig "$LAB_CLI" @192.0.2.53 c.failover.example A)
+check "no server first: the next one answers" expect_eq "$(dig_answers "$out")" "A 192.0.2.44"
 
 # An on-path attacker: forgeries before the real answers, then forgeries only.
 for v in 4 6; do
