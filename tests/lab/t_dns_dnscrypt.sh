@@ -191,9 +191,10 @@ out=$(lab_dig "$LAB_CLI" @192.0.2.53 a.tamper.example A +time=6)
 m1=$(lab_metrics)
 check "forgeries only: SERVFAIL" expect_eq "$(dig_status "$out")" SERVFAIL
 check "forgeries only: nothing taken" expect_eq "$(mdelta "$m0" "$m1" dns_upstream_answers)" 0
-check "forgeries only: each ignored and counted" \
-	expect_eq "$(mdelta "$m0" "$m1" dns_dnscrypt_bad)" "$(grep -c '^forged' "$W/relay-tamper.log")"
-check "forgeries only: some were sent" expect_ge "$(mdelta "$m0" "$m1" dns_dnscrypt_bad)" 1
+# (one that lands after the SERVFAIL finds the socket closed: not counted)
+check "forgeries only: ignored and counted" expect_ge "$(mdelta "$m0" "$m1" dns_dnscrypt_bad)" 1
+check "forgeries only: no more counted than sent" \
+	expect_le "$(mdelta "$m0" "$m1" dns_dnscrypt_bad)" "$(grep -c '^forged' "$W/relay-tamper.log")"
 
 # Live rotation: serial 2 in, serial 1 out (queries sealed for it are dropped).
 rot=$(dd_console "for i = 0, 1 do local b = getDNSCryptBind(i); b:generateAndLoadInMemoryCertificate('$W/provider.key', 2, os.time() - 60, os.time() + 86400, DNSCryptExchangeVersion.VERSION2); b:markInactive(1); b:removeInactiveCertificate(1) end")
