@@ -43,12 +43,12 @@ struct dns_up_crypt {
 	char provider[DNS_URL_NAME_MAX];   /* asked for them (TXT), e.g. 2.dnscrypt-cert.example */
 };
 
-/** One server: UDP (TC answers retried over TCP), TCP, TLS (tls is set) or DNSCrypt (crypt is set). */
+/** One server: UDP (TC answers retried over TCP), TCP, or TLS (tls is set). */
 struct dns_up_server {
 	struct addr addr;
 	uint8_t proto; /* enum dns_proto */
 	const struct dns_up_tls *tls;
-	const struct dns_up_crypt *crypt;
+	const struct dns_up_crypt *crypt; /* DNSCrypt servers (from a stamp) */
 };
 
 /** Timeout used when a query is sent with timeout_ms 0. */

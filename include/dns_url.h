@@ -28,8 +28,9 @@ struct dns_url {
 	struct addr addr;	       /* when !is_name: the address, with the port */
 	uint16_t port;
 	char host[DNS_URL_NAME_MAX];   /* as written, without brackets */
-	char auth[DNS_URL_NAME_MAX];   /* after '#', "" when none; DNSCrypt: the provider name */
-	uint8_t provider_pk[32];       /* DNSCrypt: the provider's Ed25519 key (from the stamp) */
+	char auth[DNS_URL_NAME_MAX];   /* after '#', "" when none */
+	uint8_t provider_pk[32];       /* DNSCrypt (a stamp): the provider's Ed25519 key; auth
+					  holds the provider name */
 };
 
 /** Parse s; on error returns -EINVAL with a reason in err (which may be NULL). */
