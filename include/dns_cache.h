@@ -63,6 +63,12 @@ void dns_cache_clear(struct dns_cache *c);
  */
 void dns_cache_set_ttl(struct dns_cache *c, uint32_t min_ttl, uint32_t max_ttl);
 
+/**
+ * Drop every entry for the name lname (lowercase wire form, lname_len
+ * bytes), whatever its type, class and flags; returns how many.
+ */
+size_t dns_cache_flush_name(struct dns_cache *c, const uint8_t *lname, size_t lname_len);
+
 /** Serve expired answers up to window_s seconds past expiry (RFC 8767); 0 turns it off. */
 void dns_cache_set_stale(struct dns_cache *c, uint32_t window_s);
 

@@ -281,6 +281,15 @@ int dns_build_upstream(const struct dns_query *q, const uint8_t *pkt, uint16_t i
 		       const uint8_t *qwire, bool edns, uint8_t *out, size_t outlen);
 
 /**
+ * dns_build_upstream with the ECS option given: ecs_opt[0..ecs_len) is a
+ * whole option (code, length, data) sent instead of the client's, or NULL
+ * to send none.
+ */
+int dns_build_upstream_ecs(const struct dns_query *q, uint16_t id, const uint8_t *qwire,
+			   bool edns, const uint8_t *ecs_opt, size_t ecs_len, uint8_t *out,
+			   size_t outlen);
+
+/**
  * Give every letter of the wire name w (len bytes) a random case from the
  * bits in rnd (at least len / 8 + 1 bytes) (draft-vixie-dnsext-dns0x20).
  */

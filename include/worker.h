@@ -16,6 +16,7 @@ struct engine;
 struct event_base;
 struct event;
 struct reply;
+struct stats;
 
 struct worker {
 	unsigned id;
@@ -35,6 +36,7 @@ struct worker {
 	struct event *reload_ev;
 	struct event *stop_ev;
 	struct ctr ctr;
+	struct stats *stats; /* top names, clients, latencies (stats.h) */
 	_Atomic size_t nflows; /* mirror of flow_count() for other threads */
 	void *svc_state[SVC_COUNT];
 	/* recvmmsg batch */

@@ -108,7 +108,7 @@ static int p_upstream(struct cfg_ctx *ctx, int argc, char **argv)
 
 	if (dns_group_find(d, argv[1]))
 		return cfg_error(ctx, "upstream: group '%s' is defined twice", argv[1]);
-	if (argc - 2 > DNS_MAX_SERVERS)
+	if (argc - 2 > DNS_MAX_SERVERS + 3)
 		return cfg_error(ctx, "upstream: at most %d servers a group", DNS_MAX_SERVERS);
 	/* Rules point into groups[]: every group must exist before the first rule. */
 	if (d->n_rules || d->n_quic_rules)
@@ -124,11 +124,24 @@ static int p_upstream(struct cfg_ctx *ctx, int argc, char **argv)
 	g->index = (unsigned)d->n_groups;
 	if (strlen(argv[1]) > 64)
 		return cfg_error(ctx, "upstream: group names are at most 64 characters");
-	for (int i = 2; i < argc; i++)
+	for (int i = 2, rc; i < argc; i++) {
+		/* options first, then the servers */
+		rc = g->n ? 0 : dns_group_opt_parse(ctx, g, argv[i]);
+		if (rc < 0)
+			return -1;
+		if (rc > 0)
+			continue;
+		if (g->n == DNS_MAX_SERVERS) {
+			group_servers_free(g);
+			return cfg_error(ctx, "upstream: at most %d servers a group", DNS_MAX_SERVERS);
+		}
 		if (add_server(ctx, g, argv[i]) < 0) {
 			group_servers_free(g);
 			return -1;
 		}
+	}
+	if (g->n == 0)
+		return cfg_error(ctx, "upstream: group '%s' has no server", argv[1]);
 	g->name = strdup(argv[1]);
 	if (!g->name) {
 		group_servers_free(g);
@@ -143,6 +156,16 @@ static int set_path(struct cfg_ctx *ctx, char **dst, const char *arg)
 	free(*dst);
 	*dst = cfg_path(ctx, arg);
 	return *dst ? 0 : cfg_error(ctx, "out of memory");
+}
+
+static int p_query_log(struct cfg_ctx *ctx, int argc, char **argv)
+{
+	if (strcmp(argv[1], "syslog") == 0) {
+		free(dc(ctx)->query_log);
+		dc(ctx)->query_log = strdup("syslog");
+		return dc(ctx)->query_log ? 0 : cfg_error(ctx, "out of memory");
+	}
+	return set_path(ctx, &dc(ctx)->query_log, argv[1]);
 }
 
 static int p_geosite(struct cfg_ctx *ctx, int argc, char **argv)
@@ -275,6 +298,21 @@ static int p_prefetch(struct cfg_ctx *ctx, int argc, char **argv)
 	return cfg_parse_bool(ctx, argv[1], &dc(ctx)->prefetch);
 }
 
+static int p_foreign(struct cfg_ctx *ctx, int argc, char **argv)
+{
+	struct dns_conf *d = dc(ctx);
+
+	if (d->foreign.matcher)
+		return cfg_error(ctx, "foreign: given twice");
+	d->foreign.file = ctx->file;
+	d->foreign.line = ctx->line;
+	if (dns_matcher_parse(ctx, d, argv[1], &d->foreign) < 0)
+		return -1;
+	if (d->foreign.mtype != DNS_M_SET && d->foreign.mtype != DNS_M_LIST)
+		return cfg_error(ctx, "foreign: needs a name matcher (geosite:, list:, domain:, ...)");
+	return 0;
+}
+
 static int p_tls_ca(struct cfg_ctx *ctx, int argc, char **argv)
 {
 	return set_path(ctx, &dc(ctx)->tls_ca, argv[1]);
@@ -341,6 +379,11 @@ static int pick_bootstrap(struct cfg_ctx *ctx, struct dns_conf *d)
 	for (size_t i = 0; g && i < g->n && c->n_bootstrap < CFG_MAX_BOOTSTRAP; i++)
 		c->bootstrap[c->n_bootstrap++] = g->servers[i].addr;
 	return 0;
+}
+
+static int p_rate(struct cfg_ctx *ctx, int argc, char **argv)
+{
+	return cfg_parse_rate(ctx, argc, argv, &dc(ctx)->rate, &dc(ctx)->burst);
 }
 
 static int p_0x20(struct cfg_ctx *ctx, int argc, char **argv)
@@ -434,14 +477,15 @@ static int p_dns_listen(struct cfg_ctx *ctx, int argc, char **argv)
 }
 
 static const struct cfg_directive dns_directives[] = {
-	{"upstream", 2, 1 + DNS_MAX_SERVERS, p_upstream, "NAME URL...", NULL,
+	{"upstream", 2, 4 + DNS_MAX_SERVERS, p_upstream, "NAME [OPTIONS] URL...", NULL,
 	 "An upstream group: servers tried in order (failover). Each UDP query leaves from a fresh "
 	 "socket (random source port) with a random ID and EDNS (1232 bytes); answers truncated "
 	 "over UDP are fetched again over TCP. URL: [udp://|tcp://]HOST[:PORT], "
 	 "tls://HOST[:PORT][#AUTH-NAME]; HOST is an address, or a name resolved through the "
 	 "bootstrap group; or a DNS stamp sdns://...: DNSCrypt (queries encrypted, the server's "
 	 "certificate fetched and checked against the stamp's provider key), DoT (as tls://), "
-	 "plain DNS. Its sockets carry `mark`."},
+	 "plain DNS. OPTIONS: policy=order|parallel|fastest, ecs=ADDR/LEN|strip, leak-check. "
+	 "Its sockets carry `mark`."},
 	{"geosite", 1, 1, p_geosite, "FILE", NULL,
 	 "A geosite.dat (v2ray/Xray format) for geosite:CODE[@attr] matchers; only the codes the "
 	 "rules name are kept in memory."},
@@ -452,10 +496,10 @@ static const struct cfg_directive dns_directives[] = {
 	 "hosts, adblock (||d^, @@||d^ exceptions), plain (one domain a line)."},
 	{"hosts", 1, 1, p_hosts, "FILE", NULL,
 	 "A hosts file the `hosts` action answers from (several allowed)."},
-	{"dns-rule", 2, 2 + DNS_MAX_ADDRS * 2, p_rule, "MATCHER ACTION [ARGS]", NULL,
+	{"dns-rule", 2, CFG_MAX_ARGS - 1, p_rule, "MATCHER ACTION [ARGS] [OPTIONS]", NULL,
 	 "First match wins. MATCHER: geosite:CODE[@attr], list:NAME, full:D, domain:D, keyword:K, "
 	 "regexp:R, qtype:TYPE, client:CIDR, all. ACTION: forward GROUP, passthrough, "
-	 "block nxdomain|refused|zero|drop, address IP..., hosts."},
+	 "block nxdomain|refused|zero|drop, address IP..., hosts. OPTIONS: no-aaaa, no-ech, ttl=N."},
 	{"upstream-timeout", 1, 1, p_timeout, "MS", "2500",
 	 "Time a query may spend on its upstream group before the client gets SERVFAIL."},
 	{"cache-size", 1, 1, p_cache_size, "N", "10000",
@@ -468,11 +512,17 @@ static const struct cfg_directive dns_directives[] = {
 	 "Answer from an expired cache entry (TTL 30) while refreshing it (RFC 8767)."},
 	{"prefetch", 1, 1, p_prefetch, "yes|no", "no",
 	 "Refresh a cache entry in the background when a hit finds under 10% of its TTL left."},
+	{"foreign", 1, 1, p_foreign, "MATCHER", NULL,
+	 "Names that must not reach a domestic resolver (e.g. geosite:geolocation-!cn): a rule "
+	 "sending one to a group marked leak-check is counted (dns_leaked_foreign)."},
 	{"tls-ca", 1, 1, p_tls_ca, "FILE", NULL,
 	 "PEM certificates trusted for tls:// upstreams besides the system's store (a private CA)."},
 	{"bootstrap", 1, 1, p_bootstrap, "GROUP", "the first group of addresses",
 	 "The upstream group whose servers resolve host names given in `upstream` and "
 	 "`ntp-redirect` (at start, and again when their TTL runs out)."},
+	{"dns-rate-limit", 1, 2, p_rate, "PER_SECOND [BURST]", "off",
+	 "DNS queries a client (an IPv4 address, an IPv6 /64) may send, across every worker; more "
+	 "are dropped (UDP) or refused (TCP) and counted (dns_rate_limited). BURST: 2x."},
 	{"dns-0x20", 1, 1, p_0x20, "yes|no", "no",
 	 "Ask upstreams with a random upper/lower case pattern in the name and take only answers "
 	 "that echo it exactly (more bits an off-path spoofer must guess)."},
@@ -492,6 +542,11 @@ static const struct cfg_directive dns_directives[] = {
 	 "Also answer DNS (UDP and TCP) sent to the gateway's own address, e.g. the one DHCP hands "
 	 "out; a link-local IPv6 address needs its interface ([fe80::1%br-lan]:53). Port 53 by "
 	 "default. Needs a restart to change."},
+	{"query-log", 1, 1, p_query_log, "FILE|syslog", "off",
+	 "One line per DNS query: time, client, name, type, action, the deciding rule (FILE:LINE), "
+	 "group, the server that answered, rcode, cache (hit, stale, miss), latency in ms. FILE "
+	 "is appended to and opened again on SIGUSR2 (for logrotate); it must be writable by "
+	 "`user`. syslog: one message per query (LOG_DAEMON, info), which costs more."},
 	{NULL, 0, 0, NULL, NULL, NULL, NULL},
 };
 
@@ -534,6 +589,7 @@ static void dns_free(struct cfg *c)
 		return;
 	for (size_t i = 0; i < d->n_rules; i++)
 		dns_rule_fini(&d->rules[i]);
+	dns_rule_fini(&d->foreign);
 	for (size_t i = 0; i < d->n_quic_rules; i++)
 		dns_rule_fini(&d->quic_rules[i]);
 	for (size_t i = 0; i < d->n_lists; i++)
@@ -544,6 +600,7 @@ static void dns_free(struct cfg *c)
 	}
 	dns_up_tls_ctx_free(d->tls_ctx);
 	free(d->tls_ca);
+	free(d->query_log);
 	for (size_t i = 0; i < d->n_hosts_files; i++)
 		free(d->hosts_files[i]);
 	list_hosts_free(d->hosts);

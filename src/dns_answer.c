@@ -16,7 +16,15 @@
 int dns_build_upstream(const struct dns_query *q, const uint8_t *pkt, uint16_t id,
 		       const uint8_t *qwire, bool edns, uint8_t *out, size_t outlen)
 {
-	size_t ecs = edns ? q->ecs_len : 0;
+	return dns_build_upstream_ecs(q, id, qwire, edns, q->ecs_len ? pkt + q->ecs_off : NULL,
+				      q->ecs_len, out, outlen);
+}
+
+int dns_build_upstream_ecs(const struct dns_query *q, uint16_t id, const uint8_t *qwire,
+			   bool edns, const uint8_t *ecs_opt, size_t ecs_len, uint8_t *out,
+			   size_t outlen)
+{
+	size_t ecs = edns && ecs_opt ? ecs_len : 0;
 	size_t need = DNS_HDR_LEN + q->lname_len + 4 + (edns ? OPT_LEN + ecs : 0);
 	size_t off = DNS_HDR_LEN;
 
@@ -42,7 +50,7 @@ int dns_build_upstream(const struct dns_query *q, const uint8_t *pkt, uint16_t i
 	wr16(out + off + 9, (uint16_t)ecs);
 	off += OPT_LEN;
 	if (ecs) {
-		memcpy(out + off, pkt + q->ecs_off, ecs);
+		memcpy(out + off, ecs_opt, ecs);
 		off += ecs;
 	}
 	return (int)off;

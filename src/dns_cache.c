@@ -474,3 +474,24 @@ void dns_cache_stats(const struct dns_cache *c, struct dns_cache_stats *st)
 	st->bytes = v[C_BYTES];
 	st->uncacheable = atomic_load_explicit(&c->uncacheable, memory_order_relaxed);
 }
+
+size_t dns_cache_flush_name(struct dns_cache *c, const uint8_t *lname, size_t lname_len)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < c->nshards; i++) {
+		struct shard *s = &c->shards[i];
+
+		pthread_mutex_lock(&s->lock);
+		for (struct entry *e = s->head, *next; e; e = next) {
+			next = e->next;
+			/* the key is the name, then type, class and flags (key_make) */
+			if (e->key_len == lname_len + 5 && memcmp(e_key(e), lname, lname_len) == 0) {
+				entry_remove(s, e);
+				n++;
+			}
+		}
+		pthread_mutex_unlock(&s->lock);
+	}
+	return n;
+}

@@ -6,7 +6,11 @@
 #include "engine.h"
 #include "listen.h"
 #include "log.h"
+#include "clients.h"
+#include "ctl.h"
+#include "stats.h"
 #include "ownsock.h"
+#include "ratelimit.h"
 #include "resolve.h"
 #include "svc.h"
 #include "priv.h"
@@ -21,6 +25,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+/* Clients the per-client counters keep at once (DNS in flight, sessions). */
+#define CLIENTS_MAX 65536
 
 /* How long the start waits for the config's host names to resolve. */
 #define RESOLVE_START_MS 5000
@@ -104,6 +111,13 @@ size_t engine_flows(struct engine *e)
 	return n;
 }
 
+size_t engine_stats(struct engine *e, struct stats **out)
+{
+	for (unsigned i = 0; i < e->nworkers; i++)
+		out[i] = e->workers[i].stats;
+	return e->nworkers;
+}
+
 static void dump_stats(struct engine *e)
 {
 	uint64_t v[CTR_COUNT];
@@ -113,6 +127,41 @@ static void dump_stats(struct engine *e)
 	for (int c = 0; c < CTR_COUNT; c++)
 		if (v[c])
 			log_notice("stats: %s %llu", ctr_name((enum ctr_id)c), (unsigned long long)v[c]);
+}
+
+#define RELAY_RL_SLOTS 16384
+
+/* (Re)make the relay limiter when the config's rates differ from its own. */
+static void relay_limits(struct engine *e, const struct cfg *c)
+{
+	struct ratelimit *rl = NULL;
+
+	if (c->relay_rate == e->relay_rate && c->relay_burst == e->relay_burst)
+		return;
+	if (c->relay_rate && !(rl = ratelimit_new(c->relay_rate, c->relay_burst, RELAY_RL_SLOTS, true))) {
+		log_err("relay-rate-limit: out of memory; keeping the old limits");
+		return;
+	}
+	pthread_mutex_lock(&e->relay_lock);
+	ratelimit_free(e->relay_rl);
+	e->relay_rl = rl;
+	e->relay_rate = c->relay_rate;
+	e->relay_burst = c->relay_burst;
+	pthread_mutex_unlock(&e->relay_lock);
+}
+
+unsigned engine_relay_allow(struct engine *e, const struct addr *client, unsigned n)
+{
+	uint64_t now = sl_now_ms();
+	unsigned ok = 0;
+
+	pthread_mutex_lock(&e->relay_lock);
+	if (!e->relay_rl)
+		ok = n;
+	while (ok < n && ratelimit_allow(e->relay_rl, &client->u.sa, now))
+		ok++;
+	pthread_mutex_unlock(&e->relay_lock);
+	return ok;
 }
 
 static void warn_line(void *arg, const char *msg)
@@ -145,20 +194,17 @@ static void plan(struct engine *e, const struct cfg *c, struct fdplan *l)
 		 "per worker", l->nofile, l->max_sessions, l->dns_fds, l->reply_cache);
 }
 
-static void reload(struct engine *e)
+int engine_reload(struct engine *e, char *err, size_t errlen)
 {
-	char err[1024];
 	struct cfg *n;
 
 	if (e->pending) {
-		log_warn("reload already in progress; SIGHUP ignored");
-		return;
+		snprintf(err, errlen, "a reload is already in progress");
+		return -1;
 	}
-	n = cfg_load(e->cfg_path, err, sizeof(err));
-	if (!n) {
-		log_err("reload failed, keeping the running config: %s", err);
-		return;
-	}
+	n = cfg_load(e->cfg_path, err, errlen);
+	if (!n)
+		return -1;
 	if (n->n_listen != e->cfg->n_listen ||
 	    memcmp(n->listen, e->cfg->listen, sizeof(n->listen[0]) * n->n_listen) != 0)
 		log_warn("listen addresses changed: they take effect at the next restart");
@@ -168,10 +214,33 @@ static void reload(struct engine *e)
 	cfg_warnings(n, warn_line, NULL);
 	plan(e, n, &e->pending_limits);
 	resolve_config(e->res, n); /* new names are looked up now, kept ones stay */
+	relay_limits(e, n);
 	e->pending = n;
 	atomic_store(&e->reload_left, e->nworkers);
 	for (unsigned i = 0; i < e->nworkers; i++)
 		worker_reload(&e->workers[i]);
+	return 0;
+}
+
+/* metrics and control follow the config on reload; a failure to open the
+ * new one is logged and leaves it off (the old one is already closed). */
+static void apply_endpoints(struct engine *e, const struct cfg *old, const struct cfg *n)
+{
+	if (old->has_metrics != n->has_metrics ||
+	    (n->has_metrics && (!e->http || !addr_equal(&e->http_addr, &n->metrics)))) {
+		metrics_stop(e);
+		if (n->has_metrics && metrics_start(e, &n->metrics) == 0)
+			log_notice("metrics now at %s",
+				   addr_fmt(&n->metrics, (char[ADDR_STRLEN]){0}, ADDR_STRLEN));
+	}
+	if (!n->control || !e->ctl || strcmp(n->control, ctl_path(e->ctl)) != 0) {
+		if (e->ctl && (!n->control || strcmp(n->control, ctl_path(e->ctl)) != 0)) {
+			ctl_stop(e->ctl);
+			e->ctl = NULL;
+		}
+		if (n->control && !e->ctl && (e->ctl = ctl_start(e, n->control)))
+			log_notice("control socket now at %s", n->control);
+	}
 }
 
 void engine_worker_reloaded(struct engine *e)
@@ -188,27 +257,47 @@ static void reload_done_cb(evutil_socket_t fd, short what, void *arg)
 	e->cfg = e->pending;
 	e->pending = NULL;
 	e->limits = e->pending_limits;
-	cfg_free(old);
 	log_notice("configuration reloaded from %s", e->cfg_path);
+	ctl_reload_done(e->ctl, NULL);
+	apply_endpoints(e, old, e->cfg);
+	cfg_free(old);
 }
 
 static void signal_cb(evutil_socket_t sig, short what, void *arg)
 {
 	struct engine *e = arg;
 
-	if (sig == SIGHUP)
-		reload(e);
-	else if (sig == SIGUSR1)
+	char err[1024];
+
+	if (sig == SIGHUP) {
+		if (engine_reload(e, err, sizeof(err)) < 0)
+			log_err("reload failed, keeping the running config: %s", err);
+	} else if (sig == SIGUSR1) {
 		dump_stats(e);
+	} else if (sig == SIGUSR2) {
+		/* logrotate moved the query log: every worker opens it again */
+		atomic_fetch_add_explicit(&e->qlog_gen, 1, memory_order_release);
+		log_info("SIGUSR2: reopening the query log");
+	}
 	else {
 		log_notice("signal %d: exiting", (int)sig);
 		event_base_loopbreak(e->base);
 	}
 }
 
+/* Once a second: the history behind the status page's plots. */
+static void tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct engine *e = arg;
+	uint64_t v[CTR_COUNT];
+
+	engine_counters(e, v);
+	stats_hist_tick(e->hist, v);
+}
+
 static int start_signals(struct engine *e)
 {
-	static const int sigs[] = {SIGHUP, SIGTERM, SIGINT, SIGUSR1};
+	static const int sigs[] = {SIGHUP, SIGTERM, SIGINT, SIGUSR1, SIGUSR2};
 
 	signal(SIGPIPE, SIG_IGN);
 	for (size_t i = 0; i < SL_ARRAY_LEN(sigs); i++) {
@@ -217,7 +306,10 @@ static int start_signals(struct engine *e)
 			return -ENOMEM;
 	}
 	e->reload_done = event_new(e->base, -1, 0, reload_done_cb, e);
-	return e->reload_done ? 0 : -ENOMEM;
+	e->tick = event_new(e->base, -1, EV_PERSIST, tick_cb, e);
+	if (!e->reload_done || !e->tick || event_add(e->tick, &(struct timeval){1, 0}) < 0)
+		return -ENOMEM;
+	return 0;
 }
 
 static unsigned worker_count(const struct cfg *c)
@@ -248,6 +340,10 @@ static int start_privileged(struct engine *e, struct wsocks *ws)
 	struct svc_sock tmpl[SVC_MAX_SOCKS];
 	unsigned i;
 
+	/* The control socket first (a live one means another sluice runs), while
+	 * root may still create it in /run. */
+	if (e->cfg->control && !(e->ctl = ctl_start(e, e->cfg->control)))
+		return -1;
 	e->n_socks = svc_sockets(e->cfg, tmpl);
 	for (i = 0; i < e->nworkers; i++) {
 		memcpy(ws[i].socks, tmpl, e->n_socks * sizeof(*tmpl));
@@ -258,6 +354,8 @@ static int start_privileged(struct engine *e, struct wsocks *ws)
 		goto fail;
 	return 0;
 fail:
+	ctl_stop(e->ctl);
+	e->ctl = NULL;
 	while (i--)
 		close_wsocks(e, &ws[i]);
 	return -1;
@@ -300,6 +398,7 @@ static int start_workers(struct engine *e, struct wsocks *ws)
 static void engine_fini(struct engine *e)
 {
 	metrics_stop(e);
+	ctl_stop(e->ctl);
 	for (unsigned i = 0; i < e->nworkers; i++)
 		worker_stop(&e->workers[i]);
 	for (unsigned i = 0; i < e->nworkers; i++)
@@ -310,6 +409,9 @@ static void engine_fini(struct engine *e)
 			event_free(e->sig[i]);
 	if (e->reload_done)
 		event_free(e->reload_done);
+	if (e->tick)
+		event_free(e->tick);
+	free(e->hist);
 	resolve_free(e->res); /* its events live on e->base */
 	if (e->base)
 		event_base_free(e->base);
@@ -321,6 +423,9 @@ static void engine_fini(struct engine *e)
 	}
 	bindmap_free(e->binds);
 	ownsock_free(e->own);
+	clients_free(e->clients);
+	ratelimit_free(e->relay_rl);
+	pthread_mutex_destroy(&e->relay_lock);
 	cfg_free(e->pending);
 	cfg_free(e->cfg);
 	libevent_global_shutdown();
@@ -328,7 +433,7 @@ static void engine_fini(struct engine *e)
 
 int engine_run(const char *cfg_path, struct cfg *cfg)
 {
-	struct engine e = {.cfg = cfg, .cfg_path = cfg_path};
+	struct engine e = {.cfg = cfg, .cfg_path = cfg_path, .start_ms = sl_now_ms()};
 	struct wsocks *ws = NULL;
 	int rc = 1;
 
@@ -338,6 +443,7 @@ int engine_run(const char *cfg_path, struct cfg *cfg)
 		return 1;
 	}
 	randombytes_buf(e.flow_key, sizeof(e.flow_key));
+	randombytes_buf(e.stats_key, sizeof(e.stats_key));
 	cfg_warnings(cfg, warn_line, NULL);
 	e.limits.nofile = fdplan_raise_nofile();
 	e.nworkers = worker_count(cfg);
@@ -345,8 +451,12 @@ int engine_run(const char *cfg_path, struct cfg *cfg)
 	ws = calloc(e.nworkers, sizeof(*ws));
 	e.binds = bindmap_new();
 	e.own = ownsock_new();
+	e.clients = clients_new(CLIENTS_MAX);
 	e.base = event_base_new();
-	if (!e.workers || !ws || !e.binds || !e.own || !e.base) {
+	e.hist = calloc(1, sizeof(*e.hist));
+	pthread_mutex_init(&e.relay_lock, NULL);
+	relay_limits(&e, cfg);
+	if (!e.workers || !ws || !e.binds || !e.own || !e.clients || !e.base || !e.hist) {
 		e.nworkers = 0;
 		goto done;
 	}
