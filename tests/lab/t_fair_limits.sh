@@ -3,8 +3,8 @@
 #  - dns-rate-limit 200 400: client A floods queries at full speed for 4 s;
 #    client B's queries (one every 20 ms) are all answered, and B's p99
 #    latency stays far from a retry timeout (4x its unloaded p99 + 100 ms:
-#    the machine may be busy; bench/ measures speed); A got far fewer answers than it asked, counted in
-#    dns_rate_limited; B never limited;
+#    the machine may be busy; bench/ measures speed); A got far fewer
+#    answers than it asked, counted in dns_rate_limited; B never limited;
 #  - relay-rate-limit 100 100: A's burst of 1000 datagrams through a relay
 #    flow gets at most burst + rate x the time it took to send (+ slack)
 #    through, the rest counted;
