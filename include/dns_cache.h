@@ -78,7 +78,8 @@ void dns_cache_set_prefetch(struct dns_cache *c, bool on);
 /**
  * Hold at most max_entries from now on (a reload's cache-size): the least
  * recently used go at once when it shrinks; the byte budget follows
- * (max_entries * 1024). The shard count stays as made. Thread-safe.
+ * (max_entries * 1024). Exact when max_entries is at least the shard count
+ * (every shard keeps room for one). Thread-safe.
  */
 void dns_cache_set_capacity(struct dns_cache *c, size_t max_entries);
 

@@ -11,6 +11,8 @@
  *    buffer, so large answers come in one UDP fetch; TCP only after TC.
  * TCP connections (tcp:// servers and TC retries) are kept per server and
  * carry many queries at once (RFC 7766 pipelining, answers in any order).
+ * DNSCrypt servers (dns_up_crypt.c) are asked like UDP ones, each query
+ * encrypted, with the certificate fetched (and refetched) per worker.
  * Every socket carries SO_MARK and is registered in the process's ownsock
  * registry (loop detection). Not thread-safe: one per worker. */
 #ifndef DNS_UP_H
@@ -35,11 +37,18 @@ struct dns_up_tls {
 					  "" to verify the address itself */
 };
 
+/** What a DNSCrypt server needs besides its address (from its stamp); owned by the config. */
+struct dns_up_crypt {
+	uint8_t provider_pk[32];	   /* Ed25519: signs the server's certificates */
+	char provider[DNS_URL_NAME_MAX];   /* asked for them (TXT), e.g. 2.dnscrypt-cert.example */
+};
+
 /** One server: UDP (TC answers retried over TCP), TCP, or TLS (tls is set). */
 struct dns_up_server {
 	struct addr addr;
 	uint8_t proto; /* enum dns_proto */
 	const struct dns_up_tls *tls;
+	const struct dns_up_crypt *crypt; /* DNSCrypt servers (from a stamp) */
 };
 
 /** Timeout used when a query is sent with timeout_ms 0. */
@@ -161,7 +170,7 @@ void dns_up_cancel(struct dns_up_q *h);
 /** Queries whose callback has not run yet. */
 size_t dns_up_inflight(const struct dns_up *u);
 
-/** Sockets u holds open now (UDP attempts and TCP connections). */
+/** Sockets u holds open now (UDP attempts, TCP connections, certificate fetches). */
 size_t dns_up_sockets(const struct dns_up *u);
 
 /**

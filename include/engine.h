@@ -55,6 +55,9 @@ struct engine {
 	struct stats_hist *hist; /* per-second history of a few counters (main thread) */
 	struct event *tick;
 	uint64_t start_ms; /* when it started (sl_now_ms) */
+	struct lisplan *lisplan; /* a reload's listeners per worker (engine_live.c), or NULL */
+	unsigned plan_workers;	 /* the workers lisplan is for */
+	uint64_t retired[CTR_COUNT]; /* counters of workers a reload stopped */
 	const char *cfg_path;
 	void *svc_shared[SVC_COUNT]; /* process-wide service state (svc proc_init) */
 	size_t n_socks;		     /* service sockets per worker */
@@ -87,6 +90,15 @@ size_t engine_stats(struct engine *e, struct stats **out);
  * done); -1 with "FILE:LINE: message" or another reason in err.
  */
 int engine_reload(struct engine *e, char *err, size_t errlen);
+
+/* engine_live.c: `listen` and `workers` changed by a reload. */
+struct lisplan;
+/** Plan the listeners of nw workers for n (main thread); -1 with err set. */
+int engine_live_plan(struct engine *e, const struct cfg *n, unsigned nw, char *err, size_t errlen);
+/** A worker takes its planned listeners (its thread, in its reload). */
+void engine_live_adopt(struct worker *w);
+/** The reload is done: stop the workers removed, start the ones added. */
+void engine_live_finish(struct engine *e);
 
 /** Called by a worker when it has switched to e->pending. */
 void engine_worker_reloaded(struct engine *e);

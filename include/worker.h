@@ -56,6 +56,13 @@ struct worker {
 int worker_init(struct worker *w, struct engine *eng, unsigned id, const struct cfg *cfg,
 		const int *lis_fd, size_t n_lis, const struct svc_sock *socks, size_t n_socks);
 
+/**
+ * Switch to n listeners (worker thread, at a reload): listener j is the
+ * worker's own old listener keep[j] when keep[j] >= 0, else the socket
+ * fd[j] (the worker's from now on). Old listeners not kept are closed.
+ */
+void worker_set_listeners(struct worker *w, const int *fd, const int *keep, size_t n);
+
 /** Start its thread. */
 int worker_start(struct worker *w);
 

@@ -240,7 +240,7 @@ static int p_control(struct cfg_ctx *ctx, int argc, char **argv)
 static const struct cfg_directive core_directives[] = {
 	{"listen", 1, CFG_MAX_LISTEN, p_listen, "ADDR:PORT...", NULL,
 	 "Transparent listener(s) that nft's tproxy hands datagrams to. One per address family; "
-	 "a [::] listener beside a 0.0.0.0 one is IPv6-only."},
+	 "a [::] listener beside a 0.0.0.0 one is IPv6-only. A reload moves them."},
 	{"intercept", 3, 4, p_intercept, "udp|tcp PORT SERVICE [timeout=SECONDS]", NULL,
 	 "Hand datagrams whose original destination port is PORT to SERVICE (relay, dns, ntp, quic); "
 	 "`intercept tcp PORT dns` takes DNS over TCP. Idle timeout defaults: relay 60, dns 17, "
@@ -255,7 +255,8 @@ static const struct cfg_directive core_directives[] = {
 	 "After opening the listeners, switch to this user keeping only CAP_NET_ADMIN, CAP_NET_RAW "
 	 "and CAP_NET_BIND_SERVICE."},
 	{"workers", 1, 1, p_workers, "N|auto", "auto",
-	 "Worker threads, each with its own event loop and SO_REUSEPORT listeners (auto: one per CPU)."},
+	 "Worker threads, each with its own event loop and SO_REUSEPORT listeners (auto: one per "
+	 "CPU). A reload changes the count."},
 	{"max-sessions", 1, 1, p_max_sessions, "N", "65536",
 	 "Most sessions held at once (split evenly across workers); the least recently active is evicted."},
 	{"max-sessions-per-client", 1, 1, p_max_per_client, "N", "1024",

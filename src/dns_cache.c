@@ -651,13 +651,14 @@ static void shard_rehash(struct shard *s, size_t max_count)
 
 void dns_cache_set_capacity(struct dns_cache *c, size_t max_entries)
 {
-	size_t per = (SL_MAX(max_entries, 1) + c->nshards - 1) / c->nshards;
-
 	atomic_store_explicit(&c->max_bytes, SL_MAX(max_entries, 1) * DEFAULT_BYTES_PER_ENTRY,
 			      memory_order_relaxed);
 	for (size_t i = 0; i < c->nshards; i++) {
 		struct shard *s = &c->shards[i];
+		/* exact shares that add up to max_entries; a shard holds one at least */
+		size_t per = max_entries / c->nshards + (i < max_entries % c->nshards ? 1 : 0);
 
+		per = SL_MAX(per, 1);
 		pthread_mutex_lock(&s->lock);
 		s->max_count = per;
 		shard_rehash(s, per);

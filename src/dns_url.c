@@ -3,6 +3,7 @@
  * dns_up_tls.c. */
 #include "config.h"
 #include "dns_url.h"
+#include "dns_stamp.h"
 #include "resolve.h"
 
 #include <errno.h>
@@ -21,6 +22,8 @@ static const struct {
 
 const char *dns_proto_name(enum dns_proto p)
 {
+	if (p == DNS_PROTO_DNSCRYPT)
+		return "dnscrypt";
 	return p == DNS_PROTO_TCP ? "tcp" : p == DNS_PROTO_TLS ? "tls" : "udp";
 }
 
@@ -67,6 +70,8 @@ int dns_url_parse(const char *s, struct dns_url *u, char *err, size_t errlen)
 	const char *rest = s, *hash;
 	size_t len;
 
+	if (strncmp(s, "sdns://", 7) == 0) /* a stamp says which of the rest it is */
+		return dns_stamp_url(s, u, err, errlen);
 	memset(u, 0, sizeof(*u));
 	u->proto = DNS_PROTO_UDP;
 	u->port = 53;

@@ -98,7 +98,7 @@ static int open_listeners(const struct cfg *c, int *fds, struct svc_sock *socks,
 
 void engine_counters(struct engine *e, uint64_t out[CTR_COUNT])
 {
-	memset(out, 0, sizeof(uint64_t) * CTR_COUNT);
+	memcpy(out, e->retired, sizeof(uint64_t) * CTR_COUNT);
 	for (unsigned i = 0; i < e->nworkers; i++)
 		for (int c = 0; c < CTR_COUNT; c++)
 			out[c] += ctr_get(&e->workers[i].ctr, (enum ctr_id)c);
@@ -185,9 +185,9 @@ static bool same_sockets(const struct cfg *a, const struct cfg *b)
 }
 
 /* The descriptor plan for c; says so when a session cap had to come down. */
-static void plan(struct engine *e, const struct cfg *c, struct fdplan *l)
+static void plan(struct engine *e, const struct cfg *c, unsigned nw, struct fdplan *l)
 {
-	fdplan_make(c, e->nworkers, e->n_socks, e->limits.nofile, l);
+	fdplan_make(c, nw, e->n_socks, e->limits.nofile, l);
 	if (l->lowered)
 		log_warn("max-sessions %u lowered to %u: RLIMIT_NOFILE is %lu (raise it, e.g. "
 			 "LimitNOFILE= in the systemd unit or ulimit -n)",
@@ -196,9 +196,19 @@ static void plan(struct engine *e, const struct cfg *c, struct fdplan *l)
 		 "per worker", l->nofile, l->max_sessions, l->dns_fds, l->reply_cache);
 }
 
+static unsigned worker_count(const struct cfg *c)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	if (c->workers)
+		return c->workers;
+	return n > 0 ? (unsigned)SL_MIN(n, 64) : 1;
+}
+
 int engine_reload(struct engine *e, char *err, size_t errlen)
 {
 	struct cfg *n;
+	unsigned nw;
 
 	if (e->pending) {
 		snprintf(err, errlen, "a reload is already in progress");
@@ -211,19 +221,25 @@ int engine_reload(struct engine *e, char *err, size_t errlen)
 			     (int)strcspn(err, "\n"), err);
 		return -1;
 	}
-	if (n->n_listen != e->cfg->n_listen ||
-	    memcmp(n->listen, e->cfg->listen, sizeof(n->listen[0]) * n->n_listen) != 0)
-		log_warn("listen addresses changed: they take effect at the next restart");
+	nw = worker_count(n);
+	if (engine_live_plan(e, n, nw, err, errlen) < 0) {
+		cfg_free(n);
+		notify_sendf("READY=1\nSTATUS=reload failed, running the old config: %.*s",
+			     (int)strcspn(err, "\n"), err);
+		return -1;
+	}
 	if (!same_sockets(e->cfg, n))
 		log_warn("dns-listen or `intercept tcp` changed: the sockets they need open at the "
 			 "next restart");
 	cfg_warnings(n, warn_line, NULL);
-	plan(e, n, &e->pending_limits);
+	plan(e, n, nw, &e->pending_limits);
 	resolve_config(e->res, n); /* new names are looked up now, kept ones stay */
 	relay_limits(e, n);
 	e->pending = n;
-	atomic_store(&e->reload_left, e->nworkers);
-	for (unsigned i = 0; i < e->nworkers; i++)
+	/* Workers a smaller `workers` removes keep the old config until they stop. */
+	nw = SL_MIN(nw, e->nworkers);
+	atomic_store(&e->reload_left, nw);
+	for (unsigned i = 0; i < nw; i++)
 		worker_reload(&e->workers[i]);
 	return 0;
 }
@@ -263,6 +279,7 @@ static void reload_done_cb(evutil_socket_t fd, short what, void *arg)
 	e->cfg = e->pending;
 	e->pending = NULL;
 	e->limits = e->pending_limits;
+	engine_live_finish(e); /* workers removed or added; the old config is still there */
 	log_notice("configuration reloaded from %s", e->cfg_path);
 	ctl_reload_done(e->ctl, NULL);
 	apply_endpoints(e, old, e->cfg);
@@ -319,14 +336,6 @@ static int start_signals(struct engine *e)
 	return 0;
 }
 
-static unsigned worker_count(const struct cfg *c)
-{
-	long n = sysconf(_SC_NPROCESSORS_ONLN);
-
-	if (c->workers)
-		return c->workers;
-	return n > 0 ? (unsigned)SL_MIN(n, 64) : 1;
-}
 
 /* One worker's sockets, opened before the privilege drop. */
 struct wsocks {
@@ -456,7 +465,8 @@ int engine_run(const char *cfg_path, struct cfg *cfg)
 	cfg_warnings(cfg, warn_line, NULL);
 	e.limits.nofile = fdplan_raise_nofile();
 	e.nworkers = worker_count(cfg);
-	e.workers = calloc(e.nworkers, sizeof(*e.workers));
+	/* Room for every worker a reload may add (untouched pages cost nothing). */
+	e.workers = calloc(ENGINE_MAX_WORKERS, sizeof(*e.workers));
 	ws = calloc(e.nworkers, sizeof(*ws));
 	e.binds = bindmap_new();
 	e.own = ownsock_new();
@@ -473,7 +483,7 @@ int engine_run(const char *cfg_path, struct cfg *cfg)
 		e.nworkers = 0;
 		goto done;
 	}
-	plan(&e, cfg, &e.limits);
+	plan(&e, cfg, e.nworkers, &e.limits);
 	/* Upstream and NTP host names: a bounded wait for their first answers. */
 	if (!(e.res = resolve_new(e.base)) || resolve_config(e.res, cfg) < 0) {
 		for (unsigned i = 0; i < e.nworkers; i++)

@@ -164,9 +164,7 @@ static int alloc_batch(struct worker *w)
  * (see admit()), so each table may reach it. */
 static void caps(const struct worker *w, const struct fdplan *l, unsigned *total, unsigned *client)
 {
-	unsigned n = w->eng ? w->eng->nworkers : 1;
-
-	*total = fdplan_share(l->max_sessions, n, w->id);
+	*total = fdplan_share(l->max_sessions, l->nworkers, w->id);
 	*client = l->max_per_client;
 }
 
@@ -370,12 +368,44 @@ void worker_dispatch(struct worker *w, const struct addr *client, const struct a
 	worker_flow_release(w, f);
 }
 
+void worker_set_listeners(struct worker *w, const int *fd, const int *keep, size_t n)
+{
+	int lis_fd[CFG_MAX_LISTEN];
+	struct event *lis_ev[CFG_MAX_LISTEN];
+	bool kept[CFG_MAX_LISTEN] = {false};
+	char buf[ADDR_STRLEN];
+
+	for (size_t j = 0; j < n; j++) {
+		if (keep[j] >= 0) {
+			lis_fd[j] = w->lis_fd[keep[j]];
+			lis_ev[j] = w->lis_ev[keep[j]];
+			kept[keep[j]] = true;
+			continue;
+		}
+		lis_fd[j] = fd[j];
+		lis_ev[j] = event_new(w->base, fd[j], EV_READ | EV_PERSIST, listener_cb, w);
+		if (!lis_ev[j] || event_add(lis_ev[j], NULL) < 0)
+			log_err("worker %u: cannot watch the listener on %s", w->id,
+				addr_fmt(&w->eng->pending->listen[j], buf, sizeof(buf)));
+	}
+	for (size_t k = 0; k < w->n_lis; k++)
+		if (!kept[k]) {
+			if (w->lis_ev[k])
+				event_free(w->lis_ev[k]);
+			close(w->lis_fd[k]);
+		}
+	memcpy(w->lis_fd, lis_fd, n * sizeof(*lis_fd));
+	memcpy(w->lis_ev, lis_ev, n * sizeof(*lis_ev));
+	w->n_lis = n;
+}
+
 static void reload_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct worker *w = arg;
 	const struct cfg *old = w->cfg;
 	unsigned total, client;
 
+	engine_live_adopt(w); /* new listeners, when `listen` or `workers` changed */
 	w->cfg = w->eng->pending;
 	caps(w, &w->eng->pending_limits, &total, &client);
 	flow_table_set_caps(w->flows, total, client);
