@@ -40,6 +40,22 @@ struct dns_group *dns_group_find(const struct dns_conf *d, const char *name)
 	return NULL;
 }
 
+/* What an https:// server's requests name: PATH, and as :authority
+ * AUTH-NAME (the name the server is known by), else HOST; :PORT unless 443. */
+static void https_target(struct dns_up_tls *t, const struct dns_url *u)
+{
+	const char *host = u->auth[0] ? u->auth : u->host;
+	bool v6 = !u->auth[0] && !u->is_name && addr_family(&u->addr) == AF_INET6;
+	int hl = (int)strcspn(host, "%"); /* an IPv6 scope is not part of a URI's host */
+	char port[8] = "";
+
+	if (u->port != 443)
+		snprintf(port, sizeof(port), ":%u", u->port);
+	snprintf(t->authority, sizeof(t->authority), "%s%.*s%s%s", v6 ? "[" : "", hl, host,
+		 v6 ? "]" : "", port);
+	snprintf(t->path, sizeof(t->path), "%s", u->path);
+}
+
 /* One URL of an `upstream` line (dns_url.h): an address, or a host name
  * resolved at run time through the bootstrap group. */
 static int add_server(struct cfg_ctx *ctx, struct dns_group *g, const char *s)
@@ -61,7 +77,7 @@ static int add_server(struct cfg_ctx *ctx, struct dns_group *g, const char *s)
 		addr_set_port(&sv->addr, u.port);
 		g->has_hosts = true;
 	}
-	if (u.proto == DNS_PROTO_TLS) {
+	if (u.proto == DNS_PROTO_TLS || u.proto == DNS_PROTO_HTTPS) {
 		g->tls[g->n] = calloc(1, sizeof(*g->tls[g->n]));
 		if (!g->tls[g->n])
 			return cfg_error(ctx, "out of memory");
@@ -69,6 +85,8 @@ static int add_server(struct cfg_ctx *ctx, struct dns_group *g, const char *s)
 		snprintf(g->tls[g->n]->auth, sizeof(g->tls[g->n]->auth), "%s",
 			 u.auth[0] ? u.auth : u.is_name ? u.host : "");
 		sv->tls = g->tls[g->n];
+		if (u.proto == DNS_PROTO_HTTPS)
+			https_target(g->tls[g->n], &u);
 	}
 	g->n++;
 	return 0;
@@ -249,7 +267,7 @@ static int p_tls_ca(struct cfg_ctx *ctx, int argc, char **argv)
 	return set_path(ctx, &dc(ctx)->tls_ca, argv[1]);
 }
 
-/* One TLS context for the config's tls:// servers (made once they are all read). */
+/* One TLS context for the config's tls:// and https:// servers (made once they are all read). */
 static int setup_tls(struct cfg_ctx *ctx, struct dns_conf *d)
 {
 	char err[256];
@@ -281,7 +299,8 @@ static int p_bootstrap(struct cfg_ctx *ctx, int argc, char **argv)
 static bool plain_group(const struct dns_group *g)
 {
 	for (size_t i = 0; i < g->n; i++)
-		if (g->hosts[i] || g->servers[i].proto == DNS_PROTO_TLS)
+		if (g->hosts[i] ||
+		    (g->servers[i].proto != DNS_PROTO_UDP && g->servers[i].proto != DNS_PROTO_TCP))
 			return false;
 	return true;
 }
@@ -300,7 +319,7 @@ static int pick_bootstrap(struct cfg_ctx *ctx, struct dns_conf *d)
 		if (!plain_group(g))
 			return cfg_error_at(ctx, g->file, g->line,
 					    "bootstrap group '%s' must list server addresses over udp:// "
-					    "or tcp://, not names or tls://",
+					    "or tcp://, not names, tls:// or https://",
 					    g->name);
 	}
 	for (size_t i = 0; !g && i < d->n_groups; i++)
@@ -406,8 +425,9 @@ static const struct cfg_directive dns_directives[] = {
 	 "An upstream group: servers tried in order (failover). Each UDP query leaves from a fresh "
 	 "socket (random source port) with a random ID and EDNS (1232 bytes); answers truncated "
 	 "over UDP are fetched again over TCP. URL: [udp://|tcp://]HOST[:PORT], "
-	 "tls://HOST[:PORT][#AUTH-NAME]; HOST is an address, or a name resolved through the "
-	 "bootstrap group. Its sockets carry `mark`."},
+	 "tls://HOST[:PORT][#AUTH-NAME], https://HOST[:PORT][/PATH][#AUTH-NAME] (DNS over HTTPS, "
+	 "HTTP/2); HOST is an address, or a name resolved through the bootstrap group. Its "
+	 "sockets carry `mark`."},
 	{"geosite", 1, 1, p_geosite, "FILE", NULL,
 	 "A geosite.dat (v2ray/Xray format) for geosite:CODE[@attr] matchers; only the codes the "
 	 "rules name are kept in memory."},
@@ -435,7 +455,8 @@ static const struct cfg_directive dns_directives[] = {
 	{"prefetch", 1, 1, p_prefetch, "yes|no", "no",
 	 "Refresh a cache entry in the background when a hit finds under 10% of its TTL left."},
 	{"tls-ca", 1, 1, p_tls_ca, "FILE", NULL,
-	 "PEM certificates trusted for tls:// upstreams besides the system's store (a private CA)."},
+	 "PEM certificates trusted for tls:// and https:// upstreams besides the system's store "
+	 "(a private CA)."},
 	{"bootstrap", 1, 1, p_bootstrap, "GROUP", "the first group of addresses",
 	 "The upstream group whose servers resolve host names given in `upstream` and "
 	 "`ntp-redirect` (at start, and again when their TTL runs out)."},

@@ -1,5 +1,6 @@
-/* dns_up_int.h - what dns_up.c (queries, UDP attempts) and dns_up_tcp.c
- * (pooled TCP connections) share. Internal to src/. */
+/* dns_up_int.h - what dns_up.c (queries, UDP attempts), dns_up_tcp.c
+ * (pooled TCP and TLS connections) and dns_up_h2.c (HTTP/2 connections)
+ * share. Internal to src/. */
 #ifndef DNS_UP_INT_H
 #define DNS_UP_INT_H
 
@@ -9,10 +10,11 @@
 struct event;
 struct bufferevent;
 struct dns_up_conn;
+struct dns_up_h2c;
 struct ssl_st;
 struct ssl_session_st;
 
-/* What a worker remembers of one stream server (TCP or TLS) between
+/* What a worker remembers of one stream server (TCP, TLS or HTTPS) between
  * connections: its TLS session (resumption), and when it failed (backoff). */
 struct dns_up_srv {
 	struct dns_up_srv *next;
@@ -63,12 +65,16 @@ struct dns_up_q {
 	unsigned try_ms;
 	struct event *tmr;
 	struct dns_up_try udp[2];
-	/* TCP attempt */
+	/* TCP attempt (tcp_srv, tcp_edns, tcp_qwire, tcp_retried serve HTTPS too) */
 	struct dns_up_conn *conn;
 	uint16_t tcp_id;
 	uint8_t tcp_srv;
 	bool tcp_edns;
 	uint8_t tcp_qwire[DNS_NAME_WIRE_MAX];
+	/* HTTPS attempt: a stream on an HTTP/2 connection */
+	struct dns_up_h2c *h2;
+	int32_t h2_stream;
+	bool h2_orphan; /* its connection is gone: to be sent again or moved on */
 };
 
 struct dns_up {
@@ -78,6 +84,7 @@ struct dns_up {
 	size_t nsocks;
 	struct dns_up_conn *conns;
 	struct dns_up_srv *srvs;
+	struct dns_up_h2c *h2conns;
 	size_t nsrvs;
 	bool mark_logged;
 	uint8_t rbuf[65536]; /* one datagram or frame at a time */
@@ -110,10 +117,19 @@ void dns_up_count(struct dns_up *u, int ctr_id);
 struct ssl_st *dns_up_tls_ssl_new(const struct dns_up_server *sv, struct dns_up_srv *st);
 void dns_up_tls_failed(struct dns_up *u, struct dns_up_srv *st, struct ssl_st *ssl,
 		       unsigned long err);
+void dns_up_tls_refused(struct dns_up *u, struct dns_up_srv *st, const char *why);
 
 /* dns_up_tcp.c: TCP and TLS. -EAGAIN: the server is backing off (see q->force). */
 int dns_up_tcp_start(struct dns_up_q *q, uint8_t srv, bool edns);
 void dns_up_tcp_detach(struct dns_up_q *q);
 void dns_up_tcp_free_all(struct dns_up *u);
+/* ... and the per-server state, for dns_up_h2.c */
+struct dns_up_srv *dns_up_srv_get(struct dns_up *u, const struct dns_up_server *sv);
+void dns_up_srv_failed(struct dns_up_srv *st);
+
+/* dns_up_h2.c: HTTPS. -EAGAIN: the server is backing off. */
+int dns_up_h2_start(struct dns_up_q *q, uint8_t srv, bool edns);
+void dns_up_h2_detach(struct dns_up_q *q);
+void dns_up_h2_free_all(struct dns_up *u);
 
 #endif
