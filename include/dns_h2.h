@@ -70,6 +70,9 @@ int dns_h2_flush(struct dns_h2 *h, struct evbuffer *out);
 /** The next stream that ended, oldest first; false when none. */
 bool dns_h2_take(struct dns_h2 *h, struct dns_h2_done *d);
 
+/** Queue a PING (the server must answer it). 0 or -ENOMEM. */
+int dns_h2_ping(struct dns_h2 *h);
+
 /** Streams dns_h2_submit may add now: 0 after GOAWAY or an error, else the server's limit less those open. */
 unsigned dns_h2_room(const struct dns_h2 *h);
 

@@ -471,6 +471,11 @@ bool dns_h2_take(struct dns_h2 *h, struct dns_h2_done *d)
 	return true;
 }
 
+int dns_h2_ping(struct dns_h2 *h)
+{
+	return nghttp2_submit_ping(h->s, NGHTTP2_FLAG_NONE, NULL) == 0 ? 0 : -ENOMEM;
+}
+
 unsigned dns_h2_room(const struct dns_h2 *h)
 {
 	uint32_t max;

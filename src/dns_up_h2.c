@@ -31,6 +31,10 @@
 
 #define H2_OUT_MAX (1u << 20) /* unsent bytes one connection may pile up */
 #define H2_PEEK 8	      /* buffer chunks fed to the session per pass */
+/* Queries waiting and nothing read for this long: send a PING. Some
+ * servers (unbound 1.17) leave answers unsent until the client sends
+ * something; the PING also shows the connection is alive. */
+#define H2_PROBE_MS 250
 
 struct dns_up_h2c {
 	struct dns_up_h2c *next;
@@ -38,6 +42,8 @@ struct dns_up_h2c {
 	struct dns_up_srv *st;
 	struct bufferevent *bev;
 	struct event *idle; /* idle close; failures found outside the read path */
+	struct event *probe; /* H2_PROBE_MS while queries wait */
+	uint64_t rx_ms;	     /* when bytes last came in */
 	SSL *ssl;
 	struct dns_h2 *h2;
 	struct ownsock_tok tok;
@@ -58,6 +64,8 @@ static void conn_free(struct dns_up_h2c *c)
 		*pp = c->next;
 	if (c->idle)
 		event_free(c->idle);
+	if (c->probe)
+		event_free(c->probe);
 	if (c->bev)
 		bufferevent_free(c->bev); /* without BEV_OPT_CLOSE_ON_FREE */
 	if (c->ssl)
@@ -85,10 +93,16 @@ static int conn_flush(struct dns_up_h2c *c)
 	return 0;
 }
 
-/* A failure found where c cannot be freed (a query being started or let go). */
+/* A failure found where c cannot be freed: a query being started or let
+ * go, or inside c's own bufferevent callbacks, where libevent keeps the
+ * bufferevent (and its events on c's descriptor) until they return; a
+ * new connection could get the descriptor number meanwhile. idle_cb
+ * fails it from the loop. */
 static void conn_break(struct dns_up_h2c *c)
 {
 	c->broken = true;
+	if (c->bev)
+		bufferevent_disable(c->bev, EV_READ | EV_WRITE);
 	event_active(c->idle, EV_TIMEOUT, 1);
 }
 
@@ -125,6 +139,26 @@ static void conn_fail(struct dns_up_h2c *c, int err)
 	}
 }
 
+static void probe_arm(struct dns_up_h2c *c)
+{
+	if (!evtimer_pending(c->probe, NULL))
+		event_add(c->probe, &(struct timeval){0, H2_PROBE_MS * 1000});
+}
+
+static void probe_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct dns_up_h2c *c = arg;
+
+	if (c->n == 0 || c->broken)
+		return;
+	if (c->up && sl_now_ms() - c->rx_ms >= H2_PROBE_MS &&
+	    (dns_h2_ping(c->h2) < 0 || conn_flush(c) < 0)) {
+		conn_break(c);
+		return;
+	}
+	probe_arm(c);
+}
+
 static void idle_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct dns_up_h2c *c = arg;
@@ -132,7 +166,7 @@ static void idle_cb(evutil_socket_t fd, short what, void *arg)
 	if (c->broken)
 		conn_fail(c, -ECONNREFUSED);
 	else if (c->n == 0)
-		conn_free(c);
+		conn_free(c); /* idle, or drained after a GOAWAY */
 }
 
 /* Why a stream's answer was not taken, for the log. */
@@ -214,6 +248,7 @@ static void read_cb(struct bufferevent *bev, void *arg)
 	struct evbuffer_iovec v[H2_PEEK];
 	int rc = 0;
 
+	c->rx_ms = sl_now_ms();
 	while (rc == 0 && evbuffer_get_length(in) > 0) {
 		int n = evbuffer_peek(in, -1, NULL, v, H2_PEEK);
 		size_t used = 0;
@@ -231,12 +266,10 @@ static void read_cb(struct bufferevent *bev, void *arg)
 	} else {
 		rc = -EPROTO;
 	}
-	if (rc < 0 || !dns_h2_alive(c->h2)) {
-		conn_fail(c, -ECONNREFUSED);
-		return;
-	}
-	if (c->n == 0 && dns_h2_draining(c->h2))
-		conn_free(c); /* after a GOAWAY, nothing left to wait for */
+	if (rc < 0 || !dns_h2_alive(c->h2))
+		conn_break(c);
+	else if (c->n == 0 && dns_h2_draining(c->h2))
+		event_active(c->idle, EV_TIMEOUT, 1); /* after a GOAWAY, nothing left to wait for */
 }
 
 static void event_cb(struct bufferevent *bev, short what, void *arg)
@@ -250,7 +283,7 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
 		SSL_get0_alpn_selected(c->ssl, &p, &len);
 		if (len != 2 || memcmp(p, "h2", 2) != 0) {
 			dns_up_tls_refused(c->u, c->st, "the server did not select HTTP/2 (ALPN h2)");
-			conn_fail(c, -ECONNREFUSED);
+			conn_break(c); /* c->up stays false: the server backs off */
 			return;
 		}
 		dns_up_count(c->u, CTR_DNS_UPSTREAM_TLS_HANDSHAKES);
@@ -265,7 +298,7 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
 	if (!c->up)
 		dns_up_tls_failed(c->u, c->st, c->ssl, bufferevent_get_openssl_error(bev));
 	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT))
-		conn_fail(c, -ECONNREFUSED);
+		conn_break(c);
 }
 
 static struct dns_up_h2c *conn_open(struct dns_up *u, const struct dns_up_server *sv,
@@ -286,10 +319,11 @@ static struct dns_up_h2c *conn_open(struct dns_up *u, const struct dns_up_server
 	c->next = u->h2conns;
 	u->h2conns = c;
 	c->idle = event_new(u->env.base, -1, 0, idle_cb, c);
+	c->probe = event_new(u->env.base, -1, 0, probe_cb, c);
 	c->h2 = dns_h2_new();
 	c->ssl = dns_up_tls_ssl_new(sv, st);
 	/* SSL_set_alpn_protos returns 0 on success */
-	if (!c->idle || !c->h2 || !c->ssl || SSL_set_alpn_protos(c->ssl, (const uint8_t *)"\2h2", 3))
+	if (!c->idle || !c->probe || !c->h2 || !c->ssl || SSL_set_alpn_protos(c->ssl, (const uint8_t *)"\2h2", 3))
 		goto fail;
 	c->bev = bufferevent_openssl_socket_new(u->env.base, c->fd, c->ssl,
 						BUFFEREVENT_SSL_CONNECTING, 0);
@@ -358,6 +392,7 @@ int dns_up_h2_start(struct dns_up_q *q, uint8_t srv, bool edns)
 	q->h2_stream = id;
 	if (c->n++ == 0)
 		event_del(c->idle);
+	probe_arm(c);
 	if (conn_flush(c) < 0)
 		conn_break(c);
 	dns_up_count(u, CTR_DNS_UPSTREAM_SENT);

@@ -95,7 +95,7 @@ void dns_up_tls_failed(struct dns_up *u, struct dns_up_srv *st, SSL *ssl, unsign
 	if (v != X509_V_OK)
 		snprintf(why, sizeof(why), "certificate not accepted: %s",
 			 X509_verify_cert_error_string(v));
-	else if (err)
+	else if (err && ERR_GET_LIB(err) != 0) /* lib 0: a socket error, not TLS's */
 		ERR_error_string_n(err, why, sizeof(why));
 	else
 		snprintf(why, sizeof(why), "connection failed or closed during the handshake");
