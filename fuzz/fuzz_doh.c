@@ -4,12 +4,11 @@
  * queries. Input: byte 0 is a control byte (bits 0-2: how many chunk sizes
  * follow, less one; bits 3-4: requests, less one; bit 5: cancel the second
  * request after the first chunk; bit 6: after the first chunk, cancel
- * the oldest request not taken yet, whether its stream ended or not), then the chunk sizes (0: all the rest), then the
- * server's bytes, fed chunk by chunk as reads would deliver them; after
- * each chunk the client's output is flushed (and dropped) and every ended
- * stream taken. Checks: only streams asked and not cancelled come out, each
- * once; an accepted answer is a 200 with a body of 1..65,535 bytes; a
- * refused one has no body; the session's count of streams agrees; nothing
+ * the oldest request not taken yet, whether its stream ended or not), then the chunk sizes (0: all
+ * the rest), then the server's bytes, fed chunk by chunk as reads would deliver them; after each
+ * chunk the client's output is flushed (and dropped) and every ended stream taken. Checks: only
+ * streams asked and not cancelled come out, each once; an accepted answer is a 200 with a body
+ * of 1..65,535 bytes; a refused one has no body; the session's count of streams agrees; nothing
  * leaks (ASan). Seeds: fuzz/corpus/doh/ (fuzz/corpus/README.doh). */
 
 #include <errno.h>
@@ -28,8 +27,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define NREQ 4
 
-static const uint8_t query[] = {0, 0, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 3, 'w', 'w', 'w', 7, 'e',
-				'x', 'a', 'm', 'p', 'l', 'e', 0, 0, 1, 0, 1};
+static const uint8_t query[] = {0,   0, 1,   0,	  0,   1,   0,	 0,   0,   0, 0, 0, 3, 'w', 'w',
+				'w', 7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 0, 0, 1, 0, 1};
 
 struct reqs {
 	int32_t id[NREQ];

@@ -31,7 +31,7 @@ struct dns_h2;
 
 /** A stream that ended. */
 struct dns_h2_done {
-	void *arg;	     /* as given to dns_h2_submit */
+	void *arg; /* as given to dns_h2_submit */
 	int32_t stream;
 	/* 0: status 200, content-type application/dns-message and a body;
 	 * -EPROTO: another status or content type, or no body; -EMSGSIZE: a
@@ -55,8 +55,8 @@ void dns_h2_free(struct dns_h2 *h);
  * content-type and accept application/dns-message. Returns the stream ID
  * (> 0), or -ENOSPC when dns_h2_room() is 0, -EINVAL, -ENOMEM.
  */
-int32_t dns_h2_submit(struct dns_h2 *h, const char *authority, const char *path,
-		      const uint8_t *msg, size_t len, void *arg);
+int32_t dns_h2_submit(struct dns_h2 *h, const char *authority, const char *path, const uint8_t *msg,
+		      size_t len, void *arg);
 
 /** Forget a stream (its arg never comes out of dns_h2_take); resets it when still open. */
 void dns_h2_cancel(struct dns_h2 *h, int32_t stream);
@@ -73,7 +73,8 @@ bool dns_h2_take(struct dns_h2 *h, struct dns_h2_done *d);
 /** Queue a PING (the server must answer it). 0 or -ENOMEM. */
 int dns_h2_ping(struct dns_h2 *h);
 
-/** Streams dns_h2_submit may add now: 0 after GOAWAY or an error, else the server's limit less those open. */
+/** Streams dns_h2_submit may add now: 0 after GOAWAY or an error, else the server's limit less
+ * those open. */
 unsigned dns_h2_room(const struct dns_h2 *h);
 
 /** Streams submitted that have not come out of dns_h2_take (cancelled ones excepted). */

@@ -21,18 +21,18 @@
 
 #define DOH_TYPE "application/dns-message"
 #define H2_CONN_WINDOW (1 << 20) /* many streams' answers in flight at once */
-#define H2_BODY_FIRST 512	  /* first allocation of a body; doubled as it grows */
+#define H2_BODY_FIRST 512	 /* first allocation of a body; doubled as it grows */
 
 /* One request and its response. */
 struct h2_stream {
 	struct h2_stream *next;
-	void *arg;	     /* NULL once cancelled: freed when nghttp2 lets go */
+	void *arg; /* NULL once cancelled: freed when nghttp2 lets go */
 	int32_t id;
-	int result;	     /* failed: why */
-	bool failed;	     /* reset by us (bounds, status, type): result holds why */
-	bool ended;	     /* END_STREAM came */
-	bool status_block;   /* the header block being read began with :status */
-	bool ctype_ok;	     /* ... and said content-type: application/dns-message */
+	int result;	   /* failed: why */
+	bool failed;	   /* reset by us (bounds, status, type): result holds why */
+	bool ended;	   /* END_STREAM came */
+	bool status_block; /* the header block being read began with :status */
+	bool ctype_ok;	   /* ... and said content-type: application/dns-message */
 	unsigned http_status;
 	size_t hdr_bytes;
 	uint8_t *body;
@@ -167,9 +167,10 @@ static int on_header(nghttp2_session *s, const nghttp2_frame *f, const uint8_t *
 	}
 	if (namelen == 7 && memcmp(name, ":status", 7) == 0) {
 		/* nghttp2 checked it is three digits */
-		st->http_status = valuelen == 3 ? (unsigned)((value[0] - '0') * 100 +
-							     (value[1] - '0') * 10 + (value[2] - '0'))
-						: 0;
+		st->http_status = valuelen == 3
+				      ? (unsigned)((value[0] - '0') * 100 + (value[1] - '0') * 10 +
+						   (value[2] - '0'))
+				      : 0;
 		st->status_block = true;
 		st->ctype_ok = false;
 	} else if (namelen == 12 && memcmp(name, "content-type", 12) == 0 && st->status_block) {
@@ -178,8 +179,8 @@ static int on_header(nghttp2_session *s, const nghttp2_frame *f, const uint8_t *
 	return 0;
 }
 
-static int on_data(nghttp2_session *s, uint8_t flags, int32_t id, const uint8_t *data,
-		   size_t len, void *ud)
+static int on_data(nghttp2_session *s, uint8_t flags, int32_t id, const uint8_t *data, size_t len,
+		   void *ud)
 {
 	struct h2_stream *st = live(ud, id);
 	size_t need;
@@ -286,9 +287,9 @@ static int on_not_send(nghttp2_session *s, const nghttp2_frame *f, int err, void
 struct dns_h2 *dns_h2_new(void)
 {
 	nghttp2_settings_entry iv[] = {
-		{NGHTTP2_SETTINGS_ENABLE_PUSH, 0},
-		{NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, DNS_H2_BODY_MAX},
-		{NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, DNS_H2_HDR_MAX},
+	    {NGHTTP2_SETTINGS_ENABLE_PUSH, 0},
+	    {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, DNS_H2_BODY_MAX},
+	    {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, DNS_H2_HDR_MAX},
 	};
 	nghttp2_session_callbacks *cb = NULL;
 	nghttp2_option *opt = NULL;
@@ -345,10 +346,12 @@ void dns_h2_free(struct dns_h2 *h)
 }
 
 #define NV(n, v)                                                                                   \
-	{ (uint8_t *)(n), (uint8_t *)(v), strlen(n), strlen(v), NGHTTP2_NV_FLAG_NONE }
+	{                                                                                          \
+		(uint8_t *)(n), (uint8_t *)(v), strlen(n), strlen(v), NGHTTP2_NV_FLAG_NONE         \
+	}
 
-int32_t dns_h2_submit(struct dns_h2 *h, const char *authority, const char *path,
-		      const uint8_t *msg, size_t len, void *arg)
+int32_t dns_h2_submit(struct dns_h2 *h, const char *authority, const char *path, const uint8_t *msg,
+		      size_t len, void *arg)
 {
 	char clen[8];
 	struct h2_stream *st;
@@ -367,10 +370,10 @@ int32_t dns_h2_submit(struct dns_h2 *h, const char *authority, const char *path,
 	snprintf(clen, sizeof(clen), "%zu", len);
 	{
 		const nghttp2_nv nv[] = {
-			NV(":method", "POST"),	      NV(":scheme", "https"),
-			NV(":authority", authority),  NV(":path", path),
-			NV("content-type", DOH_TYPE), NV("accept", DOH_TYPE),
-			NV("content-length", clen),
+		    NV(":method", "POST"),	  NV(":scheme", "https"),
+		    NV(":authority", authority),  NV(":path", path),
+		    NV("content-type", DOH_TYPE), NV("accept", DOH_TYPE),
+		    NV("content-length", clen),
 		};
 		nghttp2_data_provider dp = {.source.ptr = st, .read_callback = read_body};
 
@@ -378,7 +381,7 @@ int32_t dns_h2_submit(struct dns_h2 *h, const char *authority, const char *path,
 	}
 	if (id < 0) {
 		free(st);
-		return id == NGHTTP2_ERR_NOMEM			? -ENOMEM
+		return id == NGHTTP2_ERR_NOMEM			   ? -ENOMEM
 		       : id == NGHTTP2_ERR_STREAM_ID_NOT_AVAILABLE ? -ENOSPC
 								   : -EINVAL;
 	}
@@ -461,12 +464,12 @@ bool dns_h2_take(struct dns_h2 *h, struct dns_h2_done *d)
 	h->taken = st;
 	h->nlive--;
 	*d = (struct dns_h2_done){
-		.arg = st->arg,
-		.stream = st->id,
-		.status = st->result,
-		.http_status = st->http_status,
-		.body = st->result == 0 ? st->body : NULL,
-		.len = st->result == 0 ? st->len : 0,
+	    .arg = st->arg,
+	    .stream = st->id,
+	    .status = st->result,
+	    .http_status = st->http_status,
+	    .body = st->result == 0 ? st->body : NULL,
+	    .len = st->result == 0 ? st->len : 0,
 	};
 	return true;
 }
@@ -500,6 +503,5 @@ bool dns_h2_draining(const struct dns_h2 *h)
 
 bool dns_h2_alive(const struct dns_h2 *h)
 {
-	return !h->broken &&
-	       (nghttp2_session_want_read(h->s) || nghttp2_session_want_write(h->s));
+	return !h->broken && (nghttp2_session_want_read(h->s) || nghttp2_session_want_write(h->s));
 }

@@ -41,7 +41,7 @@ struct dns_up_h2c {
 	struct dns_up *u;
 	struct dns_up_srv *st;
 	struct bufferevent *bev;
-	struct event *idle; /* idle close; failures found outside the read path */
+	struct event *idle;  /* idle close; failures found outside the read path */
 	struct event *probe; /* H2_PROBE_MS while queries wait */
 	uint64_t rx_ms;	     /* when bytes last came in */
 	SSL *ssl;
@@ -282,7 +282,8 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
 
 		SSL_get0_alpn_selected(c->ssl, &p, &len);
 		if (len != 2 || memcmp(p, "h2", 2) != 0) {
-			dns_up_tls_refused(c->u, c->st, "the server did not select HTTP/2 (ALPN h2)");
+			dns_up_tls_refused(c->u, c->st,
+					   "the server did not select HTTP/2 (ALPN h2)");
 			conn_break(c); /* c->up stays false: the server backs off */
 			return;
 		}
@@ -323,7 +324,8 @@ static struct dns_up_h2c *conn_open(struct dns_up *u, const struct dns_up_server
 	c->h2 = dns_h2_new();
 	c->ssl = dns_up_tls_ssl_new(sv, st);
 	/* SSL_set_alpn_protos returns 0 on success */
-	if (!c->idle || !c->probe || !c->h2 || !c->ssl || SSL_set_alpn_protos(c->ssl, (const uint8_t *)"\2h2", 3))
+	if (!c->idle || !c->probe || !c->h2 || !c->ssl ||
+	    SSL_set_alpn_protos(c->ssl, (const uint8_t *)"\2h2", 3))
 		goto fail;
 	c->bev = bufferevent_openssl_socket_new(u->env.base, c->fd, c->ssl,
 						BUFFEREVENT_SSL_CONNECTING, 0);
@@ -377,8 +379,8 @@ int dns_up_h2_start(struct dns_up_q *q, uint8_t srv, bool edns)
 		return -EAGAIN;
 	if (!(c = conn_get(u, sv, st)))
 		return u->env.budget && atomic_load(&u->env.budget->used) >= u->env.budget->max
-			       ? -EMFILE
-			       : -ECONNREFUSED;
+			   ? -EMFILE
+			   : -ECONNREFUSED;
 	/* ID 0 (RFC 8484 4.1): the stream tells answers apart */
 	n = dns_up_build(q, srv, 0, edns, q->tcp_qwire, msg, sizeof(msg));
 	if (n < 0)

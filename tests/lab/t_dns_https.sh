@@ -9,8 +9,8 @@
 #    does not speak HTTP/2 (ALPN), a path the server does not serve (404):
 #    SERVFAIL, the reason logged once (not once a query);
 #  - one HTTP/2 connection carries many queries (100 at once: at most one
-#    SYN to :443), more than the server's stream limit use a second
-#    connection, which resumes the TLS session;
+#    SYN to :443; IPv4 and IPv6), more than the server's stream limit use
+#    more connections, which resume the TLS session;
 #  - a server restarted under load: its group's second server answers
 #    meanwhile, nothing is lost, and the first is used again once it is back.
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/lab/lab.sh"
@@ -86,10 +86,12 @@ in_gw nft -f - <<'EOF' || exit 99
 table inet dohlab {
 	counter syn3 { }
 	counter syn4 { }
+	counter syn6 { }
 	chain out {
 		type filter hook output priority 0; policy accept;
 		ip daddr 203.0.113.3 tcp dport 443 tcp flags & (syn | ack) == syn counter name "syn3"
 		ip daddr 203.0.113.4 tcp dport 443 tcp flags & (syn | ack) == syn counter name "syn4"
+		ip6 daddr 2001:db8:113::3 tcp dport 443 tcp flags & (syn | ack) == syn counter name "syn6"
 	}
 }
 EOF
@@ -208,11 +210,12 @@ print(ok)
 PY
 }
 
-# Many queries, one connection (each server); then past the stream limit.
-for srv in dd:3 ub:4; do
+# Many queries, one connection (each server, dnsdist over IPv6 too); then
+# past the stream limit.
+for srv in dd4:3 ub4:4 dd6:6; do
 	s0=$(syns syn${srv#*:})
 	m0=$(lab_metrics)
-	ok=$(burst 100 "${srv%:*}4.example")
+	ok=$(burst 100 "${srv%:*}.example")
 	m1=$(lab_metrics)
 	new=$(($(syns syn${srv#*:}) - s0))
 	check "${srv%:*}: 100 queries at once answered ($ok)" expect_eq "$ok" 100
@@ -264,6 +267,6 @@ check "restart under load: all 40 answered ($ok ok, $bad failed)" expect_eq "$ok
 check "restart under load: the group's other server answered meanwhile ($other)" test "$other" -ge 1
 out=$(lab_dig "$LAB_CLI" @192.0.2.53 after.pair.example A)
 check "the restarted server is used again" expect_eq "$(dig_answers "$out")" "A 192.0.2.38"
-echo "# connections to :443: dnsdist $(syns syn3), unbound $(syns syn4)"
+echo "# connections to :443 in all: dnsdist $(syns syn3) (IPv6 $(syns syn6)), unbound $(syns syn4)"
 lab_sluice_exit
 lab_finish

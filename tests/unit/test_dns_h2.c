@@ -75,8 +75,8 @@ static void put(char *dst, size_t size, const uint8_t *v, size_t len)
 	snprintf(dst, size, "%.*s", (int)len, (const char *)v);
 }
 
-static int s_header(nghttp2_session *s, const nghttp2_frame *f, const uint8_t *name,
-		    size_t namelen, const uint8_t *value, size_t valuelen, uint8_t flags, void *ud)
+static int s_header(nghttp2_session *s, const nghttp2_frame *f, const uint8_t *name, size_t namelen,
+		    const uint8_t *value, size_t valuelen, uint8_t flags, void *ud)
 {
 	struct req *r = req_of(ud, f->hd.stream_id);
 	char n[32];
@@ -132,8 +132,8 @@ static int s_close(nghttp2_session *s, int32_t id, uint32_t code, void *ud)
 	return 0;
 }
 
-static ssize_t s_body(nghttp2_session *s, int32_t id, uint8_t *buf, size_t length,
-		      uint32_t *flags, nghttp2_data_source *src, void *ud)
+static ssize_t s_body(nghttp2_session *s, int32_t id, uint8_t *buf, size_t length, uint32_t *flags,
+		      nghttp2_data_source *src, void *ud)
 {
 	struct srv *sv = ud;
 	size_t n = sv->resp_len - sv->resp_off;
@@ -162,7 +162,8 @@ static void srv_init(struct srv *sv, uint32_t max_streams)
 	nghttp2_session_callbacks_set_on_stream_close_callback(cb, s_close);
 	assert_int_equal(nghttp2_session_server_new(&sv->s, cb, sv), 0);
 	nghttp2_session_callbacks_del(cb);
-	assert_int_equal(nghttp2_submit_settings(sv->s, NGHTTP2_FLAG_NONE, &iv, max_streams ? 1 : 0), 0);
+	assert_int_equal(
+	    nghttp2_submit_settings(sv->s, NGHTTP2_FLAG_NONE, &iv, max_streams ? 1 : 0), 0);
 }
 
 static struct t *t_new(uint32_t max_streams)
@@ -194,8 +195,9 @@ static void to_server(struct t *t)
 	assert_int_equal(dns_h2_flush(t->h, t->c2s), 0);
 	len = evbuffer_get_length(t->c2s);
 	if (len) {
-		assert_int_equal(nghttp2_session_mem_recv(t->sv.s, evbuffer_pullup(t->c2s, -1), len),
-				 (ssize_t)len);
+		assert_int_equal(
+		    nghttp2_session_mem_recv(t->sv.s, evbuffer_pullup(t->c2s, -1), len),
+		    (ssize_t)len);
 		evbuffer_drain(t->c2s, len);
 	}
 }
@@ -240,14 +242,19 @@ static void respond(struct t *t, int32_t id, const char *status, const char *cty
 	t->sv.resp = body;
 	t->sv.resp_len = len;
 	t->sv.resp_off = 0;
-	assert_int_equal(nghttp2_submit_response(t->sv.s, id, nv, ctype ? 2 : 1, len ? &dp : NULL), 0);
+	assert_int_equal(nghttp2_submit_response(t->sv.s, id, nv, ctype ? 2 : 1, len ? &dp : NULL),
+			 0);
 	pump(t);
 }
 
 static const uint8_t query[] = "\x00\x00\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00"
-			       "\x03www\x07" "example\x03" "com\x00\x00\x01\x00\x01";
+			       "\x03www\x07"
+			       "example\x03"
+			       "com\x00\x00\x01\x00\x01";
 static const uint8_t answer[] = "\x00\x00\x81\x80\x00\x01\x00\x01\x00\x00\x00\x00"
-				"\x03www\x07" "example\x03" "com\x00\x00\x01\x00\x01"
+				"\x03www\x07"
+				"example\x03"
+				"com\x00\x00\x01\x00\x01"
 				"\xc0\x0c\x00\x01\x00\x01\x00\x00\x01\x2c\x00\x04\xc0\x00\x02\x01";
 #define QLEN (sizeof(query) - 1)
 #define ALEN (sizeof(answer) - 1)
@@ -459,8 +466,10 @@ static void test_resets(void **state)
 	a = submit(t, &a);
 	b = submit(t, &b);
 	pump(t);
-	assert_int_equal(nghttp2_submit_rst_stream(t->sv.s, NGHTTP2_FLAG_NONE, a, NGHTTP2_REFUSED_STREAM), 0);
-	assert_int_equal(nghttp2_submit_rst_stream(t->sv.s, NGHTTP2_FLAG_NONE, b, NGHTTP2_INTERNAL_ERROR), 0);
+	assert_int_equal(
+	    nghttp2_submit_rst_stream(t->sv.s, NGHTTP2_FLAG_NONE, a, NGHTTP2_REFUSED_STREAM), 0);
+	assert_int_equal(
+	    nghttp2_submit_rst_stream(t->sv.s, NGHTTP2_FLAG_NONE, b, NGHTTP2_INTERNAL_ERROR), 0);
 	pump(t);
 	take(t, a, &a, -EAGAIN);
 	take(t, b, &b, -ECONNRESET);
@@ -474,10 +483,12 @@ static void test_resets(void **state)
 		     NGHTTP2_NV_FLAG_NONE},
 		};
 
-		assert_int_equal(nghttp2_submit_headers(t->sv.s, NGHTTP2_FLAG_NONE, a, NULL, nv, 2, NULL), 0);
+		assert_int_equal(
+		    nghttp2_submit_headers(t->sv.s, NGHTTP2_FLAG_NONE, a, NULL, nv, 2, NULL), 0);
 		pump(t);
 		assert_false(dns_h2_take(t->h, &(struct dns_h2_done){0}));
-		assert_int_equal(nghttp2_submit_rst_stream(t->sv.s, NGHTTP2_FLAG_NONE, a, NGHTTP2_NO_ERROR), 0);
+		assert_int_equal(
+		    nghttp2_submit_rst_stream(t->sv.s, NGHTTP2_FLAG_NONE, a, NGHTTP2_NO_ERROR), 0);
 		pump(t);
 	}
 	take(t, a, &a, -ECONNRESET);
@@ -578,7 +589,8 @@ static void test_goaway(void **state)
 	b = submit(t, &b);
 	c = submit(t, &c);
 	pump(t);
-	assert_int_equal(nghttp2_submit_goaway(t->sv.s, NGHTTP2_FLAG_NONE, a, NGHTTP2_NO_ERROR, NULL, 0), 0);
+	assert_int_equal(
+	    nghttp2_submit_goaway(t->sv.s, NGHTTP2_FLAG_NONE, a, NGHTTP2_NO_ERROR, NULL, 0), 0);
 	pump(t);
 	assert_true(dns_h2_draining(t->h));
 	assert_int_equal(dns_h2_room(t->h), 0);
@@ -631,13 +643,13 @@ static void test_free_busy(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_request),	   cmocka_unit_test(test_any_order),
+	    cmocka_unit_test(test_request),	    cmocka_unit_test(test_any_order),
 	    cmocka_unit_test(test_refused_answers), cmocka_unit_test(test_body_bound),
-	    cmocka_unit_test(test_bodies_bound),   cmocka_unit_test(test_header_bound),
-	    cmocka_unit_test(test_resets),
-	    cmocka_unit_test(test_max_streams),	   cmocka_unit_test(test_pending_cancel),
-	    cmocka_unit_test(test_cancel),	   cmocka_unit_test(test_goaway),
-	    cmocka_unit_test(test_garbage),	   cmocka_unit_test(test_free_busy),
+	    cmocka_unit_test(test_bodies_bound),    cmocka_unit_test(test_header_bound),
+	    cmocka_unit_test(test_resets),	    cmocka_unit_test(test_max_streams),
+	    cmocka_unit_test(test_pending_cancel),  cmocka_unit_test(test_cancel),
+	    cmocka_unit_test(test_goaway),	    cmocka_unit_test(test_garbage),
+	    cmocka_unit_test(test_free_busy),
 	};
 
 	return cmocka_run_group_tests_name("dns_h2", tests, NULL, NULL);

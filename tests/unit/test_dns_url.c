@@ -145,7 +145,8 @@ static void test_https_bad(void **state)
 	parse_bad("https://dns..example/dns-query", "is not");
 	parse_bad("https://user@dns.example/dns-query", "is not");
 	parse_bad("https://[fe80::1]/dns-query", "a link-local server needs its interface");
-	parse_bad("https://192.0.2.1/dns-query#", "#AUTH-NAME is a host name, for tls:// and https://");
+	parse_bad("https://192.0.2.1/dns-query#",
+		  "#AUTH-NAME is a host name, for tls:// and https://");
 	parse_bad("https://192.0.2.1/dns-query#not a name", "#AUTH-NAME is a host name");
 	/* A path only for https://, #AUTH-NAME only for tls:// and https://. */
 	parse_bad("tls://192.0.2.1/dns-query", "is not [SCHEME://]HOST[:PORT]");
@@ -176,11 +177,12 @@ static void test_cfg_https(void **state)
 	const struct dns_group *g;
 
 	(void)state;
-	c = load("listen 0.0.0.0:15000\nintercept udp 53 dns\n"
-		 "upstream boot udp://192.0.2.53\n"
-		 "upstream doh https://192.0.2.1/dns-query https://[2001:db8::1]:8443/q#doh.example "
-		 "https://dns.example https://[2001:db8::2]/x https://[fe80::1%lo]:444/\n",
-		 err, sizeof(err));
+	c = load(
+	    "listen 0.0.0.0:15000\nintercept udp 53 dns\n"
+	    "upstream boot udp://192.0.2.53\n"
+	    "upstream doh https://192.0.2.1/dns-query https://[2001:db8::1]:8443/q#doh.example "
+	    "https://dns.example https://[2001:db8::2]/x https://[fe80::1%lo]:444/\n",
+	    err, sizeof(err));
 	if (!c)
 		fail_msg("%s", err);
 	g = dns_group_find(dns_conf_get(c), "doh");
@@ -224,8 +226,9 @@ static void test_cfg_https(void **state)
 		 "upstream doh https://192.0.2.1/dns-query{?dns}\n",
 		 err, sizeof(err));
 	assert_null(c);
-	assert_non_null(strstr(err, ":3: upstream: 'https://192.0.2.1/dns-query{?dns}': PATH is '/' "
-				    "and URI path characters (at most 255)"));
+	assert_non_null(strstr(err,
+			       ":3: upstream: 'https://192.0.2.1/dns-query{?dns}': PATH is '/' "
+			       "and URI path characters (at most 255)"));
 }
 
 int main(void)
