@@ -4,9 +4,11 @@
  * (only TTL fields may change, to the promised values), then a query built
  * from the answer's question goes through dns_cache_put and dns_cache_get,
  * and the served answer must validate (by sluice and ldns), match the
- * query, and carry the serve-stale TTL. */
+ * query, and carry the serve-stale TTL. dns_answer_addrs (nftset) reads
+ * every input within bounds and returns at most what it was given room for. */
 
 #include <string.h>
+#include <sys/socket.h>
 
 #include "dns_cache.h"
 #include "dns_diff.h"
@@ -85,7 +87,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct dns_answer_info ai;
 	int rc = dns_answer_inspect(data, size, &ai);
+	struct dns_rr_addr addrs[4];
+	int na = dns_answer_addrs(data, size, addrs, 4);
 
+	CHECK(na == -EBADMSG || (na >= 0 && na <= 4));
+	for (int i = 0; i < na; i++)
+		CHECK(addrs[i].af == AF_INET || addrs[i].af == AF_INET6);
 	dns_diff_answer(data, size, rc, &ai);
 	if (rc != 0)
 		return 0;

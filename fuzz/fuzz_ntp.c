@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "ntp.h"
+#include "ratelimit.h"
 
 static void check(bool ok)
 {
@@ -76,7 +77,7 @@ static void fuzz_timestamps(const uint8_t *data, size_t size)
 
 static void fuzz_ratelimit(const uint8_t *data, size_t size)
 {
-	struct ntp_ratelimit *rl = ntp_ratelimit_new(1 + (size > 0 ? data[0] % 8 : 0), 3, 8);
+	struct ratelimit *rl = ratelimit_new(1 + (size > 0 ? data[0] % 8 : 0), 3, 8, false);
 	uint64_t now = 0;
 
 	if (!rl)
@@ -90,17 +91,17 @@ static void fuzz_ratelimit(const uint8_t *data, size_t size)
 			memset(&a4, 0, sizeof(a4));
 			a4.sin_family = AF_INET;
 			memcpy(&a4.sin_addr, data + i + 1, 4);
-			ntp_ratelimit_allow(rl, (const struct sockaddr *)&a4, now);
+			ratelimit_allow(rl, (const struct sockaddr *)&a4, now);
 		} else {
 			memset(&a6, 0, sizeof(a6));
 			a6.sin6_family = AF_INET6;
 			memcpy(&a6.sin6_addr.s6_addr[12], data + i + 1, 4);
 			a6.sin6_addr.s6_addr[10] = a6.sin6_addr.s6_addr[11] =
 			    data[i + 2] & 2 ? 0xff : 0;
-			ntp_ratelimit_allow(rl, (const struct sockaddr *)&a6, now);
+			ratelimit_allow(rl, (const struct sockaddr *)&a6, now);
 		}
 	}
-	ntp_ratelimit_free(rl);
+	ratelimit_free(rl);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -24,6 +24,34 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+/* The contract of tls_hello.h: a plain host name (lowercase letters,
+ * digits, '-', '_', '.'), or one that is not (sni_invalid) in presentation
+ * form: printable bytes other than '\\' and uppercase as they are, every
+ * other byte as \DDD, at most TLS_HELLO_SNI_TEXT_MAX characters. */
+static bool sni_text_ok(const char *sni)
+{
+	size_t len = strlen(sni);
+
+	if (len > TLS_HELLO_SNI_TEXT_MAX)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)sni[i];
+
+		if (c == '\\') {
+			if (i + 3 >= len || !(sni[i + 1] >= '0' && sni[i + 1] <= '2'))
+				return false;
+			if (!(sni[i + 2] >= '0' && sni[i + 2] <= '9') ||
+			    !(sni[i + 3] >= '0' && sni[i + 3] <= '9'))
+				return false;
+			i += 3;
+			continue;
+		}
+		if (c <= 0x20 || c >= 0x7f || (c >= 'A' && c <= 'Z'))
+			return false;
+	}
+	return true;
+}
+
 static void check(struct quic_sniff *s, enum quic_sniff_result r)
 {
 	const char *sni = quic_sniff_sni(s), *alpn[TLS_HELLO_ALPN_MAX];
@@ -31,14 +59,8 @@ static void check(struct quic_sniff *s, enum quic_sniff_result r)
 
 	if (r != QUIC_SNIFF_DONE && (sni || n))
 		abort();
-	if (sni) {
-		if (strlen(sni) > TLS_HELLO_SNI_MAX)
-			abort();
-		for (const char *c = sni; *c; c++)
-			if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '-' ||
-			      *c == '_' || *c == '.'))
-				abort();
-	}
+	if (sni && !sni_text_ok(sni))
+		abort();
 	for (size_t i = 0; i < n; i++)
 		if (strlen(alpn[i]) > TLS_HELLO_ALPN_LEN)
 			abort();

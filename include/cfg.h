@@ -52,8 +52,12 @@ struct cfg {
 	size_t n_ifaces;
 	struct addr_cidr bypass[CFG_MAX_BYPASS];
 	size_t n_bypass;
+	struct addr_cidr allow[CFG_MAX_BYPASS]; /* who may use the gateway (none: everyone) */
+	size_t n_allow;
+	unsigned relay_rate, relay_burst; /* relay-rate-limit per client (0: off) */
 	struct addr metrics;
 	bool has_metrics;
+	char *control; /* control socket path, or NULL */
 	char *hosts[CFG_MAX_HOSTS]; /* host names the config uses, resolved at run time */
 	size_t n_hosts;
 	struct addr bootstrap[CFG_MAX_BOOTSTRAP]; /* servers that resolve them (none: resolv.conf) */
@@ -67,6 +71,7 @@ struct cfg_ctx {
 	const char *file; /* interned in cfg->files */
 	unsigned line;
 	unsigned depth;
+	const char *only; /* cfg_load_only: the one directive read */
 	char *err;
 	size_t errlen;
 };
@@ -102,6 +107,13 @@ extern const struct cfg_module cfg_core_module;
  */
 struct cfg *cfg_load(const char *path, char *err, size_t errlen);
 
+/**
+ * Read only the lines of one directive (and includes), without the checks
+ * that need the whole file: how `sluice ctl` finds `control` without
+ * loading lists. Same errors as cfg_load for the lines it reads.
+ */
+struct cfg *cfg_load_only(const char *path, const char *directive, char *err, size_t errlen);
+
 /** Free a config and every module's settings; NULL is fine. */
 void cfg_free(struct cfg *cfg);
 
@@ -111,6 +123,12 @@ int cfg_error(struct cfg_ctx *ctx, const char *fmt, ...) SL_PRINTF(2, 3);
 /** Same, for a place other than the current line (checks in finish hooks). */
 int cfg_error_at(struct cfg_ctx *ctx, const char *file, unsigned line, const char *fmt, ...)
 	SL_PRINTF(4, 5);
+
+/** Does anything read the top tables and latencies (metrics or control)? */
+bool cfg_wants_stats(const struct cfg *cfg);
+
+/** May this client use the gateway (`allow`)? */
+bool cfg_client_allowed(const struct cfg *cfg, const struct addr *client);
 
 /** The UDP intercept for a destination port, or NULL. */
 const struct cfg_intercept *cfg_intercept_find(const struct cfg *cfg, uint16_t port);
@@ -154,6 +172,12 @@ int cfg_parse_num(struct cfg_ctx *ctx, const char *what, const char *s, uint64_t
 /** cfg_parse_num() into an unsigned field (max must fit an unsigned). */
 int cfg_parse_unsigned(struct cfg_ctx *ctx, const char *what, const char *s, unsigned min,
 		       unsigned max, unsigned *out);
+
+/**
+ * Parse `DIRECTIVE PER_SECOND [BURST]` (argv[0] is the directive); BURST
+ * defaults to twice the rate. 0 or an error reported.
+ */
+int cfg_parse_rate(struct cfg_ctx *ctx, int argc, char **argv, unsigned *rate, unsigned *burst);
 
 /** Name of a service, e.g. "dns". */
 const char *cfg_svc_name(enum svc_id id);

@@ -11,7 +11,7 @@
 
 #include "addr.h"
 
-enum clients_kind { CLIENTS_DNS_INFLIGHT, CLIENTS_DNS_TCP, CLIENTS_KINDS };
+enum clients_kind { CLIENTS_DNS_INFLIGHT, CLIENTS_DNS_TCP, CLIENTS_FLOWS, CLIENTS_KINDS };
 
 struct clients;
 

@@ -16,6 +16,8 @@
 	X(RX_NO_ORIGDST, "rx_no_origdst", "datagrams dropped: no original-destination cmsg")     \
 	X(RX_NO_SERVICE, "rx_no_service", "datagrams dropped: no intercept for the port")        \
 	X(RX_ERRORS, "rx_errors", "receive errors on listeners")                                 \
+	X(RX_DENIED, "rx_denied", "datagrams and connections dropped: the client is not in `allow`") \
+	X(RELAY_RATE_LIMITED, "relay_rate_limited", "relay and quic datagrams dropped by relay-rate-limit") \
 	X(RX_MISDELIVERED, "rx_misdelivered", "datagrams the kernel gave the wrong flow socket (re-dispatched)") \
 	X(FLOWS_CREATED, "flows_created", "sessions created")                                     \
 	X(FLOWS_EXPIRED, "flows_expired", "sessions ended by the idle timeout")                  \
@@ -73,13 +75,23 @@
 	X(DNS_UPSTREAM_HTTPS, "dns_upstream_https", "DNS queries sent to upstream servers over HTTPS (HTTP/2 streams)") \
 	X(DNS_UPSTREAM_IGNORED, "dns_upstream_ignored", "upstream DNS messages ignored: wrong ID or question (spoofing, or late)") \
 	X(DNS_UPSTREAM_TIMEOUTS, "dns_upstream_timeouts", "upstream DNS attempts unanswered within their share of the timeout") \
+	X(DNS_RATE_LIMITED, "dns_rate_limited", "DNS queries dropped (UDP) or refused (TCP) by dns-rate-limit") \
+	X(DNS_NO_AAAA, "dns_no_aaaa", "AAAA queries answered NODATA by a no-aaaa rule") \
+	X(DNS_SVCB_REWRITTEN, "dns_svcb_rewritten", "HTTPS/SVCB answers with ech or ipv6hint removed (no-ech, no-aaaa)") \
+	X(DNS_LEAKED_FOREIGN, "dns_leaked_foreign", "queries for `foreign` names a rule sent to a leak-check group") \
 	X(DNS_MERGED, "dns_merged", "DNS queries that joined an identical query already waiting for an upstream") \
 	X(DNS_CLIENT_LIMITED, "dns_client_limited", "DNS queries dropped or refused: the client had dns-inflight-per-client waiting") \
 	X(DNS_TCP_ACCEPTED, "dns_tcp_accepted", "DNS over TCP connections accepted") \
 	X(DNS_TCP_REFUSED, "dns_tcp_refused", "DNS over TCP connections refused: a connection cap, or a loop") \
 	X(DNS_TCP_CLOSED_IDLE, "dns_tcp_closed_idle", "DNS over TCP connections closed after dns-tcp-idle-timeout") \
 	X(DNS_TCP_ERRORS, "dns_tcp_errors", "DNS over TCP connections closed on a framing error or an unread backlog") \
-	X(DNS_UPSTREAM_NOFD, "dns_upstream_nofd", "upstream DNS attempts not made: the descriptor budget was used up")
+	X(DNS_UPSTREAM_NOFD, "dns_upstream_nofd", "upstream DNS attempts not made: the descriptor budget was used up") \
+	X(DNS_QLOG_LINES, "dns_query_log_lines", "lines written to the query log") \
+	X(DNS_QLOG_DROPPED, "dns_query_log_dropped", "query log lines lost: the file could not be opened or written") \
+	X(DNS_NFTSET_ADDED, "dns_nftset_added", "answer addresses added to nftsets (the kernel acknowledged them)") \
+	X(DNS_NFTSET_DEDUPED, "dns_nftset_deduped", "answer addresses not sent again: already in the nftset with enough timeout left") \
+	X(DNS_NFTSET_BATCHES, "dns_nftset_batches", "netlink transactions sent to add addresses to nftsets (one per set per flush)") \
+	X(DNS_NFTSET_ERRORS, "dns_nftset_errors", "nftset failures: set lookups that failed or found an unusable set, and addresses not added")
 
 #ifndef CTR_LIST_DNS
 #define CTR_LIST_DNS(X)
@@ -89,6 +101,7 @@
 	X(QUIC_FLOWS, "quic_flows", "QUIC flows seen")                                           \
 	X(QUIC_SNI, "quic_sni", "QUIC flows whose SNI was read")                                 \
 	X(QUIC_NOSNI, "quic_nosni", "QUIC flows decided without an SNI")                          \
+	X(QUIC_ECH, "quic_ech", "QUIC ClientHellos with Encrypted ClientHello (rules saw only the outer name)") \
 	X(QUIC_NOT_QUIC, "quic_not_quic", "flows on a quic port that were not QUIC v1/v2 Initials") \
 	X(QUIC_GIVEUP, "quic_giveup", "QUIC flows whose ClientHello hit a sniffing bound")        \
 	X(QUIC_SNIFF_TIMEOUT, "quic_sniff_timeout", "QUIC flows decided at the sniffing timeout") \

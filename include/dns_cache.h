@@ -63,11 +63,25 @@ void dns_cache_clear(struct dns_cache *c);
  */
 void dns_cache_set_ttl(struct dns_cache *c, uint32_t min_ttl, uint32_t max_ttl);
 
+/**
+ * Drop every entry for the name lname (lowercase wire form, lname_len
+ * bytes), whatever its type, class and flags; returns how many.
+ */
+size_t dns_cache_flush_name(struct dns_cache *c, const uint8_t *lname, size_t lname_len);
+
 /** Serve expired answers up to window_s seconds past expiry (RFC 8767); 0 turns it off. */
 void dns_cache_set_stale(struct dns_cache *c, uint32_t window_s);
 
 /** Report prefetch (and refresh) on hits with under 10% of the TTL left. */
 void dns_cache_set_prefetch(struct dns_cache *c, bool on);
+
+/**
+ * Hold at most max_entries from now on (a reload's cache-size): the least
+ * recently used go at once when it shrinks; the byte budget follows
+ * (max_entries * 1024). Exact when max_entries is at least the shard count
+ * (every shard keeps room for one). Thread-safe.
+ */
+void dns_cache_set_capacity(struct dns_cache *c, size_t max_entries);
 
 /** Bound the memory held by entries (headers included); evicts at the next insert. */
 void dns_cache_set_max_bytes(struct dns_cache *c, size_t bytes);

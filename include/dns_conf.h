@@ -8,6 +8,7 @@
 #include "addr.h"
 #include "cfg.h"
 #include "dns_up.h"
+#include "nftset.h"
 
 struct match_set;
 struct list_hosts;
@@ -17,8 +18,22 @@ struct list_hosts;
 #define DNS_MAX_LISTEN 16
 
 /** `upstream NAME URL...` */
+/** How a group picks its servers (`upstream NAME policy=...`). */
+enum dns_policy { DNS_POLICY_ORDER, DNS_POLICY_PARALLEL, DNS_POLICY_FASTEST };
+
+/** What a group does with EDNS Client Subnet (`upstream NAME ecs=...`). */
+enum dns_ecs_mode { DNS_ECS_PASS, DNS_ECS_STRIP, DNS_ECS_SET };
+
+/** Bytes of an ECS option: code, length, family, source and scope prefix, an IPv6 address. */
+#define DNS_ECS_OPT_MAX (4 + 4 + 16)
+
 struct dns_group {
 	char *name;
+	enum dns_policy policy;
+	enum dns_ecs_mode ecs_mode;
+	uint8_t ecs_opt[DNS_ECS_OPT_MAX]; /* DNS_ECS_SET: the whole option */
+	size_t ecs_len;
+	bool leak_check; /* a domestic group: foreign names sent here are counted */
 	struct dns_up_server servers[DNS_MAX_SERVERS];
 	/* a host name to resolve at run time (servers[i] then holds its port
 	 * and transport only), or NULL */
@@ -76,6 +91,12 @@ struct dns_rule {
 	struct dns_addrs addrs;
 	uint32_t mark; /* quic-rule mark N */
 	int qaction;   /* quic-rule action, see quic service */
+	/* options after the action (dns_ruleopt.c) */
+	bool no_aaaa;  /* AAAA answered NODATA, ipv6hint removed from HTTPS/SVCB */
+	bool no_ech;   /* ech removed from HTTPS/SVCB answers */
+	int ttl;       /* ttl=N for address/hosts answers; -1: block-ttl */
+	uint8_t nftset[NFTSET_MAX_PER_RULE]; /* nftset SETS: indices into dns_conf.nftsets */
+	uint8_t n_nftset;
 };
 
 struct dns_conf {
@@ -100,17 +121,23 @@ struct dns_conf {
 	bool prefetch;
 	unsigned quic_sniff_ms; /* quic-sniff-timeout */
 	bool x20;		/* dns-0x20 */
+	unsigned rate, burst;	/* dns-rate-limit per client (0: off) */
 	unsigned max_udp;	/* max-udp-size */
 	unsigned inflight_per_client; /* dns-inflight-per-client */
 	unsigned tcp_max;	/* dns-tcp-max-connections */
 	unsigned tcp_per_client; /* dns-tcp-connections-per-client */
 	unsigned tcp_idle_s;	/* dns-tcp-idle-timeout */
 	char *bootstrap;	/* bootstrap GROUP, as written */
+	struct dns_rule foreign; /* foreign MATCHER (matcher NULL: none) */
 	char *tls_ca;		/* tls-ca FILE */
+	char *query_log;	/* query-log FILE, "syslog", or NULL */
 	struct ssl_ctx_st *tls_ctx; /* for every tls:// server of this config */
 	struct addr listen[DNS_MAX_LISTEN]; /* dns-listen */
 	char listen_if[DNS_MAX_LISTEN][16];  /* a link-local one's interface, looked up at start */
 	size_t n_listen;
+	struct nftset_spec *nftsets; /* every set the rules name, once each */
+	size_t n_nftsets;
+	unsigned nftset_min_timeout; /* nftset-min-timeout */
 };
 
 /** The DNS settings of a config (never NULL after cfg_load). */

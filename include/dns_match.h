@@ -12,7 +12,7 @@ struct match_hit;
 /** Parse a matcher (geosite:, list:, full:, domain:, keyword:, regexp:, qtype:, client:, all). */
 int dns_matcher_parse(struct cfg_ctx *ctx, struct dns_conf *d, const char *text, struct dns_rule *r);
 
-/** Parse a dns-rule action and its arguments. */
+/** Parse a dns-rule action, its arguments and the options after them (dns_ruleopt). */
 int dns_action_parse(struct cfg_ctx *ctx, struct dns_conf *d, int argc, char **argv,
 		     struct dns_rule *r);
 
@@ -47,5 +47,25 @@ bool dns_rule_matches(const struct dns_conf *d, const struct dns_rule *r, const 
 const struct dns_rule *dns_rules_eval(const struct dns_conf *d, const struct dns_rule *rules,
 				      size_t n, const char *name, size_t len, uint16_t qtype,
 				      const struct addr *client, struct match_hit *hit);
+
+/**
+ * Parse the options after a rule's action (no-aaaa, no-ech, ttl=N, ...),
+ * checking each fits the action. Returns 0 or reports FILE:LINE.
+ */
+int dns_ruleopt_parse(struct cfg_ctx *ctx, struct dns_conf *d, int argc, char **argv,
+		      struct dns_rule *r);
+
+/**
+ * Parse one option word of an `upstream` line (policy=, ecs=, leak-check):
+ * 1 when it was one, 0 when it is not an option (a server URL), -1 on an
+ * error (reported).
+ */
+int dns_group_opt_parse(struct cfg_ctx *ctx, struct dns_group *g, const char *word);
+
+/** "order", "parallel" or "fastest". */
+const char *dns_policy_name(enum dns_policy p);
+
+/** True when word starts a rule option (so it ends an action's arguments). */
+bool dns_ruleopt_is(const char *word);
 
 #endif

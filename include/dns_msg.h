@@ -281,6 +281,15 @@ int dns_build_upstream(const struct dns_query *q, const uint8_t *pkt, uint16_t i
 		       const uint8_t *qwire, bool edns, uint8_t *out, size_t outlen);
 
 /**
+ * dns_build_upstream with the ECS option given: ecs_opt[0..ecs_len) is a
+ * whole option (code, length, data) sent instead of the client's, or NULL
+ * to send none.
+ */
+int dns_build_upstream_ecs(const struct dns_query *q, uint16_t id, const uint8_t *qwire,
+			   bool edns, const uint8_t *ecs_opt, size_t ecs_len, uint8_t *out,
+			   size_t outlen);
+
+/**
  * Give every letter of the wire name w (len bytes) a random case from the
  * bits in rnd (at least len / 8 + 1 bytes) (draft-vixie-dnsext-dns0x20).
  */
@@ -322,5 +331,21 @@ struct dns_answer_src {
 int dns_build_answer(const struct dns_answer_src *a, const struct dns_query *q,
 		     const uint8_t *pkt, uint32_t elapsed_s, uint32_t min_ttl, uint32_t max_ttl,
 		     uint8_t *out, size_t outlen);
+
+/** An address record of an answer (dns_answer_addrs). */
+struct dns_rr_addr {
+	int af;		 /* AF_INET or AF_INET6 */
+	uint8_t addr[16]; /* 4 or 16 bytes used */
+	uint32_t ttl;	 /* as in the record; one with the top bit set reads 0 (RFC 2181) */
+};
+
+/**
+ * The A and AAAA records (class IN) in the answer section of pkt[0..len)
+ * that belong to the question: owned by its name, or by a name a CNAME
+ * before them leads to from it (resolvers write the chain in order).
+ * Addresses of other names an upstream adds are left out. At most max go
+ * to out. Returns how many, or -EBADMSG.
+ */
+int dns_answer_addrs(const uint8_t *pkt, size_t len, struct dns_rr_addr *out, size_t max);
 
 #endif

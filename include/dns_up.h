@@ -101,7 +101,17 @@ struct dns_up_env {
 struct dns_up_opts {
 	unsigned timeout_ms; /* the whole query, every server and retry (0: default) */
 	bool x20;	     /* random 0x20 case, echoed exactly */
+	/* EDNS Client Subnet: ecs (a whole option, copied) replaces the
+	 * client's; ecs_strip sends none; neither passes the client's on. A
+	 * REFUSED answer to a query with ECS is asked again without it (RFC
+	 * 7871 7.1.3). */
+	const uint8_t *ecs;
+	size_t ecs_len; /* at most DNS_UP_ECS_MAX */
+	bool ecs_strip;
 };
+
+/** Longest ECS option a group may set. */
+#define DNS_UP_ECS_MAX 24
 
 struct dns_up;
 struct dns_up_q;
@@ -144,6 +154,12 @@ struct dns_up *dns_up_new(const struct dns_up_env *env);
 int dns_up_send(struct dns_up *u, const struct dns_up_server *servers, size_t n,
 		const struct dns_up_opts *opts, const struct dns_query *q, const uint8_t *pkt,
 		dns_up_cb cb, void *arg, struct dns_up_q **h);
+
+/**
+ * During a dns_up_cb with status 0: the server that answered and how long
+ * its attempt took (microseconds). False outside a callback or after a failure.
+ */
+bool dns_up_answered_by(const struct dns_up *u, struct dns_up_server *sv, uint64_t *rtt_us);
 
 /** Drop a query whose callback has not run: it never will. */
 void dns_up_cancel(struct dns_up_q *h);

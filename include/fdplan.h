@@ -12,6 +12,7 @@
 /** What the process may use, derived from RLIMIT_NOFILE and the config. */
 struct fdplan {
 	unsigned long nofile;  /* the soft limit in force */
+	unsigned nworkers;     /* the workers it was made for */
 	unsigned max_sessions; /* sessions across all workers (at most `max-sessions`) */
 	unsigned max_per_client;
 	unsigned reply_cache;  /* unconnected reply sockets each worker may cache */

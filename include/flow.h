@@ -77,6 +77,12 @@ struct flow *flow_lookup(struct flow_table *t, const struct addr *client,
 struct flow *flow_insert(struct flow_table *t, const struct addr *client,
 			 const struct addr *origdst, unsigned timeout_s, uint64_t now_ms);
 
+/**
+ * Evict the least recently active flow of client (its IP) that no callback
+ * is running on (FLOW_END_EVICTED_CLIENT); false when there is none.
+ */
+bool flow_evict_client(struct flow_table *t, const struct addr *client);
+
 /** Mark a flow active now (moves it to the tail of its lists). */
 void flow_touch(struct flow_table *t, struct flow *f, uint64_t now_ms);
 

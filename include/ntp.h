@@ -166,28 +166,5 @@ uint64_t ntp_ts_from_timespec(const struct timespec *ts);
  */
 void ntp_ts_to_timespec(uint64_t ntp, struct timespec *ts);
 
-/** Per-client token buckets; single-threaded, each worker owns one. */
-struct ntp_ratelimit;
-
-/**
- * A rate limiter allowing each client rate_per_s requests a second on
- * average and burst at once. slots (rounded up to a power of two, at least 4)
- * bounds the memory: clients hash (SipHash, random key) into sets of 4 slots,
- * and a new client takes an empty slot of its set or the one seen least
- * recently. A client starts with a full bucket. Returns NULL when an argument
- * is 0, slots > 2^24, or out of memory.
- */
-struct ntp_ratelimit *ntp_ratelimit_new(unsigned rate_per_s, unsigned burst, size_t slots);
-
-/**
- * Take one token from client's bucket at monotonic time now_ms. Keyed by the
- * IP only (port ignored; IPv4-mapped IPv6 counts as IPv4; IPv6 by the whole
- * address: on a LAN the /64 is every client). False when the bucket is empty,
- * or client is NULL or neither AF_INET nor AF_INET6.
- */
-bool ntp_ratelimit_allow(struct ntp_ratelimit *rl, const struct sockaddr *client, uint64_t now_ms);
-
-/** Free a rate limiter; NULL is fine. */
-void ntp_ratelimit_free(struct ntp_ratelimit *rl);
 
 #endif

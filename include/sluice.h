@@ -18,6 +18,9 @@
 /** Monotonic time in milliseconds (CLOCK_MONOTONIC). */
 uint64_t sl_now_ms(void);
 
+/** Monotonic time in microseconds (CLOCK_MONOTONIC). */
+uint64_t sl_now_us(void);
+
 /** Parse an unsigned integer (decimal digits, or 0x hex) in [min, max]; 0 or -EINVAL/-ERANGE. */
 int sl_parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 

@@ -37,6 +37,12 @@ struct svc {
 	size_t (*sockets)(const struct cfg *c, struct svc_sock *out, size_t max);
 	/** Append Prometheus text for process-wide metrics (main thread); may be NULL. */
 	void (*metrics)(struct engine *e, struct evbuffer *out);
+	/**
+	 * A `sluice ctl` verb the engine does not know (main thread): append
+	 * "ok\n" and a body, or "error MESSAGE\n", to out and return true; false
+	 * when the verb is not this service's. May be NULL.
+	 */
+	bool (*ctl)(struct engine *e, const char *verb, const char *arg, struct evbuffer *out);
 	/** Per-worker set-up and tear-down; either may be NULL. */
 	int (*worker_init)(struct worker *w);
 	void (*worker_fini)(struct worker *w);

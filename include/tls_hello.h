@@ -36,6 +36,9 @@ struct tls_hello {
 	/** ... but it was not a plain LDH/underscore host name of at most
 	 *  TLS_HELLO_SNI_MAX (sni holds its escaped form, or ""). */
 	bool sni_invalid;
+	/** An encrypted_client_hello extension (ECH, 0xfe0d) was present: the
+	 *  SNI is then only the outer, public name. */
+	bool has_ech;
 	/** An ALPN extension was present (it may still list no usable name). */
 	bool has_alpn;
 	/** ALPN names kept, in the client's order, NUL-terminated. Names

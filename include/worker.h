@@ -16,6 +16,7 @@ struct engine;
 struct event_base;
 struct event;
 struct reply;
+struct stats;
 
 struct worker {
 	unsigned id;
@@ -35,6 +36,7 @@ struct worker {
 	struct event *reload_ev;
 	struct event *stop_ev;
 	struct ctr ctr;
+	struct stats *stats; /* top names, clients, latencies (stats.h) */
 	_Atomic size_t nflows; /* mirror of flow_count() for other threads */
 	void *svc_state[SVC_COUNT];
 	/* recvmmsg batch */
@@ -53,6 +55,13 @@ struct worker {
  */
 int worker_init(struct worker *w, struct engine *eng, unsigned id, const struct cfg *cfg,
 		const int *lis_fd, size_t n_lis, const struct svc_sock *socks, size_t n_socks);
+
+/**
+ * Switch to n listeners (worker thread, at a reload): listener j is the
+ * worker's own old listener keep[j] when keep[j] >= 0, else the socket
+ * fd[j] (the worker's from now on). Old listeners not kept are closed.
+ */
+void worker_set_listeners(struct worker *w, const int *fd, const int *keep, size_t n);
 
 /** Start its thread. */
 int worker_start(struct worker *w);

@@ -6,6 +6,12 @@
 # then runs every fuzz target under libFuzzer for FUZZ_SECONDS (20) each.
 # Run as root (the namespace tests need it).
 set -e
+# Root is needed (packages, namespaces); a user with sudo is asked for it here,
+# so the command reads the same for root (no sudo on a fresh Debian) and users.
+if [ "$(id -u)" != 0 ]; then
+	command -v sudo >/dev/null || { echo "$0: run as root (or install sudo)" >&2; exit 1; }
+	exec sudo -E sh "$0" "$@"
+fi
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 [ "${SKIP_SETUP:-0}" = 1 ] || sh scripts/setup-debian.sh

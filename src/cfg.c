@@ -104,6 +104,8 @@ static int run_line(struct cfg_ctx *ctx, char *line)
 			return cfg_error(ctx, "usage: include FILE");
 		return do_include(ctx, argv[1]);
 	}
+	if (ctx->only && strcmp(argv[0], ctx->only) != 0)
+		return 0;
 	d = cfg_directive_find(argv[0]);
 	if (!d)
 		return cfg_error(ctx, "unknown directive '%s'", argv[0]);
@@ -167,10 +169,11 @@ static int load_file(struct cfg_ctx *ctx, const char *path)
 	return rc;
 }
 
-struct cfg *cfg_load(const char *path, char *err, size_t errlen)
+/* The whole config, or (only set) the lines of one directive, unchecked. */
+static struct cfg *load(const char *path, const char *only, char *err, size_t errlen)
 {
 	struct cfg *cfg = calloc(1, sizeof(*cfg));
-	struct cfg_ctx ctx = {.cfg = cfg, .err = err, .errlen = errlen};
+	struct cfg_ctx ctx = {.cfg = cfg, .err = err, .errlen = errlen, .only = only};
 
 	if (!cfg) {
 		snprintf(err, errlen, "%s: out of memory", path);
@@ -181,6 +184,8 @@ struct cfg *cfg_load(const char *path, char *err, size_t errlen)
 			cfg_modules[m]->init(cfg);
 	if (load_file(&ctx, path) < 0)
 		goto fail;
+	if (only)
+		return cfg;
 	ctx.file = cfg->files[0];
 	ctx.line = 0;
 	for (size_t m = 0; cfg_modules[m]; m++)
@@ -190,6 +195,16 @@ struct cfg *cfg_load(const char *path, char *err, size_t errlen)
 fail:
 	cfg_free(cfg);
 	return NULL;
+}
+
+struct cfg *cfg_load(const char *path, char *err, size_t errlen)
+{
+	return load(path, NULL, err, errlen);
+}
+
+struct cfg *cfg_load_only(const char *path, const char *directive, char *err, size_t errlen)
+{
+	return load(path, directive, err, errlen);
 }
 
 void cfg_free(struct cfg *cfg)
@@ -303,6 +318,21 @@ int cfg_parse_host(struct cfg_ctx *ctx, const char *s, uint16_t default_port, co
 	*host = cfg_note_host(ctx, name);
 	*port = (uint16_t)p;
 	return *host ? 1 : -1;
+}
+
+bool cfg_wants_stats(const struct cfg *cfg)
+{
+	return cfg->has_metrics || cfg->control;
+}
+
+bool cfg_client_allowed(const struct cfg *cfg, const struct addr *client)
+{
+	if (!cfg->n_allow)
+		return true;
+	for (size_t i = 0; i < cfg->n_allow; i++)
+		if (addr_cidr_match(&cfg->allow[i], client))
+			return true;
+	return false;
 }
 
 const struct cfg_intercept *cfg_intercept_find_tcp(const struct cfg *cfg, uint16_t port)

@@ -8,6 +8,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 static const unsigned default_timeout[SVC_COUNT] = {
@@ -185,6 +186,36 @@ static int p_bypass(struct cfg_ctx *ctx, int argc, char **argv)
 	return 0;
 }
 
+static int p_allow(struct cfg_ctx *ctx, int argc, char **argv)
+{
+	struct cfg *c = ctx->cfg;
+
+	for (int i = 1; i < argc; i++) {
+		if (c->n_allow == CFG_MAX_BYPASS)
+			return cfg_error(ctx, "too many allow prefixes (at most %d)", CFG_MAX_BYPASS);
+		if (addr_cidr_parse(argv[i], &c->allow[c->n_allow]) < 0)
+			return cfg_error(ctx, "allow: '%s' is not an address or prefix", argv[i]);
+		c->n_allow++;
+	}
+	return 0;
+}
+
+/* PER_SECOND BURST, as dns-rate-limit and relay-rate-limit write it. */
+int cfg_parse_rate(struct cfg_ctx *ctx, int argc, char **argv, unsigned *rate, unsigned *burst)
+{
+	if (cfg_parse_unsigned(ctx, argv[0], argv[1], 1, 10000000, rate) < 0)
+		return -1;
+	*burst = *rate * 2;
+	if (argc == 3 && cfg_parse_unsigned(ctx, "burst", argv[2], 1, 100000000, burst) < 0)
+		return -1;
+	return 0;
+}
+
+static int p_relay_rate(struct cfg_ctx *ctx, int argc, char **argv)
+{
+	return cfg_parse_rate(ctx, argc, argv, &ctx->cfg->relay_rate, &ctx->cfg->relay_burst);
+}
+
 static int p_metrics(struct cfg_ctx *ctx, int argc, char **argv)
 {
 	if (addr_parse(argv[1], true, 0, &ctx->cfg->metrics) < 0)
@@ -193,10 +224,23 @@ static int p_metrics(struct cfg_ctx *ctx, int argc, char **argv)
 	return 0;
 }
 
+static int p_control(struct cfg_ctx *ctx, int argc, char **argv)
+{
+	struct sockaddr_un sun;
+
+	if (argv[1][0] != '/')
+		return cfg_error(ctx, "control: '%s' is not an absolute path", argv[1]);
+	if (strlen(argv[1]) >= sizeof(sun.sun_path))
+		return cfg_error(ctx, "control: path longer than %zu bytes", sizeof(sun.sun_path) - 1);
+	free(ctx->cfg->control);
+	ctx->cfg->control = strdup(argv[1]);
+	return ctx->cfg->control ? 0 : cfg_error(ctx, "out of memory");
+}
+
 static const struct cfg_directive core_directives[] = {
 	{"listen", 1, CFG_MAX_LISTEN, p_listen, "ADDR:PORT...", NULL,
 	 "Transparent listener(s) that nft's tproxy hands datagrams to. One per address family; "
-	 "a [::] listener beside a 0.0.0.0 one is IPv6-only."},
+	 "a [::] listener beside a 0.0.0.0 one is IPv6-only. A reload moves them."},
 	{"intercept", 3, 4, p_intercept, "udp|tcp PORT SERVICE [timeout=SECONDS]", NULL,
 	 "Hand datagrams whose original destination port is PORT to SERVICE (relay, dns, ntp, quic); "
 	 "`intercept tcp PORT dns` takes DNS over TCP. Idle timeout defaults: relay 60, dns 17, "
@@ -211,11 +255,13 @@ static const struct cfg_directive core_directives[] = {
 	 "After opening the listeners, switch to this user keeping only CAP_NET_ADMIN, CAP_NET_RAW "
 	 "and CAP_NET_BIND_SERVICE."},
 	{"workers", 1, 1, p_workers, "N|auto", "auto",
-	 "Worker threads, each with its own event loop and SO_REUSEPORT listeners (auto: one per CPU)."},
+	 "Worker threads, each with its own event loop and SO_REUSEPORT listeners (auto: one per "
+	 "CPU). A reload changes the count."},
 	{"max-sessions", 1, 1, p_max_sessions, "N", "65536",
 	 "Most sessions held at once (split evenly across workers); the least recently active is evicted."},
 	{"max-sessions-per-client", 1, 1, p_max_per_client, "N", "1024",
-	 "Most sessions one client address may hold (per worker share); its least recently active is evicted."},
+	 "Most sessions one client (an IPv4 address, an IPv6 /64) may hold across every worker; its "
+	 "least recently active is evicted."},
 	{"recv-batch", 1, 1, p_recv_batch, "N", "32", "Datagrams read per recvmmsg call."},
 	{"fail-closed", 1, 1, p_fail_closed, "yes|no", "no",
 	 "In `sluice rules`: drop intercepted datagrams when sluice is not running (default: they pass "
@@ -230,8 +276,20 @@ static const struct cfg_directive core_directives[] = {
 	{"bypass", 1, CFG_MAX_ARGS - 1, p_bypass, "PREFIX...", NULL,
 	 "In `sluice rules`: never intercept datagrams to these destinations (besides local, "
 	 "loopback, link-local and multicast ones, which are always left alone)."},
+	{"allow", 1, CFG_MAX_ARGS - 1, p_allow, "PREFIX...", "everyone",
+	 "Only these clients may use the gateway's services; datagrams and connections from others "
+	 "are dropped and counted (rx_denied)."},
+	{"relay-rate-limit", 1, 2, p_relay_rate, "PER_SECOND [BURST]", "off",
+	 "Datagrams a client (an IPv4 address, an IPv6 /64) may send through relay and quic flows, "
+	 "across every worker; more are dropped and counted (relay_rate_limited). BURST: 2x."},
 	{"metrics", 1, 1, p_metrics, "ADDR:PORT", NULL,
-	 "Serve counters in Prometheus text format over HTTP at ADDR:PORT (/metrics)."},
+	 "Serve counters in Prometheus text format over HTTP at ADDR:PORT (/metrics), with upstream "
+	 "latency histograms, and a status page at / (counters, queries per second, top names, "
+	 "clients and blocked names, upstream latency, QUIC server names; it refreshes itself)."},
+	{"control", 1, 1, p_control, "PATH", "off",
+	 "A Unix socket (mode 0600) for `sluice ctl`: stats, flush [NAME], dump, reload, top. "
+	 "Made before privileges are dropped (its directory too, when missing); a stale socket "
+	 "file is replaced."},
 	{NULL, 0, 0, NULL, NULL, NULL, NULL},
 };
 
@@ -267,6 +325,7 @@ static int core_finish(struct cfg_ctx *ctx)
 static void core_free(struct cfg *c)
 {
 	free(c->user);
+	free(c->control);
 	for (size_t i = 0; i < c->n_ifaces; i++)
 		free(c->ifaces[i]);
 }

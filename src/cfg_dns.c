@@ -99,7 +99,7 @@ static int p_upstream(struct cfg_ctx *ctx, int argc, char **argv)
 
 	if (dns_group_find(d, argv[1]))
 		return cfg_error(ctx, "upstream: group '%s' is defined twice", argv[1]);
-	if (argc - 2 > DNS_MAX_SERVERS)
+	if (argc - 2 > DNS_MAX_SERVERS + 3)
 		return cfg_error(ctx, "upstream: at most %d servers a group", DNS_MAX_SERVERS);
 	/* Rules point into groups[]: every group must exist before the first rule. */
 	if (d->n_rules || d->n_quic_rules)
@@ -115,9 +115,20 @@ static int p_upstream(struct cfg_ctx *ctx, int argc, char **argv)
 	g->index = (unsigned)d->n_groups;
 	if (strlen(argv[1]) > 64)
 		return cfg_error(ctx, "upstream: group names are at most 64 characters");
-	for (int i = 2; i < argc; i++)
+	for (int i = 2, rc; i < argc; i++) {
+		/* options first, then the servers */
+		rc = g->n ? 0 : dns_group_opt_parse(ctx, g, argv[i]);
+		if (rc < 0)
+			return -1;
+		if (rc > 0)
+			continue;
+		if (g->n == DNS_MAX_SERVERS)
+			return cfg_error(ctx, "upstream: at most %d servers a group", DNS_MAX_SERVERS);
 		if (add_server(ctx, g, argv[i]) < 0)
 			return -1;
+	}
+	if (g->n == 0)
+		return cfg_error(ctx, "upstream: group '%s' has no server", argv[1]);
 	g->name = strdup(argv[1]);
 	if (!g->name)
 		return cfg_error(ctx, "out of memory");
@@ -130,6 +141,16 @@ static int set_path(struct cfg_ctx *ctx, char **dst, const char *arg)
 	free(*dst);
 	*dst = cfg_path(ctx, arg);
 	return *dst ? 0 : cfg_error(ctx, "out of memory");
+}
+
+static int p_query_log(struct cfg_ctx *ctx, int argc, char **argv)
+{
+	if (strcmp(argv[1], "syslog") == 0) {
+		free(dc(ctx)->query_log);
+		dc(ctx)->query_log = strdup("syslog");
+		return dc(ctx)->query_log ? 0 : cfg_error(ctx, "out of memory");
+	}
+	return set_path(ctx, &dc(ctx)->query_log, argv[1]);
 }
 
 static int p_geosite(struct cfg_ctx *ctx, int argc, char **argv)
@@ -262,6 +283,21 @@ static int p_prefetch(struct cfg_ctx *ctx, int argc, char **argv)
 	return cfg_parse_bool(ctx, argv[1], &dc(ctx)->prefetch);
 }
 
+static int p_foreign(struct cfg_ctx *ctx, int argc, char **argv)
+{
+	struct dns_conf *d = dc(ctx);
+
+	if (d->foreign.matcher)
+		return cfg_error(ctx, "foreign: given twice");
+	d->foreign.file = ctx->file;
+	d->foreign.line = ctx->line;
+	if (dns_matcher_parse(ctx, d, argv[1], &d->foreign) < 0)
+		return -1;
+	if (d->foreign.mtype != DNS_M_SET && d->foreign.mtype != DNS_M_LIST)
+		return cfg_error(ctx, "foreign: needs a name matcher (geosite:, list:, domain:, ...)");
+	return 0;
+}
+
 static int p_tls_ca(struct cfg_ctx *ctx, int argc, char **argv)
 {
 	return set_path(ctx, &dc(ctx)->tls_ca, argv[1]);
@@ -330,6 +366,11 @@ static int pick_bootstrap(struct cfg_ctx *ctx, struct dns_conf *d)
 	return 0;
 }
 
+static int p_rate(struct cfg_ctx *ctx, int argc, char **argv)
+{
+	return cfg_parse_rate(ctx, argc, argv, &dc(ctx)->rate, &dc(ctx)->burst);
+}
+
 static int p_0x20(struct cfg_ctx *ctx, int argc, char **argv)
 {
 	return cfg_parse_bool(ctx, argv[1], &dc(ctx)->x20);
@@ -356,6 +397,12 @@ static int p_tcp_per_client(struct cfg_ctx *ctx, int argc, char **argv)
 {
 	return cfg_parse_unsigned(ctx, "dns-tcp-connections-per-client", argv[1], 1, 1000000,
 				  &dc(ctx)->tcp_per_client);
+}
+
+static int p_nftset_min(struct cfg_ctx *ctx, int argc, char **argv)
+{
+	return cfg_parse_unsigned(ctx, "nftset-min-timeout", argv[1], 1, 604800,
+				  &dc(ctx)->nftset_min_timeout);
 }
 
 static int p_tcp_idle(struct cfg_ctx *ctx, int argc, char **argv)
@@ -421,13 +468,13 @@ static int p_dns_listen(struct cfg_ctx *ctx, int argc, char **argv)
 }
 
 static const struct cfg_directive dns_directives[] = {
-	{"upstream", 2, 1 + DNS_MAX_SERVERS, p_upstream, "NAME URL...", NULL,
+	{"upstream", 2, 4 + DNS_MAX_SERVERS, p_upstream, "NAME [OPTIONS] URL...", NULL,
 	 "An upstream group: servers tried in order (failover). Each UDP query leaves from a fresh "
 	 "socket (random source port) with a random ID and EDNS (1232 bytes); answers truncated "
 	 "over UDP are fetched again over TCP. URL: [udp://|tcp://]HOST[:PORT], "
 	 "tls://HOST[:PORT][#AUTH-NAME], https://HOST[:PORT][/PATH][#AUTH-NAME] (DNS over HTTPS, "
-	 "HTTP/2); HOST is an address, or a name resolved through the bootstrap group. Its "
-	 "sockets carry `mark`."},
+	 "HTTP/2); HOST is an address, or a name resolved through the bootstrap group. OPTIONS: "
+	 "policy=order|parallel|fastest, ecs=ADDR/LEN|strip, leak-check. Its sockets carry `mark`."},
 	{"geosite", 1, 1, p_geosite, "FILE", NULL,
 	 "A geosite.dat (v2ray/Xray format) for geosite:CODE[@attr] matchers; only the codes the "
 	 "rules name are kept in memory."},
@@ -438,14 +485,16 @@ static const struct cfg_directive dns_directives[] = {
 	 "hosts, adblock (||d^, @@||d^ exceptions), plain (one domain a line)."},
 	{"hosts", 1, 1, p_hosts, "FILE", NULL,
 	 "A hosts file the `hosts` action answers from (several allowed)."},
-	{"dns-rule", 2, 2 + DNS_MAX_ADDRS * 2, p_rule, "MATCHER ACTION [ARGS]", NULL,
+	{"dns-rule", 2, CFG_MAX_ARGS - 1, p_rule, "MATCHER ACTION [ARGS] [OPTIONS]", NULL,
 	 "First match wins. MATCHER: geosite:CODE[@attr], list:NAME, full:D, domain:D, keyword:K, "
 	 "regexp:R, qtype:TYPE, client:CIDR, all. ACTION: forward GROUP, passthrough, "
-	 "block nxdomain|refused|zero|drop, address IP..., hosts."},
+	 "block nxdomain|refused|zero|drop, address IP..., hosts. OPTIONS: no-aaaa, no-ech, ttl=N, "
+	 "nftset FAMILY#TABLE#SET[,...] (answer addresses into nftables sets)."},
 	{"upstream-timeout", 1, 1, p_timeout, "MS", "2500",
 	 "Time a query may spend on its upstream group before the client gets SERVFAIL."},
 	{"cache-size", 1, 1, p_cache_size, "N", "10000",
-	 "Answers the DNS cache holds (0: no cache); least recently used are evicted."},
+	 "Answers the DNS cache holds (0: no cache); least recently used are evicted. A reload "
+	 "resizes it (shrinking drops the least recently used at once)."},
 	{"min-ttl", 1, 1, p_min_ttl, "SECONDS", "0", "Cached answers are kept at least this long."},
 	{"max-ttl", 1, 1, p_max_ttl, "SECONDS", "86400", "Cached answers are kept at most this long."},
 	{"block-ttl", 1, 1, p_block_ttl, "SECONDS", "300",
@@ -454,12 +503,18 @@ static const struct cfg_directive dns_directives[] = {
 	 "Answer from an expired cache entry (TTL 30) while refreshing it (RFC 8767)."},
 	{"prefetch", 1, 1, p_prefetch, "yes|no", "no",
 	 "Refresh a cache entry in the background when a hit finds under 10% of its TTL left."},
+	{"foreign", 1, 1, p_foreign, "MATCHER", NULL,
+	 "Names that must not reach a domestic resolver (e.g. geosite:geolocation-!cn): a rule "
+	 "sending one to a group marked leak-check is counted (dns_leaked_foreign)."},
 	{"tls-ca", 1, 1, p_tls_ca, "FILE", NULL,
 	 "PEM certificates trusted for tls:// and https:// upstreams besides the system's store "
 	 "(a private CA)."},
 	{"bootstrap", 1, 1, p_bootstrap, "GROUP", "the first group of addresses",
 	 "The upstream group whose servers resolve host names given in `upstream` and "
 	 "`ntp-redirect` (at start, and again when their TTL runs out)."},
+	{"dns-rate-limit", 1, 2, p_rate, "PER_SECOND [BURST]", "off",
+	 "DNS queries a client (an IPv4 address, an IPv6 /64) may send, across every worker; more "
+	 "are dropped (UDP) or refused (TCP) and counted (dns_rate_limited). BURST: 2x."},
 	{"dns-0x20", 1, 1, p_0x20, "yes|no", "no",
 	 "Ask upstreams with a random upper/lower case pattern in the name and take only answers "
 	 "that echo it exactly (more bits an off-path spoofer must guess)."},
@@ -479,6 +534,14 @@ static const struct cfg_directive dns_directives[] = {
 	 "Also answer DNS (UDP and TCP) sent to the gateway's own address, e.g. the one DHCP hands "
 	 "out; a link-local IPv6 address needs its interface ([fe80::1%br-lan]:53). Port 53 by "
 	 "default. Needs a restart to change."},
+	{"query-log", 1, 1, p_query_log, "FILE|syslog", "off",
+	 "One line per DNS query: time, client, name, type, action, the deciding rule (FILE:LINE), "
+	 "group, the server that answered, rcode, cache (hit, stale, miss), latency in ms. FILE "
+	 "is appended to and opened again on SIGUSR2 (for logrotate); it must be writable by "
+	 "`user`. syslog: one message per query (LOG_DAEMON, info), which costs more."},
+	{"nftset-min-timeout", 1, 1, p_nftset_min, "SECONDS", "60",
+	 "Least timeout an address gets in an nftset (a rule's `nftset` option): the answer's TTL, "
+	 "but at least this, so a short TTL does not drop a destination while it is in use."},
 	{NULL, 0, 0, NULL, NULL, NULL, NULL},
 };
 
@@ -498,6 +561,7 @@ static void dns_init(struct cfg *c)
 	d->tcp_max = 512;
 	d->tcp_per_client = 32;
 	d->tcp_idle_s = 10;
+	d->nftset_min_timeout = 60;
 }
 
 static int dns_finish(struct cfg_ctx *ctx)
@@ -521,6 +585,7 @@ static void dns_free(struct cfg *c)
 		return;
 	for (size_t i = 0; i < d->n_rules; i++)
 		dns_rule_fini(&d->rules[i]);
+	dns_rule_fini(&d->foreign);
 	for (size_t i = 0; i < d->n_quic_rules; i++)
 		dns_rule_fini(&d->quic_rules[i]);
 	for (size_t i = 0; i < d->n_lists; i++)
@@ -532,6 +597,7 @@ static void dns_free(struct cfg *c)
 	}
 	dns_up_tls_ctx_free(d->tls_ctx);
 	free(d->tls_ca);
+	free(d->query_log);
 	for (size_t i = 0; i < d->n_hosts_files; i++)
 		free(d->hosts_files[i]);
 	list_hosts_free(d->hosts);
@@ -543,6 +609,7 @@ static void dns_free(struct cfg *c)
 	free(d->geosite);
 	free(d->geosite_dir);
 	free(d->bootstrap);
+	free(d->nftsets);
 	free(d);
 	c->svc[SVC_DNS] = NULL;
 }

@@ -20,7 +20,11 @@
 #include "list_text.h"
 #include "log.h"
 #include "match.h"
+#include "nftset.h"
 #include "ownsock.h"
+#include "qlog.h"
+#include "ratelimit.h"
+#include "stats.h"
 #include "reply.h"
 #include "resolve.h"
 #include "svc.h"
@@ -110,27 +114,54 @@ static size_t expand_hosts(struct dns_worker *dw, const struct dns_group *g,
 	return n;
 }
 
+/* A foreign name (the `foreign` matcher) routed to a group marked
+ * leak-check (a domestic resolver) has leaked: counted. */
+static void leak_check(struct dns_worker *dw, const struct dns_group *g, const struct dns_query *q)
+{
+	const struct dns_conf *d = dns_wconf(dw);
+
+	if (g->leak_check && d->foreign.matcher &&
+	    dns_rule_matches(d, &d->foreign, q->name, q->name_len, q->qtype, NULL, NULL))
+		ctr_inc(&dw->w->ctr, CTR_DNS_LEAKED_FOREIGN);
+}
+
+/* A rule's nftsets get the addresses of the answer in dw->out (n bytes:
+ * the cache's or a local one, TTLs as the client gets them) before it goes. */
+static void answer_nftset(struct dns_worker *dw, const struct dns_rule *r, int n)
+{
+	uint32_t refs[NFTSET_MAX_PER_RULE];
+	uint8_t k = dns_nftset_refs(dw, r, refs);
+
+	if (k && n > 0)
+		dns_nftset_answer(dw, refs, k, dw->out, (size_t)n, 0, UINT32_MAX, true);
+}
+
 static void forward(struct dns_worker *dw, const struct dns_src *src, const struct dns_rule *r,
-		    const struct dns_query *q, const uint8_t *pkt, size_t len)
+		    const struct dns_query *q, const uint8_t *pkt, size_t len, struct dns_note *note)
 {
 	const struct dns_conf *d = dns_wconf(dw);
 	struct ctr *ctr = &dw->w->ctr;
 	bool pass = r ? r->atype == DNS_A_PASSTHROUGH : d->n_groups == 0;
 	/* Passthrough answers depend on the resolver asked, which the cache key
 	 * does not hold: they are not shared. */
-	bool cache_ok = dw->sh->cache && !pass && !client_dependent(d, r);
+	bool cache_ok = d->cache_size && !pass && !client_dependent(d, r);
 	struct dns_up_server pass_sv, exp[DNS_UP_MAX_SERVERS];
 	struct dns_dest dest;
 	struct dns_cache_hit hit = {0};
 	int n;
 
+	if (!pass) /* a cache hit says which group's answer it is too */
+		dns_note_group(note, (r ? r->group : &d->groups[0])->name);
 	if (cache_ok) {
 		n = dns_cache_get(dw->sh->cache, q, pkt, dw->out, sizeof(dw->out), sl_now_ms(), &hit);
 		if (n > 0) {
 			ctr_inc(ctr, CTR_DNS_CACHE_HITS);
 			if (hit.truncated)
 				ctr_inc(ctr, CTR_DNS_TRUNCATED);
+			answer_nftset(dw, r, n);
 			dns_deliver(dw, src, n);
+			dns_note_done(dw, src, note, q, n, hit.stale ? DNS_NOTE_STALE : DNS_NOTE_HIT,
+				      NULL);
 			if (!hit.refresh)
 				return;
 			ctr_inc(ctr, CTR_DNS_PREFETCH);
@@ -144,38 +175,52 @@ static void forward(struct dns_worker *dw, const struct dns_src *src, const stru
 		/* The resolver the client asked: the original destination. A query
 		 * to the gateway itself (dns-listen) has no other resolver to go to. */
 		if (!src || src->to_gateway) {
-			if (src)
+			if (src) {
 				send_error(dw, src, q, pkt, DNS_RCODE_REFUSED);
+				dns_note_done(dw, src, note, q, 4, DNS_NOTE_NOCACHE, NULL);
+			}
 			return;
 		}
 		pass_sv = (struct dns_up_server){.addr = src->local, .proto = DNS_PROTO_UDP};
-		dest = (struct dns_dest){&pass_sv, 1, NULL};
+		dest = (struct dns_dest){.servers = &pass_sv, .n = 1};
 	} else {
 		const struct dns_group *g = r ? r->group : &d->groups[0];
 
 		ctr_inc(ctr, CTR_DNS_FORWARDED);
-		dest = (struct dns_dest){g->servers, g->n, g->name};
+		dest = (struct dns_dest){.servers = g->servers, .n = g->n, .group = g->name,
+					 .policy = g->policy,
+					 .ecs = g->ecs_mode == DNS_ECS_SET ? g->ecs_opt : NULL,
+					 .ecs_len = g->ecs_mode == DNS_ECS_SET ? g->ecs_len : 0,
+					 .ecs_strip = g->ecs_mode == DNS_ECS_STRIP};
+		leak_check(dw, g, q);
 		if (g->has_hosts)
 			dest.n = expand_hosts(dw, g, exp);
 		dest.servers = g->has_hosts ? exp : g->servers;
 	}
-	dns_pend_forward(dw->pend, src, q, pkt, len, &dest, cache_ok);
+	if (r)
+		dest.opts = (uint8_t)((r->no_ech ? DNS_DEST_NO_ECH : 0) |
+				      (r->no_aaaa ? DNS_DEST_NO_IPV6HINT : 0));
+	dest.n_nft = dns_nftset_refs(dw, r, dest.nft);
+	dns_pend_forward(dw->pend, src, q, pkt, len, &dest, cache_ok, note);
 }
 
 static void answer_local(struct dns_worker *dw, const struct dns_src *src, const struct dns_rule *r,
-			 const struct dns_query *q, const uint8_t *pkt)
+			 const struct dns_query *q, const uint8_t *pkt, const struct dns_note *note)
 {
 	const struct dns_conf *d = dns_wconf(dw);
 	struct in_addr v4[DNS_MAX_ADDRS];
 	struct in6_addr v6[DNS_MAX_ADDRS];
 	struct dns_addr_list al = {0};
+	uint32_t ttl = r->ttl >= 0 ? (uint32_t)r->ttl : d->block_ttl;
 	int n = -1, c4, c6;
 
 	switch (r->atype) {
 	case DNS_A_BLOCK:
 		ctr_inc(&dw->w->ctr, CTR_DNS_BLOCKED);
+		if (dw->stats)
+			topk_add(dw->stats->top[STATS_BLOCKED], q->name, q->name_len);
 		if (r->block == DNS_BLOCK_DROP)
-			return;
+			break;
 		if (r->block == DNS_BLOCK_ZERO)
 			n = dns_build_block_zero(q, pkt, d->block_ttl, dw->out, sizeof(dw->out));
 		else if (r->block == DNS_BLOCK_NXDOMAIN)
@@ -185,23 +230,39 @@ static void answer_local(struct dns_worker *dw, const struct dns_src *src, const
 		break;
 	case DNS_A_ADDRESS:
 		ctr_inc(&dw->w->ctr, CTR_DNS_LOCAL_ANSWERS);
-		al = (struct dns_addr_list){r->addrs.v4, r->addrs.n4, r->addrs.v6, r->addrs.n6};
-		n = dns_build_address(q, pkt, &al, d->block_ttl, dw->out, sizeof(dw->out));
+		al = (struct dns_addr_list){r->addrs.v4, r->addrs.n4, r->addrs.v6,
+					    r->no_aaaa ? 0 : r->addrs.n6};
+		n = dns_build_address(q, pkt, &al, ttl, dw->out, sizeof(dw->out));
 		break;
 	case DNS_A_HOSTS:
 		ctr_inc(&dw->w->ctr, CTR_DNS_LOCAL_ANSWERS);
 		c4 = list_hosts_lookup(d->hosts, q->name, q->name_len, AF_INET, v4, DNS_MAX_ADDRS);
 		c6 = list_hosts_lookup(d->hosts, q->name, q->name_len, AF_INET6, v6, DNS_MAX_ADDRS);
 		al = (struct dns_addr_list){v4, (size_t)SL_MAX(0, SL_MIN(c4, DNS_MAX_ADDRS)), v6,
-					    (size_t)SL_MAX(0, SL_MIN(c6, DNS_MAX_ADDRS))};
-		n = dns_build_address(q, pkt, &al, d->block_ttl, dw->out, sizeof(dw->out));
+					    r->no_aaaa ? 0 : (size_t)SL_MAX(0, SL_MIN(c6, DNS_MAX_ADDRS))};
+		n = dns_build_address(q, pkt, &al, ttl, dw->out, sizeof(dw->out));
 		break;
 	default:
 		return;
 	}
 	if (n > 0 && (dw->out[2] & (DNS_F_TC >> 8)))
 		ctr_inc(&dw->w->ctr, CTR_DNS_TRUNCATED);
+	answer_nftset(dw, r, n);
 	dns_deliver(dw, src, n);
+	dns_note_done(dw, src, note, q, n, DNS_NOTE_NOCACHE, NULL);
+}
+
+/* no-aaaa: an AAAA query gets NODATA at once (the name exists, without IPv6). */
+static void no_aaaa(struct dns_worker *dw, const struct dns_src *src, const struct dns_query *q,
+		    const uint8_t *pkt, const struct dns_note *note)
+{
+	static const struct dns_addr_list none;
+	int n = dns_build_address(q, pkt, &none, dns_wconf(dw)->block_ttl, dw->out,
+				  sizeof(dw->out));
+
+	ctr_inc(&dw->w->ctr, CTR_DNS_NO_AAAA);
+	dns_deliver(dw, src, n);
+	dns_note_done(dw, src, note, q, n, DNS_NOTE_NOCACHE, NULL);
 }
 
 /* A query from one of sluice's own upstream sockets came back in: the mark
@@ -223,18 +284,88 @@ static bool looped(struct dns_worker *dw, const struct dns_src *src)
 	return true;
 }
 
+/* dns-rate-limit: may this client's query go on? */
+static bool rate_ok(struct dns_worker *dw, const struct dns_src *src)
+{
+	struct dns_shared *sh = dw->sh;
+	bool ok;
+
+	pthread_mutex_lock(&sh->rl_lock);
+	ok = !sh->rl || ratelimit_allow(sh->rl, &src->client.u.sa, sl_now_ms());
+	pthread_mutex_unlock(&sh->rl_lock);
+	return ok;
+}
+
+/* (Re)make the limiter when the config's rates differ from its own. */
+static void rate_apply(struct dns_shared *sh, const struct dns_conf *d)
+{
+	struct ratelimit *rl = NULL;
+
+	if (d->rate == sh->rate && d->burst == sh->burst)
+		return;
+	if (d->rate && !(rl = ratelimit_new(d->rate, d->burst, 16384, true)))
+		return; /* out of memory: the old limits stay */
+	pthread_mutex_lock(&sh->rl_lock);
+	ratelimit_free(sh->rl);
+	sh->rl = rl;
+	sh->rate = d->rate;
+	sh->burst = d->burst;
+	pthread_mutex_unlock(&sh->rl_lock);
+}
+
+/* The top names and clients (when something reads them). */
+static void count_query(struct dns_worker *dw, const struct dns_src *src,
+			const struct dns_query *q)
+{
+	uint8_t key[17];
+
+	if (!dw->stats)
+		return;
+	topk_add(dw->stats->top[STATS_NAMES], q->name, q->name_len);
+	topk_add(dw->stats->top[STATS_CLIENTS], key, stats_client_key(&src->client, key));
+}
+
+/* The deciding rule and the action it takes, for the query log. */
+static void note_rule(struct dns_note *n, const struct dns_rule *r, uint16_t qtype)
+{
+	static const char *const actions[] = {
+		[DNS_A_FORWARD] = "forward", [DNS_A_PASSTHROUGH] = "passthrough",
+		[DNS_A_BLOCK] = "block",     [DNS_A_ADDRESS] = "address",
+		[DNS_A_HOSTS] = "hosts",
+	};
+	const char *a = "forward";
+
+	if (r && (size_t)r->atype < SL_ARRAY_LEN(actions) && actions[r->atype])
+		a = actions[r->atype];
+	if (r && r->no_aaaa && qtype == DNS_TYPE_AAAA &&
+	    (r->atype == DNS_A_FORWARD || r->atype == DNS_A_PASSTHROUGH))
+		a = "no-aaaa";
+	dns_note_rule(n, r ? r->file : NULL, r ? r->line : 0, a);
+}
+
 void dns_query_in(struct dns_worker *dw, const struct dns_src *src, const uint8_t *pkt,
 		  size_t len)
 {
 	const struct dns_conf *d = dns_wconf(dw);
 	struct ctr *ctr = &dw->w->ctr;
 	const struct dns_rule *r;
+	struct dns_note note;
 	struct dns_query q;
 	int rc;
 
+	if (!cfg_client_allowed(dw->w->cfg, &src->client)) {
+		ctr_inc(ctr, CTR_RX_DENIED);
+		return;
+	}
 	ctr_inc(ctr, CTR_DNS_QUERIES);
 	rc = dns_query_parse(pkt, len, &q);
 	dns_src_limit(dw, src, &q);
+	if (d->rate && !rate_ok(dw, src)) {
+		ctr_inc(ctr, CTR_DNS_RATE_LIMITED);
+		if (src->via == DNS_VIA_TCP && rc == 0) /* a TCP client waits for each answer */
+			send_error(dw, src, &q, pkt, DNS_RCODE_REFUSED);
+		return;
+	}
 	if (rc < 0) {
 		int rcode = dns_error_rcode(rc);
 
@@ -243,18 +374,25 @@ void dns_query_in(struct dns_worker *dw, const struct dns_src *src, const uint8_
 			send_error(dw, src, &q, pkt, rcode);
 		return;
 	}
+	dns_note_start(dw, &note);
+	count_query(dw, src, &q);
 	if (looped(dw, src)) {
 		send_error(dw, src, &q, pkt, DNS_RCODE_REFUSED);
+		dns_note_rule(&note, NULL, 0, "loop");
+		dns_note_done(dw, src, &note, &q, 4, DNS_NOTE_NOCACHE, NULL);
 		return;
 	}
 	/* Rules see the presentation name, escapes and all: a name of binary
 	 * labels is matched on its canonical form like any other. */
 	_Static_assert(DNS_NAME_PRES_MAX - 1 <= MATCH_LOOKUP_MAX, "a query name fits a lookup");
 	r = dns_rules_eval(d, d->rules, d->n_rules, q.name, q.name_len, q.qtype, &src->client, NULL);
+	note_rule(&note, r, q.qtype);
 	if (r && r->atype != DNS_A_FORWARD && r->atype != DNS_A_PASSTHROUGH)
-		answer_local(dw, src, r, &q, pkt);
+		answer_local(dw, src, r, &q, pkt, &note);
+	else if (r && r->no_aaaa && q.qtype == DNS_TYPE_AAAA)
+		no_aaaa(dw, src, &q, pkt, &note);
 	else
-		forward(dw, src, r, &q, pkt, len);
+		forward(dw, src, r, &q, pkt, len, &note);
 }
 
 /* ---- intercepted UDP: straight from the listener, no session ---- */
@@ -328,11 +466,14 @@ static int dns_proc_init(struct engine *e)
 	if (!sh)
 		return -ENOMEM;
 	e->svc_shared[SVC_DNS] = sh;
-	if (d->cache_size && !(sh->cache = dns_cache_new(d->cache_size, 16)))
+	/* Made even with cache-size 0, so a reload can turn it on. */
+	if (!(sh->cache = dns_cache_new(SL_MAX(d->cache_size, 16u), 16)))
 		return -ENOMEM;
-	sh->clients = clients_new(65536);
-	if (!sh->clients)
-		return -ENOMEM;
+	dns_cache_set_capacity(sh->cache, d->cache_size);
+	sh->cache_size = d->cache_size;
+	sh->clients = e->clients; /* the engine's: sessions and DNS counted alike */
+	pthread_mutex_init(&sh->rl_lock, NULL);
+	rate_apply(sh, d);
 	sh->budget.max = e->limits.dns_fds;
 	return 0;
 }
@@ -344,13 +485,23 @@ static void dns_proc_fini(struct engine *e)
 	if (!sh)
 		return;
 	dns_cache_free(sh->cache);
-	clients_free(sh->clients);
+	ratelimit_free(sh->rl);
+	pthread_mutex_destroy(&sh->rl_lock);
 	free(sh);
 	e->svc_shared[SVC_DNS] = NULL;
 }
 
-static void cache_apply(struct dns_cache *c, const struct dns_conf *d)
+static void cache_apply(struct dns_shared *sh, const struct dns_conf *d)
 {
+	struct dns_cache *c = sh->cache;
+
+	if (d->cache_size != sh->cache_size) {
+		dns_cache_set_capacity(c, d->cache_size);
+		if (!d->cache_size)
+			dns_cache_clear(c);
+		log_info("dns: cache-size %u (was %u)", d->cache_size, sh->cache_size);
+		sh->cache_size = d->cache_size;
+	}
 	dns_cache_set_ttl(c, d->min_ttl, d->max_ttl);
 	dns_cache_set_stale(c, d->serve_stale ? 86400 : 0);
 	dns_cache_set_prefetch(c, d->prefetch);
@@ -394,16 +545,19 @@ static int dns_worker_init(struct worker *w)
 	dw->w = w;
 	dw->sh = w->eng->svc_shared[SVC_DNS];
 	rng_init(&dw->rng);
-	if (dw->sh->cache && w->id == 0)
-		cache_apply(dw->sh->cache, dns_wconf(dw));
+	if (w->id == 0)
+		cache_apply(dw->sh, dns_wconf(dw));
 	env = (struct dns_up_env){.base = w->base, .ctr = &w->ctr, .own = w->eng->own,
 				  .rng = &dw->rng, .budget = &dw->sh->budget, .once = &dw->sh->once,
 				  .mark = w->cfg->mark};
 	dw->up = dns_up_new(&env);
 	dw->pend = dns_pend_new(dw);
 	dw->tcp = dns_tcp_new(dw);
-	if (!dw->up || !dw->pend || !dw->tcp)
+	dw->qlog = qlog_new(w->base, &w->eng->qlog_gen, &w->ctr);
+	if (!dw->up || !dw->pend || !dw->tcp || !dw->qlog || dns_nftset_init(dw) < 0)
 		return -ENOMEM;
+	qlog_set(dw->qlog, dns_wconf(dw)->query_log); /* a failure is logged, lines dropped */
+	dw->stats = cfg_wants_stats(w->cfg) ? w->stats : NULL;
 	return open_socks(dw);
 }
 
@@ -420,6 +574,8 @@ static void dns_worker_fini(struct worker *w)
 	dns_tcp_free(dw->tcp);
 	dns_pend_free(dw->pend);
 	dns_up_free(dw->up);
+	qlog_free(dw->qlog);
+	dns_nftset_fini(dw);
 	rng_fini(&dw->rng);
 	free(dw);
 	w->svc_state[SVC_DNS] = NULL;
@@ -427,13 +583,18 @@ static void dns_worker_fini(struct worker *w)
 
 /* Groups are looked up in the running config on every query and waiting
  * queries hold copies of their servers, so a reload swaps nothing here but
- * the cache's limits. */
+ * the cache's limits and the nftsets the rules name. */
 static void dns_reconfigure(struct worker *w, const struct cfg *old)
 {
 	struct dns_worker *dw = w->svc_state[SVC_DNS];
 
-	if (dw->sh->cache && w->id == 0)
-		cache_apply(dw->sh->cache, dns_wconf(dw));
+	if (w->id == 0)
+		cache_apply(dw->sh, dns_wconf(dw));
+	if (w->id == 0)
+		rate_apply(dw->sh, dns_wconf(dw));
+	qlog_set(dw->qlog, dns_wconf(dw)->query_log);
+	dw->stats = cfg_wants_stats(w->cfg) ? w->stats : NULL;
+	dns_nftset_reconfigure(dw);
 }
 
 /* The DNS cache keeps its own counters (it is shared by every worker). */
@@ -483,6 +644,7 @@ const struct svc svc_dns = {
 	.proc_fini = dns_proc_fini,
 	.sockets = dns_sockets,
 	.metrics = dns_metrics,
+	.ctl = dns_ctl,
 	.worker_init = dns_worker_init,
 	.worker_fini = dns_worker_fini,
 	.reconfigure = dns_reconfigure,

@@ -10,13 +10,22 @@
 #include "dns_wire.h"
 
 #include <string.h>
+#include <sys/socket.h>
 
 #define OPT_LEN 11
 
 int dns_build_upstream(const struct dns_query *q, const uint8_t *pkt, uint16_t id,
 		       const uint8_t *qwire, bool edns, uint8_t *out, size_t outlen)
 {
-	size_t ecs = edns ? q->ecs_len : 0;
+	return dns_build_upstream_ecs(q, id, qwire, edns, q->ecs_len ? pkt + q->ecs_off : NULL,
+				      q->ecs_len, out, outlen);
+}
+
+int dns_build_upstream_ecs(const struct dns_query *q, uint16_t id, const uint8_t *qwire,
+			   bool edns, const uint8_t *ecs_opt, size_t ecs_len, uint8_t *out,
+			   size_t outlen)
+{
+	size_t ecs = edns && ecs_opt ? ecs_len : 0;
 	size_t need = DNS_HDR_LEN + q->lname_len + 4 + (edns ? OPT_LEN + ecs : 0);
 	size_t off = DNS_HDR_LEN;
 
@@ -42,7 +51,7 @@ int dns_build_upstream(const struct dns_query *q, const uint8_t *pkt, uint16_t i
 	wr16(out + off + 9, (uint16_t)ecs);
 	off += OPT_LEN;
 	if (ecs) {
-		memcpy(out + off, pkt + q->ecs_off, ecs);
+		memcpy(out + off, ecs_opt, ecs);
 		off += ecs;
 	}
 	return (int)off;
@@ -143,4 +152,63 @@ int dns_build_answer(const struct dns_answer_src *a, const struct dns_query *q,
 	dns_put_opt(q, a->rcode, out + a->len, OPT_LEN);
 	wr16(out + 10, (uint16_t)(rd16(out + 10) + 1));
 	return (int)total;
+}
+
+/* Names of a CNAME chain dns_answer_addrs follows (longer chains are cut). */
+#define CHAIN_MAX 8
+
+static bool in_chain(uint8_t (*chain)[DNS_NAME_WIRE_MAX], const size_t *clen, size_t n,
+		     const uint8_t *lw, size_t wl)
+{
+	for (size_t i = 0; i < n; i++)
+		if (clen[i] == wl && memcmp(chain[i], lw, wl) == 0)
+			return true;
+	return false;
+}
+
+int dns_answer_addrs(const uint8_t *pkt, size_t len, struct dns_rr_addr *out, size_t max)
+{
+	uint8_t chain[CHAIN_MAX][DNS_NAME_WIRE_MAX], lw[DNS_NAME_WIRE_MAX];
+	size_t clen[CHAIN_MAX], nchain = 1, off = DNS_HDR_LEN, n = 0, wl;
+	unsigned an;
+
+	if (len < DNS_HDR_LEN || rd16(pkt + 4) != 1)
+		return len < DNS_HDR_LEN ? -EBADMSG : 0;
+	an = rd16(pkt + 6);
+	if (dns_wire_name_read(pkt, len, &off, chain[0], &clen[0], NULL, NULL) < 0 || len - off < 4)
+		return -EBADMSG;
+	off += 4;
+	for (unsigned i = 0; i < an; i++) {
+		uint16_t type, klass, rdlen;
+		uint32_t ttl;
+		size_t rd;
+
+		if (dns_wire_name_read(pkt, len, &off, lw, &wl, NULL, NULL) < 0 || len - off < 10)
+			return -EBADMSG;
+		type = rd16(pkt + off);
+		klass = rd16(pkt + off + 2);
+		ttl = rd32(pkt + off + 4);
+		rdlen = rd16(pkt + off + 8);
+		rd = off + 10;
+		if (len - rd < rdlen)
+			return -EBADMSG;
+		off = rd + rdlen;
+		if (klass != DNS_CLASS_IN || !in_chain(chain, clen, nchain, lw, wl))
+			continue;
+		if (type == DNS_TYPE_CNAME && nchain < CHAIN_MAX) {
+			size_t t = rd;
+
+			if (dns_wire_name_read(pkt, len, &t, chain[nchain], &clen[nchain], NULL, NULL) < 0 ||
+			    t != off)
+				return -EBADMSG;
+			nchain++;
+		} else if (((type == DNS_TYPE_A && rdlen == 4) ||
+			    (type == DNS_TYPE_AAAA && rdlen == 16)) && n < max) {
+			out[n].af = type == DNS_TYPE_A ? AF_INET : AF_INET6;
+			memcpy(out[n].addr, pkt + rd, rdlen);
+			out[n].ttl = ttl & 0x80000000u ? 0 : ttl;
+			n++;
+		}
+	}
+	return (int)n;
 }

@@ -13,6 +13,7 @@
  * dns_cache_stats reads them without the lock).
  */
 #include "dns_cache.h"
+#include "sluice.h"
 
 #include <pthread.h>
 #include <sodium.h>
@@ -473,4 +474,70 @@ void dns_cache_stats(const struct dns_cache *c, struct dns_cache_stats *st)
 	st->entries = v[C_ENTRIES];
 	st->bytes = v[C_BYTES];
 	st->uncacheable = atomic_load_explicit(&c->uncacheable, memory_order_relaxed);
+}
+
+size_t dns_cache_flush_name(struct dns_cache *c, const uint8_t *lname, size_t lname_len)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < c->nshards; i++) {
+		struct shard *s = &c->shards[i];
+
+		pthread_mutex_lock(&s->lock);
+		for (struct entry *e = s->head, *next; e; e = next) {
+			next = e->next;
+			/* the key is the name, then type, class and flags (key_make) */
+			if (e->key_len == lname_len + 5 && memcmp(e_key(e), lname, lname_len) == 0) {
+				entry_remove(s, e);
+				n++;
+			}
+		}
+		pthread_mutex_unlock(&s->lock);
+	}
+	return n;
+}
+
+/* More buckets for a shard that may now hold more (under its lock); on no
+ * memory the chains just get longer. */
+static void shard_rehash(struct shard *s, size_t max_count)
+{
+	size_t nb = s->bmask + 1;
+	struct entry **b;
+
+	while (nb < max_count)
+		nb *= 2;
+	if (nb == s->bmask + 1 || !(b = calloc(nb, sizeof(*b))))
+		return;
+	for (size_t i = 0; i <= s->bmask; i++)
+		while (s->buckets[i]) {
+			struct entry *e = s->buckets[i];
+
+			s->buckets[i] = e->hnext;
+			e->hnext = b[(e->hash >> 32) & (nb - 1)];
+			b[(e->hash >> 32) & (nb - 1)] = e;
+		}
+	free(s->buckets);
+	s->buckets = b;
+	s->bmask = nb - 1;
+}
+
+void dns_cache_set_capacity(struct dns_cache *c, size_t max_entries)
+{
+	atomic_store_explicit(&c->max_bytes, SL_MAX(max_entries, 1) * DEFAULT_BYTES_PER_ENTRY,
+			      memory_order_relaxed);
+	for (size_t i = 0; i < c->nshards; i++) {
+		struct shard *s = &c->shards[i];
+		/* exact shares that add up to max_entries; a shard holds one at least */
+		size_t per = max_entries / c->nshards + (i < max_entries % c->nshards ? 1 : 0);
+
+		per = SL_MAX(per, 1);
+		pthread_mutex_lock(&s->lock);
+		s->max_count = per;
+		shard_rehash(s, per);
+		while (s->count > per && s->tail) {
+			entry_remove(s, s->tail);
+			ctr_add(s, C_EVICTIONS, 1);
+		}
+		pthread_mutex_unlock(&s->lock);
+	}
 }

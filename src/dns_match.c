@@ -105,54 +105,58 @@ int dns_matcher_parse(struct cfg_ctx *ctx, struct dns_conf *d, const char *text,
 			      "regexp:, qtype:, client:, all)", text);
 }
 
+/* address IP...: the addresses up to the first word that is not one (an option). */
 static int parse_addresses(struct cfg_ctx *ctx, int argc, char **argv, struct dns_addrs *a)
 {
-	if (argc < 1)
-		return cfg_error(ctx, "address: needs at least one IP address");
-	for (int i = 0; i < argc; i++) {
-		if (inet_pton(AF_INET, argv[i], &a->v4[a->n4]) == 1) {
+	int i;
+
+	for (i = 0; i < argc; i++) {
+		if (inet_pton(AF_INET, argv[i], &a->v4[a->n4 < DNS_MAX_ADDRS ? a->n4 : 0]) == 1) {
 			if (++a->n4 > DNS_MAX_ADDRS)
 				return cfg_error(ctx, "address: at most %d IPv4 addresses", DNS_MAX_ADDRS);
-		} else if (inet_pton(AF_INET6, argv[i], &a->v6[a->n6]) == 1) {
+		} else if (inet_pton(AF_INET6, argv[i], &a->v6[a->n6 < DNS_MAX_ADDRS ? a->n6 : 0]) == 1) {
 			if (++a->n6 > DNS_MAX_ADDRS)
 				return cfg_error(ctx, "address: at most %d IPv6 addresses", DNS_MAX_ADDRS);
 		} else {
-			return cfg_error(ctx, "address: '%s' is not an IP address", argv[i]);
+			break;
 		}
 	}
-	return 0;
+	if (i == 0)
+		return cfg_error(ctx, "address: needs at least one IP address");
+	return i;
 }
 
+/* block [MODE]: how many words it took. */
 static int parse_block(struct cfg_ctx *ctx, int argc, char **argv, struct dns_rule *r)
 {
 	static const char *const modes[] = {"nxdomain", "refused", "zero", "drop"};
 
 	r->atype = DNS_A_BLOCK;
-	if (argc == 0) {
-		r->block = DNS_BLOCK_NXDOMAIN;
+	r->block = DNS_BLOCK_NXDOMAIN;
+	if (argc == 0 || dns_ruleopt_is(argv[0]))
 		return 0;
-	}
-	for (size_t i = 0; argc == 1 && i < SL_ARRAY_LEN(modes); i++)
+	for (size_t i = 0; i < SL_ARRAY_LEN(modes); i++)
 		if (strcmp(argv[0], modes[i]) == 0) {
 			r->block = (enum dns_block)i;
-			return 0;
+			return 1;
 		}
 	return cfg_error(ctx, "block: mode must be nxdomain, refused, zero or drop");
 }
 
-int dns_action_parse(struct cfg_ctx *ctx, struct dns_conf *d, int argc, char **argv,
-		     struct dns_rule *r)
+/* The action and its own arguments: how many words after the action they took. */
+static int parse_action(struct cfg_ctx *ctx, struct dns_conf *d, int argc, char **argv,
+			struct dns_rule *r)
 {
 	const char *a = argv[0];
 
 	if (strcmp(a, "forward") == 0) {
 		r->atype = DNS_A_FORWARD;
-		if (argc != 2)
-			return cfg_error(ctx, "usage: forward GROUP");
+		if (argc < 2 || dns_ruleopt_is(argv[1]))
+			return cfg_error(ctx, "usage: forward GROUP [OPTIONS]");
 		r->group = dns_group_find(d, argv[1]);
 		if (!r->group)
 			return cfg_error(ctx, "forward: no upstream group named '%s'", argv[1]);
-		return 0;
+		return 1;
 	}
 	if (strcmp(a, "block") == 0)
 		return parse_block(ctx, argc - 1, argv + 1, r);
@@ -162,13 +166,21 @@ int dns_action_parse(struct cfg_ctx *ctx, struct dns_conf *d, int argc, char **a
 	}
 	if (strcmp(a, "passthrough") == 0 || strcmp(a, "hosts") == 0) {
 		r->atype = a[0] == 'p' ? DNS_A_PASSTHROUGH : DNS_A_HOSTS;
-		if (argc != 1)
-			return cfg_error(ctx, "%s takes no arguments", a);
 		if (r->atype == DNS_A_HOSTS && !d->hosts)
 			return cfg_error(ctx, "hosts: no `hosts FILE` line above this rule");
 		return 0;
 	}
 	return cfg_error(ctx, "unknown action '%s' (forward, passthrough, block, address, hosts)", a);
+}
+
+int dns_action_parse(struct cfg_ctx *ctx, struct dns_conf *d, int argc, char **argv,
+		     struct dns_rule *r)
+{
+	int n = parse_action(ctx, d, argc, argv, r);
+
+	if (n < 0)
+		return -1;
+	return dns_ruleopt_parse(ctx, d, argc - 1 - n, argv + 1 + n, r);
 }
 
 int dns_list_load(struct dns_list *l, list_warn_fn warn, bool tag_lines)
@@ -323,6 +335,8 @@ static size_t geo_rules(struct dns_conf *d, struct dns_rule **out, size_t max)
 	for (size_t i = 0; i < d->n_quic_rules && n < max; i++)
 		if (d->quic_rules[i].code)
 			out[n++] = &d->quic_rules[i];
+	if (d->foreign.code && n < max)
+		out[n++] = &d->foreign;
 	return n;
 }
 
@@ -396,7 +410,7 @@ done:
 
 int dns_geosite_resolve(struct cfg_ctx *ctx, struct dns_conf *d)
 {
-	size_t cap = d->n_rules + d->n_quic_rules, n;
+	size_t cap = d->n_rules + d->n_quic_rules + 1, n;
 	struct dns_rule **rs;
 	int rc;
 

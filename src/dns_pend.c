@@ -11,6 +11,8 @@
 #include "dns_int.h"
 #include "clients.h"
 #include "dns_cache.h"
+#include "dns_svcb.h"
+#include "stats.h"
 #include "worker.h"
 
 #include <errno.h>
@@ -18,23 +20,37 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define KEY_MAX (1 + DNS_NAME_WIRE_MAX + 5 + 1 + 255)
+#define KEY_MAX (1 + DNS_NAME_WIRE_MAX + 6 + 1 + 255 + 1 + 4 * NFTSET_MAX_PER_RULE)
 
 struct dns_waiter {
 	struct dns_waiter *next;
 	struct dns_src src;
+	struct dns_note note;
 	uint32_t limit;
 	size_t len;
 	uint8_t pkt[];
+};
+
+/* One upstream query of a record: the whole group (order, fastest), or one
+ * server each (parallel). */
+struct dns_sub {
+	struct dns_pend *p;
+	struct dns_up_q *uq;
 };
 
 struct dns_pend {
 	struct dns_pend *hnext;	      /* hash chain (merge candidates only) */
 	struct dns_pend *prev, *next; /* every record */
 	struct dns_pend_tab *t;
-	struct dns_up_q *uq;
+	struct dns_sub sub[DNS_UP_MAX_SERVERS];
+	uint8_t nsub, live; /* upstream queries made, still out */
+	struct addr first;  /* fastest: the server put first, */
+	uint8_t first_proto; /* penalised when another answers */
 	uint64_t hash;
 	bool cache_ok, hashed;
+	uint8_t opts; /* DNS_DEST_*: rewrites of the answer */
+	uint8_t n_nft; /* nftsets the answer's addresses go into (refs, no config pointers) */
+	uint32_t nft[NFTSET_MAX_PER_RULE];
 	struct dns_waiter *waiters, **tail;
 	struct dns_query q; /* the first client's query, rebuilt for each attempt */
 	uint16_t klen;
@@ -42,8 +58,20 @@ struct dns_pend {
 	uint8_t data[]; /* pkt (len bytes), then the key (klen) */
 };
 
+/* A server's answer time, for policy=fastest (exponentially weighted). */
+struct dns_rtt {
+	struct addr addr;
+	uint8_t proto;
+	unsigned ms;
+	uint64_t used_ms;
+};
+
+#define DNS_RTT_SLOTS 64
+#define DNS_RTT_EXPLORE 16 /* one query in this many tries another server first */
+
 struct dns_pend_tab {
 	struct dns_worker *dw;
+	struct dns_rtt rtt[DNS_RTT_SLOTS];
 	struct dns_pend **b;
 	size_t mask, hashed, count;
 	struct dns_pend *all;
@@ -84,7 +112,8 @@ static unsigned client_cap(const struct dns_worker *dw)
 
 /* A waiter for src; NULL when its client is at its cap or memory is short. */
 static struct dns_waiter *waiter_new(struct dns_worker *dw, const struct dns_src *src,
-				     const struct dns_query *q, const uint8_t *pkt, size_t len)
+				     const struct dns_query *q, const uint8_t *pkt, size_t len,
+				     const struct dns_note *note)
 {
 	struct dns_waiter *w;
 
@@ -99,6 +128,7 @@ static struct dns_waiter *waiter_new(struct dns_worker *dw, const struct dns_src
 	}
 	w->next = NULL;
 	w->src = *src;
+	w->note = *note;
 	w->limit = q->limit;
 	w->len = len;
 	memcpy(w->pkt, pkt, len);
@@ -115,9 +145,11 @@ static void waiter_free(struct dns_worker *dw, struct dns_waiter *w)
 	free(w);
 }
 
-/* The waiter's answer: a's copy for its query, or SERVFAIL without a. */
+/* The waiter's answer: a's copy for its query (from server by), or
+ * SERVFAIL without a. */
 static void waiter_answer(struct dns_worker *dw, struct dns_waiter *w,
-			  const struct dns_answer_src *a)
+			  const struct dns_answer_src *a, const struct dns_up_server *by,
+			  enum dns_note_cache cache)
 {
 	const struct dns_conf *d = dns_wconf(dw);
 	struct dns_query q;
@@ -136,6 +168,7 @@ static void waiter_answer(struct dns_worker *dw, struct dns_waiter *w,
 	if (a && n > 0 && (dw->out[2] & (DNS_F_TC >> 8)))
 		ctr_inc(&dw->w->ctr, CTR_DNS_TRUNCATED);
 	dns_deliver(dw, &w->src, n);
+	dns_note_done(dw, &w->src, &w->note, &q, n, cache, a ? by : NULL);
 }
 
 static uint64_t key_hash(const struct dns_pend_tab *t, const uint8_t *k, size_t len)
@@ -158,6 +191,10 @@ static size_t key_make(const struct dns_query *q, const struct dns_dest *dest, u
 	k[n++] = (uint8_t)(q->qclass >> 8);
 	k[n++] = (uint8_t)q->qclass;
 	k[n++] = (uint8_t)((q->do_bit ? 1 : 0) | (q->flags & DNS_F_CD ? 2 : 0));
+	k[n++] = dest->opts; /* answers rewritten differently are different answers */
+	k[n++] = dest->n_nft; /* and ones that fill other nftsets */
+	memcpy(k + n, dest->nft, 4u * dest->n_nft);
+	n += 4u * dest->n_nft;
 	if (dest->group) {
 		size_t gl = strnlen(dest->group, 255);
 
@@ -220,32 +257,149 @@ static void unlink_pend(struct dns_pend *p)
 	t->count--;
 }
 
-static void pend_cb(void *arg, int status, const uint8_t *ans, size_t len,
-		    const struct dns_answer_info *ai)
+/* The rule's rewrites of the answer in dw->ans (no-ech, no-aaaa); true
+ * when ai now describes dw->ans as it is after them. */
+static bool rewrite(struct dns_worker *dw, size_t *len, struct dns_answer_info *ai, uint8_t opts)
 {
-	struct dns_pend *p = arg;
+	size_t n;
+
+	if (ai->qtype != DNS_TYPE_HTTPS && ai->qtype != DNS_TYPE_SVCB)
+		return false;
+	n = dns_svcb_strip(dw->ans, *len, sizeof(dw->ans), opts & DNS_DEST_NO_ECH,
+			   opts & DNS_DEST_NO_IPV6HINT);
+	if (n != *len)
+		ctr_inc(&dw->w->ctr, CTR_DNS_SVCB_REWRITTEN);
+	*len = n;
+	return dns_answer_inspect(dw->ans, n, ai) == 0;
+}
+
+/* ---- server answer times (policy=fastest) ---- */
+
+static struct dns_rtt *rtt_find(struct dns_pend_tab *t, const struct addr *a, uint8_t proto,
+				bool make)
+{
+	struct dns_rtt *oldest = &t->rtt[0];
+
+	for (size_t i = 0; i < DNS_RTT_SLOTS; i++) {
+		struct dns_rtt *r = &t->rtt[i];
+
+		if (r->used_ms && r->proto == proto && addr_equal(&r->addr, a))
+			return r;
+		if (r->used_ms < oldest->used_ms)
+			oldest = r;
+	}
+	if (!make)
+		return NULL;
+	*oldest = (struct dns_rtt){.addr = *a, .proto = proto, .ms = 0, .used_ms = sl_now_ms()};
+	return oldest;
+}
+
+static void rtt_note(struct dns_pend_tab *t, const struct addr *a, uint8_t proto, unsigned ms)
+{
+	struct dns_rtt *r = rtt_find(t, a, proto, true);
+
+	/* the first sample counts whole, then 1/4 of each new one */
+	r->ms = r->ms ? (r->ms * 3 + ms) / 4 : (ms ? ms : 1);
+	r->used_ms = sl_now_ms();
+}
+
+static unsigned rtt_of(struct dns_pend_tab *t, const struct dns_up_server *sv)
+{
+	struct dns_rtt *r = rtt_find(t, &sv->addr, sv->proto, false);
+
+	return r ? r->ms : 0; /* unknown: tried soon, so it gets measured */
+}
+
+/* servers[0..n) fastest first into out; now and then another one first. */
+static void order_fastest(struct dns_pend_tab *t, const struct dns_up_server *servers, size_t n,
+			  struct dns_up_server *out)
+{
+	memcpy(out, servers, n * sizeof(*out));
+	for (size_t i = 1; i < n; i++) /* insertion sort: groups are short */
+		for (size_t j = i; j > 0 && rtt_of(t, &out[j]) < rtt_of(t, &out[j - 1]); j--) {
+			struct dns_up_server tmp = out[j];
+
+			out[j] = out[j - 1];
+			out[j - 1] = tmp;
+		}
+	if (n > 1 && rng_u16(&t->dw->rng) % DNS_RTT_EXPLORE == 0) {
+		size_t k = 1 + rng_u16(&t->dw->rng) % (n - 1);
+		struct dns_up_server tmp = out[0];
+
+		out[0] = out[k];
+		out[k] = tmp;
+	}
+}
+
+/* ---- answers ---- */
+
+/* The record's answer (status 0) or failure reaches every waiter; p is freed. */
+static void pend_done(struct dns_pend *p, int status, const uint8_t *ans, size_t len,
+		      const struct dns_answer_info *ai, const struct dns_up_server *by)
+{
 	struct dns_worker *dw = p->t->dw;
 	struct dns_answer_info a2;
 	struct dns_answer_src src;
 	struct dns_waiter *w;
 
-	p->uq = NULL;
 	unlink_pend(p);
 	if (status == 0) {
 		ctr_inc(&dw->w->ctr, CTR_DNS_UPSTREAM_ANSWERS);
-		if (p->cache_ok && dw->sh->cache)
-			dns_cache_put(dw->sh->cache, &p->q, ans, len, ai, sl_now_ms());
 		memcpy(dw->ans, ans, len);
 		a2 = *ai;
+		if (p->opts && rewrite(dw, &len, &a2, p->opts))
+			ai = &a2;
+		if (p->cache_ok && dw->sh->cache)
+			dns_cache_put(dw->sh->cache, &p->q, dw->ans, len, ai, sl_now_ms());
+		/* into the sets before any waiter has the answer (dns_nftset.c) */
+		dns_nftset_answer(dw, p->nft, p->n_nft, dw->ans, len, dns_wconf(dw)->min_ttl,
+				  dns_wconf(dw)->max_ttl, p->waiters != NULL);
 		src = (struct dns_answer_src){dw->ans, dns_answer_strip_opt(dw->ans, len, &a2),
 					      a2.ttl_off, a2.n_ttl, ai->rcode | ai->ext_rcode << 4};
 	}
 	while ((w = p->waiters)) {
 		p->waiters = w->next;
-		waiter_answer(dw, w, status == 0 ? &src : NULL);
+		waiter_answer(dw, w, status == 0 ? &src : NULL, by,
+			      p->cache_ok ? DNS_NOTE_MISS : DNS_NOTE_NOCACHE);
 		waiter_free(dw, w);
 	}
 	free(p);
+}
+
+static void sub_cb(void *arg, int status, const uint8_t *ans, size_t len,
+		   const struct dns_answer_info *ai)
+{
+	struct dns_sub *sb = arg;
+	struct dns_pend *p = sb->p;
+	struct dns_pend_tab *t = p->t;
+	struct dns_up_server by;
+	bool have_by = false;
+	uint64_t us;
+	unsigned ms;
+
+	sb->uq = NULL;
+	p->live--;
+	if (status != 0 && p->live) /* parallel: the others may still answer */
+		return;
+	if (status == 0 && dns_up_answered_by(t->dw->up, &by, &us)) {
+		have_by = true;
+		ms = (unsigned)SL_MIN(us / 1000, (uint64_t)UINT32_MAX);
+		rtt_note(t, &by.addr, by.proto, ms);
+		if (t->dw->stats)
+			stats_latency(t->dw->stats, &by.addr, by.proto, us);
+		/* fastest: the server put first failed to answer first */
+		if (addr_family(&p->first) && !addr_equal(&p->first, &by.addr)) {
+			struct dns_rtt *r = rtt_find(t, &p->first, p->first_proto, true);
+
+			r->ms = SL_MAX(r->ms * 2, ms + 1);
+		}
+	}
+	for (unsigned i = 0; i < p->nsub; i++) /* the first good answer ends the others */
+		if (p->sub[i].uq) {
+			dns_up_cancel(p->sub[i].uq);
+			p->sub[i].uq = NULL;
+		}
+	pend_done(p, status, ans, len, ai, have_by ? &by : NULL);
 }
 
 static struct dns_pend *pend_new(struct dns_pend_tab *t, const struct dns_query *q,
@@ -272,25 +426,59 @@ static struct dns_pend *pend_new(struct dns_pend_tab *t, const struct dns_query 
 
 static void fail_now(struct dns_worker *dw, struct dns_waiter *w)
 {
-	waiter_answer(dw, w, NULL);
+	waiter_answer(dw, w, NULL, NULL, DNS_NOTE_NOCACHE);
 	waiter_free(dw, w);
 }
 
+/* The record's upstream queries, as the group's policy says. dns_up reads
+ * p->q and p->data (the packet) until sub_cb runs. */
+static int send_subs(struct dns_pend_tab *t, struct dns_pend *p, const struct dns_dest *dest,
+		     const struct dns_up_opts *opts)
+{
+	struct dns_up_server ord[DNS_UP_MAX_SERVERS];
+	bool parallel = dest->policy == DNS_POLICY_PARALLEL && dest->n > 1;
+	size_t n = SL_MIN(dest->n, (size_t)DNS_UP_MAX_SERVERS);
+
+	if (dest->policy == DNS_POLICY_FASTEST && n > 1) {
+		order_fastest(t, dest->servers, n, ord);
+		p->first = ord[0].addr;
+		p->first_proto = ord[0].proto;
+	} else {
+		memcpy(ord, dest->servers, n * sizeof(*ord));
+	}
+	for (size_t i = 0; i < (parallel ? n : 1); i++) {
+		struct dns_sub *sb = &p->sub[p->nsub];
+
+		sb->p = p;
+		if (dns_up_send(t->dw->up, parallel ? &ord[i] : ord, parallel ? 1 : n, opts, &p->q,
+				p->data, sub_cb, sb, &sb->uq) < 0)
+			continue;
+		p->nsub++;
+		p->live++;
+	}
+	if (!p->live)
+		return -EIO;
+	return 0;
+}
+
 void dns_pend_forward(struct dns_pend_tab *t, const struct dns_src *src, const struct dns_query *q,
-		      const uint8_t *pkt, size_t len, const struct dns_dest *dest, bool cache_ok)
+		      const uint8_t *pkt, size_t len, const struct dns_dest *dest, bool cache_ok,
+		      const struct dns_note *note)
 {
 	struct dns_worker *dw = t->dw;
 	const struct dns_conf *d = dns_wconf(dw);
-	struct dns_up_opts opts = {.timeout_ms = d->timeout_ms, .x20 = d->x20};
+	struct dns_up_opts opts = {.timeout_ms = d->timeout_ms, .x20 = d->x20,
+				   .ecs = dest->ecs_len ? dest->ecs : NULL, .ecs_len = dest->ecs_len,
+				   .ecs_strip = dest->ecs_strip};
 	struct dns_waiter *w = NULL;
 	struct dns_pend *p;
 	uint8_t k[KEY_MAX];
 	size_t kl = key_make(q, dest, k);
 	uint64_t h = key_hash(t, k, kl);
-	/* A query with its own ECS option is answered for its subnet: not shared. */
-	bool merge = !q->ecs;
+	/* A query with its own ECS option, passed on, is answered for its subnet: not shared. */
+	bool merge = !q->ecs || dest->ecs_strip || dest->ecs_len;
 
-	if (src && !(w = waiter_new(dw, src, q, pkt, len))) {
+	if (src && !(w = waiter_new(dw, src, q, pkt, len, note))) {
 		if (src->via == DNS_VIA_TCP) /* a TCP client waits for every answer */
 			dns_deliver(dw, src, dns_build_error(q, pkt, DNS_RCODE_SERVFAIL, dw->out,
 							     sizeof(dw->out)));
@@ -311,14 +499,17 @@ void dns_pend_forward(struct dns_pend_tab *t, const struct dns_src *src, const s
 		return;
 	}
 	p->cache_ok = cache_ok;
+	p->opts = dest->opts;
+	if (merge) /* the client's ECS is not what goes upstream: the answer is shared */
+		p->q.ecs = false;
+	p->n_nft = dest->n_nft;
+	memcpy(p->nft, dest->nft, sizeof(p->nft));
 	p->hash = h;
 	if (w) {
 		*p->tail = w;
 		p->tail = &w->next;
 	}
-	/* dns_up reads p->q and p->data (the packet) until pend_cb runs. */
-	if (dns_up_send(dw->up, dest->servers, dest->n, &opts, &p->q, p->data, pend_cb, p,
-			&p->uq) < 0) {
+	if (send_subs(t, p, dest, &opts) < 0) {
 		unlink_pend(p);
 		if (w)
 			fail_now(dw, w);
@@ -344,7 +535,8 @@ void dns_pend_free(struct dns_pend_tab *t)
 		struct dns_waiter *w;
 
 		unlink_pend(p);
-		dns_up_cancel(p->uq);
+		for (unsigned i = 0; i < p->nsub; i++)
+			dns_up_cancel(p->sub[i].uq);
 		while ((w = p->waiters)) {
 			p->waiters = w->next;
 			waiter_free(t->dw, w);

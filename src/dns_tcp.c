@@ -278,6 +278,11 @@ static void conn_new(struct dns_tlis *l, int fd, const struct addr *client,
 
 	/* Our own upstream connection tproxied back to us (a loop), or a port
 	 * a reload no longer intercepts: not ours to answer. */
+	if (!cfg_client_allowed(w->cfg, client)) {
+		ctr_inc(&w->ctr, CTR_RX_DENIED);
+		close(fd);
+		return;
+	}
 	if ((w->eng && ownsock_has(w->eng->own, client, IPPROTO_TCP)) ||
 	    (l->transparent && !intercepted(t, local)) || !admit(t, client)) {
 		ctr_inc(&w->ctr, CTR_DNS_TCP_REFUSED);

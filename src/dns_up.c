@@ -144,6 +144,9 @@ int dns_up_build(struct dns_up_q *q, uint8_t srv, uint16_t id, bool edns, uint8_
 {
 	const struct dns_query *cq = q->cq;
 
+	const uint8_t *ecs = NULL;
+	size_t ecs_len = 0;
+
 	memcpy(qwire, cq->lname, cq->lname_len);
 	if (q->x20) {
 		uint8_t rnd[DNS_NAME_WIRE_MAX / 8 + 1];
@@ -152,7 +155,16 @@ int dns_up_build(struct dns_up_q *q, uint8_t srv, uint16_t id, bool edns, uint8_
 		dns_name_0x20(qwire, cq->lname_len, rnd);
 	}
 	(void)srv;
-	return dns_build_upstream(cq, q->pkt, id, qwire, edns, out, outlen);
+	if (q->noecs || q->ecs_strip) {
+		ecs = NULL;
+	} else if (q->ecs_len) {
+		ecs = q->ecs;
+		ecs_len = q->ecs_len;
+	} else if (cq->ecs_len) {
+		ecs = q->pkt + cq->ecs_off;
+		ecs_len = cq->ecs_len;
+	}
+	return dns_build_upstream_ecs(cq, id, qwire, edns, ecs, ecs_len, out, outlen);
 }
 
 enum dns_up_verdict dns_up_judge(struct dns_up_q *q, const uint8_t *m, size_t len, uint16_t id,
@@ -172,6 +184,9 @@ enum dns_up_verdict dns_up_judge(struct dns_up_q *q, const uint8_t *m, size_t le
 		return UPV_TC;
 	if (rcode == DNS_RCODE_FORMERR && edns && !ai->has_opt)
 		return UPV_NOEDNS; /* RFC 6891 7: a server that does not know EDNS */
+	if (rcode == DNS_RCODE_REFUSED && edns && !q->noecs && !q->ecs_strip &&
+	    (q->ecs_len || cq->ecs_len))
+		return UPV_NOECS;
 	if (rcode == DNS_RCODE_SERVFAIL || rcode == DNS_RCODE_NOTIMP ||
 	    rcode == DNS_RCODE_REFUSED)
 		return UPV_FAILOVER;
@@ -250,6 +265,8 @@ static bool waiting(const struct dns_up_q *q)
 /* Start one attempt on server srv with the transport it names. */
 static int start_attempt(struct dns_up_q *q, uint8_t srv, bool edns)
 {
+	q->started_us[srv] = sl_now_us();
+	q->ans_srv = srv;
 	switch (q->sv[srv].proto) {
 	case DNS_PROTO_UDP:
 		return udp_start(q, srv, edns);
@@ -337,11 +354,27 @@ static void q_release(struct dns_up_q *q)
 void dns_up_finish(struct dns_up_q *q, int status, const uint8_t *ans, size_t len,
 		   const struct dns_answer_info *ai)
 {
+	struct dns_up *u = q->u;
 	dns_up_cb cb = q->cb;
 	void *arg = q->arg;
 
+	u->done_ok = status == 0;
+	if (status == 0) {
+		u->done_sv = q->sv[q->ans_srv];
+		u->done_rtt_us = sl_now_us() - q->started_us[q->ans_srv];
+	}
 	q_release(q); /* first: the callback may start or cancel other queries */
 	cb(arg, status, ans, len, ai);
+	u->done_ok = false;
+}
+
+bool dns_up_answered_by(const struct dns_up *u, struct dns_up_server *sv, uint64_t *rtt_us)
+{
+	if (!u->done_ok)
+		return false;
+	*sv = u->done_sv;
+	*rtt_us = u->done_rtt_us;
+	return true;
 }
 
 /* One message on a UDP attempt; false when q is gone or moved on. */
@@ -352,11 +385,14 @@ static bool udp_msg(struct dns_up_try *t, size_t len)
 	bool current = t == &q->udp[q->cur];
 	uint8_t srv = t->srv;
 
-	switch (dns_up_judge(q, q->u->rbuf, len, t->id, t->qwire, t->edns, false, &ai)) {
+	enum dns_up_verdict v = dns_up_judge(q, q->u->rbuf, len, t->id, t->qwire, t->edns, false, &ai);
+
+	switch (v) {
 	case UPV_IGNORE:
 		dns_up_count(q->u, CTR_DNS_UPSTREAM_IGNORED);
 		return true;
 	case UPV_ANSWER:
+		q->ans_srv = srv;
 		dns_up_finish(q, 0, q->u->rbuf, len, &ai);
 		return false;
 	case UPV_TC: /* the same server over TCP, in the time left */
@@ -368,9 +404,13 @@ static bool udp_msg(struct dns_up_try *t, size_t len)
 			dns_up_advance(q, -ECONNREFUSED);
 		return false;
 	case UPV_NOEDNS:
-		q->noedns |= (uint16_t)(1u << srv);
+	case UPV_NOECS:
+		if (v == UPV_NOEDNS)
+			q->noedns |= (uint16_t)(1u << srv);
+		else
+			q->noecs = true;
 		try_close(t);
-		if (udp_start(q, srv, false) < 0 && current)
+		if (udp_start(q, srv, v == UPV_NOECS) < 0 && current)
 			dns_up_advance(q, -ECONNREFUSED);
 		return false;
 	case UPV_FAILOVER:
@@ -451,6 +491,11 @@ int dns_up_send(struct dns_up *u, const struct dns_up_server *servers, size_t n,
 	memcpy(r->sv, servers, n * sizeof(*servers));
 	r->n = (uint8_t)n;
 	r->x20 = opts && opts->x20;
+	r->ecs_strip = opts && opts->ecs_strip;
+	if (opts && opts->ecs && opts->ecs_len <= DNS_UP_ECS_MAX) {
+		memcpy(r->ecs, opts->ecs, opts->ecs_len);
+		r->ecs_len = (uint8_t)opts->ecs_len;
+	}
 	r->udp[0].fd = r->udp[1].fd = -1;
 	r->udp[0].q = r->udp[1].q = r;
 	r->deadline = sl_now_ms() + timeout;

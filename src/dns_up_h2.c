@@ -192,14 +192,22 @@ static void stream_done(struct dns_up_h2c *c, struct dns_up_q *q, const struct d
 	uint8_t srv = q->tcp_srv;
 
 	if (d->status == 0) {
+		enum dns_up_verdict v;
+
 		c->answered++;
-		switch (dns_up_judge(q, d->body, d->len, 0, q->tcp_qwire, q->tcp_edns, true, &ai)) {
+		v = dns_up_judge(q, d->body, d->len, 0, q->tcp_qwire, q->tcp_edns, true, &ai);
+		switch (v) {
 		case UPV_ANSWER:
+			q->ans_srv = srv;
 			dns_up_finish(q, 0, d->body, d->len, &ai);
 			return;
 		case UPV_NOEDNS:
-			q->noedns |= (uint16_t)(1u << srv);
-			if (dns_up_h2_start(q, srv, false) < 0)
+		case UPV_NOECS: /* the same server again, without EDNS or without ECS */
+			if (v == UPV_NOEDNS)
+				q->noedns |= (uint16_t)(1u << srv);
+			else
+				q->noecs = true;
+			if (dns_up_h2_start(q, srv, v == UPV_NOECS) < 0)
 				dns_up_advance(q, -ECONNREFUSED);
 			return;
 		case UPV_FAILOVER:

@@ -59,6 +59,12 @@ struct dns_up_q {
 	bool deferred;	  /* status is waiting for delivery through tmr */
 	bool tcp_retried; /* re-sent once after a connection closed under it */
 	uint16_t noedns;  /* servers that answered FORMERR to EDNS (bit per index) */
+	bool noecs;	  /* REFUSED with ECS: no ECS from now on */
+	bool ecs_strip;
+	uint8_t ecs_len;
+	uint8_t ecs[DNS_UP_ECS_MAX]; /* the ECS option to send instead of the client's */
+	uint8_t ans_srv;  /* the server of the latest attempt (the one that answered) */
+	uint64_t started_us[DNS_UP_MAX_SERVERS];
 	int status;
 	int fail;	  /* what to report if no answer comes */
 	uint64_t deadline;
@@ -87,6 +93,10 @@ struct dns_up {
 	struct dns_up_h2c *h2conns;
 	size_t nsrvs;
 	bool mark_logged;
+	/* the answer being delivered (dns_up_answered_by) */
+	bool done_ok;
+	struct dns_up_server done_sv;
+	uint64_t done_rtt_us;
 	uint8_t rbuf[65536]; /* one datagram or frame at a time */
 };
 
@@ -97,6 +107,7 @@ enum dns_up_verdict {
 	UPV_TC,	      /* truncated over UDP: ask the same server over TCP */
 	UPV_NOEDNS,   /* FORMERR to our EDNS: ask the same server without it */
 	UPV_FAILOVER, /* SERVFAIL, NOTIMP, REFUSED: try the next server */
+	UPV_NOECS,    /* REFUSED to a query with ECS: the same server again without it */
 };
 
 /* dns_up.c, for dns_up_tcp.c */

@@ -201,6 +201,7 @@ static void conn_msg(struct dns_up_conn *c, size_t len)
 {
 	struct dns_up *u = c->u;
 	struct dns_answer_info ai;
+	enum dns_up_verdict v;
 	struct dns_up_q *q;
 	int i;
 
@@ -209,20 +210,26 @@ static void conn_msg(struct dns_up_conn *c, size_t len)
 		return;
 	}
 	q = c->slot[i];
-	switch (dns_up_judge(q, u->rbuf, len, q->tcp_id, q->tcp_qwire, q->tcp_edns, true, &ai)) {
+	v = dns_up_judge(q, u->rbuf, len, q->tcp_id, q->tcp_qwire, q->tcp_edns, true, &ai);
+	switch (v) {
 	case UPV_IGNORE:
 	case UPV_TC:
 		dns_up_count(u, CTR_DNS_UPSTREAM_IGNORED);
 		return;
 	case UPV_ANSWER:
 		c->answered++;
+		q->ans_srv = q->tcp_srv;
 		dns_up_finish(q, 0, u->rbuf, len, &ai);
 		return;
 	case UPV_NOEDNS:
+	case UPV_NOECS:
 		c->answered++;
-		q->noedns |= (uint16_t)(1u << q->tcp_srv);
+		if (v == UPV_NOEDNS)
+			q->noedns |= (uint16_t)(1u << q->tcp_srv);
+		else
+			q->noecs = true;
 		dns_up_tcp_detach(q);
-		if (dns_up_tcp_start(q, q->tcp_srv, false) < 0)
+		if (dns_up_tcp_start(q, q->tcp_srv, v == UPV_NOECS) < 0)
 			dns_up_advance(q, -ECONNREFUSED);
 		return;
 	case UPV_FAILOVER:

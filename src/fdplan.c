@@ -52,6 +52,7 @@ void fdplan_make(const struct cfg *c, unsigned nworkers, size_t nsocks, unsigned
 	unsigned long reply = avail / 16 / (nworkers ? nworkers : 1);
 
 	out->nofile = nofile;
+	out->nworkers = nworkers;
 	out->reply_cache = (unsigned)(reply > REPLY_CACHE_MAX ? REPLY_CACHE_MAX
 				      : reply < REPLY_CACHE_MIN ? REPLY_CACHE_MIN : reply);
 	out->dns_fds = avail / 4 > DNS_FDS_MIN ? avail / 4 : DNS_FDS_MIN;

@@ -312,6 +312,17 @@ static struct flow *client_stalest(struct flow_client *c)
 	return f;
 }
 
+bool flow_evict_client(struct flow_table *t, const struct addr *client)
+{
+	struct flow_client *c = client_find(t, client, client_hash(t, client));
+	struct flow *victim = c ? client_stalest(c) : NULL;
+
+	if (!victim)
+		return false;
+	flow_remove(t, victim, FLOW_END_EVICTED_CLIENT);
+	return true;
+}
+
 struct flow *flow_insert(struct flow_table *t, const struct addr *client,
 			 const struct addr *origdst, unsigned timeout_s, uint64_t now_ms)
 {

@@ -4,6 +4,7 @@
 #include "cfg.h"
 #include "engine.h"
 #include "log.h"
+#include "ctl.h"
 #include "nft.h"
 #include "svc.h"
 
@@ -23,10 +24,14 @@ static void usage(FILE *out)
 	fprintf(out,
 		"usage: sluice [-f] [-s] [-v] [-c FILE]      run in the foreground\n"
 		"       sluice -t [-c FILE]                  check the config and lists, exit 0 or 1\n"
-		"       sluice rules [--routes|--cleanup] [-c FILE]\n"
+		"       sluice rules [--routes|--cleanup|--iptables|--ip6tables] [-c FILE]\n"
 		"                                            print the nftables ruleset (or the ip\n"
 		"                                            rule/route commands, or their undo)\n"
 		"       sluice match [-c FILE] NAME [TYPE]   explain which DNS rule decides NAME\n"
+		"       sluice ctl [-s SOCKET] [-c FILE] stats|flush [NAME]|dump|reload|top [N]|help\n"
+		"                                            ask the running daemon (control socket:\n"
+		"                                            -s, else `control` in the config, else\n"
+		"                                            %s)\n"
 		"       sluice --version | --help\n"
 		"\n"
 		"  -c FILE   config file (default %s/sluice/sluice.conf)\n"
@@ -35,7 +40,7 @@ static void usage(FILE *out)
 		"  -v        verbose (debug) logging\n"
 		"  -t        test the config and exit\n"
 		"\nConfig directives (see sluice.conf(5)):\n",
-		SYSCONFDIR);
+		CTL_DEFAULT_PATH, SYSCONFDIR);
 	for (size_t m = 0; cfg_modules[m]; m++)
 		for (const struct cfg_directive *d = cfg_modules[m]->directives; d->name; d++)
 			fprintf(out, "  %s %s\n", d->name, d->usage);
@@ -43,7 +48,7 @@ static void usage(FILE *out)
 
 struct opts {
 	const char *cfg;
-	bool test, use_syslog, verbose, routes, cleanup;
+	bool test, use_syslog, verbose, routes, cleanup, ipt4, ipt6;
 };
 
 static int parse_opts(int argc, char **argv, const char *optstr, struct opts *o)
@@ -51,6 +56,7 @@ static int parse_opts(int argc, char **argv, const char *optstr, struct opts *o)
 	static const struct option longs[] = {
 		{"help", no_argument, NULL, 'h'}, {"version", no_argument, NULL, 'V'},
 		{"routes", no_argument, NULL, 'R'}, {"cleanup", no_argument, NULL, 'C'},
+		{"iptables", no_argument, NULL, '4'}, {"ip6tables", no_argument, NULL, '6'},
 		{"config", required_argument, NULL, 'c'}, {NULL, 0, NULL, 0}};
 	int ch;
 
@@ -63,6 +69,8 @@ static int parse_opts(int argc, char **argv, const char *optstr, struct opts *o)
 		case 'v': o->verbose = true; break;
 		case 'R': o->routes = true; break;
 		case 'C': o->cleanup = true; break;
+		case '4': o->ipt4 = true; break;
+		case '6': o->ipt6 = true; break;
 		case 'h': usage(stdout); exit(0);
 		case 'V': printf("sluice %s\n", PACKAGE_VERSION); exit(0);
 		default: usage(stderr); return -1;
@@ -86,6 +94,31 @@ static struct cfg *load(const char *path)
 	return c;
 }
 
+/* sluice ctl [-s SOCKET] [-c FILE] VERB [ARG]: the socket from -s, else
+ * the config's `control` line (read alone: no lists), else the default. */
+static int ctl_main(const char *cfg, int argc, char **argv)
+{
+	const char *sock = NULL;
+	char err[512];
+	struct cfg *c = NULL;
+	int ch, rc;
+
+	optind = 1;
+	while ((ch = getopt(argc, argv, "+s:c:h")) != -1) {
+		switch (ch) {
+		case 's': sock = optarg; break;
+		case 'c': cfg = optarg; break;
+		case 'h': usage(stdout); return 0;
+		default: return 2;
+		}
+	}
+	if (!sock && (c = cfg_load_only(cfg, "control", err, sizeof(err))) && c->control)
+		sock = c->control;
+	rc = ctl_client(sock ? sock : CTL_DEFAULT_PATH, argc - optind, argv + optind);
+	cfg_free(c);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	struct opts o = {.cfg = SYSCONFDIR "/sluice/sluice.conf"};
@@ -97,6 +130,8 @@ int main(int argc, char **argv)
 
 	if (parse_opts(argc, argv, "+c:fstvh", &o) < 0)
 		return 2;
+	if (optind < argc && strcmp(argv[optind], "ctl") == 0)
+		return ctl_main(o.cfg, argc - optind, argv + optind);
 	if (optind < argc) {
 		int first = optind;
 
@@ -125,6 +160,8 @@ int main(int argc, char **argv)
 	if (cmd && strcmp(cmd, "rules") == 0) {
 		if (o.routes)
 			nft_print_routes(c, stdout);
+		else if (o.ipt4 || o.ipt6)
+			ipt_print_rules(c, o.ipt4 ? AF_INET : AF_INET6, stdout);
 		else if (o.cleanup)
 			nft_print_cleanup(c, stdout);
 		else

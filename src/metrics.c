@@ -1,24 +1,58 @@
-/* metrics.c - counters in Prometheus text format over evhttp, served from
- * the main thread's loop. */
+/* metrics.c - the HTTP endpoint at `metrics ADDR:PORT`, served from the
+ * main thread's loop: /metrics in Prometheus text format (counters, the
+ * services' gauges, upstream latency histograms) and / the status page
+ * (status.c). The same text feeds `sluice ctl stats`. */
 #include "config.h"
 #include "engine.h"
+#include "stats.h"
 #include "svc.h"
 #include "log.h"
+#include "worker.h"
 
 #include <event2/buffer.h>
 #include <event2/http.h>
 #include <string.h>
 
-static void metrics_cb(struct evhttp_request *req, void *arg)
+/* Prometheus histograms of the upstream answer times, per server. */
+static void latency_text(struct engine *e, struct evbuffer *b)
 {
-	struct engine *e = arg;
-	struct evbuffer *b = evbuffer_new();
+	static const uint64_t bounds[] = STATS_LAT_BOUNDS;
+	struct stats_lat_sum l[STATS_LAT_SERVERS];
+	struct stats *st[ENGINE_MAX_WORKERS];
+	size_t n = stats_latencies(st, engine_stats(e, st), l, SL_ARRAY_LEN(l));
+	char sv[ADDR_STRLEN + 16];
+
+	evbuffer_add_printf(b, "# HELP sluice_dns_upstream_latency_seconds time from sending a query "
+			       "to an upstream server to its answer\n"
+			       "# TYPE sluice_dns_upstream_latency_seconds histogram\n");
+	for (size_t i = 0; i < n; i++) {
+		uint64_t cum = 0;
+
+		stats_server_fmt(&l[i], sv, sizeof(sv));
+		for (size_t k = 0; k < STATS_LAT_BUCKETS; k++) {
+			cum += l[i].bucket[k];
+			if (k < SL_ARRAY_LEN(bounds))
+				evbuffer_add_printf(b,
+						    "sluice_dns_upstream_latency_seconds_bucket{server=\"%s\","
+						    "le=\"%g\"} %llu\n",
+						    sv, (double)bounds[k] / 1e6, (unsigned long long)cum);
+			else
+				evbuffer_add_printf(b,
+						    "sluice_dns_upstream_latency_seconds_bucket{server=\"%s\","
+						    "le=\"+Inf\"} %llu\n",
+						    sv, (unsigned long long)cum);
+		}
+		evbuffer_add_printf(b,
+				    "sluice_dns_upstream_latency_seconds_sum{server=\"%s\"} %.6f\n"
+				    "sluice_dns_upstream_latency_seconds_count{server=\"%s\"} %llu\n",
+				    sv, (double)l[i].sum_us / 1e6, sv, (unsigned long long)l[i].count);
+	}
+}
+
+void metrics_text(struct engine *e, struct evbuffer *b)
+{
 	uint64_t v[CTR_COUNT];
 
-	if (!b) {
-		evhttp_send_error(req, HTTP_INTERNAL, NULL);
-		return;
-	}
 	engine_counters(e, v);
 	evbuffer_add_printf(b, "# HELP sluice_flows_active sessions held now\n"
 			       "# TYPE sluice_flows_active gauge\nsluice_flows_active %zu\n",
@@ -35,8 +69,44 @@ static void metrics_cb(struct evhttp_request *req, void *arg)
 		if (sv && sv->metrics)
 			sv->metrics(e, b);
 	}
+	latency_text(e, b);
+}
+
+static void metrics_cb(struct evhttp_request *req, void *arg)
+{
+	struct evbuffer *b = evbuffer_new();
+
+	if (!b) {
+		evhttp_send_error(req, HTTP_INTERNAL, NULL);
+		return;
+	}
+	metrics_text(arg, b);
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
 			  "text/plain; version=0.0.4");
+	evhttp_send_reply(req, HTTP_OK, "OK", b);
+	evbuffer_free(b);
+}
+
+/* "/" is the status page; anything else is not here. */
+static void other_cb(struct evhttp_request *req, void *arg)
+{
+	const char *uri = evhttp_request_get_uri(req);
+	struct evbuffer *b;
+
+	if (!uri || (strcmp(uri, "/") != 0 && strncmp(uri, "/?", 2) != 0)) {
+		evhttp_send_error(req, HTTP_NOTFOUND, NULL);
+		return;
+	}
+	b = evbuffer_new();
+	if (!b || status_page(arg, b) < 0) {
+		if (b)
+			evbuffer_free(b);
+		evhttp_send_error(req, HTTP_INTERNAL, NULL);
+		return;
+	}
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
+			  "text/html; charset=utf-8");
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Cache-Control", "no-store");
 	evhttp_send_reply(req, HTTP_OK, "OK", b);
 	evbuffer_free(b);
 }
@@ -48,12 +118,16 @@ int metrics_start(struct engine *e, const struct addr *a)
 	e->http = evhttp_new(e->base);
 	if (!e->http)
 		return -1;
-	evhttp_set_allowed_methods(e->http, EVHTTP_REQ_GET);
+	evhttp_set_allowed_methods(e->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD);
 	evhttp_set_cb(e->http, "/metrics", metrics_cb, e);
+	evhttp_set_gencb(e->http, other_cb, e);
 	if (evhttp_bind_socket(e->http, addr_fmt_ip(a, ip, sizeof(ip)), addr_port(a)) < 0) {
 		log_err("metrics: cannot listen on %s", addr_fmt(a, buf, sizeof(buf)));
+		evhttp_free(e->http);
+		e->http = NULL;
 		return -1;
 	}
+	e->http_addr = *a;
 	return 0;
 }
 

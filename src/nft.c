@@ -13,9 +13,9 @@
 #include <string.h>
 
 /* Destinations never intercepted: this host, loopback, link-local, multicast. */
-static const char *const reserved4 = "0.0.0.0/8, 127.0.0.0/8, 169.254.0.0/16, 224.0.0.0/4, "
-				     "240.0.0.0/4";
-static const char *const reserved6 = "::/127, ::ffff:0:0/96, fe80::/10, ff00::/8";
+const char nft_reserved4[] = "0.0.0.0/8, 127.0.0.0/8, 169.254.0.0/16, 224.0.0.0/4, "
+			    "240.0.0.0/4";
+const char nft_reserved6[] = "::/127, ::ffff:0:0/96, fe80::/10, ff00::/8";
 
 /* Every mark sluice puts on its own sockets: `mark` and each quic-rule
  * mark. Traffic carrying any of them is never intercepted again. */
@@ -77,7 +77,7 @@ static void print_bypass(const struct cfg *c, FILE *out, int family)
 
 	fprintf(out, "\tset bypass%d {\n\t\ttype %s; flags interval; auto-merge\n\t\telements = { %s",
 		family == AF_INET ? 4 : 6, family == AF_INET ? "ipv4_addr" : "ipv6_addr",
-		family == AF_INET ? reserved4 : reserved6);
+		family == AF_INET ? nft_reserved4 : nft_reserved6);
 	for (size_t i = 0; i < c->n_bypass; i++)
 		if (c->bypass[i].family == family)
 			fprintf(out, ", %s", addr_cidr_fmt(&c->bypass[i], buf, sizeof(buf)));

@@ -14,6 +14,7 @@
 #include "ntp_svc.h"
 #include "engine.h"
 #include "ntp.h"
+#include "ratelimit.h"
 #include "relay.h"
 #include "resolve.h"
 #include "svc.h"
@@ -49,7 +50,7 @@ struct ntp_flow {
  * cheap. */
 struct ntp_shared {
 	pthread_mutex_t lock;
-	struct ntp_ratelimit *rl;
+	struct ratelimit *rl;
 	unsigned rate, burst; /* what rl was made with */
 	unsigned users;       /* workers using it */
 };
@@ -71,9 +72,9 @@ static int ntp_worker_init(struct worker *w)
 		sh = calloc(1, sizeof(*sh));
 		if (!sh)
 			return -1;
-		sh->rl = ntp_ratelimit_new(c->rate, c->burst, NTP_RL_SLOTS);
+		sh->rl = ratelimit_new(c->rate, c->burst, NTP_RL_SLOTS, false);
 		if (!sh->rl || pthread_mutex_init(&sh->lock, NULL) != 0) {
-			ntp_ratelimit_free(sh->rl);
+			ratelimit_free(sh->rl);
 			free(sh);
 			return -1;
 		}
@@ -93,7 +94,7 @@ static void ntp_worker_fini(struct worker *w)
 	w->svc_state[SVC_NTP] = NULL;
 	if (!sh || --sh->users)
 		return;
-	ntp_ratelimit_free(sh->rl);
+	ratelimit_free(sh->rl);
 	pthread_mutex_destroy(&sh->lock);
 	free(sh);
 	w->eng->svc_shared[SVC_NTP] = NULL;
@@ -105,13 +106,13 @@ static void ntp_reconfigure(struct worker *w, const struct cfg *old)
 {
 	const struct ntp_conf *n = nconf(w);
 	struct ntp_shared *sh = w->svc_state[SVC_NTP];
-	struct ntp_ratelimit *rl;
+	struct ratelimit *rl;
 
 	pthread_mutex_lock(&sh->lock);
 	if (sh->rate != n->rate || sh->burst != n->burst) {
-		rl = ntp_ratelimit_new(n->rate, n->burst, NTP_RL_SLOTS);
+		rl = ratelimit_new(n->rate, n->burst, NTP_RL_SLOTS, false);
 		if (rl) { /* else keep the old limiter */
-			ntp_ratelimit_free(sh->rl);
+			ratelimit_free(sh->rl);
 			sh->rl = rl;
 			sh->rate = n->rate;
 			sh->burst = n->burst;
@@ -126,7 +127,7 @@ static bool rate_allow(struct worker *w, struct flow *f)
 	bool ok;
 
 	pthread_mutex_lock(&sh->lock);
-	ok = ntp_ratelimit_allow(sh->rl, &f->client.u.sa, sl_now_ms());
+	ok = ratelimit_allow(sh->rl, &f->client.u.sa, sl_now_ms());
 	pthread_mutex_unlock(&sh->lock);
 	return ok;
 }

@@ -1,5 +1,9 @@
-/* priv.c - privilege drop. Capabilities are per thread on Linux, so this
- * runs before the workers start and they inherit the reduced set. */
+/* priv.c - privileges. Started as root, sluice opens its sockets and then
+ * drops to `user`, keeping three capabilities. Started unprivileged with
+ * those capabilities (systemd AmbientCapabilities=, setpriv), it never
+ * calls setuid: it reports what it has and runs with it. Capabilities are
+ * per thread on Linux, so this runs before the workers start and they
+ * inherit the reduced set. */
 #include "config.h"
 #include "priv.h"
 #include "log.h"
@@ -7,6 +11,7 @@
 #include <errno.h>
 #include <grp.h>
 #include <pwd.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/capability.h>
 #include <sys/prctl.h>
@@ -31,6 +36,47 @@ static int set_caps(void)
 	return rc;
 }
 
+/* The network capabilities sluice uses, for messages. */
+static const struct {
+	cap_value_t cap;
+	const char *name, *why;
+} net_caps[] = {
+    {CAP_NET_ADMIN, "CAP_NET_ADMIN", "transparent sockets, SO_MARK"},
+    {CAP_NET_RAW, "CAP_NET_RAW", "raw replies"},
+    {CAP_NET_BIND_SERVICE, "CAP_NET_BIND_SERVICE", "ports below 1024"},
+};
+
+void priv_report(void)
+{
+	char have[128] = "", lack[192] = "";
+	cap_flag_value_t v;
+	cap_t c;
+
+	if (geteuid() == 0)
+		return;
+	c = cap_get_proc();
+	for (size_t i = 0; i < SL_ARRAY_LEN(net_caps); i++) {
+		char *dst = have;
+		size_t size = sizeof(have);
+
+		if (!c || cap_get_flag(c, net_caps[i].cap, CAP_EFFECTIVE, &v) < 0 || v != CAP_SET) {
+			dst = lack;
+			size = sizeof(lack);
+		}
+		snprintf(dst + strlen(dst), size - strlen(dst), "%s%s", dst[0] ? ", " : "",
+			 net_caps[i].name);
+		if (dst == lack)
+			snprintf(dst + strlen(dst), size - strlen(dst), " (%s)", net_caps[i].why);
+	}
+	if (c)
+		cap_free(c);
+	log_info("running unprivileged (uid %u) with %s", (unsigned)geteuid(),
+		 have[0] ? have : "no network capabilities");
+	if (lack[0])
+		log_warn("without %s: what needs them fails (AmbientCapabilities= gives them)",
+			 lack);
+}
+
 int priv_drop(const char *user)
 {
 	struct passwd *pw = getpwnam(user);
@@ -39,6 +85,20 @@ int priv_drop(const char *user)
 	if (!pw) {
 		log_err("user '%s' does not exist", user);
 		return -ENOENT;
+	}
+	if (geteuid() != 0) {
+		/* Started unprivileged (a service manager's User=): nothing to switch. */
+		if (geteuid() == pw->pw_uid) {
+			rc = set_caps();
+			if (rc < 0)
+				log_warn("cannot trim the capabilities: %s", strerror(-rc));
+			log_info("already running as %s (uid %u)", user, (unsigned)pw->pw_uid);
+			return 0;
+		}
+		log_err("cannot switch to user '%s': not started as root (uid %u); without root, "
+			"leave `user` out of the config",
+			user, (unsigned)geteuid());
+		return -EPERM;
 	}
 	/* Keep the permitted set across setuid, then trim it to what we need. */
 	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0 || initgroups(pw->pw_name, pw->pw_gid) < 0 ||
@@ -50,14 +110,15 @@ int priv_drop(const char *user)
 	rc = set_caps();
 	prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0);
 	if (rc < 0) {
-		log_err("cannot keep CAP_NET_ADMIN/CAP_NET_RAW/CAP_NET_BIND_SERVICE: %s", strerror(-rc));
+		log_err("cannot keep CAP_NET_ADMIN/CAP_NET_RAW/CAP_NET_BIND_SERVICE: %s",
+			strerror(-rc));
 		return rc;
 	}
 	if (pw->pw_uid != 0 && setuid(0) == 0) {
 		log_err("privilege drop failed: could regain root");
 		return -EPERM;
 	}
-	log_info("running as %s (uid %u) with CAP_NET_ADMIN, CAP_NET_RAW, CAP_NET_BIND_SERVICE", user,
-		 (unsigned)pw->pw_uid);
+	log_info("running as %s (uid %u) with CAP_NET_ADMIN, CAP_NET_RAW, CAP_NET_BIND_SERVICE",
+		 user, (unsigned)pw->pw_uid);
 	return 0;
 }

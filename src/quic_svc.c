@@ -11,13 +11,16 @@
 #include "quic_svc.h"
 #include "dns_conf.h"
 #include "dns_match.h"
+#include "engine.h"
 #include "log.h"
 #include "match.h"
 #include "quic.h"
+#include "tls_hello.h"
 #include "relay.h"
 #include "reply.h"
 #include "svc.h"
 #include "worker.h"
+#include "stats.h"
 
 #include <errno.h>
 #include <event2/event.h>
@@ -88,6 +91,18 @@ static void log_decision(struct worker *w, struct flow *f, const char *sni, cons
 /* Apply the first matching quic-rule to the flow (sni NULL: none read). An
  * SNI that is no plain host name comes escaped, like a DNS query name, and
  * the rules match it on its labels all the same. */
+/* The server names and verdicts the status page and `sluice ctl top` show. */
+static void count_sni(struct worker *w, const char *sni, const char *verdict)
+{
+	char key[TOPK_KEY_MAX];
+	int n;
+
+	if (!cfg_wants_stats(w->cfg))
+		return;
+	n = snprintf(key, sizeof(key), "%s %s", verdict, sni ? sni : "(none)");
+	topk_add(w->stats->top[STATS_SNI], key, (size_t)SL_MIN(n, (int)sizeof(key) - 1));
+}
+
 static void decide(struct worker *w, struct flow *f, struct quic_flow *qf, const char *sni,
 		   const char *alpn)
 {
@@ -103,6 +118,7 @@ static void decide(struct worker *w, struct flow *f, struct quic_flow *qf, const
 	ctr_inc(&w->ctr, sni ? CTR_QUIC_SNI : CTR_QUIC_NOSNI);
 	ctr_inc(&w->ctr, CTR_QUIC_PASSED + act);
 	log_decision(w, f, sni, alpn, names[act], r);
+	count_sni(w, sni, names[act]);
 	if (qf->timer)
 		event_del(qf->timer);
 	quic_sniff_free(qf->sniff);
@@ -174,6 +190,24 @@ static void after_decision(struct worker *w, struct flow *f, struct quic_flow *q
 		ctr_inc(&w->ctr, CTR_QUIC_DROPPED);
 }
 
+/* Encrypted ClientHello: the SNI read is the outer, public name only, so
+ * rules cannot see the real one. Counted, and each outer name logged once
+ * in ten minutes (a DNS rule with no-ech keeps clients from getting ECH keys). */
+static void note_ech(struct worker *w, struct flow *f, struct quic_flow *qf)
+{
+	const struct tls_hello *h = quic_sniff_hello(qf->sniff);
+	char c[ADDR_STRLEN], line[TLS_HELLO_SNI_TEXT_MAX + ADDR_STRLEN + 200];
+
+	if (!h->has_ech)
+		return;
+	ctr_inc(&w->ctr, CTR_QUIC_ECH);
+	snprintf(line, sizeof(line), "quic: Encrypted ClientHello from %s, outer name %s: rules see "
+				     "only that name (no-ech on its DNS rule prevents this)",
+		 addr_fmt(&f->client, c, sizeof(c)), h->sni[0] ? h->sni : "(none)");
+	if (log_once_first(w->eng ? &w->eng->once : NULL, h->sni, 600 * 1000))
+		log_info("%s", line);
+}
+
 static void sniff_input(struct worker *w, struct flow *f, struct quic_flow *qf,
 			const uint8_t *data, size_t len)
 {
@@ -186,6 +220,7 @@ static void sniff_input(struct worker *w, struct flow *f, struct quic_flow *qf,
 	ctr_add(&w->ctr, CTR_QUIC_BAD_INITIALS, quic_sniff_failures(qf->sniff) - bad);
 
 	if (res == QUIC_SNIFF_DONE) {
+		note_ech(w, f, qf);
 		quic_sniff_alpn(qf->sniff, alpn, 4);
 		decide(w, f, qf, quic_sniff_sni(qf->sniff), alpn[0]);
 	} else if (res != QUIC_SNIFF_MORE || !held) {

@@ -16,6 +16,14 @@ uint64_t sl_now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+uint64_t sl_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
 int sl_parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 {
 	bool hex = s && s[0] == '0' && (s[1] == 'x' || s[1] == 'X');

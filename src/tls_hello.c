@@ -23,6 +23,7 @@
 
 #define EXT_SERVER_NAME 0
 #define EXT_ALPN 16
+#define EXT_ECH 0xfe0d
 #define SNI_HOST_NAME 0
 
 /* Cursor over hostile bytes: every read checks what remains, then consumes. */
@@ -198,6 +199,9 @@ static int parse_extensions(struct rd exts, struct tls_hello *h)
 				return -EINVAL;
 			seen_alpn = true;
 			rc = parse_alpn(data, h);
+		} else if (type == EXT_ECH) {
+			h->has_ech = true;
+			rc = 0;
 		} else {
 			rc = 0;
 		}

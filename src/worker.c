@@ -3,9 +3,11 @@
  * replies, and switching config on reload. */
 #include "config.h"
 #include "worker.h"
+#include "stats.h"
 #include "engine.h"
 #include "listen.h"
 #include "log.h"
+#include "clients.h"
 #include "ownsock.h"
 #include "reply.h"
 #include "svc.h"
@@ -34,6 +36,8 @@ static void on_flow_removed(void *ctx, struct flow *f, enum flow_end why)
 	const struct svc *s = svc_get(f->svc);
 
 	ctr_inc(&w->ctr, ids[why]);
+	if (w->eng)
+		clients_put(w->eng->clients, &f->client, CLIENTS_FLOWS);
 	if (s && s->flow_close)
 		s->flow_close(w, f);
 	if (f->reply_ev)
@@ -86,11 +90,26 @@ static bool flow_sock_own(struct worker *w, struct flow *f, struct mmsghdr *mm)
 	return false;
 }
 
+/* relay-rate-limit: of n datagrams from client to a relay or quic flow, how
+ * many may go (the rest are dropped and counted). */
+static unsigned relay_allowed(struct worker *w, enum svc_id svc, const struct addr *client,
+			      unsigned n)
+{
+	unsigned ok;
+
+	if (!w->eng || !w->cfg->relay_rate || (svc != SVC_RELAY && svc != SVC_QUIC))
+		return n;
+	ok = engine_relay_allow(w->eng, client, n);
+	ctr_add(&w->ctr, CTR_RELAY_RATE_LIMITED, n - ok);
+	return ok;
+}
+
 /* Hand a batch of the flow's own datagrams to its service, in order. */
 static void flow_sock_input(struct worker *w, struct flow *f, struct iovec *iov, unsigned n)
 {
 	const struct svc *s = svc_get(f->svc);
 
+	n = relay_allowed(w, f->svc, &f->client, n);
 	if (!n || f->dead)
 		return;
 	flow_touch(w->flows, f, sl_now_ms());
@@ -140,14 +159,26 @@ static int alloc_batch(struct worker *w)
 	return w->msgs && w->iov && w->names && w->cbufs && w->bufs && w->scratch ? 0 : -ENOMEM;
 }
 
-/* This worker's share of the session caps (the engine's descriptor plan):
- * the shares add up to the plan's caps, never more than it made room for. */
+/* This worker's share of the session cap (the engine's descriptor plan:
+ * the shares add up to it); the per-client cap holds for the whole process
+ * (see admit()), so each table may reach it. */
 static void caps(const struct worker *w, const struct fdplan *l, unsigned *total, unsigned *client)
 {
-	unsigned n = w->eng ? w->eng->nworkers : 1;
+	*total = fdplan_share(l->max_sessions, l->nworkers, w->id);
+	*client = l->max_per_client;
+}
 
-	*total = fdplan_share(l->max_sessions, n, w->id);
-	*client = fdplan_share(l->max_per_client, n, w->id);
+/* A new session of client, counted across every worker: at the per-client
+ * cap its least recently active session here makes room; with none here,
+ * the new one is refused (its sessions elsewhere end by their timeouts). */
+static bool admit(struct worker *w, const struct addr *client)
+{
+	unsigned cap = w->eng->limits.max_per_client;
+
+	while (!clients_take(w->eng->clients, client, CLIENTS_FLOWS, cap))
+		if (!flow_evict_client(w->flows, client))
+			return false;
+	return true;
 }
 
 int worker_init(struct worker *w, struct engine *eng, unsigned id, const struct cfg *cfg,
@@ -167,7 +198,8 @@ int worker_init(struct worker *w, struct engine *eng, unsigned id, const struct 
 	w->base = event_base_new();
 	w->flows = flow_table_new(eng->flow_key, total, client, on_flow_removed, w);
 	w->reply = reply_new(w->base, eng->binds, &w->ctr, eng->limits.reply_cache);
-	if (!w->base || !w->flows || !w->reply || alloc_batch(w) < 0)
+	w->stats = stats_new(eng->stats_key);
+	if (!w->base || !w->flows || !w->reply || !w->stats || alloc_batch(w) < 0)
 		return -ENOMEM;
 	for (size_t i = 0; i < n_lis; i++) {
 		w->lis_ev[i] = event_new(w->base, lis_fd[i], EV_READ | EV_PERSIST, listener_cb, w);
@@ -273,9 +305,14 @@ static struct flow *flow_open(struct worker *w, const struct addr *client,
 
 	if (looped(w, client))
 		return NULL;
+	if (w->eng && !admit(w, client)) {
+		ctr_inc(&w->ctr, CTR_FLOWS_REFUSED);
+		return NULL;
+	}
 	f = flow_insert(w->flows, client, origdst, ic->timeout_s, sl_now_ms());
-
 	if (!f) {
+		if (w->eng)
+			clients_put(w->eng->clients, client, CLIENTS_FLOWS);
 		ctr_inc(&w->ctr, CTR_FLOWS_REFUSED);
 		return NULL;
 	}
@@ -305,6 +342,10 @@ void worker_dispatch(struct worker *w, const struct addr *client, const struct a
 		ctr_inc(&w->ctr, CTR_RX_NO_SERVICE);
 		return;
 	}
+	if (!cfg_client_allowed(w->cfg, client)) {
+		ctr_inc(&w->ctr, CTR_RX_DENIED);
+		return;
+	}
 	s = svc_get(ic->svc);
 	if (s->datagram) { /* no session: the service keeps what state it needs */
 		s->datagram(w, client, origdst, data, len);
@@ -316,6 +357,8 @@ void worker_dispatch(struct worker *w, const struct addr *client, const struct a
 		worker_flow_close(w, f);
 		f = NULL;
 	}
+	if (!relay_allowed(w, ic->svc, client, 1))
+		return;
 	if (f)
 		flow_touch(w->flows, f, sl_now_ms());
 	else if (!(f = flow_open(w, client, origdst, ic)))
@@ -325,12 +368,44 @@ void worker_dispatch(struct worker *w, const struct addr *client, const struct a
 	worker_flow_release(w, f);
 }
 
+void worker_set_listeners(struct worker *w, const int *fd, const int *keep, size_t n)
+{
+	int lis_fd[CFG_MAX_LISTEN];
+	struct event *lis_ev[CFG_MAX_LISTEN];
+	bool kept[CFG_MAX_LISTEN] = {false};
+	char buf[ADDR_STRLEN];
+
+	for (size_t j = 0; j < n; j++) {
+		if (keep[j] >= 0) {
+			lis_fd[j] = w->lis_fd[keep[j]];
+			lis_ev[j] = w->lis_ev[keep[j]];
+			kept[keep[j]] = true;
+			continue;
+		}
+		lis_fd[j] = fd[j];
+		lis_ev[j] = event_new(w->base, fd[j], EV_READ | EV_PERSIST, listener_cb, w);
+		if (!lis_ev[j] || event_add(lis_ev[j], NULL) < 0)
+			log_err("worker %u: cannot watch the listener on %s", w->id,
+				addr_fmt(&w->eng->pending->listen[j], buf, sizeof(buf)));
+	}
+	for (size_t k = 0; k < w->n_lis; k++)
+		if (!kept[k]) {
+			if (w->lis_ev[k])
+				event_free(w->lis_ev[k]);
+			close(w->lis_fd[k]);
+		}
+	memcpy(w->lis_fd, lis_fd, n * sizeof(*lis_fd));
+	memcpy(w->lis_ev, lis_ev, n * sizeof(*lis_ev));
+	w->n_lis = n;
+}
+
 static void reload_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct worker *w = arg;
 	const struct cfg *old = w->cfg;
 	unsigned total, client;
 
+	engine_live_adopt(w); /* new listeners, when `listen` or `workers` changed */
 	w->cfg = w->eng->pending;
 	caps(w, &w->eng->pending_limits, &total, &client);
 	flow_table_set_caps(w->flows, total, client);
@@ -409,6 +484,7 @@ void worker_fini(struct worker *w)
 	if (w->stop_ev)
 		event_free(w->stop_ev);
 	reply_free(w->reply);
+	stats_free(w->stats);
 	if (w->base)
 		event_base_free(w->base);
 	if (w->bufs)

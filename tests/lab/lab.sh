@@ -500,6 +500,7 @@ PY
 #   timeout=S   give up after S seconds (2);  resend=S  send again every S (0.5)
 #   forge=N     instead, one datagram of N small coalesced Initials, each
 #               from its own DCID, with broken AEAD tags (a forger's)
+#   ech=1       add an encrypted_client_hello extension (as an ECH client's outer hello)
 # Prints "sent N datagrams" and then one of
 #   "reply BYTES from ADDR:PORT after MS ms", "refused after MS ms"
 #   (ECONNREFUSED: an ICMP port unreachable reached the socket) or
@@ -577,6 +578,8 @@ exts += ext(43, b"\x02\x03\x04")  # supported_versions: TLS 1.3
 share = b"\x00\x1d\x00\x20" + os.urandom(32)
 exts += ext(51, struct.pack("!H", len(share)) + share)  # key_share
 exts += ext(16, b"\x00\x03\x02h3")  # ALPN
+if o.get("ech") == "1":  # an encrypted_client_hello outer extension (its body is opaque here)
+    exts += ext(0xfe0d, b"\x00\x00\x01\x00\x01\x07" + b"\x00\x20" + os.urandom(32) + b"\x00\x10" + os.urandom(16))
 exts += ext(0x39, b"\x0f" + varint(len(scid)) + scid)  # transport params: initial_scid
 body = (b"\x03\x03" + os.urandom(32) + b"\x00" + b"\x00\x06\x13\x01\x13\x02\x13\x03" +
         b"\x01\x00" + struct.pack("!H", len(exts)) + exts)

@@ -5,6 +5,8 @@
 #    (and the shipped conf/sluice.conf) exit 0;
 #  - --version and --help exit 0, --help lists every directive of
 #    sluice.conf(5); an unknown option exits non-zero;
+#  - `sluice rules --iptables/--ip6tables` for the same configs passes
+#    iptables-restore --test / ip6tables-restore --test;
 #  - `sluice rules` output for several configs passes `nft -c -f` in the
 #    gateway namespace; `rules --routes` prints the IPv4 and IPv6 ip
 #    rule/route commands with the configured mark and table, they run, and
@@ -149,6 +151,14 @@ for d in $dirs; do
 	grep -q "^  $d " <<<"$help" || missing="$missing $d"
 done
 check "--help lists every directive of sluice.conf(5)" expect_eq "$missing" ""
+# Every `sluice ctl` verb --help names has its entry in sluice(8).
+verbs=$(sed -n 's/^ *sluice ctl \[-s SOCKET\] \[-c FILE\] //p' <<<"$help" | tr '|' '\n' | awk '{ print $1 }')
+check "--help names the ctl verbs ($(wc -w <<<"$verbs"))" test "$(wc -w <<<"$verbs")" -ge 6
+missing=""
+for v in $verbs; do
+	grep -Eq "^\.BI? $v( |\$)" "$top/man/sluice.8" || missing="$missing $v"
+done
+check "sluice(8) documents every ctl verb" expect_eq "$missing" ""
 "$SLUICE" --no-such-option >/dev/null 2>&1
 check "an unknown option exits non-zero" test "$?" -ne 0
 
@@ -183,6 +193,25 @@ listen [::1]:15000 127.0.0.1:15000
 intercept udp 5300 relay
 EOF
 check "rules: ... with tproxy ip6 to [::1]:15000" grep -q "tproxy ip6 to \[::1\]:15000" "$W/v6s.conf.nft"
+
+# --iptables / --ip6tables: the same configs load with iptables-restore --test.
+ipt_ok() {
+	local f=$W/$1 fam
+	for fam in iptables ip6tables; do
+		"$SLUICE" rules --$fam -c "$f" > "$f.$fam" &&
+			in_gw $fam-restore --test --noflush < "$f.$fam" || return 1
+	done
+}
+if command -v iptables-restore >/dev/null; then
+	for f in good2.conf fc.conf v4.conf v6.conf v6s.conf; do
+		check "rules --iptables/--ip6tables: $f loads (iptables-restore --test)" ipt_ok $f
+	done
+	check "rules --iptables: TPROXY to the listener" grep -q -- "-j TPROXY --on-ip 0.0.0.0 --on-port 15000" "$W/fc.conf.iptables"
+	check "rules --ip6tables: the interfaces, lo for intercept-local" \
+		bash -c "grep -q -- '-A PREROUTING -i gu -j SLUICE' '$W/fc.conf.ip6tables' && grep -q -- '-A PREROUTING -i lo -j SLUICE' '$W/fc.conf.ip6tables'"
+else
+	check "iptables-restore is installed (scripts/setup-debian.sh)" false
+fi
 
 # --routes: v4 and v6 with the configured mark and table; run them; undo.
 rt=$(lab_conf rt.conf <<EOF

@@ -68,7 +68,7 @@ lab_sluice "$conf" || exit 99
 check "the start resolved dnsup.lab (log)" grep -q "resolve dnsup.lab: 2 address" "$LAB_WORK/sluice.log"
 check "the start resolved ntp.lab (log)" grep -q "resolve ntp.lab: 2 address" "$LAB_WORK/sluice.log"
 check "the bootstrap server was asked by the gateway" \
-	grep -Eq "^query from ($(re_ip $GWU4)|$GWU6) dnsup.lab (A|AAAA)$" "$LAB_WORK/stub4.log" "$LAB_WORK/stub6.log"
+	grep -Eq "^query from ($(re_ip $GWU4)|$GWU6) dnsup.lab (A|AAAA) ecs=none$" "$LAB_WORK/stub4.log" "$LAB_WORK/stub6.log"
 
 for v in 4 6; do
 	if [ $v = 4 ]; then res=192.0.2.53 t=A old="A 192.0.2.4" new="A 192.0.2.5" ntp=192.0.2.123

@@ -4,8 +4,8 @@
 # asked over IPv4) 192.0.2.31 / 2001:db8:31::31, "domestic" (2001:db8:113::4,
 # asked over IPv6) 192.0.2.41 / 2001:db8:41::41. The client asks 192.0.2.53 /
 # 2001:db8:53::53, resolvers that do not exist: only sluice can answer.
-#  - list:china (the full dnsmasq-china-list) sends webnovel.com (in the list,
-#    not in geosite:cn) to domestic; geosite:cn from geosite.dat sends
+#  - list:china (an excerpt of dnsmasq-china-list) sends webnovel.com (in the
+#    list, not in geosite:cn) to domestic; geosite:cn from geosite.dat sends
 #    www.126.link (in geosite:cn, not in the list) to domestic; www.baidu.com
 #    (both) to domestic; example.org (neither) to abroad. A and AAAA.
 #  - every upstream saw the gateway's upstream address (203.0.113.1 or
@@ -29,15 +29,12 @@
 #    them: the client gets SERVFAIL (or REFUSED) fast, the upstream never
 #    hears of the name, dns_loop_refused counts a handful (no storm: it
 #    stops growing), and the log says "routing loop" once per process.
-# Needs ../shared/data (geosite.dat, dnsmasq-china-list); skips without it.
+# The lists are excerpts in tests/data/dns (see its README).
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/lab/lab.sh"
 lab_require
 top=${top_srcdir:-$LAB_DIR/../..}
-shared=$top/../shared/data
-china=$shared/dnsmasq-china-list/accelerated-domains.china.conf
-for f in "$shared/geosite.dat" "$china"; do
-	[ -f "$f" ] || { echo "SKIP: $f is absent (the shared data sets)" >&2; exit 77; }
-done
+data=$top/tests/data/dns
+china=$data/china.conf
 lab_up || exit 99
 
 lab_unbound abroad 203.0.113.3 2001:db8:113::3 'local-zone: "." redirect' \
@@ -57,7 +54,7 @@ workers 2
 intercept-local yes
 upstream abroad udp://203.0.113.3
 upstream domestic udp://[2001:db8:113::4]
-geosite $shared/geosite.dat
+geosite $data/geosite-cn.dat
 list china dnsmasq:$china
 dns-rule domain:pass.example passthrough
 dns-rule list:china forward domestic
@@ -67,7 +64,7 @@ EOF
 )
 lab_sluice "$conf" || exit 99
 slog=$LAB_WORK/sluice.log
-check "sluice loaded the full china list" expect_contains "$(cat "$slog")" "list china: 110769 entries"
+check "sluice loaded the china list excerpt" expect_contains "$(cat "$slog")" "list china: 4 entries"
 
 declare -A addr=([abroad4]=192.0.2.31 [abroad6]=2001:db8:31::31 [domestic4]=192.0.2.41
 	[domestic6]=2001:db8:41::41 [res54]=192.0.2.51 [res56]=2001:db8:51::51)

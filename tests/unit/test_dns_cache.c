@@ -387,6 +387,47 @@ static void t_lru(void **st)
 	dns_cache_free(c);
 }
 
+/* A reload's cache-size: shrinking drops the least recent at once, growing
+ * lets more in (buckets grow with it); flush by name drops every type. */
+static void t_capacity_and_flush(void **st)
+{
+	struct dns_cache *c = dns_cache_new(8, 1);
+	struct dns_cache_stats s;
+	char name[32];
+
+	(void)st;
+	for (int i = 0; i < 8; i++) {
+		snprintf(name, sizeof(name), "n%d.example.", i);
+		put_name(c, name, T0);
+	}
+	dns_cache_set_capacity(c, 3);
+	dns_cache_stats(c, &s);
+	assert_int_equal(s.entries, 3);
+	assert_int_equal(get_name(c, "n4.example.", T0), -ENOENT);
+	assert_true(get_name(c, "n5.example.", T0) > 0);
+	assert_true(get_name(c, "n7.example.", T0) > 0);
+	dns_cache_set_capacity(c, 500);
+	for (int i = 0; i < 400; i++) {
+		snprintf(name, sizeof(name), "m%d.example.", i);
+		put_name(c, name, T0);
+	}
+	dns_cache_stats(c, &s);
+	assert_int_equal(s.entries, 403);
+	for (int i = 0; i < 400; i += 37) {
+		snprintf(name, sizeof(name), "m%d.example.", i);
+		assert_true(get_name(c, name, T0) > 0);
+	}
+	uint8_t lw[DNS_NAME_WIRE_MAX];
+	size_t wl;
+
+	assert_int_equal(dns_name_from_text("M7.Example", 10, lw, &wl), 0);
+	assert_int_equal(dns_cache_flush_name(c, lw, wl), 1);
+	assert_int_equal(get_name(c, "m7.example.", T0), -ENOENT);
+	assert_true(get_name(c, "m8.example.", T0) > 0);
+	assert_int_equal(dns_cache_flush_name(c, lw, wl), 0);
+	dns_cache_free(c);
+}
+
 static void t_do_cd_keys(void **st)
 {
 	struct dns_cache *c = store("www.example.com.", DNS_TYPE_A, rr_a, T0);
@@ -603,6 +644,7 @@ int main(void)
 	    cmocka_unit_test(t_negative),
 	    cmocka_unit_test(t_refuses),
 	    cmocka_unit_test(t_lru),
+	    cmocka_unit_test(t_capacity_and_flush),
 	    cmocka_unit_test(t_do_cd_keys),
 	    cmocka_unit_test(t_stale_and_prefetch),
 	    cmocka_unit_test(t_truncation),

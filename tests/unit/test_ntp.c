@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include "ntp.h"
+#include "ratelimit.h"
 
 /* ntpdig (ntpsec 1.2.2, the sntp package): v4, LI 3 */
 static const uint8_t cap_sntp[] = {
@@ -701,40 +702,40 @@ static struct sockaddr_in6 v6(const char *s)
 
 static void test_rl_burst_refill(void **state)
 {
-	struct ntp_ratelimit *rl = ntp_ratelimit_new(2, 5, 1024);
+	struct ratelimit *rl = ratelimit_new(2, 5, 1024, false);
 	struct sockaddr_in a = v4(0xc0000201, 40000);
 	uint64_t t = 1000;
 
 	(void)state;
 	assert_non_null(rl);
 	for (int i = 0; i < 5; i++)
-		assert_true(ntp_ratelimit_allow(rl, SA(a), t));
-	assert_false(ntp_ratelimit_allow(rl, SA(a), t));
-	assert_false(ntp_ratelimit_allow(rl, SA(a), t + 499)); /* 0.998 of a token */
-	assert_true(ntp_ratelimit_allow(rl, SA(a), t + 500));
-	assert_false(ntp_ratelimit_allow(rl, SA(a), t + 500));
+		assert_true(ratelimit_allow(rl, SA(a), t));
+	assert_false(ratelimit_allow(rl, SA(a), t));
+	assert_false(ratelimit_allow(rl, SA(a), t + 499)); /* 0.998 of a token */
+	assert_true(ratelimit_allow(rl, SA(a), t + 500));
+	assert_false(ratelimit_allow(rl, SA(a), t + 500));
 	/* a long pause refills to the burst, not beyond */
 	t += 3600 * 1000;
 	for (int i = 0; i < 5; i++)
-		assert_true(ntp_ratelimit_allow(rl, SA(a), t));
-	assert_false(ntp_ratelimit_allow(rl, SA(a), t));
+		assert_true(ratelimit_allow(rl, SA(a), t));
+	assert_false(ratelimit_allow(rl, SA(a), t));
 	/* steady 2/s passes: one every 500 ms */
 	for (int i = 1; i <= 20; i++) {
-		assert_true(ntp_ratelimit_allow(rl, SA(a), t + 500u * (uint64_t)i));
-		assert_false(ntp_ratelimit_allow(rl, SA(a), t + 500u * (uint64_t)i));
+		assert_true(ratelimit_allow(rl, SA(a), t + 500u * (uint64_t)i));
+		assert_false(ratelimit_allow(rl, SA(a), t + 500u * (uint64_t)i));
 	}
 	/* the clock going back refills nothing and breaks nothing */
-	assert_false(ntp_ratelimit_allow(rl, SA(a), 5));
+	assert_false(ratelimit_allow(rl, SA(a), 5));
 	/* a huge jump does not overflow the bucket */
 	for (int i = 0; i < 5; i++)
-		assert_true(ntp_ratelimit_allow(rl, SA(a), UINT64_MAX - 1));
-	assert_false(ntp_ratelimit_allow(rl, SA(a), UINT64_MAX - 1));
-	ntp_ratelimit_free(rl);
+		assert_true(ratelimit_allow(rl, SA(a), UINT64_MAX - 1));
+	assert_false(ratelimit_allow(rl, SA(a), UINT64_MAX - 1));
+	ratelimit_free(rl);
 }
 
 static void test_rl_clients(void **state)
 {
-	struct ntp_ratelimit *rl = ntp_ratelimit_new(1, 1, 64);
+	struct ratelimit *rl = ratelimit_new(1, 1, 64, false);
 	struct sockaddr_in a = v4(0xc0000201, 123), a2 = v4(0xc0000201, 50000),
 			   b = v4(0xc0000202, 123);
 	struct sockaddr_in6 m = v6("::ffff:192.0.2.1"), m3 = v6("::ffff:192.0.2.3"),
@@ -746,32 +747,32 @@ static void test_rl_clients(void **state)
 
 	(void)state;
 	assert_non_null(rl);
-	assert_true(ntp_ratelimit_allow(rl, SA(a), 0));
-	assert_false(ntp_ratelimit_allow(rl, SA(a2), 0)); /* port ignored */
-	assert_false(ntp_ratelimit_allow(rl, SA(m), 0));  /* v4-mapped is the v4 client */
-	assert_true(ntp_ratelimit_allow(rl, SA(b), 0));	  /* another client */
-	assert_true(ntp_ratelimit_allow(rl, SA(m3), 0));  /* mapped, new v4 client */
-	assert_false(ntp_ratelimit_allow(rl, SA(m3), 0));
-	assert_true(ntp_ratelimit_allow(rl, SA(x), 0));
-	assert_true(ntp_ratelimit_allow(rl, SA(y), 0)); /* whole /128, not the /64 */
-	assert_false(ntp_ratelimit_allow(rl, SA(x), 0));
-	assert_false(ntp_ratelimit_allow(rl, SA(u), 0)); /* neither family */
-	assert_false(ntp_ratelimit_allow(rl, NULL, 0));
-	assert_false(ntp_ratelimit_allow(NULL, SA(a), 0));
-	ntp_ratelimit_free(rl);
-	ntp_ratelimit_free(NULL);
-	assert_null(ntp_ratelimit_new(0, 1, 16));
-	assert_null(ntp_ratelimit_new(1, 0, 16));
-	assert_null(ntp_ratelimit_new(1, 1, 0));
-	assert_null(ntp_ratelimit_new(1, 1, (size_t)1 << 30));
-	rl = ntp_ratelimit_new(1, 1, 1); /* rounded up to one set of 4 */
+	assert_true(ratelimit_allow(rl, SA(a), 0));
+	assert_false(ratelimit_allow(rl, SA(a2), 0)); /* port ignored */
+	assert_false(ratelimit_allow(rl, SA(m), 0));  /* v4-mapped is the v4 client */
+	assert_true(ratelimit_allow(rl, SA(b), 0));	  /* another client */
+	assert_true(ratelimit_allow(rl, SA(m3), 0));  /* mapped, new v4 client */
+	assert_false(ratelimit_allow(rl, SA(m3), 0));
+	assert_true(ratelimit_allow(rl, SA(x), 0));
+	assert_true(ratelimit_allow(rl, SA(y), 0)); /* whole /128, not the /64 */
+	assert_false(ratelimit_allow(rl, SA(x), 0));
+	assert_false(ratelimit_allow(rl, SA(u), 0)); /* neither family */
+	assert_false(ratelimit_allow(rl, NULL, 0));
+	assert_false(ratelimit_allow(NULL, SA(a), 0));
+	ratelimit_free(rl);
+	ratelimit_free(NULL);
+	assert_null(ratelimit_new(0, 1, 16, false));
+	assert_null(ratelimit_new(1, 0, 16, false));
+	assert_null(ratelimit_new(1, 1, 0, false));
+	assert_null(ratelimit_new(1, 1, (size_t)1 << 30, false));
+	rl = ratelimit_new(1, 1, 1, false); /* rounded up to one set of 4 */
 	assert_non_null(rl);
 	for (uint32_t i = 0; i < 8; i++) {
 		struct sockaddr_in c = v4(0x0a000000 + i % 4, 1);
 
-		assert_true(ntp_ratelimit_allow(rl, SA(c), 0) == (i < 4));
+		assert_true(ratelimit_allow(rl, SA(c), 0) == (i < 4));
 	}
-	ntp_ratelimit_free(rl);
+	ratelimit_free(rl);
 }
 
 /* Far more clients than slots: newcomers get a fresh bucket (the table
@@ -779,19 +780,19 @@ static void test_rl_clients(void **state)
  * churn cannot reset a busy client's bucket. */
 static void test_rl_many_clients(void **state)
 {
-	struct ntp_ratelimit *rl = ntp_ratelimit_new(1, 1, 16);
+	struct ratelimit *rl = ratelimit_new(1, 1, 16, false);
 	struct sockaddr_in hot = v4(0xc0000263, 123);
 	unsigned allowed_new = 0;
 
 	(void)state;
 	assert_non_null(rl);
-	assert_true(ntp_ratelimit_allow(rl, SA(hot), 0));
+	assert_true(ratelimit_allow(rl, SA(hot), 0));
 	for (uint32_t i = 0; i < 400; i++) {
 		uint64_t t = 2 * (uint64_t)i + 2;
 		struct sockaddr_in c = v4(0xc6336400 + i, 9);
 
-		assert_false(ntp_ratelimit_allow(rl, SA(hot), t));
-		allowed_new += ntp_ratelimit_allow(rl, SA(c), t + 1);
+		assert_false(ratelimit_allow(rl, SA(hot), t));
+		allowed_new += ratelimit_allow(rl, SA(c), t + 1);
 	}
 	assert_int_equal(allowed_new, 400);
 	/* a flood of distinct v6 addresses: no crash, every one admitted once */
@@ -800,10 +801,10 @@ static void test_rl_many_clients(void **state)
 		struct sockaddr_in6 a = v6("2001:db8::");
 
 		memcpy(&a.sin6_addr.s6_addr[12], &i, 4);
-		allowed_new += ntp_ratelimit_allow(rl, SA(a), 1000);
+		allowed_new += ratelimit_allow(rl, SA(a), 1000);
 	}
 	assert_int_equal(allowed_new, 20000);
-	ntp_ratelimit_free(rl);
+	ratelimit_free(rl);
 }
 
 int main(void)
