@@ -91,7 +91,12 @@
 	X(DNS_NFTSET_ADDED, "dns_nftset_added", "answer addresses added to nftsets (the kernel acknowledged them)") \
 	X(DNS_NFTSET_DEDUPED, "dns_nftset_deduped", "answer addresses not sent again: already in the nftset with enough timeout left") \
 	X(DNS_NFTSET_BATCHES, "dns_nftset_batches", "netlink transactions sent to add addresses to nftsets (one per set per flush)") \
-	X(DNS_NFTSET_ERRORS, "dns_nftset_errors", "nftset failures: set lookups that failed or found an unusable set, and addresses not added")
+	X(DNS_NFTSET_ERRORS, "dns_nftset_errors", "nftset failures: set lookups that failed or found an unusable set, and addresses not added") \
+	X(DNS_UPSTREAM_DNSCRYPT, "dns_upstream_dnscrypt", "DNS queries sent encrypted to DNSCrypt servers (UDP and TCP)") \
+	X(DNS_DNSCRYPT_CERT_FETCHES, "dns_dnscrypt_cert_fetches", "DNSCrypt certificate fetches (TXT queries for the provider name)") \
+	X(DNS_DNSCRYPT_CERT_NEW, "dns_dnscrypt_cert_new", "DNSCrypt certificates taken into use (the first one, then each rotation)") \
+	X(DNS_DNSCRYPT_CERT_FAILED, "dns_dnscrypt_cert_failed", "DNSCrypt certificate fetches without a usable certificate (no answer, signature, dates)") \
+	X(DNS_DNSCRYPT_BAD, "dns_dnscrypt_bad", "DNSCrypt answers that did not decrypt (magic, nonce, MAC, padding): ignored like forgeries")
 
 #ifndef CTR_LIST_DNS
 #define CTR_LIST_DNS(X)

@@ -14,6 +14,8 @@
  * DNS over TLS (tls://) uses the same pooled connections; DNS over HTTPS
  * (https://) keeps HTTP/2 connections per server whose streams carry one
  * query each (dns_up_h2.c, dns_h2.c).
+ * DNSCrypt servers (dns_up_crypt.c) are asked like UDP ones, each query
+ * encrypted, with the certificate fetched (and refetched) per worker.
  * Every socket carries SO_MARK and is registered in the process's ownsock
  * registry (loop detection). Not thread-safe: one per worker. */
 #ifndef DNS_UP_H
@@ -41,11 +43,18 @@ struct dns_up_tls {
 	char authority[DNS_URL_NAME_MAX + 8]; /* :authority: AUTH-NAME, else HOST; [:PORT] */
 };
 
-/** One server: UDP (TC answers retried over TCP), TCP, TLS or HTTPS (tls is set). */
+/** What a DNSCrypt server needs besides its address (from its stamp); owned by the config. */
+struct dns_up_crypt {
+	uint8_t provider_pk[32];	   /* Ed25519: signs the server's certificates */
+	char provider[DNS_URL_NAME_MAX];   /* asked for them (TXT), e.g. 2.dnscrypt-cert.example */
+};
+
+/** One server: UDP (TC answers retried over TCP), TCP, TLS or HTTPS (tls is set), DNSCrypt (crypt is set). */
 struct dns_up_server {
 	struct addr addr;
 	uint8_t proto; /* enum dns_proto */
 	const struct dns_up_tls *tls;
+	const struct dns_up_crypt *crypt; /* DNSCrypt servers (from a stamp) */
 };
 
 /** Timeout used when a query is sent with timeout_ms 0. */
@@ -167,7 +176,7 @@ void dns_up_cancel(struct dns_up_q *h);
 /** Queries whose callback has not run yet. */
 size_t dns_up_inflight(const struct dns_up *u);
 
-/** Sockets u holds open now (UDP attempts and TCP connections). */
+/** Sockets u holds open now (UDP attempts, TCP connections, certificate fetches). */
 size_t dns_up_sockets(const struct dns_up *u);
 
 /**

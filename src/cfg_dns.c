@@ -56,6 +56,20 @@ static void https_target(struct dns_up_tls *t, const struct dns_url *u)
 	snprintf(t->path, sizeof(t->path), "%s", u->path);
 }
 
+/* A DNSCrypt server's provider name and key, from its stamp. */
+static int add_crypt(struct cfg_ctx *ctx, struct dns_group *g, const struct dns_url *u)
+{
+	struct dns_up_crypt *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return cfg_error(ctx, "out of memory");
+	memcpy(c->provider_pk, u->provider_pk, sizeof(c->provider_pk));
+	snprintf(c->provider, sizeof(c->provider), "%s", u->auth);
+	g->crypt[g->n] = c;
+	g->servers[g->n].crypt = c;
+	return 0;
+}
+
 /* One URL of an `upstream` line (dns_url.h): an address, or a host name
  * resolved at run time through the bootstrap group. */
 static int add_server(struct cfg_ctx *ctx, struct dns_group *g, const char *s)
@@ -88,8 +102,21 @@ static int add_server(struct cfg_ctx *ctx, struct dns_group *g, const char *s)
 		if (u.proto == DNS_PROTO_HTTPS)
 			https_target(g->tls[g->n], &u);
 	}
+	if (u.proto == DNS_PROTO_DNSCRYPT && add_crypt(ctx, g, &u) < 0)
+		return -1;
 	g->n++;
 	return 0;
+}
+
+/* What a group's servers own (also of a group whose line failed half-way). */
+static void group_servers_free(struct dns_group *g)
+{
+	for (size_t j = 0; j < g->n; j++) {
+		free(g->tls[j]);
+		free(g->crypt[j]);
+		g->tls[j] = NULL;
+		g->crypt[j] = NULL;
+	}
 }
 
 static int p_upstream(struct cfg_ctx *ctx, int argc, char **argv)
@@ -122,16 +149,22 @@ static int p_upstream(struct cfg_ctx *ctx, int argc, char **argv)
 			return -1;
 		if (rc > 0)
 			continue;
-		if (g->n == DNS_MAX_SERVERS)
+		if (g->n == DNS_MAX_SERVERS) {
+			group_servers_free(g);
 			return cfg_error(ctx, "upstream: at most %d servers a group", DNS_MAX_SERVERS);
-		if (add_server(ctx, g, argv[i]) < 0)
+		}
+		if (add_server(ctx, g, argv[i]) < 0) {
+			group_servers_free(g);
 			return -1;
+		}
 	}
 	if (g->n == 0)
 		return cfg_error(ctx, "upstream: group '%s' has no server", argv[1]);
 	g->name = strdup(argv[1]);
-	if (!g->name)
+	if (!g->name) {
+		group_servers_free(g);
 		return cfg_error(ctx, "out of memory");
+	}
 	d->n_groups++;
 	return 0;
 }
@@ -473,8 +506,11 @@ static const struct cfg_directive dns_directives[] = {
 	 "socket (random source port) with a random ID and EDNS (1232 bytes); answers truncated "
 	 "over UDP are fetched again over TCP. URL: [udp://|tcp://]HOST[:PORT], "
 	 "tls://HOST[:PORT][#AUTH-NAME], https://HOST[:PORT][/PATH][#AUTH-NAME] (DNS over HTTPS, "
-	 "HTTP/2); HOST is an address, or a name resolved through the bootstrap group. OPTIONS: "
-	 "policy=order|parallel|fastest, ecs=ADDR/LEN|strip, leak-check. Its sockets carry `mark`."},
+	 "HTTP/2); HOST is an address, or a name resolved through the bootstrap group; or a DNS "
+	 "stamp sdns://...: DNSCrypt (queries encrypted, the server's certificate fetched and "
+	 "checked against the stamp's provider key), DoT (as tls://), DoH (as https://), plain "
+	 "DNS. OPTIONS: policy=order|parallel|fastest, ecs=ADDR/LEN|strip, leak-check. Its "
+	 "sockets carry `mark`."},
 	{"geosite", 1, 1, p_geosite, "FILE", NULL,
 	 "A geosite.dat (v2ray/Xray format) for geosite:CODE[@attr] matchers; only the codes the "
 	 "rules name are kept in memory."},
@@ -592,8 +628,7 @@ static void dns_free(struct cfg *c)
 		dns_list_fini(&d->lists[i]);
 	for (size_t i = 0; i < d->n_groups; i++) {
 		free(d->groups[i].name);
-		for (size_t j = 0; j < d->groups[i].n; j++)
-			free(d->groups[i].tls[j]);
+		group_servers_free(&d->groups[i]);
 	}
 	dns_up_tls_ctx_free(d->tls_ctx);
 	free(d->tls_ca);

@@ -1,8 +1,9 @@
 #include "config.h"
 /* dns_up.c - one worker's DNS transport to upstream servers (see dns_up.h):
  * the query records, their attempt schedule and timers, and UDP attempts
- * on sockets of their own. TCP connections live in dns_up_tcp.c, HTTP/2
- * ones in dns_up_h2.c. It does
+ * on sockets of their own (DNSCrypt ones sealed and opened by
+ * dns_up_crypt.c). TCP connections live in dns_up_tcp.c, HTTP/2 ones in
+ * dns_up_h2.c. It does
  * not decide where a query goes (the DNS service picks the servers), nor
  * cache, nor touch the client's answer. */
 
@@ -34,14 +35,15 @@ int dns_up_server_parse(const char *s, struct dns_up_server *out, char *err, siz
 
 	if (dns_url_parse(s, &u, err, errlen) < 0)
 		return -EINVAL;
-	if (u.is_name || u.proto == DNS_PROTO_TLS || u.proto == DNS_PROTO_HTTPS) {
-		snprintf(err, err ? errlen : 0, "'%s': a host name, tls:// or https:// needs the config",
-			 s);
+	if (u.is_name || (u.proto != DNS_PROTO_UDP && u.proto != DNS_PROTO_TCP)) {
+		snprintf(err, err ? errlen : 0,
+			 "'%s': a host name, tls://, https:// or a stamp needs the config", s);
 		return -EINVAL;
 	}
 	out->addr = u.addr;
 	out->proto = (uint8_t)u.proto;
 	out->tls = NULL;
+	out->crypt = NULL;
 	return 0;
 }
 
@@ -212,7 +214,7 @@ static int udp_start(struct dns_up_q *q, uint8_t srv, bool edns)
 {
 	struct dns_up *u = q->u;
 	struct dns_up_try *t = &q->udp[q->cur ^ 1];
-	uint8_t msg[DNS_HDR_LEN + DNS_NAME_WIRE_MAX + 4 + 11 + 512];
+	uint8_t msg[DNS_UP_MSG_MAX];
 	int n, fd;
 
 	if (q->cq->ecs_len > 512)
@@ -226,6 +228,8 @@ static int udp_start(struct dns_up_q *q, uint8_t srv, bool edns)
 	t->edns = edns;
 	t->id = rng_u16(u->env.rng);
 	n = dns_up_build(q, srv, t->id, edns, t->qwire, msg, sizeof(msg));
+	if (n >= 0 && q->sv[srv].proto == DNS_PROTO_DNSCRYPT)
+		n = dns_up_crypt_seal(q, srv, &t->ck, msg, (size_t)n, sizeof(msg), false);
 	t->ev = event_new(u->env.base, fd, EV_READ | EV_PERSIST, udp_read_cb, t);
 	if (n < 0 || !t->ev || event_add(t->ev, NULL) < 0) {
 		try_close(t);
@@ -240,6 +244,11 @@ static int udp_start(struct dns_up_q *q, uint8_t srv, bool edns)
 	dns_up_count(u, CTR_DNS_UPSTREAM_SENT);
 	q->cur ^= 1;
 	return 0;
+}
+
+int dns_up_udp_start(struct dns_up_q *q, uint8_t srv, bool edns)
+{
+	return udp_start(q, srv, edns);
 }
 
 static unsigned attempt_ms(const struct dns_up_q *q, bool tcp)
@@ -259,7 +268,7 @@ static void arm(struct dns_up_q *q, unsigned ms)
 
 static bool waiting(const struct dns_up_q *q)
 {
-	return q->udp[0].fd >= 0 || q->udp[1].fd >= 0 || q->conn || q->h2;
+	return q->udp[0].fd >= 0 || q->udp[1].fd >= 0 || q->conn || q->h2 || q->cwait;
 }
 
 /* Start one attempt on server srv with the transport it names. */
@@ -275,6 +284,8 @@ static int start_attempt(struct dns_up_q *q, uint8_t srv, bool edns)
 		return dns_up_tcp_start(q, srv, edns);
 	case DNS_PROTO_HTTPS:
 		return dns_up_h2_start(q, srv, edns);
+	case DNS_PROTO_DNSCRYPT:
+		return dns_up_crypt_start(q, srv, edns);
 	}
 	return -EINVAL;
 }
@@ -284,6 +295,7 @@ static void detach_streams(struct dns_up_q *q)
 {
 	dns_up_tcp_detach(q);
 	dns_up_h2_detach(q);
+	dns_up_crypt_detach(q);
 }
 
 /* Start the next attempt that can be started; false when none is left. */
@@ -385,8 +397,15 @@ static bool udp_msg(struct dns_up_try *t, size_t len)
 	bool current = t == &q->udp[q->cur];
 	uint8_t srv = t->srv;
 
-	enum dns_up_verdict v = dns_up_judge(q, q->u->rbuf, len, t->id, t->qwire, t->edns, false, &ai);
+	enum dns_up_verdict v;
 
+	/* what does not open is a forgery (or late, for a rotated key): ignored like one */
+	if (q->sv[srv].proto == DNS_PROTO_DNSCRYPT &&
+	    !dns_up_crypt_open(q, srv, &t->ck, q->u->rbuf, &len)) {
+		dns_up_count(q->u, CTR_DNS_UPSTREAM_IGNORED);
+		return true;
+	}
+	v = dns_up_judge(q, q->u->rbuf, len, t->id, t->qwire, t->edns, false, &ai);
 	switch (v) {
 	case UPV_IGNORE:
 		dns_up_count(q->u, CTR_DNS_UPSTREAM_IGNORED);
@@ -530,5 +549,6 @@ void dns_up_free(struct dns_up *u)
 		dns_up_finish(u->queries, -ECANCELED, NULL, 0, NULL);
 	dns_up_h2_free_all(u); /* before the server state dns_up_tcp.c frees */
 	dns_up_tcp_free_all(u);
+	dns_up_crypt_free_all(u);
 	free(u);
 }

@@ -1,10 +1,11 @@
 /* dns_up_int.h - what dns_up.c (queries, UDP attempts), dns_up_tcp.c
- * (pooled TCP and TLS connections) and dns_up_h2.c (HTTP/2 connections)
- * share. Internal to src/. */
+ * (pooled TCP and TLS connections), dns_up_h2.c (HTTP/2 connections) and
+ * dns_up_crypt.c (DNSCrypt) share. Internal to src/. */
 #ifndef DNS_UP_INT_H
 #define DNS_UP_INT_H
 
 #include "dns_up.h"
+#include "dnscrypt.h"
 #include "ownsock.h"
 
 struct event;
@@ -13,6 +14,19 @@ struct dns_up_conn;
 struct dns_up_h2c;
 struct ssl_st;
 struct ssl_session_st;
+struct dns_up_cs;
+struct dns_up_crypt_w;
+
+/* Largest query an attempt sends: ours (dns_build_upstream, ECS up to 512
+ * bytes) and, to a DNSCrypt server, what sealing adds. */
+#define DNS_UP_MSG_MAX (DNS_HDR_LEN + DNS_NAME_WIRE_MAX + 4 + 11 + 512 + DNSCRYPT_OVERHEAD)
+
+/* What a DNSCrypt attempt needs to open its answer: the keys of the
+ * certificate it was sealed with (it may rotate meanwhile) and its nonce half. */
+struct dns_up_ck {
+	struct dnscrypt_session s;
+	uint8_t nonce[DNSCRYPT_HALF_NONCE];
+};
 
 /* What a worker remembers of one stream server (TCP, TLS or HTTPS) between
  * connections: its TLS session (resumption), and when it failed (backoff). */
@@ -40,6 +54,7 @@ struct dns_up_try {
 	bool edns;
 	struct ownsock_tok tok;
 	uint8_t qwire[DNS_NAME_WIRE_MAX]; /* the name as sent (0x20 case) */
+	struct dns_up_ck ck;		  /* DNSCrypt servers */
 };
 
 struct dns_up_q {
@@ -77,6 +92,12 @@ struct dns_up_q {
 	uint8_t tcp_srv;
 	bool tcp_edns;
 	uint8_t tcp_qwire[DNS_NAME_WIRE_MAX];
+	struct dns_up_ck tcp_ck;
+	/* waiting for a DNSCrypt server's certificate (dns_up_crypt.c) */
+	struct dns_up_cs *cwait;
+	struct dns_up_q *cnext, **cpprev;
+	uint8_t cwait_srv;
+	bool cwait_edns;
 	/* HTTPS attempt: a stream on an HTTP/2 connection */
 	struct dns_up_h2c *h2;
 	int32_t h2_stream;
@@ -92,6 +113,7 @@ struct dns_up {
 	struct dns_up_srv *srvs;
 	struct dns_up_h2c *h2conns;
 	size_t nsrvs;
+	struct dns_up_crypt_w *crypt; /* DNSCrypt state, made on first use */
 	bool mark_logged;
 	/* the answer being delivered (dns_up_answered_by) */
 	bool done_ok;
@@ -129,6 +151,23 @@ struct ssl_st *dns_up_tls_ssl_new(const struct dns_up_server *sv, struct dns_up_
 void dns_up_tls_failed(struct dns_up *u, struct dns_up_srv *st, struct ssl_st *ssl,
 		       unsigned long err);
 void dns_up_tls_refused(struct dns_up *u, struct dns_up_srv *st, const char *why);
+
+/* dns_up.c: a UDP attempt (DNSCrypt ones are sealed with dns_up_crypt_seal). */
+int dns_up_udp_start(struct dns_up_q *q, uint8_t srv, bool edns);
+
+/* dns_up_crypt.c: DNSCrypt. start: an attempt, now or once the server's
+ * certificate is in (-EAGAIN: its fetch failed lately, see q->force).
+ * seal: the query out[0..len) for server srv, keys and nonce into ck; the
+ * sealed length (in out, cap bytes) or -ECONNREFUSED without a certificate.
+ * open: an answer to it, in place; false (counted) when it is not one. */
+int dns_up_crypt_start(struct dns_up_q *q, uint8_t srv, bool edns);
+int dns_up_crypt_seal(struct dns_up_q *q, uint8_t srv, struct dns_up_ck *ck, uint8_t *out,
+		      size_t len, size_t cap, bool tcp);
+bool dns_up_crypt_open(struct dns_up_q *q, uint8_t srv, const struct dns_up_ck *ck, uint8_t *buf,
+		       size_t *len);
+bool dns_up_crypt_ready(struct dns_up *u, const struct dns_up_server *sv);
+void dns_up_crypt_detach(struct dns_up_q *q);
+void dns_up_crypt_free_all(struct dns_up *u);
 
 /* dns_up_tcp.c: TCP and TLS. -EAGAIN: the server is backing off (see q->force). */
 int dns_up_tcp_start(struct dns_up_q *q, uint8_t srv, bool edns);

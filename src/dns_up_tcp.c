@@ -7,6 +7,8 @@
  * server closes a connection that has answered before (servers that close
  * after every answer, or restart), the queries still on it are sent once
  * more on a new connection; otherwise they move on to their next server.
+ * DNSCrypt over TCP (answers truncated over UDP) is framed the same way;
+ * its answers find their query by the nonce they echo, then open.
  * A server whose connection fails (refused, TLS verification, timeout
  * before it is up) is left alone for a backoff that doubles up to
  * DNS_UP_BACKOFF_MAX_MS; TLS sessions are resumed. Owns the connections and
@@ -197,6 +199,22 @@ static void conn_fail(struct dns_up_conn *c, int err)
 	}
 }
 
+/* The query a DNSCrypt answer is for (by the client nonce it echoes), the
+ * answer opened in place; -1 when none (dns_up_crypt_open counts a forgery). */
+static int crypt_slot(struct dns_up_conn *c, size_t *len)
+{
+	const uint8_t *nonce = dnscrypt_answer_nonce(c->u->rbuf, *len);
+
+	for (unsigned i = 0; nonce && i < c->n; i++) {
+		struct dns_up_q *q = c->slot[i];
+
+		if (memcmp(q->tcp_ck.nonce, nonce, DNSCRYPT_HALF_NONCE) == 0)
+			return dns_up_crypt_open(q, q->tcp_srv, &q->tcp_ck, c->u->rbuf, len) ? (int)i
+											       : -1;
+	}
+	return -1;
+}
+
 static void conn_msg(struct dns_up_conn *c, size_t len)
 {
 	struct dns_up *u = c->u;
@@ -205,7 +223,11 @@ static void conn_msg(struct dns_up_conn *c, size_t len)
 	struct dns_up_q *q;
 	int i;
 
-	if (len < 2 || (i = slot_of(c, (uint16_t)(u->rbuf[0] << 8 | u->rbuf[1]))) < 0) {
+	if (c->st->proto == DNS_PROTO_DNSCRYPT)
+		i = crypt_slot(c, &len);
+	else
+		i = len < 2 ? -1 : slot_of(c, (uint16_t)(u->rbuf[0] << 8 | u->rbuf[1]));
+	if (i < 0) {
 		dns_up_count(u, CTR_DNS_UPSTREAM_IGNORED); /* late, or not ours */
 		return;
 	}
@@ -356,11 +378,13 @@ int dns_up_tcp_start(struct dns_up_q *q, uint8_t srv, bool edns)
 	const struct dns_up_server *sv = &q->sv[srv];
 	struct dns_up_srv *st = dns_up_srv_get(u, sv);
 	struct dns_up_conn *c;
-	uint8_t msg[2 + DNS_HDR_LEN + DNS_NAME_WIRE_MAX + 4 + 11 + 512];
+	uint8_t msg[2 + DNS_UP_MSG_MAX];
 	int n;
 
 	if (!st)
 		return -ENOMEM;
+	if (sv->proto == DNS_PROTO_DNSCRYPT && !dns_up_crypt_ready(u, sv))
+		return -ECONNREFUSED; /* no certificate (yet): nothing to seal with */
 	st->used_ms = sl_now_ms();
 	if (st->down_until > st->used_ms && !q->force)
 		return -EAGAIN;
@@ -376,6 +400,8 @@ int dns_up_tcp_start(struct dns_up_q *q, uint8_t srv, bool edns)
 	q->tcp_srv = srv;
 	q->tcp_edns = edns;
 	n = dns_up_build(q, srv, q->tcp_id, edns, q->tcp_qwire, msg + 2, sizeof(msg) - 2);
+	if (n >= 0 && sv->proto == DNS_PROTO_DNSCRYPT)
+		n = dns_up_crypt_seal(q, srv, &q->tcp_ck, msg + 2, (size_t)n, sizeof(msg) - 2, true);
 	if (n < 0)
 		return n;
 	msg[0] = (uint8_t)(n >> 8);

@@ -3,6 +3,7 @@
  * dns_up_tls.c, HTTP/2 spoken by dns_h2.c. */
 #include "config.h"
 #include "dns_url.h"
+#include "dns_stamp.h"
 #include "resolve.h"
 
 #include <errno.h>
@@ -22,6 +23,8 @@ static const struct {
 
 const char *dns_proto_name(enum dns_proto p)
 {
+	if (p == DNS_PROTO_DNSCRYPT)
+		return "dnscrypt";
 	return p == DNS_PROTO_TCP     ? "tcp"
 	       : p == DNS_PROTO_TLS   ? "tls"
 	       : p == DNS_PROTO_HTTPS ? "https"
@@ -86,6 +89,8 @@ int dns_url_parse(const char *s, struct dns_url *u, char *err, size_t errlen)
 	const char *rest = s, *hash, *slash;
 	size_t len;
 
+	if (strncmp(s, "sdns://", 7) == 0) /* a stamp says which of the rest it is */
+		return dns_stamp_url(s, u, err, errlen);
 	memset(u, 0, sizeof(*u));
 	u->proto = DNS_PROTO_UDP;
 	u->port = 53;
@@ -96,7 +101,8 @@ int dns_url_parse(const char *s, struct dns_url *u, char *err, size_t errlen)
 			u->port = schemes[i].port;
 		}
 	if (rest == s && strstr(s, "://")) {
-		snprintf(err, err ? errlen : 0, "'%s': unknown scheme (udp://, tcp://, tls://, https://)", s);
+		snprintf(err, err ? errlen : 0, "'%s': unknown scheme (udp://, tcp://, tls://, https://, sdns://)",
+			 s);
 		return -EINVAL;
 	}
 	hash = strchr(rest, '#');

@@ -2,11 +2,12 @@
 # Per-client limits, IPv4 and IPv6, two workers:
 #  - dns-rate-limit 200 400: client A floods queries at full speed for 4 s;
 #    client B's queries (one every 20 ms) are all answered, and B's p99
-#    latency stays within 2x of its unloaded p99 (plus a 5 ms floor for
-#    timer noise); A got far fewer answers than it asked, counted in
-#    dns_rate_limited; B never limited;
+#    latency stays far from a retry timeout (4x its unloaded p99 + 100 ms:
+#    the machine may be busy; bench/ measures speed); A got far fewer
+#    answers than it asked, counted in dns_rate_limited; B never limited;
 #  - relay-rate-limit 100 100: A's burst of 1000 datagrams through a relay
-#    flow gets at most ~burst + rate x time through, the rest counted;
+#    flow gets at most burst + rate x the time it took to send (+ slack)
+#    through, the rest counted;
 #    B's relay flow is untouched;
 #  - max-sessions-per-client 10 across both workers: A's 40 relay flows
 #    leave A with at most 10 sessions in the whole process, and B's flows
@@ -111,8 +112,10 @@ for v in 4 6; do
 	m1=$(lab_metrics)
 	read -r sent got <"$LAB_WORK/flood$v.txt"
 	check "IPv$v dns-rate-limit: B answered 150/150 during A's flood" expect_eq "$n1" 150
-	check "IPv$v dns-rate-limit: B's p99 ${p1} ms within 2x of unloaded ${p0} ms (+5)" \
-		test "$p1" -le $((2 * p0 + 5))
+	# Not a speed claim (bench/ measures those): a starved client would wait
+	# for retries (seconds); B must stay in the same league as unloaded.
+	check "IPv$v dns-rate-limit: B's p99 ${p1} ms stays far from a retry (unloaded ${p0} ms; <= 4x + 100)" \
+		test "$p1" -le $((4 * p0 + 100))
 	check "IPv$v dns-rate-limit: A got $got of $sent answered (<= burst + 4.5 s x 200 + slack)" \
 		test "$got" -le 1400
 	check "IPv$v dns-rate-limit: the rest counted" test "$(delta dns_rate_limited)" -ge $((sent - 1500))
@@ -123,21 +126,29 @@ for v in 4 6; do
 import socket, sys, time
 s = socket.socket(socket.AF_INET6 if ":" in sys.argv[2] else socket.AF_INET, socket.SOCK_DGRAM)
 s.bind((sys.argv[1], 0)); s.connect((sys.argv[2], 5300)); s.settimeout(0.5)
+t0 = time.monotonic()
 for i in range(1000):
     s.send(b"burst-%d" % i)
+    if i % 50 == 49:
+        time.sleep(0.003)  # room for sluice to read: a kernel drop is no limiter's
+ms = int((time.monotonic() - t0) * 1000)
 got = 0
 try:
     while True:
         s.recv(2000); got += 1
 except socket.timeout:
     pass
-print(got)
+print(got, ms)
 PY
 )
 	m1=$(lab_metrics)
-	check "IPv$v relay-rate-limit: $out of 1000 went through (<= 200)" test "$out" -le 200
+	# burst 100, then 100/s while the sender was sending (slow on a busy
+	# machine) and the last datagrams were on their way, plus slack
+	ms=${out#* } out=${out% *}
+	lim=$((100 + 100 * (ms + 300) / 1000 + 20))
+	check "IPv$v relay-rate-limit: $out of 1000 went through in $ms ms (<= $lim)" test "$out" -le "$lim"
 	rl=$(delta relay_rate_limited)
-	check "IPv$v relay-rate-limit: the rest counted ($rl)" test "$rl" -ge 800
+	check "IPv$v relay-rate-limit: the rest counted ($rl + $out >= 950)" test $((rl + out)) -ge 950
 	out=$(in_cli "$LAB_PY" -u "$LAB_DIR/udptool.py" flows --to $echo --port 5300 --n 3 --bind $B --timeout 3 2>&1)
 	check "IPv$v relay-rate-limit: another client's flow untouched" \
 		expect_match "$out" "^answered 3/3 wrong 0"

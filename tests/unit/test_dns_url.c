@@ -67,7 +67,7 @@ static void test_schemes(void **state)
 	assert_string_equal(dns_proto_name(DNS_PROTO_TCP), "tcp");
 	assert_string_equal(dns_proto_name(DNS_PROTO_TLS), "tls");
 	assert_string_equal(dns_proto_name(DNS_PROTO_HTTPS), "https");
-	parse_bad("quic://192.0.2.1", "unknown scheme (udp://, tcp://, tls://, https://)");
+	parse_bad("quic://192.0.2.1", "unknown scheme (udp://, tcp://, tls://, https://, sdns://)");
 	parse_bad("http://192.0.2.1/dns-query", "unknown scheme");
 	parse_bad("HTTPS://192.0.2.1/dns-query", "unknown scheme");
 	/* err may be NULL */
