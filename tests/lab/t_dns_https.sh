@@ -3,8 +3,8 @@
 # forwarding to an unbound) and unbound (https-port), IPv4 and IPv6:
 #  - names routed to each group get that group's answers, over HTTPS
 #    (dns_upstream_https), and each server saw the gateway ask;
-#  - https://ADDR/PATH (the address in the certificate) and
-#    https://NAME/PATH (resolved through the bootstrap group) answered;
+#  - https://ADDR/PATH (the address in the certificate), https://NAME/PATH
+#    (resolved through the bootstrap group) and a DoH stamp answered;
 #  - a certificate from an unknown CA, one for another name, a server that
 #    does not speak HTTP/2 (ALPN), a path the server does not serve (404):
 #    SERVFAIL, the reason logged once (not once a query);
@@ -97,6 +97,14 @@ table inet dohlab {
 EOF
 syns() { in_gw nft list counter inet dohlab "$1" | sed -n 's/.*packets \([0-9]*\) .*/\1/p'; }
 
+# The same server as a DNS stamp (sdns://, protocol 0x02: address, no
+# hashes, host name, path).
+stamp=$("$LAB_PY" -c '
+import base64, struct
+lp = lambda b: bytes([len(b)]) + b
+p = b"\x02" + struct.pack("<Q", 0) + lp(b"203.0.113.4") + b"\x00" + lp(b"doh.lab") + lp(b"/dns-query")
+print("sdns://" + base64.urlsafe_b64encode(p).decode().rstrip("="))')
+
 conf=$(lab_conf https.conf <<EOF
 listen 0.0.0.0:15000 [::]:15000
 intercept udp 53 dns
@@ -114,6 +122,7 @@ upstream ub4 https://203.0.113.4/dns-query#doh.lab
 upstream ub6 https://[2001:db8:113::4]:443/dns-query#doh.lab
 upstream byip https://203.0.113.4/dns-query
 upstream byname https://doh.lab/dns-query
+upstream stamp $stamp
 upstream rogue https://203.0.113.5/dns-query#doh.lab
 upstream wrongname https://203.0.113.6/dns-query#doh.lab
 upstream noh2 https://203.0.113.9/dns-query#doh.lab
@@ -125,6 +134,7 @@ dns-rule domain:ub4.example forward ub4
 dns-rule domain:ub6.example forward ub6
 dns-rule domain:byip.example forward byip
 dns-rule domain:byname.example forward byname
+dns-rule domain:stamp.example forward stamp
 dns-rule domain:rogue.example forward rogue
 dns-rule domain:wrong.example forward wrongname
 dns-rule domain:noh2.example forward noh2
@@ -164,6 +174,8 @@ for v in 4 6; do
 	out=$(lab_dig "$LAB_CLI" @$res y.byname.example $t)
 	check "IPv$v: https://NAME/PATH (resolved through the bootstrap group) answered" \
 		expect_eq "$(dig_answers "$out")" "$want"
+	out=$(lab_dig "$LAB_CLI" @$res y.stamp.example $t)
+	check "IPv$v: a DoH stamp (sdns://) answered" expect_eq "$(dig_answers "$out")" "$want"
 
 	# Servers sluice must refuse, or whose answers are not DNS messages.
 	for kind in rogue wrong noh2 badpath; do
