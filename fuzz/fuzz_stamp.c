@@ -11,14 +11,10 @@
 
 #include "dns_stamp.h"
 #include "dns_url.h"
+#include "fuzz_check.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define CHECK(x)                                                                                   \
-	do {                                                                                       \
-		if (!(x))                                                                          \
-			__builtin_trap();                                                          \
-	} while (0)
 
 static char text[2 * DNS_STAMP_TEXT_MAX + 16];
 
