@@ -24,19 +24,11 @@ unbound -V 2>/dev/null | grep -q 'with-libnghttp2' ||
 lab_up || exit 99
 
 W=$LAB_WORK
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
-	-subj "/CN=sluice lab CA" -keyout "$W/ca.key" -out "$W/ca.pem" >/dev/null 2>&1 || exit 99
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
-	-subj "/CN=rogue CA" -keyout "$W/rogue.key" -out "$W/rogue.pem" >/dev/null 2>&1 || exit 99
-cert() { # NAME SAN SIGNER-PREFIX
-	openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj "/CN=$1" \
-		-keyout "$W/$1.key" -out "$W/$1.csr" >/dev/null 2>&1 &&
-		openssl x509 -req -in "$W/$1.csr" -CA "$W/$3.pem" -CAkey "$W/$3.key" -CAcreateserial \
-			-days 2 -extfile <(printf 'subjectAltName=%s\n' "$2") -out "$W/$1.pem" >/dev/null 2>&1
-}
-cert doh.lab "DNS:doh.lab,IP:203.0.113.3,IP:2001:db8:113::3,IP:203.0.113.4,IP:2001:db8:113::4,IP:203.0.113.8,IP:203.0.113.9" ca || exit 99
-cert other.lab "DNS:other.lab,IP:203.0.113.6" ca || exit 99
-cert evil.lab "DNS:doh.lab,IP:203.0.113.5" rogue || exit 99
+lab_ca ca "sluice lab CA" || exit 99
+lab_ca rogue "rogue CA" || exit 99
+lab_cert doh.lab "DNS:doh.lab,IP:203.0.113.3,IP:2001:db8:113::3,IP:203.0.113.4,IP:2001:db8:113::4,IP:203.0.113.8,IP:203.0.113.9" ca || exit 99
+lab_cert other.lab "DNS:other.lab,IP:203.0.113.6" ca || exit 99
+lab_cert evil.lab "DNS:doh.lab,IP:203.0.113.5" rogue || exit 99
 
 # The backend dnsdist forwards to; it also knows where doh.lab is (bootstrap).
 lab_unbound back 203.0.113.7 2001:db8:113::7 'local-zone: "." redirect' \
