@@ -186,6 +186,24 @@ static size_t pow2_floor(size_t n)
 	return p;
 }
 
+/* A shard lock is held for a lookup and one short copy: a waiter spins a
+ * little before it sleeps (glibc's adaptive mutex), since a sleep and a
+ * wake-up cost more than the wait. */
+static int lock_init(pthread_mutex_t *m)
+{
+	pthread_mutexattr_t a;
+	int rc;
+
+	if (pthread_mutexattr_init(&a) != 0)
+		return -1;
+#ifdef PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP
+	pthread_mutexattr_settype(&a, PTHREAD_MUTEX_ADAPTIVE_NP);
+#endif
+	rc = pthread_mutex_init(m, &a);
+	pthread_mutexattr_destroy(&a);
+	return rc;
+}
+
 static int shard_init(struct shard *s, size_t max_count)
 {
 	size_t nb = 16;
@@ -197,7 +215,7 @@ static int shard_init(struct shard *s, size_t max_count)
 		return -ENOMEM;
 	s->bmask = nb - 1;
 	s->max_count = max_count;
-	if (pthread_mutex_init(&s->lock, NULL) != 0) {
+	if (lock_init(&s->lock) != 0) {
 		free(s->buckets);
 		s->buckets = NULL;
 		return -ENOMEM;
@@ -382,17 +400,47 @@ int dns_cache_put(struct dns_cache *c, const struct dns_query *q, const uint8_t 
 	return 0;
 }
 
-/* Copy entry e out for q (lock held). */
-static int serve(struct entry *e, const struct dns_query *q, const uint8_t *pkt, uint8_t *out,
-		 size_t outlen, uint64_t now_ms, bool stale)
-{
-	const struct dns_answer_src a = {e_wire(e), e->wire_len, e->data, e->n_ttl, e->rcode};
-	uint32_t elapsed = (uint32_t)((now_ms - e->stored_ms) / 1000);
+/* What a hit takes out of its entry under the shard lock; the answer is
+ * finished from it (ID, flags, the client's case, TTLs, OPT) after the
+ * lock is dropped. */
+struct taken {
+	uint16_t ttl_off[DNS_MAX_RRS];
+	struct dns_answer_src a;
+	uint32_t elapsed, min_ttl, max_ttl;
+	bool copied; /* the wire is in out; else the answer is TC=1 or too big */
+};
 
-	if (stale) /* every TTL becomes DNS_CACHE_STALE_TTL (RFC 8767 4) */
-		return dns_build_answer(&a, q, pkt, 0, DNS_CACHE_STALE_TTL, DNS_CACHE_STALE_TTL, out,
-					outlen);
-	return dns_build_answer(&a, q, pkt, elapsed, e->min_clamp, e->ttl, out, outlen);
+/* Copy entry e's wire into out and what the answer needs besides (lock
+ * held): one memcpy of the answer and one of its TTL offsets. */
+static int take(const struct entry *e, const struct dns_query *q, uint8_t *out, size_t outlen,
+		uint64_t now_ms, bool stale, struct taken *t)
+{
+	size_t total = e->wire_len + (q->edns ? DNS_OPT_LEN : 0);
+
+	if (e->wire_len < DNS_HDR_LEN + (size_t)q->lname_len)
+		return -EINVAL;
+	t->a = (struct dns_answer_src){out, e->wire_len, t->ttl_off, e->n_ttl, e->rcode};
+	t->copied = total <= dns_query_udp_limit(q); /* else a TC=1 answer, no copy */
+	if (t->copied && total > outlen)
+		return -ENOSPC;
+	if (t->copied) {
+		memcpy(out, e_key(e) + e->key_len, e->wire_len);
+		memcpy(t->ttl_off, e->data, e->n_ttl * sizeof(uint16_t));
+	}
+	/* served stale: every TTL becomes DNS_CACHE_STALE_TTL (RFC 8767 4) */
+	t->elapsed = stale ? 0 : (uint32_t)((now_ms - e->stored_ms) / 1000);
+	t->min_ttl = stale ? DNS_CACHE_STALE_TTL : e->min_clamp;
+	t->max_ttl = stale ? DNS_CACHE_STALE_TTL : e->ttl;
+	return 0;
+}
+
+/* The answer for q from what take() copied into out (no lock held). */
+static int finish(const struct taken *t, const struct dns_query *q, const uint8_t *pkt,
+		  uint8_t *out, size_t outlen)
+{
+	if (!t->copied)
+		return dns_build_truncated(q, pkt, t->a.rcode, out, outlen);
+	return dns_build_answer(&t->a, q, pkt, t->elapsed, t->min_ttl, t->max_ttl, out, outlen);
 }
 
 static void hit_fill(const struct dns_cache *c, struct entry *e, uint64_t now_ms, bool stale,
@@ -424,6 +472,7 @@ int dns_cache_get(struct dns_cache *c, const struct dns_query *q, const uint8_t 
 	struct shard *s;
 	struct key k;
 	struct dns_cache_hit spare;
+	struct taken t;
 	uint64_t h, win;
 	bool stale = false;
 	int rc = -ENOENT;
@@ -435,6 +484,8 @@ int dns_cache_get(struct dns_cache *c, const struct dns_query *q, const uint8_t 
 	key_make(q, &k);
 	h = key_hash(c, &k);
 	s = shard_of(c, h);
+	/* Under the lock: find, expire, copy the answer out, LRU, counters.
+	 * Hashing before it and finishing the answer after it need no lock. */
 	pthread_mutex_lock(&s->lock);
 	e = find(s, h, &k);
 	if (e && now_ms >= e->expire_ms) {
@@ -450,11 +501,10 @@ int dns_cache_get(struct dns_cache *c, const struct dns_query *q, const uint8_t 
 		ctr_add(s, C_MISSES, 1);
 		goto done;
 	}
-	rc = serve(e, q, query_pkt, out, outlen, now_ms, stale);
+	rc = take(e, q, out, outlen, now_ms, stale, &t);
 	if (rc < 0)
 		goto done;
 	hit_fill(c, e, now_ms, stale, hit);
-	hit->truncated = out[2] & (DNS_F_TC >> 8);
 	if (e != s->head) {
 		lru_unlink(s, e);
 		lru_push(s, e);
@@ -464,6 +514,11 @@ int dns_cache_get(struct dns_cache *c, const struct dns_query *q, const uint8_t 
 		ctr_add(s, C_STALE, 1);
 done:
 	pthread_mutex_unlock(&s->lock);
+	if (rc < 0)
+		return rc;
+	rc = finish(&t, q, query_pkt, out, outlen);
+	if (rc > 0)
+		hit->truncated = out[2] & (DNS_F_TC >> 8);
 	return rc;
 }
 
