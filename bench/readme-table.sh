@@ -33,7 +33,7 @@ trap 'rm -f "$block" "$block.readme"' EXIT
 	echo "From [\`$rel\`]($rel), one run of \`bench/run.sh\` with the peers beside sluice"
 	echo "(compare rows of one run only; figures move 10-15 % between runs):"
 	echo
-	sed -n 's/^- machine: /- machine: /p; s/^- pinning: /- pinning: /p; s/^- load average/- load average/p' "$report"
+	grep -E '^- (machine|versions|sluice|pinning|each figure|load average)' "$report" || true
 	echo
 	# The report's own tables, row by row, by section (the harness's format).
 	awk -F'|' '
@@ -49,6 +49,7 @@ trap 'rm -f "$block" "$block.readme"' EXIT
 			else if ($0 ~ /^## D\. UDP relay/) sec = "relay"
 			else if ($0 ~ /^## D\. Per-flow/) sec = "flows"
 			next }
+		sec == "flows" && $0 ~ /after [0-9]+ s idle/ { linger = $0; sub(/.*after /, "", linger); sub(/ s idle.*/, "", linger); next }
 		!/^\| / || /^\|---/ || $2 ~ /^ (server|path) $/ { next }
 		sec == "hit" { k = t($2); if (!(k in dseen)) { dseen[k] = 1; dord[++nd] = k }
 			path[k] = t($3)
@@ -60,7 +61,7 @@ trap 'rm -f "$block" "$block.readme"' EXIT
 			cell = th(t($7)) " (" t($8) " %)"
 			if (t($4) == "max" && t($3) == 64) r64[k] = cell
 			else if (t($4) == "max" && t($3) == 1200) r1200[k] = cell
-			else rfix[k] = t($8) " %, " t($9) " % CPU" }
+			else rfix[k] = t($8) " %, " (t($9) == "-" ? "-" : t($9) " % CPU") }
 		sec == "flows" { k = t($2); if (!(k in fseen)) { fseen[k] = 1; ford[++nf] = k }
 			n = t($3); if (!(n in sseen)) { sseen[n] = 1; steps[++ns] = n }
 			fc[k, n] = th(t($8)) "/" th(n) ", " t($6)
@@ -76,7 +77,7 @@ trap 'rm -f "$block" "$block.readme"' EXIT
 				print "| server | cache-hit QPS | daemon µs a hit | p50 / p99 µs at 2,000 qps | cache-miss QPS | daemon µs a miss | RSS MiB: idle / after hits / after misses |"
 				print "|---|---:|---:|---:|---:|---:|---:|"
 				for (i = 1; i <= nd; i++) { k = dord[i]
-					name = k (path[k] ~ /^direct/ ? " (asked directly)" : path[k] ~ /^TPROXY/ ? " (TPROXY)" : "")
+					name = k (path[k] ~ /^TPROXY/ ? " (TPROXY)" : "")
 					if (k in failed) { printf "| %s | failed: no answer ||||||\n", name; continue }
 					printf "| %s | %s | %s | %s / %s | %s | %s | %s |\n", name, hq[k], hus[k], p50[k], p99[k],
 						(k in mq) ? mq[k] : "-", (k in mus) ? mus[k] : "-", (k in mem) ? mem[k] : "-" }
@@ -100,7 +101,7 @@ trap 'rm -f "$block" "$block.readme"' EXIT
 				print ""
 				h = "| path |"; u = "|---|"
 				for (j = 1; j <= ns; j++) { h = h " " th(steps[j]) " flows: complete, wrong flow |"; u = u "---:|" }
-				print h " sockets, RSS a flow (first step) | after the idle timeout: sockets / RSS MiB |"
+				print h " sockets, RSS a flow (first step) | " (linger != "" ? "after " linger " s idle" : "later") ": sockets / RSS MiB |"
 				print u "---:|---:|"
 				for (i = 1; i <= nf; i++) { k = ford[i]; line = "| " k " |"
 					for (j = 1; j <= ns; j++) line = line " " (((k, steps[j]) in fc) ? fc[k, steps[j]] : "-") " |"

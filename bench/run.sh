@@ -16,7 +16,8 @@
 # environment: REPEATS DUR FLOWS (default "1000 3000 10000") DAEMON_CPUS
 #   SLUICE_2W_CPUS, SLUICE (the binary, default build/src/sluice; the
 #   micro-benchmarks are taken from the same build directory),
-#   BENCH_HARNESS (default ../shared/bench), BENCH_DATA (../shared/data).
+#   BENCH_HARNESS (default ../shared/bench), BENCH_DATA (../shared/data),
+#   BENCH_WAIT (seconds to wait for a harness lab another run is using; 0).
 # A smoke run: sudo REPEATS=1 DUR=3 FLOW_LINGER=3 bench/run.sh
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -30,6 +31,20 @@ export FLOWS=${FLOWS:-1000 3000 10000}
 [ -x "$bin" ] || { echo "bench/run.sh: build sluice first ($bin)" >&2; exit 1; }
 [ -x "$harness/run-baselines.sh" ] || { echo "bench/run.sh: no harness at $harness" >&2; exit 1; }
 mkdir -p "$top/bench/work" "$top/bench/results"
+
+# The harness's lab (pb-cli, pb-gw, pb-up) has fixed names and is rebuilt
+# at the start of a run: while another run (from any tree) holds it,
+# starting would pull it down under that run.
+wait_s=${BENCH_WAIT:-0}
+while ip netns list 2>/dev/null | awk '{ print $1 }' | grep -qx pb-gw; do
+	if [ "$wait_s" -le 0 ]; then
+		echo "bench/run.sh: the harness lab (pb-gw) is in use by another run: wait for it" \
+			"(BENCH_WAIT=SECONDS), or remove a stale one with $harness/lab.sh down" >&2
+		exit 1
+	fi
+	sleep 5
+	wait_s=$((wait_s - 5))
+done
 
 # The peers installed here (a missing one would only be a failed row).
 peers=""
@@ -57,7 +72,11 @@ load1=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # What sluice is, and how busy the machine was, under the harness's lines.
 commit=$(git -C "$top" describe --always --dirty 2>/dev/null || echo unknown)
-info="- sluice: $("$bin" --version 2>/dev/null | awk '{print $2}') ($commit); rows: \`sluice\` workers 1 on CPU ${DAEMON_CPUS:-1}, \`sluice workers 2\` on CPUs $cpus2 (\`taskset\`); relay flow steps: $FLOWS; RLIMIT_NOFILE $(ulimit -Hn)"
+# The session cap the relay row ran with: a descriptor limit too low for
+# the flow steps shows as incomplete flows, and this says why.
+cap=$(sed -n 's/.*descriptors: \([0-9]*\); sessions up to \([0-9]*\),.*/\2 (RLIMIT_NOFILE \1)/p' \
+	"$top/bench/work/log/relay.log" 2>/dev/null | tail -1)
+info="- sluice: $("$bin" --version 2>/dev/null | awk '{print $2}') ($commit); rows: \`sluice\` workers 1 on CPU ${DAEMON_CPUS:-1}, \`sluice workers 2\` on CPUs $cpus2 (\`taskset\`); relay flow steps: $FLOWS; relay sessions up to ${cap:-?} at 2 descriptors each"
 info="$info"$'\n'"- load average (1, 5, 15 min) before the run: $load0; after: $load1 (other work on the machine makes figures noisy)"
 awk -v info="$info" '{ print } /^- versions:/ && !done { print info; done = 1 }' "$out" > "$out.tmp" &&
 	mv "$out.tmp" "$out"

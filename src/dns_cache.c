@@ -19,6 +19,7 @@
 #include <pthread.h>
 #include <sodium.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,7 +28,10 @@
 #define DEFAULT_BYTES_PER_ENTRY 1024
 #define CACHE_LINE 64
 
-enum ctr { C_HITS, C_MISSES, C_INSERTS, C_EVICTIONS, C_EXPIRED, C_STALE, C_ENTRIES, C_BYTES, C_N };
+/* The first C_HOT are the ones every lookup writes: they share the lock's
+ * cache line. */
+enum ctr { C_HITS, C_MISSES, C_HOT, C_INSERTS = C_HOT, C_EVICTIONS, C_EXPIRED, C_STALE, C_ENTRIES,
+	   C_BYTES, C_N };
 
 struct entry {
 	struct entry *hnext;
@@ -44,14 +48,23 @@ struct entry {
 	uint16_t data[]; /* ttl_off[n_ttl], then key, then wire */
 };
 
+/* Laid out by what a hit does: it writes the first cache line (the lock,
+ * the LRU head, the hit counter) and only reads the second, so a hit on
+ * another core does not take the bucket array's line away; inserts and
+ * evictions write the third. */
 struct shard {
 	pthread_mutex_t lock;
-	struct entry **buckets;
-	size_t bmask;
-	struct entry *head, *tail;
-	size_t count, bytes, max_count;
-	_Atomic uint64_t ctr[C_N];
+	struct entry *head;		  /* LRU: the most recently used */
+	_Atomic uint64_t ctr[C_HOT];	/* hits and misses; the rest below */
+	struct entry **buckets __attribute__((aligned(CACHE_LINE)));
+	size_t bmask, max_count;
+	struct entry *tail __attribute__((aligned(CACHE_LINE)));
+	size_t count, bytes;
+	_Atomic uint64_t ctr_rest[C_N - C_HOT];
 } __attribute__((aligned(CACHE_LINE)));
+
+_Static_assert(offsetof(struct shard, ctr) + sizeof(((struct shard *)0)->ctr) <= CACHE_LINE,
+	       "what a hit writes fits the lock's cache line");
 
 struct dns_cache {
 	struct shard *shards;
@@ -71,9 +84,10 @@ struct key {
 static inline void ctr_add(struct shard *s, enum ctr i, int64_t d)
 {
 	/* only the lock holder writes: a relaxed load and store, no bus lock */
-	uint64_t v = atomic_load_explicit(&s->ctr[i], memory_order_relaxed);
+	_Atomic uint64_t *p = i < C_HOT ? &s->ctr[i] : &s->ctr_rest[i - C_HOT];
+	uint64_t v = atomic_load_explicit(p, memory_order_relaxed);
 
-	atomic_store_explicit(&s->ctr[i], v + (uint64_t)d, memory_order_relaxed);
+	atomic_store_explicit(p, v + (uint64_t)d, memory_order_relaxed);
 }
 
 static inline const uint8_t *e_key(const struct entry *e)
@@ -528,7 +542,9 @@ void dns_cache_stats(const struct dns_cache *c, struct dns_cache_stats *st)
 
 	for (size_t i = 0; i < c->nshards; i++)
 		for (int j = 0; j < C_N; j++)
-			v[j] += atomic_load_explicit(&c->shards[i].ctr[j], memory_order_relaxed);
+			v[j] += atomic_load_explicit(j < C_HOT ? &c->shards[i].ctr[j]
+							       : &c->shards[i].ctr_rest[j - C_HOT],
+						     memory_order_relaxed);
 	st->hits = v[C_HITS];
 	st->misses = v[C_MISSES];
 	st->inserts = v[C_INSERTS];
