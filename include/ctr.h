@@ -73,6 +73,7 @@
 	X(DNS_UPSTREAM_TLS, "dns_upstream_tls", "DNS queries sent to upstream servers over TLS") \
 	X(DNS_UPSTREAM_TLS_HANDSHAKES, "dns_upstream_tls_handshakes", "TLS connections to upstream servers set up") \
 	X(DNS_UPSTREAM_TLS_RESUMED, "dns_upstream_tls_resumed", "TLS connections to upstream servers that resumed a session") \
+	X(DNS_UPSTREAM_HTTPS, "dns_upstream_https", "DNS queries sent to upstream servers over HTTPS (HTTP/2 streams)") \
 	X(DNS_UPSTREAM_IGNORED, "dns_upstream_ignored", "upstream DNS messages ignored: wrong ID or question (spoofing, or late)") \
 	X(DNS_UPSTREAM_TIMEOUTS, "dns_upstream_timeouts", "upstream DNS attempts unanswered within their share of the timeout") \
 	X(DNS_RATE_LIMITED, "dns_rate_limited", "DNS queries dropped (UDP) or refused (TCP) by dns-rate-limit") \

@@ -39,7 +39,7 @@ struct dns_group {
 	/* a host name to resolve at run time (servers[i] then holds its port
 	 * and transport only), or NULL */
 	const char *hosts[DNS_MAX_SERVERS];
-	struct dns_up_tls *tls[DNS_MAX_SERVERS]; /* owned, for tls:// servers */
+	struct dns_up_tls *tls[DNS_MAX_SERVERS]; /* owned, for tls:// and https:// servers */
 	struct dns_up_crypt *crypt[DNS_MAX_SERVERS]; /* owned, for DNSCrypt servers */
 	size_t n;
 	bool has_hosts;

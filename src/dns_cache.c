@@ -740,3 +740,34 @@ void dns_cache_set_capacity(struct dns_cache *c, size_t max_entries)
 		pthread_mutex_unlock(&s->lock);
 	}
 }
+
+int dns_cache_peek(struct dns_cache *c, const uint8_t *lname, size_t lname_len, uint16_t qtype,
+		   uint64_t now_ms, struct dns_cache_hit *hit)
+{
+	struct dns_query q = {.qtype = qtype, .qclass = DNS_CLASS_IN, .lname_len = (uint16_t)lname_len};
+	struct key k;
+	struct shard *s;
+	struct entry *e;
+	uint64_t h, win;
+	int rc = -ENOENT;
+
+	if (lname_len > sizeof(q.lname))
+		return -EINVAL;
+	memcpy(q.lname, lname, lname_len);
+	key_make(&q, &k);
+	h = key_hash(c, &k);
+	s = shard_of(c, h);
+	pthread_mutex_lock(&s->lock);
+	e = find(s, h, &k);
+	if (e) {
+		win = (uint64_t)atomic_load_explicit(&c->stale_s, memory_order_relaxed) * 1000;
+		*hit = (struct dns_cache_hit){.rcode = e->rcode, .negative = e->negative,
+					      .orig_ttl = e->orig_ttl,
+					      .age_s = (uint32_t)((now_ms - e->stored_ms) / 1000)};
+		hit->stale = now_ms >= e->expire_ms;
+		hit->ttl = hit->stale ? 0 : (uint32_t)((e->expire_ms - now_ms) / 1000);
+		rc = !hit->stale || now_ms - e->expire_ms < win ? 0 : -ENOENT;
+	}
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}

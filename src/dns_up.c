@@ -2,7 +2,8 @@
 /* dns_up.c - one worker's DNS transport to upstream servers (see dns_up.h):
  * the query records, their attempt schedule and timers, and UDP attempts
  * on sockets of their own (DNSCrypt ones sealed and opened by
- * dns_up_crypt.c). TCP connections live in dns_up_tcp.c. It does
+ * dns_up_crypt.c). TCP connections live in dns_up_tcp.c, HTTP/2 ones in
+ * dns_up_h2.c. It does
  * not decide where a query goes (the DNS service picks the servers), nor
  * cache, nor touch the client's answer. */
 
@@ -35,7 +36,8 @@ int dns_up_server_parse(const char *s, struct dns_up_server *out, char *err, siz
 	if (dns_url_parse(s, &u, err, errlen) < 0)
 		return -EINVAL;
 	if (u.is_name || (u.proto != DNS_PROTO_UDP && u.proto != DNS_PROTO_TCP)) {
-		snprintf(err, err ? errlen : 0, "'%s': a host name, tls:// or a stamp needs the config", s);
+		snprintf(err, err ? errlen : 0,
+			 "'%s': a host name, tls://, https:// or a stamp needs the config", s);
 		return -EINVAL;
 	}
 	out->addr = u.addr;
@@ -266,7 +268,7 @@ static void arm(struct dns_up_q *q, unsigned ms)
 
 static bool waiting(const struct dns_up_q *q)
 {
-	return q->udp[0].fd >= 0 || q->udp[1].fd >= 0 || q->conn || q->cwait;
+	return q->udp[0].fd >= 0 || q->udp[1].fd >= 0 || q->conn || q->h2 || q->cwait;
 }
 
 /* Start one attempt on server srv with the transport it names. */
@@ -280,6 +282,8 @@ static int start_attempt(struct dns_up_q *q, uint8_t srv, bool edns)
 	case DNS_PROTO_TCP:
 	case DNS_PROTO_TLS:
 		return dns_up_tcp_start(q, srv, edns);
+	case DNS_PROTO_HTTPS:
+		return dns_up_h2_start(q, srv, edns);
 	case DNS_PROTO_DNSCRYPT:
 		return dns_up_crypt_start(q, srv, edns);
 	}
@@ -290,6 +294,7 @@ static int start_attempt(struct dns_up_q *q, uint8_t srv, bool edns)
 static void detach_streams(struct dns_up_q *q)
 {
 	dns_up_tcp_detach(q);
+	dns_up_h2_detach(q);
 	dns_up_crypt_detach(q);
 }
 
@@ -542,6 +547,7 @@ void dns_up_free(struct dns_up *u)
 		return;
 	while (u->queries)
 		dns_up_finish(u->queries, -ECANCELED, NULL, 0, NULL);
+	dns_up_h2_free_all(u); /* before the server state dns_up_tcp.c frees */
 	dns_up_tcp_free_all(u);
 	dns_up_crypt_free_all(u);
 	free(u);

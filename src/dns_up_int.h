@@ -1,6 +1,6 @@
 /* dns_up_int.h - what dns_up.c (queries, UDP attempts), dns_up_tcp.c
- * (pooled TCP connections) and dns_up_crypt.c (DNSCrypt) share. Internal
- * to src/. */
+ * (pooled TCP and TLS connections), dns_up_h2.c (HTTP/2 connections) and
+ * dns_up_crypt.c (DNSCrypt) share. Internal to src/. */
 #ifndef DNS_UP_INT_H
 #define DNS_UP_INT_H
 
@@ -11,6 +11,7 @@
 struct event;
 struct bufferevent;
 struct dns_up_conn;
+struct dns_up_h2c;
 struct ssl_st;
 struct ssl_session_st;
 struct dns_up_cs;
@@ -27,7 +28,7 @@ struct dns_up_ck {
 	uint8_t nonce[DNSCRYPT_HALF_NONCE];
 };
 
-/* What a worker remembers of one stream server (TCP or TLS) between
+/* What a worker remembers of one stream server (TCP, TLS or HTTPS) between
  * connections: its TLS session (resumption), and when it failed (backoff). */
 struct dns_up_srv {
 	struct dns_up_srv *next;
@@ -85,7 +86,7 @@ struct dns_up_q {
 	unsigned try_ms;
 	struct event *tmr;
 	struct dns_up_try udp[2];
-	/* TCP attempt */
+	/* TCP attempt (tcp_srv, tcp_edns, tcp_qwire, tcp_retried serve HTTPS too) */
 	struct dns_up_conn *conn;
 	uint16_t tcp_id;
 	uint8_t tcp_srv;
@@ -97,6 +98,10 @@ struct dns_up_q {
 	struct dns_up_q *cnext, **cpprev;
 	uint8_t cwait_srv;
 	bool cwait_edns;
+	/* HTTPS attempt: a stream on an HTTP/2 connection */
+	struct dns_up_h2c *h2;
+	int32_t h2_stream;
+	bool h2_orphan; /* its connection is gone: to be sent again or moved on */
 };
 
 struct dns_up {
@@ -106,6 +111,7 @@ struct dns_up {
 	size_t nsocks;
 	struct dns_up_conn *conns;
 	struct dns_up_srv *srvs;
+	struct dns_up_h2c *h2conns;
 	size_t nsrvs;
 	struct dns_up_crypt_w *crypt; /* DNSCrypt state, made on first use */
 	bool mark_logged;
@@ -144,6 +150,7 @@ void dns_up_count(struct dns_up *u, int ctr_id);
 struct ssl_st *dns_up_tls_ssl_new(const struct dns_up_server *sv, struct dns_up_srv *st);
 void dns_up_tls_failed(struct dns_up *u, struct dns_up_srv *st, struct ssl_st *ssl,
 		       unsigned long err);
+void dns_up_tls_refused(struct dns_up *u, struct dns_up_srv *st, const char *why);
 
 /* dns_up.c: a UDP attempt (DNSCrypt ones are sealed with dns_up_crypt_seal). */
 int dns_up_udp_start(struct dns_up_q *q, uint8_t srv, bool edns);
@@ -166,5 +173,13 @@ void dns_up_crypt_free_all(struct dns_up *u);
 int dns_up_tcp_start(struct dns_up_q *q, uint8_t srv, bool edns);
 void dns_up_tcp_detach(struct dns_up_q *q);
 void dns_up_tcp_free_all(struct dns_up *u);
+/* ... and the per-server state, for dns_up_h2.c */
+struct dns_up_srv *dns_up_srv_get(struct dns_up *u, const struct dns_up_server *sv);
+void dns_up_srv_failed(struct dns_up_srv *st);
+
+/* dns_up_h2.c: HTTPS. -EAGAIN: the server is backing off. */
+int dns_up_h2_start(struct dns_up_q *q, uint8_t srv, bool edns);
+void dns_up_h2_detach(struct dns_up_q *q);
+void dns_up_h2_free_all(struct dns_up *u);
 
 #endif

@@ -12,7 +12,8 @@
  * A server whose connection fails (refused, TLS verification, timeout
  * before it is up) is left alone for a backoff that doubles up to
  * DNS_UP_BACKOFF_MAX_MS; TLS sessions are resumed. Owns the connections and
- * the per-server state; the queries' schedule stays in dns_up.c. */
+ * the per-server state (HTTPS servers' too: dns_up_h2.c uses it); the
+ * queries' schedule stays in dns_up.c. */
 
 #include "dns_up_int.h"
 #include "ctr.h"
@@ -79,7 +80,7 @@ static void srv_evict(struct dns_up *u)
 	}
 }
 
-static struct dns_up_srv *srv_get(struct dns_up *u, const struct dns_up_server *sv)
+struct dns_up_srv *dns_up_srv_get(struct dns_up *u, const struct dns_up_server *sv)
 {
 	struct dns_up_srv *st;
 
@@ -104,7 +105,7 @@ static struct dns_up_srv *srv_get(struct dns_up *u, const struct dns_up_server *
 	return st;
 }
 
-static void srv_failed(struct dns_up_srv *st)
+void dns_up_srv_failed(struct dns_up_srv *st)
 {
 	st->backoff_ms = st->backoff_ms ? SL_MIN(st->backoff_ms * 2, DNS_UP_BACKOFF_MAX_MS)
 					: DNS_UP_BACKOFF_MS;
@@ -180,7 +181,7 @@ static void conn_fail(struct dns_up_conn *c, int err)
 	bool resend = c->answered > 0;
 
 	if (!c->up)
-		srv_failed(c->st);
+		dns_up_srv_failed(c->st);
 	memcpy(qs, c->slot, n * sizeof(*qs));
 	for (unsigned i = 0; i < n; i++)
 		qs[i]->conn = NULL;
@@ -375,7 +376,7 @@ int dns_up_tcp_start(struct dns_up_q *q, uint8_t srv, bool edns)
 {
 	struct dns_up *u = q->u;
 	const struct dns_up_server *sv = &q->sv[srv];
-	struct dns_up_srv *st = srv_get(u, sv);
+	struct dns_up_srv *st = dns_up_srv_get(u, sv);
 	struct dns_up_conn *c;
 	uint8_t msg[2 + DNS_UP_MSG_MAX];
 	int n;

@@ -104,6 +104,6 @@ EOF
 )
 out=$("$SLUICE" -t -c "$bad" 2>&1)
 check "sluice -t refuses a bootstrap group of names (FILE:LINE)" \
-	expect_eq "$out" "$bad:3: bootstrap group 'named' must list server addresses over udp:// or tcp://, not names or tls://"
+	expect_eq "$out" "$bad:3: bootstrap group 'named' must list server addresses over udp:// or tcp://, not names, tls:// or https://"
 lab_sluice_exit
 lab_finish
