@@ -28,10 +28,10 @@
 #define DEFAULT_BYTES_PER_ENTRY 1024
 #define CACHE_LINE 64
 
-/* The first C_HOT are the ones every lookup writes: they share the lock's
- * cache line. */
-enum ctr { C_HITS, C_MISSES, C_HOT, C_INSERTS = C_HOT, C_EVICTIONS, C_EXPIRED, C_STALE, C_ENTRIES,
-	   C_BYTES, C_N };
+enum ctr { C_HITS, C_MISSES, C_INSERTS, C_EVICTIONS, C_EXPIRED, C_STALE, C_ENTRIES, C_BYTES, C_N };
+/* The counters before this one are what every lookup writes: they share
+ * the lock's cache line (struct shard). */
+#define C_HOT C_INSERTS
 
 struct entry {
 	struct entry *hnext;
@@ -54,8 +54,8 @@ struct entry {
  * evictions write the third. */
 struct shard {
 	pthread_mutex_t lock;
-	struct entry *head;		  /* LRU: the most recently used */
-	_Atomic uint64_t ctr[C_HOT];	/* hits and misses; the rest below */
+	struct entry *head;	     /* LRU: the most recently used */
+	_Atomic uint64_t ctr[C_HOT]; /* hits and misses; the rest below */
 	struct entry **buckets __attribute__((aligned(CACHE_LINE)));
 	size_t bmask, max_count;
 	struct entry *tail __attribute__((aligned(CACHE_LINE)));
