@@ -97,7 +97,11 @@
 	X(DNS_DNSCRYPT_CERT_FETCHES, "dns_dnscrypt_cert_fetches", "DNSCrypt certificate fetches (TXT queries for the provider name)") \
 	X(DNS_DNSCRYPT_CERT_NEW, "dns_dnscrypt_cert_new", "DNSCrypt certificates taken into use (the first one, then each rotation)") \
 	X(DNS_DNSCRYPT_CERT_FAILED, "dns_dnscrypt_cert_failed", "DNSCrypt certificate fetches without a usable certificate (no answer, signature, dates)") \
-	X(DNS_DNSCRYPT_BAD, "dns_dnscrypt_bad", "DNSCrypt answers that did not decrypt (magic, nonce, MAC, padding): ignored like forgeries")
+	X(DNS_DNSCRYPT_BAD, "dns_dnscrypt_bad", "DNSCrypt answers that did not decrypt (magic, nonce, MAC, padding): ignored like forgeries") \
+	X(DNS_ACCEPT_IP_ACCEPTED, "dns_accept_ip_accepted", "accept-ip answers used: first address in the list, or no address") \
+	X(DNS_ACCEPT_IP_REJECTED, "dns_accept_ip_rejected", "accept-ip answers not used (first address outside the list): the else group was asked") \
+	X(DNS_ACCEPT_IP_FALLBACK, "dns_accept_ip_fallback", "accept-ip queries whose first group failed: the else group was asked") \
+	X(DNS_BOGUS_NXDOMAIN, "dns_bogus_nxdomain", "upstream answers turned into NXDOMAIN: an address in a bogus-nxdomain list")
 
 #ifndef CTR_LIST_DNS
 #define CTR_LIST_DNS(X)

@@ -4,6 +4,7 @@
  * the end, in one pass, keeping only the codes the rules name. */
 #include "config.h"
 #include "dns_conf.h"
+#include "dns_iplist.h"
 #include "dns_match.h"
 #include "dns_url.h"
 #include "dns_zone.h"
@@ -574,13 +575,24 @@ static const struct cfg_directive dns_directives[] = {
 	{"list", 2, 2, p_list, "NAME FORMAT:FILE", NULL,
 	 "A domain list for list:NAME matchers. FORMAT: dnsmasq (server=/d/ip, address=/d/ip), "
 	 "hosts, adblock (||d^, @@||d^ exceptions), plain (one domain a line)."},
+	{"geoip", 1, 1, dns_iplist_p_geoip, "FILE", NULL,
+	 "A geoip.dat (v2ray/Xray format) for ip-list geoip:CODE sources; only the codes the "
+	 "ip-lists name are kept in memory."},
+	{"ip-list", 2, 1 + 16, dns_iplist_p_list, "NAME SOURCE...", NULL,
+	 "A set of addresses for accept-ip and bogus-nxdomain. SOURCE: cidr:FILE (one prefix or "
+	 "address a line, # comments; bad lines are reported and skipped) or geoip:CODE (a code "
+	 "of the geoip file; reverse_match is honoured). Several sources are merged."},
+	{"bogus-nxdomain", 1, 16, dns_iplist_p_bogus, "LIST...", NULL,
+	 "An upstream answer with an A/AAAA address in one of these ip-lists becomes NXDOMAIN "
+	 "(with an SOA, TTL block-ttl), as with dnsmasq's bogus-nxdomain. Several allowed."},
 	{"hosts", 1, 1, p_hosts, "FILE", NULL,
 	 "A hosts file the `hosts` action answers from (several allowed)."},
 	{"dns-rule", 2, CFG_MAX_ARGS - 1, p_rule, "MATCHER ACTION [ARGS] [OPTIONS]", NULL,
 	 "First match wins. MATCHER: geosite:CODE[@attr], list:NAME, full:D, domain:D, keyword:K, "
 	 "regexp:R, qtype:TYPE, client:CIDR, all. ACTION: forward GROUP, passthrough, "
 	 "block nxdomain|refused|zero|drop, address IP..., hosts. OPTIONS: no-aaaa, no-ech, ttl=N, "
-	 "nftset FAMILY#TABLE#SET[,...] (answer addresses into nftables sets)."},
+	 "nftset FAMILY#TABLE#SET[,...] (answer addresses into nftables sets), "
+	 "accept-ip LIST else GROUP."},
 	{"upstream-timeout", 1, 1, p_timeout, "MS", "2500",
 	 "Time a query may spend on its upstream group before the client gets SERVFAIL."},
 	{"cache-size", 1, 1, p_cache_size, "N", "10000",
@@ -670,7 +682,7 @@ static int dns_finish(struct cfg_ctx *ctx)
 		return cfg_error(ctx, "out of memory");
 	if (d->min_ttl > d->max_ttl)
 		return cfg_error(ctx, "min-ttl is larger than max-ttl");
-	if (pick_bootstrap(ctx, d) < 0 || setup_tls(ctx, d) < 0)
+	if (pick_bootstrap(ctx, d) < 0 || setup_tls(ctx, d) < 0 || dns_iplist_resolve(ctx, d) < 0)
 		return -1;
 	return dns_geosite_resolve(ctx, d);
 }
@@ -688,6 +700,7 @@ static void dns_free(struct cfg *c)
 		dns_rule_fini(&d->quic_rules[i]);
 	for (size_t i = 0; i < d->n_lists; i++)
 		dns_list_fini(&d->lists[i]);
+	dns_iplist_free_all(d);
 	for (size_t i = 0; i < d->n_groups; i++) {
 		free(d->groups[i].name);
 		group_servers_free(&d->groups[i]);

@@ -5,12 +5,20 @@
  * off-path spoofer gets one chance, not many. Each waiter counts against
  * its client's in-flight cap (process-wide, see clients.h). When the
  * answer comes, it is cached and every waiter gets its own copy (its ID,
- * question case, EDNS and size limit). Owns the records and their waiters;
- * holds no config pointers (a reload may free the config meanwhile). */
+ * question case, EDNS and size limit). Before that, two checks of the
+ * answer: accept-ip (the first group's answer is used only when its first
+ * address is in the rule's ip-list; else the same record asks the else
+ * group, and new identical queries keep joining it) and bogus-nxdomain
+ * (an answer with a listed address becomes NXDOMAIN). Owns the records and
+ * their waiters; holds no config pointers (a reload may free the config
+ * meanwhile): the ip-list and else group are kept by name and looked up in
+ * the running config when the answer comes. */
 #include "config.h"
 #include "dns_int.h"
 #include "clients.h"
 #include "dns_cache.h"
+#include "dns_iplist.h"
+#include "dns_match.h"
 #include "dns_svcb.h"
 #include "stats.h"
 #include "worker.h"
@@ -20,7 +28,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define KEY_MAX (1 + DNS_NAME_WIRE_MAX + 6 + 1 + 255 + 1 + 4 * NFTSET_MAX_PER_RULE)
+/* kind, name, type, class, bits, opts, group (or server), nftsets, accept-ip names */
+#define KEY_MAX                                                                                    \
+	(1 + DNS_NAME_WIRE_MAX + 6 + 1 + 255 + 1 + 4 * NFTSET_MAX_PER_RULE + 1 +                   \
+	 2 * (1 + DNS_IPLIST_NAME_MAX))
+/* accept-ip's ip-list and else group, each NUL-terminated */
+#define ACCEPT_MAX (2 * (DNS_IPLIST_NAME_MAX + 1))
 
 struct dns_waiter {
 	struct dns_waiter *next;
@@ -54,8 +67,9 @@ struct dns_pend {
 	struct dns_waiter *waiters, **tail;
 	struct dns_query q; /* the first client's query, rebuilt for each attempt */
 	uint16_t klen;
+	uint16_t alen; /* accept-ip names still to apply (0: none, or done) */
 	size_t len;
-	uint8_t data[]; /* pkt (len bytes), then the key (klen) */
+	uint8_t data[]; /* pkt (len bytes), the key (klen), accept-ip names (alen) */
 };
 
 /* A server's answer time, for policy=fastest (exponentially weighted). */
@@ -204,6 +218,17 @@ static size_t key_make(const struct dns_query *q, const struct dns_dest *dest, u
 	} else {
 		n += addr_key(&dest->servers[0].addr, true, k + n);
 	}
+	/* the same name asked of the same group with and without accept-ip (a
+	 * reload between them) are different questions */
+	k[n++] = dest->accept ? 1 : 0;
+	for (int i = 0; dest->accept && i < 2; i++) {
+		const char *s = i ? dest->accept_else : dest->accept;
+		size_t sl = strnlen(s, DNS_IPLIST_NAME_MAX);
+
+		k[n++] = (uint8_t)sl;
+		memcpy(k + n, s, sl);
+		n += sl;
+	}
 	return n;
 }
 
@@ -333,6 +358,67 @@ static void order_fastest(struct dns_pend_tab *t, const struct dns_up_server *se
 
 /* ---- answers ---- */
 
+static int send_subs(struct dns_pend_tab *t, struct dns_pend *p, const struct dns_dest *dest,
+		     const struct dns_up_opts *opts);
+
+/* accept-ip LIST else GROUP, on the first group's answer: used when its
+ * first A/AAAA address is in LIST (or it has none). Otherwise, and when
+ * that group failed, p asks GROUP once (with GROUP's policy and ECS) and
+ * waits on, keeping its waiters and its place in the merge table; GROUP's
+ * answer is then used as it is. A list gone in a reload trusts nothing; a
+ * group gone fails the query (the answer was not trusted, so it is not
+ * served). 1: asked GROUP; 0: use this answer; <0: fail. */
+static int accept_ip(struct dns_pend *p, int status, const uint8_t *ans, size_t len,
+		     const struct dns_answer_info *ai)
+{
+	struct dns_worker *dw = p->t->dw;
+	const struct dns_conf *d = dns_wconf(dw);
+	const char *list = (const char *)p->data + p->len + p->klen;
+	const struct dns_iplist *l = dns_iplist_find(d, list);
+	const struct dns_group *g = dns_group_find(d, list + strlen(list) + 1);
+	struct dns_up_server exp[DNS_UP_MAX_SERVERS];
+	struct dns_up_opts opts;
+	struct dns_dest dest;
+
+	p->alen = 0; /* one second opinion, never more */
+	if (status == 0 && l && dns_iplist_trusted(l, ans, len)) {
+		ctr_inc(&dw->w->ctr, CTR_DNS_ACCEPT_IP_ACCEPTED);
+		return 0;
+	}
+	if (status == 0)
+		ctr_inc(&dw->w->ctr, CTR_DNS_UPSTREAM_ANSWERS); /* an answer all the same */
+	ctr_inc(&dw->w->ctr, status == 0 ? CTR_DNS_ACCEPT_IP_REJECTED : CTR_DNS_ACCEPT_IP_FALLBACK);
+	if (!g)
+		return -ENOENT;
+	ctr_inc(&dw->w->ctr, CTR_DNS_FORWARDED);
+	dns_group_dest(dw, g, exp, &dest);
+	opts = (struct dns_up_opts){.timeout_ms = d->timeout_ms, .x20 = d->x20,
+				    .ecs = dest.ecs_len ? dest.ecs : NULL, .ecs_len = dest.ecs_len,
+				    .ecs_strip = dest.ecs_strip};
+	/* the first group's queries are all done or cancelled (sub_cb) */
+	p->nsub = p->live = 0;
+	memset(&p->first, 0, sizeof(p->first));
+	return send_subs(p->t, p, &dest, &opts) < 0 ? -EIO : 1;
+}
+
+/* bogus-nxdomain: dw->ans becomes NXDOMAIN with an SOA (TTL block-ttl)
+ * for p's question, as if the upstream had said so, so the cache and every
+ * waiter take it the usual way. Its length, 0 if it could not be built. */
+static size_t bogus_nxdomain(struct dns_worker *dw, const struct dns_pend *p,
+			     struct dns_answer_info *ai)
+{
+	struct dns_query q = p->q;
+	int n;
+
+	q.edns = false; /* each waiter gets its own OPT */
+	q.limit = sizeof(dw->ans);
+	n = dns_build_nxdomain(&q, p->data, dns_wconf(dw)->block_ttl, dw->ans, sizeof(dw->ans));
+	if (n <= 0 || dns_answer_inspect(dw->ans, (size_t)n, ai) < 0)
+		return 0;
+	ctr_inc(&dw->w->ctr, CTR_DNS_BOGUS_NXDOMAIN);
+	return (size_t)n;
+}
+
 /* The record's answer (status 0) or failure reaches every waiter; p is freed. */
 static void pend_done(struct dns_pend *p, int status, const uint8_t *ans, size_t len,
 		      const struct dns_answer_info *ai, const struct dns_up_server *by)
@@ -343,10 +429,20 @@ static void pend_done(struct dns_pend *p, int status, const uint8_t *ans, size_t
 	struct dns_waiter *w;
 
 	unlink_pend(p);
-	if (status == 0) {
+	if (status == 0)
 		ctr_inc(&dw->w->ctr, CTR_DNS_UPSTREAM_ANSWERS);
-		memcpy(dw->ans, ans, len);
-		a2 = *ai;
+	if (status == 0 && dns_iplist_bogus(dns_wconf(dw), ans, len, ai)) {
+		len = bogus_nxdomain(dw, p, &a2);
+		ans = dw->ans;
+		ai = &a2;
+		if (!len)
+			status = -EIO;
+	}
+	if (status == 0) {
+		if (ans != dw->ans)
+			memcpy(dw->ans, ans, len);
+		if (ai != &a2)
+			a2 = *ai;
 		if (p->opts && rewrite(dw, &len, &a2, p->opts))
 			ai = &a2;
 		if (p->cache_ok && dw->sh->cache)
@@ -376,6 +472,7 @@ static void sub_cb(void *arg, int status, const uint8_t *ans, size_t len,
 	bool have_by = false;
 	uint64_t us;
 	unsigned ms;
+	int rc;
 
 	sb->uq = NULL;
 	p->live--;
@@ -399,21 +496,36 @@ static void sub_cb(void *arg, int status, const uint8_t *ans, size_t len,
 			dns_up_cancel(p->sub[i].uq);
 			p->sub[i].uq = NULL;
 		}
+	if (p->alen && (rc = accept_ip(p, status, ans, len, ai)) != 0) {
+		if (rc > 0)
+			return; /* the else group was asked */
+		status = rc;
+	}
 	pend_done(p, status, ans, len, ai, have_by ? &by : NULL);
 }
 
 static struct dns_pend *pend_new(struct dns_pend_tab *t, const struct dns_query *q,
-				 const uint8_t *pkt, size_t len, const uint8_t *k, size_t kl)
+				 const uint8_t *pkt, size_t len, const uint8_t *k, size_t kl,
+				 const struct dns_dest *dest)
 {
-	struct dns_pend *p = calloc(1, sizeof(*p) + len + kl);
+	char acc[ACCEPT_MAX];
+	int al = dest->accept ? snprintf(acc, sizeof(acc), "%.*s%c%.*s", DNS_IPLIST_NAME_MAX,
+					 dest->accept, '\0', DNS_IPLIST_NAME_MAX, dest->accept_else)
+			      : 0;
+	struct dns_pend *p;
 
+	if (al < 0 || (size_t)al >= sizeof(acc))
+		return NULL;
+	p = calloc(1, sizeof(*p) + len + kl + (size_t)(al ? al + 1 : 0));
 	if (!p)
 		return NULL;
 	p->t = t;
 	p->len = len;
 	p->klen = (uint16_t)kl;
+	p->alen = (uint16_t)(al ? al + 1 : 0);
 	memcpy(p->data, pkt, len);
 	memcpy(p->data + len, k, kl);
+	memcpy(p->data + len + kl, acc, p->alen);
 	p->q = *q;
 	p->tail = &p->waiters;
 	p->next = t->all;
@@ -492,7 +604,7 @@ void dns_pend_forward(struct dns_pend_tab *t, const struct dns_src *src, const s
 		}
 		return; /* a refresh of a name already being asked is done */
 	}
-	p = pend_new(t, q, pkt, len, k, kl);
+	p = pend_new(t, q, pkt, len, k, kl, dest);
 	if (!p) {
 		if (w)
 			fail_now(dw, w);

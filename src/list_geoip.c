@@ -194,7 +194,7 @@ int geoip_dat_parse_buf(const char *name, const uint8_t *buf, size_t len,
 		gwarn(&g, "malformed protobuf near byte %zu", (size_t)(r.p - buf));
 	for (size_t i = 0; rc == 0 && i < nwant; i++)
 		if (!g.found[i]) {
-			gwarn(&g, "no code '%s' in geoip file", want[i].code);
+			gwarn(&g, "no code '%s'", want[i].code);
 			rc = -ENOENT;
 		}
 done:
