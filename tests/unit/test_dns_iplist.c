@@ -363,6 +363,12 @@ static void test_verdicts(void **state)
 	inspect(&m, ai);
 	assert_false(dns_iplist_bogus(dc, m.b, m.n, ai));
 	assert_true(dns_iplist_trusted(cn, m.b, m.n)); /* no address of its own */
+	msg_start(&m, DNS_TYPE_A, 0, 3, 0, 0);
+	msg_rr(&m, DNS_TYPE_CNAME, 1, cname, sizeof(cname));
+	msg_addr(&m, "198.51.100.9"); /* after the CNAME, outside */
+	msg_addr(&m, "192.0.2.9");
+	inspect(&m, ai);
+	assert_false(dns_iplist_trusted(cn, m.b, m.n));
 	/* nothing to judge: NXDOMAIN, NODATA, a CNAME alone */
 	msg_start(&m, DNS_TYPE_A, DNS_RCODE_NXDOMAIN, 0, 1, 0);
 	msg_rr(&m, DNS_TYPE_SOA, 1, soa, sizeof(soa) - 1);
