@@ -36,6 +36,11 @@ static void print_action(const struct dns_rule *r, FILE *out)
 	switch (r->atype) {
 	case DNS_A_FORWARD:
 		fprintf(out, "forward %s", r->group->name);
+		if (r->accept_ip)
+			fprintf(out, " accept-ip %s else %s (the answer of %s only when its first "
+				     "address is in %s)",
+				r->accept_ip->name, r->accept_else->name, r->group->name,
+				r->accept_ip->name);
 		break;
 	case DNS_A_PASSTHROUGH:
 		fputs("passthrough (to the resolver the client asked)", out);
