@@ -145,21 +145,17 @@ int iplist_builder_add(struct iplist_builder *b, int family, const void *addr, u
 {
 	int rc;
 
-	if (!b || !addr)
+	if (!b || !addr || plen > (family == AF_INET ? 32u : 128u))
 		return -EINVAL;
 	if (family == AF_INET) {
 		const uint8_t *p = addr;
 		uint32_t a = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 		uint32_t mask = plen ? UINT32_MAX << (32 - plen) : 0;
 
-		if (plen > 32)
-			return -EINVAL;
 		rc = add4(b, a & mask, (a & mask) | ~mask);
 	} else if (family == AF_INET6) {
 		struct u128 a = u128_from(addr), m;
 
-		if (plen > 128)
-			return -EINVAL;
 		/* shifts by 64 are undefined: the two halves are masked apart */
 		m.hi = plen == 0 ? 0 : plen >= 64 ? UINT64_MAX : UINT64_MAX << (64 - plen);
 		m.lo = plen <= 64 ? 0 : UINT64_MAX << (128 - plen);
