@@ -23,6 +23,13 @@
 #  - bogus-nxdomain: an answer with an isp address becomes NXDOMAIN with an
 #    SOA, through accept-ip and through a plain forward rule, also from the
 #    cache (dns_bogus_nxdomain); an answer without one is untouched.
+#  - reloads while a query waits: a "slow" domestic group (dnsresp.py,
+#    2.5 s, a poisoned address) is asked; meanwhile SIGHUP points group
+#    `trusted` at another server (trusted2): the waiting query asks
+#    trusted2, the group found by name in the running config (IPv4 client).
+#    Then a reload drops the list and the group: the waiting query gets
+#    SERVFAIL, the untrusted answer is not served (IPv6 client); sluice
+#    exits cleanly (no sanitizer report).
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/lab/lab.sh"
 lab_require
 top=${top_srcdir:-$LAB_DIR/../..}
@@ -58,17 +65,24 @@ lab_unbound domestic 203.0.113.4 2001:db8:113::4 'rrset-roundrobin: no' 'local-z
 	"${dom[@]}" || exit 99
 lab_unbound trusted 203.0.113.3 2001:db8:113::3 'local-zone: "example." static' \
 	"${tru[@]}" || exit 99
+lab_unbound trusted2 203.0.113.6 2001:db8:113::6 'local-zone: "." redirect' \
+	'local-data: ". 300 IN A 198.51.100.91"' || exit 99
+lab_bg "$LAB_UP" slow "$LAB_PY" -u "$LAB_DIR/dnsresp.py" --bind 203.0.113.5 \
+	--bind 2001:db8:113::5 --delay 2.5 --a 198.51.100.90 --lifetime 200
+lab_wait_log slow ready 10 || exit 99
 
 printf '# the "china" routes of the lab\n192.0.2.0/24\n2001:db8:41::/48\nnot a prefix\n2001:db8:99::/48\n' \
 	> "$LAB_WORK/cn.txt"
 printf '192.0.2.99\n2001:db8:99::99/128\n203.0.113.99\n' > "$LAB_WORK/isp.txt"
-conf=$(lab_conf acceptip.conf <<EOF
-listen 0.0.0.0:15000 [::]:15000
+head="listen 0.0.0.0:15000 [::]:15000
 intercept udp 53 dns
 intercept tcp 53 dns
-metrics 127.0.0.1:9153
+metrics 127.0.0.1:9153"
+conf=$(lab_conf acceptip.conf <<EOF
+$head
 upstream domestic udp://203.0.113.4
 upstream trusted udp://[2001:db8:113::3]
+upstream slow udp://203.0.113.5
 # isp also takes TEST (127.0.0.0/8) from a geoip.dat: two sources, one set
 geoip $top/tests/data/iplist/test.dat
 ip-list cn cidr:$LAB_WORK/cn.txt
@@ -76,6 +90,7 @@ ip-list isp cidr:$LAB_WORK/isp.txt geoip:test
 bogus-nxdomain isp
 dns-rule domain:direct4.example forward trusted
 dns-rule domain:direct6.example forward trusted
+dns-rule domain:slow.example forward slow accept-ip cn else trusted
 dns-rule all forward domestic accept-ip cn else trusted
 EOF
 )
@@ -179,6 +194,46 @@ for v in 4 6; do
 	check "IPv$v no listed address: untouched" \
 		expect_eq "$(dig_status "$out")|$(dig_answers "$out")" "NOERROR|A 192.0.2.45"
 done
+# Reload while a query waits for the slow group: the else group is found by
+# name when the answer comes, in whatever config runs then.
+reconf() {
+	lab_conf acceptip.conf >/dev/null <<EOF
+$head
+upstream domestic udp://203.0.113.4
+$1
+upstream slow udp://203.0.113.5
+$2
+EOF
+}
+lab_dig "$LAB_CLI" @192.0.2.53 r1.slow.example A +time=7 > "$LAB_WORK/r1.out" &
+dig_pid=$!
+lab_wait_log slow "r1.slow.example" 5
+reconf "upstream trusted udp://203.0.113.6" "ip-list cn cidr:$LAB_WORK/cn.txt
+dns-rule domain:slow.example forward slow accept-ip cn else trusted"
+lab_reload "$conf"
+wait $dig_pid
+out=$(cat "$LAB_WORK/r1.out")
+check "reload while waiting: the poisoned slow answer replaced by the new trusted's (trusted2)" \
+	expect_eq "$(dig_answers "$out")" "A 198.51.100.91"
+check "reload while waiting: trusted2 asked, the old trusted not" \
+	expect_eq "$(seen trusted2 r1.slow.example A)/$(seen trusted r1.slow.example A)" 1/0
+m0=$(lab_metrics)
+lab_dig "$LAB_CLI" @2001:db8:53::53 r2.slow.example A +time=7 > "$LAB_WORK/r2.out" &
+dig_pid=$!
+lab_wait_log slow "r2.slow.example" 5
+reconf "" "dns-rule all forward domestic"
+lab_reload "$conf"
+wait $dig_pid
+m1=$(lab_metrics)
+out=$(cat "$LAB_WORK/r2.out")
+check "reload dropped the list and the group: the waiting IPv6 client gets SERVFAIL" \
+	expect_eq "$(dig_status "$out")|$(dig_answers "$out")" "SERVFAIL|"
+check "... counted as rejected (the list is gone), nothing else asked" \
+	expect_eq "$(delta dns_accept_ip_rejected)/$(seen trusted2 r2.slow.example A)" 1/0
+out=$(lab_dig "$LAB_CLI" @2001:db8:53::53 cn6.example A)
+check "after the reload: served by the new config (domestic, no accept-ip)" \
+	expect_eq "$(dig_answers "$out")" "A 192.0.2.41"
+
 check "no upstream ever saw a client address" \
 	bash -c "! grep -E 'info: ($(re_ip $CLI4)|$CLI6) ' $LAB_WORK/domestic.log $LAB_WORK/trusted.log"
 lab_sluice_exit
