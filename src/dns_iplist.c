@@ -65,8 +65,7 @@ static int add_cidr(struct cfg_ctx *ctx, struct dns_iplist *l, const char *file)
 	return rc;
 }
 
-static int add_code(struct cfg_ctx *ctx, struct dns_conf *d, struct dns_iplist *l,
-		    const char *src)
+static int add_code(struct cfg_ctx *ctx, struct dns_conf *d, struct dns_iplist *l, const char *src)
 {
 	char **c;
 
@@ -147,8 +146,9 @@ int dns_iplist_p_bogus(struct cfg_ctx *ctx, int argc, char **argv)
 		size_t *b;
 
 		if (!l)
-			return cfg_error(ctx, "bogus-nxdomain: no ip-list named '%s' (define it with "
-					      "`ip-list` first)",
+			return cfg_error(ctx,
+					 "bogus-nxdomain: no ip-list named '%s' (define it with "
+					 "`ip-list` first)",
 					 argv[i]);
 		if (d->n_bogus == MAX_BOGUS)
 			return cfg_error(ctx, "bogus-nxdomain: at most %d lists", MAX_BOGUS);
@@ -214,8 +214,8 @@ static int load_codes(struct cfg_ctx *ctx, struct dns_conf *d)
 		rc = cfg_error_at(ctx, owner[bad]->file, owner[bad]->line, "ip-list %s: %s in %s",
 				  owner[bad]->name, gw.missing, d->geoip);
 	} else if (rc < 0) {
-		rc = cfg_error_at(ctx, owner[0]->file, owner[0]->line, "ip-list %s: geoip file %s: %s",
-				  owner[0]->name, d->geoip,
+		rc = cfg_error_at(ctx, owner[0]->file, owner[0]->line,
+				  "ip-list %s: geoip file %s: %s", owner[0]->name, d->geoip,
 				  rc == -EBADMSG && gw.last[0] ? gw.last : strerror(-rc));
 	}
 done:
@@ -239,8 +239,8 @@ int dns_iplist_resolve(struct cfg_ctx *ctx, struct dns_conf *d)
 		iplist_stats(l->set, &st);
 		if (st.prefixes == 0)
 			log_warn("%s:%u: ip-list %s holds no address", l->file, l->line, l->name);
-		log_info("ip-list %s: %zu prefixes, %zu IPv4 and %zu IPv6 ranges, %zu bytes", l->name,
-			 st.prefixes, st.ranges4, st.ranges6, st.bytes);
+		log_info("ip-list %s: %zu prefixes, %zu IPv4 and %zu IPv6 ranges, %zu bytes",
+			 l->name, st.prefixes, st.ranges4, st.ranges6, st.bytes);
 	}
 	return 0;
 }

@@ -149,7 +149,8 @@ int iplist_builder_add(struct iplist_builder *b, int family, const void *addr, u
 		return -EINVAL;
 	if (family == AF_INET) {
 		const uint8_t *p = addr;
-		uint32_t a = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+		uint32_t a =
+		    (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 		uint32_t mask = plen ? UINT32_MAX << (32 - plen) : 0;
 
 		rc = add4(b, a & mask, (a & mask) | ~mask);

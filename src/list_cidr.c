@@ -77,7 +77,8 @@ static int parse_line(struct cctx *c, struct list_span s)
 	tok = list_token(&rest);
 	rest = list_trim(rest);
 	if (rest.n) {
-		bad(c, "expected one address or prefix, got '%s'", list_show(s, show, sizeof(show)));
+		bad(c, "expected one address or prefix, got '%s'",
+		    list_show(s, show, sizeof(show)));
 		return 0;
 	}
 	if (tok.n >= sizeof(buf) || memchr(tok.p, '\0', tok.n)) {
