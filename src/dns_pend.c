@@ -391,6 +391,8 @@ static int accept_ip(struct dns_pend *p, int status, const uint8_t *ans, size_t 
 	if (!g)
 		return -ENOENT;
 	ctr_inc(&dw->w->ctr, CTR_DNS_FORWARDED);
+	for (struct dns_waiter *w = p->waiters; w; w = w->next) /* the query log names it */
+		dns_note_group(&w->note, g->name);
 	dns_group_dest(dw, g, exp, &dest);
 	opts = (struct dns_up_opts){.timeout_ms = d->timeout_ms, .x20 = d->x20,
 				    .ecs = dest.ecs_len ? dest.ecs : NULL, .ecs_len = dest.ecs_len,
