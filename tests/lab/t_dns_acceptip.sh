@@ -74,10 +74,13 @@ lab_wait_log slow ready 10 || exit 99
 printf '# the "china" routes of the lab\n192.0.2.0/24\n2001:db8:41::/48\nnot a prefix\n2001:db8:99::/48\n' \
 	> "$LAB_WORK/cn.txt"
 printf '192.0.2.99\n2001:db8:99::99/128\n203.0.113.99\n' > "$LAB_WORK/isp.txt"
+# upstream-timeout well above the slow server's 2.5 s: its answer, not a
+# timeout, is what the reload tests wait for.
 head="listen 0.0.0.0:15000 [::]:15000
 intercept udp 53 dns
 intercept tcp 53 dns
-metrics 127.0.0.1:9153"
+metrics 127.0.0.1:9153
+upstream-timeout 5000"
 conf=$(lab_conf acceptip.conf <<EOF
 $head
 upstream domestic udp://203.0.113.4
@@ -205,7 +208,7 @@ upstream slow udp://203.0.113.5
 $2
 EOF
 }
-lab_dig "$LAB_CLI" @192.0.2.53 r1.slow.example A +time=7 > "$LAB_WORK/r1.out" &
+lab_dig "$LAB_CLI" @192.0.2.53 r1.slow.example A +time=9 > "$LAB_WORK/r1.out" &
 dig_pid=$!
 lab_wait_log slow "r1.slow.example" 5
 reconf "upstream trusted udp://203.0.113.6" "ip-list cn cidr:$LAB_WORK/cn.txt
@@ -218,7 +221,7 @@ check "reload while waiting: the poisoned slow answer replaced by the new truste
 check "reload while waiting: trusted2 asked, the old trusted not" \
 	expect_eq "$(seen trusted2 r1.slow.example A)/$(seen trusted r1.slow.example A)" 1/0
 m0=$(lab_metrics)
-lab_dig "$LAB_CLI" @2001:db8:53::53 r2.slow.example A +time=7 > "$LAB_WORK/r2.out" &
+lab_dig "$LAB_CLI" @2001:db8:53::53 r2.slow.example A +time=9 > "$LAB_WORK/r2.out" &
 dig_pid=$!
 lab_wait_log slow "r2.slow.example" 5
 reconf "" "dns-rule all forward domestic"
