@@ -96,7 +96,10 @@ static void peek(struct dns_shared *sh, const char *arg, struct evbuffer *out)
 	uint8_t lw[DNS_NAME_WIRE_MAX];
 	uint16_t qtype;
 	size_t wlen;
-	int n = arg ? sscanf(arg, "%1013s %15s %c", name, type, &extra) : 0;
+	/* the width is name's size less its NUL: DNS_NAME_PRES_MAX */
+	int n = arg ? sscanf(arg, "%1004s %15s %c", name, type, &extra) : 0;
+
+	_Static_assert(DNS_NAME_PRES_MAX == 1004, "the %1004s above is sizeof(name) - 1");
 
 	if (n < 1 || n > 2 || !(qtype = dns_type_parse(type)) ||
 	    dns_name_from_text(name, strlen(name), lw, &wlen) < 0) {

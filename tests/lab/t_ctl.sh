@@ -9,8 +9,9 @@
 #  - flush NAME drops that name (the upstream is asked again), another
 #    cached name stays a hit; flush empties the cache;
 #  - dump lists cached entries with their records; cache NAME [TYPE] says
-#    whether a name is cached and its TTL left, and `sluice match` shows it
-#    with the group's policy and servers;
+#    whether a name is cached and its TTL left (a word longer than any name
+#    is refused), and `sluice match` shows it with the group's policy and
+#    servers;
 #  - reload: a new rule applies, "configuration reloaded"; a broken config
 #    answers "FILE:LINE: message", exit 1, and the old config keeps serving;
 #    a reload moves metrics to a new port and the control socket to a new
@@ -88,6 +89,13 @@ out=$(ctl cache popular.example)
 check "cache NAME: cached, its TTL left and rcode" expect_match "$out" "^ttl=(29[0-9]|300) rcode=NOERROR age=[0-9]+$"
 out=$(ctl cache popular.example AAAA)
 check "cache NAME AAAA: not cached" expect_eq "$out" "not cached"
+# A word as long as a request may be (a label of 500 bytes): refused, and
+# the daemon lives on. (Its sscanf width once exceeded the name buffer;
+# under ASan any `cache` request aborted the daemon.)
+long=$(printf 'a%.0s' $(seq 500))
+out=$(ctl cache "$long" 2>&1)
+check "cache with a 500-byte word: a usage error" expect_contains "$out" "usage: cache NAME [TYPE]"
+check "... and the daemon still answers" expect_match "$(ctl cache popular.example)" "^ttl="
 out=$(in_gw "$SLUICE" match -c "$conf" popular.example)
 check "sluice match: the group, its policy and servers" \
 	expect_match "$out" "  group abroad: policy=order udp://203\.0\.113\.3:53"
