@@ -4,11 +4,11 @@
  * set must agree with it. Probes are the addresses of the input's first
  * words that parse, and their neighbours, so the edges get asked. */
 #include "config.h"
+#include "fuzz_check.h"
 #include "iplist.h"
 #include "list_ip.h"
 
 #include <arpa/inet.h>
-#include <stdlib.h>
 #include <string.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -18,8 +18,8 @@ static void probe(const struct iplist *l, const struct iplist *inv, const struct
 {
 	bool in = iplist_has(l, fam, a);
 
-	if (in == iplist_has(inv, fam, a) || in != iplist_has(copy, fam, a))
-		abort();
+	CHECK(in != iplist_has(inv, fam, a));
+	CHECK(in == iplist_has(copy, fam, a));
 }
 
 /* a - 1 and a + 1 (big-endian, wrapping) */
