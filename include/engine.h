@@ -44,6 +44,7 @@ struct engine {
 	struct fdplan pending_limits; /* and for pending, during a reload */
 	uint8_t flow_key[16];
 	atomic_uint reload_left;
+	bool reload_again;    /* SIGHUP during a reload: reload once more when it is done */
 	atomic_bool loop_reported; /* a routing loop was logged (once a process) */
 	struct event *sig[5];
 	struct event *reload_done;
