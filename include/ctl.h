@@ -35,6 +35,9 @@ const char *ctl_path(const struct ctl *c);
 /** A reload ended: answer the clients waiting for it (err NULL: it worked). */
 void ctl_reload_done(struct ctl *c, const char *err);
 
+/** Accept again if an accept error (no descriptor left) paused the socket; NULL is fine. */
+void ctl_resume(struct ctl *c);
+
 /** The client: send argv (joined by spaces) to the socket at path, print the reply. Exit code. */
 int ctl_client(const char *path, int argc, char **argv);
 

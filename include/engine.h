@@ -50,6 +50,7 @@ struct engine {
 	struct event *reload_done;
 	struct evhttp *http;
 	struct addr http_addr; /* where http listens */
+	struct evconnlistener *http_lis; /* http's listener (paused by accept errors) */
 	struct ctl *ctl;       /* the control socket, or NULL */
 	atomic_uint qlog_gen;  /* bumped on SIGUSR2: query logs open their file again */
 	uint8_t stats_key[16]; /* SipHash key of every worker's top tables */
@@ -109,6 +110,9 @@ int metrics_start(struct engine *e, const struct addr *a);
 
 /** Stop it. */
 void metrics_stop(struct engine *e);
+
+/** Accept again on the metrics listener if an accept error paused it (each tick). */
+void metrics_resume(struct engine *e);
 
 /** The Prometheus text of /metrics into b. */
 void metrics_text(struct engine *e, struct evbuffer *b);

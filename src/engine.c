@@ -321,7 +321,8 @@ static void signal_cb(evutil_socket_t sig, short what, void *arg)
 	}
 }
 
-/* Once a second: the history behind the status page's plots. */
+/* Once a second: the history behind the status page's plots; the metrics
+ * and control sockets accept again if running out of descriptors paused them. */
 static void tick_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct engine *e = arg;
@@ -329,6 +330,8 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
 
 	engine_counters(e, v);
 	stats_hist_tick(e->hist, v);
+	metrics_resume(e);
+	ctl_resume(e->ctl);
 }
 
 static int start_signals(struct engine *e)
