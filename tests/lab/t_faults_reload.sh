@@ -24,7 +24,7 @@
 #    the kernel counted as dropped), and none got SERVFAIL;
 #  - the log shows the failed reloads (the missing list, the broken line);
 #  - RSS after the 100 reloads is within 64 MB of RSS after the first 10
-#    (320 MB under ASan, whose quarantine holds freed memory);
+#    (400 MB under ASan, whose quarantine holds freed memory);
 #  - sluice exits 0 on SIGTERM without a sanitizer report.
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/lab/lab.sh"
 lab_require
@@ -192,7 +192,7 @@ check "reloads of the broken config failed with its FILE:LINE ($nfail_conf)" exp
 check "many reloads went through ($nok >= 20)" expect_ge "$nok" 20
 
 bound=64
-grep -qa __asan_init "$SLUICE" && bound=320
+grep -qa __asan_init "$SLUICE" && bound=400
 rss100=$(rss)
 check "RSS after 100 reloads ($rss100 MB) within $bound MB of after 10 ($rss10 MB)" \
 	expect_le "$rss100" $((rss10 + bound))
