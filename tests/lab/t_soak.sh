@@ -103,17 +103,23 @@ echo "start: $fd0 descriptors, RSS $rss0 MB, $(mval "$m0" flows_active) sessions
 
 # Malformed DNS, relay flows and QUIC-like flows, for SECS seconds.
 cat > "$W/gen.py" <<'PY'
-import os, select, socket, struct, sys, time
+import os, resource, select, socket, struct, sys, time
 secs = float(sys.argv[1])
+soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 fams = ((socket.AF_INET, "192.0.2.53", "203.0.113.2", "203.0.113.7"),
         (socket.AF_INET6, "2001:db8:53::53", "2001:db8:113::2", "2001:db8:113::7"))
 bad = [os.urandom(5), bytes.fromhex("123481800001000000000000") + b"\x01a\x00\x00\x01\x00\x01",
        bytes.fromhex("123401000002000000000000") + b"\x01a\x00\x00\x01\x00\x01\x01b\x00\x00\x01\x00\x01",
        bytes.fromhex("123401000001000000000000") + b"\x05ab"]
 dns = {f: socket.socket(f[0], socket.SOCK_DGRAM) for f in fams}
+poll = select.poll()
+byfd = {}
 for f, s in dns.items():
     s.connect((f[1], 53))
     s.setblocking(False)
+    poll.register(s, select.POLLIN)
+    byfd[s.fileno()] = s
 flows = []  # [sock, kind, datagrams left, next send, answers]
 bad_sent = made = answered = sent = 0
 start = time.monotonic()
@@ -138,6 +144,8 @@ while True:
                     s = socket.socket(f[0], socket.SOCK_DGRAM)
                     s.connect((f[2], 5300) if kind == "relay" else (f[3], 443))
                     s.setblocking(False)
+                    poll.register(s, select.POLLIN)
+                    byfd[s.fileno()] = s
                     flows.append([s, kind, 3 if kind == "relay" else 2, now, 0])
                     made += 1
     for fl in flows:
@@ -153,8 +161,8 @@ while True:
                 pass
             fl[2] -= 1
             fl[3] = now + 0.2
-    r, _, _ = select.select([fl[0] for fl in flows][:900] + list(dns.values()), [], [], 0.01)
-    for s in r:
+    for fd, _ in poll.poll(10):
+        s = byfd[fd]
         try:
             while s.recv(65535):
                 if s in dns.values():
@@ -165,6 +173,8 @@ while True:
     keep = []
     for fl in flows:
         if fl[2] == 0 and now > fl[3] + 1.0:
+            poll.unregister(fl[0])
+            del byfd[fl[0].fileno()]
             fl[0].close()
         else:
             keep.append(fl)
