@@ -42,6 +42,8 @@ void ctl_reload_done(struct ctl *c, const char *err);
  * there is no daemon or the exchange failed (said on stderr unless quiet).
  */
 int ctl_ask(const char *path, int argc, char **argv, char **answer, size_t *len, bool quiet);
+/** Accept again if an accept error (no descriptor left) paused the socket; NULL is fine. */
+void ctl_resume(struct ctl *c);
 
 /** The client: send argv (joined by spaces) to the socket at path, print the reply. Exit code. */
 int ctl_client(const char *path, int argc, char **argv);

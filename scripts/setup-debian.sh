@@ -26,5 +26,5 @@ apt-get install -y -qq --no-install-recommends \
 	nftables iptables iproute2 iputils-ping procps python3 openssl \
 	bind9-dnsutils knot-dnsutils unbound dnsdist chrony sntp ntpsec-ntpdig \
 	ngtcp2-client ngtcp2-server clang libclang-rt-dev \
-	systemd mandoc busybox >/dev/null
+	systemd mandoc busybox dnsperf >/dev/null
 echo "setup-debian.sh: packages installed"

@@ -246,6 +246,21 @@ static bool peer_ok(int fd)
 	return cr.uid == 0 || cr.uid == geteuid();
 }
 
+/* An accept that fails (no descriptor left, above all) would fail again at
+ * once, libevent retrying in a loop and logging each try: stop accepting
+ * until the engine's next tick (ctl_resume). */
+static void accept_error_cb(struct evconnlistener *lis, void *arg)
+{
+	(void)arg;
+	evconnlistener_disable(lis);
+}
+
+void ctl_resume(struct ctl *c)
+{
+	if (c)
+		evconnlistener_enable(c->lis);
+}
+
 static void accept_cb(struct evconnlistener *lis, evutil_socket_t fd, struct sockaddr *sa,
 		      int salen, void *arg)
 {
@@ -380,6 +395,7 @@ struct ctl *ctl_start(struct engine *e, const char *path)
 		unlink(path);
 		goto fail;
 	}
+	evconnlistener_set_error_cb(c->lis, accept_error_cb);
 	return c;
 fail:
 	if (c)

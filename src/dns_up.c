@@ -473,6 +473,7 @@ static void tmr_cb(evutil_socket_t fd, short what, void *arg)
 		dns_up_finish(q, q->status, NULL, 0, NULL);
 		return;
 	}
+	dns_up_tcp_timed_out(q);
 	if (sl_now_ms() >= q->deadline) {
 		dns_up_count(q->u, CTR_DNS_UPSTREAM_TIMEOUTS);
 		dns_up_finish(q, -ETIMEDOUT, NULL, 0, NULL);

@@ -91,6 +91,7 @@ struct dns_up_q {
 	uint16_t tcp_id;
 	uint8_t tcp_srv;
 	bool tcp_edns;
+	uint32_t tcp_heard; /* its connection's reads when it was sent */
 	uint8_t tcp_qwire[DNS_NAME_WIRE_MAX];
 	struct dns_up_ck tcp_ck;
 	/* waiting for a DNSCrypt server's certificate (dns_up_crypt.c) */
@@ -172,6 +173,8 @@ void dns_up_crypt_free_all(struct dns_up *u);
 /* dns_up_tcp.c: TCP and TLS. -EAGAIN: the server is backing off (see q->force). */
 int dns_up_tcp_start(struct dns_up_q *q, uint8_t srv, bool edns);
 void dns_up_tcp_detach(struct dns_up_q *q);
+/* q's attempt on its connection ran out of time (before it is detached). */
+void dns_up_tcp_timed_out(struct dns_up_q *q);
 void dns_up_tcp_free_all(struct dns_up *u);
 /* ... and the per-server state, for dns_up_h2.c */
 struct dns_up_srv *dns_up_srv_get(struct dns_up *u, const struct dns_up_server *sv);

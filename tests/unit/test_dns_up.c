@@ -632,6 +632,38 @@ static void test_tcp_pipelined(void **state)
 	grp_free(u);
 }
 
+/* tcp:// whose first connection goes silent (no answer, no close, no RST):
+ * the query that timed out on it is asked again on a new connection and
+ * answered, and so is the next one; the silent connection is not used again. */
+static void test_tcp_silent_conn(void **state)
+{
+	struct fake *f = fake_add(&g->fk, AF_INET, FAKE_SILENT, FAKE_MUTE_FIRST, 7);
+	struct dns_up_server s = srv_of(f, true);
+	struct res r[2] = {{0}};
+	uint8_t q[512];
+	size_t ql;
+	struct grp *u;
+
+	(void)state;
+	assert_int_equal(fake_start(&g->fk), 0);
+	u = mk(&s, 1, 900); /* attempts: 300 ms (TCP: twice the try), then the rest */
+	ql = fake_query(q, 1, "first.example", 1, true);
+	assert_int_equal(send_q(u, q, ql, &r[0]), 0);
+	run(1, 3000);
+	assert_int_equal(r[0].calls, 1);
+	assert_int_equal(r[0].status, 0);
+	assert_int_equal(r[0].ans[r[0].len - 1], 7);
+	assert_int_equal(fake_accepts(f), 2);
+	ql = fake_query(q, 2, "second.example", 1, true);
+	assert_int_equal(send_q(u, q, ql, &r[1]), 0);
+	run(2, 3000);
+	assert_int_equal(r[1].calls, 1);
+	assert_int_equal(r[1].status, 0);
+	assert_int_equal(fake_accepts(f), 2); /* the second connection, kept */
+	assert_int_equal(fake_count(f, true), 3);
+	grp_free(u);
+}
+
 /* udp then tcp servers, tried in order within one budget. */
 static void test_mixed(void **state)
 {
@@ -989,6 +1021,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_all_down, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_tc_to_tcp, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_tcp_pipelined, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_tcp_silent_conn, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_mixed, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_mark_and_own, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_mark_denied, setup, teardown),
