@@ -85,18 +85,16 @@ static void budget_give(struct dns_up *u)
 		atomic_fetch_sub_explicit(&u->env.budget->used, 1, memory_order_relaxed);
 }
 
-/* A marked, non-blocking socket connected (or connecting) to a. */
-int dns_up_sock(struct dns_up *u, const struct addr *a, int type, int proto,
-		struct ownsock_tok *tok)
+/* A marked, non-blocking socket of family, its share of the budget taken. */
+int dns_up_sock_new(struct dns_up *u, int family, int type, int proto)
 {
 	int fd, err;
 
-	tok->slot = 0;
 	if (!budget_take(u)) {
 		dns_up_count(u, CTR_DNS_UPSTREAM_NOFD);
 		return -EMFILE;
 	}
-	fd = socket(addr_family(a), type | SOCK_NONBLOCK | SOCK_CLOEXEC, proto);
+	fd = socket(family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, proto);
 	if (fd < 0) {
 		err = -errno;
 		budget_give(u);
@@ -113,26 +111,41 @@ int dns_up_sock(struct dns_up *u, const struct addr *a, int type, int proto,
 				"CAP_NET_ADMIN); upstream queries fail",
 				u->env.mark, strerror(errno));
 		}
-		goto fail;
+		dns_up_sock_free(u, fd);
+		return err;
 	}
+	return fd;
+}
+
+void dns_up_sock_free(struct dns_up *u, int fd)
+{
+	close(fd);
+	budget_give(u);
+}
+
+/* A marked, non-blocking socket connected (or connecting) to a. */
+int dns_up_sock(struct dns_up *u, const struct addr *a, int type, int proto,
+		struct ownsock_tok *tok)
+{
+	int fd = dns_up_sock_new(u, addr_family(a), type, proto), err;
+
+	tok->slot = 0;
+	if (fd < 0)
+		return fd;
 	if (connect(fd, &a->u.sa, a->len) < 0 && errno != EINPROGRESS) {
 		err = -errno;
-		goto fail;
+		dns_up_sock_free(u, fd);
+		return err;
 	}
 	ownsock_add(u->env.own, fd, proto, tok);
 	u->nsocks++;
 	return fd;
-fail:
-	close(fd);
-	budget_give(u);
-	return err;
 }
 
 void dns_up_sock_close(struct dns_up *u, int fd, struct ownsock_tok *tok)
 {
 	ownsock_del(u->env.own, tok);
-	close(fd);
-	budget_give(u);
+	dns_up_sock_free(u, fd);
 	u->nsocks--;
 }
 
@@ -199,14 +212,12 @@ static void try_close(struct dns_up_try *t)
 {
 	if (t->fd < 0)
 		return;
-	if (t->ev)
-		event_free(t->ev);
-	t->ev = NULL;
-	dns_up_sock_close(t->q->u, t->fd, &t->tok);
+	dns_up_port_close(t->q->u, t->port);
+	t->port = NULL;
 	t->fd = -1;
 }
 
-static void udp_read_cb(evutil_socket_t fd, short what, void *arg);
+static void udp_read_cb(void *arg);
 
 static int udp_start(struct dns_up_q *q, uint8_t srv, bool edns)
 {
@@ -218,7 +229,7 @@ static int udp_start(struct dns_up_q *q, uint8_t srv, bool edns)
 	if (q->cq->ecs_len > 512)
 		return -EINVAL;
 	try_close(t); /* the attempt before the current one */
-	fd = dns_up_sock(u, &q->sv[srv].addr, SOCK_DGRAM, IPPROTO_UDP, &t->tok);
+	fd = dns_up_port_open(u, &q->sv[srv].addr, udp_read_cb, t, &t->port);
 	if (fd < 0)
 		return fd;
 	t->fd = fd;
@@ -228,8 +239,7 @@ static int udp_start(struct dns_up_q *q, uint8_t srv, bool edns)
 	n = dns_up_build(q, srv, t->id, edns, t->qwire, msg, sizeof(msg));
 	if (n >= 0 && q->sv[srv].proto == DNS_PROTO_DNSCRYPT)
 		n = dns_up_crypt_seal(q, srv, &t->ck, msg, (size_t)n, sizeof(msg), false);
-	t->ev = event_new(u->env.base, fd, EV_READ | EV_PERSIST, udp_read_cb, t);
-	if (n < 0 || !t->ev || event_add(t->ev, NULL) < 0) {
+	if (n < 0) {
 		try_close(t);
 		return -ENOMEM;
 	}
@@ -436,10 +446,11 @@ static bool udp_msg(struct dns_up_try *t, size_t len)
 	return false;
 }
 
-static void udp_read_cb(evutil_socket_t fd, short what, void *arg)
+static void udp_read_cb(void *arg)
 {
 	struct dns_up_try *t = arg;
 	struct dns_up_q *q = t->q;
+	int fd = t->fd;
 
 	for (int i = 0; i < DNS_UP_READS; i++) {
 		ssize_t n = recv(fd, q->u->rbuf, sizeof(q->u->rbuf), 0);
@@ -544,5 +555,6 @@ void dns_up_free(struct dns_up *u)
 		dns_up_finish(u->queries, -ECANCELED, NULL, 0, NULL);
 	dns_up_tcp_free_all(u);
 	dns_up_crypt_free_all(u);
+	dns_up_port_free_all(u);
 	free(u);
 }

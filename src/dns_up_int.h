@@ -15,6 +15,7 @@ struct ssl_st;
 struct ssl_session_st;
 struct dns_up_cs;
 struct dns_up_crypt_w;
+struct dns_up_port;
 
 /* Largest query an attempt sends: ours (dns_build_upstream, ECS up to 512
  * bytes) and, to a DNSCrypt server, what sealing adds. */
@@ -43,15 +44,14 @@ struct dns_up_srv {
 	char last_error[256]; /* logged once */
 };
 
-/* One UDP attempt: its own connected socket. */
+/* One UDP attempt: a port of its own (dns_up_port.c). */
 struct dns_up_try {
 	struct dns_up_q *q;
-	struct event *ev;
-	int fd;
+	struct dns_up_port *port;
+	int fd; /* the port's socket; -1: none */
 	uint16_t id;
 	uint8_t srv; /* index into q->sv */
 	bool edns;
-	struct ownsock_tok tok;
 	uint8_t qwire[DNS_NAME_WIRE_MAX]; /* the name as sent (0x20 case) */
 	struct dns_up_ck ck;		  /* DNSCrypt servers */
 };
@@ -108,6 +108,9 @@ struct dns_up {
 	struct dns_up_srv *srvs;
 	size_t nsrvs;
 	struct dns_up_crypt_w *crypt; /* DNSCrypt state, made on first use */
+	struct dns_up_port *idle[2];  /* UDP sockets between attempts (IPv4, IPv6) */
+	size_t nidle;
+	struct event *sweep;	      /* closes the ones idle too long */
 	bool mark_logged;
 	/* the answer being delivered (dns_up_answered_by) */
 	bool done_ok;
@@ -138,6 +141,8 @@ int dns_up_build(struct dns_up_q *q, uint8_t srv, uint16_t id, bool edns, uint8_
 int dns_up_sock(struct dns_up *u, const struct addr *a, int type, int proto,
 		struct ownsock_tok *tok);
 void dns_up_sock_close(struct dns_up *u, int fd, struct ownsock_tok *tok);
+int dns_up_sock_new(struct dns_up *u, int family, int type, int proto);
+void dns_up_sock_free(struct dns_up *u, int fd);
 void dns_up_count(struct dns_up *u, int ctr_id);
 
 /* dns_up_tls.c */
@@ -161,6 +166,15 @@ bool dns_up_crypt_open(struct dns_up_q *q, uint8_t srv, const struct dns_up_ck *
 bool dns_up_crypt_ready(struct dns_up *u, const struct dns_up_server *sv);
 void dns_up_crypt_detach(struct dns_up_q *q);
 void dns_up_crypt_free_all(struct dns_up *u);
+
+/* dns_up_port.c: the socket of a UDP attempt, connected to a from a port
+ * of its own (its descriptor, or -errno); cb(arg) runs when it is readable.
+ * close: the port is let go at once, the socket kept for another attempt. */
+typedef void (*dns_up_port_cb)(void *arg);
+int dns_up_port_open(struct dns_up *u, const struct addr *a, dns_up_port_cb cb, void *arg,
+		     struct dns_up_port **out);
+void dns_up_port_close(struct dns_up *u, struct dns_up_port *p);
+void dns_up_port_free_all(struct dns_up *u);
 
 /* dns_up_tcp.c: TCP and TLS. -EAGAIN: the server is backing off (see q->force). */
 int dns_up_tcp_start(struct dns_up_q *q, uint8_t srv, bool edns);
