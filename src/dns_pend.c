@@ -21,6 +21,10 @@
 #include <string.h>
 
 #define KEY_MAX (1 + DNS_NAME_WIRE_MAX + 6 + 1 + 255 + 1 + 4 * NFTSET_MAX_PER_RULE)
+/* Records and waiters of queries up to SPARE_PKT bytes (every usual one) are
+ * kept for reuse, SPARE_MAX of each: a miss then costs no malloc. */
+#define SPARE_PKT 512
+#define SPARE_MAX 64
 
 struct dns_waiter {
 	struct dns_waiter *next;
@@ -75,6 +79,9 @@ struct dns_pend_tab {
 	struct dns_pend **b;
 	size_t mask, hashed, count;
 	struct dns_pend *all;
+	struct dns_pend *spare_p; /* chained by next */
+	struct dns_waiter *spare_w;
+	unsigned nspare_p, nspare_w;
 	uint8_t hkey[crypto_shorthash_KEYBYTES];
 };
 
@@ -121,7 +128,12 @@ static struct dns_waiter *waiter_new(struct dns_worker *dw, const struct dns_src
 		ctr_inc(&dw->w->ctr, CTR_DNS_CLIENT_LIMITED);
 		return NULL;
 	}
-	w = malloc(sizeof(*w) + len);
+	if (len <= SPARE_PKT && (w = dw->pend->spare_w)) {
+		dw->pend->spare_w = w->next;
+		dw->pend->nspare_w--;
+	} else {
+		w = malloc(sizeof(*w) + SL_MAX(len, (size_t)SPARE_PKT));
+	}
 	if (!w) {
 		clients_put(dw->sh->clients, &src->client, CLIENTS_DNS_INFLIGHT);
 		return NULL;
@@ -142,7 +154,27 @@ static void waiter_free(struct dns_worker *dw, struct dns_waiter *w)
 	clients_put(dw->sh->clients, &w->src.client, CLIENTS_DNS_INFLIGHT);
 	if (w->src.via == DNS_VIA_TCP)
 		dns_tconn_unref(w->src.conn);
+	if (w->len <= SPARE_PKT && dw->pend->nspare_w < SPARE_MAX) {
+		w->next = dw->pend->spare_w;
+		dw->pend->spare_w = w;
+		dw->pend->nspare_w++;
+		return;
+	}
 	free(w);
+}
+
+/* A record is spare-sized when its packet and key fit these bytes. */
+#define SPARE_DATA (SPARE_PKT + KEY_MAX)
+
+static void pend_put(struct dns_pend_tab *t, struct dns_pend *p)
+{
+	if (p->len + p->klen <= SPARE_DATA && t->nspare_p < SPARE_MAX) {
+		p->next = t->spare_p;
+		t->spare_p = p;
+		t->nspare_p++;
+		return;
+	}
+	free(p);
 }
 
 /* The waiter's answer: a's copy for its query (from server by), or
@@ -363,7 +395,7 @@ static void pend_done(struct dns_pend *p, int status, const uint8_t *ans, size_t
 			      p->cache_ok ? DNS_NOTE_MISS : DNS_NOTE_NOCACHE);
 		waiter_free(dw, w);
 	}
-	free(p);
+	pend_put(p->t, p);
 }
 
 static void sub_cb(void *arg, int status, const uint8_t *ans, size_t len,
@@ -405,8 +437,15 @@ static void sub_cb(void *arg, int status, const uint8_t *ans, size_t len,
 static struct dns_pend *pend_new(struct dns_pend_tab *t, const struct dns_query *q,
 				 const uint8_t *pkt, size_t len, const uint8_t *k, size_t kl)
 {
-	struct dns_pend *p = calloc(1, sizeof(*p) + len + kl);
+	struct dns_pend *p;
 
+	if (len + kl <= SPARE_DATA && (p = t->spare_p)) {
+		t->spare_p = p->next;
+		t->nspare_p--;
+		memset(p, 0, sizeof(*p));
+	} else {
+		p = calloc(1, sizeof(*p) + SL_MAX(len + kl, (size_t)SPARE_DATA));
+	}
 	if (!p)
 		return NULL;
 	p->t = t;
@@ -513,7 +552,7 @@ void dns_pend_forward(struct dns_pend_tab *t, const struct dns_src *src, const s
 		unlink_pend(p);
 		if (w)
 			fail_now(dw, w);
-		free(p);
+		pend_put(t, p);
 		return;
 	}
 	if (merge) {
@@ -542,6 +581,18 @@ void dns_pend_free(struct dns_pend_tab *t)
 			waiter_free(t->dw, w);
 		}
 		free(p);
+	}
+	while (t->spare_p) {
+		struct dns_pend *p = t->spare_p;
+
+		t->spare_p = p->next;
+		free(p);
+	}
+	while (t->spare_w) {
+		struct dns_waiter *w = t->spare_w;
+
+		t->spare_w = w->next;
+		free(w);
 	}
 	free(t->b);
 	free(t);

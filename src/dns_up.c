@@ -21,6 +21,7 @@
 #define DNS_UP_ROUNDS 2
 #define DNS_UP_MIN_TRY_MS 200
 #define DNS_UP_READS 8 /* datagrams read per wake-up of one attempt */
+#define DNS_UP_SPARE_Q 64 /* query records kept for reuse, each with its timer */
 
 void dns_up_count(struct dns_up *u, int ctr_id)
 {
@@ -363,9 +364,16 @@ static void q_release(struct dns_up_q *q)
 	try_close(&q->udp[0]);
 	try_close(&q->udp[1]);
 	detach_streams(q);
+	u->inflight--;
+	if (u->nspare < DNS_UP_SPARE_Q) { /* spares save a malloc and an event_new a query */
+		event_del(q->tmr);
+		q->next = u->spare;
+		u->spare = q;
+		u->nspare++;
+		return;
+	}
 	event_free(q->tmr);
 	free(q);
-	u->inflight--;
 }
 
 void dns_up_finish(struct dns_up_q *q, int status, const uint8_t *ans, size_t len,
@@ -471,6 +479,30 @@ static void udp_read_cb(void *arg)
 	}
 }
 
+static void tmr_cb(evutil_socket_t fd, short what, void *arg);
+
+/* A zeroed query record with its timer: a spare one, or a new one. */
+static struct dns_up_q *q_alloc(struct dns_up *u)
+{
+	struct dns_up_q *r = u->spare;
+	struct event *tmr;
+
+	if (r) {
+		u->spare = r->next;
+		u->nspare--;
+		tmr = r->tmr;
+		memset(r, 0, sizeof(*r));
+		r->tmr = tmr;
+		return r;
+	}
+	r = calloc(1, sizeof(*r));
+	if (r && !(r->tmr = event_new(u->env.base, -1, 0, tmr_cb, r))) {
+		free(r);
+		return NULL;
+	}
+	return r;
+}
+
 static void tmr_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct dns_up_q *q = arg;
@@ -500,14 +532,9 @@ int dns_up_send(struct dns_up *u, const struct dns_up_server *servers, size_t n,
 	if (!u || !servers || n == 0 || n > DNS_UP_MAX_SERVERS || !q || !q->question_ok || !cb ||
 	    timeout > DNS_UP_MAX_TIMEOUT_MS)
 		return -EINVAL;
-	r = calloc(1, sizeof(*r));
+	r = q_alloc(u);
 	if (!r)
 		return -ENOMEM;
-	r->tmr = event_new(u->env.base, -1, 0, tmr_cb, r);
-	if (!r->tmr) {
-		free(r);
-		return -ENOMEM;
-	}
 	r->u = u;
 	r->cb = cb;
 	r->arg = arg;
@@ -556,5 +583,12 @@ void dns_up_free(struct dns_up *u)
 	dns_up_tcp_free_all(u);
 	dns_up_crypt_free_all(u);
 	dns_up_port_free_all(u);
+	while (u->spare) {
+		struct dns_up_q *q = u->spare;
+
+		u->spare = q->next;
+		event_free(q->tmr);
+		free(q);
+	}
 	free(u);
 }

@@ -103,6 +103,8 @@ struct dns_up {
 	struct dns_up_env env;
 	struct dns_up_q *queries;
 	size_t inflight;
+	struct dns_up_q *spare; /* released records kept for reuse */
+	size_t nspare;
 	size_t nsocks;
 	struct dns_up_conn *conns;
 	struct dns_up_srv *srvs;
