@@ -26,7 +26,7 @@
 
 /* Idle sockets kept (both families), and how long one may stay idle. */
 #define DNS_UP_PORT_IDLE 256
-#define DNS_UP_PORT_IDLE_MS 2000
+#define DNS_UP_PORT_IDLE_MS 1000
 /* Datagrams dropped from a released socket before it is closed instead. */
 #define DNS_UP_PORT_DRAIN 64
 

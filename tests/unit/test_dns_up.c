@@ -2,7 +2,9 @@
 /* test_dns_up.c - dns_up.c against fake DNS servers on loopback (a thread
  * answering UDP and TCP on random ports, fake_dns.c): the query sluice
  * builds (fresh ID, EDNS 1232), a fresh source port per query, forged
- * answers (wrong ID, wrong question) ignored, 0x20 echo, the pre-EDNS
+ * answers (wrong ID, wrong question) ignored, a socket kept between
+ * queries but never its port (the old one free again, a datagram queued
+ * for it dropped with it), 0x20 echo, the pre-EDNS
  * retry, failover on silence, ICMP refusal and SERVFAIL, the hard timeout,
  * TC -> TCP, tcp:// (pipelined on one connection) and mixed groups,
  * SO_MARK on every socket (and no traffic when it cannot be set), the
@@ -371,6 +373,96 @@ static void test_fresh_ports_ids(void **state)
 	print_message("%d queries left from %d distinct source ports\n", NPORTS, ports);
 	assert_true(ports >= 150);
 	grp_free(u);
+}
+
+/* Queries one after the other: one socket carries them all (dns_up_port.c),
+ * each from a port of its own. */
+static void test_ports_sequential(void **state)
+{
+	struct fake *f = fake_add(&g->fk, AF_INET, FAKE_ANSWER, -1, 1);
+	struct dns_up_server s = srv_of(f, false);
+	struct res r = {0};
+	uint8_t q[512];
+	size_t ql = fake_query(q, 7, "seq.example", 1, false);
+	struct grp *u;
+	int ports;
+
+	(void)state;
+	assert_int_equal(fake_start(&g->fk), 0);
+	u = mk(&s, 1, 2000);
+	for (int i = 0; i < 50; i++) {
+		assert_int_equal(send_q(u, q, ql, &r), 0);
+		run(i + 1, 2000);
+		assert_int_equal(r.calls, i + 1);
+		assert_int_equal(r.status, 0);
+		assert_int_equal(dns_up_sockets(u->u), 0);
+		assert_int_equal(dns_up_idle_sockets(u->u), 1);
+		assert_int_equal(atomic_load(&g->budget.used), 1);
+	}
+	ports = fake_distinct_ports(f, 50);
+	print_message("50 queries in a row on one socket, from %d distinct ports\n", ports);
+	assert_true(ports >= 45); /* random ports: a repeat now and then, not a habit */
+	grp_free(u);
+	assert_int_equal(atomic_load(&g->budget.used), 0);
+}
+
+/* An attempt's port is let go when it ends: nothing of ours holds it any
+ * more, a datagram queued for it (a late duplicate) is dropped with it and
+ * never reaches the next attempt on the same socket, and an idle socket is
+ * closed after a while, its budget share given back. */
+static void test_port_released(void **state)
+{
+	int srv = socket(AF_INET, SOCK_DGRAM, 0), b;
+	int sport = fake_bind(srv, AF_INET, 0);
+	struct dns_up_server s;
+	struct res r[2] = {{0}};
+	uint8_t q[512], m[512], ans[4096];
+	size_t ql = fake_query(q, 9, "late.example", 1, true), al;
+	struct sockaddr_storage from[2];
+	socklen_t fl;
+	uint16_t port[2];
+	uint64_t ign;
+	char url[40];
+	struct grp *u;
+	ssize_t n;
+
+	(void)state;
+	snprintf(url, sizeof(url), "udp://127.0.0.1:%d", sport);
+	assert_int_equal(dns_up_server_parse(url, &s, NULL, 0), 0);
+	u = mk(&s, 1, 2000);
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(send_q(u, q, ql, &r[i]), 0);
+		assert_int_equal(dns_up_sockets(u->u), 1);
+		assert_int_equal(dns_up_idle_sockets(u->u), 0);
+		fl = sizeof(from[i]);
+		n = recvfrom(srv, m, sizeof(m), 0, (struct sockaddr *)&from[i], &fl);
+		assert_true(n > 0);
+		port[i] = ntohs(((struct sockaddr_in *)&from[i])->sin_port);
+		al = fake_answer(m, (size_t)n, FAKE_ANSWER, 1, ans, sizeof(ans));
+		assert_true(al > 0);
+		ign = ctr_get(&g->ctr, CTR_DNS_UPSTREAM_IGNORED);
+		/* the answer, then a copy of it that is still queued when the attempt ends */
+		for (int k = 0; k < (i ? 1 : 2); k++)
+			assert_int_equal(sendto(srv, ans, al, 0, (struct sockaddr *)&from[i], fl),
+					 (ssize_t)al);
+		run(i + 1, 2000);
+		assert_int_equal(r[i].calls, 1);
+		assert_int_equal(r[i].status, 0);
+		assert_int_equal(ctr_get(&g->ctr, CTR_DNS_UPSTREAM_IGNORED), ign);
+		assert_int_equal(dns_up_sockets(u->u), 0);
+		assert_int_equal(dns_up_idle_sockets(u->u), 1);
+		/* the port is free again: anyone may bind it */
+		b = socket(AF_INET, SOCK_DGRAM, 0);
+		assert_int_equal(fake_bind(b, AF_INET, port[i]), port[i]);
+		close(b);
+	}
+	assert_int_not_equal(port[0], port[1]);
+	assert_int_equal(atomic_load(&g->budget.used), 1);
+	run(3, 2200); /* nothing more comes: idle sockets are closed meanwhile */
+	assert_int_equal(dns_up_idle_sockets(u->u), 0);
+	assert_int_equal(atomic_load(&g->budget.used), 0);
+	grp_free(u);
+	close(srv);
 }
 
 /* Forged answers (another ID; the right ID with another question) are ignored and counted. */
@@ -980,6 +1072,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_answer_v4, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_answer_v6, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_fresh_ports_ids, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_ports_sequential, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_port_released, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_spoof_ignored, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_0x20, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_noedns, setup, teardown),
