@@ -1,11 +1,11 @@
 /* dns_up.h - the DNS transport to upstream servers, one per worker thread,
  * on the worker's libevent loop. Built against off-path spoofing (the
  * DNSpooq class of attacks on forwarders):
- *  - every UDP attempt leaves from a port of its own, connected to the
- *    server (the kernel picks a random source port and drops datagrams
- *    from any other address or port), with a fresh random ID; the port is
- *    let go when the attempt ends (the socket is disconnected and kept
- *    for a later attempt, which connects it from a new random port);
+ *  - every UDP attempt leaves from a port of its own (the kernel picks it
+ *    at random when the query is sent), with a fresh random ID; only
+ *    datagrams from the server's address and port count (and ICMP errors
+ *    about datagrams sent to it); the port is let go when the attempt
+ *    ends (the socket is kept for a later attempt, on a new random port);
  *  - an answer counts only when its ID and question are the ones asked
  *    (byte for byte, 0x20 case included, when dns-0x20 is on); anything
  *    else is ignored and counted, and the attempt keeps waiting;

@@ -225,7 +225,7 @@ static int udp_start(struct dns_up_q *q, uint8_t srv, bool edns)
 	struct dns_up *u = q->u;
 	struct dns_up_try *t = &q->udp[q->cur ^ 1];
 	uint8_t msg[DNS_UP_MSG_MAX];
-	int n, fd;
+	int n, fd, rc;
 
 	if (q->cq->ecs_len > 512)
 		return -EINVAL;
@@ -244,11 +244,9 @@ static int udp_start(struct dns_up_q *q, uint8_t srv, bool edns)
 		try_close(t);
 		return -ENOMEM;
 	}
-	if (send(fd, msg, (size_t)n, 0) < 0) {
-		int err = -errno;
-
+	if ((rc = dns_up_port_send(u, t->port, msg, (size_t)n)) < 0) {
 		try_close(t);
-		return err;
+		return rc;
 	}
 	dns_up_count(u, CTR_DNS_UPSTREAM_SENT);
 	q->cur ^= 1;
@@ -458,16 +456,18 @@ static void udp_read_cb(void *arg)
 {
 	struct dns_up_try *t = arg;
 	struct dns_up_q *q = t->q;
-	int fd = t->fd;
 
 	for (int i = 0; i < DNS_UP_READS; i++) {
-		ssize_t n = recv(fd, q->u->rbuf, sizeof(q->u->rbuf), 0);
-
+		ssize_t n = dns_up_port_recv(t->port, q->u->rbuf, sizeof(q->u->rbuf));
 		bool current = t == &q->udp[q->cur];
 
+		if (n == -EAGAIN)
+			return;
+		if (n == -ENOMSG) { /* from elsewhere: forged */
+			dns_up_count(q->u, CTR_DNS_UPSTREAM_IGNORED);
+			continue;
+		}
 		if (n < 0) {
-			if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
-				return;
 			/* ICMP unreachable (ECONNREFUSED) or another hard error */
 			try_close(t);
 			if (current || !waiting(q))

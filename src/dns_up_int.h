@@ -169,12 +169,17 @@ bool dns_up_crypt_ready(struct dns_up *u, const struct dns_up_server *sv);
 void dns_up_crypt_detach(struct dns_up_q *q);
 void dns_up_crypt_free_all(struct dns_up *u);
 
-/* dns_up_port.c: the socket of a UDP attempt, connected to a from a port
- * of its own (its descriptor, or -errno); cb(arg) runs when it is readable.
+/* dns_up_port.c: the socket of a UDP attempt asking server a (its
+ * descriptor, or -errno); cb(arg) runs when it is readable. send: the
+ * attempt's query, from a new random port. recv: the next datagram from a
+ * (its length), -EAGAIN (none left), -ENOMSG (one from elsewhere, dropped:
+ * forged) or an ICMP error about a datagram to a (-ECONNREFUSED...).
  * close: the port is let go at once, the socket kept for another attempt. */
 typedef void (*dns_up_port_cb)(void *arg);
 int dns_up_port_open(struct dns_up *u, const struct addr *a, dns_up_port_cb cb, void *arg,
 		     struct dns_up_port **out);
+int dns_up_port_send(struct dns_up *u, struct dns_up_port *p, const void *msg, size_t len);
+ssize_t dns_up_port_recv(struct dns_up_port *p, uint8_t *buf, size_t cap);
 void dns_up_port_close(struct dns_up *u, struct dns_up_port *p);
 void dns_up_port_free_all(struct dns_up *u);
 

@@ -253,6 +253,27 @@ static int sock_to(uint16_t port, int type)
 	return -1;
 }
 
+/* The UDP socket of an attempt under way (not connected: bound by its
+ * send to a port on the wildcard address), or -1. */
+static int udp_sock_bound(void)
+{
+	for (int fd = 3; fd < 4096; fd++) {
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof(ss);
+		int t = 0;
+		socklen_t tl = sizeof(t);
+		struct addr a;
+
+		if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &t, &tl) < 0 || t != SOCK_DGRAM ||
+		    getsockname(fd, (struct sockaddr *)&ss, &sl) < 0 ||
+		    addr_from_sa(&a, (struct sockaddr *)&ss, sl) < 0)
+			continue;
+		if (addr_port(&a) && addr_is_any(&a))
+			return fd;
+	}
+	return -1;
+}
+
 /* ---- tests ---- */
 
 static void test_parse(void **state)
@@ -463,6 +484,58 @@ static void test_port_released(void **state)
 	assert_int_equal(atomic_load(&g->budget.used), 0);
 	grp_free(u);
 	close(srv);
+}
+
+/* The attempt's socket is not connected (dns_up_port.c): sluice itself
+ * takes answers only from the server's address and port. A perfect forgery
+ * (the right ID and question) from another port of the server's address is
+ * ignored and counted; the server's own answer then counts. IPv4 and IPv6. */
+static void test_wrong_source(void **state)
+{
+	(void)state;
+	for (int fam = AF_INET; fam; fam = fam == AF_INET ? AF_INET6 : 0) {
+		int srv = socket(fam, SOCK_DGRAM, 0), other = socket(fam, SOCK_DGRAM, 0);
+		int sport = fake_bind(srv, fam, 0);
+		struct dns_up_server s;
+		struct res r = {0};
+		uint8_t q[512], m[512], ans[4096];
+		size_t ql = fake_query(q, 3, "forged.example", 1, true), al;
+		struct sockaddr_storage from;
+		socklen_t fl = sizeof(from);
+		uint64_t ign;
+		char url[48];
+		struct grp *u;
+		ssize_t n;
+
+		if (sport < 0) { /* no IPv6 loopback here */
+			close(srv);
+			close(other);
+			continue;
+		}
+		assert_true(fake_bind(other, fam, 0) > 0);
+		snprintf(url, sizeof(url), fam == AF_INET ? "udp://127.0.0.1:%d" : "udp://[::1]:%d",
+			 sport);
+		assert_int_equal(dns_up_server_parse(url, &s, NULL, 0), 0);
+		u = mk(&s, 1, 2000);
+		assert_int_equal(send_q(u, q, ql, &r), 0);
+		n = recvfrom(srv, m, sizeof(m), 0, (struct sockaddr *)&from, &fl);
+		assert_true(n > 0);
+		al = fake_answer(m, (size_t)n, FAKE_ANSWER, 66, ans, sizeof(ans));
+		ign = ctr_get(&g->ctr, CTR_DNS_UPSTREAM_IGNORED);
+		assert_int_equal(sendto(other, ans, al, 0, (struct sockaddr *)&from, fl), (ssize_t)al);
+		run(g->done + 1, 200);
+		assert_int_equal(r.calls, 0);
+		assert_int_equal(ctr_get(&g->ctr, CTR_DNS_UPSTREAM_IGNORED), ign + 1);
+		al = fake_answer(m, (size_t)n, FAKE_ANSWER, 7, ans, sizeof(ans));
+		assert_int_equal(sendto(srv, ans, al, 0, (struct sockaddr *)&from, fl), (ssize_t)al);
+		run(g->done + 1, 2000);
+		assert_int_equal(r.calls, 1);
+		assert_int_equal(r.status, 0);
+		assert_int_equal(r.ans[r.len - 1], 7); /* 192.0.2.7: the server's */
+		grp_free(u);
+		close(srv);
+		close(other);
+	}
 }
 
 /* Forged answers (another ID; the right ID with another question) are ignored and counted. */
@@ -774,7 +847,7 @@ static void test_mark_and_own(void **state)
 	for (int i = 0; i < 2; i++) {
 		uint32_t m = 0;
 		socklen_t ml = sizeof(m);
-		int s = sock_to(i ? dt->port : du->port, i ? SOCK_STREAM : SOCK_DGRAM);
+		int s = i ? sock_to(dt->port, SOCK_STREAM) : udp_sock_bound();
 
 		assert_int_equal(dns_up_sockets(i ? u2->u : u1->u), 1);
 		assert_true(s >= 0);
@@ -1074,6 +1147,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_fresh_ports_ids, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_ports_sequential, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_port_released, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_wrong_source, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_spoof_ignored, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_0x20, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_noedns, setup, teardown),
