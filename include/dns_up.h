@@ -1,9 +1,11 @@
 /* dns_up.h - the DNS transport to upstream servers, one per worker thread,
  * on the worker's libevent loop. Built against off-path spoofing (the
  * DNSpooq class of attacks on forwarders):
- *  - every UDP attempt leaves from a socket of its own, connected to the
- *    server (the kernel picks a random source port and drops datagrams
- *    from any other address or port), with a fresh random ID;
+ *  - every UDP attempt leaves from a port of its own (the kernel picks it
+ *    at random when the query is sent), with a fresh random ID; only
+ *    datagrams from the server's address and port count (and ICMP errors
+ *    about datagrams sent to it); the port is let go when the attempt
+ *    ends (the socket is kept for a later attempt, on a new random port);
  *  - an answer counts only when its ID and question are the ones asked
  *    (byte for byte, 0x20 case included, when dns-0x20 is on); anything
  *    else is ignored and counted, and the attempt keeps waiting;
@@ -176,8 +178,11 @@ void dns_up_cancel(struct dns_up_q *h);
 /** Queries whose callback has not run yet. */
 size_t dns_up_inflight(const struct dns_up *u);
 
-/** Sockets u holds open now (UDP attempts, TCP connections, certificate fetches). */
+/** Sockets u uses now (UDP attempts, TCP connections, certificate fetches). */
 size_t dns_up_sockets(const struct dns_up *u);
+
+/** UDP sockets kept open between attempts, with no port (closed after a while unused). */
+size_t dns_up_idle_sockets(const struct dns_up *u);
 
 /**
  * Free u: every pending callback runs now with -ECANCELED (from inside this

@@ -34,6 +34,10 @@
 	 2 * (1 + DNS_IPLIST_NAME_MAX))
 /* accept-ip's ip-list and else group, each NUL-terminated */
 #define ACCEPT_MAX (2 * (DNS_IPLIST_NAME_MAX + 1))
+/* Records and waiters of queries up to SPARE_PKT bytes (every usual one) are
+ * kept for reuse, SPARE_MAX of each: a miss then costs no malloc. */
+#define SPARE_PKT 512
+#define SPARE_MAX 64
 
 struct dns_waiter {
 	struct dns_waiter *next;
@@ -89,6 +93,9 @@ struct dns_pend_tab {
 	struct dns_pend **b;
 	size_t mask, hashed, count;
 	struct dns_pend *all;
+	struct dns_pend *spare_p; /* chained by next */
+	struct dns_waiter *spare_w;
+	unsigned nspare_p, nspare_w;
 	uint8_t hkey[crypto_shorthash_KEYBYTES];
 };
 
@@ -135,7 +142,12 @@ static struct dns_waiter *waiter_new(struct dns_worker *dw, const struct dns_src
 		ctr_inc(&dw->w->ctr, CTR_DNS_CLIENT_LIMITED);
 		return NULL;
 	}
-	w = malloc(sizeof(*w) + len);
+	if (len <= SPARE_PKT && (w = dw->pend->spare_w)) {
+		dw->pend->spare_w = w->next;
+		dw->pend->nspare_w--;
+	} else {
+		w = malloc(sizeof(*w) + SL_MAX(len, (size_t)SPARE_PKT));
+	}
 	if (!w) {
 		clients_put(dw->sh->clients, &src->client, CLIENTS_DNS_INFLIGHT);
 		return NULL;
@@ -156,7 +168,27 @@ static void waiter_free(struct dns_worker *dw, struct dns_waiter *w)
 	clients_put(dw->sh->clients, &w->src.client, CLIENTS_DNS_INFLIGHT);
 	if (w->src.via == DNS_VIA_TCP)
 		dns_tconn_unref(w->src.conn);
+	if (w->len <= SPARE_PKT && dw->pend->nspare_w < SPARE_MAX) {
+		w->next = dw->pend->spare_w;
+		dw->pend->spare_w = w;
+		dw->pend->nspare_w++;
+		return;
+	}
 	free(w);
+}
+
+/* A record is spare-sized when its packet and key fit these bytes. */
+#define SPARE_DATA (SPARE_PKT + KEY_MAX + ACCEPT_MAX)
+
+static void pend_put(struct dns_pend_tab *t, struct dns_pend *p)
+{
+	if (p->len + p->klen + p->alen <= SPARE_DATA && t->nspare_p < SPARE_MAX) {
+		p->next = t->spare_p;
+		t->spare_p = p;
+		t->nspare_p++;
+		return;
+	}
+	free(p);
 }
 
 /* The waiter's answer: a's copy for its query (from server by), or
@@ -461,7 +493,7 @@ static void pend_done(struct dns_pend *p, int status, const uint8_t *ans, size_t
 			      p->cache_ok ? DNS_NOTE_MISS : DNS_NOTE_NOCACHE);
 		waiter_free(dw, w);
 	}
-	free(p);
+	pend_put(p->t, p);
 }
 
 static void sub_cb(void *arg, int status, const uint8_t *ans, size_t len,
@@ -514,11 +546,19 @@ static struct dns_pend *pend_new(struct dns_pend_tab *t, const struct dns_query 
 	int al = dest->accept ? snprintf(acc, sizeof(acc), "%.*s%c%.*s", DNS_IPLIST_NAME_MAX,
 					 dest->accept, '\0', DNS_IPLIST_NAME_MAX, dest->accept_else)
 			      : 0;
+	size_t need;
 	struct dns_pend *p;
 
 	if (al < 0 || (size_t)al >= sizeof(acc))
 		return NULL;
-	p = calloc(1, sizeof(*p) + len + kl + (size_t)(al ? al + 1 : 0));
+	need = len + kl + (size_t)(al ? al + 1 : 0);
+	if (need <= SPARE_DATA && (p = t->spare_p)) {
+		t->spare_p = p->next;
+		t->nspare_p--;
+		memset(p, 0, sizeof(*p));
+	} else {
+		p = calloc(1, sizeof(*p) + SL_MAX(need, (size_t)SPARE_DATA));
+	}
 	if (!p)
 		return NULL;
 	p->t = t;
@@ -627,7 +667,7 @@ void dns_pend_forward(struct dns_pend_tab *t, const struct dns_src *src, const s
 		unlink_pend(p);
 		if (w)
 			fail_now(dw, w);
-		free(p);
+		pend_put(t, p);
 		return;
 	}
 	if (merge) {
@@ -656,6 +696,18 @@ void dns_pend_free(struct dns_pend_tab *t)
 			waiter_free(t->dw, w);
 		}
 		free(p);
+	}
+	while (t->spare_p) {
+		struct dns_pend *p = t->spare_p;
+
+		t->spare_p = p->next;
+		free(p);
+	}
+	while (t->spare_w) {
+		struct dns_waiter *w = t->spare_w;
+
+		t->spare_w = w->next;
+		free(w);
 	}
 	free(t->b);
 	free(t);

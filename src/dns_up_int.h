@@ -16,6 +16,7 @@ struct ssl_st;
 struct ssl_session_st;
 struct dns_up_cs;
 struct dns_up_crypt_w;
+struct dns_up_port;
 
 /* Largest query an attempt sends: ours (dns_build_upstream, ECS up to 512
  * bytes) and, to a DNSCrypt server, what sealing adds. */
@@ -44,15 +45,14 @@ struct dns_up_srv {
 	char last_error[256]; /* logged once */
 };
 
-/* One UDP attempt: its own connected socket. */
+/* One UDP attempt: a port of its own (dns_up_port.c). */
 struct dns_up_try {
 	struct dns_up_q *q;
-	struct event *ev;
-	int fd;
+	struct dns_up_port *port;
+	int fd; /* the port's socket; -1: none */
 	uint16_t id;
 	uint8_t srv; /* index into q->sv */
 	bool edns;
-	struct ownsock_tok tok;
 	uint8_t qwire[DNS_NAME_WIRE_MAX]; /* the name as sent (0x20 case) */
 	struct dns_up_ck ck;		  /* DNSCrypt servers */
 };
@@ -109,12 +109,17 @@ struct dns_up {
 	struct dns_up_env env;
 	struct dns_up_q *queries;
 	size_t inflight;
+	struct dns_up_q *spare; /* released records kept for reuse */
+	size_t nspare;
 	size_t nsocks;
 	struct dns_up_conn *conns;
 	struct dns_up_srv *srvs;
 	struct dns_up_h2c *h2conns;
 	size_t nsrvs;
 	struct dns_up_crypt_w *crypt; /* DNSCrypt state, made on first use */
+	struct dns_up_port *idle[2];  /* UDP sockets between attempts (IPv4, IPv6) */
+	size_t nidle;
+	struct event *sweep;	      /* closes the ones idle too long */
 	bool mark_logged;
 	/* the answer being delivered (dns_up_answered_by) */
 	bool done_ok;
@@ -145,6 +150,8 @@ int dns_up_build(struct dns_up_q *q, uint8_t srv, uint16_t id, bool edns, uint8_
 int dns_up_sock(struct dns_up *u, const struct addr *a, int type, int proto,
 		struct ownsock_tok *tok);
 void dns_up_sock_close(struct dns_up *u, int fd, struct ownsock_tok *tok);
+int dns_up_sock_new(struct dns_up *u, int family, int type, int proto);
+void dns_up_sock_free(struct dns_up *u, int fd);
 void dns_up_count(struct dns_up *u, int ctr_id);
 
 /* dns_up_tls.c */
@@ -169,6 +176,20 @@ bool dns_up_crypt_open(struct dns_up_q *q, uint8_t srv, const struct dns_up_ck *
 bool dns_up_crypt_ready(struct dns_up *u, const struct dns_up_server *sv);
 void dns_up_crypt_detach(struct dns_up_q *q);
 void dns_up_crypt_free_all(struct dns_up *u);
+
+/* dns_up_port.c: the socket of a UDP attempt asking server a (its
+ * descriptor, or -errno); cb(arg) runs when it is readable. send: the
+ * attempt's query, from a new random port. recv: the next datagram from a
+ * (its length), -EAGAIN (none left), -ENOMSG (one from elsewhere, dropped:
+ * forged) or an ICMP error about a datagram to a (-ECONNREFUSED...).
+ * close: the port is let go at once, the socket kept for another attempt. */
+typedef void (*dns_up_port_cb)(void *arg);
+int dns_up_port_open(struct dns_up *u, const struct addr *a, dns_up_port_cb cb, void *arg,
+		     struct dns_up_port **out);
+int dns_up_port_send(struct dns_up *u, struct dns_up_port *p, const void *msg, size_t len);
+ssize_t dns_up_port_recv(struct dns_up_port *p, uint8_t *buf, size_t cap);
+void dns_up_port_close(struct dns_up *u, struct dns_up_port *p);
+void dns_up_port_free_all(struct dns_up *u);
 
 /* dns_up_tcp.c: TCP and TLS. -EAGAIN: the server is backing off (see q->force). */
 int dns_up_tcp_start(struct dns_up_q *q, uint8_t srv, bool edns);
