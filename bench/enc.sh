@@ -222,6 +222,7 @@ listen 0.0.0.0:$TPROXY_PORT
 intercept udp 53 dns
 workers 1
 cache-size 0
+metrics 127.0.0.1:9153
 tls-ca $ENC/ca.pem
 upstream up $2
 dns-rule all forward up
@@ -321,10 +322,16 @@ enc_pass() { # NAME MODE CMD RUN
 			grep -E '^ +[0-9]' >"$prof-dso.txt"
 		log "  profile: $prof.txt, $prof-dso.txt"
 	fi
+	local m=""
+	if [[ $cmd == *"$bin "* ]] || [[ $cmd == *sluice* ]]; then # sluice's own counters, for the log
+		m=$(ip netns exec "$NS_GW" curl -s --max-time 3 http://127.0.0.1:9153/metrics 2>/dev/null |
+			awk '/^sluice_dns_(upstream_(sent|answers|timeouts|ignored|tls_handshakes)|servfail)/ {
+				sub(/^sluice_dns_/, ""); sub(/_total/, ""); printf " %s=%s", $1, $2 }')
+	fi
 	proc_stop "$key"; proc_stop term; intercept_off
 	local secs
 	secs=$(awk '{ printf "%.3f", ($1 > 0 ? $4 / $1 : 0) }' <<<"$line")
-	log "  $name run $run: qps lat lost done = $line; cpu ticks daemon $((c1 - c0)) terminator $((t1 - t0)) nsd $((n1 - n0)); nsd answers $((u1 - u0)); runqueue wait ms daemon $(((w1 - w0) / 1000000)) terminator $(((v1 - v0) / 1000000)); load $load"
+	log "  $name run $run: qps lat lost done = $line; cpu ticks daemon $((c1 - c0)) terminator $((t1 - t0)) nsd $((n1 - n0)); nsd answers $((u1 - u0)); runqueue wait ms daemon $(((w1 - w0) / 1000000)) terminator $(((v1 - v0) / 1000000)); load $load${m:+;$m}"
 	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$mode" "$run" \
 		"$(tr ' ' '\t' <<<"$line")" "$((c1 - c0))" "$((t1 - t0))" "$((n1 - n0))" "$((u1 - u0))" \
 		"$((g1 - g0))" "$(tr ' ' '\t' <<<"$load")" "$secs" "$((w1 - w0))" "$((v1 - v0))" >>"$PASSES"
