@@ -23,9 +23,11 @@
 #define H2_CONN_WINDOW (1 << 20) /* many streams' answers in flight at once */
 #define H2_BODY_FIRST 512	 /* first allocation of a body; doubled as it grows */
 
-/* One request and its response. */
+/* One request and its response. While on the open list it is also the
+ * nghttp2 stream's user data, so callbacks find it without a walk. */
 struct h2_stream {
 	struct h2_stream *next;
+	struct h2_stream *prev; /* on the open list */
 	void *arg; /* NULL once cancelled: freed when nghttp2 lets go */
 	int32_t id;
 	int result;	   /* failed: why */
@@ -62,9 +64,16 @@ static void st_free(struct dns_h2 *h, struct h2_stream *st)
 	}
 }
 
+/* A stream on the open list: through nghttp2's stream map once its HEADERS
+ * went out (every callback's case); a request not sent yet has no stream
+ * there, so the list is walked for it. */
 static struct h2_stream *find_open(struct dns_h2 *h, int32_t id)
 {
-	for (struct h2_stream *st = h->open; st; st = st->next)
+	struct h2_stream *st = nghttp2_session_get_stream_user_data(h->s, id);
+
+	if (st)
+		return st;
+	for (st = h->open; st; st = st->next)
 		if (st->id == id)
 			return st;
 	return NULL;
@@ -72,16 +81,21 @@ static struct h2_stream *find_open(struct dns_h2 *h, int32_t id)
 
 static struct h2_stream *unlink_open(struct dns_h2 *h, int32_t id)
 {
-	for (struct h2_stream **pp = &h->open; *pp; pp = &(*pp)->next)
-		if ((*pp)->id == id) {
-			struct h2_stream *st = *pp;
+	struct h2_stream *st = find_open(h, id);
 
-			*pp = st->next;
-			st->next = NULL;
-			h->nopen--;
-			return st;
-		}
-	return NULL;
+	if (!st)
+		return NULL;
+	if (st->prev)
+		st->prev->next = st->next;
+	else
+		h->open = st->next;
+	if (st->next)
+		st->next->prev = st->prev;
+	st->next = st->prev = NULL;
+	h->nopen--;
+	/* off the list, off the map: it may be freed while nghttp2 keeps the stream */
+	nghttp2_session_set_stream_user_data(h->s, id, NULL);
+	return st;
 }
 
 /* st left the session: to the done list, or freed when nobody waits for it. */
@@ -377,7 +391,7 @@ int32_t dns_h2_submit(struct dns_h2 *h, const char *authority, const char *path,
 		};
 		nghttp2_data_provider dp = {.source.ptr = st, .read_callback = read_body};
 
-		id = nghttp2_submit_request(h->s, NULL, nv, SL_ARRAY_LEN(nv), &dp, NULL);
+		id = nghttp2_submit_request(h->s, NULL, nv, SL_ARRAY_LEN(nv), &dp, st);
 	}
 	if (id < 0) {
 		free(st);
@@ -387,6 +401,8 @@ int32_t dns_h2_submit(struct dns_h2 *h, const char *authority, const char *path,
 	}
 	st->id = id;
 	st->next = h->open;
+	if (h->open)
+		h->open->prev = st;
 	h->open = st;
 	h->nopen++;
 	h->nlive++;
