@@ -73,9 +73,26 @@ apt-get update -qq
 apt_q install build-essential autoconf automake pkg-config "crossbuild-essential-$arch" \
 	qemu-user-static binfmt-support file
 
-# Native packages apt would remove to make room for the ARCH ones.
-restore=$(apt-get -s -o Debug::NoLocking=1 install --no-install-recommends $archdevs 2>/dev/null |
-	sed -n 's/^Remv \([^ ]*\) .*/\1/p' | tr '\n' ' ')
+# Multiarch (the ARCH packages installed beside the native ones) needs the
+# ARCH build of every Multi-Arch: same library at the version installed
+# natively. Debian LTS builds security updates for fewer architectures than
+# the release had (not s390x, not mipsel), so once the native libssl3,
+# libevent-2.1-7, libpcre2-8-0... come from the security archive there is
+# no matching ARCH build. Then the ARCH packages are unpacked into a sysroot
+# of their own instead (mmdebstrap --variant=extract, no package scripts
+# run), the compiler gets --sysroot and qemu QEMU_LD_PREFIX.
+mode=multiarch
+if ! apt-get -s -o Debug::NoLocking=1 install --no-install-recommends $archdevs \
+	>"$top/.cross-$arch.apt" 2>&1; then
+	mode=sysroot
+	echo "   the $arch packages cannot be installed beside the native ones; apt-get says:"
+	sed -n 's/^ *\([^ ]*:'"$arch"'\) *: *Depends: \(.*\)/     \1 needs \2/p' "$top/.cross-$arch.apt" |
+		sed 's/ but it is not going to be installed//' | sort -u
+	echo "   so they go into a sysroot: build-sysroot-$arch"
+fi
+rm -f "$top/.cross-$arch.apt"
+
+restore=
 restored=0
 put_back() {
 	[ "$restored" = 0 ] || return 0
@@ -90,27 +107,52 @@ put_back() {
 }
 trap 'rc=$?; put_back; exit $rc' EXIT
 trap 'exit 130' INT TERM
-[ -z "$restore" ] || echo "   (replaces the native $restore until the end)"
-# Multi-Arch: same packages must ship identical shared files, but some
-# documentation is not reproducible (libldns-dev's doxygen pages differ
-# between its amd64 and arm64 builds): leave /usr/share/doc out of the ARCH
-# packages, copyright files aside.
-if ! apt_q -o Dpkg::Options::=--path-exclude=/usr/share/doc/* \
-	-o Dpkg::Options::=--path-include=/usr/share/doc/*/copyright install $archdevs; then
-	echo "cross.sh: the $arch -dev packages do not install: apt-get install $archdevs says:" >&2
-	apt-get -s install --no-install-recommends $archdevs >&2 || true
-	exit 1
+
+if [ "$mode" = multiarch ]; then
+	# Native packages apt removes to make room for the ARCH ones.
+	restore=$(apt-get -s -o Debug::NoLocking=1 install --no-install-recommends $archdevs |
+		sed -n 's/^Remv \([^ ]*\) .*/\1/p' | tr '\n' ' ')
+	[ -z "$restore" ] || echo "   (replaces the native $restore until the end)"
+	# Multi-Arch: same packages must ship identical shared files, but some
+	# documentation is not reproducible (libldns-dev's doxygen pages differ
+	# between its amd64 and arm64 builds): leave /usr/share/doc out of the
+	# ARCH packages, copyright files aside.
+	if ! apt_q -o Dpkg::Options::=--path-exclude=/usr/share/doc/* \
+		-o Dpkg::Options::=--path-include=/usr/share/doc/*/copyright install $archdevs; then
+		echo "cross.sh: the $arch -dev packages do not install: apt-get install $archdevs" >&2
+		exit 1
+	fi
+	sysroot=
+	pcdir=/usr/lib/$triplet/pkgconfig:/usr/share/pkgconfig
+	# The loader and the libraries both come from the multiarch paths
+	# (libc6:ARCH comes with the -dev packages). QEMU_LD_PREFIX=/usr/TRIPLET
+	# would take ld.so from libc6-ARCH-cross but libc.so.6 from libc6:ARCH:
+	# two glibc builds whose private layouts differ (pthread_create then
+	# loops forever).
+	unset QEMU_LD_PREFIX
+else
+	apt_q install mmdebstrap
+	sysroot=$top/build-sysroot-$arch
+	want="libc6-dev $devs"
+	if [ "$(cat "$sysroot/.packages" 2>/dev/null)" != "$want" ]; then
+		. /etc/os-release
+		mirror=${MIRROR:-http://deb.debian.org/debian}
+		rm -rf "$sysroot"
+		mmdebstrap --quiet --variant=extract --architectures="$arch" \
+			--include="$(echo "$want" | tr ' ' ,)" "$VERSION_CODENAME" "$sysroot" \
+			"deb $mirror $VERSION_CODENAME main" "deb $mirror $VERSION_CODENAME-updates main" \
+			"deb ${SECURITY_MIRROR:-http://deb.debian.org/debian-security} $VERSION_CODENAME-security main"
+		echo "$want" > "$sysroot/.packages"
+	fi
+	pcdir=$sysroot/usr/lib/$triplet/pkgconfig:$sysroot/usr/share/pkgconfig
+	export PKG_CONFIG_SYSROOT_DIR="$sysroot"
+	export QEMU_LD_PREFIX="$sysroot"
 fi
 
 # Run ARCH binaries through binfmt_misc (make check starts them directly).
 mountpoint -q /proc/sys/fs/binfmt_misc ||
 	mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc
 update-binfmts --enable "qemu-$qarch" 2>/dev/null || true
-# The loader and the libraries both come from the multiarch paths (libc6:ARCH
-# is installed with the -dev packages). QEMU_LD_PREFIX=/usr/TRIPLET would
-# take ld.so from libc6-ARCH-cross but libc.so.6 from libc6:ARCH: two glibc
-# builds whose private layouts differ (pthread_create then loops forever).
-unset QEMU_LD_PREFIX
 
 echo "== $arch: configure --host=$triplet and build in build-$arch"
 [ -x configure ] || ./autogen.sh >/dev/null 2>&1
@@ -118,9 +160,10 @@ rm -rf "build-$arch"
 mkdir -p "build-$arch"
 cd "build-$arch"
 start=$(date +%s)
-PKG_CONFIG=pkg-config PKG_CONFIG_PATH= \
-	PKG_CONFIG_LIBDIR=/usr/lib/$triplet/pkgconfig:/usr/share/pkgconfig \
-	../configure -q --host="$triplet" --enable-werror
+set --
+[ -z "$sysroot" ] || set -- CC="$triplet-gcc --sysroot=$sysroot"
+PKG_CONFIG=pkg-config PKG_CONFIG_PATH= PKG_CONFIG_LIBDIR=$pcdir \
+	../configure -q --host="$triplet" --enable-werror "$@"
 make -s -j"$jobs"
 make -s -j"$jobs" check TESTS= >/dev/null
 file src/sluice | sed 's/^/   /'
