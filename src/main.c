@@ -8,6 +8,9 @@
 #include "svc.h"
 
 #include <getopt.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -98,6 +101,15 @@ int main(int argc, char **argv)
 	struct cfg *c;
 	int rc = 0;
 
+#ifdef __GLIBC__
+	/* Blocks of 64 KiB or more (domain sets, lookup tables; nothing on the
+	 * packet path is that big) get mappings of their own: a table touched
+	 * sparsely costs only its pages, a growing arena is moved by mremap
+	 * instead of copied, and the sets a reload replaces go back to the
+	 * system at once. glibc's own threshold rises after the first such free
+	 * and would keep later sets in the heap. (musl maps big blocks anyway.) */
+	mallopt(M_MMAP_THRESHOLD, 64 * 1024);
+#endif
 	if (parse_opts(argc, argv, "+c:fstvh", &o) < 0)
 		return 2;
 	if (optind < argc) {
