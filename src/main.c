@@ -41,7 +41,18 @@ static void usage(FILE *out)
 		SYSCONFDIR);
 	for (size_t m = 0; cfg_modules[m]; m++)
 		for (const struct cfg_directive *d = cfg_modules[m]->directives; d->name; d++)
-			fprintf(out, "  %s %s\n", d->name, d->usage);
+			fprintf(out, "  %s %s%s\n", d->name, d->usage,
+				d->parse == cfg_not_built ? "  (not built into this sluice)" : "");
+}
+
+/* The version, and the services this build has (configure can leave some out). */
+static void version(void)
+{
+	printf("sluice %s\nservices:", PACKAGE_VERSION);
+	for (int s = 0; s < SVC_COUNT; s++)
+		if (svc_get((enum svc_id)s))
+			printf(" %s", cfg_svc_name((enum svc_id)s));
+	printf("\n");
 }
 
 struct opts {
@@ -70,7 +81,7 @@ static int parse_opts(int argc, char **argv, const char *optstr, struct opts *o)
 		case '4': o->ipt4 = true; break;
 		case '6': o->ipt6 = true; break;
 		case 'h': usage(stdout); exit(0);
-		case 'V': printf("sluice %s\n", PACKAGE_VERSION); exit(0);
+		case 'V': version(); exit(0);
 		default: usage(stderr); return -1;
 		}
 	}
