@@ -14,7 +14,11 @@
  * first hit is the most specific one. Tags are stored as runs (one per change
  * of tag in insertion order) or inline when the caller gives nearly every
  * entry its own tag. Names longer than 253 characters (escaped bytes) take
- * a separate, out-of-line path that probes only the suffixes that fit. */
+ * a separate, out-of-line path that probes only the suffixes that fit.
+ *
+ * The builder holds the same records with a kinds byte and a table of its
+ * own; finish rewrites the records in place, so a set is never built beside
+ * a second copy of its names (the peak of loading a list is about its set). */
 #include "match.h"
 #include "match_int.h"
 #include "match_rx.h"
