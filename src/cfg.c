@@ -56,8 +56,10 @@ int cfg_not_built(struct cfg_ctx *ctx, int argc, char **argv)
 	for (size_t m = 0; cfg_modules[m]; m++)
 		for (const struct cfg_directive *d = cfg_modules[m]->directives; d->name; d++)
 			if (strcmp(d->name, argv[0]) == 0)
-				return cfg_error(ctx, "%s: not built into this sluice (configured with --disable-%s)",
-						 argv[0], cfg_modules[m]->name);
+				return cfg_error(
+				    ctx,
+				    "%s: not built into this sluice (configured with --disable-%s)",
+				    argv[0], cfg_modules[m]->name);
 	return cfg_error(ctx, "%s: not built into this sluice", argv[0]);
 }
 

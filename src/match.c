@@ -52,11 +52,11 @@ struct xtag { /* the tag of a record's second kind, where it differs from the fi
  */
 struct match_builder {
 	struct match_buf arena;
-	uint32_t *tab; /* NULL after a failed rebuild: the builder then only fails */
-	size_t tmask;  /* table size - 1 (a power of two) */
-	unsigned fpb;  /* fingerprint bits; the offset takes the other 32 - fpb */
-	size_t nrec;   /* distinct names */
-	size_t nent;   /* distinct kind + name entries */
+	uint32_t *tab;	   /* NULL after a failed rebuild: the builder then only fails */
+	size_t tmask;	   /* table size - 1 (a power of two) */
+	unsigned fpb;	   /* fingerprint bits; the offset takes the other 32 - fpb */
+	size_t nrec;	   /* distinct names */
+	size_t nent;	   /* distinct kind + name entries */
 	struct trun *tags; /* the tag of each record's first kind, as runs */
 	size_t ntags, ctags;
 	struct xtag *xtags;
@@ -271,9 +271,11 @@ static int brebuild(struct match_builder *b, size_t n, size_t max_off)
 	for (uint32_t off = 1; off < b->arena.len; off += 2 + (uint32_t)brec_len(b, off)) {
 		uint64_t h = name_hash(brec_name(b, off), brec_len(b, off));
 
-		for (slot = (size_t)(h >> 32) & b->tmask; b->tab[slot]; slot = (slot + 1) & b->tmask)
+		for (slot = (size_t)(h >> 32) & b->tmask; b->tab[slot];
+		     slot = (slot + 1) & b->tmask)
 			; /* names are distinct: the first free slot */
-		b->tab[slot] = (uint32_t)((uint64_t)off << b->fpb) | ((uint32_t)h & ((1u << b->fpb) - 1));
+		b->tab[slot] =
+		    (uint32_t)((uint64_t)off << b->fpb) | ((uint32_t)h & ((1u << b->fpb) - 1));
 	}
 	return 0;
 }
@@ -404,7 +406,8 @@ static int add_host(struct match_builder *b, enum match_kind kind, const char *v
 			if (match_grow((void **)&b->xtags, &b->cxtags, b->nxtags + 1,
 				       sizeof(*b->xtags)) < 0)
 				return -ENOMEM;
-			b->xtags[b->nxtags++] = (struct xtag){.off = off, .tag = tag, .kind = (uint8_t)kind};
+			b->xtags[b->nxtags++] =
+			    (struct xtag){.off = off, .tag = tag, .kind = (uint8_t)kind};
 		}
 		return 0;
 	}

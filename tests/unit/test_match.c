@@ -475,8 +475,8 @@ static void test_one_tag_sweep(void **state)
 	for (int round = 0; round < 2; round++)
 		for (int p = 0; p < 6000; p++) {
 			for (int c = 0; c < 3; c++) {
-				snprintf(name, sizeof(name), "host-%d.child-%d.parent-%d.example", c, c,
-					 p);
+				snprintf(name, sizeof(name), "host-%d.child-%d.parent-%d.example",
+					 c, c, p);
 				add(a, c ? MATCH_FULL : MATCH_DOMAIN, name, 7);
 				add(b, c ? MATCH_FULL : MATCH_DOMAIN, name, 7);
 			}
@@ -504,7 +504,8 @@ static void test_one_tag_sweep(void **state)
 			if (c < 0)
 				snprintf(name, sizeof(name), "www.parent-%d.example", p);
 			else
-				snprintf(name, sizeof(name), "host-%d.child-%d.parent-%d.example", c, c, p);
+				snprintf(name, sizeof(name), "host-%d.child-%d.parent-%d.example",
+					 c, c, p);
 			fa = match_lookup_ex(sa, name, strlen(name), &ha);
 			fb = match_lookup_ex(sb, name, strlen(name), &hb);
 			assert_int_equal(fa, fb);
@@ -815,14 +816,21 @@ static void test_threads(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_domain_suffix), cmocka_unit_test(test_case_and_dot),
-	    cmocka_unit_test(test_invalid),	  cmocka_unit_test(test_long_names),
-	    cmocka_unit_test(test_escaped_names), cmocka_unit_test(test_escaped_kw_rx),
-	    cmocka_unit_test(test_keyword),	  cmocka_unit_test(test_regexp),
-	    cmocka_unit_test(test_precedence),	  cmocka_unit_test(test_redundant),
+	    cmocka_unit_test(test_domain_suffix),
+	    cmocka_unit_test(test_case_and_dot),
+	    cmocka_unit_test(test_invalid),
+	    cmocka_unit_test(test_long_names),
+	    cmocka_unit_test(test_escaped_names),
+	    cmocka_unit_test(test_escaped_kw_rx),
+	    cmocka_unit_test(test_keyword),
+	    cmocka_unit_test(test_regexp),
+	    cmocka_unit_test(test_precedence),
+	    cmocka_unit_test(test_redundant),
 	    cmocka_unit_test(test_one_tag_sweep),
-	    cmocka_unit_test(test_empty),	  cmocka_unit_test(test_random_vs_reference),
-	    cmocka_unit_test(test_regexp_guards), cmocka_unit_test(test_threads),
+	    cmocka_unit_test(test_empty),
+	    cmocka_unit_test(test_random_vs_reference),
+	    cmocka_unit_test(test_regexp_guards),
+	    cmocka_unit_test(test_threads),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -257,7 +257,7 @@ static void test_zero_checksum(void **state)
 static void test_unaligned_out(void **state)
 {
 	static const char *const pair[][2] = {{"192.0.2.1:53", "198.51.100.7:40000"},
-					       {"[2001:db8::1]:53", "[2001:db8::7]:40000"}};
+					      {"[2001:db8::1]:53", "[2001:db8::7]:40000"}};
 	uint64_t abuf[1600 / 8 + 1], bbuf[1600 / 8 + 1];
 	uint8_t *a = (uint8_t *)abuf, *b = (uint8_t *)bbuf + 1;
 	const char payload[] = "\x12\x34 a datagram";
