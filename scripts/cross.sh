@@ -25,6 +25,10 @@
 # emulation: they test the kernel and the peers more than the CPU.
 #
 # Gaps of Debian 12 (bookworm):
+# - s390x, mipsel: bookworm-security (Debian LTS) is built for amd64 arm64
+#   armhf i386 ppc64el only, so ARCH builds of the native libraries' security
+#   versions do not exist and multiarch cannot install; the ARCH packages of
+#   the point release then go into a sysroot (build-sysroot-ARCH) instead.
 # - mips (32-bit big-endian): the port ended with Debian 10; bookworm has
 #   the cross compiler (gcc-mips-linux-gnu) but none of the libraries
 #   (libevent-dev:mips, libc-ares-dev:mips, ...). The script says so and
@@ -38,14 +42,18 @@ if [ "$(id -u)" != 0 ]; then
 	exec sudo -E sh "$0" "$@"
 fi
 arch=${1:-}
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+# The -dev packages configure.ac requires: SL_REQUIRE([VAR], [modules], [package]).
+devs=$(sed -n 's/^[[:space:]]*SL_REQUIRE(\[[^]]*\],[^,]*,[[:space:]]*\[\([^]]*\)\]).*/\1/p' configure.ac)
+[ -n "$devs" ] || { echo "cross.sh: no SL_REQUIRE packages in configure.ac" >&2; exit 1; }
 case $arch in
 arm64) triplet=aarch64-linux-gnu qarch=aarch64 ;;
 mipsel) triplet=mipsel-linux-gnu qarch=mipsel ;;
 s390x) triplet=s390x-linux-gnu qarch=s390x ;;
 mips)
-	echo "cross.sh: Debian 12 has no mips (big-endian) port since Debian 11: no" \
-		"libevent-dev:mips, libc-ares-dev:mips, libldns-dev:mips, libsodium-dev:mips," \
-		"libssl-dev:mips, libpcre2-dev:mips, libcap-dev:mips or libcmocka-dev:mips." \
+	echo "cross.sh: Debian 12 has no mips (big-endian) port (it ended with Debian 10):" \
+		"the compiler is there, but none of $(echo $devs | sed 's/\([^ ]*\)/\1:mips/g')." \
 		"Use s390x for a big-endian build." >&2
 	exit 2
 	;;
@@ -54,15 +62,9 @@ mips)
 	exit 2
 	;;
 esac
-top=$(cd "$(dirname "$0")/.." && pwd)
-cd "$top"
 jobs=${JOBS:-$(nproc 2>/dev/null || echo 2)}
 export DEBIAN_FRONTEND=noninteractive
 apt_q() { apt-get -y -qq -o Dpkg::Use-Pty=0 --no-install-recommends "$@" >/dev/null; }
-
-# The -dev packages configure.ac requires: SL_REQUIRE([VAR], [modules], [package]).
-devs=$(sed -n 's/^[[:space:]]*SL_REQUIRE(\[[^]]*\],[^,]*,[[:space:]]*\[\([^]]*\)\]).*/\1/p' configure.ac)
-[ -n "$devs" ] || { echo "cross.sh: no SL_REQUIRE packages in configure.ac" >&2; exit 1; }
 archdevs=$(for p in $devs; do printf '%s:%s ' "$p" "$arch"; done)
 
 echo "== $arch: toolchain, qemu-user and the $arch -dev packages"
