@@ -571,7 +571,8 @@ static int build_dom(struct match_set *s, struct match_builder *b)
 		return 0;
 	if (!b->tab)
 		return -ENOMEM;
-	qsort(b->xtags, b->nxtags, sizeof(*b->xtags), xtag_cmp);
+	if (b->nxtags) /* qsort's base must not be NULL, even for 0 elements */
+		qsort(b->xtags, b->nxtags, sizeof(*b->xtags), xtag_cmp);
 	if ((rc = dom_plan(s, b, &asize, &nruns, &nf)) < 0)
 		return rc;
 	free(b->tab); /* no more lookups in the builder */
