@@ -203,7 +203,12 @@ int dns_list_load(struct dns_list *l, list_warn_fn warn, bool tag_lines)
 		goto fail;
 	}
 	/* One tag per list keeps sets small (a line number per entry would
-	 * double them); `sluice match` reloads one list with line tags. */
+	 * double them) and lets the builders drop redundant names as they
+	 * load; `sluice match` reloads one list with line tags. */
+	if (!tag_lines && (match_builder_one_tag(pos) < 0 || match_builder_one_tag(neg) < 0)) {
+		rc = -EINVAL;
+		goto fail;
+	}
 	sink = (struct list_sink){.pos = pos, .neg = neg, .hosts = l->hosts, .st = &st,
 				  .warn = warn, .warn_ctx = &nwarn, .tag_line = tag_lines};
 	rc = list_text_load_sink(l->path, fmt, &sink);
@@ -347,8 +352,10 @@ static int resolve_dir(struct cfg_ctx *ctx, struct dns_conf *d, struct dns_rule 
 		struct geo_warn gw = {0};
 		int rc;
 
-		if (!b)
+		if (!b || match_builder_one_tag(b) < 0) {
+			match_builder_free(b);
 			return cfg_error(ctx, "out of memory");
+		}
 		rc = list_dlc_load(d->geosite_dir, rs[i]->code, rs[i]->attr, b, geo_warn_fn, &gw);
 		if (rc < 0) {
 			match_builder_free(b);
@@ -375,7 +382,7 @@ static int resolve_dat(struct cfg_ctx *ctx, struct dns_conf *d, struct dns_rule 
 	for (size_t i = 0; i < n; i++) {
 		want[i].code = rs[i]->code;
 		want[i].attr = rs[i]->attr;
-		if (!(b[i] = match_builder_new())) {
+		if (!(b[i] = match_builder_new()) || match_builder_one_tag(b[i]) < 0) {
 			rc = cfg_error(ctx, "out of memory");
 			goto done;
 		}

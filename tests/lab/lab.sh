@@ -51,6 +51,19 @@ lab_require() {
 	[ -x "$SLUICE" ] || { echo "FAIL: no sluice binary at $SLUICE" >&2; exit 99; }
 }
 
+# lab_need_svc SVC... - skip the test (77) unless this sluice has these
+# services (configure --disable-ntp / --disable-quic leave them out).
+lab_need_svc() {
+	local have s
+	have=" $("$SLUICE" --version | sed -n 's/^services://p') "
+	for s in "$@"; do
+		case "$have" in
+		*" $s "*) ;;
+		*) echo "SKIP: this sluice has no $s service (configured with --disable-$s)" >&2; exit 77 ;;
+		esac
+	done
+}
+
 # lab_ours PID - true while PID is still a child of this shell (so a PID the
 # kernel has reused for someone else's process is never signalled).
 lab_ours() {

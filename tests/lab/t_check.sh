@@ -51,7 +51,7 @@ intercept udp 25 smtp
 EOF
 bad proto.conf "$W/proto.conf:2:" "intercept: only the dns service takes tcp" <<EOF
 $L
-intercept tcp 443 quic
+intercept tcp 443 relay
 EOF
 bad dup.conf "$W/dup.conf:3:" "intercept: udp port 5300 is already intercepted" <<EOF
 $L

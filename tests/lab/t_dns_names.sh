@@ -14,6 +14,7 @@
 #    FILE:LINE.
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/lab/lab.sh"
 lab_require
+lab_need_svc ntp
 command -v chronyd >/dev/null || { echo "SKIP: chronyd not installed" >&2; exit 77; }
 lab_up || exit 99
 
