@@ -237,10 +237,11 @@ static int dot_url(const struct dns_stamp *st, struct dns_url *u, char *err, siz
 			    "DoT stamp: '%s' is not an address ([IPv6]:PORT with a port)",
 			    st->addr);
 	u->proto = DNS_PROTO_TLS;
-	snprintf(u->auth, sizeof(u->auth), "%s", name);
+	/* memcpy, not snprintf: the length is checked above (gcc -Os cannot see it) */
+	memcpy(u->auth, name, strlen(name) + 1);
 	if (!has) { /* resolved at run time, like tls://HOSTNAME */
 		u->is_name = true;
-		snprintf(u->host, sizeof(u->host), "%s", name);
+		memcpy(u->host, name, strlen(name) + 1);
 	}
 	return 0;
 }
@@ -300,7 +301,7 @@ static int dnscrypt_url(const struct dns_stamp *st, struct dns_url *u, char *err
 		return fail(err, errlen, "DNSCrypt stamp: provider name '%s' is not a DNS name",
 			    st->name);
 	u->proto = DNS_PROTO_DNSCRYPT;
-	snprintf(u->auth, sizeof(u->auth), "%s", st->name);
+	memcpy(u->auth, st->name, strlen(st->name) + 1); /* length checked above */
 	memcpy(u->provider_pk, st->pk, sizeof(u->provider_pk));
 	return 0;
 }
