@@ -30,9 +30,10 @@ run_suite() {
 		make -s -j"$jobs" check ${CHECK_ARGS:-}) || {
 		for f in "$dir"/tests/*/*.log "$dir"/fuzz/*.log; do
 			[ -f "$f" ] || continue
-			grep -qE '^(FAIL|ERROR)' "${f%.log}.trs" 2>/dev/null || continue
+			# a .trs says ":test-result: FAIL" (or ERROR)
+			grep -qE '^:test-result: (FAIL|ERROR)' "${f%.log}.trs" 2>/dev/null || continue
 			echo "==== $f"
-			tail -n 60 "$f"
+			tail -n 80 "$f"
 		done
 		return 1
 	}
