@@ -134,10 +134,11 @@ check "burst: some were answered" expect_ge "${4:-0}" 1
 
 # The full flow table: 100 relay flows a family, 16 sessions at most.
 m0=$(lab_metrics)
+d0=$(($(udp_drops "$LAB_GW") + $(udp_drops "$LAB_CLI")))
 peak=0
 for v in 4 6; do
 	if [ $v = 4 ]; then to=$UP4; else to=$UP6; fi
-	out=$(in_cli "$LAB_PY" "$LAB_DIR/udptool.py" flows --to "$to" --port 5300 --n 100 --timeout 1.5 2>&1 | tail -n1)
+	out=$(in_cli "$LAB_PY" "$LAB_DIR/udptool.py" flows --to "$to" --port 5300 --n 100 --timeout 3 2>&1 | tail -n1)
 	echo "IPv$v flows: $out"
 	set -- $out
 	got=${2%%/*}
@@ -148,8 +149,12 @@ for v in 4 6; do
 done
 m1=$(lab_metrics)
 lost=$(($(mdelta "$m0" "$m1" flows_refused) + $(mdelta "$m0" "$m1" flows_evicted) + $(mdelta "$m0" "$m1" flows_evicted_client)))
-check "relay: each of 200 flows answered ($flows_got) or its session refused or evicted ($lost)" \
-	expect_ge $((flows_got + lost)) 200
+# a datagram that could not go up (no descriptor), whose echo could not be
+# sent back, or that a kernel dropped, is counted there
+errs=$(($(mdelta "$m0" "$m1" relay_tx_errors) + $(mdelta "$m0" "$m1" reply_errors) +
+	$(udp_drops "$LAB_GW") + $(udp_drops "$LAB_CLI") - d0))
+check "relay: each of 200 flows answered ($flows_got) or its session refused or evicted ($lost) or its datagram counted as dropped ($errs)" \
+	expect_ge $((flows_got + lost + errs)) 200
 check "relay: at most 16 sessions held ($peak)" expect_le "$peak" 16
 
 answers after
