@@ -15,7 +15,7 @@
 #include "clients.h"
 #include "dns_cache.h"
 #include "dns_cachefile.h"
-#include "dns_match.h"
+#include "dns_rule.h"
 #include "dns_zone.h"
 #include "engine.h"
 #include "listen.h"
@@ -24,6 +24,7 @@
 #include "match.h"
 #include "nftset.h"
 #include "ownsock.h"
+#include "policy.h"
 #include "qlog.h"
 #include "ratelimit.h"
 #include "stats.h"
@@ -87,7 +88,7 @@ static void send_error(struct dns_worker *dw, const struct dns_src *src, const s
 static bool client_dependent(const struct dns_conf *d, const struct dns_rule *r)
 {
 	for (const struct dns_rule *i = d->rules; r && i <= r; i++)
-		if (i->mtype == DNS_M_CLIENT)
+		if (i->m->type == POLICY_M_CLIENT)
 			return true;
 	return false;
 }
@@ -122,8 +123,8 @@ static void leak_check(struct dns_worker *dw, const struct dns_group *g, const s
 {
 	const struct dns_conf *d = dns_wconf(dw);
 
-	if (g->leak_check && d->foreign.matcher &&
-	    dns_rule_matches(d, &d->foreign, q->name, q->name_len, q->qtype, NULL, NULL))
+	if (g->leak_check && d->foreign &&
+	    policy_match(d->foreign, q->name, q->name_len, q->qtype, NULL, NULL))
 		ctr_inc(&dw->w->ctr, CTR_DNS_LEAKED_FOREIGN);
 }
 

@@ -7,7 +7,7 @@
  * One table: each option's words and which actions it fits. It only parses;
  * dns.c and dns_svcb.c apply them. */
 #include "config.h"
-#include "dns_match.h"
+#include "dns_rule.h"
 
 #include <stdlib.h>
 #include <string.h>
