@@ -1,7 +1,7 @@
 #include "config.h"
-/* list_geosite.c - geosite.dat decoder: a bounds-checked protobuf reader
- * (varints and length-delimited fields only, no protobuf-c) that walks a
- * GeoSiteList once and feeds the wanted lists to match builders.
+/* list_geosite.c - geosite.dat decoder: walks a GeoSiteList once with the
+ * bounds-checked protobuf reader (pb.c, no protobuf-c) and feeds the
+ * wanted lists to match builders.
  *
  * Owns the wire format; does not match names (match.c) nor read the text
  * sources (list_text.c). Schema (v2ray-core routercommon/common.proto):
@@ -14,6 +14,7 @@
  * proto3 omits a zero type (Plain), so a Domain without field 1 is Plain.
  * Fields may come in any order; unknown fields are skipped by wire type. */
 #include "list_geosite.h"
+#include "pb.h"
 #include "sluice.h"
 
 #include <errno.h>
@@ -22,74 +23,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-
-enum { WT_VARINT = 0, WT_I64 = 1, WT_LEN = 2, WT_I32 = 5 };
-
-struct pb {
-	const uint8_t *p, *end;
-};
-
-struct pb_field {
-	uint32_t num;
-	unsigned wt;
-	uint64_t v;    /* varint value or length */
-	struct pb sub; /* WT_LEN payload */
-};
-
-static int pb_varint(struct pb *r, uint64_t *v)
-{
-	uint64_t x = 0;
-
-	for (unsigned s = 0; s < 64; s += 7) {
-		uint8_t b;
-
-		if (r->p >= r->end)
-			return -EBADMSG;
-		b = *r->p++;
-		x |= (uint64_t)(b & 0x7f) << s;
-		if (!(b & 0x80)) {
-			*v = x;
-			return 0;
-		}
-	}
-	return -EBADMSG; /* longer than 10 bytes */
-}
-
-/* Next field of r: 1 read, 0 at the end, -EBADMSG on damage. */
-static int pb_next(struct pb *r, struct pb_field *f)
-{
-	uint64_t key;
-	size_t skip = 0;
-
-	if (r->p >= r->end)
-		return 0;
-	if (pb_varint(r, &key) < 0 || (key >> 3) == 0 || (key >> 3) > UINT32_MAX)
-		return -EBADMSG;
-	f->num = (uint32_t)(key >> 3);
-	f->wt = (unsigned)(key & 7);
-	switch (f->wt) {
-	case WT_VARINT:
-		return pb_varint(r, &f->v) < 0 ? -EBADMSG : 1;
-	case WT_I64:
-		skip = 8;
-		break;
-	case WT_I32:
-		skip = 4;
-		break;
-	case WT_LEN:
-		if (pb_varint(r, &f->v) < 0 || f->v > (uint64_t)(r->end - r->p))
-			return -EBADMSG;
-		f->sub = (struct pb){r->p, r->p + f->v};
-		skip = (size_t)f->v;
-		break;
-	default: /* groups (3, 4) are not used by any geosite schema */
-		return -EBADMSG;
-	}
-	if (skip > (size_t)(r->end - r->p))
-		return -EBADMSG;
-	r->p += skip;
-	return 1;
-}
 
 struct gctx {
 	const char *name;
@@ -117,31 +50,31 @@ static void gwarn(const struct gctx *g, const char *fmt, ...)
 	g->warn(g->wctx, g->name, 0, msg);
 }
 
-static bool span_eq_ci(const struct pb *s, const char *str)
+static bool span_eq_ci(const struct rd *s, const char *str)
 {
-	size_t n = (size_t)(s->end - s->p);
+	size_t n = rd_left(s);
 
-	return str && strlen(str) == n && strncasecmp((const char *)s->p, str, n) == 0;
+	return str && strlen(str) == n && strncasecmp((const char *)rd_ptr(s), str, n) == 0;
 }
 
 struct gdomain {
 	uint64_t type;
-	struct pb value, dom;
+	struct rd value, dom;
 	size_t nattr;
 };
 
-static int domain_decode(struct pb dom, struct gdomain *d)
+static int domain_decode(struct rd dom, struct gdomain *d)
 {
 	struct pb_field f;
 	int rc;
 
-	*d = (struct gdomain){.type = 0, .value = {dom.p, dom.p}, .dom = dom};
+	*d = (struct gdomain){.type = 0, .value = rd_init(rd_ptr(&dom), 0), .dom = dom};
 	while ((rc = pb_next(&dom, &f)) > 0) {
-		if (f.num == 1 && f.wt == WT_VARINT)
+		if (f.num == 1 && f.wt == PB_WT_VARINT)
 			d->type = f.v;
-		else if (f.num == 2 && f.wt == WT_LEN)
+		else if (f.num == 2 && f.wt == PB_WT_LEN)
 			d->value = f.sub;
-		else if (f.num == 3 && f.wt == WT_LEN)
+		else if (f.num == 3 && f.wt == PB_WT_LEN)
 			d->nattr++;
 	}
 	return rc;
@@ -150,17 +83,17 @@ static int domain_decode(struct pb dom, struct gdomain *d)
 /* Does the domain carry attribute key (case-insensitive)? */
 static int domain_has_attr(const struct gdomain *d, const char *key, bool *has)
 {
-	struct pb dom = d->dom, at;
+	struct rd dom = d->dom, at;
 	struct pb_field f, g;
 	int rc;
 
 	*has = false;
 	while ((rc = pb_next(&dom, &f)) > 0) {
-		if (f.num != 3 || f.wt != WT_LEN)
+		if (f.num != 3 || f.wt != PB_WT_LEN)
 			continue;
 		at = f.sub;
 		while ((rc = pb_next(&at, &g)) > 0)
-			if (g.num == 1 && g.wt == WT_LEN && span_eq_ci(&g.sub, key))
+			if (g.num == 1 && g.wt == PB_WT_LEN && span_eq_ci(&g.sub, key))
 				*has = true;
 		if (rc < 0)
 			return rc;
@@ -173,10 +106,10 @@ static const enum match_kind type_kind[] = {MATCH_KEYWORD, MATCH_REGEXP, MATCH_D
 
 /* Add one Domain to every want of this list (mine[0..nmine)) that accepts it. */
 static int domain_add(struct gctx *g, const struct gdomain *d, const size_t *mine, size_t nmine,
-		      const struct pb *code)
+		      const struct rd *code)
 {
-	int code_len = (int)(code->end - code->p);
-	size_t vlen = (size_t)(d->value.end - d->value.p);
+	int code_len = (int)rd_left(code);
+	size_t vlen = rd_left(&d->value);
 
 	for (size_t k = 0; k < nmine; k++) {
 		size_t i = mine[k];
@@ -188,19 +121,20 @@ static int domain_add(struct gctx *g, const struct gdomain *d, const size_t *min
 		if (!has)
 			continue;
 		if (d->type > 3) {
-			gwarn(g, "list %.*s: unknown domain type %llu", code_len, code->p,
+			gwarn(g, "list %.*s: unknown domain type %llu", code_len, rd_ptr(code),
 			      (unsigned long long)d->type);
 			g->st->bad++;
 			return 0;
 		}
-		rc = match_builder_add(g->b[i], type_kind[d->type], (const char *)d->value.p, vlen,
-				       g->want[i].tag);
+		rc = match_builder_add(g->b[i], type_kind[d->type], (const char *)rd_ptr(&d->value),
+				       vlen, g->want[i].tag);
 		if (rc == -ENOMEM)
 			return rc;
 		if (rc < 0) {
-			gwarn(g, "list %.*s: %s %s '%.*s'", code_len, code->p,
+			gwarn(g, "list %.*s: %s %s '%.*s'", code_len, rd_ptr(code),
 			      rc == -E2BIG ? "too many entries, dropped" : "invalid",
-			      type_names[d->type], (int)(vlen > 100 ? 100 : vlen), d->value.p);
+			      type_names[d->type], (int)(vlen > 100 ? 100 : vlen),
+			      rd_ptr(&d->value));
 			g->st->bad++;
 		} else {
 			g->st->added++;
@@ -211,9 +145,9 @@ static int domain_add(struct gctx *g, const struct gdomain *d, const size_t *min
 
 /* Pass 1: find the code (it may follow the domains) and count; pass 2:
  * only for a wanted list, decode and add its domains. */
-static int site_parse(struct gctx *g, struct pb site, size_t *mine)
+static int site_parse(struct gctx *g, struct rd site, size_t *mine)
 {
-	struct pb r = site, code = {site.p, site.p};
+	struct rd r = site, code = rd_init(rd_ptr(&site), 0);
 	struct pb_field f;
 	struct gdomain d;
 	size_t nmine = 0;
@@ -221,9 +155,9 @@ static int site_parse(struct gctx *g, struct pb site, size_t *mine)
 
 	g->st->lists++;
 	while ((rc = pb_next(&r, &f)) > 0) {
-		if (f.num == 1 && f.wt == WT_LEN)
+		if (f.num == 1 && f.wt == PB_WT_LEN)
 			code = f.sub;
-		if (f.num != 2 || f.wt != WT_LEN)
+		if (f.num != 2 || f.wt != PB_WT_LEN)
 			continue;
 		g->st->domains++;
 		if ((rc = domain_decode(f.sub, &d)) < 0)
@@ -239,7 +173,7 @@ static int site_parse(struct gctx *g, struct pb site, size_t *mine)
 			g->found[i] = true;
 		}
 	for (r = site; nmine && (rc = pb_next(&r, &f)) > 0;) {
-		if (f.num != 2 || f.wt != WT_LEN)
+		if (f.num != 2 || f.wt != PB_WT_LEN)
 			continue;
 		if ((rc = domain_decode(f.sub, &d)) < 0 ||
 		    (rc = domain_add(g, &d, mine, nmine, &code)) < 0)
@@ -261,7 +195,7 @@ int geosite_dat_parse_buf(const char *name, const uint8_t *buf, size_t len,
 			 .st = st ? st : &dummy,
 			 .warn = warn,
 			 .wctx = ctx};
-	struct pb r = {buf, buf + len};
+	struct rd r = rd_init(buf, len);
 	struct pb_field f;
 	size_t *mine = NULL;
 	int rc = -ENOMEM;
@@ -277,10 +211,10 @@ int geosite_dat_parse_buf(const char *name, const uint8_t *buf, size_t len,
 	if (!g.found || !mine)
 		goto done;
 	while ((rc = pb_next(&r, &f)) > 0)
-		if (f.num == 1 && f.wt == WT_LEN && (rc = site_parse(&g, f.sub, mine)) < 0)
+		if (f.num == 1 && f.wt == PB_WT_LEN && (rc = site_parse(&g, f.sub, mine)) < 0)
 			break;
 	if (rc == -EBADMSG)
-		gwarn(&g, "malformed protobuf near byte %zu", (size_t)(r.p - buf));
+		gwarn(&g, "malformed protobuf near byte %zu", r.off);
 	for (size_t i = 0; rc == 0 && i < nwant; i++)
 		if (!g.found[i]) {
 			gwarn(&g, "no list '%s' in geosite file", want[i].code);
