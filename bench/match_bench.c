@@ -68,7 +68,8 @@ static struct match_set *load(const char *path, enum list_format fmt, bool per_l
 	char err[128];
 	struct match_set *s;
 
-	if (!b || list_text_load_sink(path, fmt, &k) < 0) {
+	if (!b || (!per_line && match_builder_one_tag(b) < 0) ||
+	    list_text_load_sink(path, fmt, &k) < 0) {
 		fprintf(stderr, "cannot load %s\n", path);
 		match_builder_free(b);
 		return NULL;

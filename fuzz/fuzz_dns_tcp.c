@@ -13,14 +13,10 @@
 
 #include "dns_msg.h"
 #include "dns_tcp_frame.h"
+#include "fuzz_check.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define CHECK(x)                                                                                   \
-	do {                                                                                       \
-		if (!(x))                                                                          \
-			__builtin_trap();                                                          \
-	} while (0)
 
 #define N_ADDRS 200 /* 3,200 bytes of A, 5,600 of AAAA: over any UDP limit, under TCP's */
 

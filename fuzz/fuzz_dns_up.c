@@ -14,14 +14,10 @@
 #include <string.h>
 
 #include "dns_cache.h"
+#include "fuzz_check.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define CHECK(x)                                                                                   \
-	do {                                                                                       \
-		if (!(x))                                                                          \
-			__builtin_trap();                                                          \
-	} while (0)
 
 #define CF_EDNS 0x01	 /* the client sends OPT */
 #define CF_X20 0x02	 /* sluice uses 0x20 on the upstream query */

@@ -9,14 +9,10 @@
 #include <string.h>
 
 #include "dnscrypt_fuzz.h"
+#include "fuzz_check.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define CHECK(x)                                                                                   \
-	do {                                                                                       \
-		if (!(x))                                                                          \
-			__builtin_trap();                                                          \
-	} while (0)
 
 static struct fuzz_keys keys;
 static int ready;

@@ -10,14 +10,10 @@
 
 #include "dns_msg.h"
 #include "dnscrypt_fuzz.h"
+#include "fuzz_check.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define CHECK(x)                                                                                   \
-	do {                                                                                       \
-		if (!(x))                                                                          \
-			__builtin_trap();                                                          \
-	} while (0)
 
 static struct fuzz_keys keys;
 static struct dnscrypt_session sess[2];

@@ -4,20 +4,17 @@
  * stamp (base64url-encoded behind "sdns://", so every byte reaches the
  * field reader) and as URL text (up to its first NUL). Checks: what
  * parses is a server sluice can use (an address with a port, or a name
- * with one; DNSCrypt: an address and a provider name; TLS: a name to verify). */
+ * with one; DNSCrypt: an address and a provider name; TLS: a name to verify;
+ * HTTPS: a path). */
 #include <sodium.h>
 #include <string.h>
 
 #include "dns_stamp.h"
 #include "dns_url.h"
+#include "fuzz_check.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define CHECK(x)                                                                                   \
-	do {                                                                                       \
-		if (!(x))                                                                          \
-			__builtin_trap();                                                          \
-	} while (0)
 
 static char text[2 * DNS_STAMP_TEXT_MAX + 16];
 
@@ -36,6 +33,9 @@ static void check_url(const char *s)
 		CHECK(addr_port(&u.addr) == u.port);
 	if (u.proto == DNS_PROTO_DNSCRYPT)
 		CHECK(!u.is_name && u.auth[0] != '\0');
+	/* https:// (written, or a DoH stamp): a path to ask, nothing else has one */
+	CHECK(memchr(u.path, '\0', sizeof(u.path)));
+	CHECK(u.proto == DNS_PROTO_HTTPS ? u.path[0] == '/' : u.path[0] == '\0');
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -2,6 +2,8 @@
  * `make check` (gcc, sanitizers) replays every corpus. With arguments, runs
  * the named files; without, every file in $srcdir/fuzz/corpus/NAME/ where
  * NAME is the program name minus its "fuzz_" prefix. */
+#include "config.h"
+
 #include <dirent.h>
 #include <libgen.h>
 #include <stdint.h>

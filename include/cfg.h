@@ -189,4 +189,8 @@ const char *cfg_svc_name(enum svc_id id);
 /** Look a directive up by name across all modules; NULL if unknown. */
 const struct cfg_directive *cfg_directive_find(const char *name);
 
+/** The parse function of a directive whose service configure left out: a
+ * FILE:LINE error that says so, whatever the arguments. */
+int cfg_not_built(struct cfg_ctx *ctx, int argc, char **argv);
+
 #endif

@@ -8,6 +8,7 @@
 #ifndef CTL_H
 #define CTL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct engine;
@@ -34,6 +35,15 @@ const char *ctl_path(const struct ctl *c);
 
 /** A reload ended: answer the clients waiting for it (err NULL: it worked). */
 void ctl_reload_done(struct ctl *c, const char *err);
+
+/**
+ * Send argv (joined by spaces) to the socket at path and read the whole
+ * answer into *answer (malloc'd, NUL-terminated, *len bytes). -1 when
+ * there is no daemon or the exchange failed (said on stderr unless quiet).
+ */
+int ctl_ask(const char *path, int argc, char **argv, char **answer, size_t *len, bool quiet);
+/** Accept again if an accept error (no descriptor left) paused the socket; NULL is fine. */
+void ctl_resume(struct ctl *c);
 
 /** The client: send argv (joined by spaces) to the socket at path, print the reply. Exit code. */
 int ctl_client(const char *path, int argc, char **argv);

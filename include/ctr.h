@@ -74,6 +74,7 @@
 	X(DNS_UPSTREAM_TLS, "dns_upstream_tls", "DNS queries sent to upstream servers over TLS") \
 	X(DNS_UPSTREAM_TLS_HANDSHAKES, "dns_upstream_tls_handshakes", "TLS connections to upstream servers set up") \
 	X(DNS_UPSTREAM_TLS_RESUMED, "dns_upstream_tls_resumed", "TLS connections to upstream servers that resumed a session") \
+	X(DNS_UPSTREAM_HTTPS, "dns_upstream_https", "DNS queries sent to upstream servers over HTTPS (HTTP/2 streams)") \
 	X(DNS_UPSTREAM_IGNORED, "dns_upstream_ignored", "upstream DNS messages ignored: wrong ID or question (spoofing, or late)") \
 	X(DNS_UPSTREAM_TIMEOUTS, "dns_upstream_timeouts", "upstream DNS attempts unanswered within their share of the timeout") \
 	X(DNS_RATE_LIMITED, "dns_rate_limited", "DNS queries dropped (UDP) or refused (TCP) by dns-rate-limit") \
@@ -97,7 +98,11 @@
 	X(DNS_DNSCRYPT_CERT_FETCHES, "dns_dnscrypt_cert_fetches", "DNSCrypt certificate fetches (TXT queries for the provider name)") \
 	X(DNS_DNSCRYPT_CERT_NEW, "dns_dnscrypt_cert_new", "DNSCrypt certificates taken into use (the first one, then each rotation)") \
 	X(DNS_DNSCRYPT_CERT_FAILED, "dns_dnscrypt_cert_failed", "DNSCrypt certificate fetches without a usable certificate (no answer, signature, dates)") \
-	X(DNS_DNSCRYPT_BAD, "dns_dnscrypt_bad", "DNSCrypt answers that did not decrypt (magic, nonce, MAC, padding): ignored like forgeries")
+	X(DNS_DNSCRYPT_BAD, "dns_dnscrypt_bad", "DNSCrypt answers that did not decrypt (magic, nonce, MAC, padding): ignored like forgeries") \
+	X(DNS_ACCEPT_IP_ACCEPTED, "dns_accept_ip_accepted", "accept-ip answers used: first address in the list, or no address") \
+	X(DNS_ACCEPT_IP_REJECTED, "dns_accept_ip_rejected", "accept-ip answers not used (first address outside the list): the else group was asked") \
+	X(DNS_ACCEPT_IP_FALLBACK, "dns_accept_ip_fallback", "accept-ip queries whose first group failed: the else group was asked") \
+	X(DNS_BOGUS_NXDOMAIN, "dns_bogus_nxdomain", "upstream answers turned into NXDOMAIN: an address in a bogus-nxdomain list")
 
 #ifndef CTR_LIST_DNS
 #define CTR_LIST_DNS(X)

@@ -143,6 +143,16 @@ int dns_cache_dump(struct dns_cache *c, uint64_t now_ms,
  */
 int dns_cache_restore(struct dns_cache *c, const struct dns_cache_rec *r, uint64_t now_ms);
 
+/**
+ * Look at the entry for lname (lowercase wire form) and qtype, class IN,
+ * without DO/CD, at now_ms, changing nothing (no LRU move, no counter):
+ * `sluice ctl cache`. Fills hit's ttl (0 when stale), age_s, orig_ttl,
+ * rcode, negative and stale. 0, or -ENOENT (absent, or expired past the
+ * serve-stale window).
+ */
+int dns_cache_peek(struct dns_cache *c, const uint8_t *lname, size_t lname_len, uint16_t qtype,
+		   uint64_t now_ms, struct dns_cache_hit *hit);
+
 /** Read the counters (relaxed atomics: each is exact, the set is not a snapshot). */
 void dns_cache_stats(const struct dns_cache *c, struct dns_cache_stats *st);
 

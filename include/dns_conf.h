@@ -14,6 +14,8 @@
 struct list_hosts;
 struct dns_zone;
 struct policy_matcher;
+struct iplist;
+struct iplist_builder;
 
 #define DNS_MAX_SERVERS 8
 #define DNS_MAX_ADDRS 8
@@ -40,13 +42,24 @@ struct dns_group {
 	/* a host name to resolve at run time (servers[i] then holds its port
 	 * and transport only), or NULL */
 	const char *hosts[DNS_MAX_SERVERS];
-	struct dns_up_tls *tls[DNS_MAX_SERVERS]; /* owned, for tls:// servers */
+	struct dns_up_tls *tls[DNS_MAX_SERVERS]; /* owned, for tls:// and https:// servers */
 	struct dns_up_crypt *crypt[DNS_MAX_SERVERS]; /* owned, for DNSCrypt servers */
 	size_t n;
 	bool has_hosts;
 	const char *file;
 	unsigned line;
 	unsigned index; /* position in dns_conf.groups: workers key their channels by it */
+};
+
+/** `ip-list NAME SOURCE...` (dns_iplist.c) */
+struct dns_iplist {
+	char *name;
+	struct iplist *set;	    /* once the config is read (NULL before) */
+	struct iplist_builder *b;   /* while it is read: geoip codes come last */
+	char **codes;		    /* geoip:CODE sources, loaded in one pass at the end */
+	size_t n_codes;
+	const char *file; /* where the ip-list directive is */
+	unsigned line;
 };
 
 enum dns_atype { DNS_A_FORWARD, DNS_A_PASSTHROUGH, DNS_A_BLOCK, DNS_A_ADDRESS, DNS_A_HOSTS };
@@ -74,6 +87,10 @@ struct dns_rule {
 	int ttl;       /* ttl=N for address/hosts answers; -1: block-ttl */
 	uint8_t nftset[NFTSET_MAX_PER_RULE]; /* nftset SETS: indices into dns_conf.nftsets */
 	uint8_t n_nftset;
+	/* accept-ip LIST else GROUP: the group's answer only when its first
+	 * address is in LIST, else GROUP's (both owned by dns_conf) */
+	const struct dns_iplist *accept_ip;
+	const struct dns_group *accept_else;
 };
 
 struct dns_conf {
@@ -115,6 +132,11 @@ struct dns_conf {
 	} *zone_at;		  /* one per zone */
 	size_t n_zones;
 	char *cache_file;	/* cache-file FILE */
+	char *geoip;		     /* geoip FILE */
+	struct dns_iplist *iplists;  /* ip-list */
+	size_t n_iplists;
+	size_t *bogus;		     /* bogus-nxdomain: indexes into iplists */
+	size_t n_bogus;
 };
 
 /** The DNS settings of a config (never NULL after cfg_load). */

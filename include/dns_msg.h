@@ -12,6 +12,8 @@
 #include <stdint.h>
 
 #define DNS_HDR_LEN 12
+/** An OPT RR without options: root owner, type, class, TTL, RDLENGTH 0. */
+#define DNS_OPT_LEN 11
 /** Longest name in wire form, terminating zero label included (RFC 1035). */
 #define DNS_NAME_WIRE_MAX 255
 /** Longest presentation name plus NUL: 4 labels of escaped bytes (\DDD) and dots. */
@@ -327,7 +329,9 @@ struct dns_answer_src {
  * bit and question bytes (its 0x20 case), AD cleared unless q set AD or DO,
  * TTLs clamped to [min_ttl, max_ttl] and counted down by elapsed_s, an OPT
  * RR iff q had one; a TC=1 answer with the question only when the whole
- * would exceed q->limit. Returns the length, or -ENOSPC / -EINVAL.
+ * would exceed q->limit. a->wire may be out itself (an answer already
+ * copied there is finished in place). Returns the length, or -ENOSPC /
+ * -EINVAL.
  */
 int dns_build_answer(const struct dns_answer_src *a, const struct dns_query *q,
 		     const uint8_t *pkt, uint32_t elapsed_s, uint32_t min_ttl, uint32_t max_ttl,

@@ -57,7 +57,8 @@ int dns_stamp_parse(const char *s, struct dns_stamp *st, char *err, size_t errle
  * -> udp://ADDR (port 53); DNSCrypt -> a DNSCrypt server at ADDR (port
  * 443), auth is the provider name and provider_pk its key; DoT ->
  * tls://ADDR#HOSTNAME (or tls://HOSTNAME when ADDR has no address; port
- * 853). DoH, DoQ and the rest are refused. 0, or -EINVAL with a reason in err.
+ * 853); DoH -> https://ADDR/PATH#HOSTNAME (or https://HOSTNAME/PATH; port
+ * 443). DoQ and the rest are refused. 0, or -EINVAL with a reason in err.
  */
 int dns_stamp_url(const char *s, struct dns_url *u, char *err, size_t errlen);
 

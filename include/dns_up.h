@@ -1,9 +1,11 @@
 /* dns_up.h - the DNS transport to upstream servers, one per worker thread,
  * on the worker's libevent loop. Built against off-path spoofing (the
  * DNSpooq class of attacks on forwarders):
- *  - every UDP attempt leaves from a socket of its own, connected to the
- *    server (the kernel picks a random source port and drops datagrams
- *    from any other address or port), with a fresh random ID;
+ *  - every UDP attempt leaves from a port of its own (the kernel picks it
+ *    at random when the query is sent), with a fresh random ID; only
+ *    datagrams from the server's address and port count (and ICMP errors
+ *    about datagrams sent to it); the port is let go when the attempt
+ *    ends (the socket is kept for a later attempt, on a new random port);
  *  - an answer counts only when its ID and question are the ones asked
  *    (byte for byte, 0x20 case included, when dns-0x20 is on); anything
  *    else is ignored and counted, and the attempt keeps waiting;
@@ -11,6 +13,9 @@
  *    buffer, so large answers come in one UDP fetch; TCP only after TC.
  * TCP connections (tcp:// servers and TC retries) are kept per server and
  * carry many queries at once (RFC 7766 pipelining, answers in any order).
+ * DNS over TLS (tls://) uses the same pooled connections; DNS over HTTPS
+ * (https://) keeps HTTP/2 connections per server whose streams carry one
+ * query each (dns_up_h2.c, dns_h2.c).
  * DNSCrypt servers (dns_up_crypt.c) are asked like UDP ones, each query
  * encrypted, with the certificate fetched (and refetched) per worker.
  * Every socket carries SO_MARK and is registered in the process's ownsock
@@ -30,11 +35,14 @@ struct ownsock;
 struct rng;
 struct log_once;
 
-/** What a DNS over TLS server needs besides its address; owned by the config. */
+/** What a DNS over TLS or HTTPS server needs besides its address; owned by the config. */
 struct dns_up_tls {
 	struct ssl_ctx_st *ctx;	       /* verification: the system store plus tls-ca */
 	char auth[DNS_URL_NAME_MAX];   /* the name its certificate must carry, sent as SNI;
 					  "" to verify the address itself */
+	/* https:// only: what each request names (RFC 8484 4.1) */
+	char path[DNS_URL_PATH_MAX];	     /* :path */
+	char authority[DNS_URL_NAME_MAX + 8]; /* :authority: AUTH-NAME, else HOST; [:PORT] */
 };
 
 /** What a DNSCrypt server needs besides its address (from its stamp); owned by the config. */
@@ -43,7 +51,7 @@ struct dns_up_crypt {
 	char provider[DNS_URL_NAME_MAX];   /* asked for them (TXT), e.g. 2.dnscrypt-cert.example */
 };
 
-/** One server: UDP (TC answers retried over TCP), TCP, or TLS (tls is set). */
+/** One server: UDP (TC answers retried over TCP), TCP, TLS or HTTPS (tls is set), DNSCrypt (crypt is set). */
 struct dns_up_server {
 	struct addr addr;
 	uint8_t proto; /* enum dns_proto */
@@ -80,7 +88,7 @@ void dns_up_tls_ctx_free(struct ssl_ctx_st *ctx);
 /** TCP connections to one server per worker. */
 #define DNS_UP_TCP_CONNS 4
 
-/** An idle TCP connection to an upstream is closed after this long. */
+/** An idle TCP (or HTTPS) connection to an upstream is closed after this long. */
 #define DNS_UP_TCP_IDLE_MS 10000
 
 /** Descriptors DNS may hold across the process (shared by every worker's dns_up). */
@@ -134,8 +142,8 @@ typedef void (*dns_up_cb)(void *arg, int status, const uint8_t *answer, size_t l
 /**
  * Parse "udp://IP[:port]", "tcp://IP[:port]" or a bare "IP[:port]" (UDP);
  * IPv6 in brackets when a port follows ("[fe80::1%eth0]:53" for a
- * link-local server: the scope is required); port defaults to 53. Names
- * and tls:// need the config (dns_url.h). On error returns -EINVAL with a
+ * link-local server: the scope is required); port defaults to 53. Names,
+ * tls:// and https:// need the config (dns_url.h). On error returns -EINVAL with a
  * reason in err.
  */
 int dns_up_server_parse(const char *s, struct dns_up_server *out, char *err, size_t errlen);
@@ -170,8 +178,11 @@ void dns_up_cancel(struct dns_up_q *h);
 /** Queries whose callback has not run yet. */
 size_t dns_up_inflight(const struct dns_up *u);
 
-/** Sockets u holds open now (UDP attempts, TCP connections, certificate fetches). */
+/** Sockets u uses now (UDP attempts, TCP connections, certificate fetches). */
 size_t dns_up_sockets(const struct dns_up *u);
+
+/** UDP sockets kept open between attempts, with no port (closed after a while unused). */
+size_t dns_up_idle_sockets(const struct dns_up *u);
 
 /**
  * Free u: every pending callback runs now with -ECANCELED (from inside this

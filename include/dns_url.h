@@ -2,6 +2,9 @@
  *   [udp://]HOST[:PORT]            DNS over UDP (TCP after TC), port 53
  *   tcp://HOST[:PORT]              DNS over TCP, port 53
  *   tls://HOST[:PORT][#AUTH-NAME]  DNS over TLS (RFC 7858), port 853
+ *   https://HOST[:PORT][/PATH][#AUTH-NAME]
+ *                                  DNS over HTTPS (RFC 8484), port 443,
+ *                                  PATH /dns-query by default
  *   sdns://STAMP                   a DNS stamp (dns_stamp.h): DNSCrypt, or
  *                                  one of the above
  * HOST is an IPv4 address, an IPv6 address in brackets ([fe80::1%eth0] for
@@ -18,9 +21,10 @@
 #include "addr.h"
 
 /** Transports an upstream server can use. */
-enum dns_proto { DNS_PROTO_UDP, DNS_PROTO_TCP, DNS_PROTO_TLS, DNS_PROTO_DNSCRYPT };
+enum dns_proto { DNS_PROTO_UDP, DNS_PROTO_TCP, DNS_PROTO_TLS, DNS_PROTO_DNSCRYPT, DNS_PROTO_HTTPS };
 
 #define DNS_URL_NAME_MAX 254
+#define DNS_URL_PATH_MAX 256
 
 struct dns_url {
 	enum dns_proto proto;
@@ -29,6 +33,7 @@ struct dns_url {
 	uint16_t port;
 	char host[DNS_URL_NAME_MAX];   /* as written, without brackets */
 	char auth[DNS_URL_NAME_MAX];   /* after '#', "" when none */
+	char path[DNS_URL_PATH_MAX];   /* https:// only: from the first '/', "" otherwise */
 	uint8_t provider_pk[32];       /* DNSCrypt (a stamp): the provider's Ed25519 key; auth
 					  holds the provider name */
 };
@@ -36,7 +41,7 @@ struct dns_url {
 /** Parse s; on error returns -EINVAL with a reason in err (which may be NULL). */
 int dns_url_parse(const char *s, struct dns_url *u, char *err, size_t errlen);
 
-/** The scheme of a transport, "udp", "tcp", "tls", "dnscrypt". */
+/** The scheme of a transport, "udp", "tcp", "tls", "dnscrypt", "https". */
 const char *dns_proto_name(enum dns_proto p);
 
 #endif

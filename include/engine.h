@@ -44,11 +44,13 @@ struct engine {
 	struct fdplan pending_limits; /* and for pending, during a reload */
 	uint8_t flow_key[16];
 	atomic_uint reload_left;
+	bool reload_again;    /* SIGHUP during a reload: reload once more when it is done */
 	atomic_bool loop_reported; /* a routing loop was logged (once a process) */
 	struct event *sig[5];
 	struct event *reload_done;
 	struct evhttp *http;
 	struct addr http_addr; /* where http listens */
+	struct evconnlistener *http_lis; /* http's listener (paused by accept errors) */
 	struct ctl *ctl;       /* the control socket, or NULL */
 	atomic_uint qlog_gen;  /* bumped on SIGUSR2: query logs open their file again */
 	uint8_t stats_key[16]; /* SipHash key of every worker's top tables */
@@ -108,6 +110,9 @@ int metrics_start(struct engine *e, const struct addr *a);
 
 /** Stop it. */
 void metrics_stop(struct engine *e);
+
+/** Accept again on the metrics listener if an accept error paused it (each tick). */
+void metrics_resume(struct engine *e);
 
 /** The Prometheus text of /metrics into b. */
 void metrics_text(struct engine *e, struct evbuffer *b);

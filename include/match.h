@@ -9,7 +9,9 @@
  * insertion order), so one tag per list is nearly free and lets entries
  * below a domain entry of the same tag be dropped (half of a typical ad
  * list); a different tag per entry costs 1-4 more bytes each and drops
- * nothing. */
+ * nothing. While it is built an entry costs its name + 2 bytes and 4-11
+ * bytes of slot, and finish turns those records into the set's in place:
+ * there is never a second copy of the names. */
 #ifndef MATCH_H
 #define MATCH_H
 
@@ -65,7 +67,17 @@ int match_builder_add(struct match_builder *b, enum match_kind kind, const char 
  * big list loads). 0 or -ENOMEM / -EINVAL. */
 int match_builder_reserve(struct match_builder *b, size_t n);
 
-/** Number of distinct entries added so far (duplicates counted once). */
+/** Promise that every entry will carry the same tag (the first one's; an
+ * entry with another tag is then refused with -EINVAL). Names below a domain
+ * entry can then never decide a lookup, and the builder drops them as it
+ * grows instead of at finish: a list whose domains follow the names below
+ * them (sorted ad lists) is built in about the memory of its set. Call it
+ * before the second entry. 0 or -EINVAL. */
+int match_builder_one_tag(struct match_builder *b);
+
+/** Number of distinct entries added so far (duplicates counted once; in a
+ * one-tag builder, a name dropped below a domain entry and added again counts
+ * again). */
 size_t match_builder_entries(const struct match_builder *b);
 
 /** Free a builder that will not be finished (NULL is fine). */

@@ -52,10 +52,11 @@ void qlog_line(struct qlog *l, const char *line, size_t len);
 void qlog_flush(struct qlog *l);
 
 /**
- * The wall-clock time as "2026-12-05T10:11:12.345+0100" (local time) into
- * buf (32 bytes); the date part is formatted once per second per writer.
+ * The wall-clock time at monotonic time mono_us (sl_now_us) as
+ * "2026-12-05T10:11:12.345+0100" (local time) into buf (32 bytes); the
+ * wall clock is read and the date formatted once per second per writer.
  * Returns the length.
  */
-size_t qlog_time(struct qlog *l, char *buf);
+size_t qlog_time(struct qlog *l, uint64_t mono_us, char *buf);
 
 #endif

@@ -22,9 +22,9 @@ apt-get update -qq
 apt-get install -y -qq --no-install-recommends \
 	build-essential autoconf automake libtool pkg-config \
 	libevent-dev libc-ares-dev libldns-dev libsodium-dev libssl-dev \
-	libcmocka-dev libpcre2-dev libcap-dev libmnl-dev \
+	libcmocka-dev libpcre2-dev libcap-dev libmnl-dev libnghttp2-dev \
 	nftables iptables iproute2 iputils-ping procps python3 openssl \
 	bind9-dnsutils knot-dnsutils unbound dnsdist chrony sntp ntpsec-ntpdig \
 	ngtcp2-client ngtcp2-server clang libclang-rt-dev \
-	systemd mandoc busybox >/dev/null
+	systemd mandoc busybox dnsperf >/dev/null
 echo "setup-debian.sh: packages installed"

@@ -51,6 +51,18 @@ const struct cfg_directive *cfg_directive_find(const char *name)
 	return NULL;
 }
 
+int cfg_not_built(struct cfg_ctx *ctx, int argc, char **argv)
+{
+	for (size_t m = 0; cfg_modules[m]; m++)
+		for (const struct cfg_directive *d = cfg_modules[m]->directives; d->name; d++)
+			if (strcmp(d->name, argv[0]) == 0)
+				return cfg_error(
+				    ctx,
+				    "%s: not built into this sluice (configured with --disable-%s)",
+				    argv[0], cfg_modules[m]->name);
+	return cfg_error(ctx, "%s: not built into this sluice", argv[0]);
+}
+
 /* Split a line into words; '#' at the start of a word begins a comment. */
 static int split(char *line, char **argv, int max)
 {
@@ -109,6 +121,8 @@ static int run_line(struct cfg_ctx *ctx, char *line)
 	d = cfg_directive_find(argv[0]);
 	if (!d)
 		return cfg_error(ctx, "unknown directive '%s'", argv[0]);
+	if (d->parse == cfg_not_built)
+		return cfg_not_built(ctx, argc, argv);
 	if ((unsigned)argc - 1 < d->min_args || (unsigned)argc - 1 > d->max_args)
 		return cfg_error(ctx, "usage: %s %s", d->name, d->usage);
 	return d->parse(ctx, argc, argv);

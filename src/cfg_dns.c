@@ -3,6 +3,7 @@
  * (cfg_policy.c). */
 #include "config.h"
 #include "dns_conf.h"
+#include "dns_iplist.h"
 #include "dns_rule.h"
 #include "dns_url.h"
 #include "dns_zone.h"
@@ -37,6 +38,22 @@ struct dns_group *dns_group_find(const struct dns_conf *d, const char *name)
 		if (strcmp(d->groups[i].name, name) == 0)
 			return &d->groups[i];
 	return NULL;
+}
+
+/* What an https:// server's requests name: PATH, and as :authority
+ * AUTH-NAME (the name the server is known by), else HOST; :PORT unless 443. */
+static void https_target(struct dns_up_tls *t, const struct dns_url *u)
+{
+	const char *host = u->auth[0] ? u->auth : u->host;
+	bool v6 = !u->auth[0] && !u->is_name && addr_family(&u->addr) == AF_INET6;
+	int hl = (int)strcspn(host, "%"); /* an IPv6 scope is not part of a URI's host */
+	char port[8] = "";
+
+	if (u->port != 443)
+		snprintf(port, sizeof(port), ":%u", u->port);
+	snprintf(t->authority, sizeof(t->authority), "%s%.*s%s%s", v6 ? "[" : "", hl, host,
+		 v6 ? "]" : "", port);
+	snprintf(t->path, sizeof(t->path), "%s", u->path);
 }
 
 /* A DNSCrypt server's provider name and key, from its stamp. */
@@ -74,7 +91,7 @@ static int add_server(struct cfg_ctx *ctx, struct dns_group *g, const char *s)
 		addr_set_port(&sv->addr, u.port);
 		g->has_hosts = true;
 	}
-	if (u.proto == DNS_PROTO_TLS) {
+	if (u.proto == DNS_PROTO_TLS || u.proto == DNS_PROTO_HTTPS) {
 		g->tls[g->n] = calloc(1, sizeof(*g->tls[g->n]));
 		if (!g->tls[g->n])
 			return cfg_error(ctx, "out of memory");
@@ -82,6 +99,8 @@ static int add_server(struct cfg_ctx *ctx, struct dns_group *g, const char *s)
 		snprintf(g->tls[g->n]->auth, sizeof(g->tls[g->n]->auth), "%s",
 			 u.auth[0] ? u.auth : u.is_name ? u.host : "");
 		sv->tls = g->tls[g->n];
+		if (u.proto == DNS_PROTO_HTTPS)
+			https_target(g->tls[g->n], &u);
 	}
 	if (u.proto == DNS_PROTO_DNSCRYPT && add_crypt(ctx, g, &u) < 0)
 		return -1;
@@ -258,7 +277,7 @@ static int p_tls_ca(struct cfg_ctx *ctx, int argc, char **argv)
 	return set_path(ctx, &dc(ctx)->tls_ca, argv[1]);
 }
 
-/* One TLS context for the config's tls:// servers (made once they are all read). */
+/* One TLS context for the config's tls:// and https:// servers (made once they are all read). */
 static int setup_tls(struct cfg_ctx *ctx, struct dns_conf *d)
 {
 	char err[256];
@@ -310,7 +329,7 @@ static int pick_bootstrap(struct cfg_ctx *ctx, struct dns_conf *d)
 		if (!plain_group(g))
 			return cfg_error_at(ctx, g->file, g->line,
 					    "bootstrap group '%s' must list server addresses over udp:// "
-					    "or tcp://, not names or tls://",
+					    "or tcp://, not names, tls:// or https://",
 					    g->name);
 	}
 	for (size_t i = 0; !g && i < d->n_groups; i++)
@@ -481,18 +500,30 @@ static const struct cfg_directive dns_directives[] = {
 	 "An upstream group: servers tried in order (failover). Each UDP query leaves from a fresh "
 	 "socket (random source port) with a random ID and EDNS (1232 bytes); answers truncated "
 	 "over UDP are fetched again over TCP. URL: [udp://|tcp://]HOST[:PORT], "
-	 "tls://HOST[:PORT][#AUTH-NAME]; HOST is an address, or a name resolved through the "
-	 "bootstrap group; or a DNS stamp sdns://...: DNSCrypt (queries encrypted, the server's "
-	 "certificate fetched and checked against the stamp's provider key), DoT (as tls://), "
-	 "plain DNS. OPTIONS: policy=order|parallel|fastest, ecs=ADDR/LEN|strip, leak-check. "
-	 "Its sockets carry `mark`."},
+	 "tls://HOST[:PORT][#AUTH-NAME], https://HOST[:PORT][/PATH][#AUTH-NAME] (DNS over HTTPS, "
+	 "HTTP/2); HOST is an address, or a name resolved through the bootstrap group; or a DNS "
+	 "stamp sdns://...: DNSCrypt (queries encrypted, the server's certificate fetched and "
+	 "checked against the stamp's provider key), DoT (as tls://), DoH (as https://), plain "
+	 "DNS. OPTIONS: policy=order|parallel|fastest, ecs=ADDR/LEN|strip, leak-check. Its "
+	 "sockets carry `mark`."},
+	{"geoip", 1, 1, dns_iplist_p_geoip, "FILE", NULL,
+	 "A geoip.dat (v2ray/Xray format) for ip-list geoip:CODE sources; only the codes the "
+	 "ip-lists name are kept in memory."},
+	{"ip-list", 2, 1 + 16, dns_iplist_p_list, "NAME SOURCE...", NULL,
+	 "A set of addresses for accept-ip and bogus-nxdomain. SOURCE: cidr:FILE (one prefix or "
+	 "address a line, # comments; bad lines are reported and skipped) or geoip:CODE (a code "
+	 "of the geoip file; reverse_match is honoured). Several sources are merged."},
+	{"bogus-nxdomain", 1, 16, dns_iplist_p_bogus, "LIST...", NULL,
+	 "An upstream answer with an A/AAAA address in one of these ip-lists becomes NXDOMAIN "
+	 "(with an SOA, TTL block-ttl), as with dnsmasq's bogus-nxdomain. Several allowed."},
 	{"hosts", 1, 1, p_hosts, "FILE", NULL,
 	 "A hosts file the `hosts` action answers from (several allowed)."},
 	{"dns-rule", 2, CFG_MAX_ARGS - 1, p_rule, "MATCHER ACTION [ARGS] [OPTIONS]", NULL,
 	 "First match wins. MATCHER: geosite:CODE[@attr], list:NAME, full:D, domain:D, keyword:K, "
 	 "regexp:R, qtype:TYPE, client:CIDR, all. ACTION: forward GROUP, passthrough, "
 	 "block nxdomain|refused|zero|drop, address IP..., hosts. OPTIONS: no-aaaa, no-ech, ttl=N, "
-	 "nftset FAMILY#TABLE#SET[,...] (answer addresses into nftables sets)."},
+	 "nftset FAMILY#TABLE#SET[,...] (answer addresses into nftables sets), "
+	 "accept-ip LIST else GROUP."},
 	{"upstream-timeout", 1, 1, p_timeout, "MS", "2500",
 	 "Time a query may spend on its upstream group before the client gets SERVFAIL."},
 	{"cache-size", 1, 1, p_cache_size, "N", "10000",
@@ -510,7 +541,8 @@ static const struct cfg_directive dns_directives[] = {
 	 "Names that must not reach a domestic resolver (e.g. geosite:geolocation-!cn): a rule "
 	 "sending one to a group marked leak-check is counted (dns_leaked_foreign)."},
 	{"tls-ca", 1, 1, p_tls_ca, "FILE", NULL,
-	 "PEM certificates trusted for tls:// upstreams besides the system's store (a private CA)."},
+	 "PEM certificates trusted for tls:// and https:// upstreams besides the system's store "
+	 "(a private CA)."},
 	{"bootstrap", 1, 1, p_bootstrap, "GROUP", "the first group of addresses",
 	 "The upstream group whose servers resolve host names given in `upstream` and "
 	 "`ntp-redirect` (at start, and again when their TTL runs out)."},
@@ -581,7 +613,9 @@ static int dns_finish(struct cfg_ctx *ctx)
 		return cfg_error(ctx, "out of memory");
 	if (d->min_ttl > d->max_ttl)
 		return cfg_error(ctx, "min-ttl is larger than max-ttl");
-	return pick_bootstrap(ctx, d) < 0 || setup_tls(ctx, d) < 0 ? -1 : 0;
+	if (pick_bootstrap(ctx, d) < 0 || setup_tls(ctx, d) < 0 || dns_iplist_resolve(ctx, d) < 0)
+		return -1;
+	return 0;
 }
 
 static void dns_free(struct cfg *c)
@@ -590,6 +624,7 @@ static void dns_free(struct cfg *c)
 
 	if (!d)
 		return;
+	dns_iplist_free_all(d);
 	for (size_t i = 0; i < d->n_groups; i++) {
 		free(d->groups[i].name);
 		group_servers_free(&d->groups[i]);

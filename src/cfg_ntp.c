@@ -1,15 +1,23 @@
-/* cfg_ntp.c - the NTP directives. */
+/* cfg_ntp.c - the NTP directives. Built without the NTP service too
+ * (configure --disable-ntp): the directives are then known and refused. */
 #include "config.h"
 #include "ntp_svc.h"
 
 #include <stdlib.h>
 #include <string.h>
 
+#ifdef SL_WITH_NTP
+#define NTP_PARSE(f) f
+#else
+#define NTP_PARSE(f) cfg_not_built
+#endif
+
 static struct ntp_conf *nc(struct cfg_ctx *ctx)
 {
 	return ctx->cfg->svc[SVC_NTP];
 }
 
+#ifdef SL_WITH_NTP
 static int p_redirect(struct cfg_ctx *ctx, int argc, char **argv)
 {
 	struct ntp_conf *c = nc(ctx);
@@ -70,18 +78,20 @@ static int p_rate(struct cfg_ctx *ctx, int argc, char **argv)
 	return 0;
 }
 
+#endif /* SL_WITH_NTP */
+
 static const struct cfg_directive ntp_directives[] = {
-	{"ntp-redirect", 1, NTP_MAX_SERVERS, p_redirect, "HOST[:PORT]...", NULL,
+	{"ntp-redirect", 1, NTP_MAX_SERVERS, NTP_PARSE(p_redirect), "HOST[:PORT]...", NULL,
 	 "Send every intercepted NTP client request to these servers at once (from marked "
 	 "sockets); the first valid answer returns to the client from the address it asked. "
 	 "Requests with a MAC or extension fields (NTS) go unmodified to the server asked."},
-	{"ntp-local", 1, 1, p_local, "yes|no", "no",
+	{"ntp-local", 1, 1, NTP_PARSE(p_local), "yes|no", "no",
 	 "Answer NTP requests from the gateway's own clock instead; no answer while the kernel "
 	 "says the clock is unsynchronised. Requests with a MAC or extension fields (NTS) go "
 	 "unmodified to the server asked."},
-	{"ntp-stratum", 1, 1, p_stratum, "N|auto", "auto",
+	{"ntp-stratum", 1, 1, NTP_PARSE(p_stratum), "N|auto", "auto",
 	 "Stratum of local answers (auto: 3; the kernel does not say what its source's stratum is)."},
-	{"ntp-rate-limit", 1, 2, p_rate, "PER_SECOND [burst=N]", "8 burst=16",
+	{"ntp-rate-limit", 1, 2, NTP_PARSE(p_rate), "PER_SECOND [burst=N]", "8 burst=16",
 	 "Most NTP requests per second one client address may send; the rest are dropped."},
 	{NULL, 0, 0, NULL, NULL, NULL, NULL},
 };

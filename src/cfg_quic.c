@@ -8,6 +8,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Built without the QUIC service too (configure --disable-quic): the
+ * directives are then known and refused. */
+#ifdef SL_WITH_QUIC
+#define QUIC_PARSE(f) f
+#else
+#define QUIC_PARSE(f) cfg_not_built
+#endif
+
 static struct quic_conf *qc(struct cfg_ctx *ctx)
 {
 	return ctx->cfg->svc[SVC_QUIC];
@@ -18,6 +26,7 @@ const struct quic_conf *quic_conf_get(const struct cfg *c)
 	return c->svc[SVC_QUIC];
 }
 
+#ifdef SL_WITH_QUIC
 static int parse_action(struct cfg_ctx *ctx, int argc, char **argv, struct quic_rule *r)
 {
 	uint64_t v;
@@ -66,13 +75,15 @@ static int p_sniff_timeout(struct cfg_ctx *ctx, int argc, char **argv)
 	return cfg_parse_unsigned(ctx, "quic-sniff-timeout", argv[1], 10, 5000, &qc(ctx)->sniff_ms);
 }
 
+#endif /* SL_WITH_QUIC */
+
 static const struct cfg_directive quic_directives[] = {
-	{"quic-rule", 2, 3, p_quic_rule, "MATCHER pass|block|reject|mark N", NULL,
+	{"quic-rule", 2, 3, QUIC_PARSE(p_quic_rule), "MATCHER pass|block|reject|mark N", NULL,
 	 "First match wins, on the SNI of the flow's ClientHello. MATCHER: the dns-rule ones "
 	 "(geosite:, list:, full:, domain:, keyword:, regexp:, client:, all) or nosni. pass: relay; "
 	 "block: drop the flow; reject: ICMP port unreachable to the client (browsers fall back to "
 	 "TCP at once); mark N: relay with SO_MARK N (policy routing). No match: pass."},
-	{"quic-sniff-timeout", 1, 1, p_sniff_timeout, "MS", "300",
+	{"quic-sniff-timeout", 1, 1, QUIC_PARSE(p_sniff_timeout), "MS", "300",
 	 "Longest a new QUIC flow is held while its ClientHello is read; then the nosni rule "
 	 "applies."},
 	{NULL, 0, 0, NULL, NULL, NULL, NULL},

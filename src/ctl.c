@@ -155,23 +155,36 @@ static const char help_text[] =
 	"dump           the DNS cache, one entry per line\n"
 	"reload         reload the config; answers ok or FILE:LINE: message\n"
 	"top [N]        the N most asked names, busiest clients, most blocked names and QUIC "
-	"server names (default 10)\n";
+	"server names (default 10)\n"
+	"cache NAME [TYPE]  whether NAME (TYPE, default A) is cached and its TTL left\n";
+
+/* The verb, then its arguments as one string (NULL when none). */
+static char *split_verb(char *line, char **arg)
+{
+	char *verb = line + strspn(line, " \t\r");
+	char *end = verb + strcspn(verb, " \t\r");
+
+	*arg = end + strspn(end, " \t\r");
+	if (*end)
+		*end = '\0';
+	(*arg)[strcspn(*arg, "\r")] = '\0';
+	if (!**arg)
+		*arg = NULL;
+	return verb;
+}
 
 static void dispatch(struct ctl_conn *k, char *line)
 {
 	struct evbuffer *out = bufferevent_get_output(k->bev);
-	char *verb = strtok(line, " \t\r"), *arg = strtok(NULL, " \t\r");
+	char *arg, *verb = split_verb(line, &arg);
+	bool one_word = !arg || !arg[strcspn(arg, " \t")];
 	char err[1024];
 
-	if (!verb)
-		verb = "";
-	if (strtok(NULL, " \t\r")) {
-		evbuffer_add_printf(out, "error too many words\n");
-	} else if (strcmp(verb, "stats") == 0 && !arg) {
+	if (strcmp(verb, "stats") == 0 && !arg) {
 		verb_stats(k->c, out);
-	} else if (strcmp(verb, "top") == 0) {
+	} else if (strcmp(verb, "top") == 0 && one_word) {
 		verb_top(k->c, arg, out);
-	} else if (strcmp(verb, "help") == 0) {
+	} else if (strcmp(verb, "help") == 0 && !arg) {
 		evbuffer_add(out, help_text, sizeof(help_text) - 1);
 	} else if (strcmp(verb, "reload") == 0 && !arg) {
 		if (engine_reload(k->c->e, err, sizeof(err)) == 0) {
@@ -190,7 +203,8 @@ static void dispatch(struct ctl_conn *k, char *line)
 			done = sv && sv->ctl && sv->ctl(k->c->e, verb, arg, out);
 		}
 		if (!done)
-			evbuffer_add_printf(out, "error unknown command '%s' (try help)\n", verb);
+			evbuffer_add_printf(out, "error unknown command or arguments: '%s%s%s' (try help)\n",
+					    verb, arg ? " " : "", arg ? arg : "");
 	}
 	finish(k);
 }
@@ -230,6 +244,21 @@ static bool peer_ok(int fd)
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) < 0)
 		return false;
 	return cr.uid == 0 || cr.uid == geteuid();
+}
+
+/* An accept that fails (no descriptor left, above all) would fail again at
+ * once, libevent retrying in a loop and logging each try: stop accepting
+ * until the engine's next tick (ctl_resume). */
+static void accept_error_cb(struct evconnlistener *lis, void *arg)
+{
+	(void)arg;
+	evconnlistener_disable(lis);
+}
+
+void ctl_resume(struct ctl *c)
+{
+	if (c)
+		evconnlistener_enable(c->lis);
 }
 
 static void accept_cb(struct evconnlistener *lis, evutil_socket_t fd, struct sockaddr *sa,
@@ -366,6 +395,7 @@ struct ctl *ctl_start(struct engine *e, const char *path)
 		unlink(path);
 		goto fail;
 	}
+	evconnlistener_set_error_cb(c->lis, accept_error_cb);
 	return c;
 fail:
 	if (c)

@@ -16,7 +16,7 @@
 /* A reload waits for the lists to load: give it time. */
 #define CTL_CLIENT_TIMEOUT_MS 120000
 
-static int connect_to(const char *path)
+static int connect_to(const char *path, bool quiet)
 {
 	struct sockaddr_un sun = {.sun_family = AF_UNIX};
 	int fd;
@@ -28,7 +28,8 @@ static int connect_to(const char *path)
 	memcpy(sun.sun_path, path, strlen(path) + 1);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0 || connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
-		fprintf(stderr, "sluice ctl: cannot connect to %s: %s (is sluice running with "
+		if (!quiet)
+			fprintf(stderr, "sluice ctl: cannot connect to %s: %s (is sluice running with "
 				"`control %s`?)\n",
 			path, strerror(errno), path);
 		if (fd >= 0)
@@ -110,24 +111,34 @@ static char *read_all(int fd, size_t *len)
 	return NULL;
 }
 
+int ctl_ask(const char *path, int argc, char **argv, char **answer, size_t *len, bool quiet)
+{
+	int fd = connect_to(path, quiet);
+
+	*answer = NULL;
+	if (fd < 0)
+		return -1;
+	if (send_request(fd, argc, argv) < 0 || !(*answer = read_all(fd, len))) {
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
 int ctl_client(const char *path, int argc, char **argv)
 {
 	char *ans, *body;
 	size_t len = 0, first;
-	int fd, rc = 1;
+	int rc = 1;
 
 	if (argc < 1) {
-		fprintf(stderr, "usage: sluice ctl [-s SOCKET] stats|flush [NAME]|dump|reload|top [N]|help\n");
+		fprintf(stderr, "usage: sluice ctl [-s SOCKET] "
+				"stats|flush [NAME]|dump|reload|top [N]|cache NAME [TYPE]|help\n");
 		return 2;
 	}
-	fd = connect_to(path);
-	if (fd < 0)
+	if (ctl_ask(path, argc, argv, &ans, &len, false) < 0)
 		return 1;
-	if (send_request(fd, argc, argv) < 0 || !(ans = read_all(fd, &len))) {
-		close(fd);
-		return 1;
-	}
-	close(fd);
 	body = strchr(ans, '\n');
 	first = body ? (size_t)(body - ans) : len;
 	body = body ? body + 1 : ans + len;

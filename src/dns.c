@@ -139,6 +139,20 @@ static void answer_nftset(struct dns_worker *dw, const struct dns_rule *r, int n
 		dns_nftset_answer(dw, refs, k, dw->out, (size_t)n, 0, UINT32_MAX, true);
 }
 
+void dns_group_dest(struct dns_worker *dw, const struct dns_group *g, struct dns_up_server *exp,
+		    struct dns_dest *dest)
+{
+	*dest = (struct dns_dest){.servers = g->servers, .n = g->n, .group = g->name,
+				  .policy = g->policy,
+				  .ecs = g->ecs_mode == DNS_ECS_SET ? g->ecs_opt : NULL,
+				  .ecs_len = g->ecs_mode == DNS_ECS_SET ? g->ecs_len : 0,
+				  .ecs_strip = g->ecs_mode == DNS_ECS_STRIP};
+	if (g->has_hosts) {
+		dest->n = expand_hosts(dw, g, exp);
+		dest->servers = exp;
+	}
+}
+
 static void forward(struct dns_worker *dw, const struct dns_src *src, const struct dns_rule *r,
 		    const struct dns_query *q, const uint8_t *pkt, size_t len, struct dns_note *note)
 {
@@ -190,20 +204,17 @@ static void forward(struct dns_worker *dw, const struct dns_src *src, const stru
 		const struct dns_group *g = r ? r->group : &d->groups[0];
 
 		ctr_inc(ctr, CTR_DNS_FORWARDED);
-		dest = (struct dns_dest){.servers = g->servers, .n = g->n, .group = g->name,
-					 .policy = g->policy,
-					 .ecs = g->ecs_mode == DNS_ECS_SET ? g->ecs_opt : NULL,
-					 .ecs_len = g->ecs_mode == DNS_ECS_SET ? g->ecs_len : 0,
-					 .ecs_strip = g->ecs_mode == DNS_ECS_STRIP};
+		dns_group_dest(dw, g, exp, &dest);
 		leak_check(dw, g, q);
-		if (g->has_hosts)
-			dest.n = expand_hosts(dw, g, exp);
-		dest.servers = g->has_hosts ? exp : g->servers;
 	}
 	if (r)
 		dest.opts = (uint8_t)((r->no_ech ? DNS_DEST_NO_ECH : 0) |
 				      (r->no_aaaa ? DNS_DEST_NO_IPV6HINT : 0));
 	dest.n_nft = dns_nftset_refs(dw, r, dest.nft);
+	if (r && r->accept_ip) {
+		dest.accept = r->accept_ip->name;
+		dest.accept_else = r->accept_else->name;
+	}
 	dns_pend_forward(dw->pend, src, q, pkt, len, &dest, cache_ok, note);
 }
 

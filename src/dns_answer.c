@@ -12,7 +12,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#define OPT_LEN 11
+#define OPT_LEN DNS_OPT_LEN
 
 int dns_build_upstream(const struct dns_query *q, const uint8_t *pkt, uint16_t id,
 		       const uint8_t *qwire, bool edns, uint8_t *out, size_t outlen)
@@ -138,7 +138,8 @@ int dns_build_answer(const struct dns_answer_src *a, const struct dns_query *q,
 		return dns_build_truncated(q, pkt, a->rcode, out, outlen);
 	if (total > outlen)
 		return -ENOSPC;
-	memcpy(out, a->wire, a->len);
+	if (a->wire != out)
+		memcpy(out, a->wire, a->len);
 	rc = dns_rewrite_ttls(out, a->len, a->ttl_off, a->n_ttl, elapsed_s, min_ttl, max_ttl);
 	if (rc < 0)
 		return rc;

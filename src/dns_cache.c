@@ -19,6 +19,7 @@
 #include <pthread.h>
 #include <sodium.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,6 +29,9 @@
 #define CACHE_LINE 64
 
 enum ctr { C_HITS, C_MISSES, C_INSERTS, C_EVICTIONS, C_EXPIRED, C_STALE, C_ENTRIES, C_BYTES, C_N };
+/* The counters before this one are what every lookup writes: they share
+ * the lock's cache line (struct shard). */
+#define C_HOT C_INSERTS
 
 struct entry {
 	struct entry *hnext;
@@ -44,14 +48,23 @@ struct entry {
 	uint16_t data[]; /* ttl_off[n_ttl], then key, then wire */
 };
 
+/* Laid out by what a hit does: it writes the first cache line (the lock,
+ * the LRU head, the hit counter) and only reads the second, so a hit on
+ * another core does not take the bucket array's line away; inserts and
+ * evictions write the third. */
 struct shard {
 	pthread_mutex_t lock;
-	struct entry **buckets;
-	size_t bmask;
-	struct entry *head, *tail;
-	size_t count, bytes, max_count;
-	_Atomic uint64_t ctr[C_N];
+	struct entry *head;	     /* LRU: the most recently used */
+	_Atomic uint64_t ctr[C_HOT]; /* hits and misses; the rest below */
+	struct entry **buckets __attribute__((aligned(CACHE_LINE)));
+	size_t bmask, max_count;
+	struct entry *tail __attribute__((aligned(CACHE_LINE)));
+	size_t count, bytes;
+	_Atomic uint64_t ctr_rest[C_N - C_HOT];
 } __attribute__((aligned(CACHE_LINE)));
+
+_Static_assert(offsetof(struct shard, ctr) + sizeof(((struct shard *)0)->ctr) <= CACHE_LINE,
+	       "what a hit writes fits the lock's cache line");
 
 struct dns_cache {
 	struct shard *shards;
@@ -71,9 +84,10 @@ struct key {
 static inline void ctr_add(struct shard *s, enum ctr i, int64_t d)
 {
 	/* only the lock holder writes: a relaxed load and store, no bus lock */
-	uint64_t v = atomic_load_explicit(&s->ctr[i], memory_order_relaxed);
+	_Atomic uint64_t *p = i < C_HOT ? &s->ctr[i] : &s->ctr_rest[i - C_HOT];
+	uint64_t v = atomic_load_explicit(p, memory_order_relaxed);
 
-	atomic_store_explicit(&s->ctr[i], v + (uint64_t)d, memory_order_relaxed);
+	atomic_store_explicit(p, v + (uint64_t)d, memory_order_relaxed);
 }
 
 static inline const uint8_t *e_key(const struct entry *e)
@@ -186,6 +200,24 @@ static size_t pow2_floor(size_t n)
 	return p;
 }
 
+/* A shard lock is held for a lookup and one short copy: a waiter spins a
+ * little before it sleeps (glibc's adaptive mutex), since a sleep and a
+ * wake-up cost more than the wait. */
+static int lock_init(pthread_mutex_t *m)
+{
+	pthread_mutexattr_t a;
+	int rc;
+
+	if (pthread_mutexattr_init(&a) != 0)
+		return -1;
+#ifdef PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP
+	pthread_mutexattr_settype(&a, PTHREAD_MUTEX_ADAPTIVE_NP);
+#endif
+	rc = pthread_mutex_init(m, &a);
+	pthread_mutexattr_destroy(&a);
+	return rc;
+}
+
 static int shard_init(struct shard *s, size_t max_count)
 {
 	size_t nb = 16;
@@ -197,7 +229,7 @@ static int shard_init(struct shard *s, size_t max_count)
 		return -ENOMEM;
 	s->bmask = nb - 1;
 	s->max_count = max_count;
-	if (pthread_mutex_init(&s->lock, NULL) != 0) {
+	if (lock_init(&s->lock) != 0) {
 		free(s->buckets);
 		s->buckets = NULL;
 		return -ENOMEM;
@@ -382,17 +414,47 @@ int dns_cache_put(struct dns_cache *c, const struct dns_query *q, const uint8_t 
 	return 0;
 }
 
-/* Copy entry e out for q (lock held). */
-static int serve(struct entry *e, const struct dns_query *q, const uint8_t *pkt, uint8_t *out,
-		 size_t outlen, uint64_t now_ms, bool stale)
-{
-	const struct dns_answer_src a = {e_wire(e), e->wire_len, e->data, e->n_ttl, e->rcode};
-	uint32_t elapsed = (uint32_t)((now_ms - e->stored_ms) / 1000);
+/* What a hit takes out of its entry under the shard lock; the answer is
+ * finished from it (ID, flags, the client's case, TTLs, OPT) after the
+ * lock is dropped. */
+struct taken {
+	uint16_t ttl_off[DNS_MAX_RRS];
+	struct dns_answer_src a;
+	uint32_t elapsed, min_ttl, max_ttl;
+	bool copied; /* the wire is in out; else the answer is TC=1 or too big */
+};
 
-	if (stale) /* every TTL becomes DNS_CACHE_STALE_TTL (RFC 8767 4) */
-		return dns_build_answer(&a, q, pkt, 0, DNS_CACHE_STALE_TTL, DNS_CACHE_STALE_TTL, out,
-					outlen);
-	return dns_build_answer(&a, q, pkt, elapsed, e->min_clamp, e->ttl, out, outlen);
+/* Copy entry e's wire into out and what the answer needs besides (lock
+ * held): one memcpy of the answer and one of its TTL offsets. */
+static int take(const struct entry *e, const struct dns_query *q, uint8_t *out, size_t outlen,
+		uint64_t now_ms, bool stale, struct taken *t)
+{
+	size_t total = e->wire_len + (q->edns ? DNS_OPT_LEN : 0);
+
+	if (e->wire_len < DNS_HDR_LEN + (size_t)q->lname_len)
+		return -EINVAL;
+	t->a = (struct dns_answer_src){out, e->wire_len, t->ttl_off, e->n_ttl, e->rcode};
+	t->copied = total <= dns_query_udp_limit(q); /* else a TC=1 answer, no copy */
+	if (t->copied && total > outlen)
+		return -ENOSPC;
+	if (t->copied) {
+		memcpy(out, e_key(e) + e->key_len, e->wire_len);
+		memcpy(t->ttl_off, e->data, e->n_ttl * sizeof(uint16_t));
+	}
+	/* served stale: every TTL becomes DNS_CACHE_STALE_TTL (RFC 8767 4) */
+	t->elapsed = stale ? 0 : (uint32_t)((now_ms - e->stored_ms) / 1000);
+	t->min_ttl = stale ? DNS_CACHE_STALE_TTL : e->min_clamp;
+	t->max_ttl = stale ? DNS_CACHE_STALE_TTL : e->ttl;
+	return 0;
+}
+
+/* The answer for q from what take() copied into out (no lock held). */
+static int finish(const struct taken *t, const struct dns_query *q, const uint8_t *pkt,
+		  uint8_t *out, size_t outlen)
+{
+	if (!t->copied)
+		return dns_build_truncated(q, pkt, t->a.rcode, out, outlen);
+	return dns_build_answer(&t->a, q, pkt, t->elapsed, t->min_ttl, t->max_ttl, out, outlen);
 }
 
 static void hit_fill(const struct dns_cache *c, struct entry *e, uint64_t now_ms, bool stale,
@@ -424,6 +486,7 @@ int dns_cache_get(struct dns_cache *c, const struct dns_query *q, const uint8_t 
 	struct shard *s;
 	struct key k;
 	struct dns_cache_hit spare;
+	struct taken t;
 	uint64_t h, win;
 	bool stale = false;
 	int rc = -ENOENT;
@@ -435,6 +498,8 @@ int dns_cache_get(struct dns_cache *c, const struct dns_query *q, const uint8_t 
 	key_make(q, &k);
 	h = key_hash(c, &k);
 	s = shard_of(c, h);
+	/* Under the lock: find, expire, copy the answer out, LRU, counters.
+	 * Hashing before it and finishing the answer after it need no lock. */
 	pthread_mutex_lock(&s->lock);
 	e = find(s, h, &k);
 	if (e && now_ms >= e->expire_ms) {
@@ -450,11 +515,10 @@ int dns_cache_get(struct dns_cache *c, const struct dns_query *q, const uint8_t 
 		ctr_add(s, C_MISSES, 1);
 		goto done;
 	}
-	rc = serve(e, q, query_pkt, out, outlen, now_ms, stale);
+	rc = take(e, q, out, outlen, now_ms, stale, &t);
 	if (rc < 0)
 		goto done;
 	hit_fill(c, e, now_ms, stale, hit);
-	hit->truncated = out[2] & (DNS_F_TC >> 8);
 	if (e != s->head) {
 		lru_unlink(s, e);
 		lru_push(s, e);
@@ -464,6 +528,11 @@ int dns_cache_get(struct dns_cache *c, const struct dns_query *q, const uint8_t 
 		ctr_add(s, C_STALE, 1);
 done:
 	pthread_mutex_unlock(&s->lock);
+	if (rc < 0)
+		return rc;
+	rc = finish(&t, q, query_pkt, out, outlen);
+	if (rc > 0)
+		hit->truncated = out[2] & (DNS_F_TC >> 8);
 	return rc;
 }
 
@@ -473,7 +542,9 @@ void dns_cache_stats(const struct dns_cache *c, struct dns_cache_stats *st)
 
 	for (size_t i = 0; i < c->nshards; i++)
 		for (int j = 0; j < C_N; j++)
-			v[j] += atomic_load_explicit(&c->shards[i].ctr[j], memory_order_relaxed);
+			v[j] += atomic_load_explicit(j < C_HOT ? &c->shards[i].ctr[j]
+							       : &c->shards[i].ctr_rest[j - C_HOT],
+						     memory_order_relaxed);
 	st->hits = v[C_HITS];
 	st->misses = v[C_MISSES];
 	st->inserts = v[C_INSERTS];
@@ -668,4 +739,35 @@ void dns_cache_set_capacity(struct dns_cache *c, size_t max_entries)
 		}
 		pthread_mutex_unlock(&s->lock);
 	}
+}
+
+int dns_cache_peek(struct dns_cache *c, const uint8_t *lname, size_t lname_len, uint16_t qtype,
+		   uint64_t now_ms, struct dns_cache_hit *hit)
+{
+	struct dns_query q = {.qtype = qtype, .qclass = DNS_CLASS_IN, .lname_len = (uint16_t)lname_len};
+	struct key k;
+	struct shard *s;
+	struct entry *e;
+	uint64_t h, win;
+	int rc = -ENOENT;
+
+	if (lname_len > sizeof(q.lname))
+		return -EINVAL;
+	memcpy(q.lname, lname, lname_len);
+	key_make(&q, &k);
+	h = key_hash(c, &k);
+	s = shard_of(c, h);
+	pthread_mutex_lock(&s->lock);
+	e = find(s, h, &k);
+	if (e) {
+		win = (uint64_t)atomic_load_explicit(&c->stale_s, memory_order_relaxed) * 1000;
+		*hit = (struct dns_cache_hit){.rcode = e->rcode, .negative = e->negative,
+					      .orig_ttl = e->orig_ttl,
+					      .age_s = (uint32_t)((now_ms - e->stored_ms) / 1000)};
+		hit->stale = now_ms >= e->expire_ms;
+		hit->ttl = hit->stale ? 0 : (uint32_t)((e->expire_ms - now_ms) / 1000);
+		rc = !hit->stale || now_ms - e->expire_ms < win ? 0 : -ENOENT;
+	}
+	pthread_mutex_unlock(&s->lock);
+	return rc;
 }

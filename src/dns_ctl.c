@@ -4,11 +4,13 @@
 #include "dns_int.h"
 #include "dns_cache.h"
 #include "dns_wire.h"
+#include "dns_conf.h"
 #include "engine.h"
 
 #include <event2/buffer.h>
 #include <ldns/ldns.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 static void flush(struct dns_shared *sh, const char *name, struct evbuffer *out)
@@ -77,7 +79,7 @@ static int dump_one(void *arg, const struct dns_cache_rec *r)
  * wait on a shard's lock for a copy, never for this output. */
 static void dump(struct dns_shared *sh, struct evbuffer *out)
 {
-	if (!sh->cache) {
+	if (!sh->cache_size) {
 		evbuffer_add_printf(out, "error dump: the DNS cache is off (cache-size 0)\n");
 		return;
 	}
@@ -86,18 +88,51 @@ static void dump(struct dns_shared *sh, struct evbuffer *out)
 		evbuffer_add_printf(out, "; out of memory: the dump is incomplete\n");
 }
 
+/* `cache NAME [TYPE]`: is it cached, for how long more (sluice match asks). */
+static void peek(struct dns_shared *sh, const char *arg, struct evbuffer *out)
+{
+	char name[DNS_NAME_PRES_MAX + 1], type[16] = "A", rc[16], extra;
+	struct dns_cache_hit hit;
+	uint8_t lw[DNS_NAME_WIRE_MAX];
+	uint16_t qtype;
+	size_t wlen;
+	/* the width is name's size less its NUL: DNS_NAME_PRES_MAX */
+	int n = arg ? sscanf(arg, "%1004s %15s %c", name, type, &extra) : 0;
+
+	_Static_assert(DNS_NAME_PRES_MAX == 1004, "the %1004s above is sizeof(name) - 1");
+
+	if (n < 1 || n > 2 || !(qtype = dns_type_parse(type)) ||
+	    dns_name_from_text(name, strlen(name), lw, &wlen) < 0) {
+		evbuffer_add_printf(out, "error usage: cache NAME [TYPE]\n");
+		return;
+	}
+	if (!sh->cache_size || dns_cache_peek(sh->cache, lw, wlen, qtype, sl_now_ms(), &hit) < 0) {
+		evbuffer_add_printf(out, "ok\nnot cached\n");
+		return;
+	}
+	snprintf(rc, sizeof(rc), "%s", hit.rcode == 0 ? "NOERROR" : hit.rcode == 3 ? "NXDOMAIN" : "");
+	if (!rc[0])
+		snprintf(rc, sizeof(rc), "RCODE%u", hit.rcode);
+	evbuffer_add_printf(out, "ok\nttl=%u rcode=%s age=%u%s\n", hit.ttl, rc, hit.age_s,
+			    hit.stale ? " stale" : "");
+}
+
 bool dns_ctl(struct engine *e, const char *verb, const char *arg, struct evbuffer *out)
 {
 	struct dns_shared *sh = e->svc_shared[SVC_DNS];
 
 	if (!sh)
 		return false;
-	if (strcmp(verb, "flush") == 0) {
+	if (strcmp(verb, "flush") == 0 && (!arg || !arg[strcspn(arg, " \t")])) {
 		flush(sh, arg, out);
 		return true;
 	}
 	if (strcmp(verb, "dump") == 0 && !arg) {
 		dump(sh, out);
+		return true;
+	}
+	if (strcmp(verb, "cache") == 0) {
+		peek(sh, arg, out);
 		return true;
 	}
 	return false;

@@ -146,7 +146,15 @@ struct dns_dest {
 	bool ecs_strip;	    /* send no ECS */
 	uint8_t n_nft;	   /* the rule's nftsets, as nftset_ref()s */
 	uint32_t nft[NFTSET_MAX_PER_RULE];
+	/* accept-ip: ip-list and else-group names (NULL: none), copied into
+	 * the waiting query and looked up again when the answer comes */
+	const char *accept, *accept_else;
 };
+
+/** Where group g's queries go now: its servers (host names replaced by
+ * their current addresses, in exp: DNS_UP_MAX_SERVERS), policy and ECS. */
+void dns_group_dest(struct dns_worker *dw, const struct dns_group *g, struct dns_up_server *exp,
+		    struct dns_dest *dest);
 
 /**
  * Ask dest about q (parsed from pkt, len bytes) for src; src NULL is a

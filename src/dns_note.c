@@ -24,28 +24,47 @@ void dns_note_start(const struct dns_worker *dw, struct dns_note *n)
 	n->group[0] = '\0';
 }
 
+/* "FILE:LINE" into out (DNS_NOTE_RULE_MAX), a long path cut at its start
+ * (the file name is at the end). No printf: this runs for every query. */
+static void rule_text(char *out, const char *file, unsigned line)
+{
+	char num[12];
+	size_t fl = strlen(file), nl = 0, room;
+
+	do
+		num[sizeof(num) - ++nl] = (char)('0' + line % 10);
+	while ((line /= 10) && nl < sizeof(num));
+	room = DNS_NOTE_RULE_MAX - 2 - nl;
+	if (fl > room) {
+		file += fl - room;
+		fl = room;
+	}
+	memcpy(out, file, fl);
+	out[fl] = ':';
+	memcpy(out + fl + 1, num + sizeof(num) - nl, nl);
+	out[fl + 1 + nl] = '\0';
+}
+
 void dns_note_rule(struct dns_note *n, const char *file, unsigned line, const char *action)
 {
 	n->action = action;
 	if (!n->t0_us)
 		return;
-	if (file) {
-		size_t fl = strlen(file);
-
-		/* a long path keeps its end, where the file name is */
-		if (fl > DNS_NOTE_RULE_MAX - 16)
-			file += fl - (DNS_NOTE_RULE_MAX - 16);
-		snprintf(n->rule, sizeof(n->rule), "%s:%u", file, line);
-	} else {
+	if (file)
+		rule_text(n->rule, file, line);
+	else
 		n->rule[0] = '\0';
-	}
 }
 
 void dns_note_group(struct dns_note *n, const char *group)
 {
+	size_t l;
+
 	if (!n->t0_us)
 		return;
-	snprintf(n->group, sizeof(n->group), "%s", group ? group : "");
+	l = group ? strnlen(group, DNS_NOTE_GROUP_MAX - 1) : 0;
+	memcpy(n->group, group ? group : "", l);
+	n->group[l] = '\0';
 }
 
 /* The line being built; writes past the end are dropped. */
@@ -158,7 +177,7 @@ void dns_note_done(struct dns_worker *dw, const struct dns_src *src, const struc
 	if (!n->t0_us)
 		return;
 	now = sl_now_us();
-	l.p += qlog_time(dw->qlog, buf);
+	l.p += qlog_time(dw->qlog, now, buf);
 	puts_(&l, " client=");
 	put_ip(&l, &src->client);
 	puts_(&l, " name=");

@@ -5,12 +5,20 @@
  * off-path spoofer gets one chance, not many. Each waiter counts against
  * its client's in-flight cap (process-wide, see clients.h). When the
  * answer comes, it is cached and every waiter gets its own copy (its ID,
- * question case, EDNS and size limit). Owns the records and their waiters;
- * holds no config pointers (a reload may free the config meanwhile). */
+ * question case, EDNS and size limit). Before that, two checks of the
+ * answer: accept-ip (the first group's answer is used only when its first
+ * address is in the rule's ip-list; else the same record asks the else
+ * group, and new identical queries keep joining it) and bogus-nxdomain
+ * (an answer with a listed address becomes NXDOMAIN). Owns the records and
+ * their waiters; holds no config pointers (a reload may free the config
+ * meanwhile): the ip-list and else group are kept by name and looked up in
+ * the running config when the answer comes. */
 #include "config.h"
 #include "dns_int.h"
 #include "clients.h"
 #include "dns_cache.h"
+#include "dns_iplist.h"
+#include "dns_rule.h"
 #include "dns_svcb.h"
 #include "stats.h"
 #include "worker.h"
@@ -20,7 +28,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define KEY_MAX (1 + DNS_NAME_WIRE_MAX + 6 + 1 + 255 + 1 + 4 * NFTSET_MAX_PER_RULE)
+/* kind, name, type, class, bits, opts, group (or server), nftsets, accept-ip names */
+#define KEY_MAX                                                                                    \
+	(1 + DNS_NAME_WIRE_MAX + 6 + 1 + 255 + 1 + 4 * NFTSET_MAX_PER_RULE + 1 +                   \
+	 2 * (1 + DNS_IPLIST_NAME_MAX))
+/* accept-ip's ip-list and else group, each NUL-terminated */
+#define ACCEPT_MAX (2 * (DNS_IPLIST_NAME_MAX + 1))
+/* Records and waiters of queries up to SPARE_PKT bytes (every usual one) are
+ * kept for reuse, SPARE_MAX of each: a miss then costs no malloc. */
+#define SPARE_PKT 512
+#define SPARE_MAX 64
 
 struct dns_waiter {
 	struct dns_waiter *next;
@@ -54,8 +71,9 @@ struct dns_pend {
 	struct dns_waiter *waiters, **tail;
 	struct dns_query q; /* the first client's query, rebuilt for each attempt */
 	uint16_t klen;
+	uint16_t alen; /* accept-ip names still to apply (0: none, or done) */
 	size_t len;
-	uint8_t data[]; /* pkt (len bytes), then the key (klen) */
+	uint8_t data[]; /* pkt (len bytes), the key (klen), accept-ip names (alen) */
 };
 
 /* A server's answer time, for policy=fastest (exponentially weighted). */
@@ -75,6 +93,9 @@ struct dns_pend_tab {
 	struct dns_pend **b;
 	size_t mask, hashed, count;
 	struct dns_pend *all;
+	struct dns_pend *spare_p; /* chained by next */
+	struct dns_waiter *spare_w;
+	unsigned nspare_p, nspare_w;
 	uint8_t hkey[crypto_shorthash_KEYBYTES];
 };
 
@@ -121,7 +142,12 @@ static struct dns_waiter *waiter_new(struct dns_worker *dw, const struct dns_src
 		ctr_inc(&dw->w->ctr, CTR_DNS_CLIENT_LIMITED);
 		return NULL;
 	}
-	w = malloc(sizeof(*w) + len);
+	if (len <= SPARE_PKT && (w = dw->pend->spare_w)) {
+		dw->pend->spare_w = w->next;
+		dw->pend->nspare_w--;
+	} else {
+		w = malloc(sizeof(*w) + SL_MAX(len, (size_t)SPARE_PKT));
+	}
 	if (!w) {
 		clients_put(dw->sh->clients, &src->client, CLIENTS_DNS_INFLIGHT);
 		return NULL;
@@ -142,7 +168,27 @@ static void waiter_free(struct dns_worker *dw, struct dns_waiter *w)
 	clients_put(dw->sh->clients, &w->src.client, CLIENTS_DNS_INFLIGHT);
 	if (w->src.via == DNS_VIA_TCP)
 		dns_tconn_unref(w->src.conn);
+	if (w->len <= SPARE_PKT && dw->pend->nspare_w < SPARE_MAX) {
+		w->next = dw->pend->spare_w;
+		dw->pend->spare_w = w;
+		dw->pend->nspare_w++;
+		return;
+	}
 	free(w);
+}
+
+/* A record is spare-sized when its packet and key fit these bytes. */
+#define SPARE_DATA (SPARE_PKT + KEY_MAX + ACCEPT_MAX)
+
+static void pend_put(struct dns_pend_tab *t, struct dns_pend *p)
+{
+	if (p->len + p->klen + p->alen <= SPARE_DATA && t->nspare_p < SPARE_MAX) {
+		p->next = t->spare_p;
+		t->spare_p = p;
+		t->nspare_p++;
+		return;
+	}
+	free(p);
 }
 
 /* The waiter's answer: a's copy for its query (from server by), or
@@ -203,6 +249,17 @@ static size_t key_make(const struct dns_query *q, const struct dns_dest *dest, u
 		n += gl;
 	} else {
 		n += addr_key(&dest->servers[0].addr, true, k + n);
+	}
+	/* the same name asked of the same group with and without accept-ip (a
+	 * reload between them) are different questions */
+	k[n++] = dest->accept ? 1 : 0;
+	for (int i = 0; dest->accept && i < 2; i++) {
+		const char *s = i ? dest->accept_else : dest->accept;
+		size_t sl = strnlen(s, DNS_IPLIST_NAME_MAX);
+
+		k[n++] = (uint8_t)sl;
+		memcpy(k + n, s, sl);
+		n += sl;
 	}
 	return n;
 }
@@ -333,6 +390,69 @@ static void order_fastest(struct dns_pend_tab *t, const struct dns_up_server *se
 
 /* ---- answers ---- */
 
+static int send_subs(struct dns_pend_tab *t, struct dns_pend *p, const struct dns_dest *dest,
+		     const struct dns_up_opts *opts);
+
+/* accept-ip LIST else GROUP, on the first group's answer: used when its
+ * first A/AAAA address is in LIST (or it has none). Otherwise, and when
+ * that group failed, p asks GROUP once (with GROUP's policy and ECS) and
+ * waits on, keeping its waiters and its place in the merge table; GROUP's
+ * answer is then used as it is. A list gone in a reload trusts nothing; a
+ * group gone fails the query (the answer was not trusted, so it is not
+ * served). 1: asked GROUP; 0: use this answer; <0: fail. */
+static int accept_ip(struct dns_pend *p, int status, const uint8_t *ans, size_t len,
+		     const struct dns_answer_info *ai)
+{
+	struct dns_worker *dw = p->t->dw;
+	const struct dns_conf *d = dns_wconf(dw);
+	const char *list = (const char *)p->data + p->len + p->klen;
+	const struct dns_iplist *l = dns_iplist_find(d, list);
+	const struct dns_group *g = dns_group_find(d, list + strlen(list) + 1);
+	struct dns_up_server exp[DNS_UP_MAX_SERVERS];
+	struct dns_up_opts opts;
+	struct dns_dest dest;
+
+	p->alen = 0; /* one second opinion, never more */
+	if (status == 0 && l && dns_iplist_trusted(l, ans, len)) {
+		ctr_inc(&dw->w->ctr, CTR_DNS_ACCEPT_IP_ACCEPTED);
+		return 0;
+	}
+	if (status == 0)
+		ctr_inc(&dw->w->ctr, CTR_DNS_UPSTREAM_ANSWERS); /* an answer all the same */
+	ctr_inc(&dw->w->ctr, status == 0 ? CTR_DNS_ACCEPT_IP_REJECTED : CTR_DNS_ACCEPT_IP_FALLBACK);
+	if (!g)
+		return -ENOENT;
+	ctr_inc(&dw->w->ctr, CTR_DNS_FORWARDED);
+	for (struct dns_waiter *w = p->waiters; w; w = w->next) /* the query log names it */
+		dns_note_group(&w->note, g->name);
+	dns_group_dest(dw, g, exp, &dest);
+	opts = (struct dns_up_opts){.timeout_ms = d->timeout_ms, .x20 = d->x20,
+				    .ecs = dest.ecs_len ? dest.ecs : NULL, .ecs_len = dest.ecs_len,
+				    .ecs_strip = dest.ecs_strip};
+	/* the first group's queries are all done or cancelled (sub_cb) */
+	p->nsub = p->live = 0;
+	memset(&p->first, 0, sizeof(p->first));
+	return send_subs(p->t, p, &dest, &opts) < 0 ? -EIO : 1;
+}
+
+/* bogus-nxdomain: dw->ans becomes NXDOMAIN with an SOA (TTL block-ttl)
+ * for p's question, as if the upstream had said so, so the cache and every
+ * waiter take it the usual way. Its length, 0 if it could not be built. */
+static size_t bogus_nxdomain(struct dns_worker *dw, const struct dns_pend *p,
+			     struct dns_answer_info *ai)
+{
+	struct dns_query q = p->q;
+	int n;
+
+	q.edns = false; /* each waiter gets its own OPT */
+	q.limit = sizeof(dw->ans);
+	n = dns_build_nxdomain(&q, p->data, dns_wconf(dw)->block_ttl, dw->ans, sizeof(dw->ans));
+	if (n <= 0 || dns_answer_inspect(dw->ans, (size_t)n, ai) < 0)
+		return 0;
+	ctr_inc(&dw->w->ctr, CTR_DNS_BOGUS_NXDOMAIN);
+	return (size_t)n;
+}
+
 /* The record's answer (status 0) or failure reaches every waiter; p is freed. */
 static void pend_done(struct dns_pend *p, int status, const uint8_t *ans, size_t len,
 		      const struct dns_answer_info *ai, const struct dns_up_server *by)
@@ -343,10 +463,20 @@ static void pend_done(struct dns_pend *p, int status, const uint8_t *ans, size_t
 	struct dns_waiter *w;
 
 	unlink_pend(p);
-	if (status == 0) {
+	if (status == 0)
 		ctr_inc(&dw->w->ctr, CTR_DNS_UPSTREAM_ANSWERS);
-		memcpy(dw->ans, ans, len);
-		a2 = *ai;
+	if (status == 0 && dns_iplist_bogus(dns_wconf(dw), ans, len, ai)) {
+		len = bogus_nxdomain(dw, p, &a2);
+		ans = dw->ans;
+		ai = &a2;
+		if (!len)
+			status = -EIO;
+	}
+	if (status == 0) {
+		if (ans != dw->ans)
+			memcpy(dw->ans, ans, len);
+		if (ai != &a2)
+			a2 = *ai;
 		if (p->opts && rewrite(dw, &len, &a2, p->opts))
 			ai = &a2;
 		if (p->cache_ok && dw->sh->cache)
@@ -363,7 +493,7 @@ static void pend_done(struct dns_pend *p, int status, const uint8_t *ans, size_t
 			      p->cache_ok ? DNS_NOTE_MISS : DNS_NOTE_NOCACHE);
 		waiter_free(dw, w);
 	}
-	free(p);
+	pend_put(p->t, p);
 }
 
 static void sub_cb(void *arg, int status, const uint8_t *ans, size_t len,
@@ -376,6 +506,7 @@ static void sub_cb(void *arg, int status, const uint8_t *ans, size_t len,
 	bool have_by = false;
 	uint64_t us;
 	unsigned ms;
+	int rc;
 
 	sb->uq = NULL;
 	p->live--;
@@ -399,21 +530,44 @@ static void sub_cb(void *arg, int status, const uint8_t *ans, size_t len,
 			dns_up_cancel(p->sub[i].uq);
 			p->sub[i].uq = NULL;
 		}
+	if (p->alen && (rc = accept_ip(p, status, ans, len, ai)) != 0) {
+		if (rc > 0)
+			return; /* the else group was asked */
+		status = rc;
+	}
 	pend_done(p, status, ans, len, ai, have_by ? &by : NULL);
 }
 
 static struct dns_pend *pend_new(struct dns_pend_tab *t, const struct dns_query *q,
-				 const uint8_t *pkt, size_t len, const uint8_t *k, size_t kl)
+				 const uint8_t *pkt, size_t len, const uint8_t *k, size_t kl,
+				 const struct dns_dest *dest)
 {
-	struct dns_pend *p = calloc(1, sizeof(*p) + len + kl);
+	char acc[ACCEPT_MAX];
+	int al = dest->accept ? snprintf(acc, sizeof(acc), "%.*s%c%.*s", DNS_IPLIST_NAME_MAX,
+					 dest->accept, '\0', DNS_IPLIST_NAME_MAX, dest->accept_else)
+			      : 0;
+	size_t need;
+	struct dns_pend *p;
 
+	if (al < 0 || (size_t)al >= sizeof(acc))
+		return NULL;
+	need = len + kl + (size_t)(al ? al + 1 : 0);
+	if (need <= SPARE_DATA && (p = t->spare_p)) {
+		t->spare_p = p->next;
+		t->nspare_p--;
+		memset(p, 0, sizeof(*p));
+	} else {
+		p = calloc(1, sizeof(*p) + SL_MAX(need, (size_t)SPARE_DATA));
+	}
 	if (!p)
 		return NULL;
 	p->t = t;
 	p->len = len;
 	p->klen = (uint16_t)kl;
+	p->alen = (uint16_t)(al ? al + 1 : 0);
 	memcpy(p->data, pkt, len);
 	memcpy(p->data + len, k, kl);
+	memcpy(p->data + len + kl, acc, p->alen);
 	p->q = *q;
 	p->tail = &p->waiters;
 	p->next = t->all;
@@ -492,7 +646,7 @@ void dns_pend_forward(struct dns_pend_tab *t, const struct dns_src *src, const s
 		}
 		return; /* a refresh of a name already being asked is done */
 	}
-	p = pend_new(t, q, pkt, len, k, kl);
+	p = pend_new(t, q, pkt, len, k, kl, dest);
 	if (!p) {
 		if (w)
 			fail_now(dw, w);
@@ -513,7 +667,7 @@ void dns_pend_forward(struct dns_pend_tab *t, const struct dns_src *src, const s
 		unlink_pend(p);
 		if (w)
 			fail_now(dw, w);
-		free(p);
+		pend_put(t, p);
 		return;
 	}
 	if (merge) {
@@ -542,6 +696,18 @@ void dns_pend_free(struct dns_pend_tab *t)
 			waiter_free(t->dw, w);
 		}
 		free(p);
+	}
+	while (t->spare_p) {
+		struct dns_pend *p = t->spare_p;
+
+		t->spare_p = p->next;
+		free(p);
+	}
+	while (t->spare_w) {
+		struct dns_waiter *w = t->spare_w;
+
+		t->spare_w = w->next;
+		free(w);
 	}
 	free(t->b);
 	free(t);

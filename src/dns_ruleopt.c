@@ -4,9 +4,13 @@
  *   ttl=N     the TTL of address and hosts answers (instead of block-ttl)
  *   nftset FAMILY#TABLE#SET[,...]  answer addresses go into these nftables
  *             sets (dns_nftset.c); the config keeps each set once
+ *   accept-ip LIST else GROUP
+ *             the forward group's answer only when its first A/AAAA
+ *             address is in ip-list LIST (or it has none), else GROUP's
  * One table: each option's words and which actions it fits. It only parses;
  * dns.c and dns_svcb.c apply them. */
 #include "config.h"
+#include "dns_iplist.h"
 #include "dns_rule.h"
 
 #include <stdlib.h>
@@ -18,6 +22,15 @@ struct ruleopt {
 	bool has_word;	  /* name VALUE: the next word is its value */
 	unsigned actions; /* bit per enum dns_atype it fits */
 	int (*parse)(struct cfg_ctx *ctx, struct dns_conf *d, struct dns_rule *r, const char *v);
+};
+
+/* An option followed by words of its own (accept-ip LIST else GROUP). */
+struct ruleopt_words {
+	const char *name;
+	unsigned actions;
+	int words; /* after the name */
+	int (*parse)(struct cfg_ctx *ctx, struct dns_conf *d, struct dns_rule *r, char **w);
+	const char *usage;
 };
 
 #define A(x) (1u << (x))
@@ -82,6 +95,25 @@ static int o_nftset(struct cfg_ctx *ctx, struct dns_conf *d, struct dns_rule *r,
 	return 0;
 }
 
+/* accept-ip LIST else GROUP (w: the three words after accept-ip) */
+static int o_accept_ip(struct cfg_ctx *ctx, struct dns_conf *d, struct dns_rule *r, char **w)
+{
+	if (r->accept_ip)
+		return cfg_error(ctx, "accept-ip given twice");
+	if (strcmp(w[1], "else") != 0)
+		return cfg_error(ctx, "usage: accept-ip LIST else GROUP");
+	r->accept_ip = dns_iplist_find(d, w[0]);
+	if (!r->accept_ip)
+		return cfg_error(ctx, "accept-ip: no ip-list named '%s' (define it with `ip-list` first)",
+				 w[0]);
+	r->accept_else = dns_group_find(d, w[2]);
+	if (!r->accept_else)
+		return cfg_error(ctx, "accept-ip: no upstream group named '%s'", w[2]);
+	if (r->accept_else == r->group)
+		return cfg_error(ctx, "accept-ip: the else group must not be the rule's own group");
+	return 0;
+}
+
 static const struct ruleopt opts[] = {
 	{"no-aaaa", false, false,
 	 A(DNS_A_FORWARD) | A(DNS_A_PASSTHROUGH) | A(DNS_A_ADDRESS) | A(DNS_A_HOSTS), o_no_aaaa},
@@ -90,6 +122,18 @@ static const struct ruleopt opts[] = {
 	{"nftset", false, true,
 	 A(DNS_A_FORWARD) | A(DNS_A_PASSTHROUGH) | A(DNS_A_ADDRESS) | A(DNS_A_HOSTS), o_nftset},
 };
+
+static const struct ruleopt_words wopts[] = {
+	{"accept-ip", A(DNS_A_FORWARD), 3, o_accept_ip, "accept-ip LIST else GROUP"},
+};
+
+static const struct ruleopt_words *find_words(const char *word)
+{
+	for (size_t i = 0; i < SL_ARRAY_LEN(wopts); i++)
+		if (strcmp(word, wopts[i].name) == 0)
+			return &wopts[i];
+	return NULL;
+}
 
 static const struct ruleopt *find(const char *word, const char **value)
 {
@@ -114,7 +158,7 @@ bool dns_ruleopt_is(const char *word)
 {
 	const char *v;
 
-	return find(word, &v) != NULL;
+	return find(word, &v) != NULL || find_words(word) != NULL;
 }
 
 int dns_ruleopt_parse(struct cfg_ctx *ctx, struct dns_conf *d, int argc, char **argv,
@@ -124,10 +168,21 @@ int dns_ruleopt_parse(struct cfg_ctx *ctx, struct dns_conf *d, int argc, char **
 	for (int i = 0; i < argc; i++) {
 		const char *v;
 		const struct ruleopt *o = find(argv[i], &v);
+		const struct ruleopt_words *ow = o ? NULL : find_words(argv[i]);
 
+		if (ow) {
+			if (!(ow->actions & A(r->atype)))
+				return cfg_error(ctx, "%s does not go with this action", ow->name);
+			if (argc - 1 - i < ow->words)
+				return cfg_error(ctx, "usage: %s", ow->usage);
+			if (ow->parse(ctx, d, r, argv + i + 1) < 0)
+				return -1;
+			i += ow->words;
+			continue;
+		}
 		if (!o)
 			return cfg_error(ctx, "unknown rule option '%s' (no-aaaa, no-ech, ttl=N, "
-					      "nftset SETS)", argv[i]);
+					      "nftset SETS, accept-ip LIST else GROUP)", argv[i]);
 		if (!(o->actions & A(r->atype)))
 			return cfg_error(ctx, "%s does not go with this action", o->name);
 		if (o->has_word && i + 1 == argc)

@@ -18,6 +18,7 @@
 #define PORT_PLAIN 53
 #define PORT_DNSCRYPT 443
 #define PORT_DOT 853
+#define PORT_DOH 443
 
 /* The payload being read: check what remains, then consume. */
 struct rd {
@@ -236,11 +237,52 @@ static int dot_url(const struct dns_stamp *st, struct dns_url *u, char *err, siz
 			    "DoT stamp: '%s' is not an address ([IPv6]:PORT with a port)",
 			    st->addr);
 	u->proto = DNS_PROTO_TLS;
-	snprintf(u->auth, sizeof(u->auth), "%s", name);
+	/* memcpy, not snprintf: the length is checked above (gcc -Os cannot see it) */
+	memcpy(u->auth, name, strlen(name) + 1);
 	if (!has) { /* resolved at run time, like tls://HOSTNAME */
 		u->is_name = true;
-		snprintf(u->host, sizeof(u->host), "%s", name);
+		memcpy(u->host, name, strlen(name) + 1);
 	}
+	return 0;
+}
+
+/* A DoH stamp: https://ADDR/PATH#HOSTNAME, or https://HOSTNAME/PATH when it
+ * has no address, read by dns_url_parse() as if written out, so the path
+ * is checked as any other is. */
+static int doh_url(const struct dns_stamp *st, struct dns_url *u, char *err, size_t errlen)
+{
+	char name[DNS_STAMP_STR_MAX], url[DNS_URL_NAME_MAX + 2 * DNS_STAMP_STR_MAX + 32];
+	char *colon;
+	uint64_t p = 0;
+	bool v6;
+	int has;
+
+	snprintf(name, sizeof(name), "%s", st->name);
+	colon = strchr(name, ':');
+	if (colon) {
+		*colon = '\0';
+		if (sl_parse_dec(colon + 1, 1, 65535, &p) < 0)
+			return fail(err, errlen, "DoH stamp: host name '%s' has a bad port",
+				    st->name);
+	}
+	if (!resolve_is_name(name))
+		return fail(err, errlen, "DoH stamp: '%s' is not a host name", st->name);
+	has = stamp_addr(st->addr, p ? (uint16_t)p : PORT_DOH, u);
+	if (has < 0)
+		return fail(err, errlen,
+			    "DoH stamp: '%s' is not an address ([IPv6]:PORT with a port)",
+			    st->addr);
+	v6 = has && addr_family(&u->addr) == AF_INET6;
+	if (has)
+		snprintf(url, sizeof(url), "https://%s%s%s:%u%s#%s", v6 ? "[" : "", u->host,
+			 v6 ? "]" : "", u->port, st->path, name);
+	else
+		snprintf(url, sizeof(url), "https://%s:%u%s", name, u->port, st->path);
+	if (dns_url_parse(url, u, NULL, 0) < 0)
+		return fail(err, errlen,
+			    "DoH stamp: https://%s%s is not a server sluice can ask (PATH: '/' "
+			    "and URI path characters)",
+			    st->name, st->path);
 	return 0;
 }
 
@@ -259,7 +301,7 @@ static int dnscrypt_url(const struct dns_stamp *st, struct dns_url *u, char *err
 		return fail(err, errlen, "DNSCrypt stamp: provider name '%s' is not a DNS name",
 			    st->name);
 	u->proto = DNS_PROTO_DNSCRYPT;
-	snprintf(u->auth, sizeof(u->auth), "%s", st->name);
+	memcpy(u->auth, st->name, strlen(st->name) + 1); /* length checked above */
 	memcpy(u->provider_pk, st->pk, sizeof(u->provider_pk));
 	return 0;
 }
@@ -283,12 +325,7 @@ int dns_stamp_url(const char *s, struct dns_url *u, char *err, size_t errlen)
 	case DNS_STAMP_DOT:
 		return dot_url(&st, u, err, errlen);
 	case DNS_STAMP_DOH:
-		/* Merge hook: once dns_url_parse() knows https://, hand it
-		 * "https://HOSTNAME/PATH" (and the address, if any) from here. */
-		return fail(err, errlen,
-			    "DoH stamps (sdns:// protocol 0x02, https://%s%s) are not "
-			    "supported in this build yet",
-			    st.name, st.path);
+		return doh_url(&st, u, err, errlen);
 	}
 	return fail(err, errlen, "%s stamps (sdns:// protocol 0x%02x) are not supported",
 		    proto_name(st.proto), st.proto);

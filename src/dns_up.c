@@ -2,7 +2,8 @@
 /* dns_up.c - one worker's DNS transport to upstream servers (see dns_up.h):
  * the query records, their attempt schedule and timers, and UDP attempts
  * on sockets of their own (DNSCrypt ones sealed and opened by
- * dns_up_crypt.c). TCP connections live in dns_up_tcp.c. It does
+ * dns_up_crypt.c). TCP connections live in dns_up_tcp.c, HTTP/2 ones in
+ * dns_up_h2.c. It does
  * not decide where a query goes (the DNS service picks the servers), nor
  * cache, nor touch the client's answer. */
 
@@ -13,6 +14,8 @@
 
 #include <errno.h>
 #include <event2/event.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +24,7 @@
 #define DNS_UP_ROUNDS 2
 #define DNS_UP_MIN_TRY_MS 200
 #define DNS_UP_READS 8 /* datagrams read per wake-up of one attempt */
+#define DNS_UP_SPARE_Q 64 /* query records kept for reuse, each with its timer */
 
 void dns_up_count(struct dns_up *u, int ctr_id)
 {
@@ -35,7 +39,8 @@ int dns_up_server_parse(const char *s, struct dns_up_server *out, char *err, siz
 	if (dns_url_parse(s, &u, err, errlen) < 0)
 		return -EINVAL;
 	if (u.is_name || (u.proto != DNS_PROTO_UDP && u.proto != DNS_PROTO_TCP)) {
-		snprintf(err, err ? errlen : 0, "'%s': a host name, tls:// or a stamp needs the config", s);
+		snprintf(err, err ? errlen : 0,
+			 "'%s': a host name, tls://, https:// or a stamp needs the config", s);
 		return -EINVAL;
 	}
 	out->addr = u.addr;
@@ -85,18 +90,16 @@ static void budget_give(struct dns_up *u)
 		atomic_fetch_sub_explicit(&u->env.budget->used, 1, memory_order_relaxed);
 }
 
-/* A marked, non-blocking socket connected (or connecting) to a. */
-int dns_up_sock(struct dns_up *u, const struct addr *a, int type, int proto,
-		struct ownsock_tok *tok)
+/* A marked, non-blocking socket of family, its share of the budget taken. */
+int dns_up_sock_new(struct dns_up *u, int family, int type, int proto)
 {
 	int fd, err;
 
-	tok->slot = 0;
 	if (!budget_take(u)) {
 		dns_up_count(u, CTR_DNS_UPSTREAM_NOFD);
 		return -EMFILE;
 	}
-	fd = socket(addr_family(a), type | SOCK_NONBLOCK | SOCK_CLOEXEC, proto);
+	fd = socket(family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, proto);
 	if (fd < 0) {
 		err = -errno;
 		budget_give(u);
@@ -113,26 +116,47 @@ int dns_up_sock(struct dns_up *u, const struct addr *a, int type, int proto,
 				"CAP_NET_ADMIN); upstream queries fail",
 				u->env.mark, strerror(errno));
 		}
-		goto fail;
+		dns_up_sock_free(u, fd);
+		return err;
 	}
+	return fd;
+}
+
+void dns_up_sock_free(struct dns_up *u, int fd)
+{
+	close(fd);
+	budget_give(u);
+}
+
+/* A marked, non-blocking socket connected (or connecting) to a. */
+int dns_up_sock(struct dns_up *u, const struct addr *a, int type, int proto,
+		struct ownsock_tok *tok)
+{
+	int fd = dns_up_sock_new(u, addr_family(a), type, proto), err;
+
+	tok->slot = 0;
+	if (fd < 0)
+		return fd;
+	/* Stream queries are small writes, each waited on: without this, Nagle
+	 * holds one back until the previous one's ACK, which a server delays
+	 * (40 ms), and a pipelined connection crawls. Writes are still
+	 * gathered per event loop pass (libevent writes on the next pass). */
+	if (type == SOCK_STREAM)
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &(int){1}, sizeof(int));
 	if (connect(fd, &a->u.sa, a->len) < 0 && errno != EINPROGRESS) {
 		err = -errno;
-		goto fail;
+		dns_up_sock_free(u, fd);
+		return err;
 	}
 	ownsock_add(u->env.own, fd, proto, tok);
 	u->nsocks++;
 	return fd;
-fail:
-	close(fd);
-	budget_give(u);
-	return err;
 }
 
 void dns_up_sock_close(struct dns_up *u, int fd, struct ownsock_tok *tok)
 {
 	ownsock_del(u->env.own, tok);
-	close(fd);
-	budget_give(u);
+	dns_up_sock_free(u, fd);
 	u->nsocks--;
 }
 
@@ -199,26 +223,24 @@ static void try_close(struct dns_up_try *t)
 {
 	if (t->fd < 0)
 		return;
-	if (t->ev)
-		event_free(t->ev);
-	t->ev = NULL;
-	dns_up_sock_close(t->q->u, t->fd, &t->tok);
+	dns_up_port_close(t->q->u, t->port);
+	t->port = NULL;
 	t->fd = -1;
 }
 
-static void udp_read_cb(evutil_socket_t fd, short what, void *arg);
+static void udp_read_cb(void *arg);
 
 static int udp_start(struct dns_up_q *q, uint8_t srv, bool edns)
 {
 	struct dns_up *u = q->u;
 	struct dns_up_try *t = &q->udp[q->cur ^ 1];
 	uint8_t msg[DNS_UP_MSG_MAX];
-	int n, fd;
+	int n, fd, rc;
 
 	if (q->cq->ecs_len > 512)
 		return -EINVAL;
 	try_close(t); /* the attempt before the current one */
-	fd = dns_up_sock(u, &q->sv[srv].addr, SOCK_DGRAM, IPPROTO_UDP, &t->tok);
+	fd = dns_up_port_open(u, &q->sv[srv].addr, udp_read_cb, t, &t->port);
 	if (fd < 0)
 		return fd;
 	t->fd = fd;
@@ -228,16 +250,13 @@ static int udp_start(struct dns_up_q *q, uint8_t srv, bool edns)
 	n = dns_up_build(q, srv, t->id, edns, t->qwire, msg, sizeof(msg));
 	if (n >= 0 && q->sv[srv].proto == DNS_PROTO_DNSCRYPT)
 		n = dns_up_crypt_seal(q, srv, &t->ck, msg, (size_t)n, sizeof(msg), false);
-	t->ev = event_new(u->env.base, fd, EV_READ | EV_PERSIST, udp_read_cb, t);
-	if (n < 0 || !t->ev || event_add(t->ev, NULL) < 0) {
+	if (n < 0) {
 		try_close(t);
 		return -ENOMEM;
 	}
-	if (send(fd, msg, (size_t)n, 0) < 0) {
-		int err = -errno;
-
+	if ((rc = dns_up_port_send(u, t->port, msg, (size_t)n)) < 0) {
 		try_close(t);
-		return err;
+		return rc;
 	}
 	dns_up_count(u, CTR_DNS_UPSTREAM_SENT);
 	q->cur ^= 1;
@@ -266,7 +285,7 @@ static void arm(struct dns_up_q *q, unsigned ms)
 
 static bool waiting(const struct dns_up_q *q)
 {
-	return q->udp[0].fd >= 0 || q->udp[1].fd >= 0 || q->conn || q->cwait;
+	return q->udp[0].fd >= 0 || q->udp[1].fd >= 0 || q->conn || q->h2 || q->cwait;
 }
 
 /* Start one attempt on server srv with the transport it names. */
@@ -280,6 +299,8 @@ static int start_attempt(struct dns_up_q *q, uint8_t srv, bool edns)
 	case DNS_PROTO_TCP:
 	case DNS_PROTO_TLS:
 		return dns_up_tcp_start(q, srv, edns);
+	case DNS_PROTO_HTTPS:
+		return dns_up_h2_start(q, srv, edns);
 	case DNS_PROTO_DNSCRYPT:
 		return dns_up_crypt_start(q, srv, edns);
 	}
@@ -290,6 +311,7 @@ static int start_attempt(struct dns_up_q *q, uint8_t srv, bool edns)
 static void detach_streams(struct dns_up_q *q)
 {
 	dns_up_tcp_detach(q);
+	dns_up_h2_detach(q);
 	dns_up_crypt_detach(q);
 }
 
@@ -353,9 +375,16 @@ static void q_release(struct dns_up_q *q)
 	try_close(&q->udp[0]);
 	try_close(&q->udp[1]);
 	detach_streams(q);
+	u->inflight--;
+	if (u->nspare < DNS_UP_SPARE_Q) { /* spares save a malloc and an event_new a query */
+		event_del(q->tmr);
+		q->next = u->spare;
+		u->spare = q;
+		u->nspare++;
+		return;
+	}
 	event_free(q->tmr);
 	free(q);
-	u->inflight--;
 }
 
 void dns_up_finish(struct dns_up_q *q, int status, const uint8_t *ans, size_t len,
@@ -436,19 +465,22 @@ static bool udp_msg(struct dns_up_try *t, size_t len)
 	return false;
 }
 
-static void udp_read_cb(evutil_socket_t fd, short what, void *arg)
+static void udp_read_cb(void *arg)
 {
 	struct dns_up_try *t = arg;
 	struct dns_up_q *q = t->q;
 
 	for (int i = 0; i < DNS_UP_READS; i++) {
-		ssize_t n = recv(fd, q->u->rbuf, sizeof(q->u->rbuf), 0);
-
+		ssize_t n = dns_up_port_recv(t->port, q->u->rbuf, sizeof(q->u->rbuf));
 		bool current = t == &q->udp[q->cur];
 
+		if (n == -EAGAIN)
+			return;
+		if (n == -ENOMSG) { /* from elsewhere: forged */
+			dns_up_count(q->u, CTR_DNS_UPSTREAM_IGNORED);
+			continue;
+		}
 		if (n < 0) {
-			if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
-				return;
 			/* ICMP unreachable (ECONNREFUSED) or another hard error */
 			try_close(t);
 			if (current || !waiting(q))
@@ -460,6 +492,30 @@ static void udp_read_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+static void tmr_cb(evutil_socket_t fd, short what, void *arg);
+
+/* A zeroed query record with its timer: a spare one, or a new one. */
+static struct dns_up_q *q_alloc(struct dns_up *u)
+{
+	struct dns_up_q *r = u->spare;
+	struct event *tmr;
+
+	if (r) {
+		u->spare = r->next;
+		u->nspare--;
+		tmr = r->tmr;
+		memset(r, 0, sizeof(*r));
+		r->tmr = tmr;
+		return r;
+	}
+	r = calloc(1, sizeof(*r));
+	if (r && !(r->tmr = event_new(u->env.base, -1, 0, tmr_cb, r))) {
+		free(r);
+		return NULL;
+	}
+	return r;
+}
+
 static void tmr_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct dns_up_q *q = arg;
@@ -468,6 +524,7 @@ static void tmr_cb(evutil_socket_t fd, short what, void *arg)
 		dns_up_finish(q, q->status, NULL, 0, NULL);
 		return;
 	}
+	dns_up_tcp_timed_out(q);
 	if (sl_now_ms() >= q->deadline) {
 		dns_up_count(q->u, CTR_DNS_UPSTREAM_TIMEOUTS);
 		dns_up_finish(q, -ETIMEDOUT, NULL, 0, NULL);
@@ -489,14 +546,9 @@ int dns_up_send(struct dns_up *u, const struct dns_up_server *servers, size_t n,
 	if (!u || !servers || n == 0 || n > DNS_UP_MAX_SERVERS || !q || !q->question_ok || !cb ||
 	    timeout > DNS_UP_MAX_TIMEOUT_MS)
 		return -EINVAL;
-	r = calloc(1, sizeof(*r));
+	r = q_alloc(u);
 	if (!r)
 		return -ENOMEM;
-	r->tmr = event_new(u->env.base, -1, 0, tmr_cb, r);
-	if (!r->tmr) {
-		free(r);
-		return -ENOMEM;
-	}
 	r->u = u;
 	r->cb = cb;
 	r->arg = arg;
@@ -542,7 +594,16 @@ void dns_up_free(struct dns_up *u)
 		return;
 	while (u->queries)
 		dns_up_finish(u->queries, -ECANCELED, NULL, 0, NULL);
+	dns_up_h2_free_all(u); /* before the server state dns_up_tcp.c frees */
 	dns_up_tcp_free_all(u);
 	dns_up_crypt_free_all(u);
+	dns_up_port_free_all(u);
+	while (u->spare) {
+		struct dns_up_q *q = u->spare;
+
+		u->spare = q->next;
+		event_free(q->tmr);
+		free(q);
+	}
 	free(u);
 }

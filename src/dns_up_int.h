@@ -1,6 +1,6 @@
 /* dns_up_int.h - what dns_up.c (queries, UDP attempts), dns_up_tcp.c
- * (pooled TCP connections) and dns_up_crypt.c (DNSCrypt) share. Internal
- * to src/. */
+ * (pooled TCP and TLS connections), dns_up_h2.c (HTTP/2 connections) and
+ * dns_up_crypt.c (DNSCrypt) share. Internal to src/. */
 #ifndef DNS_UP_INT_H
 #define DNS_UP_INT_H
 
@@ -11,10 +11,12 @@
 struct event;
 struct bufferevent;
 struct dns_up_conn;
+struct dns_up_h2c;
 struct ssl_st;
 struct ssl_session_st;
 struct dns_up_cs;
 struct dns_up_crypt_w;
+struct dns_up_port;
 
 /* Largest query an attempt sends: ours (dns_build_upstream, ECS up to 512
  * bytes) and, to a DNSCrypt server, what sealing adds. */
@@ -27,7 +29,7 @@ struct dns_up_ck {
 	uint8_t nonce[DNSCRYPT_HALF_NONCE];
 };
 
-/* What a worker remembers of one stream server (TCP or TLS) between
+/* What a worker remembers of one stream server (TCP, TLS or HTTPS) between
  * connections: its TLS session (resumption), and when it failed (backoff). */
 struct dns_up_srv {
 	struct dns_up_srv *next;
@@ -43,15 +45,14 @@ struct dns_up_srv {
 	char last_error[256]; /* logged once */
 };
 
-/* One UDP attempt: its own connected socket. */
+/* One UDP attempt: a port of its own (dns_up_port.c). */
 struct dns_up_try {
 	struct dns_up_q *q;
-	struct event *ev;
-	int fd;
+	struct dns_up_port *port;
+	int fd; /* the port's socket; -1: none */
 	uint16_t id;
 	uint8_t srv; /* index into q->sv */
 	bool edns;
-	struct ownsock_tok tok;
 	uint8_t qwire[DNS_NAME_WIRE_MAX]; /* the name as sent (0x20 case) */
 	struct dns_up_ck ck;		  /* DNSCrypt servers */
 };
@@ -85,11 +86,12 @@ struct dns_up_q {
 	unsigned try_ms;
 	struct event *tmr;
 	struct dns_up_try udp[2];
-	/* TCP attempt */
+	/* TCP attempt (tcp_srv, tcp_edns, tcp_qwire, tcp_retried serve HTTPS too) */
 	struct dns_up_conn *conn;
 	uint16_t tcp_id;
 	uint8_t tcp_srv;
 	bool tcp_edns;
+	uint32_t tcp_heard; /* its connection's reads when it was sent */
 	uint8_t tcp_qwire[DNS_NAME_WIRE_MAX];
 	struct dns_up_ck tcp_ck;
 	/* waiting for a DNSCrypt server's certificate (dns_up_crypt.c) */
@@ -97,17 +99,27 @@ struct dns_up_q {
 	struct dns_up_q *cnext, **cpprev;
 	uint8_t cwait_srv;
 	bool cwait_edns;
+	/* HTTPS attempt: a stream on an HTTP/2 connection */
+	struct dns_up_h2c *h2;
+	int32_t h2_stream;
+	bool h2_orphan; /* its connection is gone: to be sent again or moved on */
 };
 
 struct dns_up {
 	struct dns_up_env env;
 	struct dns_up_q *queries;
 	size_t inflight;
+	struct dns_up_q *spare; /* released records kept for reuse */
+	size_t nspare;
 	size_t nsocks;
 	struct dns_up_conn *conns;
 	struct dns_up_srv *srvs;
+	struct dns_up_h2c *h2conns;
 	size_t nsrvs;
 	struct dns_up_crypt_w *crypt; /* DNSCrypt state, made on first use */
+	struct dns_up_port *idle[2];  /* UDP sockets between attempts (IPv4, IPv6) */
+	size_t nidle;
+	struct event *sweep;	      /* closes the ones idle too long */
 	bool mark_logged;
 	/* the answer being delivered (dns_up_answered_by) */
 	bool done_ok;
@@ -138,12 +150,15 @@ int dns_up_build(struct dns_up_q *q, uint8_t srv, uint16_t id, bool edns, uint8_
 int dns_up_sock(struct dns_up *u, const struct addr *a, int type, int proto,
 		struct ownsock_tok *tok);
 void dns_up_sock_close(struct dns_up *u, int fd, struct ownsock_tok *tok);
+int dns_up_sock_new(struct dns_up *u, int family, int type, int proto);
+void dns_up_sock_free(struct dns_up *u, int fd);
 void dns_up_count(struct dns_up *u, int ctr_id);
 
 /* dns_up_tls.c */
 struct ssl_st *dns_up_tls_ssl_new(const struct dns_up_server *sv, struct dns_up_srv *st);
 void dns_up_tls_failed(struct dns_up *u, struct dns_up_srv *st, struct ssl_st *ssl,
 		       unsigned long err);
+void dns_up_tls_refused(struct dns_up *u, struct dns_up_srv *st, const char *why);
 
 /* dns_up.c: a UDP attempt (DNSCrypt ones are sealed with dns_up_crypt_seal). */
 int dns_up_udp_start(struct dns_up_q *q, uint8_t srv, bool edns);
@@ -162,9 +177,33 @@ bool dns_up_crypt_ready(struct dns_up *u, const struct dns_up_server *sv);
 void dns_up_crypt_detach(struct dns_up_q *q);
 void dns_up_crypt_free_all(struct dns_up *u);
 
+/* dns_up_port.c: the socket of a UDP attempt asking server a (its
+ * descriptor, or -errno); cb(arg) runs when it is readable. send: the
+ * attempt's query, from a new random port. recv: the next datagram from a
+ * (its length), -EAGAIN (none left), -ENOMSG (one from elsewhere, dropped:
+ * forged) or an ICMP error about a datagram to a (-ECONNREFUSED...).
+ * close: the port is let go at once, the socket kept for another attempt. */
+typedef void (*dns_up_port_cb)(void *arg);
+int dns_up_port_open(struct dns_up *u, const struct addr *a, dns_up_port_cb cb, void *arg,
+		     struct dns_up_port **out);
+int dns_up_port_send(struct dns_up *u, struct dns_up_port *p, const void *msg, size_t len);
+ssize_t dns_up_port_recv(struct dns_up_port *p, uint8_t *buf, size_t cap);
+void dns_up_port_close(struct dns_up *u, struct dns_up_port *p);
+void dns_up_port_free_all(struct dns_up *u);
+
 /* dns_up_tcp.c: TCP and TLS. -EAGAIN: the server is backing off (see q->force). */
 int dns_up_tcp_start(struct dns_up_q *q, uint8_t srv, bool edns);
 void dns_up_tcp_detach(struct dns_up_q *q);
+/* q's attempt on its connection ran out of time (before it is detached). */
+void dns_up_tcp_timed_out(struct dns_up_q *q);
 void dns_up_tcp_free_all(struct dns_up *u);
+/* ... and the per-server state, for dns_up_h2.c */
+struct dns_up_srv *dns_up_srv_get(struct dns_up *u, const struct dns_up_server *sv);
+void dns_up_srv_failed(struct dns_up_srv *st);
+
+/* dns_up_h2.c: HTTPS. -EAGAIN: the server is backing off. */
+int dns_up_h2_start(struct dns_up_q *q, uint8_t srv, bool edns);
+void dns_up_h2_detach(struct dns_up_q *q);
+void dns_up_h2_free_all(struct dns_up *u);
 
 #endif

@@ -11,8 +11,13 @@
  * its answers find their query by the nonce they echo, then open.
  * A server whose connection fails (refused, TLS verification, timeout
  * before it is up) is left alone for a backoff that doubles up to
- * DNS_UP_BACKOFF_MAX_MS; TLS sessions are resumed. Owns the connections and
- * the per-server state; the queries' schedule stays in dns_up.c. */
+ * DNS_UP_BACKOFF_MAX_MS; TLS sessions are resumed. A connection that has
+ * said nothing since a query on it was sent, until that query ran out of
+ * time, may be dead without a close (a middlebox that forgot it, a server
+ * stuck on it): it takes no new queries and closes once the ones on it are
+ * gone, so the next query opens a new one. Owns the connections and the
+ * per-server state (HTTPS servers' too: dns_up_h2.c uses it); the queries'
+ * schedule stays in dns_up.c. */
 
 #include "dns_up_int.h"
 #include "ctr.h"
@@ -40,7 +45,9 @@ struct dns_up_conn {
 	SSL *ssl;
 	struct ownsock_tok tok;
 	int fd;
-	bool up; /* connected (TCP) or handshake done (TLS) */
+	bool up;	/* connected (TCP) or handshake done (TLS) */
+	bool retired;	/* silent under a query that timed out: no new queries */
+	uint32_t heard; /* reads that brought bytes */
 	unsigned answered;
 	unsigned n;
 	struct dns_up_q *slot[DNS_UP_TCP_PIPELINE];
@@ -79,7 +86,7 @@ static void srv_evict(struct dns_up *u)
 	}
 }
 
-static struct dns_up_srv *srv_get(struct dns_up *u, const struct dns_up_server *sv)
+struct dns_up_srv *dns_up_srv_get(struct dns_up *u, const struct dns_up_server *sv)
 {
 	struct dns_up_srv *st;
 
@@ -104,7 +111,7 @@ static struct dns_up_srv *srv_get(struct dns_up *u, const struct dns_up_server *
 	return st;
 }
 
-static void srv_failed(struct dns_up_srv *st)
+void dns_up_srv_failed(struct dns_up_srv *st)
 {
 	st->backoff_ms = st->backoff_ms ? SL_MIN(st->backoff_ms * 2, DNS_UP_BACKOFF_MAX_MS)
 					: DNS_UP_BACKOFF_MS;
@@ -138,7 +145,7 @@ static void idle_cb(evutil_socket_t fd, short what, void *arg)
 
 static void conn_idle(struct dns_up_conn *c)
 {
-	int ms = DNS_UP_TCP_IDLE_MS;
+	int ms = c->retired ? 0 : DNS_UP_TCP_IDLE_MS;
 
 	event_add(c->idle, &(struct timeval){ms / 1000, (ms % 1000) * 1000});
 }
@@ -172,6 +179,12 @@ void dns_up_tcp_detach(struct dns_up_q *q)
 	q->conn = NULL;
 }
 
+void dns_up_tcp_timed_out(struct dns_up_q *q)
+{
+	if (q->conn && q->conn->heard == q->tcp_heard)
+		q->conn->retired = true;
+}
+
 /* The connection is gone: each query on it resends once or moves on. */
 static void conn_fail(struct dns_up_conn *c, int err)
 {
@@ -180,7 +193,7 @@ static void conn_fail(struct dns_up_conn *c, int err)
 	bool resend = c->answered > 0;
 
 	if (!c->up)
-		srv_failed(c->st);
+		dns_up_srv_failed(c->st);
 	memcpy(qs, c->slot, n * sizeof(*qs));
 	for (unsigned i = 0; i < n; i++)
 		qs[i]->conn = NULL;
@@ -267,6 +280,7 @@ static void read_cb(struct bufferevent *bev, void *arg)
 	struct evbuffer *in = bufferevent_get_input(bev);
 	int n;
 
+	c->heard++;
 	/* An answer's callback may start or cancel other queries, never free c. */
 	while ((n = dns_tcp_frame_take(in, c->u->rbuf, sizeof(c->u->rbuf))) > 0)
 		conn_msg(c, (size_t)n);
@@ -364,9 +378,9 @@ static struct dns_up_conn *conn_get(struct dns_up *u, const struct dns_up_server
 	for (struct dns_up_conn *c = u->conns; c; c = c->next) {
 		if (c->st != st)
 			continue;
-		if (c->n < DNS_UP_TCP_PIPELINE)
+		if (c->n < DNS_UP_TCP_PIPELINE && !c->retired)
 			return c;
-		count++;
+		count++; /* full or retired (those close within a query timeout) */
 	}
 	return count < DNS_UP_TCP_CONNS ? conn_open(u, sv, st) : NULL;
 }
@@ -375,7 +389,7 @@ int dns_up_tcp_start(struct dns_up_q *q, uint8_t srv, bool edns)
 {
 	struct dns_up *u = q->u;
 	const struct dns_up_server *sv = &q->sv[srv];
-	struct dns_up_srv *st = srv_get(u, sv);
+	struct dns_up_srv *st = dns_up_srv_get(u, sv);
 	struct dns_up_conn *c;
 	uint8_t msg[2 + DNS_UP_MSG_MAX];
 	int n;
@@ -411,6 +425,7 @@ int dns_up_tcp_start(struct dns_up_q *q, uint8_t srv, bool edns)
 		event_del(c->idle);
 	c->slot[c->n++] = q;
 	q->conn = c;
+	q->tcp_heard = c->heard;
 	dns_up_count(u, CTR_DNS_UPSTREAM_SENT);
 	dns_up_count(u, sv->tls ? CTR_DNS_UPSTREAM_TLS : CTR_DNS_UPSTREAM_TCP);
 	return 0;

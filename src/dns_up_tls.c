@@ -4,7 +4,8 @@
  * later, peer verification required), one SSL per connection with SNI and
  * the name (or address) to verify, TLS session resumption through the
  * per-worker server state, and the reason a handshake failed, for the log.
- * The connections themselves are dns_up_tcp.c's. */
+ * The connections themselves are dns_up_tcp.c's (tls://) and dns_up_h2.c's
+ * (https://, which adds ALPN h2). */
 #include "dns_up_int.h"
 #include "log.h"
 
@@ -88,23 +89,30 @@ SSL *dns_up_tls_ssl_new(const struct dns_up_server *sv, struct dns_up_srv *st)
 
 void dns_up_tls_failed(struct dns_up *u, struct dns_up_srv *st, SSL *ssl, unsigned long err)
 {
-	char why[256], who[ADDR_STRLEN], line[600];
+	char why[256];
 	long v = ssl ? SSL_get_verify_result(ssl) : X509_V_OK;
 
 	if (v != X509_V_OK)
 		snprintf(why, sizeof(why), "certificate not accepted: %s",
 			 X509_verify_cert_error_string(v));
-	else if (err)
+	else if (err && ERR_GET_LIB(err) != 0) /* lib 0: a socket error, not TLS's */
 		ERR_error_string_n(err, why, sizeof(why));
 	else
 		snprintf(why, sizeof(why), "connection failed or closed during the handshake");
 	ERR_clear_error();
+	dns_up_tls_refused(u, st, why);
+}
+
+void dns_up_tls_refused(struct dns_up *u, struct dns_up_srv *st, const char *why)
+{
+	char who[ADDR_STRLEN], line[600];
+
 	/* Once per server and reason: a refused certificate stays refused. */
 	if (strcmp(why, st->last_error) == 0)
 		return;
 	snprintf(st->last_error, sizeof(st->last_error), "%s", why);
-	snprintf(line, sizeof(line), "dns: tls://%s#%s: %s", addr_fmt(&st->addr, who, sizeof(who)),
-		 st->auth[0] ? st->auth : "(address)", why);
+	snprintf(line, sizeof(line), "dns: %s://%s#%s: %s", dns_proto_name(st->proto),
+		 addr_fmt(&st->addr, who, sizeof(who)), st->auth[0] ? st->auth : "(address)", why);
 	/* every worker sees the same failure: one line for the process (an hour) */
 	if (log_once_first(u->env.once, line, 3600 * 1000))
 		log_err("%s", line);

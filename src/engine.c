@@ -285,6 +285,13 @@ static void reload_done_cb(evutil_socket_t fd, short what, void *arg)
 	apply_endpoints(e, old, e->cfg);
 	cfg_free(old);
 	notify_ready("running; configuration reloaded");
+	if (e->reload_again) { /* the file may have changed after this reload read it */
+		char err[1024];
+
+		e->reload_again = false;
+		if (engine_reload(e, err, sizeof(err)) < 0)
+			log_err("reload failed, keeping the running config: %s", err);
+	}
 }
 
 static void signal_cb(evutil_socket_t sig, short what, void *arg)
@@ -293,7 +300,12 @@ static void signal_cb(evutil_socket_t sig, short what, void *arg)
 
 	char err[1024];
 
-	if (sig == SIGHUP) {
+	if (sig == SIGHUP && e->pending) {
+		/* Refusing it would lose a change made after that reload read the
+		 * file (a script that writes and signals twice in a row). */
+		e->reload_again = true;
+		log_info("SIGHUP during a reload: reloading again once it is done");
+	} else if (sig == SIGHUP) {
 		if (engine_reload(e, err, sizeof(err)) < 0)
 			log_err("reload failed, keeping the running config: %s", err);
 	} else if (sig == SIGUSR1) {
@@ -309,7 +321,8 @@ static void signal_cb(evutil_socket_t sig, short what, void *arg)
 	}
 }
 
-/* Once a second: the history behind the status page's plots. */
+/* Once a second: the history behind the status page's plots; the metrics
+ * and control sockets accept again if running out of descriptors paused them. */
 static void tick_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct engine *e = arg;
@@ -317,6 +330,8 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
 
 	engine_counters(e, v);
 	stats_hist_tick(e->hist, v);
+	metrics_resume(e);
+	ctl_resume(e->ctl);
 }
 
 static int start_signals(struct engine *e)

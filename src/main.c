@@ -9,6 +9,9 @@
 #include "svc.h"
 
 #include <getopt.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,7 +31,8 @@ static void usage(FILE *out)
 		"                                            print the nftables ruleset (or the ip\n"
 		"                                            rule/route commands, or their undo)\n"
 		"       sluice match [-c FILE] NAME [TYPE]   explain which DNS rule decides NAME\n"
-		"       sluice ctl [-s SOCKET] [-c FILE] stats|flush [NAME]|dump|reload|top [N]|help\n"
+		"       sluice ctl [-s SOCKET] [-c FILE] stats|flush [NAME]|dump|reload|top [N]|\n"
+		"                                            cache NAME [TYPE]|help\n"
 		"                                            ask the running daemon (control socket:\n"
 		"                                            -s, else `control` in the config, else\n"
 		"                                            %s)\n"
@@ -43,7 +47,18 @@ static void usage(FILE *out)
 		CTL_DEFAULT_PATH, SYSCONFDIR);
 	for (size_t m = 0; cfg_modules[m]; m++)
 		for (const struct cfg_directive *d = cfg_modules[m]->directives; d->name; d++)
-			fprintf(out, "  %s %s\n", d->name, d->usage);
+			fprintf(out, "  %s %s%s\n", d->name, d->usage,
+				d->parse == cfg_not_built ? "  (not built into this sluice)" : "");
+}
+
+/* The version, and the services this build has (configure can leave some out). */
+static void version(void)
+{
+	printf("sluice %s\nservices:", PACKAGE_VERSION);
+	for (int s = 0; s < SVC_COUNT; s++)
+		if (svc_get((enum svc_id)s))
+			printf(" %s", cfg_svc_name((enum svc_id)s));
+	printf("\n");
 }
 
 struct opts {
@@ -72,7 +87,7 @@ static int parse_opts(int argc, char **argv, const char *optstr, struct opts *o)
 		case '4': o->ipt4 = true; break;
 		case '6': o->ipt6 = true; break;
 		case 'h': usage(stdout); exit(0);
-		case 'V': printf("sluice %s\n", PACKAGE_VERSION); exit(0);
+		case 'V': version(); exit(0);
 		default: usage(stderr); return -1;
 		}
 	}
@@ -128,6 +143,15 @@ int main(int argc, char **argv)
 	struct cfg *c;
 	int rc = 0;
 
+#ifdef __GLIBC__
+	/* Blocks of 64 KiB or more (domain sets, lookup tables; nothing on the
+	 * packet path is that big) get mappings of their own: a table touched
+	 * sparsely costs only its pages, a growing arena is moved by mremap
+	 * instead of copied, and the sets a reload replaces go back to the
+	 * system at once. glibc's own threshold rises after the first such free
+	 * and would keep later sets in the heap. (musl maps big blocks anyway.) */
+	mallopt(M_MMAP_THRESHOLD, 64 * 1024);
+#endif
 	if (parse_opts(argc, argv, "+c:fstvh", &o) < 0)
 		return 2;
 	if (optind < argc && strcmp(argv[optind], "ctl") == 0)

@@ -14,7 +14,11 @@
  * first hit is the most specific one. Tags are stored as runs (one per change
  * of tag in insertion order) or inline when the caller gives nearly every
  * entry its own tag. Names longer than 253 characters (escaped bytes) take
- * a separate, out-of-line path that probes only the suffixes that fit. */
+ * a separate, out-of-line path that probes only the suffixes that fit.
+ *
+ * The builder holds the same records with a kinds byte and a table of its
+ * own; finish rewrites the records in place, so a set is never built beside
+ * a second copy of its names (the peak of loading a list is about its set). */
 #include "match.h"
 #include "match_int.h"
 #include "match_rx.h"
@@ -27,25 +31,43 @@
 #define K_FULL 1u
 #define K_DOM 2u
 
-struct brec { /* builder record: one distinct full/domain name */
-	uint64_t hash;
-	uint32_t off;
-	uint32_t tag[2]; /* [MATCH_FULL], [MATCH_DOMAIN] */
-	uint8_t kinds;
-};
-
-struct trun { /* tag run or full-tag exception, keyed by arena offset */
+struct trun { /* tag run or tag exception, keyed by arena offset */
 	uint32_t off, tag;
 };
 
+struct xtag { /* the tag of a record's second kind, where it differs from the first's */
+	uint32_t off, tag;
+	uint8_t kind; /* MATCH_FULL or MATCH_DOMAIN */
+};
+
+/*
+ * The builder holds little more than the set it becomes: one arena record
+ * per distinct full/domain name, [len][kinds][name], in insertion order
+ * (offset 0 unused), and a table of 32-bit slots, record offset << fpb |
+ * fingerprint, to find a name again. Tags are runs over the records (one
+ * per change of tag) plus an exception where a record's second kind came
+ * with another tag. finish turns the records into the set's [len][name]
+ * in place and rebuilds the table in the set's layout: a list's set is
+ * built without a second copy of its names.
+ */
 struct match_builder {
-	struct match_buf arena; /* [len][name] per record; offset 0 unused */
-	struct brec *recs;
-	size_t nrec, crec;
-	uint64_t *tab; /* high 32 hash bits | record index + 1; power-of-two size */
-	size_t tmask;
+	struct match_buf arena;
+	uint32_t *tab;	   /* NULL after a failed rebuild: the builder then only fails */
+	size_t tmask;	   /* table size - 1 (a power of two) */
+	unsigned fpb;	   /* fingerprint bits; the offset takes the other 32 - fpb */
+	size_t nrec;	   /* distinct names */
+	size_t nent;	   /* distinct kind + name entries */
+	struct trun *tags; /* the tag of each record's first kind, as runs */
+	size_t ntags, ctags;
+	struct xtag *xtags;
+	size_t nxtags, cxtags;
+	bool one_tag;	 /* match_builder_one_tag(): redundant names are swept as it grows */
+	size_t sweep_at; /* arena length of the next sweep */
 	struct match_rx_builder rx; /* keywords and regexps */
 };
+
+/* A one-tag builder's first sweep: smaller lists are only trimmed by finish. */
+#define SWEEP_FIRST (256u << 10)
 
 struct match_set {
 	char *arena;
@@ -143,7 +165,17 @@ struct match_builder *match_builder_new(void)
 		return NULL;
 	}
 	b->tmask = 1023;
+	b->fpb = 32 - 16;
+	b->sweep_at = SWEEP_FIRST;
 	return b;
+}
+
+int match_builder_one_tag(struct match_builder *b)
+{
+	if (!b || b->ntags > 1 || b->nxtags)
+		return -EINVAL;
+	b->one_tag = true;
+	return 0;
 }
 
 void match_builder_free(struct match_builder *b)
@@ -152,73 +184,194 @@ void match_builder_free(struct match_builder *b)
 		return;
 	match_rx_builder_fini(&b->rx);
 	free(b->arena.p);
-	free(b->recs);
 	free(b->tab);
+	free(b->tags);
+	free(b->xtags);
 	free(b);
 }
 
 size_t match_builder_entries(const struct match_builder *b)
 {
-	size_t n = match_rx_builder_entries(&b->rx);
-
-	for (size_t i = 0; i < b->nrec; i++)
-		n += (size_t)__builtin_popcount(b->recs[i].kinds);
-	return n;
+	return b->nent + match_rx_builder_entries(&b->rx);
 }
 
-static struct brec *bfind(const struct match_builder *b, uint64_t h, const char *s, size_t len)
+/* A record: [len][kinds][name]; the kinds byte's high bits hold, during
+ * finish, the kinds that are kept. */
+static inline size_t brec_len(const struct match_builder *b, uint32_t off)
 {
-	for (size_t i = h & b->tmask;; i = (i + 1) & b->tmask) {
-		uint64_t v = b->tab[i];
-		struct brec *r;
+	return (unsigned char)b->arena.p[off];
+}
 
-		if (!v)
-			return NULL;
-		if ((v >> 32) != (h >> 32)) /* no need to touch the record */
+static inline uint8_t *brec_kinds(const struct match_builder *b, uint32_t off)
+{
+	return (uint8_t *)b->arena.p + off + 1;
+}
+
+static inline const char *brec_name(const struct match_builder *b, uint32_t off)
+{
+	return b->arena.p + off + 2;
+}
+
+/* Hash of a name (len bytes at s, any alignment). */
+static uint64_t name_hash(const char *s, size_t len)
+{
+	char name[MATCH_NAME_BUF];
+	struct match_hstate hs;
+
+	memcpy(name, s, len);
+	memset(name + len, 0, 8); /* the hash reads whole chunks */
+	match_hstate_init(&hs, name, len);
+	return match_hstate_suffix(&hs, 0);
+}
+
+/* Offset of the record for name (hash h), or 0; *slot_out (may be NULL)
+ * gets the empty slot where it would go. */
+static uint32_t bfind(const struct match_builder *b, uint64_t h, const char *s, size_t len,
+		      size_t *slot_out)
+{
+	uint32_t fp = (uint32_t)h & ((1u << b->fpb) - 1);
+
+	for (size_t i = (size_t)(h >> 32) & b->tmask;; i = (i + 1) & b->tmask) {
+		uint32_t v = b->tab[i], off;
+
+		if (!v) {
+			if (slot_out)
+				*slot_out = i;
+			return 0;
+		}
+		if ((v & ((1u << b->fpb) - 1)) != fp) /* no need to touch the record */
 			continue;
-		r = &b->recs[(uint32_t)v - 1];
-		if (r->hash == h && (unsigned char)b->arena.p[r->off] == len &&
-		    memcmp(b->arena.p + r->off + 1, s, len) == 0)
-			return r;
+		off = (uint32_t)((uint64_t)v >> b->fpb);
+		if (brec_len(b, off) == len && memcmp(brec_name(b, off), s, len) == 0)
+			return off;
 	}
 }
 
-static void binsert(struct match_builder *b, uint32_t idx)
+/* Fingerprint bits that leave room for offsets up to max_off. */
+static unsigned fp_bits_for(size_t max_off)
 {
-	uint64_t h = b->recs[idx].hash;
-	size_t i = h & b->tmask;
+	unsigned off_bits = 64 - (unsigned)__builtin_clzll((uint64_t)max_off | 0xffff);
 
-	while (b->tab[i])
-		i = (i + 1) & b->tmask;
-	b->tab[i] = (h & 0xffffffff00000000ull) | (idx + 1);
+	return off_bits >= 32 ? 0 : 32 - off_bits;
 }
 
-static int brehash(struct match_builder *b)
+/* A new table of n slots (a power of two) laid out for offsets up to
+ * max_off, filled from the arena. The old table goes first: the records
+ * say all it said. */
+static int brebuild(struct match_builder *b, size_t n, size_t max_off)
 {
-	size_t n = (b->tmask + 1) * 2;
-	uint64_t *t = calloc(n, sizeof(*t));
+	size_t slot;
 
-	if (!t)
-		return -ENOMEM;
 	free(b->tab);
-	b->tab = t;
+	b->tab = calloc(n, sizeof(*b->tab));
+	if (!b->tab)
+		return -ENOMEM;
 	b->tmask = n - 1;
-	for (size_t i = 0; i < b->nrec; i++)
-		binsert(b, (uint32_t)i);
+	b->fpb = fp_bits_for(max_off);
+	for (uint32_t off = 1; off < b->arena.len; off += 2 + (uint32_t)brec_len(b, off)) {
+		uint64_t h = name_hash(brec_name(b, off), brec_len(b, off));
+
+		for (slot = (size_t)(h >> 32) & b->tmask; b->tab[slot];
+		     slot = (slot + 1) & b->tmask)
+			; /* names are distinct: the first free slot */
+		b->tab[slot] =
+		    (uint32_t)((uint64_t)off << b->fpb) | ((uint32_t)h & ((1u << b->fpb) - 1));
+	}
 	return 0;
+}
+
+/* Room for n more names at a load of at most 0.75. */
+static int bgrow(struct match_builder *b, size_t n)
+{
+	size_t want = b->tmask + 1;
+
+	if (!b->tab)
+		return -ENOMEM;
+	n += b->nrec;
+	if (n > UINT32_MAX / 2)
+		return -ENOMEM;
+	while ((n + 1) * 4 > want * 3)
+		want *= 2;
+	if (want == b->tmask + 1)
+		return 0;
+	return brebuild(b, want, b->arena.len * 2);
 }
 
 int match_builder_reserve(struct match_builder *b, size_t n)
 {
 	if (!b)
 		return -EINVAL;
-	n += b->nrec;
-	if (n > UINT32_MAX / 2)
-		return -ENOMEM;
-	while ((n + 1) * 4 > (b->tmask + 1) * 3)
-		if (brehash(b) < 0)
-			return -ENOMEM;
-	return match_grow((void **)&b->recs, &b->crec, n, sizeof(*b->recs));
+	return bgrow(b, n);
+}
+
+/* The tag of kind (MATCH_FULL or MATCH_DOMAIN) of the record at off. */
+static const struct trun *run_find(const struct trun *t, size_t n, uint32_t off);
+
+static uint32_t btag(const struct match_builder *b, uint32_t off, enum match_kind kind)
+{
+	size_t lo = 0, hi = b->nxtags;
+
+	while (lo < hi) { /* xtags are sorted by offset (finish sorts them) */
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (b->xtags[mid].off < off)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < b->nxtags && b->xtags[lo].off == off && b->xtags[lo].kind == kind)
+		return b->xtags[lo].tag;
+	return run_find(b->tags, b->ntags, off)->tag;
+}
+
+/* The nearest record above the name at off (a label-boundary suffix) that
+ * has a domain entry, or 0. */
+static uint32_t bdomain_above(const struct match_builder *b, uint32_t off)
+{
+	size_t len = brec_len(b, off);
+	const char *name = brec_name(b, off);
+
+	for (size_t o = 0; o < len; o++) {
+		uint32_t p;
+
+		if (name[o] != '.')
+			continue;
+		p = bfind(b, name_hash(name + o + 1, len - o - 1), name + o + 1, len - o - 1, NULL);
+		if (p && (*brec_kinds(b, p) & K_DOM))
+			return p;
+	}
+	return 0;
+}
+
+/*
+ * One tag for every entry: a name below a domain entry can never decide a
+ * lookup, whatever comes later (a nearer domain entry has the same tag), so
+ * finish would drop it. Lists sorted by name put a domain after the names
+ * below it; sweeping them out as the arena grows keeps the builder near the
+ * size of the set instead of the size of the list. The arena is compacted in
+ * place and the table rebuilt from it; the one tag run still starts at 1.
+ */
+static int bsweep(struct match_builder *b)
+{
+	uint32_t pos = 1, next;
+
+	for (uint32_t off = 1; off < b->arena.len; off += 2 + (uint32_t)brec_len(b, off))
+		if (bdomain_above(b, off))
+			*brec_kinds(b, off) |= 0x80; /* still a domain for the names below it */
+	for (uint32_t off = 1; off < b->arena.len; off = next) {
+		size_t len = brec_len(b, off);
+
+		next = off + 2 + (uint32_t)len;
+		if (*brec_kinds(b, off) & 0x80) {
+			b->nrec--;
+			continue;
+		}
+		memmove(b->arena.p + pos, b->arena.p + off, 2 + len);
+		pos += 2 + (uint32_t)len;
+	}
+	b->arena.len = pos;
+	b->sweep_at = 2 * (size_t)pos > SWEEP_FIRST ? 2 * (size_t)pos : SWEEP_FIRST;
+	return brebuild(b, b->tmask + 1, b->arena.len * 2);
 }
 
 static int add_host(struct match_builder *b, enum match_kind kind, const char *v, size_t len,
@@ -226,39 +379,56 @@ static int add_host(struct match_builder *b, enum match_kind kind, const char *v
 {
 	char name[MATCH_NAME_BUF];
 	unsigned bit = kind == MATCH_FULL ? K_FULL : K_DOM;
-	struct match_hstate hs;
-	struct brec *r;
-	size_t n;
+	size_t n, slot;
 	uint64_t h;
-	uint32_t off, off2;
-	unsigned char l;
+	uint32_t off, at;
+	unsigned char hdr[2];
 	int rc = match_name_norm(v, len, name, &n);
 
 	if (rc < 0)
 		return rc;
-	memset(name + n, 0, 8); /* the hash reads whole chunks */
-	match_hstate_init(&hs, name, n);
-	h = match_hstate_suffix(&hs, 0);
-	r = bfind(b, h, name, n);
-	if (r) {
-		if (!(r->kinds & bit)) { /* first tag of a kind wins */
-			r->kinds |= (uint8_t)bit;
-			r->tag[kind] = tag;
+	if (b->one_tag && b->ntags && tag != b->tags[0].tag)
+		return -EINVAL;
+	if (b->one_tag && b->arena.len >= b->sweep_at && b->tab && (rc = bsweep(b)) < 0)
+		return rc;
+	if ((rc = bgrow(b, 1)) < 0)
+		return rc;
+	h = name_hash(name, n);
+	off = bfind(b, h, name, n, &slot);
+	if (off) {
+		uint8_t *k = brec_kinds(b, off);
+
+		if (*k & bit) /* first tag of a kind wins */
+			return 0;
+		*k |= (uint8_t)bit;
+		b->nent++;
+		if (tag != run_find(b->tags, b->ntags, off)->tag) {
+			if (match_grow((void **)&b->xtags, &b->cxtags, b->nxtags + 1,
+				       sizeof(*b->xtags)) < 0)
+				return -ENOMEM;
+			b->xtags[b->nxtags++] =
+			    (struct xtag){.off = off, .tag = tag, .kind = (uint8_t)kind};
 		}
 		return 0;
 	}
-	if ((b->nrec + 1) * 4 > (b->tmask + 1) * 3 && brehash(b) < 0) /* load <= 0.75 */
+	off = (uint32_t)b->arena.len;
+	if ((b->ntags == 0 || b->tags[b->ntags - 1].tag != tag) &&
+	    match_grow((void **)&b->tags, &b->ctags, b->ntags + 1, sizeof(*b->tags)) < 0)
 		return -ENOMEM;
-	if (match_grow((void **)&b->recs, &b->crec, b->nrec + 1, sizeof(*b->recs)) < 0)
-		return -ENOMEM;
-	l = (unsigned char)n;
-	if ((rc = match_buf_put(&b->arena, &l, 1, &off)) < 0 ||
-	    (rc = match_buf_put(&b->arena, name, n, &off2)) < 0)
+	hdr[0] = (unsigned char)n;
+	hdr[1] = (unsigned char)bit;
+	if ((rc = match_buf_put(&b->arena, hdr, 2, &at)) < 0 ||
+	    (rc = match_buf_put(&b->arena, name, n, &at)) < 0) {
+		b->arena.len = off;
 		return rc;
-	r = &b->recs[b->nrec];
-	*r = (struct brec){.hash = h, .off = off, .kinds = (uint8_t)bit};
-	r->tag[kind] = tag;
-	binsert(b, (uint32_t)b->nrec++);
+	}
+	if (b->ntags == 0 || b->tags[b->ntags - 1].tag != tag)
+		b->tags[b->ntags++] = (struct trun){.off = off, .tag = tag};
+	b->nrec++;
+	b->nent++;
+	if ((uint64_t)off >> (32 - b->fpb)) /* past what the slots can say: a wider layout */
+		return brebuild(b, b->tmask + 1, b->arena.len * 2);
+	b->tab[slot] = (uint32_t)((uint64_t)off << b->fpb) | ((uint32_t)h & ((1u << b->fpb) - 1));
 	return 0;
 }
 
@@ -281,49 +451,42 @@ int match_builder_add(struct match_builder *b, enum match_kind kind, const char 
 
 /* ---- finish ---- */
 
-/* Kinds of record r that can decide a lookup. A kind is redundant when the
- * nearest domain entry that covers it carries the same tag: without it the
- * lookup gives the same answer. */
-static unsigned keep_kinds(const struct match_builder *b, const struct brec *r)
+/* Kinds of the record at off that can decide a lookup. A kind is redundant
+ * when the nearest domain entry that covers it carries the same tag:
+ * without it the lookup gives the same answer. */
+static unsigned keep_kinds(const struct match_builder *b, uint32_t off)
 {
-	char name[MATCH_NAME_BUF];
-	size_t len = (unsigned char)b->arena.p[r->off];
-	struct match_hstate hs;
-	bool anc = false;
-	uint32_t atag = 0;
-	unsigned keep = 0;
+	unsigned kinds = *brec_kinds(b, off) & 3, keep = 0;
+	uint32_t p = bdomain_above(b, off);
+	bool anc = p != 0;
+	uint32_t atag = anc ? btag(b, p, MATCH_DOMAIN) : 0, tf, td;
 
-	memcpy(name, b->arena.p + r->off + 1, len);
-	memset(name + len, 0, 8);
-	match_hstate_init(&hs, name, len);
-	for (size_t o = 0; o < len; o++) {
-		const struct brec *p;
-
-		if (name[o] != '.')
-			continue;
-		p = bfind(b, match_hstate_suffix(&hs, o + 1), name + o + 1, len - o - 1);
-		if (p && (p->kinds & K_DOM)) {
-			anc = true;
-			atag = p->tag[MATCH_DOMAIN];
-			break;
-		}
-	}
-	if ((r->kinds & K_DOM) && !(anc && atag == r->tag[MATCH_DOMAIN]))
+	tf = kinds & K_FULL ? btag(b, off, MATCH_FULL) : 0;
+	td = kinds & K_DOM ? btag(b, off, MATCH_DOMAIN) : 0;
+	if ((kinds & K_DOM) && !(anc && atag == td))
 		keep |= K_DOM;
-	if (r->kinds & K_FULL) {
-		if (r->kinds & K_DOM) {
-			if (r->tag[MATCH_FULL] != r->tag[MATCH_DOMAIN])
+	if (kinds & K_FULL) {
+		if (kinds & K_DOM) {
+			if (tf != td)
 				keep |= K_FULL;
-		} else if (!(anc && atag == r->tag[MATCH_FULL])) {
+		} else if (!(anc && atag == tf)) {
 			keep |= K_FULL;
 		}
 	}
 	return keep;
 }
 
-static uint32_t primary_tag(const struct brec *r, unsigned keep)
+/* The tag a set stores per record: the domain entry's when it keeps one. */
+static uint32_t primary_tag(const struct match_builder *b, uint32_t off, unsigned keep)
 {
-	return (keep & K_DOM) ? r->tag[MATCH_DOMAIN] : r->tag[MATCH_FULL];
+	return b->ntags ? btag(b, off, (keep & K_DOM) ? MATCH_DOMAIN : MATCH_FULL) : 0;
+}
+
+static int xtag_cmp(const void *a, const void *b)
+{
+	const struct xtag *x = a, *y = b;
+
+	return x->off < y->off ? -1 : x->off > y->off;
 }
 
 /* The filter word and its two bits for a key: a probe for a suffix that is
@@ -348,32 +511,34 @@ static void slot_insert(struct match_set *s, uint64_t h, uint32_t off, unsigned 
 	s->tab[i] = (off << s->off_shift) | (kinds << s->fp_bits) | ((uint32_t)h & s->fp_mask);
 }
 
-/* Size the set from the kept records: tag storage, arena, slot layout. */
-static int dom_plan(struct match_set *s, const struct match_builder *b, uint8_t *keep,
-		    size_t *asize_out, size_t *nruns_out, size_t *nf_out)
+/* Size the set from the kept records: tag storage, arena, slot layout.
+ * Marks the kinds each record keeps in its kinds byte (bits 2-3). */
+static int dom_plan(struct match_set *s, struct match_builder *b, size_t *asize_out,
+		    size_t *nruns_out, size_t *nf_out)
 {
 	size_t n = 0, nf = 0, nruns = 0, asize = 1;
 	uint32_t maxtag = 0, prev = 0;
 	unsigned w, off_bits;
 
-	for (size_t i = 0; i < b->nrec; i++) {
-		const struct brec *r = &b->recs[i];
+	for (uint32_t off = 1; off < b->arena.len; off += 2 + (uint32_t)brec_len(b, off)) {
+		unsigned keep = keep_kinds(b, off);
+		size_t len = brec_len(b, off);
 		uint32_t t;
 
-		keep[i] = (uint8_t)keep_kinds(b, r);
-		if (!keep[i])
+		*brec_kinds(b, off) |= (uint8_t)(keep << 2);
+		if (!keep)
 			continue;
-		t = primary_tag(r, keep[i]);
+		t = primary_tag(b, off, keep);
 		if (n == 0 || t != prev)
 			nruns++;
 		prev = t;
 		maxtag = t > maxtag ? t : maxtag;
 		n++;
-		nf += keep[i] == (K_FULL | K_DOM);
-		asize += 1 + (unsigned char)b->arena.p[r->off];
-		if ((unsigned char)b->arena.p[r->off] > s->max_len)
-			s->max_len = (unsigned char)b->arena.p[r->off];
-		s->entries += (size_t)__builtin_popcount(keep[i]);
+		nf += keep == (K_FULL | K_DOM);
+		asize += 1 + len;
+		if (len > s->max_len)
+			s->max_len = len;
+		s->entries += (size_t)__builtin_popcount(keep);
 	}
 	w = maxtag < 1u << 8 ? 1 : maxtag < 1u << 16 ? 2 : maxtag < 1u << 24 ? 3 : 4;
 	s->tag_width = nruns * sizeof(struct trun) <= n * w ? 0 : w;
@@ -392,68 +557,70 @@ static int dom_plan(struct match_set *s, const struct match_builder *b, uint8_t 
 	return 0;
 }
 
-/* Uses the builder's arena in place when tags are in runs: fresh memory is
- * slow to fault in, and the compacted arena is exactly the set's. */
+/* The builder's table goes before the set's is made, and its records
+ * become the set's in place ([len][kinds][name] -> [len][name][inline
+ * tag]: never longer while the inline tag is at most a byte): the peak is
+ * the set plus the records it dropped. */
 static int build_dom(struct match_set *s, struct match_builder *b)
 {
-	uint8_t *keep;
 	size_t asize, nruns, nf, pos = 1;
+	char *dst;
 	int rc;
 
 	if (b->nrec == 0)
 		return 0;
-	keep = malloc(b->nrec);
-	if (!keep)
+	if (!b->tab)
 		return -ENOMEM;
-	rc = dom_plan(s, b, keep, &asize, &nruns, &nf);
-	if (rc < 0)
-		goto done;
-	free(b->tab); /* no more lookups in the builder: let the set reuse it */
+	if (b->nxtags) /* qsort's base must not be NULL, even for 0 elements */
+		qsort(b->xtags, b->nxtags, sizeof(*b->xtags), xtag_cmp);
+	if ((rc = dom_plan(s, b, &asize, &nruns, &nf)) < 0)
+		return rc;
+	free(b->tab); /* no more lookups in the builder */
 	b->tab = NULL;
-	rc = -ENOMEM;
-	if (!s->tag_width) {
-		s->arena = b->arena.p;
-		b->arena.p = NULL;
-	} else {
-		s->arena = malloc(asize);
-	}
 	s->tab = calloc(s->nslots, sizeof(*s->tab));
 	s->bloom = calloc(s->nbloom, sizeof(*s->bloom));
 	s->runs = s->tag_width ? NULL : malloc((nruns ? nruns : 1) * sizeof(*s->runs));
 	s->ftags = malloc((nf ? nf : 1) * sizeof(*s->ftags));
-	if (!s->arena || !s->tab || !s->bloom || (!s->tag_width && !s->runs) || !s->ftags)
-		goto done;
-	for (size_t i = 0; i < b->nrec; i++) {
-		const struct brec *r = &b->recs[i];
-		const char *src = (s->tag_width ? b->arena.p : s->arena) + r->off;
-		size_t len = (unsigned char)*src;
-		uint32_t t = primary_tag(r, keep[i]), off = (uint32_t)pos;
+	dst = s->tag_width <= 1 ? b->arena.p : malloc(asize);
+	if (!s->tab || !s->bloom || (!s->tag_width && !s->runs) || !s->ftags || !dst)
+		goto nomem;
+	for (uint32_t off = 1, next; off < b->arena.len; off = next) {
+		size_t len = brec_len(b, off);
+		unsigned keep = *brec_kinds(b, off) >> 2;
+		uint32_t t, at = (uint32_t)pos;
 
-		if (!keep[i])
+		next = off + 2 + (uint32_t)len;
+		if (!keep)
 			continue;
-		memmove(s->arena + pos, src, 1 + len); /* in place: pos <= r->off */
+		t = primary_tag(b, off, keep);
+		if (keep == (K_FULL | K_DOM))
+			s->ftags[s->nftags++] =
+			    (struct trun){.off = at, .tag = btag(b, off, MATCH_FULL)};
+		dst[pos] = (char)len;
+		memmove(dst + pos + 1, brec_name(b, off), len); /* in place: pos <= off */
 		pos += 1 + len;
 		for (unsigned k = 0; k < s->tag_width; k++)
-			s->arena[pos++] = (char)(t >> (8 * k));
+			dst[pos++] = (char)(t >> (8 * k));
 		if (!s->tag_width && (s->nruns == 0 || s->runs[s->nruns - 1].tag != t))
-			s->runs[s->nruns++] = (struct trun){.off = off, .tag = t};
-		if (keep[i] == (K_FULL | K_DOM))
-			s->ftags[s->nftags++] =
-			    (struct trun){.off = off, .tag = r->tag[MATCH_FULL]};
-		slot_insert(s, r->hash, off, keep[i]);
+			s->runs[s->nruns++] = (struct trun){.off = at, .tag = t};
+		slot_insert(s, name_hash(dst + at + 1, len), at, keep);
 	}
-	s->arena[0] = 0;
-	if (!s->tag_width) { /* give back what dropped records and growth left */
-		char *a = realloc(s->arena, asize);
+	dst[0] = 0;
+	if (dst == b->arena.p) { /* give back what dropped records and growth left */
+		char *a = realloc(dst, asize);
 
-		s->arena = a ? a : s->arena;
+		s->arena = a ? a : dst;
+		b->arena.p = NULL;
+	} else {
+		s->arena = dst;
 	}
 	s->bytes += asize + s->nslots * sizeof(*s->tab) + s->nbloom * sizeof(*s->bloom) +
 		    ((s->tag_width ? 0 : nruns) + nf) * sizeof(struct trun);
-	rc = 0;
-done:
-	free(keep);
-	return rc;
+	return 0;
+nomem:
+	if (dst != b->arena.p)
+		free(dst);
+	return -ENOMEM;
 }
 
 struct match_set *match_builder_finish(struct match_builder *b, char *err, size_t errlen)

@@ -11,9 +11,13 @@
 #include "dns_zone.h"
 #include "match.h"
 #include "policy.h"
+#include "ctl.h"
+#include "dns_up.h"
+#include "dns_url.h"
 
 #include <arpa/inet.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 int sluice_match_main(struct cfg *cfg, int argc, char **argv);
@@ -33,6 +37,11 @@ static void print_action(const struct dns_rule *r, FILE *out)
 	switch (r->atype) {
 	case DNS_A_FORWARD:
 		fprintf(out, "forward %s", r->group->name);
+		if (r->accept_ip)
+			fprintf(out, " accept-ip %s else %s (the answer of %s only when its first "
+				     "address is in %s)",
+				r->accept_ip->name, r->accept_else->name, r->group->name,
+				r->accept_ip->name);
 		break;
 	case DNS_A_PASSTHROUGH:
 		fputs("passthrough (to the resolver the client asked)", out);
@@ -124,6 +133,49 @@ static bool in_zone(const struct dns_conf *d, const uint8_t *wire, size_t wlen, 
 	return true;
 }
 
+/* The group a name goes to, as the config has it. */
+static void print_group(const struct dns_group *g, FILE *out)
+{
+	static const char *const pol[] = {"order", "parallel", "fastest"};
+	char a[ADDR_STRLEN];
+
+	fprintf(out, "  group %s: policy=%s", g->name, pol[g->policy]);
+	if (g->ecs_mode == DNS_ECS_STRIP)
+		fputs(" ecs=strip", out);
+	else if (g->ecs_mode == DNS_ECS_SET)
+		fputs(" ecs=set", out);
+	if (g->leak_check)
+		fputs(" leak-check", out);
+	for (size_t i = 0; i < g->n; i++) {
+		fprintf(out, " %s://", dns_proto_name(g->servers[i].proto));
+		if (g->hosts[i])
+			fprintf(out, "%s:%u", g->hosts[i], addr_port(&g->servers[i].addr));
+		else
+			fputs(addr_fmt(&g->servers[i].addr, a, sizeof(a)), out);
+		if (g->tls[i] && g->tls[i]->auth[0])
+			fprintf(out, "#%s", g->tls[i]->auth);
+	}
+	fputc('\n', out);
+}
+
+/* The running daemon's cache for the name, through the control socket;
+ * nothing when the config has no `control` or no daemon answers. */
+static void print_cached(const struct cfg *cfg, const char *name, const char *type, FILE *out)
+{
+	char *argv[] = {"cache", (char *)name, (char *)type}, *ans;
+	size_t len;
+
+	if (!cfg->control)
+		return;
+	if (ctl_ask(cfg->control, 3, argv, &ans, &len, true) < 0) {
+		fprintf(out, "  cache: no running sluice answers at %s\n", cfg->control);
+		return;
+	}
+	if (strncmp(ans, "ok\n", 3) == 0)
+		fprintf(out, "  cache: %.*s\n", (int)strcspn(ans + 3, "\n"), ans + 3);
+	free(ans);
+}
+
 int sluice_match_main(struct cfg *cfg, int argc, char **argv)
 {
 	const struct dns_conf *d = dns_conf_get(cfg);
@@ -163,10 +215,14 @@ int sluice_match_main(struct cfg *cfg, int argc, char **argv)
 			       d->groups[0].name);
 		else
 			printf("no rule matches: default passthrough (to the resolver the client asked)\n");
-		return 0;
+	} else {
+		print_action(r, stdout);
+		printf("\n  rule %s:%u: dns-rule %s\n", r->file, r->line, r->m->text);
+		print_why(policy_get(cfg), r->m, &hit, name, stdout);
 	}
-	print_action(r, stdout);
-	printf("\n  rule %s:%u: dns-rule %s\n", r->file, r->line, r->m->text);
-	print_why(policy_get(cfg), r->m, &hit, name, stdout);
+	if (r ? r->atype == DNS_A_FORWARD : d->n_groups > 0) {
+		print_group(r ? r->group : &d->groups[0], stdout);
+		print_cached(cfg, len ? name : ".", dns_type_name(qtype, tb, sizeof(tb)), stdout);
+	}
 	return 0;
 }

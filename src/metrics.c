@@ -11,6 +11,7 @@
 
 #include <event2/buffer.h>
 #include <event2/http.h>
+#include <event2/listener.h>
 #include <string.h>
 
 /* Prometheus histograms of the upstream answer times, per server. */
@@ -111,9 +112,25 @@ static void other_cb(struct evhttp_request *req, void *arg)
 	evbuffer_free(b);
 }
 
+/* An accept that fails (no descriptor left, above all) would fail again at
+ * once: libevent retries in a loop, logging each try. Stop accepting until
+ * the engine's next tick (metrics_resume). */
+static void accept_error_cb(struct evconnlistener *lis, void *arg)
+{
+	(void)arg;
+	evconnlistener_disable(lis);
+}
+
+void metrics_resume(struct engine *e)
+{
+	if (e->http_lis)
+		evconnlistener_enable(e->http_lis);
+}
+
 int metrics_start(struct engine *e, const struct addr *a)
 {
 	char ip[ADDR_STRLEN], buf[ADDR_STRLEN];
+	struct evhttp_bound_socket *bound;
 
 	e->http = evhttp_new(e->base);
 	if (!e->http)
@@ -121,12 +138,15 @@ int metrics_start(struct engine *e, const struct addr *a)
 	evhttp_set_allowed_methods(e->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD);
 	evhttp_set_cb(e->http, "/metrics", metrics_cb, e);
 	evhttp_set_gencb(e->http, other_cb, e);
-	if (evhttp_bind_socket(e->http, addr_fmt_ip(a, ip, sizeof(ip)), addr_port(a)) < 0) {
+	bound = evhttp_bind_socket_with_handle(e->http, addr_fmt_ip(a, ip, sizeof(ip)), addr_port(a));
+	if (!bound) {
 		log_err("metrics: cannot listen on %s", addr_fmt(a, buf, sizeof(buf)));
 		evhttp_free(e->http);
 		e->http = NULL;
 		return -1;
 	}
+	e->http_lis = evhttp_bound_socket_get_listener(bound);
+	evconnlistener_set_error_cb(e->http_lis, accept_error_cb);
 	e->http_addr = *a;
 	return 0;
 }
@@ -136,4 +156,5 @@ void metrics_stop(struct engine *e)
 	if (e->http)
 		evhttp_free(e->http);
 	e->http = NULL;
+	e->http_lis = NULL;
 }

@@ -1,7 +1,8 @@
-/* pb.h - the protobuf wire format on the bounds-checked reader (rd.h), for
- * the geosite.dat decoder (list_geosite.c). Only what its schema uses:
- * varints and length-delimited fields; fixed-size fields are skipped,
- * groups are refused. Internal to src/. */
+/* pb.h - the protobuf wire format on the bounds-checked reader (rd.h),
+ * shared by the geosite.dat and geoip.dat decoders (list_geosite.c,
+ * list_geoip.c). Only what those schemas use: varints and length-delimited
+ * fields; fixed-size fields are skipped, groups are refused. Internal to
+ * src/. */
 #ifndef PB_H
 #define PB_H
 

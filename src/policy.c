@@ -196,7 +196,12 @@ int policy_list_load(struct policy_list *l, list_warn_fn warn, bool tag_lines)
 		goto fail;
 	}
 	/* One tag per list keeps sets small (a line number per entry would
-	 * double them); `sluice match` reloads one list with line tags. */
+	 * double them) and lets the builders drop redundant names as they
+	 * load; `sluice match` reloads one list with line tags. */
+	if (!tag_lines && (match_builder_one_tag(pos) < 0 || match_builder_one_tag(neg) < 0)) {
+		rc = -EINVAL;
+		goto fail;
+	}
 	sink = (struct list_sink){.pos = pos,
 				  .neg = neg,
 				  .hosts = l->hosts,

@@ -48,8 +48,10 @@ static int resolve_dir(struct cfg_ctx *ctx, const struct policy *p, struct polic
 		struct geo_warn gw = {0};
 		int rc;
 
-		if (!b)
+		if (!b || match_builder_one_tag(b) < 0) {
+			match_builder_free(b);
 			return cfg_error(ctx, "out of memory");
+		}
 		rc = list_dlc_load(p->geosite_dir, ms[i]->code, ms[i]->attr, b, geo_warn_fn, &gw);
 		if (rc < 0) {
 			match_builder_free(b);
@@ -91,7 +93,7 @@ static int resolve_dat(struct cfg_ctx *ctx, const struct policy *p, struct polic
 	for (size_t i = 0; i < n; i++) {
 		want[i].code = ms[i]->code;
 		want[i].attr = ms[i]->attr;
-		if (!(b[i] = match_builder_new())) {
+		if (!(b[i] = match_builder_new()) || match_builder_one_tag(b[i]) < 0) {
 			rc = cfg_error(ctx, "out of memory");
 			goto done;
 		}

@@ -26,8 +26,10 @@ struct qlog {
 	uint64_t tried_ms; /* the last open, for retries */
 	struct ctr *ctr;
 	time_t sec; /* the second stamp[] holds */
-	char stamp[32];
-	size_t stamp_len, len;
+	char stamp[24], zone[8];
+	size_t stamp_len, zone_len, len;
+	uint64_t synced_us;  /* when the wall clock was last read (monotonic) */
+	int64_t wall_off_ms; /* wall clock minus monotonic then */
 	char buf[QLOG_BUF];
 };
 
@@ -189,28 +191,40 @@ void qlog_line(struct qlog *l, const char *line, size_t len)
 	ctr_inc(l->ctr, CTR_DNS_QLOG_LINES);
 }
 
-size_t qlog_time(struct qlog *l, char *buf)
+/* The wall clock is read once a second: between reads it is the monotonic
+ * time plus their last difference (a line is stamped to the millisecond;
+ * a clock step shows within a second). */
+size_t qlog_time(struct qlog *l, uint64_t mono_us, char *buf)
 {
-	struct timespec ts;
+	uint64_t wall_ms;
+	time_t sec;
 	unsigned ms;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	if (ts.tv_sec != l->sec) {
+	if (mono_us - l->synced_us >= 1000000 || !l->synced_us) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		l->wall_off_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 -
+				 (int64_t)(mono_us / 1000);
+		l->synced_us = mono_us;
+	}
+	wall_ms = (uint64_t)((int64_t)(mono_us / 1000) + l->wall_off_ms);
+	sec = (time_t)(wall_ms / 1000);
+	ms = (unsigned)(wall_ms % 1000);
+	if (sec != l->sec) {
 		struct tm tm;
 
-		localtime_r(&ts.tv_sec, &tm);
+		localtime_r(&sec, &tm);
 		l->stamp_len = strftime(l->stamp, sizeof(l->stamp), "%Y-%m-%dT%H:%M:%S", &tm);
 		/* the zone offset goes after the milliseconds */
-		strftime(l->stamp + l->stamp_len + 1, sizeof(l->stamp) - l->stamp_len - 1, "%z", &tm);
-		l->sec = ts.tv_sec;
+		l->zone_len = strftime(l->zone, sizeof(l->zone), "%z", &tm);
+		l->sec = sec;
 	}
-	ms = (unsigned)(ts.tv_nsec / 1000000);
 	memcpy(buf, l->stamp, l->stamp_len);
 	buf[l->stamp_len] = '.';
 	buf[l->stamp_len + 1] = (char)('0' + ms / 100);
 	buf[l->stamp_len + 2] = (char)('0' + ms / 10 % 10);
 	buf[l->stamp_len + 3] = (char)('0' + ms % 10);
-	strcpy(buf + l->stamp_len + 4, l->stamp + l->stamp_len + 1);
-	return strlen(buf);
+	memcpy(buf + l->stamp_len + 4, l->zone, l->zone_len + 1);
+	return l->stamp_len + 4 + l->zone_len;
 }
-

@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <netinet/ip.h>
+#include <stddef.h>
 #include <netinet/ip6.h>
 #include <netinet/udp.h>
 #include <string.h>
@@ -41,26 +42,22 @@ ssize_t reply_build_udp(const struct addr *from, const struct addr *to, const vo
 	ipl = addr_family(from) == AF_INET ? sizeof(struct iphdr) : sizeof(struct ip6_hdr);
 	if (ipl + ulen > outlen || (ipl == sizeof(struct iphdr) && ipl + ulen > 65535))
 		return -EMSGSIZE;
-	memset(out, 0, ipl);
+	/* Headers are filled in place and copied: out may have any alignment. */
 	if (addr_family(from) == AF_INET) {
-		struct iphdr *ip = (struct iphdr *)out;
+		struct iphdr ip = {.version = 4, .ihl = 5, .ttl = 64, .protocol = IPPROTO_UDP};
 
-		ip->version = 4;
-		ip->ihl = 5;
-		ip->ttl = 64;
-		ip->protocol = IPPROTO_UDP;
-		ip->tot_len = htons((uint16_t)(ipl + ulen)); /* the kernel also fills these */
-		memcpy(&ip->saddr, s, 4);
-		memcpy(&ip->daddr, d, 4);
+		ip.tot_len = htons((uint16_t)(ipl + ulen)); /* the kernel also fills these */
+		memcpy(&ip.saddr, s, 4);
+		memcpy(&ip.daddr, d, 4);
+		memcpy(out, &ip, sizeof(ip));
 	} else {
-		struct ip6_hdr *ip6 = (struct ip6_hdr *)out;
+		struct ip6_hdr ip6 = {.ip6_nxt = IPPROTO_UDP, .ip6_hlim = 64};
 
-		ip6->ip6_flow = htonl(6u << 28);
-		ip6->ip6_plen = htons((uint16_t)ulen);
-		ip6->ip6_nxt = IPPROTO_UDP;
-		ip6->ip6_hlim = 64;
-		memcpy(&ip6->ip6_src, s, 16);
-		memcpy(&ip6->ip6_dst, d, 16);
+		ip6.ip6_flow = htonl(6u << 28);
+		ip6.ip6_plen = htons((uint16_t)ulen);
+		memcpy(&ip6.ip6_src, s, 16);
+		memcpy(&ip6.ip6_dst, d, 16);
+		memcpy(out, &ip6, sizeof(ip6));
 	}
 	uh.source = htons(addr_port(from));
 	uh.dest = htons(addr_port(to));
@@ -101,38 +98,37 @@ ssize_t reply_build_unreach(const struct addr *client, const struct addr *dst, c
 	if (n < 0)
 		return n;
 	ql = SL_MIN((size_t)n, qmax);
-	if (v4) /* the quoted header's total length is the original one */
-		((struct iphdr *)quote)->tot_len = htons((uint16_t)SL_MIN(len + 28, 65535));
+	if (v4) { /* the quoted header's total length is the original one */
+		uint16_t tot = htons((uint16_t)SL_MIN(len + 28, 65535));
+
+		memcpy(quote + offsetof(struct iphdr, tot_len), &tot, 2);
+	}
 	icl = 8 + ql;
 	if (ipl + icl > outlen)
 		return -EMSGSIZE;
-	memset(out, 0, ipl + 8);
+	memset(out + ipl, 0, 8);
 	if (v4) {
-		struct iphdr *ip = (struct iphdr *)out;
+		struct iphdr ip = {.version = 4, .ihl = 5, .ttl = 64, .protocol = IPPROTO_ICMP};
 		size_t sl;
 
-		ip->version = 4;
-		ip->ihl = 5;
-		ip->ttl = 64;
-		ip->protocol = IPPROTO_ICMP;
-		ip->tot_len = htons((uint16_t)(ipl + icl));
-		memcpy(&ip->saddr, addr_ip(dst, &sl), 4);
-		memcpy(&ip->daddr, addr_ip(client, &sl), 4);
+		ip.tot_len = htons((uint16_t)(ipl + icl));
+		memcpy(&ip.saddr, addr_ip(dst, &sl), 4);
+		memcpy(&ip.daddr, addr_ip(client, &sl), 4);
+		memcpy(out, &ip, sizeof(ip));
 		out[ipl] = 3; /* destination unreachable */
 		out[ipl + 1] = 3; /* port unreachable */
 	} else {
-		struct ip6_hdr *ip6 = (struct ip6_hdr *)out;
+		struct ip6_hdr ip6 = {.ip6_nxt = IPPROTO_ICMPV6, .ip6_hlim = 64};
 		size_t sl;
 
-		ip6->ip6_flow = htonl(6u << 28);
-		ip6->ip6_plen = htons((uint16_t)icl);
-		ip6->ip6_nxt = IPPROTO_ICMPV6;
-		ip6->ip6_hlim = 64;
-		memcpy(&ip6->ip6_src, addr_ip(dst, &sl), 16);
-		memcpy(&ip6->ip6_dst, addr_ip(client, &sl), 16);
+		ip6.ip6_flow = htonl(6u << 28);
+		ip6.ip6_plen = htons((uint16_t)icl);
+		memcpy(&ip6.ip6_src, addr_ip(dst, &sl), 16);
+		memcpy(&ip6.ip6_dst, addr_ip(client, &sl), 16);
+		memcpy(out, &ip6, sizeof(ip6));
 		out[ipl] = 1; /* destination unreachable */
 		out[ipl + 1] = 4; /* port unreachable */
-		sum = csum_add(0, (uint8_t *)&ip6->ip6_src, 32);
+		sum = csum_add(0, out + offsetof(struct ip6_hdr, ip6_src), 32);
 		sum += IPPROTO_ICMPV6 + (uint32_t)icl;
 	}
 	memcpy(out + ipl + 8, quote, ql);

@@ -51,6 +51,19 @@ lab_require() {
 	[ -x "$SLUICE" ] || { echo "FAIL: no sluice binary at $SLUICE" >&2; exit 99; }
 }
 
+# lab_need_svc SVC... - skip the test (77) unless this sluice has these
+# services (configure --disable-ntp / --disable-quic leave them out).
+lab_need_svc() {
+	local have s
+	have=" $("$SLUICE" --version | sed -n 's/^services://p') "
+	for s in "$@"; do
+		case "$have" in
+		*" $s "*) ;;
+		*) echo "SKIP: this sluice has no $s service (configured with --disable-$s)" >&2; exit 77 ;;
+		esac
+	done
+}
+
 # lab_ours PID - true while PID is still a child of this shell (so a PID the
 # kernel has reused for someone else's process is never signalled).
 lab_ours() {
@@ -861,4 +874,20 @@ lab_sluice_exit() {
 	check "sluice exits 0 on SIGTERM" expect_eq "$LAB_STOP_RC" 0
 	check "sluice's log has no sanitizer report" \
 		bash -c "! grep -E 'Sanitizer|runtime error' '$LAB_WORK/sluice.log'"
+}
+
+# lab_ca NAME CN - a throwaway CA in the work dir: NAME.key, NAME.pem.
+lab_ca() {
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+		-subj "/CN=$2" -keyout "$LAB_WORK/$1.key" -out "$LAB_WORK/$1.pem" >/dev/null 2>&1
+}
+
+# lab_cert NAME SAN CA - a certificate for CN=NAME with subjectAltName SAN
+# ("DNS:x,IP:y"), signed by lab_ca CA: NAME.key, NAME.pem in the work dir.
+lab_cert() {
+	openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj "/CN=$1" \
+		-keyout "$LAB_WORK/$1.key" -out "$LAB_WORK/$1.csr" >/dev/null 2>&1 &&
+		openssl x509 -req -in "$LAB_WORK/$1.csr" -CA "$LAB_WORK/$3.pem" \
+			-CAkey "$LAB_WORK/$3.key" -CAcreateserial -days 2 \
+			-extfile <(printf 'subjectAltName=%s\n' "$2") -out "$LAB_WORK/$1.pem" >/dev/null 2>&1
 }

@@ -51,7 +51,7 @@ intercept udp 25 smtp
 EOF
 bad proto.conf "$W/proto.conf:2:" "intercept: only the dns service takes tcp" <<EOF
 $L
-intercept tcp 443 quic
+intercept tcp 443 relay
 EOF
 bad dup.conf "$W/dup.conf:3:" "intercept: udp port 5300 is already intercepted" <<EOF
 $L
@@ -152,8 +152,9 @@ for d in $dirs; do
 done
 check "--help lists every directive of sluice.conf(5)" expect_eq "$missing" ""
 # Every `sluice ctl` verb --help names has its entry in sluice(8).
-verbs=$(sed -n 's/^ *sluice ctl \[-s SOCKET\] \[-c FILE\] //p' <<<"$help" | tr '|' '\n' | awk '{ print $1 }')
-check "--help names the ctl verbs ($(wc -w <<<"$verbs"))" test "$(wc -w <<<"$verbs")" -ge 6
+verbs=$(sed -n '/^ *sluice ctl \[-s SOCKET\] \[-c FILE\] /,/help$/p' <<<"$help" |
+	sed 's/^ *sluice ctl \[-s SOCKET\] \[-c FILE\] //; s/^ *//' | tr '|' '\n' | awk 'NF { print $1 }')
+check "--help names the ctl verbs ($(wc -w <<<"$verbs"))" test "$(wc -w <<<"$verbs")" -ge 7
 missing=""
 for v in $verbs; do
 	grep -Eq "^\.BI? $v( |\$)" "$top/man/sluice.8" || missing="$missing $v"

@@ -8,7 +8,10 @@
 #    blocked name; top N bounds the rows; a bad N is an error;
 #  - flush NAME drops that name (the upstream is asked again), another
 #    cached name stays a hit; flush empties the cache;
-#  - dump lists cached entries with their records;
+#  - dump lists cached entries with their records; cache NAME [TYPE] says
+#    whether a name is cached and its TTL left (a word longer than any name
+#    is refused), and `sluice match` shows it with the group's policy and
+#    servers;
 #  - reload: a new rule applies, "configuration reloaded"; a broken config
 #    answers "FILE:LINE: message", exit 1, and the old config keeps serving;
 #    a reload moves metrics to a new port and the control socket to a new
@@ -82,6 +85,22 @@ out=$(ctl top 0 2>&1); rc=$?
 check "top 0: an error, exit 1" expect_eq "$rc|$(grep -c 'N is a number' <<<"$out")" "1|1"
 
 n0=$(asked popular.example)
+out=$(ctl cache popular.example)
+check "cache NAME: cached, its TTL left and rcode" expect_match "$out" "^ttl=(29[0-9]|300) rcode=NOERROR age=[0-9]+$"
+out=$(ctl cache popular.example AAAA)
+check "cache NAME AAAA: not cached" expect_eq "$out" "not cached"
+# A word as long as a request may be (a label of 500 bytes): refused, and
+# the daemon lives on. (Its sscanf width once exceeded the name buffer;
+# under ASan any `cache` request aborted the daemon.)
+long=$(printf 'a%.0s' $(seq 500))
+out=$(ctl cache "$long" 2>&1)
+check "cache with a 500-byte word: a usage error" expect_contains "$out" "usage: cache NAME [TYPE]"
+check "... and the daemon still answers" expect_match "$(ctl cache popular.example)" "^ttl="
+out=$(in_gw "$SLUICE" match -c "$conf" popular.example)
+check "sluice match: the group, its policy and servers" \
+	expect_match "$out" "  group abroad: policy=order udp://203\.0\.113\.3:53"
+check "sluice match: the running daemon's cache for the name" \
+	expect_match "$out" "  cache: ttl=[0-9]+ rcode=NOERROR age=[0-9]+$"
 out=$(ctl flush popular.example)
 check "flush NAME: one entry dropped" expect_eq "$out" "flushed 1 entries for popular.example"
 lab_dig "$LAB_CLI" @192.0.2.53 popular.example A >/dev/null
@@ -129,7 +148,7 @@ check "control now at the new path" expect_match "$(in_gw "$SLUICE" ctl -s "$SOC
 check "the old socket file is gone" expect_eq "$(test -e "$SOCK" && echo there)" ""
 
 out=$(in_gw "$SLUICE" ctl -s "$SOCK2" frobnicate 2>&1); rc=$?
-check "an unknown verb: exit 1 and a message" expect_match "$rc|$out" "^1\|sluice ctl: unknown command 'frobnicate'"
+check "an unknown verb: exit 1 and a message" expect_match "$rc|$out" "^1\|sluice ctl: unknown command or arguments: 'frobnicate'"
 out=$(in_gw "$SLUICE" ctl -s "$W/none.sock" stats 2>&1); rc=$?
 check "no daemon: exit 1 and a message" expect_match "$rc|$out" "^1\|sluice ctl: cannot connect to .*none\.sock"
 

@@ -2,6 +2,9 @@
 # The README demo keeps working: run it and check what it says happened.
 d=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 [ "$(id -u)" = 0 ] || { echo "SKIP: needs root"; exit 77; }
+svcs=" $("${SLUICE:-$d/src/sluice}" --version | sed -n 's/^services://p') "
+case "$svcs" in *" ntp "*) ;; *) echo "SKIP: the demo needs the ntp service"; exit 77 ;; esac
+case "$svcs" in *" quic "*) ;; *) echo "SKIP: the demo needs the quic service"; exit 77 ;; esac
 out=$(bash "$d/tests/lab/demo.sh" 2>&1); rc=$?
 echo "$out"
 [ "$rc" = 0 ] || { echo "FAIL: demo exited $rc"; exit 1; }

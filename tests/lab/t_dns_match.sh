@@ -8,7 +8,9 @@
 #  - an adblock @@ exception is not blocked by its list;
 #  - a routed name: forward GROUP, the rule's FILE:LINE, the dnsmasq list
 #    entry FILE:LINE, or the geosite entry (geosite.dat from ../shared/data
-#    when present; always geosite-dir with the demo's dlc excerpt);
+#    when present; always geosite-dir with the demo's dlc excerpt), and the
+#    group's policy and servers (its cache state against a running daemon:
+#    t_ctl.sh);
 #  - qtype: rules and the TYPE argument; address rules list their addresses;
 #  - an unmatched name without an `all` rule: "no rule matches" and the
 #    default (the first group, or passthrough without groups);
@@ -111,13 +113,15 @@ for kind in dir dat; do
 		expect_contains "$out" "entry domain:ads.example at $data/ads.txt:10"
 	out=$(m sub.ok.ads.example)
 	check "$kind: sub.ok.ads.example (@@ exception): not blocked, no rule matches" \
-		expect_eq "$out" "sub.ok.ads.example A: no rule matches: default forward domestic (the first upstream group)"
+		expect_eq "$out" "sub.ok.ads.example A: no rule matches: default forward domestic (the first upstream group)
+  group domestic: policy=order udp://203.0.113.4:53"
 
 	out=$(m www.qq.com)
 	check "$kind: www.qq.com: forward domestic, rule $conf:$lc, china.conf:3" \
 		expect_eq "$out" "www.qq.com A: forward domestic
   rule $conf:$lc: dns-rule list:china
-  matched list 'china' (dnsmasq:$data/china.conf) entry domain:qq.com at $data/china.conf:3"
+  matched list 'china' (dnsmasq:$data/china.conf) entry domain:qq.com at $data/china.conf:3
+  group domestic: policy=order udp://203.0.113.4:53"
 	out=$(m webnovel.com)
 	check "$kind: webnovel.com: the active line china.conf:4, not the disabled one" \
 		expect_contains "$out" "entry domain:webnovel.com at $data/china.conf:4"
@@ -131,18 +135,21 @@ for kind in dir dat; do
 		check "dat: www.126.link: forward abroad, rule $conf:$lg, entry domain:126.link in geosite.dat" \
 			expect_eq "$out" "www.126.link A: forward abroad
   rule $conf:$lg: dns-rule geosite:cn
-  matched geosite:cn entry domain:126.link in $dat"
+  matched geosite:cn entry domain:126.link in $dat
+  group abroad: policy=order udp://203.0.113.3:53"
 	else
 		out=$(m img.bdstatic.com)
 		check "dir: img.bdstatic.com: forward abroad, rule $conf:$lg, entry domain:bdstatic.com in $dlc" \
 			expect_eq "$out" "img.bdstatic.com A: forward abroad
   rule $conf:$lg: dns-rule geosite:cn
-  matched geosite:cn entry domain:bdstatic.com in $dlc"
+  matched geosite:cn entry domain:bdstatic.com in $dlc
+  group abroad: policy=order udp://203.0.113.3:53"
 	fi
 
 	out=$(m example.org)
 	check "$kind: example.org: no rule matches, default forward domestic" \
-		expect_eq "$out" "example.org A: no rule matches: default forward domestic (the first upstream group)"
+		expect_eq "$out" "example.org A: no rule matches: default forward domestic (the first upstream group)
+  group domestic: policy=order udp://203.0.113.4:53"
 	out=$(m example.org HTTPS)
 	check "$kind: example.org HTTPS: block refused by rule $conf:$lq (matched qtype:HTTPS)" \
 		expect_eq "$out" "example.org HTTPS: block refused

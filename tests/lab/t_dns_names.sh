@@ -14,6 +14,7 @@
 #    FILE:LINE.
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/lab/lab.sh"
 lab_require
+lab_need_svc ntp
 command -v chronyd >/dev/null || { echo "SKIP: chronyd not installed" >&2; exit 77; }
 lab_up || exit 99
 
@@ -104,6 +105,6 @@ EOF
 )
 out=$("$SLUICE" -t -c "$bad" 2>&1)
 check "sluice -t refuses a bootstrap group of names (FILE:LINE)" \
-	expect_eq "$out" "$bad:3: bootstrap group 'named' must list server addresses over udp:// or tcp://, not names or tls://"
+	expect_eq "$out" "$bad:3: bootstrap group 'named' must list server addresses over udp:// or tcp://, not names, tls:// or https://"
 lab_sluice_exit
 lab_finish

@@ -99,9 +99,15 @@ for v in 4 6; do
 	slowf=0
 	for i in $(seq 1 24); do slowf=$((slowf + $(slow_saw f$i.$v.example))); done
 	check "IPv$v fastest: the slow server saw $slowf of 24 (<= 8)" test "$slowf" -le 8
-	read -r ans ms <<<"$(timed f30.$v.example $res $t)"
-	check "IPv$v fastest: a later query is quick ($ms ms)" \
-		bash -c "[ '$ans' = '$fast' ] && [ $ms -lt 400 ]"
+	# One query in 16 tries another server first (exploration), so of five
+	# later queries most, not all, are quick.
+	quick=0 all=""
+	for i in 25 26 27 28 29; do
+		read -r ans ms <<<"$(timed f$i.$v.example $res $t)"
+		all="$all $ms"
+		[ "$ans" = "$fast" ] && [ "$ms" -lt 400 ] && quick=$((quick + 1))
+	done
+	check "IPv$v fastest: later queries are quick (at least 3 of 5:$all ms)" test "$quick" -ge 3
 
 	lab_dig "$LAB_CLI" @$res +subnet=198.51.100.0/24 e1.$v.example $t >/dev/null
 	check "IPv$v ecs=192.0.2.0/24: the upstream saw that subnet, not the client's" \

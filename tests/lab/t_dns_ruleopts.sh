@@ -10,6 +10,7 @@
 #    its outer name once.
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/lab/lab.sh"
 lab_require
+lab_need_svc quic
 lab_up || exit 99
 
 svc='1 . alpn=h2,h3 ech=AQIDBAUG port=8443 ipv4hint=192.0.2.80 ipv6hint=2001:db8::80'

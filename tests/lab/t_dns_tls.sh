@@ -17,19 +17,11 @@ lab_up || exit 99
 W=$LAB_WORK
 # A lab CA, and certificates: dot.lab (with the servers' addresses), a wrong
 # name, and one from a CA nobody trusts.
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
-	-subj "/CN=sluice lab CA" -keyout "$W/ca.key" -out "$W/ca.pem" >/dev/null 2>&1 || exit 99
-cert() { # NAME SAN SIGNER-PREFIX
-	openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj "/CN=$1" \
-		-keyout "$W/$1.key" -out "$W/$1.csr" >/dev/null 2>&1 &&
-		openssl x509 -req -in "$W/$1.csr" -CA "$W/$3.pem" -CAkey "$W/$3.key" -CAcreateserial \
-			-days 2 -extfile <(printf 'subjectAltName=%s\n' "$2") -out "$W/$1.pem" >/dev/null 2>&1
-}
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
-	-subj "/CN=rogue CA" -keyout "$W/rogue.key" -out "$W/rogue.pem" >/dev/null 2>&1 || exit 99
-cert dot.lab "DNS:dot.lab,IP:203.0.113.3,IP:2001:db8:113::3,IP:203.0.113.6" ca || exit 99
-cert other.lab "DNS:other.lab,IP:203.0.113.5" ca || exit 99
-cert evil.lab "DNS:dot.lab,IP:203.0.113.4" rogue || exit 99
+lab_ca ca "sluice lab CA" || exit 99
+lab_ca rogue "rogue CA" || exit 99
+lab_cert dot.lab "DNS:dot.lab,IP:203.0.113.3,IP:2001:db8:113::3,IP:203.0.113.6" ca || exit 99
+lab_cert other.lab "DNS:other.lab,IP:203.0.113.5" ca || exit 99
+lab_cert evil.lab "DNS:dot.lab,IP:203.0.113.4" rogue || exit 99
 
 # tls_unbound NAME A4 A6 CERT ANSWER4 - an unbound answering every name with
 # ANSWER4 (and 2001:db8:33::N for AAAA), over UDP 53 and TLS 853.

@@ -18,6 +18,7 @@
 #    ntp-redirect (a client polling from a fixed port keeps its flow).
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/lab/lab.sh"
 lab_require
+lab_need_svc ntp
 for t in chronyd ntpdig; do
 	command -v "$t" >/dev/null || { echo "SKIP: $t not installed" >&2; exit 77; }
 done

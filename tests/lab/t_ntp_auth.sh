@@ -26,6 +26,7 @@
 # chronyd never touches the clock (-x) and keeps its files in the work dir.
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/lab/lab.sh"
 lab_require
+lab_need_svc ntp
 for t in chronyd chronyc openssl; do
 	command -v "$t" >/dev/null || { echo "SKIP: $t not installed" >&2; exit 77; }
 done

@@ -17,6 +17,7 @@
 #    marked flow's upstream datagrams are not intercepted again.
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/lab/lab.sh"
 lab_require
+lab_need_svc quic
 for t in gtlsserver gtlsclient openssl; do
 	command -v "$t" >/dev/null || { echo "SKIP: $t not installed" >&2; exit 77; }
 done

@@ -18,6 +18,7 @@
 # hosts file; the no-SNI client is lab_quic_hello (hand-built Initial).
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/lab/lab.sh"
 lab_require
+lab_need_svc quic
 for t in gtlsserver gtlsclient openssl; do
 	command -v "$t" >/dev/null || { echo "SKIP: $t not installed" >&2; exit 77; }
 done

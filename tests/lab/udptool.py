@@ -10,7 +10,12 @@ client:  sends from a *connected* socket (the kernel drops anything not from the
          then it prints "done N"; --print-local prints the socket's own address).
 flows:   N sockets at once, each connected to the server, each sending its own
          payload; checks every answer belongs to its own flow (--bind picks
-         the source address, for flows and hold).
+         the source address, for flows and hold). --window W keeps at most W
+         datagrams unanswered (a burst of thousands would overflow socket
+         buffers on the way), --rounds K sends K rounds on the same sockets
+         (later rounds check the server still saw the flow's first gateway
+         address and port: its session was held), --stats prints the
+         distinct gateway sources the server saw and each round's time.
 hold:    N sockets kept open across rounds (the same source port each round):
          round 1 at once, round K once the file GO.K exists; each round prints
          how many flows were answered on their own socket, and how many of those
@@ -27,6 +32,11 @@ def family(addr):
 
 def server(a):
     s = socket.socket(family(a.bind), socket.SOCK_DGRAM)
+    if a.rcvbuf:  # root may go past net.core.rmem_max
+        try:
+            s.setsockopt(socket.SOL_SOCKET, 33, a.rcvbuf)  # SO_RCVBUFFORCE
+        except OSError:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, a.rcvbuf)
     if a.reuse:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     if a.v6only:
@@ -38,17 +48,24 @@ def server(a):
         print("bind failed: %s" % errno.errorcode.get(e.errno, e.errno), flush=True)
         return 1
     print("ready", flush=True)
+    s.setblocking(False)
     end = time.time() + a.lifetime
+    tag = (a.tag + " ") if a.tag else ""
     while time.time() < end:
         r, _, _ = select.select([s], [], [], 0.5)
-        if not r:
-            continue
-        data, peer = s.recvfrom(65535)
-        tag = (a.tag + " ") if a.tag else ""
-        msg = "%sseen %s:%d data " % (tag, peer[0], peer[1])
-        s.sendto(msg.encode() + data, peer)
-        if a.log:
-            print(msg + data[:60].decode(errors="replace"), flush=True)
+        # what is queued, up to a bound, before the next select
+        for _ in range(r and 256 or 0):
+            try:
+                data, peer = s.recvfrom(65535)
+            except BlockingIOError:
+                break
+            msg = "%sseen %s:%d data " % (tag, peer[0], peer[1])
+            try:
+                s.sendto(msg.encode() + data, peer)
+            except OSError:
+                pass
+            if a.log:
+                print(msg + data[:60].decode(errors="replace"), flush=True)
 
 
 def client(a):
@@ -77,7 +94,58 @@ def client(a):
     return 0
 
 
+def raise_nofile(n):
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < n:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(n, hard), hard))
+
+
+def flows_round(socks, k, a):
+    """Round k: "flow-I" (round 1) or "flow-I.K" on every socket, at most
+    a.window unanswered; {i: server-seen source} of the answers, wrong."""
+    n = len(socks)
+    pay = ["flow-%d" % i if k == 1 else "flow-%d.%d" % (i, k) for i in range(n)]
+    poller = select.epoll()  # cost by what is ready, not by the thousands of sockets
+    fdmap = {s.fileno(): (i, s) for i, s in enumerate(socks)}
+    for s in socks:
+        poller.register(s, select.EPOLLIN)
+    got, wrong, nxt, given_up = {}, 0, 0, 0
+    end = time.time() + a.timeout
+    quiet_since = time.time()
+    while len(got) < n and time.time() < end:
+        # unanswered ones older than a quiet second count as lost for the window
+        limit = n if not a.window else min(n, len(got) + given_up + a.window)
+        while nxt < limit:
+            try:
+                socks[nxt].send(pay[nxt].encode())
+            except OSError:
+                pass
+            nxt += 1
+        events = poller.poll(0.05 if nxt < n else 0.2, 1024)
+        if events:
+            quiet_since = time.time()
+        elif nxt < n and time.time() - quiet_since > 1:
+            given_up = nxt - len(got)
+            quiet_since = time.time()
+        for fd, _ in events:
+            i, s = fdmap[fd]
+            try:
+                data = s.recv(65535).decode(errors="replace")
+            except OSError:
+                continue
+            words = data.split()
+            if data.endswith(" data " + pay[i]) and "seen" in words:
+                got[i] = words[words.index("seen") + 1]
+            else:
+                wrong += 1
+                if wrong <= 3:
+                    print("wrong: flow %d round %d got %r" % (i, k, data[:80]), file=sys.stderr)
+    poller.close()
+    return got, wrong
+
+
 def flows(a):
+    raise_nofile(a.n + 64)
     socks = []
     for i in range(a.n):
         s = socket.socket(family(a.to), socket.SOCK_DGRAM)
@@ -86,30 +154,27 @@ def flows(a):
         s.connect((a.to, a.port))
         s.setblocking(False)
         socks.append(s)
-    for i, s in enumerate(socks):
-        s.send(("flow-%d" % i).encode())
-    got, wrong = {}, 0
-    end = time.time() + a.timeout
-    poller = select.poll()
-    fdmap = {s.fileno(): (i, s) for i, s in enumerate(socks)}
-    for s in socks:
-        poller.register(s, select.POLLIN)
-    while len(got) < a.n and time.time() < end:
-        for fd, _ in poller.poll(200):
-            i, s = fdmap[fd]
-            try:
-                data = s.recv(65535).decode(errors="replace")
-            except OSError:
-                continue
-            if data.endswith(" data flow-%d" % i):
-                got[i] = data
-            else:
-                wrong += 1
-                if wrong <= 3:
-                    print("wrong: flow %d got %r" % (i, data[:80]), file=sys.stderr)
-    sources = sorted({d.split()[1].rsplit(":", 1)[0] for d in got.values()})
-    print("answered %d/%d wrong %d sources %s" % (len(got), a.n, wrong, ",".join(sources)))
-    return 0 if len(got) == a.n and wrong == 0 else 1
+    ok, first = True, {}
+    for k in range(1, a.rounds + 1):
+        t0 = time.time()
+        got, wrong = flows_round(socks, k, a)
+        secs = time.time() - t0
+        ok = ok and len(got) == a.n and wrong == 0
+        if k == 1:
+            first = got
+            sources = sorted({d.rsplit(":", 1)[0] for d in got.values()})
+            print("answered %d/%d wrong %d sources %s" % (len(got), a.n, wrong, ",".join(sources)),
+                  flush=True)
+            if a.stats:
+                print("gateway sources %d distinct" % len(set(got.values())), flush=True)
+        else:
+            same = sum(1 for i, src in got.items() if first.get(i) == src)
+            ok = ok and same == a.n
+            print("round %d answered %d/%d same %d wrong %d" % (k, len(got), a.n, same, wrong),
+                  flush=True)
+        if a.stats:
+            print("round %d took %.2f s" % (k, secs), flush=True)
+    return 0 if ok else 1
 
 
 def hold_round(socks, k, timeout):
@@ -142,9 +207,7 @@ def hold_round(socks, k, timeout):
 
 
 def hold(a):
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft < a.n + 64:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (min(a.n + 64, hard), hard))
+    raise_nofile(a.n + 64)
     socks = []
     for i in range(a.n):
         s = socket.socket(family(a.to), socket.SOCK_DGRAM)
@@ -183,6 +246,7 @@ def main():
     s.add_argument("--v6only", action="store_true")
     s.add_argument("--log", action="store_true")
     s.add_argument("--lifetime", type=float, default=300)
+    s.add_argument("--rcvbuf", type=int, default=0)
     c = sub.add_parser("client")
     c.add_argument("--to", required=True)
     c.add_argument("--port", type=int, required=True)
@@ -198,6 +262,9 @@ def main():
     f.add_argument("--n", type=int, default=200)
     f.add_argument("--timeout", type=float, default=10)
     f.add_argument("--bind", default="")
+    f.add_argument("--window", type=int, default=0)
+    f.add_argument("--rounds", type=int, default=1)
+    f.add_argument("--stats", action="store_true")
     h = sub.add_parser("hold")
     h.add_argument("--to", required=True)
     h.add_argument("--port", type=int, required=True)

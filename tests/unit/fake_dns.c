@@ -84,7 +84,8 @@ size_t fake_answer(const uint8_t *q, size_t qlen, enum fake_mode mode, uint8_t t
 		out[3] = 0x81; /* FORMERR, and no OPT */
 		return o;
 	}
-	if (mode == FAKE_ANSWER || mode == FAKE_SPOOF || mode == FAKE_LOWER || mode == FAKE_NOEDNS) {
+	if (mode == FAKE_ANSWER || mode == FAKE_SPOOF || mode == FAKE_LOWER ||
+	    mode == FAKE_NOEDNS || mode == FAKE_MUTE_FIRST) {
 		const uint8_t rr[16] = {0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 192, 0, 2, tag};
 
 		memcpy(out + o, rr, sizeof(rr));
@@ -219,7 +220,9 @@ static void fake_conn_read(struct fake_conn *c)
 		if (c->len < 2 + ml)
 			break;
 		fake_note(c->f, c->buf + 2, ml, true, 0);
-		al = fake_answer(c->buf + 2, ml, c->f->tcp_mode, c->f->tag, a + 2, sizeof(a) - 2);
+		al = c->mute ? 0
+			     : fake_answer(c->buf + 2, ml, c->f->tcp_mode, c->f->tag, a + 2,
+					   sizeof(a) - 2);
 		if (al) {
 			a[0] = (uint8_t)(al >> 8);
 			a[1] = (uint8_t)al;
@@ -233,15 +236,17 @@ static void fake_conn_read(struct fake_conn *c)
 static void fake_accept(struct fake_set *s, struct fake *f)
 {
 	int fd = accept(f->tcp_fd, NULL, NULL);
+	bool first;
 
 	if (fd < 0)
 		return;
 	pthread_mutex_lock(&fake_lock);
-	f->tcp_accepts++;
+	first = f->tcp_accepts++ == 0;
 	pthread_mutex_unlock(&fake_lock);
 	for (size_t i = 0; i < FAKE_MAX_CONNS; i++) {
 		if (s->conns[i].fd < 0) {
 			s->conns[i].fd = fd;
+			s->conns[i].mute = first && f->tcp_mode == FAKE_MUTE_FIRST;
 			s->conns[i].f = f;
 			s->conns[i].len = 0;
 			return;

@@ -13,10 +13,12 @@
  * FAKE_SPOOF first sends an answer with another ID and one with another question (both
  * carrying 203.0.113.66), then the real one; FAKE_LOWER answers with the question
  * lowercased (a server that does not echo 0x20 case); FAKE_NOEDNS answers FORMERR
- * without OPT to a query with OPT, and A otherwise (a pre-EDNS server). */
+ * without OPT to a query with OPT, and A otherwise (a pre-EDNS server); FAKE_MUTE_FIRST
+ * (TCP) reads but never answers on the first connection it accepts (one a middlebox
+ * stopped passing, with no RST), and answers on every later one. */
 enum fake_mode {
 	FAKE_ANSWER, FAKE_SILENT, FAKE_TC, FAKE_SERVFAIL, FAKE_BIG, FAKE_SPOOF, FAKE_LOWER,
-	FAKE_NOEDNS
+	FAKE_NOEDNS, FAKE_MUTE_FIRST
 };
 
 /** UDP source ports a fake records (the first ones). */
@@ -42,6 +44,7 @@ struct fake {
 /** An accepted TCP connection and its unparsed input. */
 struct fake_conn {
 	int fd;
+	bool mute; /* reads, never answers (FAKE_MUTE_FIRST) */
 	struct fake *f;
 	size_t len;
 	uint8_t buf[70000];

@@ -1,11 +1,11 @@
 #include "config.h"
 /* test_dns_stamp.c - dns_stamp.c: DNS stamps (sdns://) built here field by
  * field and a published one, decoded and turned into upstream URLs
- * (DNSCrypt, DoT as tls://, plain as udp://), DoH and the rest refused
- * with a reason; bad stamps (every cut of a good one, lengths, padding,
- * bytes, trailing data, addresses); and the config: a DNSCrypt group
- * loaded with its provider, never the bootstrap group, a DoH stamp refused
- * at FILE:LINE. */
+ * (DNSCrypt, DoT as tls://, DoH as https://, plain as udp://), DoQ and
+ * the rest refused with a reason; bad stamps (every cut of a good one,
+ * lengths, padding, bytes, trailing data, addresses); and the config: a
+ * DNSCrypt group loaded with its provider, never the bootstrap group, a
+ * DoH stamp's :authority and path, a DoQ stamp refused at FILE:LINE. */
 
 #include <errno.h>
 #include <setjmp.h>
@@ -254,18 +254,62 @@ static void test_dot_plain(void **state)
 	url_err(&p, "plain DNS stamp: '' is not an IP address");
 }
 
-static void test_refused(void **state)
+/* DoH stamps: the https:// server they describe (dns_url.h). */
+static void test_doh(void **state)
 {
 	struct pl p;
 	struct dns_stamp st;
+	struct dns_url u;
+	char a[64];
 
 	(void)state;
 	pl_tls(&p, 2, "1.1.1.1", 1, "cloudflare-dns.com", "/dns-query");
 	assert_int_equal(dns_stamp_parse(stamp_of(&p, p.n), &st, NULL, 0), 0);
 	assert_string_equal(st.path, "/dns-query");
 	assert_string_equal(st.name, "cloudflare-dns.com");
-	url_err(&p, "DoH stamps (sdns:// protocol 0x02, https://cloudflare-dns.com/dns-query) are "
-		    "not supported in this build yet");
+	url_ok(&p, &u);
+	assert_int_equal(u.proto, DNS_PROTO_HTTPS);
+	assert_false(u.is_name);
+	assert_string_equal(addr_fmt(&u.addr, a, sizeof(a)), "1.1.1.1:443");
+	assert_string_equal(u.auth, "cloudflare-dns.com");
+	assert_string_equal(u.path, "/dns-query");
+	/* the port: the address's, else the host name's, else 443 */
+	pl_tls(&p, 2, "[2001:db8::53]:8443", 0, "doh.example:9443", "/q?x=1");
+	url_ok(&p, &u);
+	assert_string_equal(addr_fmt(&u.addr, a, sizeof(a)), "[2001:db8::53]:8443");
+	assert_string_equal(u.path, "/q?x=1");
+	pl_tls(&p, 2, "192.0.2.1", 0, "doh.example:9443", "/");
+	url_ok(&p, &u);
+	assert_int_equal(u.port, 9443);
+	/* no address: the host name, resolved at run time */
+	pl_tls(&p, 2, "", 0, "doh.example", "/dns-query");
+	url_ok(&p, &u);
+	assert_true(u.is_name);
+	assert_string_equal(u.host, "doh.example");
+	assert_int_equal(u.port, 443);
+	assert_string_equal(u.auth, "");
+	pl_tls(&p, 2, ":8443", 0, "doh.example", "/dns-query");
+	url_ok(&p, &u);
+	assert_true(u.is_name);
+	assert_int_equal(u.port, 8443);
+	/* refused: paths, names, addresses, ports */
+	pl_tls(&p, 2, "192.0.2.1", 0, "doh.example", "dns-query");
+	url_err(&p, "DoH stamp: https://doh.example" "dns-query is not a server sluice can ask");
+	pl_tls(&p, 2, "192.0.2.1", 0, "doh.example", "/dns-query{?dns}");
+	url_err(&p, "PATH: '/' and URI path characters");
+	pl_tls(&p, 2, "192.0.2.1", 0, "bad..example", "/dns-query");
+	url_err(&p, "DoH stamp: 'bad..example' is not a host name");
+	pl_tls(&p, 2, "192.0.2.1", 0, "doh.example:0", "/dns-query");
+	url_err(&p, "bad port");
+	pl_tls(&p, 2, "doh.example", 0, "doh.example", "/dns-query");
+	url_err(&p, "is not an address");
+}
+
+static void test_refused(void **state)
+{
+	struct pl p;
+
+	(void)state;
 	pl_tls(&p, 4, "1.1.1.1", 0, "dns.example", NULL);
 	url_err(&p, "DoQ stamps (sdns:// protocol 0x04) are not supported");
 	pl_head(&p, 0x81, 0, "192.0.2.1");
@@ -330,7 +374,7 @@ static void test_bad(void **state)
 			 -EINVAL);
 }
 
-/* The config: DNSCrypt groups load; a DoH stamp is refused at FILE:LINE. */
+/* The config: DNSCrypt and DoH groups load; a DoQ stamp is refused at FILE:LINE. */
 static struct cfg *load(const char *text, char *path, char *err, size_t errlen)
 {
 	int fd;
@@ -376,7 +420,23 @@ static void test_config(void **state)
 	assert_string_equal(addr_fmt(&c->bootstrap[0], a, sizeof(a)), "192.0.2.53:53");
 	cfg_free(c);
 
+	/* A DoH stamp: its :authority and path. */
 	pl_tls(&p, 2, "1.1.1.1", 1, "cloudflare-dns.com", "/dns-query");
+	snprintf(text, sizeof(text), "listen 0.0.0.0:15000\nintercept udp 53 dns\nupstream g %s\n",
+		 stamp_of(&p, p.n));
+	c = load(text, path, err, sizeof(err));
+	unlink(path);
+	if (!c)
+		fail_msg("%s", err);
+	d = dns_conf_get(c);
+	assert_int_equal(d->groups[0].servers[0].proto, DNS_PROTO_HTTPS);
+	assert_non_null(d->groups[0].servers[0].tls);
+	assert_string_equal(d->groups[0].servers[0].tls->auth, "cloudflare-dns.com");
+	assert_string_equal(d->groups[0].servers[0].tls->authority, "cloudflare-dns.com");
+	assert_string_equal(d->groups[0].servers[0].tls->path, "/dns-query");
+	cfg_free(c);
+
+	pl_tls(&p, 4, "1.1.1.1", 0, "dns.example", NULL);
 	/* a good DNSCrypt server before it on the line: not leaked */
 	snprintf(text, sizeof(text), "listen 0.0.0.0:15000\nintercept udp 53 dns\nupstream g %s ",
 		 "sdns://AQIAAAAAAAAAFDE3Ni4xMDMuMTMwLjEzMDo1NDQzINErR_JS3PLCu_iZEIbq95zkSV2LFsigxD"
@@ -387,9 +447,7 @@ static void test_config(void **state)
 	unlink(path);
 	assert_null(c);
 	snprintf(want, sizeof(want),
-		 "%s:3: upstream: DoH stamps (sdns:// protocol 0x02, "
-		 "https://cloudflare-dns.com/dns-query) are not supported in this build yet",
-		 path);
+		 "%s:3: upstream: DoQ stamps (sdns:// protocol 0x04) are not supported", path);
 	assert_string_equal(err, want);
 }
 
@@ -397,7 +455,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_dnscrypt),  cmocka_unit_test(test_published),
-	    cmocka_unit_test(test_dot_plain), cmocka_unit_test(test_refused),
+	    cmocka_unit_test(test_dot_plain), cmocka_unit_test(test_doh),
+	    cmocka_unit_test(test_refused),
 	    cmocka_unit_test(test_bad),	      cmocka_unit_test(test_config),
 	};
 

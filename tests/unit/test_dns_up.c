@@ -2,7 +2,9 @@
 /* test_dns_up.c - dns_up.c against fake DNS servers on loopback (a thread
  * answering UDP and TCP on random ports, fake_dns.c): the query sluice
  * builds (fresh ID, EDNS 1232), a fresh source port per query, forged
- * answers (wrong ID, wrong question) ignored, 0x20 echo, the pre-EDNS
+ * answers (wrong ID, wrong question) ignored, a socket kept between
+ * queries but never its port (the old one free again, a datagram queued
+ * for it dropped with it), 0x20 echo, the pre-EDNS
  * retry, failover on silence, ICMP refusal and SERVFAIL, the hard timeout,
  * TC -> TCP, tcp:// (pipelined on one connection) and mixed groups,
  * SO_MARK on every socket (and no traffic when it cannot be set), the
@@ -251,6 +253,27 @@ static int sock_to(uint16_t port, int type)
 	return -1;
 }
 
+/* The UDP socket of an attempt under way (not connected: bound by its
+ * send to a port on the wildcard address), or -1. */
+static int udp_sock_bound(void)
+{
+	for (int fd = 3; fd < 4096; fd++) {
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof(ss);
+		int t = 0;
+		socklen_t tl = sizeof(t);
+		struct addr a;
+
+		if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &t, &tl) < 0 || t != SOCK_DGRAM ||
+		    getsockname(fd, (struct sockaddr *)&ss, &sl) < 0 ||
+		    addr_from_sa(&a, (struct sockaddr *)&ss, sl) < 0)
+			continue;
+		if (addr_port(&a) && addr_is_any(&a))
+			return fd;
+	}
+	return -1;
+}
+
 /* ---- tests ---- */
 
 static void test_parse(void **state)
@@ -371,6 +394,148 @@ static void test_fresh_ports_ids(void **state)
 	print_message("%d queries left from %d distinct source ports\n", NPORTS, ports);
 	assert_true(ports >= 150);
 	grp_free(u);
+}
+
+/* Queries one after the other: one socket carries them all (dns_up_port.c),
+ * each from a port of its own. */
+static void test_ports_sequential(void **state)
+{
+	struct fake *f = fake_add(&g->fk, AF_INET, FAKE_ANSWER, -1, 1);
+	struct dns_up_server s = srv_of(f, false);
+	struct res r = {0};
+	uint8_t q[512];
+	size_t ql = fake_query(q, 7, "seq.example", 1, false);
+	struct grp *u;
+	int ports;
+
+	(void)state;
+	assert_int_equal(fake_start(&g->fk), 0);
+	u = mk(&s, 1, 2000);
+	for (int i = 0; i < 50; i++) {
+		assert_int_equal(send_q(u, q, ql, &r), 0);
+		run(i + 1, 2000);
+		assert_int_equal(r.calls, i + 1);
+		assert_int_equal(r.status, 0);
+		assert_int_equal(dns_up_sockets(u->u), 0);
+		assert_int_equal(dns_up_idle_sockets(u->u), 1);
+		assert_int_equal(atomic_load(&g->budget.used), 1);
+	}
+	ports = fake_distinct_ports(f, 50);
+	print_message("50 queries in a row on one socket, from %d distinct ports\n", ports);
+	assert_true(ports >= 45); /* random ports: a repeat now and then, not a habit */
+	grp_free(u);
+	assert_int_equal(atomic_load(&g->budget.used), 0);
+}
+
+/* An attempt's port is let go when it ends: nothing of ours holds it any
+ * more, a datagram queued for it (a late duplicate) is dropped with it and
+ * never reaches the next attempt on the same socket, and an idle socket is
+ * closed after a while, its budget share given back. */
+static void test_port_released(void **state)
+{
+	int srv = socket(AF_INET, SOCK_DGRAM, 0), b;
+	int sport = fake_bind(srv, AF_INET, 0);
+	struct dns_up_server s;
+	struct res r[2] = {{0}};
+	uint8_t q[512], m[512], ans[4096];
+	size_t ql = fake_query(q, 9, "late.example", 1, true), al;
+	struct sockaddr_storage from[2];
+	socklen_t fl;
+	uint16_t port[2];
+	uint64_t ign;
+	char url[40];
+	struct grp *u;
+	ssize_t n;
+
+	(void)state;
+	snprintf(url, sizeof(url), "udp://127.0.0.1:%d", sport);
+	assert_int_equal(dns_up_server_parse(url, &s, NULL, 0), 0);
+	u = mk(&s, 1, 2000);
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(send_q(u, q, ql, &r[i]), 0);
+		assert_int_equal(dns_up_sockets(u->u), 1);
+		assert_int_equal(dns_up_idle_sockets(u->u), 0);
+		fl = sizeof(from[i]);
+		n = recvfrom(srv, m, sizeof(m), 0, (struct sockaddr *)&from[i], &fl);
+		assert_true(n > 0);
+		port[i] = ntohs(((struct sockaddr_in *)&from[i])->sin_port);
+		al = fake_answer(m, (size_t)n, FAKE_ANSWER, 1, ans, sizeof(ans));
+		assert_true(al > 0);
+		ign = ctr_get(&g->ctr, CTR_DNS_UPSTREAM_IGNORED);
+		/* the answer, then a copy of it that is still queued when the attempt ends */
+		for (int k = 0; k < (i ? 1 : 2); k++)
+			assert_int_equal(sendto(srv, ans, al, 0, (struct sockaddr *)&from[i], fl),
+					 (ssize_t)al);
+		run(i + 1, 2000);
+		assert_int_equal(r[i].calls, 1);
+		assert_int_equal(r[i].status, 0);
+		assert_int_equal(ctr_get(&g->ctr, CTR_DNS_UPSTREAM_IGNORED), ign);
+		assert_int_equal(dns_up_sockets(u->u), 0);
+		assert_int_equal(dns_up_idle_sockets(u->u), 1);
+		/* the port is free again: anyone may bind it */
+		b = socket(AF_INET, SOCK_DGRAM, 0);
+		assert_int_equal(fake_bind(b, AF_INET, port[i]), port[i]);
+		close(b);
+	}
+	assert_int_not_equal(port[0], port[1]);
+	assert_int_equal(atomic_load(&g->budget.used), 1);
+	run(3, 2200); /* nothing more comes: idle sockets are closed meanwhile */
+	assert_int_equal(dns_up_idle_sockets(u->u), 0);
+	assert_int_equal(atomic_load(&g->budget.used), 0);
+	grp_free(u);
+	close(srv);
+}
+
+/* The attempt's socket is not connected (dns_up_port.c): sluice itself
+ * takes answers only from the server's address and port. A perfect forgery
+ * (the right ID and question) from another port of the server's address is
+ * ignored and counted; the server's own answer then counts. IPv4 and IPv6. */
+static void test_wrong_source(void **state)
+{
+	(void)state;
+	for (int fam = AF_INET; fam; fam = fam == AF_INET ? AF_INET6 : 0) {
+		int srv = socket(fam, SOCK_DGRAM, 0), other = socket(fam, SOCK_DGRAM, 0);
+		int sport = fake_bind(srv, fam, 0);
+		struct dns_up_server s;
+		struct res r = {0};
+		uint8_t q[512], m[512], ans[4096];
+		size_t ql = fake_query(q, 3, "forged.example", 1, true), al;
+		struct sockaddr_storage from;
+		socklen_t fl = sizeof(from);
+		uint64_t ign;
+		char url[48];
+		struct grp *u;
+		ssize_t n;
+
+		if (sport < 0) { /* no IPv6 loopback here */
+			close(srv);
+			close(other);
+			continue;
+		}
+		assert_true(fake_bind(other, fam, 0) > 0);
+		snprintf(url, sizeof(url), fam == AF_INET ? "udp://127.0.0.1:%d" : "udp://[::1]:%d",
+			 sport);
+		assert_int_equal(dns_up_server_parse(url, &s, NULL, 0), 0);
+		u = mk(&s, 1, 2000);
+		assert_int_equal(send_q(u, q, ql, &r), 0);
+		n = recvfrom(srv, m, sizeof(m), 0, (struct sockaddr *)&from, &fl);
+		assert_true(n > 0);
+		al = fake_answer(m, (size_t)n, FAKE_ANSWER, 66, ans, sizeof(ans));
+		ign = ctr_get(&g->ctr, CTR_DNS_UPSTREAM_IGNORED);
+		assert_int_equal(sendto(other, ans, al, 0, (struct sockaddr *)&from, fl), (ssize_t)al);
+		run(g->done + 1, 200);
+		assert_int_equal(r.calls, 0);
+		assert_int_equal(ctr_get(&g->ctr, CTR_DNS_UPSTREAM_IGNORED), ign + 1);
+		al = fake_answer(m, (size_t)n, FAKE_ANSWER, 7, ans, sizeof(ans));
+		assert_int_equal(sendto(srv, ans, al, 0, (struct sockaddr *)&from, fl), (ssize_t)al);
+		run(g->done + 1, 2000);
+		assert_int_equal(r.calls, 1);
+		assert_int_equal(r.status, 0);
+		assert_int_equal(r.ans[r.len - 1], 7); /* 192.0.2.7: the server's */
+		grp_free(u);
+		close(srv);
+		close(other);
+	}
 }
 
 /* Forged answers (another ID; the right ID with another question) are ignored and counted. */
@@ -632,6 +797,38 @@ static void test_tcp_pipelined(void **state)
 	grp_free(u);
 }
 
+/* tcp:// whose first connection goes silent (no answer, no close, no RST):
+ * the query that timed out on it is asked again on a new connection and
+ * answered, and so is the next one; the silent connection is not used again. */
+static void test_tcp_silent_conn(void **state)
+{
+	struct fake *f = fake_add(&g->fk, AF_INET, FAKE_SILENT, FAKE_MUTE_FIRST, 7);
+	struct dns_up_server s = srv_of(f, true);
+	struct res r[2] = {{0}};
+	uint8_t q[512];
+	size_t ql;
+	struct grp *u;
+
+	(void)state;
+	assert_int_equal(fake_start(&g->fk), 0);
+	u = mk(&s, 1, 900); /* attempts: 300 ms (TCP: twice the try), then the rest */
+	ql = fake_query(q, 1, "first.example", 1, true);
+	assert_int_equal(send_q(u, q, ql, &r[0]), 0);
+	run(1, 3000);
+	assert_int_equal(r[0].calls, 1);
+	assert_int_equal(r[0].status, 0);
+	assert_int_equal(r[0].ans[r[0].len - 1], 7);
+	assert_int_equal(fake_accepts(f), 2);
+	ql = fake_query(q, 2, "second.example", 1, true);
+	assert_int_equal(send_q(u, q, ql, &r[1]), 0);
+	run(2, 3000);
+	assert_int_equal(r[1].calls, 1);
+	assert_int_equal(r[1].status, 0);
+	assert_int_equal(fake_accepts(f), 2); /* the second connection, kept */
+	assert_int_equal(fake_count(f, true), 3);
+	grp_free(u);
+}
+
 /* udp then tcp servers, tried in order within one budget. */
 static void test_mixed(void **state)
 {
@@ -682,7 +879,7 @@ static void test_mark_and_own(void **state)
 	for (int i = 0; i < 2; i++) {
 		uint32_t m = 0;
 		socklen_t ml = sizeof(m);
-		int s = sock_to(i ? dt->port : du->port, i ? SOCK_STREAM : SOCK_DGRAM);
+		int s = i ? sock_to(dt->port, SOCK_STREAM) : udp_sock_bound();
 
 		assert_int_equal(dns_up_sockets(i ? u2->u : u1->u), 1);
 		assert_true(s >= 0);
@@ -980,6 +1177,9 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_answer_v4, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_answer_v6, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_fresh_ports_ids, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_ports_sequential, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_port_released, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_wrong_source, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_spoof_ignored, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_0x20, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_noedns, setup, teardown),
@@ -989,6 +1189,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_all_down, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_tc_to_tcp, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_tcp_pipelined, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_tcp_silent_conn, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_mixed, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_mark_and_own, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_mark_denied, setup, teardown),

@@ -460,6 +460,76 @@ static void test_redundant(void **state)
 	match_set_free(s);
 }
 
+/* A one-tag builder drops names below a domain entry while it grows (past
+ * 256 KiB of names); the set must be the one finish alone makes. Names
+ * come before the domains above them, as in a sorted ad list, and some come
+ * again after they were dropped. */
+static void test_one_tag_sweep(void **state)
+{
+	struct match_builder *a = match_builder_new(), *b = match_builder_new();
+	struct match_set *sa, *sb;
+	char name[96];
+
+	(void)state;
+	assert_int_equal(match_builder_one_tag(b), 0);
+	for (int round = 0; round < 2; round++)
+		for (int p = 0; p < 6000; p++) {
+			for (int c = 0; c < 3; c++) {
+				snprintf(name, sizeof(name), "host-%d.child-%d.parent-%d.example",
+					 c, c, p);
+				add(a, c ? MATCH_FULL : MATCH_DOMAIN, name, 7);
+				add(b, c ? MATCH_FULL : MATCH_DOMAIN, name, 7);
+			}
+			snprintf(name, sizeof(name), "parent-%d.example", p);
+			if (p % 3 == 0) { /* a domain above the names: they are redundant */
+				add(a, MATCH_DOMAIN, name, 7);
+				add(b, MATCH_DOMAIN, name, 7);
+			} else if (p % 3 == 1) { /* a full entry: covers nothing */
+				add(a, MATCH_FULL, name, 7);
+				add(b, MATCH_FULL, name, 7);
+			}
+		}
+	assert_int_equal(match_builder_add(b, MATCH_DOMAIN, "other.tag", 9, 8), -EINVAL);
+	assert_int_equal(match_builder_entries(a), 6000 * 3 + 4000);
+	assert_true(match_builder_entries(b) >= match_builder_entries(a)); /* re-added names */
+	sa = finish(a);
+	sb = finish(b);
+	assert_int_equal(match_set_entries(sa), match_set_entries(sb));
+	assert_int_equal(match_set_entries(sa), 2000 * 1 + 2000 * 4 + 2000 * 3);
+	for (int p = 0; p < 6000; p++)
+		for (int c = -1; c < 4; c++) {
+			struct match_hit ha, hb;
+			bool fa, fb;
+
+			if (c < 0)
+				snprintf(name, sizeof(name), "www.parent-%d.example", p);
+			else
+				snprintf(name, sizeof(name), "host-%d.child-%d.parent-%d.example",
+					 c, c, p);
+			fa = match_lookup_ex(sa, name, strlen(name), &ha);
+			fb = match_lookup_ex(sb, name, strlen(name), &hb);
+			assert_int_equal(fa, fb);
+			if (!fa)
+				continue;
+			assert_int_equal(ha.kind, hb.kind);
+			assert_int_equal(ha.tag, hb.tag);
+			assert_int_equal(ha.len, hb.len);
+			assert_memory_equal(ha.value, hb.value, ha.len);
+		}
+	assert_int_equal(look(sb, "x.parent-3.example"), 7);
+	assert_int_equal(look(sb, "x.parent-1.example"), -1);
+	assert_int_equal(look(sb, "host-1.child-1.parent-1.example"), 7);
+	match_set_free(sa);
+	match_set_free(sb);
+
+	b = match_builder_new();
+	add(b, MATCH_FULL, "a.b", 1);
+	add(b, MATCH_FULL, "c.d", 2);
+	assert_int_equal(match_builder_one_tag(b), -EINVAL); /* too late: two tags */
+	assert_int_equal(match_builder_one_tag(NULL), -EINVAL);
+	match_builder_free(b);
+}
+
 static void test_empty(void **state)
 {
 	struct match_set *s = finish(match_builder_new());
@@ -746,13 +816,21 @@ static void test_threads(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_domain_suffix), cmocka_unit_test(test_case_and_dot),
-	    cmocka_unit_test(test_invalid),	  cmocka_unit_test(test_long_names),
-	    cmocka_unit_test(test_escaped_names), cmocka_unit_test(test_escaped_kw_rx),
-	    cmocka_unit_test(test_keyword),	  cmocka_unit_test(test_regexp),
-	    cmocka_unit_test(test_precedence),	  cmocka_unit_test(test_redundant),
-	    cmocka_unit_test(test_empty),	  cmocka_unit_test(test_random_vs_reference),
-	    cmocka_unit_test(test_regexp_guards), cmocka_unit_test(test_threads),
+	    cmocka_unit_test(test_domain_suffix),
+	    cmocka_unit_test(test_case_and_dot),
+	    cmocka_unit_test(test_invalid),
+	    cmocka_unit_test(test_long_names),
+	    cmocka_unit_test(test_escaped_names),
+	    cmocka_unit_test(test_escaped_kw_rx),
+	    cmocka_unit_test(test_keyword),
+	    cmocka_unit_test(test_regexp),
+	    cmocka_unit_test(test_precedence),
+	    cmocka_unit_test(test_redundant),
+	    cmocka_unit_test(test_one_tag_sweep),
+	    cmocka_unit_test(test_empty),
+	    cmocka_unit_test(test_random_vs_reference),
+	    cmocka_unit_test(test_regexp_guards),
+	    cmocka_unit_test(test_threads),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -14,6 +14,9 @@
 
 #include <cmocka.h>
 
+#include <event2/event.h>
+
+#include "flow.h"
 #include "quic.h"
 #include "quic_seal.h"
 #include "quic_svc.h"
@@ -1021,21 +1024,43 @@ static void test_crypto_fetched_once(void **state)
 	free(pkt);
 }
 
-/* The QUIC service makes that handle once per worker, in worker_init. */
+/* The QUIC service makes that handle once per worker, at the worker's first
+ * QUIC flow: a gateway that intercepts no QUIC never fetches. */
 static void test_service_handle_per_worker(void **state)
 {
 	struct worker *w = calloc(1, sizeof(*w));
-	struct quic_crypto *c;
+	struct cfg *c = calloc(1, sizeof(*c));
+	struct quic_conf *d = calloc(1, sizeof(*d));
+	struct flow *f[2];
+	struct quic_crypto *qc;
 
 	(void)state;
 	assert_non_null(w);
-	assert_non_null(svc_quic.worker_init);
-	assert_int_equal(svc_quic.worker_init(w), 0);
-	c = w->svc_state[SVC_QUIC];
 	assert_non_null(c);
-	assert_int_equal(quic_crypto_fetches(c), 1);
+	assert_non_null(d);
+	w->base = event_base_new();
+	assert_non_null(w->base);
+	d->sniff_ms = 300;
+	c->svc[SVC_QUIC] = d;
+	w->cfg = c;
+	assert_null(svc_quic.worker_init);
+	for (int i = 0; i < 2; i++) {
+		f[i] = calloc(1, sizeof(*f[i]));
+		assert_non_null(f[i]);
+		assert_int_equal(svc_quic.flow_open(w, f[i]), 0);
+	}
+	qc = w->svc_state[SVC_QUIC];
+	assert_non_null(qc);
+	assert_int_equal(quic_crypto_fetches(qc), 1);
+	for (int i = 0; i < 2; i++) {
+		svc_quic.flow_close(w, f[i]);
+		free(f[i]);
+	}
 	svc_quic.worker_fini(w);
 	assert_null(w->svc_state[SVC_QUIC]);
+	event_base_free(w->base);
+	free(d);
+	free(c);
 	free(w);
 }
 
