@@ -9,7 +9,8 @@
  * (rd_at), as the DNS name reader does when it follows a pointer.
  * Everything is static inline: the DNS query parse runs for every packet.
  * Used by the QUIC Initial and TLS ClientHello parsers, the protobuf reader
- * of geosite.dat (pb.c) and the DNS message parser. */
+ * of geosite.dat and geoip.dat (pb.c) and the DNS message parsers
+ * (dns_msg.c, and dns_answer.c's walk of an answer's addresses). */
 #ifndef RD_H
 #define RD_H
 

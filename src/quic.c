@@ -85,10 +85,16 @@ static uint64_t take_varint(struct rd *r)
 	return (uint64_t)(b0 & 0x3f) << (8 * (n - 1)) | rd_uint(r, n - 1);
 }
 
-/* n bytes, n read as a varint; NULL (and the error set) when fewer remain. */
+/* n bytes, n read as a varint; NULL (and the error set) when fewer remain.
+ * n is compared before the cast: on a 32-bit size_t a 62-bit length would
+ * otherwise wrap to a small one. */
 static const uint8_t *take_varbytes(struct rd *r, uint64_t n)
 {
-	return n > rd_left(r) ? (rd_fail(r), NULL) : rd_bytes(r, (size_t)n);
+	if (n > rd_left(r)) {
+		rd_fail(r);
+		return NULL;
+	}
+	return rd_bytes(r, (size_t)n);
 }
 
 static bool take_cid(struct rd *r, uint8_t *cid, uint8_t *cid_len)
