@@ -34,6 +34,9 @@
 #define TAILQ_FIRST(head) ((head)->tqh_first)
 #define TAILQ_NEXT(elm, field) ((elm)->field.tqe_next)
 
+#define TAILQ_FOREACH(var, head, field)                                                            \
+	for ((var) = TAILQ_FIRST(head); (var); (var) = TAILQ_NEXT(var, field))
+
 #define TAILQ_INSERT_TAIL(head, elm, field)                                                        \
 	do {                                                                                       \
 		(elm)->field.tqe_next = NULL;                                                      \
