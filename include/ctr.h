@@ -81,6 +81,7 @@
 	X(DNS_NO_AAAA, "dns_no_aaaa", "AAAA queries answered NODATA by a no-aaaa rule") \
 	X(DNS_SVCB_REWRITTEN, "dns_svcb_rewritten", "HTTPS/SVCB answers with ech or ipv6hint removed (no-ech, no-aaaa)") \
 	X(DNS_LEAKED_FOREIGN, "dns_leaked_foreign", "queries for `foreign` names a rule sent to a leak-check group") \
+	X(DNS_ECS_STRIPPED, "dns_ecs_stripped", "client ECS options removed before a query went to an ecs=strip group") \
 	X(DNS_MERGED, "dns_merged", "DNS queries that joined an identical query already waiting for an upstream") \
 	X(DNS_CLIENT_LIMITED, "dns_client_limited", "DNS queries dropped or refused: the client had dns-inflight-per-client waiting") \
 	X(DNS_TCP_ACCEPTED, "dns_tcp_accepted", "DNS over TCP connections accepted") \

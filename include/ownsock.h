@@ -40,7 +40,7 @@ int ownsock_add(struct ownsock *o, int fd, int proto, struct ownsock_tok *tok);
 void ownsock_del(struct ownsock *o, struct ownsock_tok *tok);
 
 /** True when a (IP and port) is the local address of a registered socket of proto. */
-bool ownsock_has(const struct ownsock *o, const struct addr *a, int proto);
+bool ownsock_has(struct ownsock *o, const struct addr *a, int proto);
 
 #define OWN_RECENT_MS 10000
 

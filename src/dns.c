@@ -118,10 +118,14 @@ static size_t expand_hosts(struct dns_worker *dw, const struct dns_group *g,
 }
 
 /* A foreign name (the `foreign` matcher) routed to a group marked
- * leak-check (a domestic resolver) has leaked: counted. */
+ * leak-check (a domestic resolver) has leaked: counted. So is a client's
+ * ECS option that an ecs=strip group is kept from seeing. */
 static void leak_check(struct dns_worker *dw, const struct dns_group *g, const struct dns_query *q)
 {
 	const struct dns_conf *d = dns_wconf(dw);
+
+	if (g->ecs_mode == DNS_ECS_STRIP && q->ecs)
+		ctr_inc(&dw->w->ctr, CTR_DNS_ECS_STRIPPED);
 
 	if (g->leak_check && d->foreign &&
 	    policy_match(d->foreign, q->name, q->name_len, q->qtype, NULL, NULL))

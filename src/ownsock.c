@@ -4,11 +4,21 @@
  * and family the same autobound port, so a bit is enough. Beside it, the
  * ports of relay legs closed lately, with the peer each talked to: two
  * generations of hashed bits, OWN_RECENT_MS each (a false hit costs the
- * caller one more socket, never a wrong answer). */
+ * caller one more socket, never a wrong answer).
+ *
+ * A UDP socket that sends with sendto() unbound (dns_up_port.c) has the
+ * wildcard as its local address: its datagrams leave from whichever of the
+ * host's addresses the route picks. Such a socket marks its family "wild",
+ * and a source IP not in the list then counts when it is one of the host's
+ * addresses (getifaddrs(), read again at most once a second when asked:
+ * only a datagram whose source port is one of sluice's gets that far). */
 #include "config.h"
 #include "ownsock.h"
 
+#include "sluice.h"
+
 #include <errno.h>
+#include <ifaddrs.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -18,6 +28,8 @@
 #define OWN_MAX_IPS 32
 #define OWN_SLOTS 4 /* udp4, udp6, tcp4, tcp6 */
 #define OWN_RECENT_BITS (1u << 18)
+#define OWN_MAX_LOCAL 64
+#define OWN_LOCAL_MS 1000
 
 struct ownsock {
 	_Atomic uint64_t bits[OWN_SLOTS][65536 / 64];
@@ -25,6 +37,12 @@ struct ownsock {
 	struct addr ips[OWN_MAX_IPS];
 	_Atomic size_t nips;
 	_Atomic bool ips_full; /* more IPs than fit: any IP counts */
+	_Atomic bool wild[2];  /* IPv4, IPv6: a socket bound to the wildcard */
+	pthread_mutex_t llock; /* the host's addresses, read with getifaddrs() */
+	struct addr local[OWN_MAX_LOCAL];
+	size_t nlocal;
+	bool local_full;
+	uint64_t local_ms; /* when they were read; 0: never */
 	_Atomic uint64_t recent[2][OWN_RECENT_BITS / 64];
 	_Atomic unsigned recent_cur;	  /* the generation marks go to */
 	_Atomic uint64_t recent_start_ms; /* when it began */
@@ -39,11 +57,18 @@ struct ownsock *ownsock_new(void)
 {
 	struct ownsock *o = calloc(1, sizeof(*o));
 
-	if (o && pthread_mutex_init(&o->lock, NULL) != 0) {
-		free(o);
+	if (!o)
 		return NULL;
+	if (pthread_mutex_init(&o->lock, NULL) != 0)
+		goto fail;
+	if (pthread_mutex_init(&o->llock, NULL) != 0) {
+		pthread_mutex_destroy(&o->lock);
+		goto fail;
 	}
 	return o;
+fail:
+	free(o);
+	return NULL;
 }
 
 void ownsock_free(struct ownsock *o)
@@ -51,6 +76,7 @@ void ownsock_free(struct ownsock *o)
 	if (!o)
 		return;
 	pthread_mutex_destroy(&o->lock);
+	pthread_mutex_destroy(&o->llock);
 	free(o);
 }
 
@@ -101,7 +127,11 @@ int ownsock_add(struct ownsock *o, int fd, int proto, struct ownsock_tok *tok)
 	if (addr_from_sa(&a, (struct sockaddr *)&ss, sl) < 0)
 		return -EAFNOSUPPORT;
 	addr_unmap(&a);
-	ip_note(o, &a);
+	if (addr_is_any(&a))
+		atomic_store_explicit(&o->wild[addr_family(&a) == AF_INET6], true,
+				      memory_order_relaxed);
+	else
+		ip_note(o, &a);
 	s = slot_of(addr_family(&a), proto);
 	tok->port = addr_port(&a);
 	tok->slot = (uint8_t)(s + 1);
@@ -119,7 +149,57 @@ void ownsock_del(struct ownsock *o, struct ownsock_tok *tok)
 	tok->slot = 0;
 }
 
-bool ownsock_has(const struct ownsock *o, const struct addr *a, int proto)
+/* The host's addresses, again when older than OWN_LOCAL_MS (under llock). */
+static void local_read(struct ownsock *o, uint64_t now)
+{
+	struct ifaddrs *ifa, *i;
+
+	o->local_ms = now;
+	if (getifaddrs(&ifa) < 0)
+		return; /* keep what was known */
+	o->nlocal = 0;
+	o->local_full = false;
+	for (i = ifa; i; i = i->ifa_next) {
+		struct addr a;
+		socklen_t sl;
+
+		if (!i->ifa_addr)
+			continue;
+		if (i->ifa_addr->sa_family == AF_INET)
+			sl = sizeof(struct sockaddr_in);
+		else if (i->ifa_addr->sa_family == AF_INET6)
+			sl = sizeof(struct sockaddr_in6);
+		else
+			continue;
+		if (addr_from_sa(&a, i->ifa_addr, sl) < 0)
+			continue;
+		if (o->nlocal == OWN_MAX_LOCAL) {
+			o->local_full =
+			    true; /* any address counts: a loop is worse than a refusal */
+			break;
+		}
+		o->local[o->nlocal++] = a;
+	}
+	freeifaddrs(ifa);
+}
+
+/* Is a one of the host's addresses? */
+static bool ip_local(struct ownsock *o, const struct addr *a)
+{
+	uint64_t now = sl_now_ms();
+	bool yes = false;
+
+	pthread_mutex_lock(&o->llock);
+	if (!o->local_ms || now - o->local_ms >= OWN_LOCAL_MS)
+		local_read(o, now);
+	yes = o->local_full;
+	for (size_t i = 0; i < o->nlocal && !yes; i++)
+		yes = addr_ip_equal(&o->local[i], a);
+	pthread_mutex_unlock(&o->llock);
+	return yes;
+}
+
+bool ownsock_has(struct ownsock *o, const struct addr *a, int proto)
 {
 	uint16_t port;
 	int s;
@@ -131,7 +211,10 @@ bool ownsock_has(const struct ownsock *o, const struct addr *a, int proto)
 	if (!(atomic_load_explicit(&o->bits[s][port / 64], memory_order_relaxed) &
 	      (1ull << (port % 64))))
 		return false;
-	return ip_known(o, a);
+	if (ip_known(o, a))
+		return true;
+	return atomic_load_explicit(&o->wild[addr_family(a) == AF_INET6], memory_order_relaxed) &&
+	       ip_local(o, a);
 }
 
 /* ---- ports of closed legs ---- */

@@ -112,8 +112,11 @@ for v in 4 6; do
 	lab_dig "$LAB_CLI" @$res +subnet=198.51.100.0/24 e1.$v.example $t >/dev/null
 	check "IPv$v ecs=192.0.2.0/24: the upstream saw that subnet, not the client's" \
 		expect_eq "$(ecs_seen e1.$v.example)" "192.0.2.0/24"
+	m0=$(lab_metrics)
 	lab_dig "$LAB_CLI" @$res +subnet=198.51.100.0/24 s1.$v.example $t >/dev/null
+	m1=$(lab_metrics)
 	check "IPv$v ecs=strip: the upstream saw none" expect_eq "$(ecs_seen s1.$v.example)" none
+	check "IPv$v ecs=strip: the removed option counted" expect_eq "$(delta dns_ecs_stripped)" 1
 	lab_dig "$LAB_CLI" @$res +subnet=198.51.100.0/24 c1.$v.example $t >/dev/null
 	check "IPv$v default: the client's ECS passes" \
 		expect_eq "$(ecs_seen c1.$v.example)" "198.51.100.0/24"

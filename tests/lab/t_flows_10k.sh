@@ -78,7 +78,7 @@ flows() { # TO N ROUNDS [udptool options]: udptool flows from the client namespa
 	local to=$1 n=$2 rounds=$3
 	shift 3
 	in_cli "$LAB_PY" -u "$LAB_DIR/udptool.py" flows --to "$to" --port 5300 --n "$n" \
-		--window "$WINDOW" --rounds "$rounds" --stats --timeout 25 "$@" 2>&1
+		--window "$WINDOW" --rounds "$rounds" --stats --timeout $((25 + n / 250)) "$@" 2>&1
 }
 
 # A few flows of each family first: what the first flows allocate once

@@ -889,6 +889,19 @@ static void test_mark_and_own(void **state)
 		sl = sizeof(ss);
 		assert_int_equal(getsockname(s, (struct sockaddr *)&ss, &sl), 0);
 		assert_int_equal(addr_from_sa(&own[i], (struct sockaddr *)&ss, sl), 0);
+		if (!i) {
+			/* Unbound (sendto): the wildcard. A looped datagram shows the
+			 * host address the route picked (loopback here) with that port;
+			 * an address not the host's with that port is somebody else. */
+			struct addr far = own[0];
+
+			assert_true(addr_is_any(&own[0]));
+			assert_int_equal(addr_parse("192.0.2.77", false, 0, &far), 0);
+			addr_set_port(&far, addr_port(&own[0]));
+			assert_false(ownsock_has(g->own, &far, IPPROTO_UDP));
+			assert_int_equal(addr_parse("127.0.0.1", false, 0, &own[0]), 0);
+			addr_set_port(&own[0], addr_port(&far));
+		}
 		assert_true(ownsock_has(g->own, &own[i], i ? IPPROTO_TCP : IPPROTO_UDP));
 		assert_false(ownsock_has(g->own, &own[i], i ? IPPROTO_UDP : IPPROTO_TCP));
 	}
