@@ -687,46 +687,6 @@ static void dns_reconfigure(struct worker *w, const struct cfg *old)
 	dns_nftset_reconfigure(dw);
 }
 
-/* The DNS cache keeps its own counters (it is shared by every worker). */
-static void dns_metrics(struct engine *e, struct evbuffer *b)
-{
-	struct dns_shared *sh = e->svc_shared[SVC_DNS];
-	struct dns_cache_stats st = {0};
-	const struct {
-		const char *name, *type, *help;
-		uint64_t v;
-	} rows[] = {
-		{"dns_cache_entries", "gauge", "answers in the DNS cache", 0},
-		{"dns_cache_bytes", "gauge", "bytes held by the DNS cache", 0},
-		{"dns_cache_inserts_total", "counter", "answers stored in the DNS cache", 0},
-		{"dns_cache_evictions_total", "counter", "DNS cache entries evicted (least recently used)", 0},
-		{"dns_cache_expired_total", "counter", "DNS cache entries found expired", 0},
-		{"dns_cache_stale_hits_total", "counter", "expired DNS answers served (serve-stale)", 0},
-		{"dns_upstream_sockets", "gauge", "sockets open toward DNS upstreams (every worker)", 0},
-		{"dns_tcp_connections", "gauge", "DNS over TCP client connections open", 0},
-		{"dns_clients_waiting", "gauge", "clients with DNS queries waiting or TCP connections", 0},
-	};
-	uint64_t v[SL_ARRAY_LEN(rows)];
-
-	if (!sh)
-		return;
-	if (sh->cache)
-		dns_cache_stats(sh->cache, &st);
-	v[0] = st.entries;
-	v[1] = st.bytes;
-	v[2] = st.inserts;
-	v[3] = st.evictions;
-	v[4] = st.expired;
-	v[5] = st.stale_hits;
-	v[6] = atomic_load_explicit(&sh->budget.used, memory_order_relaxed);
-	v[7] = atomic_load_explicit(&sh->tcp_conns, memory_order_relaxed);
-	v[8] = clients_entries(sh->clients);
-	for (size_t i = 0; i < SL_ARRAY_LEN(rows); i++)
-		evbuffer_add_printf(b, "# HELP sluice_%s %s\n# TYPE sluice_%s %s\nsluice_%s %llu\n",
-				    rows[i].name, rows[i].help, rows[i].name, rows[i].type, rows[i].name,
-				    (unsigned long long)v[i]);
-}
-
 const struct svc svc_dns = {
 	.id = SVC_DNS,
 	.connected_reply = false,
