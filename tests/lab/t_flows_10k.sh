@@ -115,6 +115,7 @@ step() { # FAMILY TO GW N FROM
 	s0=$s1 r0=$r1 a0=$a1
 }
 idle_socks=$s0
+r_idle0=$r0
 step 4 "$UP4" "$GWU4" "$N4" "$CLI4"
 step 6 "$UP6" "$GWU6" "$N6" "$CLI6"
 r_peak=$r0
@@ -139,7 +140,11 @@ out=$(flows "$UP4" "$N4" 1 --bind "$CLI4")
 check "IPv4 again: $N4 new flows answered, none wrong" expect_contains "$out" "answered $N4/$N4 wrong 0"
 r2=$(rss_kb)
 echo "# IPv4 again: VmRSS $r2 kB (peak before $r_peak kB)"
-check "and RSS stays within the first peak (+$((r2 - r_peak)) kB)" test "$r2" -le $((r_peak + 1024))
+# Under AddressSanitizer freed memory waits in its quarantine instead of
+# being reused, so there the new flows may take as much again as the first.
+slack=1024
+grep -qa __asan_init "$SLUICE" && slack=$((slack + r_peak - r_idle0))
+check "and RSS stays within the first peak (+$((r2 - r_peak)) kB, <= $slack)" test "$r2" -le $((r_peak + slack))
 
 lab_sluice_exit
 echo "# took $((SECONDS - t_start)) s"
