@@ -1,10 +1,13 @@
 /* cfg.h - the configuration: one immutable tree per load, swapped whole on
- * reload. Directives come from a table per module (core, dns, ntp, quic). */
+ * reload. Directives come from a table per module (core, dns, policy, ntp,
+ * quic). */
 #ifndef CFG_H
 #define CFG_H
 
 #include "addr.h"
 #include "sluice.h"
+
+struct policy;
 
 /** The services an intercepted port can be handed to. */
 enum svc_id { SVC_RELAY, SVC_DNS, SVC_NTP, SVC_QUIC, SVC_COUNT };
@@ -63,6 +66,7 @@ struct cfg {
 	struct addr bootstrap[CFG_MAX_BOOTSTRAP]; /* servers that resolve them (none: resolv.conf) */
 	size_t n_bootstrap;
 	void *svc[SVC_COUNT]; /* per-service settings, owned by that service's cfg module */
+	struct policy *policy; /* rule matchers and lists every service shares (policy.h) */
 };
 
 /** Parser state handed to directive parsers. */

@@ -5,7 +5,6 @@
 
 #include <stdatomic.h>
 #include "sluice.h"
-#include "ntp.h"
 
 /* X(ID, "metric_name", "help text") */
 #define CTR_LIST(X)                                                                             \
@@ -40,7 +39,9 @@
 	CTR_LIST_SERVICES(X)
 
 /* Service counters. NTP's verdict counters come first, in verdict order
- * (their ids are CTR_<VERDICT>; CTR_NTP_FIRST is the first). */
+ * (their ids are CTR_<VERDICT>; CTR_NTP_FIRST is the first). The lists
+ * live here, not in the services' headers, so the engine's counters need
+ * no service header; ntp.h makes enum ntp_verdict from NTP_VERDICT_LIST. */
 #define CTR_LIST_SERVICES(X)                                                                    \
 	NTP_VERDICT_LIST(X)                                                                      \
 	X(NTP_RATE_LIMITED, "ntp_rate_limited", "NTP requests dropped by the per-client limit")  \
@@ -107,6 +108,20 @@
 #ifndef CTR_LIST_DNS
 #define CTR_LIST_DNS(X)
 #endif
+/* X(ID, "counter_name", "help") - one counter per NTP verdict (ntp.h). */
+#define NTP_VERDICT_LIST(X)                                                                        \
+	X(CLIENT_REQUEST, "ntp_client_requests",                                                   \
+	  "NTP client-mode (3) requests accepted for a redirect or a local answer")                \
+	X(CLIENT_AUTHENTICATED, "ntp_client_authenticated",                                        \
+	  "NTP client requests with a MAC or extension fields (NTS): passed to the server asked")  \
+	X(DROP_SHORT, "ntp_drop_short", "NTP packets dropped: shorter than 48 bytes")              \
+	X(DROP_CONTROL, "ntp_drop_control", "NTP packets dropped: mode 6 (control, ntpq)")         \
+	X(DROP_PRIVATE, "ntp_drop_private", "NTP packets dropped: mode 7 (private, ntpdc)")        \
+	X(DROP_NOT_CLIENT, "ntp_drop_not_client", "NTP packets dropped: mode 0, 1, 2, 4 or 5")     \
+	X(DROP_BAD_VERSION, "ntp_drop_bad_version", "NTP packets dropped: version 0 or above 4")   \
+	X(DROP_MALFORMED, "ntp_drop_malformed",                                                    \
+	  "NTP packets dropped: bad extension fields, MAC, alignment or too long")
+
 /* QUIC_PASSED..QUIC_MARKED follow enum quic_action's order. */
 #define CTR_LIST_QUIC(X)                                                                        \
 	X(QUIC_FLOWS, "quic_flows", "QUIC flows seen")                                           \

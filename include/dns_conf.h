@@ -1,18 +1,19 @@
-/* dns_conf.h - the DNS service's settings: upstream groups, domain lists,
- * hosts, rules and cache limits. Built by the `dns` config module, read-only
- * afterwards, freed with the config. */
+/* dns_conf.h - the DNS service's settings: upstream groups, hosts, rules
+ * (their matchers are the policy's: policy.h) and cache limits. Built by
+ * the `dns` config module, read-only afterwards, freed with the config. */
 #ifndef DNS_CONF_H
 #define DNS_CONF_H
 
 #include <netinet/in.h>
 #include "addr.h"
 #include "cfg.h"
+#include "dns_types.h"
 #include "dns_up.h"
 #include "nftset.h"
 
-struct match_set;
 struct list_hosts;
 struct dns_zone;
+struct policy_matcher;
 struct iplist;
 struct iplist_builder;
 
@@ -50,22 +51,6 @@ struct dns_group {
 	unsigned index; /* position in dns_conf.groups: workers key their channels by it */
 };
 
-/** Where the entries of a set came from, for `sluice match`. */
-enum dns_src_kind { DNS_SRC_LIST, DNS_SRC_GEOSITE_DAT, DNS_SRC_GEOSITE_DIR, DNS_SRC_INLINE };
-
-/** `list NAME FORMAT:FILE` */
-struct dns_list {
-	char *name;
-	char *format;
-	char *path;
-	struct match_set *pos; /* names the list covers */
-	struct match_set *neg; /* exceptions (adblock @@), may be NULL */
-	struct list_hosts *hosts; /* addresses from hosts / address= lines, may be NULL */
-	size_t entries, bad, skipped;
-	const char *file; /* where the list directive is */
-	unsigned line;
-};
-
 /** `ip-list NAME SOURCE...` (dns_iplist.c) */
 struct dns_iplist {
 	char *name;
@@ -77,7 +62,6 @@ struct dns_iplist {
 	unsigned line;
 };
 
-enum dns_mtype { DNS_M_SET, DNS_M_LIST, DNS_M_QTYPE, DNS_M_CLIENT, DNS_M_ALL, DNS_M_NOSNI };
 enum dns_atype { DNS_A_FORWARD, DNS_A_PASSTHROUGH, DNS_A_BLOCK, DNS_A_ADDRESS, DNS_A_HOSTS };
 enum dns_block { DNS_BLOCK_NXDOMAIN, DNS_BLOCK_REFUSED, DNS_BLOCK_ZERO, DNS_BLOCK_DROP };
 
@@ -88,24 +72,15 @@ struct dns_addrs {
 	size_t n4, n6;
 };
 
-/** `dns-rule MATCHER ACTION [ARGS]`, also used for `quic-rule`. */
+/** `dns-rule MATCHER ACTION [ARGS] [OPTIONS]` */
 struct dns_rule {
 	const char *file;
 	unsigned line;
-	char *matcher;          /* as written, for explanations */
-	enum dns_mtype mtype;
-	enum dns_src_kind src;  /* for DNS_M_SET */
-	char *code, *attr;      /* geosite:CODE@attr, until loaded */
-	struct match_set *set;  /* DNS_M_SET: owned */
-	struct dns_list *list;  /* DNS_M_LIST: owned by dns_conf */
-	uint16_t qtype;
-	struct addr_cidr cidr;
+	const struct policy_matcher *m; /* owned by the config's policy (policy.h) */
 	enum dns_atype atype;
 	struct dns_group *group;
 	enum dns_block block;
 	struct dns_addrs addrs;
-	uint32_t mark; /* quic-rule mark N */
-	int qaction;   /* quic-rule action, see quic service */
 	/* options after the action (dns_ruleopt.c) */
 	bool no_aaaa;  /* AAAA answered NODATA, ipv6hint removed from HTTPS/SVCB */
 	bool no_ech;   /* ech removed from HTTPS/SVCB answers */
@@ -121,14 +96,8 @@ struct dns_rule {
 struct dns_conf {
 	struct dns_group *groups;
 	size_t n_groups;
-	struct dns_list *lists;
-	size_t n_lists;
 	struct dns_rule *rules;
 	size_t n_rules;
-	struct dns_rule *quic_rules; /* quic-rule lines share the matcher */
-	size_t n_quic_rules;
-	char *geosite;     /* geosite FILE */
-	char *geosite_dir; /* geosite-dir DIR */
 	char **hosts_files;
 	size_t n_hosts_files;
 	struct list_hosts *hosts; /* merged hosts files, may be NULL */
@@ -138,7 +107,6 @@ struct dns_conf {
 	unsigned block_ttl;
 	bool serve_stale;
 	bool prefetch;
-	unsigned quic_sniff_ms; /* quic-sniff-timeout */
 	bool x20;		/* dns-0x20 */
 	unsigned rate, burst;	/* dns-rate-limit per client (0: off) */
 	unsigned max_udp;	/* max-udp-size */
@@ -147,7 +115,7 @@ struct dns_conf {
 	unsigned tcp_per_client; /* dns-tcp-connections-per-client */
 	unsigned tcp_idle_s;	/* dns-tcp-idle-timeout */
 	char *bootstrap;	/* bootstrap GROUP, as written */
-	struct dns_rule foreign; /* foreign MATCHER (matcher NULL: none) */
+	const struct policy_matcher *foreign; /* foreign MATCHER, or NULL */
 	char *tls_ca;		/* tls-ca FILE */
 	char *query_log;	/* query-log FILE, "syslog", or NULL */
 	struct ssl_ctx_st *tls_ctx; /* for every tls:// server of this config */
@@ -176,11 +144,5 @@ const struct dns_conf *dns_conf_get(const struct cfg *c);
 
 /** The `dns` config module (cfg_dns.c). */
 extern const struct cfg_module cfg_dns_module;
-
-/** Parse a DNS type name ("A", "AAAA", "HTTPS", "TYPE65", "65"); 0 when unknown. */
-uint16_t dns_type_parse(const char *s);
-
-/** Name of a DNS type ("A", "TYPE1234"); buf is used for unnamed ones. */
-const char *dns_type_name(uint16_t t, char *buf, size_t len);
 
 #endif

@@ -8,6 +8,7 @@
 
 #include "addr.h"
 #include "cfg.h"
+#include "sl_queue.h"
 
 struct flow_client;
 struct flow_table;
@@ -16,9 +17,9 @@ struct event;
 /** Why a flow leaves the table (passed to on_remove). */
 enum flow_end {
 	FLOW_END_EXPIRED,
-	FLOW_END_EVICTED,        /* global cap */
+	FLOW_END_EVICTED,	 /* global cap */
 	FLOW_END_EVICTED_CLIENT, /* per-client cap */
-	FLOW_END_CLOSED,         /* closed by its service or the engine */
+	FLOW_END_CLOSED,	 /* closed by its service or the engine */
 	FLOW_END_SHUTDOWN,
 };
 
@@ -32,8 +33,8 @@ struct flow {
 	uint64_t last_ms;
 	unsigned timeout_ms;
 	struct flow *hnext;
-	struct flow *prev, *next;       /* activity list of its timeout class */
-	struct flow *cl_prev, *cl_next; /* its client's activity list */
+	TAILQ_ENTRY(flow) tc_link; /* activity list of its timeout class */
+	TAILQ_ENTRY(flow) cl_link; /* its client's activity list */
 	struct flow_client *fc;
 	uint8_t tclass;
 	/* owner */

@@ -21,6 +21,7 @@
 #include <sys/socket.h>
 #include <sys/timex.h>
 #include <time.h>
+#include "ctr.h"
 #include "sluice.h"
 
 /** Length of the fixed NTP header; nothing shorter is a time packet. */
@@ -38,21 +39,8 @@
 /** Reference ID sent when the gateway does not know its source: "LOCL". */
 #define NTP_REFID_LOCL 0x4c4f434cu
 
-/* X(ID, "counter_name", "help") - one counter per verdict, so the service can
- * splice NTP_VERDICT_LIST into CTR_LIST_SERVICES. */
-#define NTP_VERDICT_LIST(X)                                                                        \
-	X(CLIENT_REQUEST, "ntp_client_requests",                                                   \
-	  "NTP client-mode (3) requests accepted for a redirect or a local answer")                \
-	X(CLIENT_AUTHENTICATED, "ntp_client_authenticated",                                        \
-	  "NTP client requests with a MAC or extension fields (NTS): passed to the server asked")  \
-	X(DROP_SHORT, "ntp_drop_short", "NTP packets dropped: shorter than 48 bytes")              \
-	X(DROP_CONTROL, "ntp_drop_control", "NTP packets dropped: mode 6 (control, ntpq)")         \
-	X(DROP_PRIVATE, "ntp_drop_private", "NTP packets dropped: mode 7 (private, ntpdc)")        \
-	X(DROP_NOT_CLIENT, "ntp_drop_not_client", "NTP packets dropped: mode 0, 1, 2, 4 or 5")     \
-	X(DROP_BAD_VERSION, "ntp_drop_bad_version", "NTP packets dropped: version 0 or above 4")   \
-	X(DROP_MALFORMED, "ntp_drop_malformed",                                                    \
-	  "NTP packets dropped: bad extension fields, MAC, alignment or too long")
-
+/* NTP_VERDICT_LIST, X(ID, "counter_name", "help"), is in ctr.h: one
+ * counter per verdict, in verdict order. */
 #define NTP_VERDICT_ENUM(id, name, help) NTP_##id,
 /** What ntp_classify() decided about one datagram (NTP_CLIENT_REQUEST...). */
 enum ntp_verdict { NTP_VERDICT_LIST(NTP_VERDICT_ENUM) NTP_VERDICT_COUNT };

@@ -35,6 +35,9 @@ struct svc {
 	/** Sockets this service needs for config c (the same set for every
 	 * worker), written to out[0..max); returns how many. May be NULL. */
 	size_t (*sockets)(const struct cfg *c, struct svc_sock *out, size_t max);
+	/** Descriptors one flow may hold at most under config c (the descriptor
+	 * plan, fdplan.c); NULL: 2, its reply socket and one upstream socket. */
+	unsigned (*flow_fds)(const struct cfg *c);
 	/** Append Prometheus text for process-wide metrics (main thread); may be NULL. */
 	void (*metrics)(struct engine *e, struct evbuffer *out);
 	/**

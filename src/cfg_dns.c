@@ -1,17 +1,15 @@
-/* cfg_dns.c - the DNS directives: upstream groups, domain lists, hosts
- * files, rules and cache limits. Lists are read when their directive is
- * read (a missing file is an error at that line); geosite codes are read at
- * the end, in one pass, keeping only the codes the rules name. */
+/* cfg_dns.c - the DNS directives: upstream groups, hosts files, rules and
+ * cache limits. The lists and geosite codes rules name are the policy's
+ * (cfg_policy.c). */
 #include "config.h"
 #include "dns_conf.h"
 #include "dns_iplist.h"
-#include "dns_match.h"
+#include "dns_rule.h"
 #include "dns_url.h"
 #include "dns_zone.h"
-#include "list_geosite.h"
 #include "list_text.h"
 #include "log.h"
-#include "match.h"
+#include "policy.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -131,7 +129,7 @@ static int p_upstream(struct cfg_ctx *ctx, int argc, char **argv)
 	if (argc - 2 > DNS_MAX_SERVERS + 3)
 		return cfg_error(ctx, "upstream: at most %d servers a group", DNS_MAX_SERVERS);
 	/* Rules point into groups[]: every group must exist before the first rule. */
-	if (d->n_rules || d->n_quic_rules)
+	if (policy_get(ctx->cfg)->n_rules)
 		return cfg_error(ctx, "upstream: define groups before the first rule");
 	g = grow(d->groups, d->n_groups, sizeof(*g));
 	if (!g)
@@ -188,65 +186,6 @@ static int p_query_log(struct cfg_ctx *ctx, int argc, char **argv)
 	return set_path(ctx, &dc(ctx)->query_log, argv[1]);
 }
 
-static int p_geosite(struct cfg_ctx *ctx, int argc, char **argv)
-{
-	return set_path(ctx, &dc(ctx)->geosite, argv[1]);
-}
-
-static int p_geosite_dir(struct cfg_ctx *ctx, int argc, char **argv)
-{
-	return set_path(ctx, &dc(ctx)->geosite_dir, argv[1]);
-}
-
-/* Bad lines in lists are reported and skipped, never fatal. */
-static void list_warn(void *arg, const char *file, unsigned line, const char *msg)
-{
-	unsigned *n = arg;
-
-	if ((*n)++ < 20)
-		log_warn("%s:%u: %s (line skipped)", file, line, msg);
-	else if (*n == 21)
-		log_warn("%s: more bad lines; not reporting each", file);
-}
-
-static int p_list(struct cfg_ctx *ctx, int argc, char **argv)
-{
-	struct dns_conf *d = dc(ctx);
-	struct dns_list *l;
-	char *colon = strchr(argv[2], ':');
-	int rc;
-
-	if (!colon)
-		return cfg_error(ctx, "list: '%s' is not FORMAT:FILE (dnsmasq, hosts, adblock, plain)", argv[2]);
-	for (size_t i = 0; i < d->n_lists; i++)
-		if (strcmp(d->lists[i].name, argv[1]) == 0)
-			return cfg_error(ctx, "list: '%s' is defined twice", argv[1]);
-	if (d->n_rules || d->n_quic_rules)
-		return cfg_error(ctx, "list: define lists before the first rule");
-	l = grow(d->lists, d->n_lists, sizeof(*l));
-	if (!l)
-		return cfg_error(ctx, "out of memory");
-	d->lists = l;
-	l = &d->lists[d->n_lists];
-	memset(l, 0, sizeof(*l));
-	l->file = ctx->file;
-	l->line = ctx->line;
-	l->name = strdup(argv[1]);
-	l->format = strndup(argv[2], (size_t)(colon - argv[2]));
-	l->path = cfg_path(ctx, colon + 1);
-	d->n_lists++;
-	if (!l->name || !l->format || !l->path)
-		return cfg_error(ctx, "out of memory");
-	rc = dns_list_load(l, list_warn, false);
-	if (rc == -EINVAL)
-		return cfg_error(ctx, "list: unknown format '%s' (dnsmasq, hosts, adblock, plain)", l->format);
-	if (rc < 0)
-		return cfg_error(ctx, "list %s: cannot read %s: %s", l->name, l->path, strerror(-rc));
-	log_info("list %s: %zu entries from %s (%zu bad lines, %zu unsupported rules skipped)",
-		 l->name, l->entries, l->path, l->bad, l->skipped);
-	return 0;
-}
-
 static int p_hosts(struct cfg_ctx *ctx, int argc, char **argv)
 {
 	struct dns_conf *d = dc(ctx);
@@ -260,7 +199,7 @@ static int p_hosts(struct cfg_ctx *ctx, int argc, char **argv)
 	if (!f[d->n_hosts_files])
 		return cfg_error(ctx, "out of memory");
 	d->n_hosts_files++;
-	rc = dns_hosts_load(d, f[d->n_hosts_files - 1], list_warn);
+	rc = dns_hosts_load(d, f[d->n_hosts_files - 1], policy_list_warn);
 	if (rc < 0)
 		return cfg_error(ctx, "hosts: cannot read %s: %s", argv[1], strerror(-rc));
 	return 0;
@@ -278,7 +217,8 @@ static int p_rule(struct cfg_ctx *ctx, int argc, char **argv)
 	memset(r, 0, sizeof(*r));
 	r->file = ctx->file;
 	r->line = ctx->line;
-	if (dns_matcher_parse(ctx, d, argv[1], r) < 0)
+	r->m = policy_matcher_parse(ctx, argv[1], POLICY_RULE | POLICY_RANK(0));
+	if (!r->m)
 		return -1;
 	return dns_action_parse(ctx, d, argc - 2, argv + 2, r);
 }
@@ -322,13 +262,12 @@ static int p_foreign(struct cfg_ctx *ctx, int argc, char **argv)
 {
 	struct dns_conf *d = dc(ctx);
 
-	if (d->foreign.matcher)
+	if (d->foreign)
 		return cfg_error(ctx, "foreign: given twice");
-	d->foreign.file = ctx->file;
-	d->foreign.line = ctx->line;
-	if (dns_matcher_parse(ctx, d, argv[1], &d->foreign) < 0)
+	d->foreign = policy_matcher_parse(ctx, argv[1], POLICY_RANK(2));
+	if (!d->foreign)
 		return -1;
-	if (d->foreign.mtype != DNS_M_SET && d->foreign.mtype != DNS_M_LIST)
+	if (d->foreign->type != POLICY_M_SET && d->foreign->type != POLICY_M_LIST)
 		return cfg_error(ctx, "foreign: needs a name matcher (geosite:, list:, domain:, ...)");
 	return 0;
 }
@@ -567,14 +506,6 @@ static const struct cfg_directive dns_directives[] = {
 	 "checked against the stamp's provider key), DoT (as tls://), DoH (as https://), plain "
 	 "DNS. OPTIONS: policy=order|parallel|fastest, ecs=ADDR/LEN|strip, leak-check. Its "
 	 "sockets carry `mark`."},
-	{"geosite", 1, 1, p_geosite, "FILE", NULL,
-	 "A geosite.dat (v2ray/Xray format) for geosite:CODE[@attr] matchers; only the codes the "
-	 "rules name are kept in memory."},
-	{"geosite-dir", 1, 1, p_geosite_dir, "DIR", NULL,
-	 "domain-list-community's text source (data/ directory) instead of geosite.dat."},
-	{"list", 2, 2, p_list, "NAME FORMAT:FILE", NULL,
-	 "A domain list for list:NAME matchers. FORMAT: dnsmasq (server=/d/ip, address=/d/ip), "
-	 "hosts, adblock (||d^, @@||d^ exceptions), plain (one domain a line)."},
 	{"geoip", 1, 1, dns_iplist_p_geoip, "FILE", NULL,
 	 "A geoip.dat (v2ray/Xray format) for ip-list geoip:CODE sources; only the codes the "
 	 "ip-lists name are kept in memory."},
@@ -684,7 +615,7 @@ static int dns_finish(struct cfg_ctx *ctx)
 		return cfg_error(ctx, "min-ttl is larger than max-ttl");
 	if (pick_bootstrap(ctx, d) < 0 || setup_tls(ctx, d) < 0 || dns_iplist_resolve(ctx, d) < 0)
 		return -1;
-	return dns_geosite_resolve(ctx, d);
+	return 0;
 }
 
 static void dns_free(struct cfg *c)
@@ -693,13 +624,6 @@ static void dns_free(struct cfg *c)
 
 	if (!d)
 		return;
-	for (size_t i = 0; i < d->n_rules; i++)
-		dns_rule_fini(&d->rules[i]);
-	dns_rule_fini(&d->foreign);
-	for (size_t i = 0; i < d->n_quic_rules; i++)
-		dns_rule_fini(&d->quic_rules[i]);
-	for (size_t i = 0; i < d->n_lists; i++)
-		dns_list_fini(&d->lists[i]);
 	dns_iplist_free_all(d);
 	for (size_t i = 0; i < d->n_groups; i++) {
 		free(d->groups[i].name);
@@ -713,11 +637,7 @@ static void dns_free(struct cfg *c)
 	list_hosts_free(d->hosts);
 	free(d->hosts_files);
 	free(d->rules);
-	free(d->quic_rules);
-	free(d->lists);
 	free(d->groups);
-	free(d->geosite);
-	free(d->geosite_dir);
 	free(d->bootstrap);
 	free(d->nftsets);
 	for (size_t i = 0; i < d->n_zones; i++)

@@ -1,10 +1,9 @@
-/* cfg_quic.c - the QUIC directives. quic-rule lines reuse the DNS
- * matchers (applied to the SNI) and live beside the DNS rules, so geosite
- * codes named by either are loaded in one pass. */
+/* cfg_quic.c - the QUIC directives. quic-rule matchers are the policy's,
+ * the ones dns-rule has (applied to the SNI) and nosni, so geosite codes
+ * named by either service are loaded in one pass. */
 #include "config.h"
 #include "quic_svc.h"
-#include "dns_conf.h"
-#include "dns_match.h"
+#include "policy.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -17,21 +16,31 @@
 #define QUIC_PARSE(f) cfg_not_built
 #endif
 
+static struct quic_conf *qc(struct cfg_ctx *ctx)
+{
+	return ctx->cfg->svc[SVC_QUIC];
+}
+
+const struct quic_conf *quic_conf_get(const struct cfg *c)
+{
+	return c->svc[SVC_QUIC];
+}
+
 #ifdef SL_WITH_QUIC
-static int parse_action(struct cfg_ctx *ctx, int argc, char **argv, struct dns_rule *r)
+static int parse_action(struct cfg_ctx *ctx, int argc, char **argv, struct quic_rule *r)
 {
 	uint64_t v;
 
 	if (argc == 1 && strcmp(argv[0], "pass") == 0)
-		r->qaction = QUIC_PASS;
+		r->action = QUIC_PASS;
 	else if (argc == 1 && strcmp(argv[0], "block") == 0)
-		r->qaction = QUIC_BLOCK;
+		r->action = QUIC_BLOCK;
 	else if (argc == 1 && strcmp(argv[0], "reject") == 0)
-		r->qaction = QUIC_REJECT;
+		r->action = QUIC_REJECT;
 	else if (argc == 2 && strcmp(argv[0], "mark") == 0) {
 		if (cfg_parse_num(ctx, "mark", argv[1], 1, 0xffffffffu, &v) < 0)
 			return -1;
-		r->qaction = QUIC_MARK;
+		r->action = QUIC_MARK;
 		r->mark = (uint32_t)v;
 	} else {
 		return cfg_error(ctx, "quic-rule: action must be pass, block, reject or mark N");
@@ -41,34 +50,29 @@ static int parse_action(struct cfg_ctx *ctx, int argc, char **argv, struct dns_r
 
 static int p_quic_rule(struct cfg_ctx *ctx, int argc, char **argv)
 {
-	struct dns_conf *d = ctx->cfg->svc[SVC_DNS];
-	struct dns_rule *r = realloc(d->quic_rules, (d->n_quic_rules + 1) * sizeof(*r));
+	struct quic_conf *q = qc(ctx);
+	struct quic_rule *r = q ? realloc(q->rules, (q->n_rules + 1) * sizeof(*r)) : NULL;
 
 	if (!r)
 		return cfg_error(ctx, "out of memory");
-	d->quic_rules = r;
-	r = &d->quic_rules[d->n_quic_rules++];
+	q->rules = r;
+	r = &q->rules[q->n_rules++];
 	memset(r, 0, sizeof(*r));
 	r->file = ctx->file;
 	r->line = ctx->line;
-	if (strcmp(argv[1], "nosni") == 0) {
-		r->matcher = strdup(argv[1]);
-		r->mtype = DNS_M_NOSNI;
-		if (!r->matcher)
-			return cfg_error(ctx, "out of memory");
-	} else if (dns_matcher_parse(ctx, d, argv[1], r) < 0) {
+	r->m = policy_matcher_parse(ctx, argv[1], POLICY_RULE | POLICY_NOSNI | POLICY_RANK(1));
+	if (!r->m)
 		return -1;
-	} else if (r->mtype == DNS_M_QTYPE) {
+	if (r->m->type == POLICY_M_QTYPE)
 		return cfg_error(ctx, "quic-rule: qtype: means nothing for QUIC");
-	}
 	return parse_action(ctx, argc - 2, argv + 2, r);
 }
 
 static int p_sniff_timeout(struct cfg_ctx *ctx, int argc, char **argv)
 {
-	struct dns_conf *d = ctx->cfg->svc[SVC_DNS];
-
-	return cfg_parse_unsigned(ctx, "quic-sniff-timeout", argv[1], 10, 5000, &d->quic_sniff_ms);
+	if (!qc(ctx))
+		return cfg_error(ctx, "out of memory");
+	return cfg_parse_unsigned(ctx, "quic-sniff-timeout", argv[1], 10, 5000, &qc(ctx)->sniff_ms);
 }
 
 #endif /* SL_WITH_QUIC */
@@ -87,26 +91,39 @@ static const struct cfg_directive quic_directives[] = {
 
 static void quic_init(struct cfg *c)
 {
-	struct dns_conf *d = c->svc[SVC_DNS];
+	struct quic_conf *q = calloc(1, sizeof(*q));
 
-	if (d)
-		d->quic_sniff_ms = 300;
+	c->svc[SVC_QUIC] = q;
+	if (q)
+		q->sniff_ms = 300;
 }
 
 /* A quic-rule mark equal to the tproxy mark would route the flow's upstream
  * datagrams to the local table: back into sluice. */
 static int quic_finish(struct cfg_ctx *ctx)
 {
-	const struct dns_conf *d = ctx->cfg->svc[SVC_DNS];
+	const struct quic_conf *q = qc(ctx);
 
-	for (size_t i = 0; d && i < d->n_quic_rules; i++)
-		if (d->quic_rules[i].qaction == QUIC_MARK &&
-		    d->quic_rules[i].mark == ctx->cfg->tproxy_mark)
-			return cfg_error_at(ctx, d->quic_rules[i].file, d->quic_rules[i].line,
+	if (!q)
+		return cfg_error(ctx, "out of memory");
+	for (size_t i = 0; i < q->n_rules; i++)
+		if (q->rules[i].action == QUIC_MARK && q->rules[i].mark == ctx->cfg->tproxy_mark)
+			return cfg_error_at(ctx, q->rules[i].file, q->rules[i].line,
 					    "quic-rule: mark 0x%x is the tproxy-mark", ctx->cfg->tproxy_mark);
 	return 0;
 }
 
+static void quic_free(struct cfg *c)
+{
+	struct quic_conf *q = c->svc[SVC_QUIC];
+
+	if (!q)
+		return;
+	free(q->rules);
+	free(q);
+	c->svc[SVC_QUIC] = NULL;
+}
+
 const struct cfg_module cfg_quic_module = {
-	"quic", quic_directives, quic_init, quic_finish, NULL,
+	"quic", quic_directives, quic_init, quic_finish, quic_free,
 };

@@ -15,7 +15,7 @@
 #include "clients.h"
 #include "dns_cache.h"
 #include "dns_cachefile.h"
-#include "dns_match.h"
+#include "dns_rule.h"
 #include "dns_zone.h"
 #include "engine.h"
 #include "listen.h"
@@ -24,6 +24,7 @@
 #include "match.h"
 #include "nftset.h"
 #include "ownsock.h"
+#include "policy.h"
 #include "qlog.h"
 #include "ratelimit.h"
 #include "stats.h"
@@ -87,7 +88,7 @@ static void send_error(struct dns_worker *dw, const struct dns_src *src, const s
 static bool client_dependent(const struct dns_conf *d, const struct dns_rule *r)
 {
 	for (const struct dns_rule *i = d->rules; r && i <= r; i++)
-		if (i->mtype == DNS_M_CLIENT)
+		if (i->m->type == POLICY_M_CLIENT)
 			return true;
 	return false;
 }
@@ -126,8 +127,8 @@ static void leak_check(struct dns_worker *dw, const struct dns_group *g, const s
 	if (g->ecs_mode == DNS_ECS_STRIP && q->ecs)
 		ctr_inc(&dw->w->ctr, CTR_DNS_ECS_STRIPPED);
 
-	if (g->leak_check && d->foreign.matcher &&
-	    dns_rule_matches(d, &d->foreign, q->name, q->name_len, q->qtype, NULL, NULL))
+	if (g->leak_check && d->foreign &&
+	    policy_match(d->foreign, q->name, q->name_len, q->qtype, NULL, NULL))
 		ctr_inc(&dw->w->ctr, CTR_DNS_LEAKED_FOREIGN);
 }
 
@@ -684,46 +685,6 @@ static void dns_reconfigure(struct worker *w, const struct cfg *old)
 	qlog_set(dw->qlog, dns_wconf(dw)->query_log);
 	dw->stats = cfg_wants_stats(w->cfg) ? w->stats : NULL;
 	dns_nftset_reconfigure(dw);
-}
-
-/* The DNS cache keeps its own counters (it is shared by every worker). */
-static void dns_metrics(struct engine *e, struct evbuffer *b)
-{
-	struct dns_shared *sh = e->svc_shared[SVC_DNS];
-	struct dns_cache_stats st = {0};
-	const struct {
-		const char *name, *type, *help;
-		uint64_t v;
-	} rows[] = {
-		{"dns_cache_entries", "gauge", "answers in the DNS cache", 0},
-		{"dns_cache_bytes", "gauge", "bytes held by the DNS cache", 0},
-		{"dns_cache_inserts_total", "counter", "answers stored in the DNS cache", 0},
-		{"dns_cache_evictions_total", "counter", "DNS cache entries evicted (least recently used)", 0},
-		{"dns_cache_expired_total", "counter", "DNS cache entries found expired", 0},
-		{"dns_cache_stale_hits_total", "counter", "expired DNS answers served (serve-stale)", 0},
-		{"dns_upstream_sockets", "gauge", "sockets open toward DNS upstreams (every worker)", 0},
-		{"dns_tcp_connections", "gauge", "DNS over TCP client connections open", 0},
-		{"dns_clients_waiting", "gauge", "clients with DNS queries waiting or TCP connections", 0},
-	};
-	uint64_t v[SL_ARRAY_LEN(rows)];
-
-	if (!sh)
-		return;
-	if (sh->cache)
-		dns_cache_stats(sh->cache, &st);
-	v[0] = st.entries;
-	v[1] = st.bytes;
-	v[2] = st.inserts;
-	v[3] = st.evictions;
-	v[4] = st.expired;
-	v[5] = st.stale_hits;
-	v[6] = atomic_load_explicit(&sh->budget.used, memory_order_relaxed);
-	v[7] = atomic_load_explicit(&sh->tcp_conns, memory_order_relaxed);
-	v[8] = clients_entries(sh->clients);
-	for (size_t i = 0; i < SL_ARRAY_LEN(rows); i++)
-		evbuffer_add_printf(b, "# HELP sluice_%s %s\n# TYPE sluice_%s %s\nsluice_%s %llu\n",
-				    rows[i].name, rows[i].help, rows[i].name, rows[i].type, rows[i].name,
-				    (unsigned long long)v[i]);
 }
 
 const struct svc svc_dns = {

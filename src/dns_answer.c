@@ -5,9 +5,12 @@
  * and turning a stored or received answer into the answer one client gets
  * (its ID, its question bytes, its EDNS, its size limit). The cache serves
  * through dns_build_answer() too, so every answer leaves the same way.
- * Allocation-free; answers were validated by dns_answer_inspect() first. */
+ * Allocation-free; answers were validated by dns_answer_inspect() first,
+ * and the one walk of their records here (dns_answer_addrs) reads through
+ * the bounds-checked reader (rd.h) all the same. */
 #include "dns_msg.h"
 #include "dns_wire.h"
+#include "rd.h"
 
 #include <string.h>
 #include <sys/socket.h>
@@ -21,9 +24,8 @@ int dns_build_upstream(const struct dns_query *q, const uint8_t *pkt, uint16_t i
 				      q->ecs_len, out, outlen);
 }
 
-int dns_build_upstream_ecs(const struct dns_query *q, uint16_t id, const uint8_t *qwire,
-			   bool edns, const uint8_t *ecs_opt, size_t ecs_len, uint8_t *out,
-			   size_t outlen)
+int dns_build_upstream_ecs(const struct dns_query *q, uint16_t id, const uint8_t *qwire, bool edns,
+			   const uint8_t *ecs_opt, size_t ecs_len, uint8_t *out, size_t outlen)
 {
 	size_t ecs = edns && ecs_opt ? ecs_len : 0;
 	size_t need = DNS_HDR_LEN + q->lname_len + 4 + (edns ? OPT_LEN + ecs : 0);
@@ -125,9 +127,9 @@ static uint16_t client_flags(uint16_t f, const struct dns_query *q)
 	return f | (q->flags & DNS_F_RD);
 }
 
-int dns_build_answer(const struct dns_answer_src *a, const struct dns_query *q,
-		     const uint8_t *pkt, uint32_t elapsed_s, uint32_t min_ttl, uint32_t max_ttl,
-		     uint8_t *out, size_t outlen)
+int dns_build_answer(const struct dns_answer_src *a, const struct dns_query *q, const uint8_t *pkt,
+		     uint32_t elapsed_s, uint32_t min_ttl, uint32_t max_ttl, uint8_t *out,
+		     size_t outlen)
 {
 	size_t total = a->len + (q->edns ? OPT_LEN : 0);
 	int rc;
@@ -170,43 +172,44 @@ static bool in_chain(uint8_t (*chain)[DNS_NAME_WIRE_MAX], const size_t *clen, si
 int dns_answer_addrs(const uint8_t *pkt, size_t len, struct dns_rr_addr *out, size_t max)
 {
 	uint8_t chain[CHAIN_MAX][DNS_NAME_WIRE_MAX], lw[DNS_NAME_WIRE_MAX];
-	size_t clen[CHAIN_MAX], nchain = 1, off = DNS_HDR_LEN, n = 0, wl;
+	size_t clen[CHAIN_MAX], nchain = 1, n = 0, wl;
+	struct rd m = rd_init(pkt, len);
+	const uint8_t *h;
 	unsigned an;
 
-	if (len < DNS_HDR_LEN || rd16(pkt + 4) != 1)
-		return len < DNS_HDR_LEN ? -EBADMSG : 0;
-	an = rd16(pkt + 6);
-	if (dns_wire_name_read(pkt, len, &off, chain[0], &clen[0], NULL, NULL) < 0 || len - off < 4)
+	if (!rd_take(&m, DNS_HDR_LEN, &h))
 		return -EBADMSG;
-	off += 4;
+	if (rd16(h + 4) != 1)
+		return 0;
+	an = rd16(h + 6);
+	if (dns_wire_name_take(&m, chain[0], &clen[0], NULL, NULL) < 0 || !rd_skip(&m, 4))
+		return -EBADMSG;
 	for (unsigned i = 0; i < an; i++) {
-		uint16_t type, klass, rdlen;
-		uint32_t ttl;
-		size_t rd;
+		const uint8_t *f, *rdata;
+		uint16_t type, rdlen;
+		struct rd t;
 
-		if (dns_wire_name_read(pkt, len, &off, lw, &wl, NULL, NULL) < 0 || len - off < 10)
+		if (dns_wire_name_take(&m, lw, &wl, NULL, NULL) < 0 || !rd_take(&m, 10, &f))
 			return -EBADMSG;
-		type = rd16(pkt + off);
-		klass = rd16(pkt + off + 2);
-		ttl = rd32(pkt + off + 4);
-		rdlen = rd16(pkt + off + 8);
-		rd = off + 10;
-		if (len - rd < rdlen)
+		type = rd16(f);
+		rdlen = rd16(f + 8);
+		t = m; /* a CNAME's target may point anywhere before it */
+		if (!rd_take(&m, rdlen, &rdata))
 			return -EBADMSG;
-		off = rd + rdlen;
-		if (klass != DNS_CLASS_IN || !in_chain(chain, clen, nchain, lw, wl))
+		if (rd16(f + 2) != DNS_CLASS_IN || !in_chain(chain, clen, nchain, lw, wl))
 			continue;
 		if (type == DNS_TYPE_CNAME && nchain < CHAIN_MAX) {
-			size_t t = rd;
-
-			if (dns_wire_name_read(pkt, len, &t, chain[nchain], &clen[nchain], NULL, NULL) < 0 ||
-			    t != off)
+			if (dns_wire_name_take(&t, chain[nchain], &clen[nchain], NULL, NULL) < 0 ||
+			    t.off != m.off)
 				return -EBADMSG;
 			nchain++;
 		} else if (((type == DNS_TYPE_A && rdlen == 4) ||
-			    (type == DNS_TYPE_AAAA && rdlen == 16)) && n < max) {
+			    (type == DNS_TYPE_AAAA && rdlen == 16)) &&
+			   n < max) {
+			uint32_t ttl = rd32(f + 4);
+
 			out[n].af = type == DNS_TYPE_A ? AF_INET : AF_INET6;
-			memcpy(out[n].addr, pkt + rd, rdlen);
+			memcpy(out[n].addr, rdata, rdlen);
 			out[n].ttl = ttl & 0x80000000u ? 0 : ttl;
 			n++;
 		}

@@ -14,6 +14,7 @@
  */
 #include "dns_cache.h"
 #include "dns_wire.h"
+#include "sl_queue.h"
 #include "sluice.h"
 
 #include <pthread.h>
@@ -29,13 +30,14 @@
 #define CACHE_LINE 64
 
 enum ctr { C_HITS, C_MISSES, C_INSERTS, C_EVICTIONS, C_EXPIRED, C_STALE, C_ENTRIES, C_BYTES, C_N };
-/* The counters before this one are what every lookup writes: they share
- * the lock's cache line (struct shard). */
-#define C_HOT C_INSERTS
+/* The counters before this one are what every hit writes: they share the
+ * lock's cache line (struct shard). A miss writes its counter on the line
+ * an insert writes, which the upstream's answer writes soon anyway. */
+#define C_HOT C_MISSES
 
 struct entry {
 	struct entry *hnext;
-	struct entry *prev, *next; /* LRU: head is the most recently used */
+	TAILQ_ENTRY(entry) lru;
 	uint64_t hash;
 	uint64_t stored_ms, expire_ms, refresh_ms;
 	size_t size;	    /* bytes accounted for this entry */
@@ -48,18 +50,22 @@ struct entry {
 	uint16_t data[]; /* ttl_off[n_ttl], then key, then wire */
 };
 
+/* LRU order: the first entry is the least recently used (evicted first),
+ * the last the most recently used. */
+TAILQ_HEAD(entry_list, entry);
+
 /* Laid out by what a hit does: it writes the first cache line (the lock,
- * the LRU head, the hit counter) and only reads the second, so a hit on
- * another core does not take the bucket array's line away; inserts and
- * evictions write the third. */
+ * the LRU list's head, the hit counter) and only reads the second, so a
+ * hit on another core does not take the bucket array's line away; inserts,
+ * evictions and misses write the third. */
 struct shard {
 	pthread_mutex_t lock;
-	struct entry *head;	     /* LRU: the most recently used */
-	_Atomic uint64_t ctr[C_HOT]; /* hits and misses; the rest below */
+	struct entry_list lru;
+	_Atomic uint64_t ctr[C_HOT]; /* hits; the rest below */
 	struct entry **buckets __attribute__((aligned(CACHE_LINE)));
 	size_t bmask, max_count;
-	struct entry *tail __attribute__((aligned(CACHE_LINE)));
-	size_t count, bytes;
+	size_t count __attribute__((aligned(CACHE_LINE)));
+	size_t bytes;
 	_Atomic uint64_t ctr_rest[C_N - C_HOT];
 } __attribute__((aligned(CACHE_LINE)));
 
@@ -139,29 +145,6 @@ static struct entry *find(struct shard *s, uint64_t h, const struct key *k)
 	return NULL;
 }
 
-static void lru_unlink(struct shard *s, struct entry *e)
-{
-	if (e->prev)
-		e->prev->next = e->next;
-	else
-		s->head = e->next;
-	if (e->next)
-		e->next->prev = e->prev;
-	else
-		s->tail = e->prev;
-}
-
-static void lru_push(struct shard *s, struct entry *e)
-{
-	e->prev = NULL;
-	e->next = s->head;
-	if (s->head)
-		s->head->prev = e;
-	s->head = e;
-	if (!s->tail)
-		s->tail = e;
-}
-
 static void entry_remove(struct shard *s, struct entry *e)
 {
 	struct entry **pp = bucket_of(s, e->hash);
@@ -169,7 +152,7 @@ static void entry_remove(struct shard *s, struct entry *e)
 	while (*pp != e)
 		pp = &(*pp)->hnext;
 	*pp = e->hnext;
-	lru_unlink(s, e);
+	TAILQ_REMOVE(&s->lru, e, lru);
 	s->count--;
 	s->bytes -= e->size;
 	ctr_add(s, C_ENTRIES, -1);
@@ -183,7 +166,7 @@ static void entry_insert(struct shard *s, struct entry *e)
 
 	e->hnext = *b;
 	*b = e;
-	lru_push(s, e);
+	TAILQ_INSERT_TAIL(&s->lru, e, lru);
 	s->count++;
 	s->bytes += e->size;
 	ctr_add(s, C_ENTRIES, 1);
@@ -229,6 +212,7 @@ static int shard_init(struct shard *s, size_t max_count)
 		return -ENOMEM;
 	s->bmask = nb - 1;
 	s->max_count = max_count;
+	TAILQ_INIT(&s->lru);
 	if (lock_init(&s->lock) != 0) {
 		free(s->buckets);
 		s->buckets = NULL;
@@ -280,8 +264,8 @@ fail:
 
 static void shard_clear(struct shard *s)
 {
-	while (s->tail)
-		entry_remove(s, s->tail);
+	while (!TAILQ_EMPTY(&s->lru))
+		entry_remove(s, TAILQ_FIRST(&s->lru));
 }
 
 void dns_cache_clear(struct dns_cache *c)
@@ -369,9 +353,12 @@ static void shard_evict(const struct dns_cache *c, struct shard *s)
 {
 	size_t budget = atomic_load_explicit(&c->max_bytes, memory_order_relaxed) / c->nshards;
 
-	/* the newest entry is at the head and is never evicted by its own insert */
-	while (s->tail && s->tail != s->head && (s->count > s->max_count || s->bytes > budget)) {
-		entry_remove(s, s->tail);
+	struct entry *e;
+
+	/* the newest entry is the last and is never evicted by its own insert */
+	while ((e = TAILQ_FIRST(&s->lru)) && TAILQ_NEXT(e, lru) &&
+	       (s->count > s->max_count || s->bytes > budget)) {
+		entry_remove(s, e);
 		ctr_add(s, C_EVICTIONS, 1);
 	}
 }
@@ -519,9 +506,9 @@ int dns_cache_get(struct dns_cache *c, const struct dns_query *q, const uint8_t 
 	if (rc < 0)
 		goto done;
 	hit_fill(c, e, now_ms, stale, hit);
-	if (e != s->head) {
-		lru_unlink(s, e);
-		lru_push(s, e);
+	if (TAILQ_NEXT(e, lru)) { /* not the most recently used already */
+		TAILQ_REMOVE(&s->lru, e, lru);
+		TAILQ_INSERT_TAIL(&s->lru, e, lru);
 	}
 	ctr_add(s, C_HITS, 1);
 	if (stale)
@@ -571,14 +558,15 @@ struct snap {
 static uint8_t *snapshot(struct shard *s, uint64_t now_ms, size_t *size)
 {
 	size_t need = 0, off = 0;
+	struct entry *e;
 	uint8_t *buf;
 
-	for (struct entry *e = s->tail; e; e = e->prev)
+	TAILQ_FOREACH(e, &s->lru, lru)
 		need += sizeof(struct snap) + e->wire_len;
 	*size = need;
 	if (!need || !(buf = malloc(need)))
 		return NULL;
-	for (struct entry *e = s->tail; e; e = e->prev) {
+	TAILQ_FOREACH(e, &s->lru, lru) {
 		struct snap h = {(int64_t)e->expire_ms - (int64_t)now_ms, e->orig_ttl, e->wire_len,
 				 e_key(e)[e->key_len - 1]};
 		uint32_t elapsed = (uint32_t)((now_ms - e->stored_ms) / 1000);
@@ -614,7 +602,8 @@ int dns_cache_dump(struct dns_cache *c, uint64_t now_ms,
 
 			memcpy(&h, buf + off, sizeof(h));
 			off += sizeof(h);
-			r = (struct dns_cache_rec){buf + off, h.len, h.key_flags, h.left_ms, h.orig_ttl, 0};
+			r = (struct dns_cache_rec){buf + off, h.len,	  h.key_flags,
+						   h.left_ms, h.orig_ttl, 0};
 			off += h.len;
 			rc = fn(arg, &r);
 		}
@@ -670,7 +659,8 @@ int dns_cache_restore(struct dns_cache *c, const struct dns_cache_rec *r, uint64
 	e->orig_ttl = r->orig_ttl;
 	/* Expired before the monotonic clock began (sluice starts soon after
 	 * boot): expired at its start, so stale a little longer than asked. */
-	e->expire_ms = left < 0 && (uint64_t)-left > now_ms ? 0 : (uint64_t)((int64_t)now_ms + left);
+	e->expire_ms =
+	    left < 0 && (uint64_t)-left > now_ms ? 0 : (uint64_t)((int64_t)now_ms + left);
 	store(c, e, &k);
 	return 0;
 }
@@ -683,10 +673,11 @@ size_t dns_cache_flush_name(struct dns_cache *c, const uint8_t *lname, size_t ln
 		struct shard *s = &c->shards[i];
 
 		pthread_mutex_lock(&s->lock);
-		for (struct entry *e = s->head, *next; e; e = next) {
-			next = e->next;
+		for (struct entry *e = TAILQ_FIRST(&s->lru), *next; e; e = next) {
+			next = TAILQ_NEXT(e, lru);
 			/* the key is the name, then type, class and flags (key_make) */
-			if (e->key_len == lname_len + 5 && memcmp(e_key(e), lname, lname_len) == 0) {
+			if (e->key_len == lname_len + 5 &&
+			    memcmp(e_key(e), lname, lname_len) == 0) {
 				entry_remove(s, e);
 				n++;
 			}
@@ -733,8 +724,8 @@ void dns_cache_set_capacity(struct dns_cache *c, size_t max_entries)
 		pthread_mutex_lock(&s->lock);
 		s->max_count = per;
 		shard_rehash(s, per);
-		while (s->count > per && s->tail) {
-			entry_remove(s, s->tail);
+		while (s->count > per && !TAILQ_EMPTY(&s->lru)) {
+			entry_remove(s, TAILQ_FIRST(&s->lru));
 			ctr_add(s, C_EVICTIONS, 1);
 		}
 		pthread_mutex_unlock(&s->lock);
@@ -744,7 +735,8 @@ void dns_cache_set_capacity(struct dns_cache *c, size_t max_entries)
 int dns_cache_peek(struct dns_cache *c, const uint8_t *lname, size_t lname_len, uint16_t qtype,
 		   uint64_t now_ms, struct dns_cache_hit *hit)
 {
-	struct dns_query q = {.qtype = qtype, .qclass = DNS_CLASS_IN, .lname_len = (uint16_t)lname_len};
+	struct dns_query q = {
+	    .qtype = qtype, .qclass = DNS_CLASS_IN, .lname_len = (uint16_t)lname_len};
 	struct key k;
 	struct shard *s;
 	struct entry *e;
@@ -761,7 +753,8 @@ int dns_cache_peek(struct dns_cache *c, const uint8_t *lname, size_t lname_len, 
 	e = find(s, h, &k);
 	if (e) {
 		win = (uint64_t)atomic_load_explicit(&c->stale_s, memory_order_relaxed) * 1000;
-		*hit = (struct dns_cache_hit){.rcode = e->rcode, .negative = e->negative,
+		*hit = (struct dns_cache_hit){.rcode = e->rcode,
+					      .negative = e->negative,
 					      .orig_ttl = e->orig_ttl,
 					      .age_s = (uint32_t)((now_ms - e->stored_ms) / 1000)};
 		hit->stale = now_ms >= e->expire_ms;

@@ -6,7 +6,7 @@
  *                                    routed here are counted
  * It parses them into struct dns_group; dns.c and dns_pend.c act on them. */
 #include "config.h"
-#include "dns_match.h"
+#include "dns_rule.h"
 
 #include <arpa/inet.h>
 #include <string.h>

@@ -170,6 +170,9 @@ void dns_pend_forward(struct dns_pend_tab *t, const struct dns_src *src, const s
 struct evbuffer;
 bool dns_ctl(struct engine *e, const char *verb, const char *arg, struct evbuffer *out);
 
+/* dns_metrics.c: the DNS service's Prometheus text (svc metrics hook). */
+void dns_metrics(struct engine *e, struct evbuffer *b);
+
 /* dns_nftset.c: the addresses of answers into the rule's nftables sets. */
 int dns_nftset_init(struct dns_worker *dw);
 void dns_nftset_fini(struct dns_worker *dw);

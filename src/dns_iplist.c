@@ -10,6 +10,7 @@
 #include "iplist.h"
 #include "list_ip.h"
 #include "log.h"
+#include "policy.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -108,7 +109,7 @@ int dns_iplist_p_list(struct cfg_ctx *ctx, int argc, char **argv)
 	if (dns_iplist_find(d, argv[1]))
 		return cfg_error(ctx, "ip-list: '%s' is defined twice", argv[1]);
 	/* Rules point into iplists[]: every list must exist before the first rule. */
-	if (d->n_rules || d->n_quic_rules)
+	if (policy_get(ctx->cfg)->n_rules)
 		return cfg_error(ctx, "ip-list: define ip lists before the first rule");
 	l = realloc(d->iplists, (d->n_iplists + 1) * sizeof(*l));
 	if (!l)

@@ -3,10 +3,10 @@
  * queries, building the answers sluice writes itself (errors, addresses,
  * blocks, truncation), validating upstream answers for the cache,
  * rewriting IDs and TTLs in place, and the presentation form of names that
- * rules see (also read back from text for `sluice match`). Hand-written and allocation-free: every
- * read checks what remains before it consumes (the c-ares ares_buf idea),
- * compression pointers may only point backwards. It does not decide what
- * to answer (dns service), nor store answers (dns_cache).
+ * rules see (also read back from text for `sluice match`). Hand-written
+ * and allocation-free: every read goes through the bounds-checked reader
+ * (rd.h), compression pointers may only point backwards. It does not
+ * decide what to answer (dns service), nor store answers (dns_cache).
  *
  *  Header (RFC 1035 4.1.1)            RR (4.1.3)
  *  +--+--+--+--+--+--+--+--+          NAME     labels / pointer
@@ -17,6 +17,7 @@
  */
 #include "dns_msg.h"
 #include "dns_wire.h"
+#include "rd.h"
 
 #include <string.h>
 
@@ -52,21 +53,29 @@ static inline void mark_fixed(uint8_t *fixed, size_t from, size_t n)
  * there, and cached answers get a new ID and flags), nor, given the
  * bitmap, any name run through RR fixed fields (TTLs are rewritten).
  * lw (may be NULL) receives the lowercase uncompressed wire form, *wlen
- * its length. *off moves past the name as it sits in the message.
+ * its length. m moves past the name as it sits in the message; each
+ * segment is a cursor of its own, ending where the previous one started.
  */
-int dns_wire_name_read(const uint8_t *pkt, size_t len, size_t *off, uint8_t *lw, size_t *wlen,
-		       bool *compressed, const uint8_t *fixed)
+int dns_wire_name_take(struct rd *m, uint8_t *lw, size_t *wlen, bool *compressed,
+		       const uint8_t *fixed)
 {
-	size_t pos = *off, seg = *off, lim = len, wl = 0, end = 0;
+	/* the segment being read, [seg.off, seg.len): every failed read below
+	 * returns at once, so its error flag stays clear in the loop */
+	struct rd seg = {m->p, m->len, m->off, false};
+	size_t start = m->off, wl = 0, end = 0;
 	unsigned hops = 0;
 	bool jumped = false;
 
+	if (!rd_ok(m))
+		return -EBADMSG;
 	for (;;) {
+		size_t pos = seg.off;
+		const uint8_t *b;
 		uint8_t c;
 
-		if (pos >= lim)
+		if (!rd_take(&seg, 1, &b))
 			return -EBADMSG;
-		c = pkt[pos];
+		c = *b;
 		if (c == 0) {
 			if (any_fixed(fixed, pos, 1))
 				return -EBADMSG;
@@ -75,39 +84,50 @@ int dns_wire_name_read(const uint8_t *pkt, size_t len, size_t *off, uint8_t *lw,
 		if ((c & 0xc0) == 0xc0) {
 			size_t target;
 
-			if (pos + 1 >= lim || any_fixed(fixed, pos, 2))
+			if (!rd_take(&seg, 1, &b) || any_fixed(fixed, pos, 2))
 				return -EBADMSG;
-			target = (size_t)(c & 0x3f) << 8 | pkt[pos + 1];
-			if (target < DNS_HDR_LEN || target >= seg || ++hops > MAX_HOPS)
+			target = (size_t)(c & 0x3f) << 8 | *b;
+			if (target < DNS_HDR_LEN || target >= start || ++hops > MAX_HOPS)
 				return -EBADMSG;
 			if (!jumped)
 				end = pos + 2;
 			jumped = true;
-			lim = seg;
-			pos = seg = target;
+			/* what it points to must end before this segment starts */
+			seg = (struct rd){m->p, start, target, false};
+			start = target;
 			continue;
 		}
 		if (c > 63) /* 0x40 / 0x80: extended and reserved label types */
 			return -EBADMSG;
 		/* the label, and a terminating zero after it, must still fit in 255 */
-		if (lim - pos <= c || wl + c + 2 > DNS_NAME_WIRE_MAX ||
+		if (!rd_take(&seg, c, &b) || wl + c + 2 > DNS_NAME_WIRE_MAX ||
 		    any_fixed(fixed, pos, (size_t)c + 1))
 			return -EBADMSG;
 		if (lw) {
 			lw[wl] = c;
-			for (size_t i = 1; i <= c; i++)
-				lw[wl + i] = lower(pkt[pos + i]);
+			for (size_t i = 0; i < c; i++)
+				lw[wl + 1 + i] = lower(b[i]);
 		}
 		wl += (size_t)c + 1;
-		pos += (size_t)c + 1;
 	}
 	if (lw)
 		lw[wl] = 0;
 	*wlen = wl + 1;
-	*off = jumped ? end : pos + 1;
+	m->off = jumped ? end : seg.off;
 	if (compressed)
 		*compressed = jumped;
 	return 0;
+}
+
+int dns_wire_name_read(const uint8_t *pkt, size_t len, size_t *off, uint8_t *lw, size_t *wlen,
+		       bool *compressed, const uint8_t *fixed)
+{
+	struct rd m = rd_at(pkt, len, *off);
+	int rc = dns_wire_name_take(&m, lw, wlen, compressed, fixed);
+
+	if (rc == 0)
+		*off = m.off;
+	return rc;
 }
 
 /* Presentation form of an uncompressed wire name; see struct dns_query. */
@@ -206,28 +226,24 @@ struct rr {
 	bool root_owner;
 };
 
-/* Read one RR header and check its RDATA fits; *off moves past the RR. */
-static int rr_read(const uint8_t *pkt, size_t len, size_t *off, struct rr *rr, uint8_t *fixed)
+/* Read one RR header and check its RDATA fits; m moves past the RR. */
+static int rr_read(struct rd *m, struct rr *rr, uint8_t *fixed)
 {
-	const uint8_t *p;
+	const uint8_t *f;
 	size_t wl;
 
-	rr->start = *off;
-	if (dns_wire_name_read(pkt, len, off, NULL, &wl, NULL, fixed) < 0 || len - *off < 10)
+	rr->start = m->off;
+	if (dns_wire_name_take(m, NULL, &wl, NULL, fixed) < 0 || !rd_take(m, 10, &f))
 		return -EBADMSG;
-	mark_fixed(fixed, *off, 10);
-	p = pkt + *off;
-	rr->type = rd16(p);
-	rr->klass = rd16(p + 2);
-	rr->ttl = rd32(p + 4);
-	rr->rdlen = rd16(p + 8);
-	rr->ttl_off = *off + 4;
-	rr->rdata = *off + 10;
+	mark_fixed(fixed, m->off - 10, 10);
+	rr->type = rd16(f);
+	rr->klass = rd16(f + 2);
+	rr->ttl = rd32(f + 4);
+	rr->rdlen = rd16(f + 8);
+	rr->ttl_off = m->off - 6;
+	rr->rdata = m->off;
 	rr->root_owner = wl == 1;
-	if (len - rr->rdata < rr->rdlen)
-		return -EBADMSG;
-	*off = rr->rdata + rr->rdlen;
-	return 0;
+	return rd_skip(m, rr->rdlen) ? 0 : -EBADMSG;
 }
 
 /* ---- client queries ---- */
@@ -235,26 +251,21 @@ static int rr_read(const uint8_t *pkt, size_t len, size_t *off, struct rr *rr, u
 /* The OPT RR of a query (RFC 6891 6.1): one only, root owner, options walked. */
 static int query_opt(const uint8_t *pkt, const struct rr *rr, struct dns_query *q)
 {
-	size_t p = rr->rdata, end = rr->rdata + rr->rdlen;
+	struct rd o = rd_at(pkt, rr->rdata + rr->rdlen, rr->rdata);
 
 	if (!rr->root_owner || q->edns)
 		return DNS_E_FORMERR;
-	while (p < end) {
-		uint16_t code, olen;
+	while (rd_left(&o) > 0) {
+		size_t at = o.off;
+		uint16_t code = rd_u16(&o), olen = rd_u16(&o);
 
-		if (end - p < 4)
-			return DNS_E_FORMERR;
-		code = rd16(pkt + p);
-		olen = rd16(pkt + p + 2);
-		p += 4;
-		if (end - p < olen)
+		if (!rd_skip(&o, olen))
 			return DNS_E_FORMERR;
 		if (code == EDNS_OPT_ECS && !q->ecs) {
 			q->ecs = true;
-			q->ecs_off = (uint16_t)(p - 4);
+			q->ecs_off = (uint16_t)at;
 			q->ecs_len = (uint16_t)(olen + 4);
 		}
-		p += olen;
 	}
 	q->udp_size = rr->klass;
 	q->limit = rr->klass > DNS_UDP_MIN ? rr->klass : DNS_UDP_MIN;
@@ -265,32 +276,23 @@ static int query_opt(const uint8_t *pkt, const struct rr *rr, struct dns_query *
 }
 
 /* Answer and authority RRs are skipped (IXFR carries an SOA), additional read for OPT. */
-static int query_rrs(const uint8_t *pkt, size_t len, size_t *off, struct dns_query *q)
+static int query_rrs(struct rd *m, unsigned skip, unsigned ar, struct dns_query *q)
 {
-	unsigned skip = (unsigned)rd16(pkt + 6) + rd16(pkt + 8);
-	unsigned ar = rd16(pkt + 10);
 	struct rr rr;
 
 	for (unsigned i = 0; i < skip + ar; i++) {
-		if (rr_read(pkt, len, off, &rr, NULL) < 0)
+		if (rr_read(m, &rr, NULL) < 0)
 			return DNS_E_FORMERR;
 		if (rr.type != DNS_TYPE_OPT)
 			continue;
-		if (i < skip || query_opt(pkt, &rr, q) < 0)
+		if (i < skip || query_opt(m->p, &rr, q) < 0)
 			return DNS_E_FORMERR;
 	}
 	return 0;
 }
 
-int dns_query_parse(const uint8_t *pkt, size_t len, struct dns_query *q)
+static void query_reset(struct dns_query *q)
 {
-	size_t off = DNS_HDR_LEN, wl;
-	int rc;
-
-	if (len < DNS_HDR_LEN)
-		return DNS_E_DROP;
-	q->id = rd16(pkt);
-	q->flags = rd16(pkt + 2);
 	q->qtype = q->qclass = 0;
 	q->question_ok = q->qname_compressed = false;
 	q->edns = q->do_bit = q->ecs = false;
@@ -301,29 +303,46 @@ int dns_query_parse(const uint8_t *pkt, size_t len, struct dns_query *q)
 	q->qname_off = DNS_HDR_LEN;
 	q->qname_len = q->question_end = q->lname_len = q->name_len = 0;
 	q->name[0] = 0;
+}
+
+int dns_query_parse(const uint8_t *pkt, size_t len, struct dns_query *q)
+{
+	struct rd m = rd_init(pkt, len);
+	const uint8_t *h, *qt;
+	unsigned an, ns, ar;
+	size_t wl;
+	int rc;
+
+	if (!rd_take(&m, DNS_HDR_LEN, &h))
+		return DNS_E_DROP;
+	q->id = rd16(h);
+	q->flags = rd16(h + 2);
+	an = rd16(h + 6);
+	ns = rd16(h + 8);
+	ar = rd16(h + 10);
+	query_reset(q);
 	if (q->flags & DNS_F_QR)
 		return DNS_E_DROP;
 	if (q->flags & OPCODE_MASK)
 		return DNS_E_NOTIMP;
-	if (rd16(pkt + 4) != 1)
+	if (rd16(h + 4) != 1)
 		return DNS_E_FORMERR;
-	if (dns_wire_name_read(pkt, len, &off, q->lname, &wl, &q->qname_compressed, NULL) < 0 ||
-	    len - off < 4)
+	if (dns_wire_name_take(&m, q->lname, &wl, &q->qname_compressed, NULL) < 0 ||
+	    !rd_take(&m, 4, &qt))
 		return DNS_E_FORMERR;
 	q->lname_len = (uint16_t)wl;
-	q->qname_len = (uint16_t)(off - DNS_HDR_LEN);
-	q->qtype = rd16(pkt + off);
-	q->qclass = rd16(pkt + off + 2);
-	off += 4;
-	q->question_end = (uint16_t)off;
+	q->qname_len = (uint16_t)(m.off - 4 - DNS_HDR_LEN);
+	q->qtype = rd16(qt);
+	q->qclass = rd16(qt + 2);
+	q->question_end = (uint16_t)m.off;
 	q->name_len = (uint16_t)dns_name_to_text(q->lname, q->name);
 	q->question_ok = true;
-	if (off == len && !(pkt[6] | pkt[7] | pkt[8] | pkt[9] | pkt[10] | pkt[11]))
+	if (rd_left(&m) == 0 && !(an | ns | ar))
 		return 0; /* the common case: a bare question */
-	rc = query_rrs(pkt, len, &off, q);
+	rc = query_rrs(&m, an + ns, ar, q);
 	if (rc < 0)
 		return rc;
-	if (off != len)
+	if (rd_left(&m) != 0)
 		return DNS_E_FORMERR;
 	return q->edns && q->edns_version ? DNS_E_BADVERS : 0;
 }
@@ -529,13 +548,15 @@ int dns_build_block_zero(const struct dns_query *q, const uint8_t *pkt, uint32_t
 static int soa_minimum(const uint8_t *pkt, const struct rr *rr, uint32_t *minimum,
 		       const uint8_t *fixed)
 {
-	size_t end = rr->rdata + rr->rdlen, off = rr->rdata, wl;
-
 	/* names may point anywhere before them, but must not run past RDATA */
-	if (dns_wire_name_read(pkt, end, &off, NULL, &wl, NULL, fixed) < 0 ||
-	    dns_wire_name_read(pkt, end, &off, NULL, &wl, NULL, fixed) < 0 || end - off != 20)
+	struct rd r = rd_at(pkt, rr->rdata + rr->rdlen, rr->rdata);
+	size_t wl;
+
+	if (dns_wire_name_take(&r, NULL, &wl, NULL, fixed) < 0 ||
+	    dns_wire_name_take(&r, NULL, &wl, NULL, fixed) < 0 || rd_left(&r) != 20)
 		return -EBADMSG;
-	*minimum = rd32(pkt + off + 16);
+	rd_skip(&r, 16);
+	*minimum = rd_u32(&r);
 	return 0;
 }
 
@@ -602,53 +623,67 @@ static void answer_classify(struct dns_answer_info *ai, const struct walk *w)
 			ai->min_ttl > 0 && (ai->negative ? ai->has_soa : ai->ancount > 0);
 }
 
+/* The question section: the first question's name, type and class recorded. */
+static int answer_questions(struct rd *m, struct dns_answer_info *ai, uint8_t *fixed)
+{
+	for (unsigned i = 0; i < ai->qdcount; i++) {
+		size_t at, wl;
+		uint16_t qtype, qclass;
+		bool comp;
+
+		if (dns_wire_name_take(m, NULL, &wl, &comp, fixed) < 0)
+			return -EBADMSG;
+		at = m->off;
+		qtype = rd_u16(m);
+		qclass = rd_u16(m);
+		if (!rd_ok(m))
+			return -EBADMSG;
+		mark_fixed(fixed, at, 4);
+		if (i == 0) {
+			ai->qname_len = (uint16_t)(at - DNS_HDR_LEN);
+			ai->qname_compressed = comp;
+			ai->qtype = qtype;
+			ai->qclass = qclass;
+		}
+	}
+	return 0;
+}
+
 int dns_answer_inspect(const uint8_t *pkt, size_t len, struct dns_answer_info *ai)
 {
 	struct walk w = {UINT32_MAX, UINT32_MAX, UINT32_MAX, false};
 	uint8_t fixed[(UINT16_MAX + 1) / 8];
-	size_t off = DNS_HDR_LEN, wl;
+	struct rd m = rd_init(pkt, len), h = rd_sub(&m, DNS_HDR_LEN);
 	unsigned nrr, counts[3];
 	struct rr rr;
 
 	memset(ai, 0, offsetof(struct dns_answer_info, ttl_off));
-	if (len < DNS_HDR_LEN || len > UINT16_MAX)
+	if (!rd_ok(&h) || len > UINT16_MAX)
 		return -EBADMSG;
 	memset(fixed, 0, (len + 7) / 8);
-	ai->id = rd16(pkt);
-	ai->flags = rd16(pkt + 2);
+	ai->id = rd_u16(&h);
+	ai->flags = rd_u16(&h);
 	ai->rcode = ai->flags & 0xf;
 	ai->tc = (ai->flags & DNS_F_TC) != 0;
-	ai->qdcount = rd16(pkt + 4);
-	ai->ancount = counts[0] = rd16(pkt + 6);
-	ai->nscount = counts[1] = rd16(pkt + 8);
-	ai->arcount = counts[2] = rd16(pkt + 10);
+	ai->qdcount = rd_u16(&h);
+	ai->ancount = counts[0] = rd_u16(&h);
+	ai->nscount = counts[1] = rd_u16(&h);
+	ai->arcount = counts[2] = rd_u16(&h);
 	if (!(ai->flags & DNS_F_QR))
 		return -EBADMSG;
-	for (unsigned i = 0; i < ai->qdcount; i++) {
-		bool comp;
-
-		if (dns_wire_name_read(pkt, len, &off, NULL, &wl, &comp, fixed) < 0 || len - off < 4)
-			return -EBADMSG;
-		mark_fixed(fixed, off, 4);
-		if (i == 0) {
-			ai->qname_len = (uint16_t)(off - DNS_HDR_LEN);
-			ai->qname_compressed = comp;
-			ai->qtype = rd16(pkt + off);
-			ai->qclass = rd16(pkt + off + 2);
-		}
-		off += 4;
-	}
+	if (answer_questions(&m, ai, fixed) < 0)
+		return -EBADMSG;
 	nrr = counts[0] + counts[1] + counts[2];
 	for (unsigned i = 0, sec = 1, left = counts[0]; i < nrr; i++, left--) {
 		while (!left)
 			left = counts[sec++];
-		if (rr_read(pkt, len, &off, &rr, fixed) < 0 ||
+		if (rr_read(&m, &rr, fixed) < 0 ||
 		    answer_rr(pkt, &rr, sec, i + 1 == nrr, ai, &w, fixed) < 0)
 			return -EBADMSG;
 		if (rr.type == DNS_TYPE_OPT) /* answer_rr checked it is additional */
 			ai->opt_ar_index = (uint16_t)(counts[2] - left);
 	}
-	ai->end = off;
+	ai->end = m.off;
 	answer_classify(ai, &w);
 	return 0;
 }
@@ -657,11 +692,12 @@ bool dns_answer_matches(const uint8_t *pkt, size_t len, const struct dns_answer_
 			const struct dns_query *q)
 {
 	uint8_t lw[DNS_NAME_WIRE_MAX];
-	size_t off = DNS_HDR_LEN, wl;
+	struct rd m = rd_at(pkt, len, DNS_HDR_LEN);
+	size_t wl;
 
 	if (ai->qdcount != 1 || ai->qtype != q->qtype || ai->qclass != q->qclass || !q->question_ok)
 		return false;
-	if (dns_wire_name_read(pkt, len, &off, lw, &wl, NULL, NULL) < 0)
+	if (dns_wire_name_take(&m, lw, &wl, NULL, NULL) < 0)
 		return false;
 	return wl == q->lname_len && memcmp(lw, q->lname, wl) == 0;
 }
@@ -675,11 +711,11 @@ int dns_rewrite_ttls(uint8_t *pkt, size_t len, const uint16_t *off, size_t n, ui
 		     uint32_t min_ttl, uint32_t max_ttl)
 {
 	for (size_t i = 0; i < n; i++) {
-		uint32_t t;
+		struct rd r = rd_at(pkt, len, off[i]);
+		uint32_t t = ttl_val(rd_u32(&r));
 
-		if (len < 4 || off[i] > len - 4)
+		if (!rd_ok(&r))
 			return -EINVAL;
-		t = ttl_val(rd32(pkt + off[i]));
 		t = t < min_ttl ? min_ttl : t;
 		t = t > max_ttl ? max_ttl : t;
 		wr32(pkt + off[i], t > elapsed_s ? t - elapsed_s : 0);

@@ -18,7 +18,7 @@
 #include "clients.h"
 #include "dns_cache.h"
 #include "dns_iplist.h"
-#include "dns_match.h"
+#include "dns_rule.h"
 #include "dns_svcb.h"
 #include "stats.h"
 #include "worker.h"

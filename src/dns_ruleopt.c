@@ -11,7 +11,7 @@
  * dns.c and dns_svcb.c apply them. */
 #include "config.h"
 #include "dns_iplist.h"
-#include "dns_match.h"
+#include "dns_rule.h"
 
 #include <stdlib.h>
 #include <string.h>

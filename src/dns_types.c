@@ -1,6 +1,7 @@
 /* dns_types.c - DNS type names for configs and explanations. */
 #include "config.h"
-#include "dns_conf.h"
+#include "dns_types.h"
+#include "sluice.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,6 +1,7 @@
 /* dns_wire.h - byte-level helpers shared by the DNS message modules
- * (dns_msg.c, dns_answer.c): big-endian reads and writes, ASCII lowercase,
- * and the one bounds-checked name reader. Internal to src/. */
+ * (dns_msg.c, dns_answer.c): big-endian decoding of bytes already checked
+ * and writes, ASCII lowercase, and the name reader on the bounds-checked
+ * reader (rd.h). Internal to src/. */
 #ifndef DNS_WIRE_H
 #define DNS_WIRE_H
 
@@ -36,6 +37,20 @@ static inline uint8_t lower(uint8_t c)
 {
 	return (uint8_t)(c - 'A') < 26 ? c | 0x20 : c;
 }
+
+struct rd;
+
+/*
+ * Read the name at m's offset (see dns_msg.c for the pointer rules) and
+ * move m past it as it sits in the message (m's buffer is the whole message:
+ * pointers are offsets into it; m's end bounds the name). lw (may be NULL)
+ * receives the lowercase uncompressed wire form and *wlen its length;
+ * *compressed (may be NULL) says whether a pointer was followed; fixed
+ * (may be NULL) marks bytes no name may run through. 0 or -EBADMSG (m
+ * stays where it was).
+ */
+int dns_wire_name_take(struct rd *m, uint8_t *lw, size_t *wlen, bool *compressed,
+		       const uint8_t *fixed);
 
 /*
  * Read the name at *off of pkt[0..len) (see dns_msg.c for the pointer

@@ -1,13 +1,15 @@
 #include "config.h"
 /* dnscrypt.c - the DNSCrypt v2 protocol on buffers (see dnscrypt.h):
  * certificates, padding, sealing queries and opening answers. Every byte
- * of a certificate answer or an encrypted answer is hostile: each read is
- * preceded by a check of what remains. It owns no state and does no I/O;
- * which certificate a server uses, and when to fetch again, is
- * dns_up_crypt.c's business. */
+ * of a certificate answer or an encrypted answer is hostile: the answer
+ * carrying certificates is walked with the bounds-checked reader (rd.h),
+ * fixed layouts are read after a check of their length. It owns no state
+ * and does no I/O; which certificate a server uses, and when to fetch
+ * again, is dns_up_crypt.c's business. */
 #include "dnscrypt.h"
 #include "dns_msg.h"
 #include "dns_wire.h"
+#include "rd.h"
 
 #include <errno.h>
 #include <sodium.h>
@@ -70,29 +72,29 @@ bool dnscrypt_cert_better(const struct dnscrypt_cert *a, const struct dnscrypt_c
 /* One TXT record's character-strings joined into out (DNSCRYPT_CERT_MAX
  * bytes). Its length, or -EBADMSG when a string runs past the RDATA or the
  * whole is longer than any certificate. */
-static int txt_join(const uint8_t *rd, size_t rdlen, uint8_t *out)
+static int txt_join(struct rd r, uint8_t *out)
 {
-	size_t pos = 0, n = 0;
+	size_t n = 0;
 
-	while (pos < rdlen) {
-		size_t sl = rd[pos++];
+	while (rd_left(&r) > 0) {
+		struct rd str = rd_vec(&r, 1);
+		size_t sl = rd_left(&str);
 
-		if (sl > rdlen - pos || sl > DNSCRYPT_CERT_MAX - n)
+		if (!rd_ok(&str) || sl > DNSCRYPT_CERT_MAX - n)
 			return -EBADMSG;
-		memcpy(out + n, rd + pos, sl);
+		memcpy(out + n, rd_ptr(&str), sl);
 		n += sl;
-		pos += sl;
 	}
 	return (int)n;
 }
 
 /* One TXT record's RDATA: tally it, keep it in *best if it is better. */
-static void consider(const uint8_t *rd, size_t rdlen, const uint8_t *provider_pk, uint64_t wall_s,
+static void consider(struct rd rdata, const uint8_t *provider_pk, uint64_t wall_s,
 		     struct dnscrypt_cert *best, bool *have, struct dnscrypt_tally *why)
 {
 	uint8_t buf[DNSCRYPT_CERT_MAX];
 	struct dnscrypt_cert c;
-	int n = txt_join(rd, rdlen, buf), rc;
+	int n = txt_join(rdata, buf), rc;
 
 	why->txt++;
 	rc = n < 0 ? -EBADMSG : dnscrypt_cert_parse(buf, (size_t)n, provider_pk, &c);
@@ -121,36 +123,33 @@ int dnscrypt_certs_pick(const uint8_t *msg, size_t len, const uint8_t *provider_
 			struct dnscrypt_cert *best, struct dnscrypt_tally *why)
 {
 	struct dnscrypt_tally local;
-	size_t off = DNS_HDR_LEN, wl;
+	struct rd m = rd_init(msg, len);
+	const uint8_t *h;
 	unsigned qd, an;
 	bool have = false;
+	size_t wl;
 
 	if (!why)
 		why = &local;
 	memset(why, 0, sizeof(*why));
-	if (len < DNS_HDR_LEN)
+	if (!rd_take(&m, DNS_HDR_LEN, &h))
 		return -EBADMSG;
-	qd = rd16(msg + 4);
-	an = rd16(msg + 6);
-	for (unsigned i = 0; i < qd; i++) {
-		if (dns_wire_name_read(msg, len, &off, NULL, &wl, NULL, NULL) < 0 || len - off < 4)
+	qd = rd16(h + 4);
+	an = rd16(h + 6);
+	for (unsigned i = 0; i < qd; i++)
+		if (dns_wire_name_take(&m, NULL, &wl, NULL, NULL) < 0 || !rd_skip(&m, 4))
 			return -EBADMSG;
-		off += 4;
-	}
 	for (unsigned i = 0; i < an; i++) {
-		uint16_t type, klass, rdlen;
+		const uint8_t *f;
+		struct rd rdata;
 
-		if (dns_wire_name_read(msg, len, &off, NULL, &wl, NULL, NULL) < 0 || len - off < 10)
+		if (dns_wire_name_take(&m, NULL, &wl, NULL, NULL) < 0 || !rd_take(&m, 10, &f))
 			return -EBADMSG;
-		type = rd16(msg + off);
-		klass = rd16(msg + off + 2);
-		rdlen = rd16(msg + off + 8);
-		off += 10;
-		if (len - off < rdlen)
+		rdata = rd_sub(&m, rd16(f + 8));
+		if (!rd_ok(&rdata))
 			return -EBADMSG;
-		if (type == TYPE_TXT && klass == CLASS_IN)
-			consider(msg + off, rdlen, provider_pk, wall_s, best, &have, why);
-		off += rdlen;
+		if (rd16(f) == TYPE_TXT && rd16(f + 2) == CLASS_IN)
+			consider(rdata, provider_pk, wall_s, best, &have, why);
 	}
 	return have ? 0 : -ENOENT;
 }

@@ -3,10 +3,10 @@
  * logging; a quarter of the rest for DNS (at least 64); a cache of reply
  * sockets per worker of at most 256; and what remains for sessions at the
  * descriptors one session may hold (a reply socket and one upstream socket
- * each, or one per ntp-redirect server for NTP). */
+ * each, or what its service says: NTP has one per ntp-redirect server). */
 #include "config.h"
 #include "fdplan.h"
-#include "ntp_svc.h"
+#include "svc.h"
 
 #include <sys/resource.h>
 
@@ -31,16 +31,18 @@ unsigned long fdplan_raise_nofile(void)
 	return rl.rlim_cur == RLIM_INFINITY ? 1ul << 20 : (unsigned long)rl.rlim_cur;
 }
 
-/* Descriptors one session holds at most: its connected reply socket and its upstream legs. */
+/* Descriptors one session holds at most: its connected reply socket and
+ * its upstream legs, as its service says. */
 static unsigned fds_per_session(const struct cfg *c)
 {
-	const struct ntp_conf *n = c->svc[SVC_NTP];
 	unsigned most = 2;
 
-	for (size_t i = 0; i < c->n_intercept; i++)
-		if (!c->intercept[i].tcp && c->intercept[i].svc == SVC_NTP && n &&
-		    2 + n->n_servers > most)
-			most = (unsigned)(2 + n->n_servers); /* + the authenticated pass-through leg */
+	for (size_t i = 0; i < c->n_intercept; i++) {
+		const struct svc *s = c->intercept[i].tcp ? NULL : svc_get(c->intercept[i].svc);
+		unsigned n = s && s->flow_fds ? s->flow_fds(c) : 2;
+
+		most = n > most ? n : most;
+	}
 	return most;
 }
 

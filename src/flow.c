@@ -10,17 +10,21 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Both activity lists run from the least recently active flow (the first)
+ * to the most recently active one (the last). */
+TAILQ_HEAD(flow_list, flow);
+
 struct flow_client {
 	struct addr ip;
 	uint64_t hash;
 	size_t count;
-	struct flow *head, *tail;
+	struct flow_list flows;
 	struct flow_client *hnext;
 };
 
 struct tclass {
 	unsigned timeout_ms;
-	struct flow *head, *tail;
+	struct flow_list flows;
 };
 
 struct flow_table {
@@ -95,8 +99,8 @@ void flow_table_free(struct flow_table *t)
 	if (!t)
 		return;
 	for (size_t i = 0; i < t->ntc; i++)
-		while (t->tc[i].head)
-			flow_remove(t, t->tc[i].head, FLOW_END_SHUTDOWN);
+		while (!TAILQ_EMPTY(&t->tc[i].flows))
+			flow_remove(t, TAILQ_FIRST(&t->tc[i].flows), FLOW_END_SHUTDOWN);
 	free(t->buckets);
 	free(t->cbuckets);
 	free(t);
@@ -108,7 +112,8 @@ struct flow *flow_lookup(struct flow_table *t, const struct addr *client,
 	uint64_t h = flow_hash(t, client, origdst);
 
 	for (struct flow *f = t->buckets[h & (t->nbuckets - 1)]; f; f = f->hnext)
-		if (f->hash == h && addr_equal(&f->client, client) && addr_equal(&f->origdst, origdst))
+		if (f->hash == h && addr_equal(&f->client, client) &&
+		    addr_equal(&f->origdst, origdst))
 			return f;
 	return NULL;
 }
@@ -179,6 +184,7 @@ static struct flow_client *client_get(struct flow_table *t, const struct addr *i
 		return NULL;
 	c->ip = *ip;
 	c->hash = h;
+	TAILQ_INIT(&c->flows);
 	c->hnext = t->cbuckets[h & (t->ncbuckets - 1)];
 	t->cbuckets[h & (t->ncbuckets - 1)] = c;
 	t->nclients++;
@@ -215,56 +221,27 @@ static struct tclass *tclass_get(struct flow_table *t, unsigned timeout_ms, uint
 	if (i == t->ntc) {
 		if (t->ntc == FLOW_MAX_TCLASS)
 			return NULL;
-		t->tc[t->ntc++].timeout_ms = timeout_ms;
+		t->tc[t->ntc].timeout_ms = timeout_ms;
+		TAILQ_INIT(&t->tc[t->ntc].flows);
+		t->ntc++;
 	}
 	*idx = (uint8_t)i;
 	return &t->tc[i];
 }
 
-static void list_unlink(struct flow *f, struct tclass *tc)
-{
-	*(f->prev ? &f->prev->next : &tc->head) = f->next;
-	*(f->next ? &f->next->prev : &tc->tail) = f->prev;
-	f->prev = f->next = NULL;
-}
-
-static void list_append(struct flow *f, struct tclass *tc)
-{
-	f->prev = tc->tail;
-	f->next = NULL;
-	*(tc->tail ? &tc->tail->next : &tc->head) = f;
-	tc->tail = f;
-}
-
-static void clist_unlink(struct flow *f)
-{
-	struct flow_client *c = f->fc;
-
-	*(f->cl_prev ? &f->cl_prev->cl_next : &c->head) = f->cl_next;
-	*(f->cl_next ? &f->cl_next->cl_prev : &c->tail) = f->cl_prev;
-	f->cl_prev = f->cl_next = NULL;
-}
-
-static void clist_append(struct flow *f)
-{
-	struct flow_client *c = f->fc;
-
-	f->cl_prev = c->tail;
-	f->cl_next = NULL;
-	*(c->tail ? &c->tail->cl_next : &c->head) = f;
-	c->tail = f;
-}
-
 void flow_touch(struct flow_table *t, struct flow *f, uint64_t now_ms)
 {
+	struct flow_list *tl = &t->tc[f->tclass].flows, *cl = &f->fc->flows;
+
 	f->last_ms = now_ms;
-	if (f->next) {
-		list_unlink(f, &t->tc[f->tclass]);
-		list_append(f, &t->tc[f->tclass]);
+	/* the most recently active already: nothing to move */
+	if (TAILQ_NEXT(f, tc_link)) {
+		TAILQ_REMOVE(tl, f, tc_link);
+		TAILQ_INSERT_TAIL(tl, f, tc_link);
 	}
-	if (f->cl_next) {
-		clist_unlink(f);
-		clist_append(f);
+	if (TAILQ_NEXT(f, cl_link)) {
+		TAILQ_REMOVE(cl, f, cl_link);
+		TAILQ_INSERT_TAIL(cl, f, cl_link);
 	}
 }
 
@@ -275,8 +252,8 @@ void flow_remove(struct flow_table *t, struct flow *f, enum flow_end why)
 	while (*pp != f)
 		pp = &(*pp)->hnext;
 	*pp = f->hnext;
-	list_unlink(f, &t->tc[f->tclass]);
-	clist_unlink(f);
+	TAILQ_REMOVE(&t->tc[f->tclass].flows, f, tc_link);
+	TAILQ_REMOVE(&f->fc->flows, f, cl_link);
 	f->fc->count--;
 	client_put(t, f->fc);
 	t->count--;
@@ -292,10 +269,10 @@ static struct flow *stalest(struct flow_table *t)
 	struct flow *best = NULL;
 
 	for (size_t i = 0; i < t->ntc; i++) {
-		struct flow *h = t->tc[i].head;
+		struct flow *h = TAILQ_FIRST(&t->tc[i].flows);
 
 		while (h && h->busy)
-			h = h->next;
+			h = TAILQ_NEXT(h, tc_link);
 		if (h && (!best || h->last_ms < best->last_ms))
 			best = h;
 	}
@@ -305,10 +282,10 @@ static struct flow *stalest(struct flow_table *t)
 /* The client's least recently active flow that is not busy. */
 static struct flow *client_stalest(struct flow_client *c)
 {
-	struct flow *f = c->head;
+	struct flow *f = TAILQ_FIRST(&c->flows);
 
 	while (f && f->busy)
-		f = f->cl_next;
+		f = TAILQ_NEXT(f, cl_link);
 	return f;
 }
 
@@ -361,8 +338,8 @@ struct flow *flow_insert(struct flow_table *t, const struct addr *client,
 		grow(t);
 	f->hnext = t->buckets[f->hash & (t->nbuckets - 1)];
 	t->buckets[f->hash & (t->nbuckets - 1)] = f;
-	list_append(f, tc);
-	clist_append(f);
+	TAILQ_INSERT_TAIL(&tc->flows, f, tc_link);
+	TAILQ_INSERT_TAIL(&c->flows, f, cl_link);
 	c->count++;
 	t->count++;
 	return f;
@@ -374,9 +351,10 @@ size_t flow_expire(struct flow_table *t, uint64_t now_ms)
 
 	for (size_t i = 0; i < t->ntc; i++) {
 		struct tclass *tc = &t->tc[i];
+		struct flow *h;
 
-		while (tc->head && tc->head->last_ms + tc->timeout_ms <= now_ms) {
-			flow_remove(t, tc->head, FLOW_END_EXPIRED);
+		while ((h = TAILQ_FIRST(&tc->flows)) && h->last_ms + tc->timeout_ms <= now_ms) {
+			flow_remove(t, h, FLOW_END_EXPIRED);
 			n++;
 		}
 	}
@@ -388,7 +366,7 @@ uint64_t flow_next_expiry(const struct flow_table *t, uint64_t now_ms)
 	uint64_t best = UINT64_MAX;
 
 	for (size_t i = 0; i < t->ntc; i++) {
-		const struct flow *h = t->tc[i].head;
+		const struct flow *h = TAILQ_FIRST(&t->tc[i].flows);
 		uint64_t at;
 
 		if (!h)

@@ -7,7 +7,6 @@
  * are always fail-closed. */
 #include "config.h"
 #include "nft.h"
-#include "dns_conf.h"
 #include "quic_svc.h"
 
 #include <string.h>
@@ -17,13 +16,12 @@
 
 static void own_marks(const struct cfg *c, const char *chain, FILE *out)
 {
-	const struct dns_conf *d = dns_conf_get(c);
+	const struct quic_conf *q = quic_conf_get(c);
 
 	fprintf(out, "-A %s -m mark --mark 0x%x -j RETURN\n", chain, c->mark);
-	for (size_t i = 0; d && i < d->n_quic_rules; i++)
-		if (d->quic_rules[i].qaction == QUIC_MARK && d->quic_rules[i].mark != c->mark)
-			fprintf(out, "-A %s -m mark --mark 0x%x -j RETURN\n", chain,
-				d->quic_rules[i].mark);
+	for (size_t i = 0; q && i < q->n_rules; i++)
+		if (q->rules[i].action == QUIC_MARK && q->rules[i].mark != c->mark)
+			fprintf(out, "-A %s -m mark --mark 0x%x -j RETURN\n", chain, q->rules[i].mark);
 }
 
 /* Destinations never intercepted, as in nft.c, plus `bypass`. */

@@ -51,17 +51,17 @@ static void gwarn(const struct gctx *g, const char *fmt, ...)
 	g->warn(g->wctx, g->name, 0, msg);
 }
 
-static bool code_is(const struct pb *s, const char *code)
+static bool code_is(const struct rd *s, const char *code)
 {
-	size_t n = (size_t)(s->end - s->p);
+	size_t n = rd_left(s);
 
-	return strlen(code) == n && strncasecmp((const char *)s->p, code, n) == 0;
+	return strlen(code) == n && strncasecmp((const char *)rd_ptr(s), code, n) == 0;
 }
 
 /* Add one CIDR message to b; 0 (added or reported bad), -EBADMSG, -ENOMEM. */
-static int cidr_add(struct gctx *g, struct pb cidr, const struct pb *code, struct iplist_builder *b)
+static int cidr_add(struct gctx *g, struct rd cidr, const struct rd *code, struct iplist_builder *b)
 {
-	struct pb ip = {NULL, NULL};
+	struct rd ip = rd_init(NULL, 0);
 	struct pb_field f;
 	uint64_t plen = 0;
 	size_t n;
@@ -75,21 +75,21 @@ static int cidr_add(struct gctx *g, struct pb cidr, const struct pb *code, struc
 	}
 	if (rc < 0)
 		return rc;
-	n = (size_t)(ip.end - ip.p);
+	n = rd_left(&ip);
 	if ((n != 4 && n != 16) || plen > n * 8) {
 		gwarn(g, "list %.*s: a CIDR with a %zu-byte address and prefix %llu (skipped)",
-		      (int)(code->end - code->p), code->p, n, (unsigned long long)plen);
+		      (int)rd_left(code), rd_ptr(code), n, (unsigned long long)plen);
 		g->st->bad++;
 		return 0;
 	}
-	rc = iplist_builder_add(b, n == 4 ? AF_INET : AF_INET6, ip.p, (unsigned)plen);
+	rc = iplist_builder_add(b, n == 4 ? AF_INET : AF_INET6, rd_ptr(&ip), (unsigned)plen);
 	if (rc == 0)
 		g->st->added++;
 	return rc;
 }
 
 /* Every CIDR of entry into b. */
-static int cidrs_add(struct gctx *g, struct pb entry, const struct pb *code,
+static int cidrs_add(struct gctx *g, struct rd entry, const struct rd *code,
 		     struct iplist_builder *b)
 {
 	struct pb_field f;
@@ -103,7 +103,7 @@ static int cidrs_add(struct gctx *g, struct pb entry, const struct pb *code,
 
 /* A reversed entry: its CIDRs into a set of their own, then the set's
  * complement into b. */
-static int reversed_add(struct gctx *g, struct pb entry, const struct pb *code,
+static int reversed_add(struct gctx *g, struct rd entry, const struct rd *code,
 			struct iplist_builder *b)
 {
 	struct iplist_builder *t = iplist_builder_new();
@@ -126,9 +126,9 @@ static int reversed_add(struct gctx *g, struct pb entry, const struct pb *code,
 
 /* Pass 1: the code, the reverse flag, the count; pass 2, for a wanted
  * code only: its CIDRs. */
-static int entry_parse(struct gctx *g, struct pb entry)
+static int entry_parse(struct gctx *g, struct rd entry)
 {
-	struct pb r = entry, code = {entry.p, entry.p};
+	struct rd r = entry, code = rd_init(rd_ptr(&entry), 0);
 	struct pb_field f;
 	bool reverse = false;
 	size_t nmine = 0;
@@ -173,7 +173,7 @@ int geoip_dat_parse_buf(const char *name, const uint8_t *buf, size_t len,
 			 .st = st ? st : &dummy,
 			 .warn = warn,
 			 .wctx = ctx};
-	struct pb r = {buf, buf + len};
+	struct rd r = rd_init(buf, len);
 	struct pb_field f;
 	int rc = -ENOMEM;
 
@@ -191,7 +191,7 @@ int geoip_dat_parse_buf(const char *name, const uint8_t *buf, size_t len,
 		if (f.num == 1 && f.wt == PB_WT_LEN && (rc = entry_parse(&g, f.sub)) < 0)
 			break;
 	if (rc == -EBADMSG)
-		gwarn(&g, "malformed protobuf near byte %zu", (size_t)(r.p - buf));
+		gwarn(&g, "malformed protobuf near byte %zu", r.off);
 	for (size_t i = 0; rc == 0 && i < nwant; i++)
 		if (!g.found[i]) {
 			gwarn(&g, "no code '%s'", want[i].code);

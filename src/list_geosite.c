@@ -50,25 +50,25 @@ static void gwarn(const struct gctx *g, const char *fmt, ...)
 	g->warn(g->wctx, g->name, 0, msg);
 }
 
-static bool span_eq_ci(const struct pb *s, const char *str)
+static bool span_eq_ci(const struct rd *s, const char *str)
 {
-	size_t n = (size_t)(s->end - s->p);
+	size_t n = rd_left(s);
 
-	return str && strlen(str) == n && strncasecmp((const char *)s->p, str, n) == 0;
+	return str && strlen(str) == n && strncasecmp((const char *)rd_ptr(s), str, n) == 0;
 }
 
 struct gdomain {
 	uint64_t type;
-	struct pb value, dom;
+	struct rd value, dom;
 	size_t nattr;
 };
 
-static int domain_decode(struct pb dom, struct gdomain *d)
+static int domain_decode(struct rd dom, struct gdomain *d)
 {
 	struct pb_field f;
 	int rc;
 
-	*d = (struct gdomain){.type = 0, .value = {dom.p, dom.p}, .dom = dom};
+	*d = (struct gdomain){.type = 0, .value = rd_init(rd_ptr(&dom), 0), .dom = dom};
 	while ((rc = pb_next(&dom, &f)) > 0) {
 		if (f.num == 1 && f.wt == PB_WT_VARINT)
 			d->type = f.v;
@@ -83,7 +83,7 @@ static int domain_decode(struct pb dom, struct gdomain *d)
 /* Does the domain carry attribute key (case-insensitive)? */
 static int domain_has_attr(const struct gdomain *d, const char *key, bool *has)
 {
-	struct pb dom = d->dom, at;
+	struct rd dom = d->dom, at;
 	struct pb_field f, g;
 	int rc;
 
@@ -106,10 +106,10 @@ static const enum match_kind type_kind[] = {MATCH_KEYWORD, MATCH_REGEXP, MATCH_D
 
 /* Add one Domain to every want of this list (mine[0..nmine)) that accepts it. */
 static int domain_add(struct gctx *g, const struct gdomain *d, const size_t *mine, size_t nmine,
-		      const struct pb *code)
+		      const struct rd *code)
 {
-	int code_len = (int)(code->end - code->p);
-	size_t vlen = (size_t)(d->value.end - d->value.p);
+	int code_len = (int)rd_left(code);
+	size_t vlen = rd_left(&d->value);
 
 	for (size_t k = 0; k < nmine; k++) {
 		size_t i = mine[k];
@@ -121,19 +121,20 @@ static int domain_add(struct gctx *g, const struct gdomain *d, const size_t *min
 		if (!has)
 			continue;
 		if (d->type > 3) {
-			gwarn(g, "list %.*s: unknown domain type %llu", code_len, code->p,
+			gwarn(g, "list %.*s: unknown domain type %llu", code_len, rd_ptr(code),
 			      (unsigned long long)d->type);
 			g->st->bad++;
 			return 0;
 		}
-		rc = match_builder_add(g->b[i], type_kind[d->type], (const char *)d->value.p, vlen,
-				       g->want[i].tag);
+		rc = match_builder_add(g->b[i], type_kind[d->type], (const char *)rd_ptr(&d->value),
+				       vlen, g->want[i].tag);
 		if (rc == -ENOMEM)
 			return rc;
 		if (rc < 0) {
-			gwarn(g, "list %.*s: %s %s '%.*s'", code_len, code->p,
+			gwarn(g, "list %.*s: %s %s '%.*s'", code_len, rd_ptr(code),
 			      rc == -E2BIG ? "too many entries, dropped" : "invalid",
-			      type_names[d->type], (int)(vlen > 100 ? 100 : vlen), d->value.p);
+			      type_names[d->type], (int)(vlen > 100 ? 100 : vlen),
+			      rd_ptr(&d->value));
 			g->st->bad++;
 		} else {
 			g->st->added++;
@@ -144,9 +145,9 @@ static int domain_add(struct gctx *g, const struct gdomain *d, const size_t *min
 
 /* Pass 1: find the code (it may follow the domains) and count; pass 2:
  * only for a wanted list, decode and add its domains. */
-static int site_parse(struct gctx *g, struct pb site, size_t *mine)
+static int site_parse(struct gctx *g, struct rd site, size_t *mine)
 {
-	struct pb r = site, code = {site.p, site.p};
+	struct rd r = site, code = rd_init(rd_ptr(&site), 0);
 	struct pb_field f;
 	struct gdomain d;
 	size_t nmine = 0;
@@ -194,7 +195,7 @@ int geosite_dat_parse_buf(const char *name, const uint8_t *buf, size_t len,
 			 .st = st ? st : &dummy,
 			 .warn = warn,
 			 .wctx = ctx};
-	struct pb r = {buf, buf + len};
+	struct rd r = rd_init(buf, len);
 	struct pb_field f;
 	size_t *mine = NULL;
 	int rc = -ENOMEM;
@@ -213,7 +214,7 @@ int geosite_dat_parse_buf(const char *name, const uint8_t *buf, size_t len,
 		if (f.num == 1 && f.wt == PB_WT_LEN && (rc = site_parse(&g, f.sub, mine)) < 0)
 			break;
 	if (rc == -EBADMSG)
-		gwarn(&g, "malformed protobuf near byte %zu", (size_t)(r.p - buf));
+		gwarn(&g, "malformed protobuf near byte %zu", r.off);
 	for (size_t i = 0; rc == 0 && i < nwant; i++)
 		if (!g.found[i]) {
 			gwarn(&g, "no list '%s' in geosite file", want[i].code);

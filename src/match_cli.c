@@ -6,10 +6,11 @@
 #include "config.h"
 #include "cfg.h"
 #include "dns_conf.h"
-#include "dns_match.h"
+#include "dns_rule.h"
 #include "dns_msg.h"
 #include "dns_zone.h"
 #include "match.h"
+#include "policy.h"
 #include "ctl.h"
 #include "dns_up.h"
 #include "dns_url.h"
@@ -64,25 +65,25 @@ static void print_action(const struct dns_rule *r, FILE *out)
 /* The running sets carry no line numbers (and drop entries below a domain
  * entry): read this one list again with line tags and say which entry, on
  * which line, decides the name. Returns false when it cannot tell. */
-static bool list_entry(const struct dns_list *l, const char *name, char *val, size_t vlen,
+static bool list_entry(const struct policy_list *l, const char *name, char *val, size_t vlen,
 		       enum match_kind *kind, unsigned *line)
 {
-	struct dns_list tmp = {.format = l->format, .path = l->path};
+	struct policy_list tmp = {.format = l->format, .path = l->path};
 	struct match_hit h;
 	bool ok = false;
 
-	if (dns_list_load(&tmp, NULL, true) == 0 && match_lookup_ex(tmp.pos, name, strlen(name), &h)) {
+	if (policy_list_load(&tmp, NULL, true) == 0 && match_lookup_ex(tmp.pos, name, strlen(name), &h)) {
 		snprintf(val, vlen, "%.*s", (int)h.len, h.value);
 		*kind = h.kind;
 		*line = h.tag;
 		ok = true;
 	}
 	tmp.format = tmp.path = NULL;
-	dns_list_fini(&tmp);
+	policy_list_fini(&tmp);
 	return ok;
 }
 
-static void print_why(const struct dns_conf *d, const struct dns_rule *r,
+static void print_why(const struct policy *p, const struct policy_matcher *m,
 		      const struct match_hit *hit, const char *name, FILE *out)
 {
 	const char *v = hit->value ? hit->value : "";
@@ -92,24 +93,24 @@ static void print_why(const struct dns_conf *d, const struct dns_rule *r,
 	enum match_kind k;
 	unsigned line;
 
-	if (r->mtype == DNS_M_LIST && list_entry(r->list, name, val, sizeof(val), &k, &line))
-		fprintf(out, "  matched list '%s' (%s:%s) entry %s:%s at %s:%u\n", r->list->name,
-			r->list->format, r->list->path, kind_name(k), val, r->list->path, line);
-	else if (r->mtype == DNS_M_LIST)
-		fprintf(out, "  matched list '%s' (%s:%s) entry %s:%.*s\n", r->list->name,
-			r->list->format, r->list->path, kind_name(hit->kind), vl, v);
-	else if (r->mtype == DNS_M_SET && r->src == DNS_SRC_GEOSITE_DAT)
-		fprintf(out, "  matched geosite:%s%s%s entry %s:%.*s in %s\n", r->code,
-			r->attr ? "@" : "", r->attr ? r->attr : "", kind_name(hit->kind), vl, v,
-			d->geosite);
-	else if (r->mtype == DNS_M_SET && r->src == DNS_SRC_GEOSITE_DIR)
-		fprintf(out, "  matched geosite:%s%s%s entry %s:%.*s in %s\n", r->code,
-			r->attr ? "@" : "", r->attr ? r->attr : "", kind_name(hit->kind), vl, v,
-			d->geosite_dir);
-	else if (r->mtype == DNS_M_SET)
+	if (m->type == POLICY_M_LIST && list_entry(m->list, name, val, sizeof(val), &k, &line))
+		fprintf(out, "  matched list '%s' (%s:%s) entry %s:%s at %s:%u\n", m->list->name,
+			m->list->format, m->list->path, kind_name(k), val, m->list->path, line);
+	else if (m->type == POLICY_M_LIST)
+		fprintf(out, "  matched list '%s' (%s:%s) entry %s:%.*s\n", m->list->name,
+			m->list->format, m->list->path, kind_name(hit->kind), vl, v);
+	else if (m->type == POLICY_M_SET && m->src == POLICY_SRC_GEOSITE_DAT)
+		fprintf(out, "  matched geosite:%s%s%s entry %s:%.*s in %s\n", m->code,
+			m->attr ? "@" : "", m->attr ? m->attr : "", kind_name(hit->kind), vl, v,
+			p->geosite);
+	else if (m->type == POLICY_M_SET && m->src == POLICY_SRC_GEOSITE_DIR)
+		fprintf(out, "  matched geosite:%s%s%s entry %s:%.*s in %s\n", m->code,
+			m->attr ? "@" : "", m->attr ? m->attr : "", kind_name(hit->kind), vl, v,
+			p->geosite_dir);
+	else if (m->type == POLICY_M_SET)
 		fprintf(out, "  matched %s:%.*s\n", kind_name(hit->kind), vl, v);
 	else
-		fprintf(out, "  matched %s\n", r->matcher);
+		fprintf(out, "  matched %s\n", m->text);
 }
 
 /* Local zones come before the rules (dns.c): a name under one is answered
@@ -216,8 +217,8 @@ int sluice_match_main(struct cfg *cfg, int argc, char **argv)
 			printf("no rule matches: default passthrough (to the resolver the client asked)\n");
 	} else {
 		print_action(r, stdout);
-		printf("\n  rule %s:%u: dns-rule %s\n", r->file, r->line, r->matcher);
-		print_why(d, r, &hit, name, stdout);
+		printf("\n  rule %s:%u: dns-rule %s\n", r->file, r->line, r->m->text);
+		print_why(policy_get(cfg), r->m, &hit, name, stdout);
 	}
 	if (r ? r->atype == DNS_A_FORWARD : d->n_groups > 0) {
 		print_group(r ? r->group : &d->groups[0], stdout);

@@ -1,10 +1,9 @@
 /* metrics.c - the HTTP endpoint at `metrics ADDR:PORT`, served from the
- * main thread's loop: /metrics in Prometheus text format (counters, the
- * services' gauges, upstream latency histograms) and / the status page
+ * main thread's loop: /metrics in Prometheus text format (counters, and
+ * what each service adds through its metrics hook) and / the status page
  * (status.c). The same text feeds `sluice ctl stats`. */
 #include "config.h"
 #include "engine.h"
-#include "stats.h"
 #include "svc.h"
 #include "log.h"
 #include "worker.h"
@@ -13,42 +12,6 @@
 #include <event2/http.h>
 #include <event2/listener.h>
 #include <string.h>
-
-/* Prometheus histograms of the upstream answer times, per server. */
-static void latency_text(struct engine *e, struct evbuffer *b)
-{
-	static const uint64_t bounds[] = STATS_LAT_BOUNDS;
-	struct stats_lat_sum l[STATS_LAT_SERVERS];
-	struct stats *st[ENGINE_MAX_WORKERS];
-	size_t n = stats_latencies(st, engine_stats(e, st), l, SL_ARRAY_LEN(l));
-	char sv[ADDR_STRLEN + 16];
-
-	evbuffer_add_printf(b, "# HELP sluice_dns_upstream_latency_seconds time from sending a query "
-			       "to an upstream server to its answer\n"
-			       "# TYPE sluice_dns_upstream_latency_seconds histogram\n");
-	for (size_t i = 0; i < n; i++) {
-		uint64_t cum = 0;
-
-		stats_server_fmt(&l[i], sv, sizeof(sv));
-		for (size_t k = 0; k < STATS_LAT_BUCKETS; k++) {
-			cum += l[i].bucket[k];
-			if (k < SL_ARRAY_LEN(bounds))
-				evbuffer_add_printf(b,
-						    "sluice_dns_upstream_latency_seconds_bucket{server=\"%s\","
-						    "le=\"%g\"} %llu\n",
-						    sv, (double)bounds[k] / 1e6, (unsigned long long)cum);
-			else
-				evbuffer_add_printf(b,
-						    "sluice_dns_upstream_latency_seconds_bucket{server=\"%s\","
-						    "le=\"+Inf\"} %llu\n",
-						    sv, (unsigned long long)cum);
-		}
-		evbuffer_add_printf(b,
-				    "sluice_dns_upstream_latency_seconds_sum{server=\"%s\"} %.6f\n"
-				    "sluice_dns_upstream_latency_seconds_count{server=\"%s\"} %llu\n",
-				    sv, (double)l[i].sum_us / 1e6, sv, (unsigned long long)l[i].count);
-	}
-}
 
 void metrics_text(struct engine *e, struct evbuffer *b)
 {
@@ -70,7 +33,6 @@ void metrics_text(struct engine *e, struct evbuffer *b)
 		if (sv && sv->metrics)
 			sv->metrics(e, b);
 	}
-	latency_text(e, b);
 }
 
 static void metrics_cb(struct evhttp_request *req, void *arg)

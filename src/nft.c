@@ -7,7 +7,6 @@
  * drop after it. */
 #include "config.h"
 #include "nft.h"
-#include "dns_conf.h"
 #include "quic_svc.h"
 
 #include <string.h>
@@ -21,16 +20,16 @@ const char nft_reserved6[] = "::/127, ::ffff:0:0/96, fe80::/10, ff00::/8";
  * mark. Traffic carrying any of them is never intercepted again. */
 static void print_own_marks(const struct cfg *c, FILE *out)
 {
-	const struct dns_conf *d = dns_conf_get(c);
+	const struct quic_conf *q = quic_conf_get(c);
 
 	fprintf(out, "\t\tmeta mark { 0x%x", c->mark);
-	for (size_t i = 0; d && i < d->n_quic_rules; i++) {
-		const struct dns_rule *r = &d->quic_rules[i];
+	for (size_t i = 0; q && i < q->n_rules; i++) {
+		const struct quic_rule *r = &q->rules[i];
 		bool seen = r->mark == c->mark;
 
 		for (size_t j = 0; j < i && !seen; j++)
-			seen = d->quic_rules[j].qaction == QUIC_MARK && d->quic_rules[j].mark == r->mark;
-		if (r->qaction == QUIC_MARK && !seen)
+			seen = q->rules[j].action == QUIC_MARK && q->rules[j].mark == r->mark;
+		if (r->action == QUIC_MARK && !seen)
 			fprintf(out, ", 0x%x", r->mark);
 	}
 	fputs(" } return\n", out);

@@ -322,9 +322,19 @@ static void ntp_flow_close(struct worker *w, struct flow *f)
 	f->svc_data = NULL;
 }
 
+/* A flow's reply socket, a leg per ntp-redirect server and the
+ * authenticated pass-through leg. */
+static unsigned ntp_flow_fds(const struct cfg *c)
+{
+	const struct ntp_conf *n = c->svc[SVC_NTP];
+
+	return n ? (unsigned)(2 + n->n_servers) : 2;
+}
+
 const struct svc svc_ntp = {
 	.id = SVC_NTP,
 	.connected_reply = true,
+	.flow_fds = ntp_flow_fds,
 	.worker_init = ntp_worker_init,
 	.worker_fini = ntp_worker_fini,
 	.reconfigure = ntp_reconfigure,

@@ -19,6 +19,7 @@
  *   }
  */
 #include "quic.h"
+#include "rd.h"
 #include "sluice.h"
 
 #include <errno.h>
@@ -73,94 +74,67 @@ static const struct qver *find_version(uint32_t version)
 	return NULL;
 }
 
-/* ---- bounds-checked cursor ---------------------------------------------- */
-
-struct rd {
-	const uint8_t *p;
-	size_t left;
-};
-
-static bool rd_bytes(struct rd *r, uint64_t n, const uint8_t **out)
-{
-	if (r->left < n)
-		return false;
-	*out = r->p;
-	r->p += n;
-	r->left -= (size_t)n;
-	return true;
-}
-
-static bool rd_u8(struct rd *r, uint8_t *v)
-{
-	const uint8_t *b;
-
-	if (!rd_bytes(r, 1, &b))
-		return false;
-	*v = b[0];
-	return true;
-}
-
-static bool rd_u32(struct rd *r, uint32_t *v)
-{
-	const uint8_t *b;
-
-	if (!rd_bytes(r, 4, &b))
-		return false;
-	*v = (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
-	return true;
-}
+/* ---- QUIC fields on the bounds-checked reader (rd.h) ------------------- */
 
 /* RFC 9000 16: the two top bits give the length, 1, 2, 4 or 8 bytes. */
-static bool rd_varint(struct rd *r, uint64_t *v)
+static uint64_t take_varint(struct rd *r)
 {
-	const uint8_t *b;
-	size_t n;
+	uint8_t b0 = rd_u8(r);
+	unsigned n = 1u << (b0 >> 6);
 
-	if (r->left < 1)
-		return false;
-	n = (size_t)1 << (r->p[0] >> 6);
-	if (!rd_bytes(r, n, &b))
-		return false;
-	*v = b[0] & 0x3f;
-	for (size_t i = 1; i < n; i++)
-		*v = *v << 8 | b[i];
-	return true;
+	return (uint64_t)(b0 & 0x3f) << (8 * (n - 1)) | rd_uint(r, n - 1);
 }
 
-static bool rd_cid(struct rd *r, uint8_t *cid, uint8_t *cid_len)
+/* n bytes, n read as a varint; NULL (and the error set) when fewer remain.
+ * n is compared before the cast: on a 32-bit size_t a 62-bit length would
+ * otherwise wrap to a small one. */
+static const uint8_t *take_varbytes(struct rd *r, uint64_t n)
+{
+	if (n > rd_left(r)) {
+		rd_fail(r);
+		return NULL;
+	}
+	return rd_bytes(r, (size_t)n);
+}
+
+static bool take_cid(struct rd *r, uint8_t *cid, uint8_t *cid_len)
 {
 	const uint8_t *b;
 
-	if (!rd_u8(r, cid_len) || *cid_len > QUIC_MAX_CID_LEN || !rd_bytes(r, *cid_len, &b))
-		return false;
-	memcpy(cid, b, *cid_len);
-	return true;
+	*cid_len = rd_u8(r);
+	if (*cid_len > QUIC_MAX_CID_LEN)
+		return rd_fail(r);
+	b = rd_bytes(r, *cid_len);
+	if (b)
+		memcpy(cid, b, *cid_len);
+	return b != NULL;
 }
 
 /* ---- header ------------------------------------------------------------- */
 
 int quic_parse_header(const uint8_t *pkt, size_t len, struct quic_hdr *h)
 {
-	struct rd r = {pkt, len};
+	struct rd r = rd_init(pkt, len);
 	const struct qver *v;
-	const uint8_t *skip;
 	uint64_t n;
 	uint8_t b0;
 
 	memset(h, 0, sizeof(*h));
-	if (!rd_u8(&r, &b0))
+	b0 = rd_u8(&r);
+	if (!rd_ok(&r))
 		return -EINVAL;
 	if (!(b0 & 0x80)) {
 		h->type = QUIC_PKT_SHORT;
 		h->pkt_len = len;
 		return 0;
 	}
-	if (!rd_u32(&r, &h->version))
+	h->version = rd_u32(&r);
+	if (!rd_ok(&r))
 		return -EINVAL;
 	v = find_version(h->version);
 	if (!v)
 		return -EPROTONOSUPPORT;
-	if (!rd_cid(&r, h->dcid, &h->dcid_len) || !rd_cid(&r, h->scid, &h->scid_len))
+	if (!take_cid(&r, h->dcid, &h->dcid_len) || !take_cid(&r, h->scid, &h->scid_len))
 		return -EINVAL;
 	h->type = v->types[(b0 >> 4) & 3];
 	if (h->type == QUIC_PKT_RETRY) {
@@ -168,13 +142,15 @@ int quic_parse_header(const uint8_t *pkt, size_t len, struct quic_hdr *h)
 		return 0;
 	}
 	if (h->type == QUIC_PKT_INITIAL) {
-		if (!rd_varint(&r, &n) || !rd_bytes(&r, n, &skip))
+		n = take_varint(&r);
+		if (!take_varbytes(&r, n))
 			return -EINVAL;
 		h->token_len = (size_t)n;
 	}
-	if (!rd_varint(&r, &n) || n > r.left)
+	n = take_varint(&r);
+	if (!rd_ok(&r) || n > rd_left(&r))
 		return -EINVAL;
-	h->pn_off = len - r.left;
+	h->pn_off = r.off;
 	h->pkt_len = h->pn_off + (size_t)n;
 	return 0;
 }
@@ -526,12 +502,9 @@ static int crypto_add(struct quic_sniff *s, uint64_t off, const uint8_t *data, u
 
 static bool skip_varints(struct rd *r, unsigned n)
 {
-	uint64_t v;
-
 	while (n--)
-		if (!rd_varint(r, &v))
-			return false;
-	return true;
+		take_varint(r);
+	return rd_ok(r);
 }
 
 static int parse_ack(struct rd *r, bool ecn)
@@ -539,7 +512,9 @@ static int parse_ack(struct rd *r, bool ecn)
 	uint64_t count;
 
 	/* Largest Acknowledged, ACK Delay, ACK Range Count, First ACK Range */
-	if (!skip_varints(r, 2) || !rd_varint(r, &count) || !skip_varints(r, 1))
+	skip_varints(r, 2);
+	count = take_varint(r);
+	if (!skip_varints(r, 1))
 		return -EINVAL;
 	/* each range takes two bytes at least, so the loop ends with the packet */
 	for (uint64_t i = 0; i < count; i++)
@@ -552,13 +527,14 @@ static int parse_ack(struct rd *r, bool ecn)
 
 static int parse_frames(struct quic_sniff *s, const uint8_t *p, size_t len)
 {
-	struct rd r = {p, len};
+	struct rd r = rd_init(p, len);
 	const uint8_t *data;
 	uint64_t type, off, n;
 	int rc = 0;
 
-	while (r.left > 0 && rc == 0) {
-		if (!rd_varint(&r, &type))
+	while (rd_left(&r) > 0 && rc == 0) {
+		type = take_varint(&r);
+		if (!rd_ok(&r))
 			return -EINVAL;
 		switch (type) {
 		case FRAME_PADDING:
@@ -569,13 +545,17 @@ static int parse_frames(struct quic_sniff *s, const uint8_t *p, size_t len)
 			rc = parse_ack(&r, type == FRAME_ACK_ECN);
 			break;
 		case FRAME_CRYPTO:
-			if (!rd_varint(&r, &off) || !rd_varint(&r, &n) || !rd_bytes(&r, n, &data))
+			off = take_varint(&r);
+			n = take_varint(&r);
+			data = take_varbytes(&r, n);
+			if (!data)
 				return -EINVAL;
 			rc = crypto_add(s, off, data, n);
 			break;
 		case FRAME_CLOSE:
 			/* Error Code, Frame Type, Reason Phrase Length, Reason */
-			if (!skip_varints(&r, 2) || !rd_varint(&r, &n) || !rd_bytes(&r, n, &data))
+			skip_varints(&r, 2);
+			if (!take_varbytes(&r, take_varint(&r)))
 				return -EINVAL;
 			break;
 		default:

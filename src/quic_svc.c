@@ -9,11 +9,10 @@
  * (w->svc_state[SVC_QUIC] is the worker's struct quic_crypto). */
 #include "config.h"
 #include "quic_svc.h"
-#include "dns_conf.h"
-#include "dns_match.h"
 #include "engine.h"
 #include "log.h"
 #include "match.h"
+#include "policy.h"
 #include "quic.h"
 #include "tls_hello.h"
 #include "relay.h"
@@ -44,9 +43,19 @@ struct quic_flow {
 	size_t n_held;
 };
 
-static const struct dns_conf *dconf(const struct worker *w)
+static const struct quic_conf *qconf(const struct worker *w)
 {
-	return dns_conf_get(w->cfg);
+	return quic_conf_get(w->cfg);
+}
+
+/* The first quic-rule that matches the SNI (len 0: none was read), or NULL. */
+static const struct quic_rule *first_rule(const struct quic_conf *qc, const char *sni, size_t len,
+					  const struct addr *client)
+{
+	for (size_t i = 0; i < qc->n_rules; i++)
+		if (policy_match(qc->rules[i].m, sni, len, 0, client, NULL))
+			return &qc->rules[i];
+	return NULL;
 }
 
 static void reject(struct worker *w, struct flow *f, const uint8_t *data, size_t len)
@@ -74,7 +83,7 @@ static void flush_held(struct worker *w, struct flow *f, struct quic_flow *qf)
 }
 
 static void log_decision(struct worker *w, struct flow *f, const char *sni, const char *alpn,
-			 const char *what, const struct dns_rule *r)
+			 const char *what, const struct quic_rule *r)
 {
 	char c[ADDR_STRLEN], d[ADDR_STRLEN], by[512];
 
@@ -107,11 +116,9 @@ static void decide(struct worker *w, struct flow *f, struct quic_flow *qf, const
 		   const char *alpn)
 {
 	_Static_assert(TLS_HELLO_SNI_TEXT_MAX <= MATCH_LOOKUP_MAX, "an escaped SNI fits a lookup");
-	const struct dns_conf *d = dconf(w);
 	size_t len = sni ? strlen(sni) : 0;
-	const struct dns_rule *r = dns_rules_eval(d, d->quic_rules, d->n_quic_rules, sni ? sni : "",
-						  len, 0, &f->client, NULL);
-	int act = r ? r->qaction : QUIC_PASS;
+	const struct quic_rule *r = first_rule(qconf(w), sni ? sni : "", len, &f->client);
+	enum quic_action act = r ? r->action : QUIC_PASS;
 	uint32_t mark = act == QUIC_MARK ? r->mark : w->cfg->mark;
 	static const char *const names[] = {"pass", "block", "reject", "mark"};
 
@@ -148,7 +155,7 @@ static void sniff_timeout_cb(evutil_socket_t fd, short what, void *arg)
 static int quic_flow_open(struct worker *w, struct flow *f)
 {
 	struct quic_flow *qf = calloc(1, sizeof(*qf));
-	unsigned ms = dconf(w)->quic_sniff_ms;
+	unsigned ms = qconf(w)->sniff_ms;
 
 	if (!qf)
 		return -1;

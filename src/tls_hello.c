@@ -1,7 +1,7 @@
 #include "config.h"
 /* tls_hello.c - reads SNI and ALPN out of a TLS ClientHello message. It
  * owns only the parsing of one complete handshake message, byte by byte
- * through a bounds-checked cursor; it does not reassemble the message
+ * through the bounds-checked reader (rd.h); it does not reassemble the message
  * (quic.c does that for QUIC CRYPTO frames) and keeps no state.
  *
  *   Handshake { msg_type(1) = 1; length(3); ClientHello body }
@@ -17,6 +17,7 @@
  *   ALPN (16): ProtocolNameList<2..2^16-1> of ProtocolName<1..255>
  */
 #include "tls_hello.h"
+#include "rd.h"
 
 #include <errno.h>
 #include <string.h>
@@ -25,45 +26,6 @@
 #define EXT_ALPN 16
 #define EXT_ECH 0xfe0d
 #define SNI_HOST_NAME 0
-
-/* Cursor over hostile bytes: every read checks what remains, then consumes. */
-struct rd {
-	const uint8_t *p;
-	size_t left;
-};
-
-static bool rd_bytes(struct rd *r, size_t n, const uint8_t **out)
-{
-	if (r->left < n)
-		return false;
-	*out = r->p;
-	r->p += n;
-	r->left -= n;
-	return true;
-}
-
-static bool rd_uint(struct rd *r, size_t n, uint32_t *v)
-{
-	const uint8_t *b;
-
-	if (!rd_bytes(r, n, &b))
-		return false;
-	*v = 0;
-	for (size_t i = 0; i < n; i++)
-		*v = *v << 8 | b[i];
-	return true;
-}
-
-/* A sub-cursor over a vector whose length prefix is @lenbytes wide. */
-static bool rd_vec(struct rd *r, size_t lenbytes, struct rd *sub)
-{
-	uint32_t n;
-
-	if (!rd_uint(r, lenbytes, &n) || !rd_bytes(r, n, &sub->p))
-		return false;
-	sub->left = n;
-	return true;
-}
 
 bool tls_hello_host_valid(const uint8_t *name, size_t len, char *out)
 {
@@ -127,13 +89,15 @@ static void sni_text(const uint8_t *name, size_t len, char *out)
 
 static int parse_sni(struct rd ext, struct tls_hello *h)
 {
-	struct rd list, name;
-	uint32_t type;
+	struct rd list = rd_vec(&ext, 2), name;
+	uint8_t type;
 
-	if (!rd_vec(&ext, 2, &list) || ext.left != 0 || list.left == 0)
+	if (!rd_done(&ext) || !rd_ok(&list) || rd_left(&list) == 0)
 		return -EINVAL;
-	while (list.left > 0) {
-		if (!rd_uint(&list, 1, &type) || !rd_vec(&list, 2, &name) || name.left == 0)
+	while (rd_left(&list) > 0) {
+		type = rd_u8(&list);
+		name = rd_vec(&list, 2);
+		if (!rd_ok(&name) || rd_left(&name) == 0)
 			return -EINVAL;
 		if (type != SNI_HOST_NAME)
 			continue;
@@ -142,9 +106,9 @@ static int parse_sni(struct rd ext, struct tls_hello *h)
 		if (h->has_sni)
 			return -EINVAL;
 		h->has_sni = true;
-		h->sni_invalid = !tls_hello_host_valid(name.p, name.left, h->sni);
+		h->sni_invalid = !tls_hello_host_valid(rd_ptr(&name), rd_left(&name), h->sni);
 		if (h->sni_invalid)
-			sni_text(name.p, name.left, h->sni);
+			sni_text(rd_ptr(&name), rd_left(&name), h->sni);
 	}
 	return 0;
 }
@@ -159,21 +123,25 @@ static bool alpn_printable(const uint8_t *p, size_t n)
 
 static int parse_alpn(struct rd ext, struct tls_hello *h)
 {
-	struct rd list, name;
+	struct rd list = rd_vec(&ext, 2), name;
 
-	if (!rd_vec(&ext, 2, &list) || ext.left != 0 || list.left == 0)
+	if (!rd_done(&ext) || !rd_ok(&list) || rd_left(&list) == 0)
 		return -EINVAL;
 	h->has_alpn = true;
-	while (list.left > 0) {
-		if (!rd_vec(&list, 1, &name) || name.left == 0)
+	while (rd_left(&list) > 0) {
+		size_t n;
+
+		name = rd_vec(&list, 1);
+		n = rd_left(&name);
+		if (!rd_ok(&name) || n == 0)
 			return -EINVAL;
-		if (h->alpn_count == TLS_HELLO_ALPN_MAX || name.left > TLS_HELLO_ALPN_LEN ||
-		    !alpn_printable(name.p, name.left)) {
+		if (h->alpn_count == TLS_HELLO_ALPN_MAX || n > TLS_HELLO_ALPN_LEN ||
+		    !alpn_printable(rd_ptr(&name), n)) {
 			h->alpn_dropped++;
 			continue;
 		}
-		memcpy(h->alpn[h->alpn_count], name.p, name.left);
-		h->alpn[h->alpn_count][name.left] = '\0';
+		memcpy(h->alpn[h->alpn_count], rd_ptr(&name), n);
+		h->alpn[h->alpn_count][n] = '\0';
 		h->alpn_count++;
 	}
 	return 0;
@@ -183,11 +151,13 @@ static int parse_extensions(struct rd exts, struct tls_hello *h)
 {
 	bool seen_sni = false, seen_alpn = false;
 	struct rd data;
-	uint32_t type;
+	uint16_t type;
 	int rc;
 
-	while (exts.left > 0) {
-		if (!rd_uint(&exts, 2, &type) || !rd_vec(&exts, 2, &data))
+	while (rd_left(&exts) > 0) {
+		type = rd_u16(&exts);
+		data = rd_vec(&exts, 2);
+		if (!rd_ok(&data))
 			return -EINVAL;
 		if (type == EXT_SERVER_NAME) {
 			if (seen_sni)
@@ -213,41 +183,40 @@ static int parse_extensions(struct rd exts, struct tls_hello *h)
 
 static int parse_body(struct rd body, struct tls_hello *h)
 {
-	const uint8_t *skip;
-	struct rd v;
+	struct rd sid, suites, comp, exts;
 
-	/* legacy_version and random */
-	if (!rd_bytes(&body, 2 + 32, &skip))
+	rd_skip(&body, 2 + 32); /* legacy_version and random */
+	sid = rd_vec(&body, 1);
+	suites = rd_vec(&body, 2);
+	comp = rd_vec(&body, 1);
+	if (!rd_ok(&comp) || rd_left(&sid) > 32 || rd_left(&suites) < 2 || rd_left(&suites) % 2 ||
+	    rd_left(&comp) < 1)
 		return -EINVAL;
-	if (!rd_vec(&body, 1, &v) || v.left > 32)
-		return -EINVAL;
-	if (!rd_vec(&body, 2, &v) || v.left < 2 || v.left % 2)
-		return -EINVAL;
-	if (!rd_vec(&body, 1, &v) || v.left < 1)
-		return -EINVAL;
-	if (body.left == 0)
+	if (rd_left(&body) == 0)
 		return 0; /* a pre-extension hello: no SNI, no ALPN */
-	if (!rd_vec(&body, 2, &v) || body.left != 0)
+	exts = rd_vec(&body, 2);
+	if (!rd_ok(&exts) || !rd_done(&body))
 		return -EINVAL;
-	return parse_extensions(v, h);
+	return parse_extensions(exts, h);
 }
 
 int tls_hello_parse(const uint8_t *msg, size_t len, struct tls_hello *out)
 {
-	struct rd r = {msg, len}, body;
-	uint32_t type, blen;
+	struct rd r = rd_init(msg, len), body;
+	uint8_t type = rd_u8(&r);
+	size_t blen = (size_t)rd_uint(&r, 3);
 	int rc;
 
 	memset(out, 0, sizeof(*out));
 	out->need = 4;
-	if (!rd_uint(&r, 1, &type) || !rd_uint(&r, 3, &blen))
+	if (!rd_ok(&r))
 		return len >= 1 && msg[0] != TLS_HELLO_TYPE_CLIENT_HELLO ? -EINVAL : -EAGAIN;
 	if (type != TLS_HELLO_TYPE_CLIENT_HELLO)
 		return -EINVAL;
-	out->need = 4 + (size_t)blen;
-	if (!rd_bytes(&r, blen, &body.p))
+	out->need = 4 + blen;
+	body = rd_sub(&r, blen);
+	if (!rd_ok(&body))
 		return -EAGAIN;
-	body.left = blen;
 	rc = parse_body(body, out);
 	if (rc < 0) {
 		size_t need = out->need;

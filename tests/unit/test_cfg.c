@@ -1078,6 +1078,16 @@ static void test_fdplan(void **state)
 		}
 		assert_int_equal(sum, p.max_sessions);
 	}
+	/* NTP flows hold a leg per ntp-redirect server besides the two */
+	if (svc_get(SVC_NTP)) {
+		cfg_free(c);
+		c = load_ok(*state, BASE "intercept udp 123 ntp\nntp-redirect 192.0.2.1 192.0.2.2 "
+					  "192.0.2.3\n");
+		sum = p.max_sessions;
+		fdplan_make(c, 2, 1, 1024, &p);
+		assert_true(p.max_sessions < sum);
+		assert_true(5ul * p.max_sessions + p.dns_fds + 2ul * p.reply_cache < 1024);
+	}
 	assert_int_equal(fdplan_share(317, 2, 0) + fdplan_share(317, 2, 1), 317);
 	assert_int_equal(fdplan_share(65536, 3, 0), 21846);
 	assert_int_equal(fdplan_share(65536, 3, 2), 21845);

@@ -18,7 +18,7 @@
 
 #include "cfg.h"
 #include "dns_conf.h"
-#include "dns_match.h"
+#include "dns_rule.h"
 #include "dns_url.h"
 
 static struct dns_url parse_ok(const char *s)

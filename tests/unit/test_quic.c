@@ -16,7 +16,6 @@
 
 #include <event2/event.h>
 
-#include "dns_conf.h"
 #include "flow.h"
 #include "quic.h"
 #include "quic_seal.h"
@@ -1031,7 +1030,7 @@ static void test_service_handle_per_worker(void **state)
 {
 	struct worker *w = calloc(1, sizeof(*w));
 	struct cfg *c = calloc(1, sizeof(*c));
-	struct dns_conf *d = calloc(1, sizeof(*d));
+	struct quic_conf *d = calloc(1, sizeof(*d));
 	struct flow *f[2];
 	struct quic_crypto *qc;
 
@@ -1041,8 +1040,8 @@ static void test_service_handle_per_worker(void **state)
 	assert_non_null(d);
 	w->base = event_base_new();
 	assert_non_null(w->base);
-	d->quic_sniff_ms = 300;
-	c->svc[SVC_DNS] = d;
+	d->sniff_ms = 300;
+	c->svc[SVC_QUIC] = d;
 	w->cfg = c;
 	assert_null(svc_quic.worker_init);
 	for (int i = 0; i < 2; i++) {
