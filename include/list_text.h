@@ -4,10 +4,12 @@
 #define LIST_TEXT_H
 
 #include <stdbool.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "match.h"
+#include "sluice.h"
 
 /** Text list formats. */
 enum list_format {
@@ -42,6 +44,10 @@ struct list_stats {
 
 /** Called once for each bad line (line 0: about the whole file). */
 typedef void (*list_warn_fn)(void *ctx, const char *file, unsigned line, const char *msg);
+
+/** Format a warning (at most 511 bytes) and hand it to warn; a NULL warn drops it. */
+void list_vwarnf(list_warn_fn warn, void *ctx, const char *file, unsigned line, const char *fmt,
+		 va_list ap) SL_PRINTF(5, 0);
 
 struct list_hosts;
 

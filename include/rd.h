@@ -17,6 +17,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
+#include <strings.h>
 
 /** A cursor over p[off..len). */
 struct rd {
@@ -145,6 +147,14 @@ static inline uint64_t rd_u64(struct rd *r)
  * A cursor over the next n bytes, which r skips. When fewer remain, r's
  * error is set and the result is an empty cursor with its error set.
  */
+/* Is what is left of r the string str, ignoring ASCII case? (NULL: no) */
+static inline bool rd_eq_ci(const struct rd *r, const char *str)
+{
+	size_t n = rd_left(r);
+
+	return str && strlen(str) == n && strncasecmp((const char *)rd_ptr(r), str, n) == 0;
+}
+
 static inline struct rd rd_sub(struct rd *r, size_t n)
 {
 	const uint8_t *b = rd_bytes(r, n);

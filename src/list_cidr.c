@@ -28,16 +28,12 @@ static void bad(struct cctx *c, const char *fmt, ...) SL_PRINTF(2, 3);
 
 static void bad(struct cctx *c, const char *fmt, ...)
 {
-	char msg[256];
 	va_list ap;
 
 	c->st.bad++;
-	if (!c->warn)
-		return;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	list_vwarnf(c->warn, c->wctx, c->name, c->line, fmt, ap);
 	va_end(ap);
-	c->warn(c->wctx, c->name, c->line, msg);
 }
 
 /* "/N": one to three decimal digits, at most max. */

@@ -50,15 +50,11 @@ static void dlc_warn(struct dlc *d, const char *file, unsigned line, const char 
 
 static void dlc_warn(struct dlc *d, const char *file, unsigned line, const char *fmt, ...)
 {
-	char msg[512];
 	va_list ap;
 
-	if (!d->warn)
-		return;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	list_vwarnf(d->warn, d->wctx, file, line, fmt, ap);
 	va_end(ap);
-	d->warn(d->wctx, file, line, msg);
 }
 
 /* Bit of attribute a; create adds it if new. -1: unknown, -E2BIG: full. */

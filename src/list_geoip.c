@@ -40,22 +40,11 @@ static void gwarn(const struct gctx *g, const char *fmt, ...) SL_PRINTF(2, 3);
 
 static void gwarn(const struct gctx *g, const char *fmt, ...)
 {
-	char msg[256];
 	va_list ap;
 
-	if (!g->warn)
-		return;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	list_vwarnf(g->warn, g->wctx, g->name, 0, fmt, ap);
 	va_end(ap);
-	g->warn(g->wctx, g->name, 0, msg);
-}
-
-static bool code_is(const struct rd *s, const char *code)
-{
-	size_t n = rd_left(s);
-
-	return strlen(code) == n && strncasecmp((const char *)rd_ptr(s), code, n) == 0;
 }
 
 /* Add one CIDR message to b; 0 (added or reported bad), -EBADMSG, -ENOMEM. */
@@ -146,7 +135,7 @@ static int entry_parse(struct gctx *g, struct rd entry)
 	if (rc < 0)
 		return rc;
 	for (size_t i = 0; i < g->nwant; i++)
-		if (code_is(&code, g->want[i].code)) {
+		if (rd_eq_ci(&code, g->want[i].code)) {
 			g->mine[nmine++] = i;
 			g->found[i] = true;
 		}

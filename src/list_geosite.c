@@ -39,22 +39,11 @@ static void gwarn(const struct gctx *g, const char *fmt, ...) SL_PRINTF(2, 3);
 
 static void gwarn(const struct gctx *g, const char *fmt, ...)
 {
-	char msg[256];
 	va_list ap;
 
-	if (!g->warn)
-		return;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	list_vwarnf(g->warn, g->wctx, g->name, 0, fmt, ap);
 	va_end(ap);
-	g->warn(g->wctx, g->name, 0, msg);
-}
-
-static bool span_eq_ci(const struct rd *s, const char *str)
-{
-	size_t n = rd_left(s);
-
-	return str && strlen(str) == n && strncasecmp((const char *)rd_ptr(s), str, n) == 0;
 }
 
 struct gdomain {
@@ -93,7 +82,7 @@ static int domain_has_attr(const struct gdomain *d, const char *key, bool *has)
 			continue;
 		at = f.sub;
 		while ((rc = pb_next(&at, &g)) > 0)
-			if (g.num == 1 && g.wt == PB_WT_LEN && span_eq_ci(&g.sub, key))
+			if (g.num == 1 && g.wt == PB_WT_LEN && rd_eq_ci(&g.sub, key))
 				*has = true;
 		if (rc < 0)
 			return rc;
@@ -168,7 +157,7 @@ static int site_parse(struct gctx *g, struct rd site, size_t *mine)
 	if (rc < 0)
 		return rc;
 	for (size_t i = 0; i < g->nwant; i++)
-		if (span_eq_ci(&code, g->want[i].code)) {
+		if (rd_eq_ci(&code, g->want[i].code)) {
 			mine[nmine++] = i;
 			g->found[i] = true;
 		}

@@ -154,20 +154,27 @@ struct pctx {
 
 static void warnf(struct pctx *pc, const char *fmt, ...) SL_PRINTF(2, 3);
 
+void list_vwarnf(list_warn_fn warn, void *ctx, const char *file, unsigned line, const char *fmt,
+		 va_list ap)
+{
+	char msg[512];
+
+	if (!warn)
+		return;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	warn(ctx, file, line, msg);
+}
+
 static void warnf(struct pctx *pc, const char *fmt, ...)
 {
-	char msg[256];
 	va_list ap;
 
 	if (!pc->line_bad)
 		pc->st.bad++;
 	pc->line_bad = true;
-	if (!pc->k->warn)
-		return;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	list_vwarnf(pc->k->warn, pc->k->warn_ctx, pc->name, pc->line, fmt, ap);
 	va_end(ap);
-	pc->k->warn(pc->k->warn_ctx, pc->name, pc->line, msg);
 }
 
 static uint32_t line_tag(const struct pctx *pc)
