@@ -28,6 +28,7 @@
 #include <event2/event.h>
 #include <netinet/in.h>
 #include <stdlib.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 /* Idle sockets kept (both families), and how long one may stay idle. */
@@ -45,9 +46,9 @@ struct dns_up_port {
 	struct addr peer; /* the server asked: the only source accepted */
 	struct ownsock_tok tok;
 	int fd;
-	uint8_t fam;	 /* 0: IPv4, 1: IPv6 */
-	bool bound;	 /* a send bound it to a port */
-	bool err;	 /* an error was reported: its copy may wait in the error queue */
+	uint8_t fam; /* 0: IPv4, 1: IPv6 */
+	bool bound;  /* a send bound it to a port */
+	bool err;    /* an error was reported: its copy may wait in the error queue */
 	uint64_t idle_ms;
 };
 
@@ -59,7 +60,12 @@ static bool errq_drain(struct dns_up_port *p)
 
 	for (int i = 0; i < DNS_UP_PORT_DRAIN; i++) {
 		struct sockaddr_storage ss;
-		struct msghdr m = {.msg_name = &ss, .msg_namelen = sizeof(ss)};
+		uint8_t b[1];
+		struct iovec iov = {b, sizeof(b)};
+		/* with a buffer, though the datagram's copy is not wanted: qemu-user
+		 * fills msg_name only when there is one */
+		struct msghdr m = {
+		    .msg_name = &ss, .msg_namelen = sizeof(ss), .msg_iov = &iov, .msg_iovlen = 1};
 		struct addr to;
 
 		if (recvmsg(p->fd, &m, MSG_ERRQUEUE | MSG_DONTWAIT) < 0)
