@@ -1,5 +1,5 @@
 #!/bin/sh
-# cross.sh ARCH - cross build for a router's CPU and its tests under
+# cross.sh ARCH [CONFIGURE-ARGS] - cross build for a router's CPU and its tests under
 # emulation, from a fresh Debian 12 machine (run as root).
 #
 #   ARCH    triplet             what
@@ -34,6 +34,7 @@
 #   (libevent-dev:mips, libc-ares-dev:mips, ...). The script says so and
 #   stops; s390x is the big-endian target.
 #
+# Arguments after ARCH go to configure: scripts/cross.sh arm64 --enable-small.
 # Environment: JOBS (make -j, default nproc), KEEP_PACKAGES=1 leaves the
 # ARCH packages installed instead of restoring the native ones.
 set -eu
@@ -42,6 +43,9 @@ if [ "$(id -u)" != 0 ]; then
 	exec sudo -E sh "$0" "$@"
 fi
 arch=${1:-}
+[ $# -eq 0 ] || shift
+# What follows ARCH goes to configure (e.g. --enable-small); no spaces inside an argument.
+extra="$*"
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 # The -dev packages configure.ac requires: SL_REQUIRE([VAR], [modules], [package]).
@@ -165,7 +169,7 @@ start=$(date +%s)
 set --
 [ -z "$sysroot" ] || set -- CC="$triplet-gcc --sysroot=$sysroot"
 PKG_CONFIG=pkg-config PKG_CONFIG_PATH= PKG_CONFIG_LIBDIR=$pcdir \
-	../configure -q --host="$triplet" --enable-werror "$@"
+	../configure -q --host="$triplet" --enable-werror $extra "$@"
 make -s -j"$jobs"
 make -s -j"$jobs" check TESTS= >/dev/null
 file src/sluice | sed 's/^/   /'
