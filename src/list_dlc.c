@@ -229,7 +229,7 @@ static int dlc_list(struct dlc *d, const char *name, uint64_t must, uint64_t ban
 		    unsigned from_line)
 {
 	char path[4096], *buf;
-	size_t len;
+	size_t len = 0; /* set by list_read_file; gcc -flto cannot see it */
 	int rc = dlc_enter(d, name, must, ban, from, from_line);
 
 	if (rc)
