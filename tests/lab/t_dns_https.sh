@@ -1,6 +1,8 @@
 #!/bin/bash
 # DNS over HTTPS upstreams (RFC 8484, HTTP/2) against dnsdist (addDOHLocal,
-# forwarding to an unbound) and unbound (https-port), IPv4 and IPv6:
+# forwarding to an unbound) and unbound (https-port), IPv4 and IPv6, and
+# DNS over TLS against the same dnsdist (addTLSLocal; t_dns_tls.sh has
+# unbound's):
 #  - names routed to each group get that group's answers, over HTTPS
 #    (dns_upstream_https), and each server saw the gateway ask;
 #  - https://ADDR/PATH (the address in the certificate), https://NAME/PATH
@@ -44,6 +46,8 @@ addACL("::/0")
 newServer({address="203.0.113.7:53"})
 addDOHLocal("203.0.113.3:443", "$W/doh.lab.pem", "$W/doh.lab.key", "/dns-query")
 addDOHLocal("[2001:db8:113::3]:443", "$W/doh.lab.pem", "$W/doh.lab.key", "/dns-query")
+addTLSLocal("203.0.113.3:853", "$W/doh.lab.pem", "$W/doh.lab.key")
+addTLSLocal("[2001:db8:113::3]:853", "$W/doh.lab.pem", "$W/doh.lab.key")
 addAction(AllRule(), LogAction("", false, false, false, false))
 EOF
 lab_bg "$LAB_UP" dd dnsdist --supervised --disable-syslog -C "$W/dd.conf"
@@ -111,6 +115,8 @@ upstream boot udp://203.0.113.7
 upstream dd4 https://203.0.113.3/dns-query#doh.lab
 upstream dd6 https://[2001:db8:113::3]/dns-query#doh.lab
 upstream ub4 https://203.0.113.4/dns-query#doh.lab
+upstream dt4 tls://203.0.113.3#doh.lab
+upstream dt6 tls://[2001:db8:113::3]:853#doh.lab
 upstream ub6 https://[2001:db8:113::4]:443/dns-query#doh.lab
 upstream byip https://203.0.113.4/dns-query
 upstream byname https://doh.lab/dns-query
@@ -123,6 +129,8 @@ upstream pair https://203.0.113.8/dns-query#doh.lab https://203.0.113.4/dns-quer
 dns-rule domain:dd4.example forward dd4
 dns-rule domain:dd6.example forward dd6
 dns-rule domain:ub4.example forward ub4
+dns-rule domain:dt4.example forward dt4
+dns-rule domain:dt6.example forward dt6
 dns-rule domain:ub6.example forward ub6
 dns-rule domain:byip.example forward byip
 dns-rule domain:byname.example forward byname
@@ -141,18 +149,19 @@ gw_re="^($(re_ip $GWU4)|$GWU6)\$"
 
 for v in 4 6; do
 	if [ $v = 4 ]; then res=192.0.2.53 t=A; else res=2001:db8:53::53 t=AAAA; fi
-	for srv in dd ub; do
-		n=37
+	for srv in dd ub dt; do
+		n=37 proto=https ctr=dns_upstream_https
 		[ $srv = ub ] && n=34
+		[ $srv = dt ] && proto=tls ctr=dns_upstream_tls
 		want="A 192.0.2.$n"
 		[ $v = 6 ] && want="AAAA 2001:db8:33::$n"
 		m0=$(lab_metrics)
 		out=$(lab_dig "$LAB_CLI" @$res x.$srv$v.example $t)
 		m1=$(lab_metrics)
-		check "IPv$v: $srv (https://, HTTP/2) answered" expect_eq "$(dig_answers "$out")" "$want"
-		check "IPv$v: $srv asked over HTTPS" expect_eq "$(delta dns_upstream_https)" 1
-		if [ $srv = dd ]; then
-			seen=$(dd_seen x.dd$v.example $t)
+		check "IPv$v: $srv ($proto://) answered" expect_eq "$(dig_answers "$out")" "$want"
+		check "IPv$v: $srv asked over ${proto^^}" expect_eq "$(delta $ctr)" 1
+		if [ $srv != ub ]; then
+			seen=$(dd_seen x.$srv$v.example $t)
 		else
 			seen=$(lab_unbound_seen ub x.ub$v.example $t)
 		fi
