@@ -121,8 +121,9 @@ lab_up() {
 	LAB_WORK=$(mktemp -d "${TMPDIR:-/tmp}/sluice-lab.XXXXXX")
 	trap lab_trap EXIT
 	trap 'exit 130' INT TERM
-	ip netns add "$LAB_CLI" && ip netns add "$LAB_GW" && ip netns add "$LAB_UP" || return 1
+	# set first: a signal between the adds still takes down the ones made
 	LAB_UP_DONE=1
+	ip netns add "$LAB_CLI" && ip netns add "$LAB_GW" && ip netns add "$LAB_UP" || return 1
 	lab_resolv "$LAB_CLI"; lab_resolv "$LAB_GW"; lab_resolv "$LAB_UP"
 	ip link add c0 netns "$LAB_CLI" type veth peer name gc netns "$LAB_GW" || return 1
 	ip link add u0 netns "$LAB_UP" type veth peer name gu netns "$LAB_GW" || return 1
