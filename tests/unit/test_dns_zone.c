@@ -393,6 +393,10 @@ static void t_bad_files(void **st)
 	     "foo.lan. has more than one CNAME"},
 	    {"$ORIGIN lan.\n@ SOA ns hm 1 2 3 4 5\nfoo CH TXT \"x\"\n", 3, "another class"},
 	    {"$ORIGIN lan.\n@ SOA ns hm 1 2 3 4 5\n$INCLUDE other.zone\n", 3, "$INCLUDE"},
+	    /* three SOAs made ldns read freed memory (fuzz_zone) */
+	    {"$ORIGIN lan.\n@ 60 SOA ns hm 1 2 3 4 5\nfoo A 192.0.2.1\n@ 60 SOA ns hm 1 2 3 4 "
+	     "5\n@ SOA ns hm 1 2 3 4 5\n",
+	     4, "a second SOA record"},
 	};
 	struct dns_zone_err err;
 
