@@ -138,7 +138,7 @@ d0=$(($(udp_drops "$LAB_GW") + $(udp_drops "$LAB_CLI")))
 peak=0
 for v in 4 6; do
 	if [ $v = 4 ]; then to=$UP4; else to=$UP6; fi
-	out=$(in_cli "$LAB_PY" "$LAB_DIR/udptool.py" flows --to "$to" --port 5300 --n 100 --timeout 3 2>&1 | tail -n1)
+	out=$(in_cli "$LAB_PY" "$LAB_DIR/udptool.py" flows --to "$to" --port 5300 --n 100 --timeout 5 2>&1 | tail -n1)
 	echo "IPv$v flows: $out"
 	set -- $out
 	got=${2%%/*}
@@ -151,8 +151,12 @@ m1=$(lab_metrics)
 lost=$(($(mdelta "$m0" "$m1" flows_refused) + $(mdelta "$m0" "$m1" flows_evicted) + $(mdelta "$m0" "$m1" flows_evicted_client)))
 # a datagram that could not go up (no descriptor), whose echo could not be
 # sent back, or that a kernel dropped, is counted there
-errs=$(($(mdelta "$m0" "$m1" relay_tx_errors) + $(mdelta "$m0" "$m1" reply_errors) +
+errs=$(($(mdelta "$m0" "$m1" relay_tx_errors) + $(mdelta "$m0" "$m1" relay_rx_errors) +
+	$(mdelta "$m0" "$m1" reply_errors) +
 	$(udp_drops "$LAB_GW") + $(udp_drops "$LAB_CLI") - d0))
+echo "relay: $(for c in flows_created flows_refused flows_evicted flows_evicted_client flows_closed \
+	relay_tx relay_rx relay_tx_errors relay_rx_errors reply_sent reply_errors rx_datagrams; do
+	printf '%s %s ' $c "$(mdelta "$m0" "$m1" $c)"; done)"
 check "relay: each of 200 flows answered ($flows_got) or its session refused or evicted ($lost) or its datagram counted as dropped ($errs)" \
 	expect_ge $((flows_got + lost + errs)) 200
 check "relay: at most 16 sessions held ($peak)" expect_le "$peak" 16
