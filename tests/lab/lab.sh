@@ -111,6 +111,13 @@ lab_trap() {
 	exit "$rc"
 }
 
+# lab_udp_drops NS - datagrams the kernel dropped in NS because a receive
+# buffer was full (UDP RcvbufErrors, IPv4 and IPv6).
+lab_udp_drops() {
+	ip netns exec "$1" awk '$1 == "Udp:" && $2 ~ /^[0-9]/ { n += $6 } $1 == "Udp6RcvbufErrors" { n += $2 }
+		END { print n + 0 }' /proc/net/snmp /proc/net/snmp6
+}
+
 # Pin every namespace's resolver to its own loopback so no lookup leaves the lab.
 lab_resolv() {
 	mkdir -p "/etc/netns/$1"

@@ -68,14 +68,10 @@ answers() {
 }
 answers before
 fds() { ls "/proc/$SLUICE_PID/fd" | wc -l; }
-udp_drops() {
-	ip netns exec "$1" awk '$1 == "Udp:" && $2 ~ /^[0-9]/ { n += $6 } $1 == "Udp6RcvbufErrors" { n += $2 }
-		END { print n + 0 }' /proc/net/snmp /proc/net/snmp6
-}
 sleep 1
 fd0=$(fds)
 m0=$(lab_metrics)
-d0=$(($(udp_drops "$LAB_GW") + $(udp_drops "$LAB_CLI")))
+d0=$(($(lab_udp_drops "$LAB_GW") + $(lab_udp_drops "$LAB_CLI")))
 lines0=$(wc -l < "$W/sluice.log")
 
 # The burst: 300 queries a family for the slow upstream, each from its own
@@ -121,7 +117,7 @@ check "a /metrics request while descriptors run out is answered ($(((t1 - t0) / 
 lines=$(($(wc -l < "$W/sluice.log") - lines0))
 check "no flood of accept errors in the log ($lines new lines <= 20)" expect_le "$lines" 20
 m1=$(lab_metrics)
-d1=$(($(udp_drops "$LAB_GW") + $(udp_drops "$LAB_CLI")))
+d1=$(($(lab_udp_drops "$LAB_GW") + $(lab_udp_drops "$LAB_CLI")))
 res=$(cat "$W/burst.log")
 echo "burst: $res; dns_client_limited $(mdelta "$m0" "$m1" dns_client_limited)," \
 	"reply_errors $(mdelta "$m0" "$m1" reply_errors), dns_upstream_nofd $(mdelta "$m0" "$m1" dns_upstream_nofd)," \
@@ -134,7 +130,7 @@ check "burst: some were answered" expect_ge "${4:-0}" 1
 
 # The full flow table: 100 relay flows a family, 16 sessions at most.
 m0=$(lab_metrics)
-d0=$(($(udp_drops "$LAB_GW") + $(udp_drops "$LAB_CLI")))
+d0=$(($(lab_udp_drops "$LAB_GW") + $(lab_udp_drops "$LAB_CLI")))
 peak=0
 for v in 4 6; do
 	if [ $v = 4 ]; then to=$UP4; else to=$UP6; fi
@@ -153,7 +149,7 @@ lost=$(($(mdelta "$m0" "$m1" flows_refused) + $(mdelta "$m0" "$m1" flows_evicted
 # sent back, or that a kernel dropped, is counted there
 errs=$(($(mdelta "$m0" "$m1" relay_tx_errors) + $(mdelta "$m0" "$m1" relay_rx_errors) +
 	$(mdelta "$m0" "$m1" reply_errors) +
-	$(udp_drops "$LAB_GW") + $(udp_drops "$LAB_CLI") - d0))
+	$(lab_udp_drops "$LAB_GW") + $(lab_udp_drops "$LAB_CLI") - d0))
 echo "relay: $(for c in flows_created flows_refused flows_evicted flows_evicted_client flows_closed \
 	relay_tx relay_rx relay_tx_errors relay_rx_errors reply_sent reply_errors rx_datagrams; do
 	printf '%s %s ' $c "$(mdelta "$m0" "$m1" $c)"; done)"

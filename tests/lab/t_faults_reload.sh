@@ -121,14 +121,9 @@ lab_bg "$LAB_CLI" load "$LAB_PY" "$W/load.py" "$W/stop"
 load_pid=$LAB_LAST_PID
 load_t0=$SECONDS
 
-# udp_drops NS - datagrams the kernel dropped for full receive buffers in NS.
-udp_drops() {
-	ip netns exec "$1" awk '$1 == "Udp:" && $2 ~ /^[0-9]/ { n += $6 } $1 == "Udp6RcvbufErrors" { n += $2 }
-		END { print n + 0 }' /proc/net/snmp /proc/net/snmp6
-}
 rss() { awk '/^VmRSS:/ { print int($2 / 1024) }' "/proc/$SLUICE_PID/status"; }
 sleep 1
-d0=$(($(udp_drops "$LAB_GW") + $(udp_drops "$LAB_CLI")))
+d0=$(($(lab_udp_drops "$LAB_GW") + $(lab_udp_drops "$LAB_CLI")))
 m0=$(lab_metrics)
 cats=()
 for ((i = 1; i <= 100; i++)); do
@@ -172,7 +167,7 @@ while ((SECONDS - load_t0 < 8)); do sleep 0.5; done # 8 s of load at least
 touch "$W/stop"
 lab_wait "$load_pid" 15
 m1=$(lab_metrics)
-d1=$(($(udp_drops "$LAB_GW") + $(udp_drops "$LAB_CLI")))
+d1=$(($(lab_udp_drops "$LAB_GW") + $(lab_udp_drops "$LAB_CLI")))
 res=$(grep '^sent' "$W/load.log")
 echo "load: $res; kernel drops $((d1 - d0))"
 set -- $res

@@ -85,10 +85,6 @@ done
 
 fds() { ls "/proc/$SLUICE_PID/fd" | wc -l; }
 rss() { awk '/^VmRSS:/ { print int($2 / 1024) }' "/proc/$SLUICE_PID/status"; }
-udp_drops() {
-	ip netns exec "$1" awk '$1 == "Udp:" && $2 ~ /^[0-9]/ { n += $6 } $1 == "Udp6RcvbufErrors" { n += $2 }
-		END { print n + 0 }' /proc/net/snmp /proc/net/snmp6
-}
 # Warm up, then the starting counts. Each worker keeps a transparent reply
 # socket per original destination it has answered for (the reply socket
 # cache), so queries from 12 source ports a family (each a new dig) reach
@@ -104,7 +100,7 @@ sleep 2.5
 fd0=$(fds)
 rss0=$(rss)
 m0=$(lab_metrics)
-d0=$(($(udp_drops "$LAB_GW") + $(udp_drops "$LAB_CLI")))
+d0=$(($(lab_udp_drops "$LAB_GW") + $(lab_udp_drops "$LAB_CLI")))
 echo "start: $fd0 descriptors, RSS $rss0 MB, $(mval "$m0" flows_active) sessions"
 
 # Malformed DNS, relay flows and QUIC-like flows, for SECS seconds.
@@ -209,7 +205,7 @@ while ((SECONDS - t0 < SECS + 15)) && { lab_ours $p4 || lab_ours $p6 || lab_ours
 done
 for p in $p4 $p6 $pt $gen_pid; do lab_wait "$p" 15; done
 m1=$(lab_metrics)
-d1=$(($(udp_drops "$LAB_GW") + $(udp_drops "$LAB_CLI")))
+d1=$(($(lab_udp_drops "$LAB_GW") + $(lab_udp_drops "$LAB_CLI")))
 kdrops=$((d1 - d0))
 echo "peak: RSS $maxrss MB, $maxfd descriptors, $maxflows sessions; kernel drops $kdrops"
 
