@@ -63,6 +63,7 @@ load0=$(cut -d' ' -f1-3 /proc/loadavg)
 env BENCH_WORK="$top/bench/work" "$harness/run-baselines.sh" \
 	--peers "$peers" \
 	--dns "sluice|tproxy|$bin -c $top/bench/sluice-dns.conf" \
+	--dns "sluice dns-listen|listen|$bin -c $top/bench/sluice-dns-listen.conf" \
 	--dns "sluice workers 2|tproxy|taskset -c $cpus2 $bin -c $top/bench/sluice-dns-2w.conf" \
 	--relay "sluice|$bin -c $top/bench/sluice-relay.conf" \
 	-o "$out" "$@"

@@ -47,6 +47,15 @@ void reply_close_connected(struct reply *r, int fd, const struct addr *local);
 int reply_sendto(struct reply *r, const struct addr *from, const struct addr *to,
 		 const void *buf, size_t len);
 
+/**
+ * Send (or queue, as reply_sendto does) one datagram on fd, a socket of the
+ * caller's that stays open until reply_flush(); 0 or -errno.
+ */
+int reply_send_fd(struct reply *r, int fd, const struct addr *to, const void *buf, size_t len);
+
+/** Send what is queued now (before a socket that replies were queued on closes). */
+void reply_flush(struct reply *r);
+
 /** Send one datagram with hand-built headers (source from, any address); 0 or -errno. */
 int reply_raw(struct reply *r, const struct addr *from, const struct addr *to, const void *buf,
 	      size_t len);

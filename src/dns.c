@@ -65,11 +65,8 @@ void dns_deliver(struct dns_worker *dw, const struct dns_src *src, int n)
 		reply_sendto(w->reply, &src->local, &src->client, dw->out, (size_t)n);
 		break;
 	case DNS_VIA_SOCK:
-		if (sendto(src->fd, dw->out, (size_t)n, MSG_DONTWAIT, &src->client.u.sa,
-			   src->client.len) < 0)
-			ctr_inc(&w->ctr, CTR_REPLY_ERRORS);
-		else
-			ctr_inc(&w->ctr, CTR_REPLY_SENT);
+		/* batched with the other replies of this loop pass */
+		reply_send_fd(w->reply, src->fd, &src->client, dw->out, (size_t)n);
 		break;
 	case DNS_VIA_TCP:
 		dns_tconn_answer(src->conn, dw->out, (size_t)n);
@@ -660,6 +657,7 @@ static void dns_worker_fini(struct worker *w)
 	for (size_t i = 0; i < dw->n_lsock; i++)
 		if (dw->lsock[i].ev)
 			event_free(dw->lsock[i].ev);
+	reply_flush(w->reply); /* replies queued on the sockets closed next */
 	/* Connections first: their queries are cancelled with the table. */
 	dns_tcp_free(dw->tcp);
 	dns_pend_free(dw->pend);

@@ -401,16 +401,27 @@ int reply_sendto(struct reply *r, const struct addr *from, const struct addr *to
 		ctr_inc(r->ctr, CTR_REPLY_ERRORS);
 		return fd;
 	}
+	return reply_send_fd(r, fd, to, buf, len);
+}
+
+int reply_send_fd(struct reply *r, int fd, const struct addr *to, const void *buf, size_t len)
+{
 	if (len <= QSLOT && r->q_ev)
 		return q_add(r, fd, to, buf, len);
 	if (r->q_n && r->q_fd == fd)
 		q_flush(r); /* keep this client's replies in order */
-	if (sendto(fd, buf, len, 0, &to->u.sa, to->len) < 0) {
+	if (sendto(fd, buf, len, MSG_DONTWAIT, &to->u.sa, to->len) < 0) {
 		ctr_inc(r->ctr, CTR_REPLY_ERRORS);
 		return -errno;
 	}
 	ctr_inc(r->ctr, CTR_REPLY_SENT);
 	return 0;
+}
+
+void reply_flush(struct reply *r)
+{
+	if (r && r->q_n)
+		q_flush(r);
 }
 
 void reply_sweep(struct reply *r, uint64_t now_ms, uint64_t idle_ms)
