@@ -23,6 +23,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
 
 #define OWN_MAX_IPS 32
@@ -38,7 +39,7 @@ struct ownsock {
 	_Atomic size_t nips;
 	_Atomic bool ips_full; /* more IPs than fit: any IP counts */
 	_Atomic bool wild[2];  /* IPv4, IPv6: a socket bound to the wildcard */
-	pthread_mutex_t llock; /* the host's addresses, read with getifaddrs() */
+	pthread_mutex_t llock; /* the host's addresses (read with getifaddrs() outside it) */
 	struct addr local[OWN_MAX_LOCAL];
 	size_t nlocal;
 	bool local_full;
@@ -149,16 +150,21 @@ void ownsock_del(struct ownsock *o, struct ownsock_tok *tok)
 	tok->slot = 0;
 }
 
-/* The host's addresses, again when older than OWN_LOCAL_MS (under llock). */
-static void local_read(struct ownsock *o, uint64_t now)
+struct local_set {
+	struct addr a[OWN_MAX_LOCAL];
+	size_t n;
+	bool full; /* more than fit: any address counts, a loop is worse than a refusal */
+};
+
+/* The host's addresses into ls; false when getifaddrs() fails. */
+static bool local_read(struct local_set *ls)
 {
 	struct ifaddrs *ifa, *i;
 
-	o->local_ms = now;
 	if (getifaddrs(&ifa) < 0)
-		return; /* keep what was known */
-	o->nlocal = 0;
-	o->local_full = false;
+		return false;
+	ls->n = 0;
+	ls->full = false;
 	for (i = ifa; i; i = i->ifa_next) {
 		struct addr a;
 		socklen_t sl;
@@ -173,25 +179,40 @@ static void local_read(struct ownsock *o, uint64_t now)
 			continue;
 		if (addr_from_sa(&a, i->ifa_addr, sl) < 0)
 			continue;
-		if (o->nlocal == OWN_MAX_LOCAL) {
-			o->local_full =
-			    true; /* any address counts: a loop is worse than a refusal */
+		if (ls->n == OWN_MAX_LOCAL) {
+			ls->full = true;
 			break;
 		}
-		o->local[o->nlocal++] = a;
+		ls->a[ls->n++] = a;
 	}
 	freeifaddrs(ifa);
+	return true;
 }
 
-/* Is a one of the host's addresses? */
+/* Is a one of the host's addresses? The list is read again when older than
+ * OWN_LOCAL_MS, outside the lock (a netlink dump): other workers asking
+ * meanwhile use the list before it. */
 static bool ip_local(struct ownsock *o, const struct addr *a)
 {
 	uint64_t now = sl_now_ms();
-	bool yes = false;
+	struct local_set *fresh = NULL;
+	bool yes;
 
 	pthread_mutex_lock(&o->llock);
-	if (!o->local_ms || now - o->local_ms >= OWN_LOCAL_MS)
-		local_read(o, now);
+	if (!o->local_ms || now - o->local_ms >= OWN_LOCAL_MS) {
+		o->local_ms = now; /* this thread reads it */
+		fresh = malloc(sizeof(*fresh));
+	}
+	pthread_mutex_unlock(&o->llock);
+	if (fresh && local_read(fresh)) {
+		pthread_mutex_lock(&o->llock);
+		memcpy(o->local, fresh->a, fresh->n * sizeof(fresh->a[0]));
+		o->nlocal = fresh->n;
+		o->local_full = fresh->full;
+		pthread_mutex_unlock(&o->llock);
+	}
+	free(fresh); /* on failure (or no memory) what was known is kept */
+	pthread_mutex_lock(&o->llock);
 	yes = o->local_full;
 	for (size_t i = 0; i < o->nlocal && !yes; i++)
 		yes = addr_ip_equal(&o->local[i], a);
