@@ -32,15 +32,23 @@ trap 'exit 130' INT TERM
 "$BENCH/lab.sh" up >/dev/null || exit 1
 nsd_start "$UP_CPUS" || exit 1
 tproxy_on 53
+render "$BENCH/conf/dnsdist.conf" "$WORK/conf/dnsdist.conf" LISTEN_IP="$GW_IP" LISTEN_PORT=53
 IFS=';' read -ra vs <<< "$VARIANTS"
 for r in $(seq "$reps"); do
 	for v in "${vs[@]}"; do
 		name=${v%%=*}
 		cmd=${v#*=}
 		tgt=$UP_IP
-		case $name in *listen*) tgt=$LISTEN_IP ;; esac
+		case $name in *listen* | *dnsdist*) tgt=$LISTEN_IP ;; esac
+		[ "$cmd" = dnsdist ] && cmd="dnsdist --supervised --disable-syslog -C $WORK/conf/dnsdist.conf"
 		gw_start sluice "$cmd"
 		dns_wait "$tgt" 20 || { echo "$name does not answer" >&2; exit 1; }
+		if [ "$kind" = lat ]; then
+			dnsperf_run "$tgt" "$WORK/q-hit.txt" -n 2 -q 10 >/dev/null
+			echo "$name run $r: p50/p99 µs at $LAT_QPS qps: $(latency_run "$tgt")"
+			proc_stop sluice
+			continue
+		fi
 		if [ "$kind" = hit ]; then
 			file=$WORK/q-hit.txt
 			dnsperf_run "$tgt" "$file" -n 2 -q 10 >/dev/null # warm the cache

@@ -281,7 +281,8 @@ static const struct cfg_directive core_directives[] = {
 	 "are dropped and counted (rx_denied)."},
 	{"relay-rate-limit", 1, 2, p_relay_rate, "PER_SECOND [BURST]", "off",
 	 "Datagrams a client (an IPv4 address, an IPv6 /64) may send through relay and quic flows, "
-	 "across every worker; more are dropped and counted (relay_rate_limited). BURST: 2x."},
+	 "across every worker; more are dropped and counted (relay_rate_limited), and `sluice rules` "
+	 "drops them in the kernel too. BURST: 2x."},
 	{"metrics", 1, 1, p_metrics, "ADDR:PORT", NULL,
 	 "Serve counters in Prometheus text format over HTTP at ADDR:PORT (/metrics), with upstream "
 	 "latency histograms, and a status page at / (counters, queries per second, top names, "

@@ -548,7 +548,8 @@ static const struct cfg_directive dns_directives[] = {
 	 "`ntp-redirect` (at start, and again when their TTL runs out)."},
 	{"dns-rate-limit", 1, 2, p_rate, "PER_SECOND [BURST]", "off",
 	 "DNS queries a client (an IPv4 address, an IPv6 /64) may send, across every worker; more "
-	 "are dropped (UDP) or refused (TCP) and counted (dns_rate_limited). BURST: 2x."},
+	 "are dropped (UDP) or refused (TCP) and counted (dns_rate_limited), and `sluice rules` drops "
+	 "UDP ones in the kernel too. BURST: 2x."},
 	{"dns-0x20", 1, 1, p_0x20, "yes|no", "no",
 	 "Ask upstreams with a random upper/lower case pattern in the name and take only answers "
 	 "that echo it exactly (more bits an off-path spoofer must guess)."},

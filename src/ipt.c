@@ -7,6 +7,7 @@
  * are always fail-closed. */
 #include "config.h"
 #include "nft.h"
+#include "dns_conf.h"
 #include "quic_svc.h"
 
 #include <string.h>
@@ -73,6 +74,68 @@ static const struct addr *listener(const struct cfg *c, int family)
 	return NULL;
 }
 
+/* dns-rate-limit and relay-rate-limit per source, as nft.c writes them
+ * (hashlimit; its burst is at most 10,000 and its rate 1,000,000/s). */
+static void limit_rule(const struct cfg *c, bool dns, bool v4, const char *match, FILE *out)
+{
+	const struct dns_conf *d = dns_conf_get(c);
+	unsigned rate = dns ? (d ? d->rate : 0) : c->relay_rate;
+	unsigned burst = dns ? (d ? d->burst : 0) : c->relay_burst;
+
+	if (!rate)
+		return;
+	fprintf(out, "-A SLUICE ! -i lo %s -m hashlimit --hashlimit-name sluice-%s%d "
+		     "--hashlimit-mode srcip --hashlimit-srcmask %d --hashlimit-above %u/sec "
+		     "--hashlimit-burst %u --hashlimit-htable-expire 60000 -j DROP\n",
+		match, dns ? "dns" : "relay", v4 ? 4 : 6, v4 ? 32 : 64, SL_MIN(rate, 1000000u),
+		SL_MIN(burst, 10000u));
+}
+
+static void limits(const struct cfg *c, bool v4, FILE *out)
+{
+	for (int dns = 1; dns >= 0; dns--) {
+		char ports[IPT_PORTS * 7 + 1] = "", match[160];
+		size_t n = 0, len = 0;
+
+		for (size_t i = 0; i < c->n_intercept; i++) {
+			const struct cfg_intercept *ic = &c->intercept[i];
+
+			if (ic->tcp || (dns ? ic->svc != SVC_DNS
+					    : ic->svc != SVC_RELAY && ic->svc != SVC_QUIC))
+				continue;
+			len += (size_t)snprintf(ports + len, sizeof(ports) - len, "%s%u",
+						n % IPT_PORTS ? "," : "", ic->port);
+			if (++n % IPT_PORTS == 0) {
+				snprintf(match, sizeof(match), "-p udp -m multiport --dports %s", ports);
+				limit_rule(c, dns, v4, match, out);
+				len = 0;
+				ports[0] = '\0';
+			}
+		}
+		if (len) {
+			snprintf(match, sizeof(match), "-p udp -m multiport --dports %s", ports);
+			limit_rule(c, dns, v4, match, out);
+		}
+	}
+}
+
+/* Datagrams to dns-listen addresses, before the return for local ones. */
+static void listen_limits(const struct cfg *c, bool v4, FILE *out)
+{
+	const struct dns_conf *d = dns_conf_get(c);
+	char ip[ADDR_STRLEN], match[160];
+
+	for (size_t i = 0; d && i < d->n_listen; i++) {
+		const struct addr *a = &d->listen[i];
+
+		if ((addr_family(a) == AF_INET) != v4)
+			continue;
+		snprintf(match, sizeof(match), "-d %s -p udp --dport %u", addr_fmt_ip(a, ip, sizeof(ip)),
+			 addr_port(a));
+		limit_rule(c, true, v4, match, out);
+	}
+}
+
 void ipt_print_rules(const struct cfg *c, int family, FILE *out)
 {
 	const struct addr *l = listener(c, family);
@@ -95,9 +158,11 @@ void ipt_print_rules(const struct cfg *c, int family, FILE *out)
 		fputs("-A PREROUTING -j SLUICE\n", out);
 	}
 	own_marks(c, "SLUICE", out);
+	listen_limits(c, v4, out);
 	bypass(c, family, "SLUICE", out);
 	for (int tcp = 0; c->anti_spoof && tcp < 2; tcp++)
 		per_ports(c, tcp, "-A SLUICE ! -i lo ", "-m rpfilter --invert -j DROP", out);
+	limits(c, v4, out);
 	if (l) {
 		snprintf(target, sizeof(target), "-j TPROXY --on-ip %s --on-port %u --tproxy-mark 0x%x",
 			 addr_is_any(l) ? (v4 ? "0.0.0.0" : "::") : addr_fmt_ip(l, ip, sizeof(ip)),

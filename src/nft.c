@@ -1,12 +1,14 @@
 /* nft.c - writes the ruleset for `sluice rules`. One table, inet sluice,
  * so removing sluice's rules never touches anyone else's. The prerouting
  * chain returns early for sluice's own mark and for destinations that must
- * never be intercepted, then tproxies each intercepted port to the
- * listener of its family. nft's tproxy finds no socket when sluice is not
+ * never be intercepted, drops spoofed sources and clients over their
+ * rate limits, then tproxies each intercepted port to the listener of its
+ * family. nft's tproxy finds no socket when sluice is not
  * running and lets the datagram pass (fail-open); `fail-closed yes` adds a
  * drop after it. */
 #include "config.h"
 #include "nft.h"
+#include "dns_conf.h"
 #include "quic_svc.h"
 
 #include <string.h>
@@ -133,6 +135,111 @@ static void print_tproxy(const struct cfg *c, FILE *out, int family, bool tcp)
 	fprintf(out, " meta mark set 0x%x accept\n", c->tproxy_mark);
 }
 
+/* ---- dns-rate-limit and relay-rate-limit, per source in the kernel ----
+ *
+ * A flood over the limit is dropped here, before it fills sluice's socket
+ * buffer, where every other client's datagrams would wait behind it. The
+ * source is counted as sluice counts a client: a /32, or a /64 for IPv6.
+ * sluice's own limiter stays behind it (TCP, and rulesets from elsewhere).
+ * The gateway's own datagrams (in on lo) are not limited. */
+
+struct nft_limit {
+	const char *set;
+	unsigned rate, burst;
+};
+
+static struct nft_limit limit_of(const struct cfg *c, bool dns)
+{
+	const struct dns_conf *d = dns_conf_get(c);
+
+	if (dns)
+		return (struct nft_limit){"dns_limit", d ? d->rate : 0, d ? d->burst : 0};
+	return (struct nft_limit){"relay_limit", c->relay_rate, c->relay_burst};
+}
+
+/* Is ic an intercepted UDP port of DNS (dns), or of relay and QUIC? */
+static bool limit_port(const struct cfg_intercept *ic, bool dns)
+{
+	if (ic->tcp)
+		return false;
+	return dns ? ic->svc == SVC_DNS : ic->svc == SVC_RELAY || ic->svc == SVC_QUIC;
+}
+
+static bool has_limit_ports(const struct cfg *c, bool dns)
+{
+	for (size_t i = 0; i < c->n_intercept; i++)
+		if (limit_port(&c->intercept[i], dns))
+			return true;
+	return false;
+}
+
+static void print_limit_ports(const struct cfg *c, bool dns, FILE *out)
+{
+	bool first = true;
+
+	for (size_t i = 0; i < c->n_intercept; i++) {
+		if (!limit_port(&c->intercept[i], dns))
+			continue;
+		fprintf(out, "%s%u", first ? "udp dport { " : ", ", c->intercept[i].port);
+		first = false;
+	}
+	fputs(" } ", out);
+}
+
+static void print_limit_sets(const struct cfg *c, FILE *out)
+{
+	for (int dns = 1; dns >= 0; dns--) {
+		struct nft_limit l = limit_of(c, dns);
+
+		for (int v6 = 0; l.rate && v6 < 2; v6++)
+			fprintf(out, "\tset %s%d {\n\t\ttype %s; size 65536; flags dynamic,timeout; "
+				     "timeout 1m\n\t}\n",
+				l.set, v6 ? 6 : 4, v6 ? "ipv6_addr" : "ipv4_addr");
+	}
+}
+
+static void print_limit_update(const struct nft_limit *l, bool v6, FILE *out)
+{
+	fprintf(out, "update @%s%d { %s limit rate over %u/second burst %u packets } counter drop\n",
+		l->set, v6 ? 6 : 4, v6 ? "ip6 saddr & ffff:ffff:ffff:ffff::" : "ip saddr", l->rate,
+		l->burst);
+}
+
+/* Intercepted datagrams (after the anti-spoofing check, before tproxy). */
+static void print_limits(const struct cfg *c, FILE *out)
+{
+	for (int dns = 1; dns >= 0; dns--) {
+		struct nft_limit l = limit_of(c, dns);
+
+		for (int v6 = 0; l.rate && has_limit_ports(c, dns) && v6 < 2; v6++) {
+			fputs("\t\t", out);
+			print_iif(c, out);
+			fprintf(out, "iif != \"lo\" meta nfproto %s ", v6 ? "ipv6" : "ipv4");
+			print_limit_ports(c, dns, out);
+			print_limit_update(&l, v6, out);
+		}
+	}
+}
+
+/* Datagrams to dns-listen addresses: the early return for local
+ * destinations would skip them, so these come before it. */
+static void print_listen_limits(const struct cfg *c, FILE *out)
+{
+	const struct dns_conf *d = dns_conf_get(c);
+	struct nft_limit l = limit_of(c, true);
+	char ip[ADDR_STRLEN];
+
+	for (size_t i = 0; d && l.rate && i < d->n_listen; i++) {
+		const struct addr *a = &d->listen[i];
+		bool v6 = addr_family(a) == AF_INET6;
+
+		/* (never the wildcard: cfg_dns.c refuses it) */
+		fprintf(out, "\t\tiif != \"lo\" %s daddr %s udp dport %u ", v6 ? "ip6" : "ip",
+			addr_fmt_ip(a, ip, sizeof(ip)), addr_port(a));
+		print_limit_update(&l, v6, out);
+	}
+}
+
 void nft_print_routes(const struct cfg *c, FILE *out)
 {
 	fprintf(out, "ip rule add fwmark 0x%x lookup %u\n", c->tproxy_mark, c->route_table);
@@ -191,15 +298,18 @@ void nft_print_rules(const struct cfg *c, FILE *out)
 	fputs("table inet sluice\ndelete table inet sluice\n\ntable inet sluice {\n", out);
 	print_bypass(c, out, AF_INET);
 	print_bypass(c, out, AF_INET6);
+	print_limit_sets(c, out);
 	fputs("\n\tchain prerouting {\n\t\ttype filter hook prerouting priority mangle; policy "
 	      "accept;\n",
 	      out);
 	print_own_marks(c, out);
-	fprintf(out, "\t\tmeta l4proto != %s return\n"
-		     "\t\tfib daddr type { local, broadcast, multicast } return\n"
-		     "\t\tip daddr @bypass4 return\n\t\tip6 daddr @bypass6 return\n",
-		c->n_tcp_intercept ? "{ udp, tcp }" : "udp");
+	fprintf(out, "\t\tmeta l4proto != %s return\n", c->n_tcp_intercept ? "{ udp, tcp }" : "udp");
+	print_listen_limits(c, out);
+	fputs("\t\tfib daddr type { local, broadcast, multicast } return\n"
+	      "\t\tip daddr @bypass4 return\n\t\tip6 daddr @bypass6 return\n",
+	      out);
 	print_anti_spoof(c, out);
+	print_limits(c, out);
 	for (int tcp = 0; tcp < 2; tcp++) {
 		print_tproxy(c, out, AF_INET, tcp);
 		print_tproxy(c, out, AF_INET6, tcp);

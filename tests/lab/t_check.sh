@@ -6,7 +6,8 @@
 #  - --version and --help exit 0, --help lists every directive of
 #    sluice.conf(5); an unknown option exits non-zero;
 #  - `sluice rules --iptables/--ip6tables` for the same configs passes
-#    iptables-restore --test / ip6tables-restore --test;
+#    iptables-restore --test / ip6tables-restore --test (dns-rate-limit and
+#    relay-rate-limit as per-source meters / hashlimits too);
 #  - `sluice rules` output for several configs passes `nft -c -f` in the
 #    gateway namespace; `rules --routes` prints the IPv4 and IPv6 ip
 #    rule/route commands with the configured mark and table, they run, and
@@ -195,6 +196,20 @@ intercept udp 5300 relay
 EOF
 check "rules: ... with tproxy ip6 to [::1]:15000" grep -q "tproxy ip6 to \[::1\]:15000" "$W/v6s.conf.nft"
 
+check "rules: dns-rate-limit and relay-rate-limit per source pass nft -c" rules_ok rl.conf <<EOF
+listen 0.0.0.0:15000 [::]:15000
+intercept udp 53 dns
+intercept udp 443 quic
+intercept udp 5300 relay
+upstream a udp://203.0.113.2
+dns-rule all forward a
+dns-rate-limit 200 400
+relay-rate-limit 1000
+dns-listen 198.51.100.1 [2001:db8:100::1]:5353
+interface gc
+EOF
+check "rules: ... a meter per /64 for IPv6" grep -q "update @dns_limit6 { ip6 saddr & ffff:ffff:ffff:ffff:: limit rate over 200/second" "$W/rl.conf.nft"
+
 # --iptables / --ip6tables: the same configs load with iptables-restore --test.
 ipt_ok() {
 	local f=$W/$1 fam
@@ -204,9 +219,11 @@ ipt_ok() {
 	done
 }
 if command -v iptables-restore >/dev/null; then
-	for f in good2.conf fc.conf v4.conf v6.conf v6s.conf; do
+	for f in good2.conf fc.conf v4.conf v6.conf v6s.conf rl.conf; do
 		check "rules --iptables/--ip6tables: $f loads (iptables-restore --test)" ipt_ok $f
 	done
+	check "rules --ip6tables: dns-rate-limit as a hashlimit per /64" \
+		grep -q -- "--hashlimit-name sluice-dns6 --hashlimit-mode srcip --hashlimit-srcmask 64 --hashlimit-above 200/sec" "$W/rl.conf.ip6tables"
 	check "rules --iptables: TPROXY to the listener" grep -q -- "-j TPROXY --on-ip 0.0.0.0 --on-port 15000" "$W/fc.conf.iptables"
 	check "rules --ip6tables: the interfaces, lo for intercept-local" \
 		bash -c "grep -q -- '-A PREROUTING -i gu -j SLUICE' '$W/fc.conf.ip6tables' && grep -q -- '-A PREROUTING -i lo -j SLUICE' '$W/fc.conf.ip6tables'"

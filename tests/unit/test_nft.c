@@ -396,6 +396,46 @@ static void test_routes_and_cleanup(void **state)
 	cfg_free(c);
 }
 
+/* dns-rate-limit and relay-rate-limit per source in the kernel: intercepted
+ * ports after the anti-spoofing check and before tproxy, dns-listen
+ * addresses before the early return for local ones; never for lo. */
+static void test_rate_limits(void **state)
+{
+	char *out = rules_for(*state, BASE);
+	const char *l, *tp, *loc, *as;
+
+	lacks(out, "limit rate");
+	lacks(out, "dns_limit");
+	free(out);
+	out = rules_for(*state, "listen 0.0.0.0:15000 [::]:15000\nintercept udp 53 dns\n"
+				"intercept udp 443 quic\nintercept udp 3478 relay\nintercept udp 123 ntp\n"
+				"ntp-local yes\n"
+				"upstream a udp://192.0.2.1\ndns-rule all forward a\n"
+				"dns-rate-limit 200 400\nrelay-rate-limit 1000\n"
+				"dns-listen 192.0.2.5 [2001:db8::5]:5353\n");
+	has(out, "\tset dns_limit4 {\n\t\ttype ipv4_addr; size 65536; flags dynamic,timeout; "
+		 "timeout 1m\n\t}\n");
+	has(out, "\tset dns_limit6 {\n\t\ttype ipv6_addr;");
+	has(out, "\tset relay_limit4 {\n");
+	has(out, "\tset relay_limit6 {\n");
+	has(out, "\t\tiif != \"lo\" meta nfproto ipv4 udp dport { 53 } update @dns_limit4 { ip saddr "
+		 "limit rate over 200/second burst 400 packets } counter drop\n");
+	has(out, "\t\tiif != \"lo\" meta nfproto ipv6 udp dport { 53 } update @dns_limit6 { ip6 saddr "
+		 "& ffff:ffff:ffff:ffff:: limit rate over 200/second burst 400 packets } counter drop\n");
+	/* relay and quic ports, not ntp's */
+	has(out, "\t\tiif != \"lo\" meta nfproto ipv4 udp dport { 443, 3478 } update @relay_limit4 { "
+		 "ip saddr limit rate over 1000/second burst 2000 packets } counter drop\n");
+	has(out, "\t\tiif != \"lo\" ip daddr 192.0.2.5 udp dport 53 update @dns_limit4 ");
+	has(out, "\t\tiif != \"lo\" ip6 daddr 2001:db8::5 udp dport 5353 update @dns_limit6 ");
+	l = strstr(out, "udp dport { 53 } update @dns_limit4");
+	as = strstr(out, "fib saddr . iif oif missing");
+	tp = strstr(out, "tproxy ip to");
+	loc = strstr(out, "fib daddr type { local");
+	assert_true(l && as && tp && loc && as < l && l < tp);
+	assert_true(strstr(out, "ip daddr 192.0.2.5 udp dport 53") < loc);
+	free(out);
+}
+
 /* nft itself accepts every variant. */
 static void test_nft_accepts(void **state)
 {
@@ -415,6 +455,10 @@ static void test_nft_accepts(void **state)
 	    BASE "interface lan*\nintercept-local yes\nfail-closed yes\n",
 	    "listen 0.0.0.0:15000 [::]:15000\nintercept udp 53 dns\nintercept tcp 53 dns\n"
 	    "intercept-local yes\nfail-closed yes\ninterface lan0\n",
+	    "listen 0.0.0.0:15000 [::]:15000\nintercept udp 53 dns\nintercept udp 443 quic\n"
+	    "upstream a udp://192.0.2.1\ndns-rule all forward a\ndns-rate-limit 200 400\n"
+	    "relay-rate-limit 1000\ndns-listen 192.0.2.5 [2001:db8::5]:5353\n"
+	    "interface lan0\n",
 	};
 	char why[2048];
 
@@ -442,7 +486,7 @@ int main(void)
 	    cmocka_unit_test(test_interfaces),	    cmocka_unit_test(test_fail_closed),
 	    cmocka_unit_test(test_intercept_local), cmocka_unit_test(test_routes_and_cleanup),
 	    cmocka_unit_test(test_anti_spoof_and_tcp),
-	    cmocka_unit_test(test_nft_accepts),
+	    cmocka_unit_test(test_rate_limits),	    cmocka_unit_test(test_nft_accepts),
 	};
 
 	return cmocka_run_group_tests_name("nft", tests, group_setup, group_teardown);
