@@ -1,8 +1,8 @@
 /* dns_cache.h - the DNS answer cache shared by every worker thread: keyed
  * by lowercase qname, qtype, qclass and the DO and CD bits; values are
- * upstream answers in wire form. Sharded, one mutex per shard, LRU within
- * a shard. The cache lives beside the config: a reload keeps it and only
- * calls the setters. */
+ * upstream answers in wire form. Sharded, one mutex per shard,
+ * second-chance (CLOCK) eviction within a shard. The cache lives beside
+ * the config: a reload keeps it and only calls the setters. */
 #ifndef DNS_CACHE_H
 #define DNS_CACHE_H
 
@@ -124,9 +124,10 @@ struct dns_cache_rec {
 };
 
 /**
- * Hand every entry to fn, shard by shard, least recently used first, with
- * its TTLs as a hit at now_ms would serve them. Each shard is copied under
- * its lock and fn runs without it (fn may do I/O, may not call the cache).
+ * Hand every entry to fn, shard by shard, in eviction order (oldest
+ * first), with its TTLs as a hit at now_ms would serve them. Each shard is
+ * copied under its lock and fn runs without it (fn may do I/O, may not
+ * call the cache).
  * Stops at fn's first non-zero return and returns it; else 0, or -ENOMEM.
  */
 int dns_cache_dump(struct dns_cache *c, uint64_t now_ms,
@@ -145,7 +146,7 @@ int dns_cache_restore(struct dns_cache *c, const struct dns_cache_rec *r, uint64
 
 /**
  * Look at the entry for lname (lowercase wire form) and qtype, class IN,
- * without DO/CD, at now_ms, changing nothing (no LRU move, no counter):
+ * without DO/CD, at now_ms, changing nothing (no used mark, no counter):
  * `sluice ctl cache`. Fills hit's ttl (0 when stale), age_s, orig_ttl,
  * rcode, negative and stale. 0, or -ENOENT (absent, or expired past the
  * serve-stale window).

@@ -1,14 +1,14 @@
 #include "config.h"
 /* dns_cache.c - the DNS answer cache shared by the worker threads. It owns
  * the entries (upstream answers in wire form minus their OPT RR, with the
- * offsets of their TTL fields), the shard locks, LRU order, expiry,
+ * offsets of their TTL fields), the shard locks, eviction order, expiry,
  * serve-stale and prefetch bookkeeping, and the counters. It does not talk
  * to upstreams (the dns service refreshes when a hit says so) and it does
  * not parse: dns_msg validated the answer before dns_cache_put.
  *
  * Shards are chosen by the SipHash of the key (random key per process, so
  * a client cannot aim its names at one shard or bucket); each shard has its
- * own mutex, hash buckets and LRU list, and its counters as relaxed atomics
+ * own mutex, hash buckets and eviction list, and its counters as relaxed atomics
  * that only the lock holder writes (so an increment is a plain store and
  * dns_cache_stats reads them without the lock).
  */
@@ -47,17 +47,21 @@ struct entry {
 	uint16_t key_len, wire_len, n_ttl;
 	uint8_t rcode;
 	bool negative, refreshed;
+	bool used; /* hit since it last came round to the eviction end */
 	uint16_t data[]; /* ttl_off[n_ttl], then key, then wire */
 };
 
-/* LRU order: the first entry is the least recently used (evicted first),
- * the last the most recently used. */
+/* Eviction order, second chance (CLOCK): entries join at the end; the
+ * first is evicted unless it was hit since it came round last, then it goes
+ * to the end again. Close to LRU, and a hit writes no list links (on two
+ * cores, moving an entry to the end on every hit made each hit wait for
+ * three cache lines held by the other core). */
 TAILQ_HEAD(entry_list, entry);
 
-/* Laid out by what a hit does: it writes the first cache line (the lock,
- * the LRU list's head, the hit counter) and only reads the second, so a
- * hit on another core does not take the bucket array's line away; inserts,
- * evictions and misses write the third. */
+/* Laid out by what a hit does: it writes the first cache line (the lock
+ * and the hit counter) and only reads the second, so a hit on another core
+ * does not take the bucket array's line away; inserts, evictions and
+ * misses write the third. */
 struct shard {
 	pthread_mutex_t lock;
 	struct entry_list lru;
@@ -347,20 +351,29 @@ static struct entry *entry_new(const struct dns_cache *c, const struct key *k, c
 	e->expire_ms = now_ms + (uint64_t)e->ttl * 1000;
 	e->refresh_ms = 0;
 	e->refreshed = false;
+	e->used = false;
 	e->rcode = ai->rcode;
 	e->negative = ai->negative;
 	return e;
 }
 
-static void shard_evict(const struct dns_cache *c, struct shard *s)
+/* Evict until the shard is within its limits; fresh (just inserted) is
+ * never evicted by its own insert. Each entry is spared at most once a
+ * call, so this ends within count + 1 turns. */
+static void shard_evict(const struct dns_cache *c, struct shard *s, struct entry *fresh)
 {
 	size_t budget = atomic_load_explicit(&c->max_bytes, memory_order_relaxed) / c->nshards;
-
 	struct entry *e;
 
-	/* the newest entry is the last and is never evicted by its own insert */
 	while ((e = TAILQ_FIRST(&s->lru)) && TAILQ_NEXT(e, lru) &&
 	       (s->count > s->max_count || s->bytes > budget)) {
+		if (e->used || e == fresh) { /* a second chance */
+			e->used = false;
+			fresh = e == fresh ? NULL : fresh;
+			TAILQ_REMOVE(&s->lru, e, lru);
+			TAILQ_INSERT_TAIL(&s->lru, e, lru);
+			continue;
+		}
 		entry_remove(s, e);
 		ctr_add(s, C_EVICTIONS, 1);
 	}
@@ -376,10 +389,12 @@ static void store(struct dns_cache *c, struct entry *e, const struct key *k)
 	s = shard_of(c, e->hash);
 	pthread_mutex_lock(&s->lock);
 	old = find(s, e->hash, k);
-	if (old)
+	if (old) {
+		e->used = true; /* a refresh of a name in use */
 		entry_remove(s, old);
+	}
 	entry_insert(s, e);
-	shard_evict(c, s);
+	shard_evict(c, s, e);
 	pthread_mutex_unlock(&s->lock);
 }
 
@@ -488,7 +503,7 @@ int dns_cache_get(struct dns_cache *c, const struct dns_query *q, const uint8_t 
 	key_make(q, &k);
 	h = key_hash(c, &k);
 	s = shard_of(c, h);
-	/* Under the lock: find, expire, copy the answer out, LRU, counters.
+	/* Under the lock: find, expire, copy the answer out, the used mark, counters.
 	 * Hashing before it and finishing the answer after it need no lock. */
 	pthread_mutex_lock(&s->lock);
 	e = find(s, h, &k);
@@ -509,10 +524,8 @@ int dns_cache_get(struct dns_cache *c, const struct dns_query *q, const uint8_t 
 	if (rc < 0)
 		goto done;
 	hit_fill(c, e, now_ms, stale, hit);
-	if (TAILQ_NEXT(e, lru)) { /* not the most recently used already */
-		TAILQ_REMOVE(&s->lru, e, lru);
-		TAILQ_INSERT_TAIL(&s->lru, e, lru);
-	}
+	if (!e->used) /* written once, not on every hit */
+		e->used = true;
 	ctr_add(s, C_HITS, 1);
 	if (stale)
 		ctr_add(s, C_STALE, 1);
@@ -556,7 +569,7 @@ struct snap {
 	uint8_t key_flags;
 };
 
-/* Copy shard s out (lock held): least recently used first, TTLs as served
+/* Copy shard s out (lock held): in eviction order (oldest first), TTLs as served
  * at now_ms. NULL with *size 0 when the shard is empty. */
 static uint8_t *snapshot(struct shard *s, uint64_t now_ms, size_t *size)
 {

@@ -15,9 +15,10 @@
 #    stays short: an accept() that fails for want of a descriptor pauses
 #    the listener until the next tick (before, libevent retried at once and
 #    logged "Error from accept() call" ~100,000 times a second);
-#  - 100 relay flows a family (the table holds 16 sessions): every flow is
-#    answered on its own socket or its session was refused or evicted
-#    (counted), no flow gets another's answer, and never more than 16
+#  - 100 relay flows a family (the table holds 16 sessions): at least 195
+#    of the 200 datagrams reach sluice, every one that did is answered on
+#    its own socket or its session was refused or evicted (counted), no
+#    flow gets another's answer, and never more than 16
 #    sessions are held;
 #  - afterwards DNS is answered again (UDP and TCP, both families), and once
 #    the relay timeout has passed sessions, upstream sockets and the
@@ -142,6 +143,8 @@ for v in 4 6; do
 	a=$(mval "$(lab_metrics)" flows_active)
 	((a > peak)) && peak=$a
 	flows_got=$((${flows_got:-0} + got))
+	# a send the client's kernel refused never left: not sluice's to answer
+	[[ $out =~ unsent\ ([0-9]+) ]] && unsent=$((${unsent:-0} + BASH_REMATCH[1]))
 done
 m1=$(lab_metrics)
 lost=$(($(mdelta "$m0" "$m1" flows_refused) + $(mdelta "$m0" "$m1" flows_evicted) + $(mdelta "$m0" "$m1" flows_evicted_client)))
@@ -149,12 +152,16 @@ lost=$(($(mdelta "$m0" "$m1" flows_refused) + $(mdelta "$m0" "$m1" flows_evicted
 # sent back, or that a kernel dropped, is counted there
 errs=$(($(mdelta "$m0" "$m1" relay_tx_errors) + $(mdelta "$m0" "$m1" relay_rx_errors) +
 	$(mdelta "$m0" "$m1" reply_errors) +
-	$(lab_udp_drops "$LAB_GW") + $(lab_udp_drops "$LAB_CLI") - d0))
+	$(lab_udp_drops "$LAB_GW") + $(lab_udp_drops "$LAB_CLI") - d0 + ${unsent:-0}))
 echo "relay: $(for c in flows_created flows_refused flows_evicted flows_evicted_client flows_closed \
 	relay_tx relay_rx relay_tx_errors relay_rx_errors reply_sent reply_errors rx_datagrams; do
 	printf '%s %s ' $c "$(mdelta "$m0" "$m1" $c)"; done)"
-check "relay: each of 200 flows answered ($flows_got) or its session refused or evicted ($lost) or its datagram counted as dropped ($errs)" \
-	expect_ge $((flows_got + lost + errs)) 200
+# Every datagram that reached sluice is accounted for; one lost on the way
+# there (a busy 2-vCPU machine) is no fault of sluice's, but most must arrive.
+rx=$(mdelta "$m0" "$m1" rx_datagrams)
+check "relay: of the 200 flows' datagrams, $rx reached sluice (at least 195)" expect_ge "$rx" 195
+check "relay: each flow that reached sluice answered ($flows_got) or its session refused or evicted ($lost) or its datagram counted as dropped ($errs)" \
+	expect_ge $((flows_got + lost + errs)) "$rx"
 check "relay: at most 16 sessions held ($peak)" expect_le "$peak" 16
 
 answers after

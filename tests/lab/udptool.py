@@ -102,14 +102,15 @@ def raise_nofile(n):
 
 def flows_round(socks, k, a):
     """Round k: "flow-I" (round 1) or "flow-I.K" on every socket, at most
-    a.window unanswered; {i: server-seen source} of the answers, wrong."""
+    a.window unanswered; {i: server-seen source} of the answers, wrong, and
+    how many sends failed (the datagram never left)."""
     n = len(socks)
     pay = ["flow-%d" % i if k == 1 else "flow-%d.%d" % (i, k) for i in range(n)]
     poller = select.epoll()  # cost by what is ready, not by the thousands of sockets
     fdmap = {s.fileno(): (i, s) for i, s in enumerate(socks)}
     for s in socks:
         poller.register(s, select.EPOLLIN)
-    got, wrong, nxt, given_up = {}, 0, 0, 0
+    got, wrong, nxt, given_up, unsent = {}, 0, 0, 0, 0
     end = time.time() + a.timeout
     quiet_since = time.time()
     while len(got) < n and time.time() < end:
@@ -119,7 +120,7 @@ def flows_round(socks, k, a):
             try:
                 socks[nxt].send(pay[nxt].encode())
             except OSError:
-                pass
+                unsent += 1
             nxt += 1
         events = poller.poll(0.05 if nxt < n else 0.2, 1024)
         if events:
@@ -141,7 +142,7 @@ def flows_round(socks, k, a):
                 if wrong <= 3:
                     print("wrong: flow %d round %d got %r" % (i, k, data[:80]), file=sys.stderr)
     poller.close()
-    return got, wrong
+    return got, wrong, unsent
 
 
 def flows(a):
@@ -157,14 +158,14 @@ def flows(a):
     ok, first = True, {}
     for k in range(1, a.rounds + 1):
         t0 = time.time()
-        got, wrong = flows_round(socks, k, a)
+        got, wrong, unsent = flows_round(socks, k, a)
         secs = time.time() - t0
         ok = ok and len(got) == a.n and wrong == 0
         if k == 1:
             first = got
             sources = sorted({d.rsplit(":", 1)[0] for d in got.values()})
-            print("answered %d/%d wrong %d sources %s" % (len(got), a.n, wrong, ",".join(sources)),
-                  flush=True)
+            print("answered %d/%d wrong %d sources %s%s" % (len(got), a.n, wrong, ",".join(sources),
+                  " unsent %d" % unsent if unsent else ""), flush=True)
             if a.stats:
                 print("gateway sources %d distinct" % len(set(got.values())), flush=True)
         else:

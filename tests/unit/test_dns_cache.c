@@ -360,13 +360,14 @@ static void t_lru(void **st)
 	put_name(c, "a.example.", T0);
 	put_name(c, "b.example.", T0);
 	put_name(c, "c.example.", T0);
-	assert_true(get_name(c, "a.example.", T0) > 0); /* a is now the most recent */
-	put_name(c, "d.example.", T0);			/* evicts b, the least recent */
+	assert_true(get_name(c, "a.example.", T0) > 0); /* a was hit: a second chance */
+	put_name(c, "d.example.", T0);			/* evicts b, the oldest not hit */
 	assert_int_equal(get_name(c, "b.example.", T0), -ENOENT);
 	assert_true(get_name(c, "a.example.", T0) > 0);
 	assert_true(get_name(c, "c.example.", T0) > 0);
 	assert_true(get_name(c, "d.example.", T0) > 0);
-	/* LRU order is now d, c, a; re-storing a makes it the most recent, so e evicts c */
+	/* a, c and d were hit, and re-storing a counts as a use: e's insert
+	 * spares each once and evicts the oldest, c */
 	put_name(c, "a.example.", T0);
 	put_name(c, "e.example.", T0);
 	assert_int_equal(get_name(c, "c.example.", T0), -ENOENT);
