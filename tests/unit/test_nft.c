@@ -396,6 +396,20 @@ static void test_routes_and_cleanup(void **state)
 	cfg_free(c);
 }
 
+/* QUIC and NTP as built (configure --disable-quic / --disable-ntp refuse
+ * their intercept lines): the relay limit covers relay and quic ports, the
+ * same ports either way, never ntp's. */
+#ifdef SL_WITH_QUIC
+#define RL_443 "intercept udp 443 quic\n"
+#else
+#define RL_443 "intercept udp 443 relay\n"
+#endif
+#ifdef SL_WITH_NTP
+#define RL_123 "intercept udp 123 ntp\nntp-local yes\n"
+#else
+#define RL_123 ""
+#endif
+
 /* dns-rate-limit and relay-rate-limit per source in the kernel: intercepted
  * ports after the anti-spoofing check and before tproxy, dns-listen
  * addresses before the early return for local ones; never for lo. */
@@ -407,9 +421,8 @@ static void test_rate_limits(void **state)
 	lacks(out, "limit rate");
 	lacks(out, "dns_limit");
 	free(out);
-	out = rules_for(*state, "listen 0.0.0.0:15000 [::]:15000\nintercept udp 53 dns\n"
-				"intercept udp 443 quic\nintercept udp 3478 relay\nintercept udp 123 ntp\n"
-				"ntp-local yes\n"
+	out = rules_for(*state, "listen 0.0.0.0:15000 [::]:15000\nintercept udp 53 dns\n" RL_443
+				"intercept udp 3478 relay\n" RL_123
 				"upstream a udp://192.0.2.1\ndns-rule all forward a\n"
 				"dns-rate-limit 200 400\nrelay-rate-limit 1000\n"
 				"dns-listen 192.0.2.5 [2001:db8::5]:5353\n");
@@ -455,7 +468,7 @@ static void test_nft_accepts(void **state)
 	    BASE "interface lan*\nintercept-local yes\nfail-closed yes\n",
 	    "listen 0.0.0.0:15000 [::]:15000\nintercept udp 53 dns\nintercept tcp 53 dns\n"
 	    "intercept-local yes\nfail-closed yes\ninterface lan0\n",
-	    "listen 0.0.0.0:15000 [::]:15000\nintercept udp 53 dns\nintercept udp 443 quic\n"
+	    "listen 0.0.0.0:15000 [::]:15000\nintercept udp 53 dns\n" RL_443
 	    "upstream a udp://192.0.2.1\ndns-rule all forward a\ndns-rate-limit 200 400\n"
 	    "relay-rate-limit 1000\ndns-listen 192.0.2.5 [2001:db8::5]:5353\n"
 	    "interface lan0\n",
