@@ -51,6 +51,7 @@ int relay_upstream_open(const struct addr *dst, uint32_t mark)
 	/* The mark keeps the ruleset from intercepting sluice's own traffic. */
 	if (mark && setsockopt(fd, SOL_SOCKET, SO_MARK, &mark, sizeof(mark)) < 0)
 		goto fail;
+	sl_rcvbuf(fd, SL_RELAY_RCVBUF);
 	if (connect(fd, &dst->u.sa, dst->len) < 0)
 		goto fail;
 	return fd;

@@ -325,6 +325,7 @@ int reply_open_connected(struct reply *r, const struct addr *local, const struct
 		unbind_local(r->bm, fd, local);
 		return err;
 	}
+	sl_rcvbuf(fd, SL_RELAY_RCVBUF); /* a flow's datagrams from its client */
 	ctr_inc(r->ctr, CTR_REPLY_SOCK_OPEN);
 	return fd;
 }
