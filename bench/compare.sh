@@ -18,20 +18,7 @@ reps=${2:-3}
 export BENCH=${BENCH_HARNESS:-$top/../shared/bench}
 export WORK=$top/bench/work
 [ -n "${VARIANTS:-}" ] || { echo "set VARIANTS=\"NAME=CMD;...\"" >&2; exit 1; }
-. "$BENCH/lib/common.sh"
-. "$BENCH/lib/rows.sh"
-mkdir -p "$WORK"/{conf,run,log,bin}
-cleanup() {
-	for n in "${!PID[@]}"; do proc_stop "$n"; done
-	intercept_off 2>/dev/null
-	"$BENCH/lab.sh" down >/dev/null 2>&1
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-[ -s "$WORK/q-miss.txt" ] || "$BENCH/tools/gen-data.sh" "$WORK" 100000 1000
-"$BENCH/lab.sh" up >/dev/null || exit 1
-nsd_start "$UP_CPUS" || exit 1
-tproxy_on 53
+. "$(dirname "$0")/lab-dns.sh"
 render "$BENCH/conf/dnsdist.conf" "$WORK/conf/dnsdist.conf" LISTEN_IP="$GW_IP" LISTEN_PORT=53
 IFS=';' read -ra vs <<< "$VARIANTS"
 for r in $(seq "$reps"); do

@@ -16,20 +16,7 @@ export WORK=$top/bench/work
 bin=${SLUICE:-$top/build/src/sluice}
 [ -x "$bin" ] || { echo "build sluice first ($bin)" >&2; exit 1; }
 command -v perf >/dev/null || { echo "perf is not installed (linux-perf)" >&2; exit 1; }
-. "$BENCH/lib/common.sh"
-. "$BENCH/lib/rows.sh"
-mkdir -p "$WORK"/{conf,run,log,bin}
-cleanup() {
-	for n in "${!PID[@]}"; do proc_stop "$n"; done
-	intercept_off 2>/dev/null
-	"$BENCH/lab.sh" down >/dev/null 2>&1
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-[ -s "$WORK/q-miss.txt" ] || "$BENCH/tools/gen-data.sh" "$WORK" 100000 1000
-"$BENCH/lab.sh" up >/dev/null || exit 1
-nsd_start "$UP_CPUS" || exit 1
-tproxy_on 53
+. "$(dirname "$0")/lab-dns.sh"
 gw_start sluice "$bin -c $top/bench/sluice-dns.conf"
 dns_wait "$UP_IP" 20 || { echo "sluice does not answer" >&2; exit 1; }
 file=$WORK/q-hit.txt
