@@ -42,18 +42,18 @@ static void bypass(const struct cfg *c, int family, const char *chain, FILE *out
 	fprintf(out, "-A %s -m addrtype --dst-type MULTICAST -j RETURN\n", chain);
 }
 
-/* Each run of up to IPT_PORTS intercepted ports of one protocol: "PREFIX -m multiport --dports P,Q SUFFIX". */
-static void per_ports(const struct cfg *c, bool tcp, const char *prefix, const char *suffix,
-		      FILE *out)
+/* Each run of up to IPT_PORTS of the intercepted ports p: "PREFIX-p PROTO -m multiport --dports P,Q SUFFIX". */
+static void per_ports(const struct cfg *c, enum nft_ports p, const char *prefix,
+		      const char *suffix, FILE *out)
 {
 	unsigned n = 0;
 
 	for (size_t i = 0; i < c->n_intercept; i++) {
-		if (c->intercept[i].tcp != tcp)
+		if (!nft_port_in(&c->intercept[i], p))
 			continue;
 		if (n % IPT_PORTS == 0)
-			fprintf(out, "%s-p %s -m multiport --dports %u", prefix, tcp ? "tcp" : "udp",
-				c->intercept[i].port);
+			fprintf(out, "%s-p %s -m multiport --dports %u", prefix,
+				p == NFT_PORTS_TCP ? "tcp" : "udp", c->intercept[i].port);
 		else
 			fprintf(out, ",%u", c->intercept[i].port);
 		if (++n % IPT_PORTS == 0)
@@ -74,65 +74,49 @@ static const struct addr *listener(const struct cfg *c, int family)
 	return NULL;
 }
 
-/* dns-rate-limit and relay-rate-limit per source, as nft.c writes them
- * (hashlimit; its burst is at most 10,000 and its rate 1,000,000/s). */
-static void limit_rule(const struct cfg *c, bool dns, bool v4, const char *match, FILE *out)
+/* dns-rate-limit (dns) or relay-rate-limit per source, as nft.c writes
+ * it, into buf: a hashlimit match and DROP, or "" when off (hashlimit's
+ * burst is at most 10,000 and its rate 1,000,000/s). */
+static const char *limit_target(const struct cfg *c, bool dns, bool v4, char *buf, size_t len)
 {
-	const struct dns_conf *d = dns_conf_get(c);
-	unsigned rate = dns ? (d ? d->rate : 0) : c->relay_rate;
-	unsigned burst = dns ? (d ? d->burst : 0) : c->relay_burst;
+	struct nft_limit l = nft_limit_of(c, dns);
 
-	if (!rate)
-		return;
-	fprintf(out, "-A SLUICE ! -i lo %s -m hashlimit --hashlimit-name sluice-%s%d "
-		     "--hashlimit-mode srcip --hashlimit-srcmask %d --hashlimit-above %u/sec "
-		     "--hashlimit-burst %u --hashlimit-htable-expire 60000 -j DROP\n",
-		match, dns ? "dns" : "relay", v4 ? 4 : 6, v4 ? 32 : 64, SL_MIN(rate, 1000000u),
-		SL_MIN(burst, 10000u));
+	if (!l.rate)
+		return "";
+	snprintf(buf, len,
+		 "-m hashlimit --hashlimit-name sluice-%s%d --hashlimit-mode srcip "
+		 "--hashlimit-srcmask %d --hashlimit-above %u/sec --hashlimit-burst %u "
+		 "--hashlimit-htable-expire 60000 -j DROP",
+		 dns ? "dns" : "relay", v4 ? 4 : 6, v4 ? 32 : 64, SL_MIN(l.rate, 1000000u),
+		 SL_MIN(l.burst, 10000u));
+	return buf;
 }
 
+/* Intercepted datagrams over their limits (after the anti-spoofing check). */
 static void limits(const struct cfg *c, bool v4, FILE *out)
 {
-	for (int dns = 1; dns >= 0; dns--) {
-		char ports[IPT_PORTS * 7 + 1] = "", match[160];
-		size_t n = 0, len = 0;
+	char target[256];
 
-		for (size_t i = 0; i < c->n_intercept; i++) {
-			const struct cfg_intercept *ic = &c->intercept[i];
-
-			if (ic->tcp || (dns ? ic->svc != SVC_DNS
-					    : ic->svc != SVC_RELAY && ic->svc != SVC_QUIC))
-				continue;
-			len += (size_t)snprintf(ports + len, sizeof(ports) - len, "%s%u",
-						n % IPT_PORTS ? "," : "", ic->port);
-			if (++n % IPT_PORTS == 0) {
-				snprintf(match, sizeof(match), "-p udp -m multiport --dports %s", ports);
-				limit_rule(c, dns, v4, match, out);
-				len = 0;
-				ports[0] = '\0';
-			}
-		}
-		if (len) {
-			snprintf(match, sizeof(match), "-p udp -m multiport --dports %s", ports);
-			limit_rule(c, dns, v4, match, out);
-		}
-	}
+	for (int dns = 1; dns >= 0; dns--)
+		if (*limit_target(c, dns, v4, target, sizeof(target)))
+			per_ports(c, dns ? NFT_PORTS_DNS : NFT_PORTS_RELAY, "-A SLUICE ! -i lo ", target,
+				  out);
 }
 
 /* Datagrams to dns-listen addresses, before the return for local ones. */
 static void listen_limits(const struct cfg *c, bool v4, FILE *out)
 {
 	const struct dns_conf *d = dns_conf_get(c);
-	char ip[ADDR_STRLEN], match[160];
+	char ip[ADDR_STRLEN], target[256];
 
+	if (!*limit_target(c, true, v4, target, sizeof(target)))
+		return;
 	for (size_t i = 0; d && i < d->n_listen; i++) {
 		const struct addr *a = &d->listen[i];
 
-		if ((addr_family(a) == AF_INET) != v4)
-			continue;
-		snprintf(match, sizeof(match), "-d %s -p udp --dport %u", addr_fmt_ip(a, ip, sizeof(ip)),
-			 addr_port(a));
-		limit_rule(c, true, v4, match, out);
+		if ((addr_family(a) == AF_INET) == v4)
+			fprintf(out, "-A SLUICE ! -i lo -d %s -p udp --dport %u %s\n",
+				addr_fmt_ip(a, ip, sizeof(ip)), addr_port(a), target);
 	}
 }
 
@@ -161,7 +145,8 @@ void ipt_print_rules(const struct cfg *c, int family, FILE *out)
 	listen_limits(c, v4, out);
 	bypass(c, family, "SLUICE", out);
 	for (int tcp = 0; c->anti_spoof && tcp < 2; tcp++)
-		per_ports(c, tcp, "-A SLUICE ! -i lo ", "-m rpfilter --invert -j DROP", out);
+		per_ports(c, tcp ? NFT_PORTS_TCP : NFT_PORTS_UDP, "-A SLUICE ! -i lo ",
+			  "-m rpfilter --invert -j DROP", out);
 	limits(c, v4, out);
 	if (l) {
 		snprintf(target, sizeof(target), "-j TPROXY --on-ip %s --on-port %u --tproxy-mark 0x%x",
@@ -173,10 +158,10 @@ void ipt_print_rules(const struct cfg *c, int family, FILE *out)
 
 			snprintf(mark, sizeof(mark), "-m socket --transparent -j MARK --set-mark 0x%x",
 				 c->tproxy_mark);
-			per_ports(c, true, "-A SLUICE ", mark, out);
+			per_ports(c, NFT_PORTS_TCP, "-A SLUICE ", mark, out);
 		}
 		for (int tcp = 0; tcp < 2; tcp++)
-			per_ports(c, tcp, "-A SLUICE ", target, out);
+			per_ports(c, tcp ? NFT_PORTS_TCP : NFT_PORTS_UDP, "-A SLUICE ", target, out);
 	}
 	if (c->intercept_local) {
 		fputs(":SLUICE_OUT - [0:0]\n-A OUTPUT -j SLUICE_OUT\n", out);
@@ -184,7 +169,7 @@ void ipt_print_rules(const struct cfg *c, int family, FILE *out)
 		bypass(c, family, "SLUICE_OUT", out);
 		snprintf(target, sizeof(target), "-j MARK --set-mark 0x%x", c->tproxy_mark);
 		for (int tcp = 0; tcp < 2; tcp++)
-			per_ports(c, tcp, "-A SLUICE_OUT ", target, out);
+			per_ports(c, tcp ? NFT_PORTS_TCP : NFT_PORTS_UDP, "-A SLUICE_OUT ", target, out);
 	}
 	fputs("COMMIT\n", out);
 }

@@ -49,22 +49,42 @@ static const struct addr *listener(const struct cfg *c, int family)
 	return NULL;
 }
 
-/* The intercepted ports of one protocol, as an nft set; false when there are none. */
-static bool has_ports(const struct cfg *c, bool tcp)
+bool nft_port_in(const struct cfg_intercept *ic, enum nft_ports p)
+{
+	switch (p) {
+	case NFT_PORTS_UDP:
+		return !ic->tcp;
+	case NFT_PORTS_TCP:
+		return ic->tcp;
+	case NFT_PORTS_DNS:
+		return !ic->tcp && ic->svc == SVC_DNS;
+	case NFT_PORTS_RELAY:
+		return !ic->tcp && (ic->svc == SVC_RELAY || ic->svc == SVC_QUIC);
+	}
+	return false;
+}
+
+static enum nft_ports proto_ports(bool tcp)
+{
+	return tcp ? NFT_PORTS_TCP : NFT_PORTS_UDP;
+}
+
+/* The intercepted ports p, as an nft set; false when there are none. */
+static bool has_ports(const struct cfg *c, enum nft_ports p)
 {
 	for (size_t i = 0; i < c->n_intercept; i++)
-		if (c->intercept[i].tcp == tcp)
+		if (nft_port_in(&c->intercept[i], p))
 			return true;
 	return false;
 }
 
-static void print_ports(const struct cfg *c, bool tcp, FILE *out)
+static void print_ports(const struct cfg *c, enum nft_ports p, FILE *out)
 {
 	bool first = true;
 
-	fprintf(out, "%s dport { ", tcp ? "tcp" : "udp");
+	fprintf(out, "%s dport { ", p == NFT_PORTS_TCP ? "tcp" : "udp");
 	for (size_t i = 0; i < c->n_intercept; i++) {
-		if (c->intercept[i].tcp != tcp)
+		if (!nft_port_in(&c->intercept[i], p))
 			continue;
 		fprintf(out, "%s%u", first ? "" : ", ", c->intercept[i].port);
 		first = false;
@@ -104,12 +124,12 @@ static void print_iif(const struct cfg *c, FILE *out)
 static void print_anti_spoof(const struct cfg *c, FILE *out)
 {
 	for (int tcp = 0; c->anti_spoof && tcp < 2; tcp++) {
-		if (!has_ports(c, tcp))
+		if (!has_ports(c, proto_ports(tcp)))
 			continue;
 		fputs("\t\t", out);
 		print_iif(c, out);
 		fputs("iif != \"lo\" ", out);
-		print_ports(c, tcp, out);
+		print_ports(c, proto_ports(tcp), out);
 		fputs(" fib saddr . iif oif missing counter drop\n", out);
 	}
 }
@@ -120,12 +140,12 @@ static void print_tproxy(const struct cfg *c, FILE *out, int family, bool tcp)
 	char ip[ADDR_STRLEN];
 	const char *fam = family == AF_INET ? "ip" : "ip6";
 
-	if (!l || !has_ports(c, tcp))
+	if (!l || !has_ports(c, proto_ports(tcp)))
 		return;
 	fputs("\t\t", out);
 	print_iif(c, out);
 	fprintf(out, "meta nfproto %s ", family == AF_INET ? "ipv4" : "ipv6");
-	print_ports(c, tcp, out);
+	print_ports(c, proto_ports(tcp), out);
 	if (addr_is_any(l))
 		fprintf(out, " tproxy %s to :%u", fam, addr_port(l));
 	else if (family == AF_INET)
@@ -143,12 +163,7 @@ static void print_tproxy(const struct cfg *c, FILE *out, int family, bool tcp)
  * sluice's own limiter stays behind it (TCP, and rulesets from elsewhere).
  * The gateway's own datagrams (in on lo) are not limited. */
 
-struct nft_limit {
-	const char *set;
-	unsigned rate, burst;
-};
-
-static struct nft_limit limit_of(const struct cfg *c, bool dns)
+struct nft_limit nft_limit_of(const struct cfg *c, bool dns)
 {
 	const struct dns_conf *d = dns_conf_get(c);
 
@@ -157,39 +172,10 @@ static struct nft_limit limit_of(const struct cfg *c, bool dns)
 	return (struct nft_limit){"relay_limit", c->relay_rate, c->relay_burst};
 }
 
-/* Is ic an intercepted UDP port of DNS (dns), or of relay and QUIC? */
-static bool limit_port(const struct cfg_intercept *ic, bool dns)
-{
-	if (ic->tcp)
-		return false;
-	return dns ? ic->svc == SVC_DNS : ic->svc == SVC_RELAY || ic->svc == SVC_QUIC;
-}
-
-static bool has_limit_ports(const struct cfg *c, bool dns)
-{
-	for (size_t i = 0; i < c->n_intercept; i++)
-		if (limit_port(&c->intercept[i], dns))
-			return true;
-	return false;
-}
-
-static void print_limit_ports(const struct cfg *c, bool dns, FILE *out)
-{
-	bool first = true;
-
-	for (size_t i = 0; i < c->n_intercept; i++) {
-		if (!limit_port(&c->intercept[i], dns))
-			continue;
-		fprintf(out, "%s%u", first ? "udp dport { " : ", ", c->intercept[i].port);
-		first = false;
-	}
-	fputs(" } ", out);
-}
-
 static void print_limit_sets(const struct cfg *c, FILE *out)
 {
 	for (int dns = 1; dns >= 0; dns--) {
-		struct nft_limit l = limit_of(c, dns);
+		struct nft_limit l = nft_limit_of(c, dns);
 
 		for (int v6 = 0; l.rate && v6 < 2; v6++)
 			fprintf(out, "\tset %s%d {\n\t\ttype %s; size 65536; flags dynamic,timeout; "
@@ -209,13 +195,15 @@ static void print_limit_update(const struct nft_limit *l, bool v6, FILE *out)
 static void print_limits(const struct cfg *c, FILE *out)
 {
 	for (int dns = 1; dns >= 0; dns--) {
-		struct nft_limit l = limit_of(c, dns);
+		struct nft_limit l = nft_limit_of(c, dns);
+		enum nft_ports p = dns ? NFT_PORTS_DNS : NFT_PORTS_RELAY;
 
-		for (int v6 = 0; l.rate && has_limit_ports(c, dns) && v6 < 2; v6++) {
+		for (int v6 = 0; l.rate && has_ports(c, p) && v6 < 2; v6++) {
 			fputs("\t\t", out);
 			print_iif(c, out);
 			fprintf(out, "iif != \"lo\" meta nfproto %s ", v6 ? "ipv6" : "ipv4");
-			print_limit_ports(c, dns, out);
+			print_ports(c, p, out);
+			fputs(" ", out);
 			print_limit_update(&l, v6, out);
 		}
 	}
@@ -226,7 +214,7 @@ static void print_limits(const struct cfg *c, FILE *out)
 static void print_listen_limits(const struct cfg *c, FILE *out)
 {
 	const struct dns_conf *d = dns_conf_get(c);
-	struct nft_limit l = limit_of(c, true);
+	struct nft_limit l = nft_limit_of(c, true);
 	char ip[ADDR_STRLEN];
 
 	for (size_t i = 0; d && l.rate && i < d->n_listen; i++) {
@@ -268,10 +256,10 @@ static void print_output_chain(const struct cfg *c, FILE *out)
 	      "\t\tip daddr @bypass4 return\n\t\tip6 daddr @bypass6 return\n",
 	      out);
 	for (int tcp = 0; tcp < 2; tcp++) {
-		if (!has_ports(c, tcp))
+		if (!has_ports(c, proto_ports(tcp)))
 			continue;
 		fputs("\t\t", out);
-		print_ports(c, tcp, out);
+		print_ports(c, proto_ports(tcp), out);
 		fprintf(out, " meta mark set 0x%x\n", c->tproxy_mark);
 	}
 	fputs("\t}\n", out);
@@ -317,12 +305,12 @@ void nft_print_rules(const struct cfg *c, FILE *out)
 	/* Only families sluice listens for: it never takes the others anyway. */
 	for (int fam = AF_INET; c->fail_closed && fam; fam = fam == AF_INET ? AF_INET6 : 0) {
 		for (int tcp = 0; listener(c, fam) && tcp < 2; tcp++) {
-			if (!has_ports(c, tcp))
+			if (!has_ports(c, proto_ports(tcp)))
 				continue;
 			fputs("\t\t", out);
 			print_iif(c, out);
 			fprintf(out, "meta nfproto %s ", fam == AF_INET ? "ipv4" : "ipv6");
-			print_ports(c, tcp, out);
+			print_ports(c, proto_ports(tcp), out);
 			fputs(" counter drop\n", out);
 		}
 	}
