@@ -53,7 +53,7 @@ int reply_sendto(struct reply *r, const struct addr *from, const struct addr *to
  */
 int reply_send_fd(struct reply *r, int fd, const struct addr *to, const void *buf, size_t len);
 
-/** Send what is queued now (before a socket that replies were queued on closes). */
+/** Send what is queued now (before a socket that replies were queued on closes; NULL: nothing). */
 void reply_flush(struct reply *r);
 
 /** Send one datagram with hand-built headers (source from, any address); 0 or -errno. */

@@ -657,7 +657,6 @@ static void dns_worker_fini(struct worker *w)
 	for (size_t i = 0; i < dw->n_lsock; i++)
 		if (dw->lsock[i].ev)
 			event_free(dw->lsock[i].ev);
-	reply_flush(w->reply); /* replies queued on the sockets closed next */
 	/* Connections first: their queries are cancelled with the table. */
 	dns_tcp_free(dw->tcp);
 	dns_pend_free(dw->pend);

@@ -461,6 +461,8 @@ void worker_stop(struct worker *w)
 
 void worker_fini(struct worker *w)
 {
+	/* Replies still queued go out before any socket they name closes. */
+	reply_flush(w->reply);
 	flow_table_free(w->flows); /* closes every flow's sockets */
 	w->flows = NULL;
 	for (int s = 0; s < SVC_COUNT; s++) {
