@@ -195,24 +195,21 @@ static bool local_read(struct local_set *ls)
 static bool ip_local(struct ownsock *o, const struct addr *a)
 {
 	uint64_t now = sl_now_ms();
-	struct local_set *fresh = NULL;
-	bool yes;
+	struct local_set fresh;
+	bool stale, got, yes;
 
 	pthread_mutex_lock(&o->llock);
-	if (!o->local_ms || now - o->local_ms >= OWN_LOCAL_MS) {
+	stale = !o->local_ms || now - o->local_ms >= OWN_LOCAL_MS;
+	if (stale)
 		o->local_ms = now; /* this thread reads it */
-		fresh = malloc(sizeof(*fresh));
-	}
 	pthread_mutex_unlock(&o->llock);
-	if (fresh && local_read(fresh)) {
-		pthread_mutex_lock(&o->llock);
-		memcpy(o->local, fresh->a, fresh->n * sizeof(fresh->a[0]));
-		o->nlocal = fresh->n;
-		o->local_full = fresh->full;
-		pthread_mutex_unlock(&o->llock);
-	}
-	free(fresh); /* on failure (or no memory) what was known is kept */
+	got = stale && local_read(&fresh); /* on failure what was known is kept */
 	pthread_mutex_lock(&o->llock);
+	if (got) {
+		memcpy(o->local, fresh.a, fresh.n * sizeof(fresh.a[0]));
+		o->nlocal = fresh.n;
+		o->local_full = fresh.full;
+	}
 	yes = o->local_full;
 	for (size_t i = 0; i < o->nlocal && !yes; i++)
 		yes = addr_ip_equal(&o->local[i], a);
