@@ -527,8 +527,8 @@ static const struct cfg_directive dns_directives[] = {
 	{"upstream-timeout", 1, 1, p_timeout, "MS", "2500",
 	 "Time a query may spend on its upstream group before the client gets SERVFAIL."},
 	{"cache-size", 1, 1, p_cache_size, "N", "10000",
-	 "Answers the DNS cache holds (0: no cache); least recently used are evicted. A reload "
-	 "resizes it (shrinking drops the least recently used at once)."},
+	 "Answers the DNS cache holds (0: no cache); when full, the oldest not hit since stored or "
+	 "last spared is evicted (second chance). A reload resizes it (shrinking evicts at once)."},
 	{"min-ttl", 1, 1, p_min_ttl, "SECONDS", "0", "Cached answers are kept at least this long."},
 	{"max-ttl", 1, 1, p_max_ttl, "SECONDS", "86400", "Cached answers are kept at most this long."},
 	{"block-ttl", 1, 1, p_block_ttl, "SECONDS", "300",

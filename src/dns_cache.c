@@ -740,10 +740,7 @@ void dns_cache_set_capacity(struct dns_cache *c, size_t max_entries)
 		pthread_mutex_lock(&s->lock);
 		s->max_count = per;
 		shard_rehash(s, per);
-		while (s->count > per && !TAILQ_EMPTY(&s->lru)) {
-			entry_remove(s, TAILQ_FIRST(&s->lru));
-			ctr_add(s, C_EVICTIONS, 1);
-		}
+		shard_evict(c, s, NULL); /* as an insert would, second chances and all */
 		pthread_mutex_unlock(&s->lock);
 	}
 }

@@ -388,7 +388,7 @@ static void t_lru(void **st)
 	dns_cache_free(c);
 }
 
-/* A reload's cache-size: shrinking drops the least recent at once, growing
+/* A reload's cache-size: shrinking evicts the oldest not hit at once, growing
  * lets more in (buckets grow with it); flush by name drops every type. */
 static void t_capacity_and_flush(void **st)
 {
