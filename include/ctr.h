@@ -17,6 +17,7 @@
 	X(RX_ERRORS, "rx_errors", "receive errors on listeners")                                 \
 	X(RX_DENIED, "rx_denied", "datagrams and connections dropped: the client is not in `allow`") \
 	X(RELAY_RATE_LIMITED, "relay_rate_limited", "relay and quic datagrams dropped by relay-rate-limit") \
+	X(RX_GRO, "rx_gro", "reads from flow and upstream sockets that held a run of datagrams (UDP GRO), split again") \
 	X(RX_MISDELIVERED, "rx_misdelivered", "datagrams the kernel gave the wrong flow socket (re-dispatched)") \
 	X(FLOWS_CREATED, "flows_created", "sessions created")                                     \
 	X(FLOWS_EXPIRED, "flows_expired", "sessions ended by the idle timeout")                  \

@@ -42,6 +42,7 @@ struct flow {
 	enum svc_id svc;
 	uint16_t port; /* intercepted port the flow came in on */
 	bool reply_raw;
+	bool reply_nogso; /* the kernel refused GSO sends on reply_fd */
 	uint8_t busy; /* callbacks running on it: closing is deferred */
 	bool dead;    /* closed while busy: the last release frees it */
 	int reply_fd;

@@ -94,6 +94,10 @@ void worker_flow_close(struct worker *w, struct flow *f);
 /** Send a datagram to the flow's client from the flow's original destination. */
 int worker_flow_reply(struct worker *w, struct flow *f, const void *buf, size_t len);
 
+/** Send iov[0..n) (a datagram each) to the flow's client, in order: through
+ * its connected reply socket as one batch (runs of one size as GSO sends). */
+void worker_flow_reply_many(struct worker *w, struct flow *f, const struct iovec *iov, unsigned n);
+
 /** Mark a flow active (upstream traffic counts as activity). */
 void worker_flow_touch(struct worker *w, struct flow *f);
 

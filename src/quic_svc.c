@@ -250,6 +250,20 @@ static void quic_input(struct worker *w, struct flow *f, const uint8_t *data, si
 		after_decision(w, f, qf, data, len);
 }
 
+/* A batch of the client's datagrams: once the flow passes, the rest of
+ * the batch goes up in one send. */
+static void quic_input_many(struct worker *w, struct flow *f, const struct iovec *iov,
+			    unsigned n)
+{
+	struct quic_flow *qf = f->svc_data;
+	unsigned i = 0;
+
+	for (; i < n && !f->dead && qf->state != Q_PASS; i++)
+		quic_input(w, f, iov[i].iov_base, iov[i].iov_len);
+	if (i < n && !f->dead)
+		relay_leg_send_many(w, qf->leg, iov + i, n - i);
+}
+
 static void quic_flow_close(struct worker *w, struct flow *f)
 {
 	struct quic_flow *qf = f->svc_data;
@@ -281,5 +295,6 @@ const struct svc svc_quic = {
 	.worker_fini = quic_worker_fini,
 	.flow_open = quic_flow_open,
 	.input = quic_input,
+	.input_many = quic_input_many,
 	.flow_close = quic_flow_close,
 };

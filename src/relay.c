@@ -7,6 +7,7 @@
 #include "config.h"
 #include "relay.h"
 #include "engine.h"
+#include "gso.h"
 #include "listen.h"
 #include "ownsock.h"
 #include "reply.h"
@@ -29,6 +30,7 @@ struct relay_leg {
 	struct ownsock *own;	/* where its local address is registered, for loop checks */
 	struct ownsock_tok tok;
 	struct addr dst;	/* the peer, remembered with the port once the leg closes */
+	bool gso_off;		/* the kernel refused GSO sends on fd (see gso_send) */
 };
 
 /* Sockets a leg may set aside while the kernel keeps offering ports of
@@ -52,6 +54,7 @@ int relay_upstream_open(const struct addr *dst, uint32_t mark)
 	if (mark && setsockopt(fd, SOL_SOCKET, SO_MARK, &mark, sizeof(mark)) < 0)
 		goto fail;
 	sl_rcvbuf(fd, SL_RELAY_RCVBUF);
+	gso_rx_enable(fd);
 	if (connect(fd, &dst->u.sa, dst->len) < 0)
 		goto fail;
 	return fd;
@@ -61,26 +64,51 @@ fail:
 	return err;
 }
 
+static void leg_reply(struct worker *w, struct flow *f, const struct iovec *iov, unsigned n)
+{
+	if (!n)
+		return;
+	worker_flow_touch(w, f);
+	worker_flow_reply_many(w, f, iov, n);
+}
+
+/* The peer's datagrams (runs GRO coalesced split again) go back to the
+ * client in one batch per read, in order, those the leg's filter keeps. */
 static void leg_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct relay_leg *l = arg;
 	struct worker *w = l->w;
 	struct flow *f = l->f;
+	struct iovec out[256]; /* recv-batch is at most 256 */
 
 	worker_flow_hold(f);
 	for (int round = 0; round < 4 && !f->dead; round++) {
 		int n = listen_recv_batch(w, fd);
+		unsigned k = 0;
 
 		for (int i = 0; i < n && !f->dead; i++) {
-			const uint8_t *d = w->msgs[i].msg_hdr.msg_iov->iov_base;
-			size_t len = w->msgs[i].msg_len;
+			struct mmsghdr *mm = &w->msgs[i];
+			struct gso_rx rx;
 
-			ctr_inc(&w->ctr, CTR_RELAY_RX);
-			if (l->filter && !l->filter(w, f, l->filter_arg, d, len))
+			gso_rx_start(&rx, &mm->msg_hdr, mm->msg_hdr.msg_iov->iov_base, mm->msg_len);
+			if (mm->msg_hdr.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) {
+				ctr_inc(&w->ctr, CTR_RELAY_RX_ERRORS);
 				continue;
-			worker_flow_touch(w, f);
-			worker_flow_reply(w, f, d, len);
+			}
+			if (gso_rx_count(&rx) > 1)
+				ctr_inc(&w->ctr, CTR_RX_GRO);
+			while (!f->dead && gso_rx_next(&rx, &out[k])) {
+				ctr_inc(&w->ctr, CTR_RELAY_RX);
+				if (l->filter && !l->filter(w, f, l->filter_arg, out[k].iov_base,
+							    out[k].iov_len))
+					continue;
+				if (++k == SL_ARRAY_LEN(out)) { /* GRO runs fill it: in parts */
+					leg_reply(w, f, out, k);
+					k = 0;
+				}
+			}
 		}
+		leg_reply(w, f, out, k);
 		if ((unsigned)n < w->batch)
 			break;
 	}
@@ -156,22 +184,10 @@ int relay_leg_send(struct worker *w, struct relay_leg *l, const uint8_t *data, s
 void relay_leg_send_many(struct worker *w, struct relay_leg *l, const struct iovec *iov,
 			 unsigned n)
 {
-	struct mmsghdr mm[256];
-	unsigned done = 0;
+	unsigned done = gso_send(l->fd, iov, n, &l->gso_off);
 
-	n = SL_MIN(n, SL_ARRAY_LEN(mm));
-	for (unsigned i = 0; i < n; i++)
-		mm[i].msg_hdr = (struct msghdr){.msg_iov = (struct iovec *)&iov[i], .msg_iovlen = 1};
-	while (done < n) {
-		int sent = sendmmsg(l->fd, mm + done, n - done, MSG_DONTWAIT);
-
-		if (sent <= 0) {
-			ctr_add(&w->ctr, CTR_RELAY_TX_ERRORS, n - done);
-			break;
-		}
-		done += (unsigned)sent;
-	}
 	ctr_add(&w->ctr, CTR_RELAY_TX, done);
+	ctr_add(&w->ctr, CTR_RELAY_TX_ERRORS, n - done);
 }
 
 void relay_leg_close(struct relay_leg *l)

@@ -9,6 +9,7 @@
  * (several flows to one server) can share the address with each other. */
 #include "config.h"
 #include "reply.h"
+#include "gso.h"
 
 #include <event2/event.h>
 
@@ -326,6 +327,7 @@ int reply_open_connected(struct reply *r, const struct addr *local, const struct
 		return err;
 	}
 	sl_rcvbuf(fd, SL_RELAY_RCVBUF); /* a flow's datagrams from its client */
+	gso_rx_enable(fd);		 /* ... a run of them at a time (split in worker.c) */
 	ctr_inc(r->ctr, CTR_REPLY_SOCK_OPEN);
 	return fd;
 }

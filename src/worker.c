@@ -5,6 +5,7 @@
 #include "worker.h"
 #include "stats.h"
 #include "engine.h"
+#include "gso.h"
 #include "listen.h"
 #include "log.h"
 #include "clients.h"
@@ -71,22 +72,29 @@ static void listener_cb(evutil_socket_t fd, short what, void *arg)
  * socket a datagram from another client port. Such a datagram is dispatched
  * by its real 4-tuple instead, so it can never leak into the wrong flow.
  */
-/* One datagram read from f's socket: false when it belongs to another flow
- * (then it has been dispatched by its real 4-tuple). */
-static bool flow_sock_own(struct worker *w, struct flow *f, struct mmsghdr *mm)
+/* One read from f's socket (a datagram, or a run GRO coalesced): false when
+ * it belongs to another flow (then its datagrams have been dispatched by
+ * their real 4-tuple) or arrived cut short. */
+static bool flow_sock_own(struct worker *w, struct flow *f, struct mmsghdr *mm, struct gso_rx *rx)
 {
 	struct msghdr *m = &mm->msg_hdr;
 	struct addr src;
+	struct iovec d;
 
-	ctr_inc(&w->ctr, CTR_RX_DGRAMS);
+	gso_rx_start(rx, m, m->msg_iov->iov_base, mm->msg_len);
+	ctr_add(&w->ctr, CTR_RX_DGRAMS, gso_rx_count(rx));
 	ctr_add(&w->ctr, CTR_RX_BYTES, mm->msg_len);
-	if (m->msg_flags & MSG_TRUNC || addr_from_sa(&src, m->msg_name, m->msg_namelen) < 0)
+	if (gso_rx_count(rx) > 1)
+		ctr_inc(&w->ctr, CTR_RX_GRO);
+	if (m->msg_flags & (MSG_TRUNC | MSG_CTRUNC) ||
+	    addr_from_sa(&src, m->msg_name, m->msg_namelen) < 0)
 		return false;
 	addr_unmap(&src);
 	if (addr_equal(&src, &f->client))
 		return true;
 	ctr_inc(&w->ctr, CTR_RX_MISDELIVERED);
-	worker_dispatch(w, &src, &f->origdst, m->msg_iov->iov_base, mm->msg_len);
+	while (gso_rx_next(rx, &d))
+		worker_dispatch(w, &src, &f->origdst, d.iov_base, d.iov_len);
 	return false;
 }
 
@@ -132,10 +140,18 @@ static void flow_sock_cb(evutil_socket_t fd, short what, void *arg)
 		int n = listen_recv_batch(w, fd);
 		unsigned k = 0;
 
-		for (int i = 0; i < n && !f->dead; i++)
-			if (flow_sock_own(w, f, &w->msgs[i]))
-				own[k++] = (struct iovec){w->msgs[i].msg_hdr.msg_iov->iov_base,
-							  w->msgs[i].msg_len};
+		for (int i = 0; i < n && !f->dead; i++) {
+			struct gso_rx rx;
+
+			if (!flow_sock_own(w, f, &w->msgs[i], &rx))
+				continue;
+			while (gso_rx_next(&rx, &own[k])) {
+				if (++k == SL_ARRAY_LEN(own)) { /* GRO runs fill it: in parts */
+					flow_sock_input(w, f, own, k);
+					k = 0;
+				}
+			}
+		}
 		flow_sock_input(w, f, own, k);
 		if ((unsigned)n < w->batch)
 			break;
@@ -260,6 +276,20 @@ int worker_flow_reply(struct worker *w, struct flow *f, const void *buf, size_t 
 	if (f->reply_raw)
 		return reply_raw(w->reply, &f->origdst, &f->client, buf, len);
 	return reply_sendto(w->reply, &f->origdst, &f->client, buf, len);
+}
+
+void worker_flow_reply_many(struct worker *w, struct flow *f, const struct iovec *iov, unsigned n)
+{
+	unsigned done;
+
+	if (f->reply_fd < 0) {
+		for (unsigned i = 0; i < n; i++)
+			worker_flow_reply(w, f, iov[i].iov_base, iov[i].iov_len);
+		return;
+	}
+	done = gso_send(f->reply_fd, iov, n, &f->reply_nogso);
+	ctr_add(&w->ctr, CTR_REPLY_SENT, done);
+	ctr_add(&w->ctr, CTR_REPLY_ERRORS, n - done);
 }
 
 /* Open the flow's connected reply socket, or note that replies go out raw. */
