@@ -109,6 +109,24 @@ int dns_cache_put(struct dns_cache *c, const struct dns_query *q, const uint8_t 
 int dns_cache_get(struct dns_cache *c, const struct dns_query *q, const uint8_t *query_pkt,
 		  uint8_t *out, size_t outlen, uint64_t now_ms, struct dns_cache_hit *hit);
 
+/**
+ * A reader slot for one thread's lock-free lookups (dns_cache_get_rd), or
+ * -1 when every slot (64) is taken. Give it back with dns_cache_reader_put
+ * before the cache is freed.
+ */
+int dns_cache_reader(struct dns_cache *c);
+void dns_cache_reader_put(struct dns_cache *c, int rd);
+
+/**
+ * dns_cache_get for the thread that holds reader slot rd, without a lock:
+ * a hit writes nothing another thread's hit reads (its counters go to the
+ * slot). An entry expired past serve-stale is removed through the locked
+ * path. rd -1: dns_cache_get.
+ */
+int dns_cache_get_rd(struct dns_cache *c, int rd, const struct dns_query *q,
+		     const uint8_t *query_pkt, uint8_t *out, size_t outlen, uint64_t now_ms,
+		     struct dns_cache_hit *hit);
+
 /** Key bits of a dumped entry (struct dns_cache_rec.key_flags). */
 #define DNS_CACHE_KEY_DO 0x01
 #define DNS_CACHE_KEY_CD 0x02

@@ -171,7 +171,8 @@ static void forward(struct dns_worker *dw, const struct dns_src *src, const stru
 	if (!pass) /* a cache hit says which group's answer it is too */
 		dns_note_group(note, (r ? r->group : &d->groups[0])->name);
 	if (cache_ok) {
-		n = dns_cache_get(dw->sh->cache, q, pkt, dw->out, sizeof(dw->out), sl_now_ms(), &hit);
+		n = dns_cache_get_rd(dw->sh->cache, dw->cache_rd, q, pkt, dw->out, sizeof(dw->out),
+				     sl_now_ms(), &hit);
 		if (n > 0) {
 			ctr_inc(ctr, CTR_DNS_CACHE_HITS);
 			if (hit.truncated)
@@ -631,6 +632,7 @@ static int dns_worker_init(struct worker *w)
 	w->svc_state[SVC_DNS] = dw;
 	dw->w = w;
 	dw->sh = w->eng->svc_shared[SVC_DNS];
+	dw->cache_rd = dns_cache_reader(dw->sh->cache); /* -1: its hits take the lock */
 	rng_init(&dw->rng);
 	if (w->id == 0)
 		cache_apply(dw->sh, dns_wconf(dw));
@@ -664,6 +666,7 @@ static void dns_worker_fini(struct worker *w)
 	qlog_free(dw->qlog);
 	dns_nftset_fini(dw);
 	rng_fini(&dw->rng);
+	dns_cache_reader_put(dw->sh->cache, dw->cache_rd);
 	free(dw);
 	w->svc_state[SVC_DNS] = NULL;
 }

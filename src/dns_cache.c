@@ -11,9 +11,18 @@
  * own mutex, hash buckets and eviction list, and its counters as relaxed atomics
  * that only the lock holder writes (so an increment is a plain store and
  * dns_cache_stats reads them without the lock).
+ *
+ * Hits take no lock (dns_cache_get_rd): a reader follows the bucket chains
+ * through atomic pointers and copies from entries that never change once
+ * published (but for their used mark and refresh time, atomics of their
+ * own); writers unlink under the shard lock and free what they unlinked
+ * once no reader can still be on it (ebr.h). So a hit on one core writes
+ * nothing another core's hit reads: two cores scale, where a shared lock
+ * line moving between them cost more than the hit itself.
  */
 #include "dns_cache.h"
 #include "dns_wire.h"
+#include "ebr.h"
 #include "sl_queue.h"
 #include "sluice.h"
 
@@ -36,18 +45,25 @@ enum ctr { C_HITS, C_MISSES, C_INSERTS, C_EVICTIONS, C_EXPIRED, C_STALE, C_ENTRI
 #define C_HOT C_MISSES
 
 struct entry {
-	struct entry *hnext;
-	TAILQ_ENTRY(entry) lru;
+	struct entry *_Atomic hnext;
+	union {
+		TAILQ_ENTRY(entry) lru; /* in the shard */
+		struct {		/* unlinked, waiting for readers (ebr.h) */
+			struct entry *next;
+			uint64_t tag;
+		} dead;
+	} l;
 	uint64_t hash;
-	uint64_t stored_ms, expire_ms, refresh_ms;
+	uint64_t stored_ms, expire_ms;
+	_Atomic uint64_t refresh_at; /* when a refresh was last asked for; 0: never */
 	size_t size;	    /* bytes accounted for this entry */
 	uint32_t ttl;	    /* clamped lifetime, seconds */
 	uint32_t orig_ttl;  /* upstream min TTL */
 	uint32_t min_clamp; /* min-ttl in force when stored */
 	uint16_t key_len, wire_len, n_ttl;
 	uint8_t rcode;
-	bool negative, refreshed;
-	bool used; /* hit since it last came round to the eviction end */
+	bool negative;
+	_Atomic bool used; /* hit since it last came round to the eviction end */
 	uint16_t data[]; /* ttl_off[n_ttl], then key, then wire */
 };
 
@@ -58,19 +74,31 @@ struct entry {
  * three cache lines held by the other core). */
 TAILQ_HEAD(entry_list, entry);
 
-/* Laid out by what a hit does: it writes the first cache line (the lock
- * and the hit counter) and only reads the second, so a hit on another core
- * does not take the bucket array's line away; inserts, evictions and
- * misses write the third. */
+/* A shard's buckets; replaced whole (with its mask) when the shard grows,
+ * so a reader never pairs one table with another's mask. */
+struct table {
+	struct table *dead_next;
+	uint64_t tag;
+	size_t mask;
+	struct entry *_Atomic b[];
+};
+
+/* Laid out by what a hit does: a locked hit writes the first cache line
+ * (the lock and the hit counter) and only reads the second, so a hit on
+ * another core does not take the table pointer's line away; inserts,
+ * evictions and misses write the third. A lock-free hit only reads here. */
 struct shard {
 	pthread_mutex_t lock;
 	struct entry_list lru;
 	_Atomic uint64_t ctr[C_HOT]; /* hits; the rest below */
-	struct entry **buckets __attribute__((aligned(CACHE_LINE)));
-	size_t bmask, max_count;
+	struct table *_Atomic tab __attribute__((aligned(CACHE_LINE)));
+	size_t max_count;
 	size_t count __attribute__((aligned(CACHE_LINE)));
 	size_t bytes;
 	_Atomic uint64_t ctr_rest[C_N - C_HOT];
+	/* unlinked, oldest first, freed once readers have left (ebr.h) */
+	struct entry *dead_head, *dead_tail;
+	struct table *dead_tabs;
 } __attribute__((aligned(CACHE_LINE)));
 
 /* Where the C library's mutex leaves room (glibc's is 40 bytes on x86-64,
@@ -79,7 +107,11 @@ _Static_assert(sizeof(pthread_mutex_t) > 40 ||
 		   offsetof(struct shard, ctr) + sizeof(((struct shard *)0)->ctr) <= CACHE_LINE,
 	       "what a hit writes fits the lock's cache line");
 
+/* The counters of lock-free readers, in their ebr slots. */
+enum { RC_HITS, RC_MISSES, RC_STALE };
+
 struct dns_cache {
+	struct ebr ebr; /* first: aligned as the cache is */
 	struct shard *shards;
 	size_t nshards;
 	uint8_t key[crypto_shorthash_KEYBYTES];
@@ -139,41 +171,78 @@ static struct shard *shard_of(const struct dns_cache *c, uint64_t h)
 	return &c->shards[h & (c->nshards - 1)];
 }
 
-static struct entry **bucket_of(struct shard *s, uint64_t h)
+static struct entry *_Atomic *bucket_of(struct table *t, uint64_t h)
 {
-	return &s->buckets[(h >> 32) & s->bmask];
+	return &t->b[(h >> 32) & t->mask];
 }
 
+/* The entry for k (hash h) in s, locked or not (see ebr.h for why every
+ * load is sequentially consistent). */
 static struct entry *find(struct shard *s, uint64_t h, const struct key *k)
 {
-	for (struct entry *e = *bucket_of(s, h); e; e = e->hnext)
+	for (struct entry *e = atomic_load(bucket_of(atomic_load(&s->tab), h)); e;
+	     e = atomic_load(&e->hnext))
 		if (e->hash == h && e->key_len == k->len && memcmp(e_key(e), k->b, k->len) == 0)
 			return e;
 	return NULL;
 }
 
-static void entry_remove(struct shard *s, struct entry *e)
+/* Free what was unlinked before every reader now inside came in (lock held). */
+static void collect(struct dns_cache *c, struct shard *s)
 {
-	struct entry **pp = bucket_of(s, e->hash);
+	uint64_t h;
 
-	while (*pp != e)
-		pp = &(*pp)->hnext;
-	*pp = e->hnext;
-	TAILQ_REMOVE(&s->lru, e, lru);
+	if (!s->dead_head && !s->dead_tabs)
+		return;
+	h = ebr_horizon(&c->ebr);
+	while (s->dead_head && s->dead_head->l.dead.tag < h) {
+		struct entry *e = s->dead_head;
+
+		s->dead_head = e->l.dead.next;
+		free(e);
+	}
+	if (!s->dead_head)
+		s->dead_tail = NULL;
+	for (struct table **pp = &s->dead_tabs, *t; (t = *pp);) {
+		if (t->tag < h) {
+			*pp = t->dead_next;
+			free(t);
+		} else {
+			pp = &t->dead_next;
+		}
+	}
+}
+
+/* Unlink e (lock held); it is freed by a later collect, when no reader can
+ * still be on it. Its hnext stays, so a reader on it goes on down the chain. */
+static void entry_remove(struct dns_cache *c, struct shard *s, struct entry *e)
+{
+	struct entry *_Atomic *pp = bucket_of(atomic_load(&s->tab), e->hash);
+
+	while (atomic_load(pp) != e)
+		pp = &atomic_load(pp)->hnext;
+	atomic_store(pp, atomic_load(&e->hnext));
+	TAILQ_REMOVE(&s->lru, e, l.lru);
 	s->count--;
 	s->bytes -= e->size;
 	ctr_add(s, C_ENTRIES, -1);
 	ctr_add(s, C_BYTES, -(int64_t)e->size);
-	free(e);
+	e->l.dead.next = NULL;
+	e->l.dead.tag = ebr_retire(&c->ebr);
+	if (s->dead_tail)
+		s->dead_tail->l.dead.next = e;
+	else
+		s->dead_head = e;
+	s->dead_tail = e;
 }
 
 static void entry_insert(struct shard *s, struct entry *e)
 {
-	struct entry **b = bucket_of(s, e->hash);
+	struct entry *_Atomic *b = bucket_of(atomic_load(&s->tab), e->hash);
 
-	e->hnext = *b;
-	*b = e;
-	TAILQ_INSERT_TAIL(&s->lru, e, lru);
+	atomic_store_explicit(&e->hnext, atomic_load(b), memory_order_relaxed);
+	atomic_store(b, e); /* publishes e: everything written to it before */
+	TAILQ_INSERT_TAIL(&s->lru, e, l.lru);
 	s->count++;
 	s->bytes += e->size;
 	ctr_add(s, C_ENTRIES, 1);
@@ -208,21 +277,35 @@ static int lock_init(pthread_mutex_t *m)
 	return rc;
 }
 
-static int shard_init(struct shard *s, size_t max_count)
+/* An empty table of at least 16 buckets, and at least max_count. */
+static struct table *table_new(size_t max_count)
 {
 	size_t nb = 16;
+	struct table *t;
 
 	while (nb < max_count)
 		nb *= 2;
-	s->buckets = calloc(nb, sizeof(*s->buckets));
-	if (!s->buckets)
+	t = calloc(1, sizeof(*t) + nb * sizeof(t->b[0]));
+	if (!t)
+		return NULL;
+	t->mask = nb - 1;
+	for (size_t i = 0; i < nb; i++)
+		atomic_init(&t->b[i], NULL);
+	return t;
+}
+
+static int shard_init(struct shard *s, size_t max_count)
+{
+	struct table *t = table_new(max_count);
+
+	if (!t)
 		return -ENOMEM;
-	s->bmask = nb - 1;
+	atomic_init(&s->tab, t);
 	s->max_count = max_count;
 	TAILQ_INIT(&s->lru);
 	if (lock_init(&s->lock) != 0) {
-		free(s->buckets);
-		s->buckets = NULL;
+		free(t);
+		atomic_init(&s->tab, NULL);
 		return -ENOMEM;
 	}
 	return 0;
@@ -240,9 +323,11 @@ struct dns_cache *dns_cache_new(size_t max_entries, size_t shards)
 	if (shards > max_entries)
 		shards = pow2_floor(max_entries);
 	per = (max_entries + shards - 1) / shards;
-	c = calloc(1, sizeof(*c));
+	c = aligned_alloc(CACHE_LINE, (sizeof(*c) + CACHE_LINE - 1) / CACHE_LINE * CACHE_LINE);
 	if (!c)
 		return NULL;
+	memset(c, 0, sizeof(*c));
+	ebr_init(&c->ebr);
 	c->shards = aligned_alloc(CACHE_LINE, shards * sizeof(*c->shards));
 	if (!c->shards)
 		goto fail;
@@ -261,7 +346,7 @@ struct dns_cache *dns_cache_new(size_t max_entries, size_t shards)
 fail:
 	while (c->shards && i-- > 0) {
 		pthread_mutex_destroy(&c->shards[i].lock);
-		free(c->shards[i].buckets);
+		free(atomic_load(&c->shards[i].tab));
 	}
 	free(c->shards);
 	free(c);
@@ -269,29 +354,31 @@ fail:
 	return NULL;
 }
 
-static void shard_clear(struct shard *s)
+static void shard_clear(struct dns_cache *c, struct shard *s)
 {
 	while (!TAILQ_EMPTY(&s->lru))
-		entry_remove(s, TAILQ_FIRST(&s->lru));
+		entry_remove(c, s, TAILQ_FIRST(&s->lru));
+	collect(c, s);
 }
 
 void dns_cache_clear(struct dns_cache *c)
 {
 	for (size_t i = 0; i < c->nshards; i++) {
 		pthread_mutex_lock(&c->shards[i].lock);
-		shard_clear(&c->shards[i]);
+		shard_clear(c, &c->shards[i]);
 		pthread_mutex_unlock(&c->shards[i].lock);
 	}
 }
 
+/* No reader is left: the horizon is past every tag. */
 void dns_cache_free(struct dns_cache *c)
 {
 	if (!c)
 		return;
 	for (size_t i = 0; i < c->nshards; i++) {
-		shard_clear(&c->shards[i]);
+		shard_clear(c, &c->shards[i]);
 		pthread_mutex_destroy(&c->shards[i].lock);
-		free(c->shards[i].buckets);
+		free(atomic_load(&c->shards[i].tab));
 	}
 	free(c->shards);
 	free(c);
@@ -349,9 +436,8 @@ static struct entry *entry_new(const struct dns_cache *c, const struct key *k, c
 	e->min_clamp = lo;
 	e->stored_ms = now_ms;
 	e->expire_ms = now_ms + (uint64_t)e->ttl * 1000;
-	e->refresh_ms = 0;
-	e->refreshed = false;
-	e->used = false;
+	atomic_init(&e->refresh_at, 0);
+	atomic_init(&e->used, false);
 	e->rcode = ai->rcode;
 	e->negative = ai->negative;
 	return e;
@@ -360,21 +446,22 @@ static struct entry *entry_new(const struct dns_cache *c, const struct key *k, c
 /* Evict until the shard is within its limits; fresh (just inserted) is
  * never evicted by its own insert. Each entry is spared at most once a
  * call, so this ends within count + 1 turns. */
-static void shard_evict(const struct dns_cache *c, struct shard *s, struct entry *fresh)
+static void shard_evict(struct dns_cache *c, struct shard *s, struct entry *fresh)
 {
 	size_t budget = atomic_load_explicit(&c->max_bytes, memory_order_relaxed) / c->nshards;
 	struct entry *e;
 
-	while ((e = TAILQ_FIRST(&s->lru)) && TAILQ_NEXT(e, lru) &&
+	while ((e = TAILQ_FIRST(&s->lru)) && TAILQ_NEXT(e, l.lru) &&
 	       (s->count > s->max_count || s->bytes > budget)) {
-		if (e->used || e == fresh) { /* a second chance */
-			e->used = false;
+		if (atomic_load_explicit(&e->used, memory_order_relaxed) || e == fresh) {
+			/* a second chance */
+			atomic_store_explicit(&e->used, false, memory_order_relaxed);
 			fresh = e == fresh ? NULL : fresh;
-			TAILQ_REMOVE(&s->lru, e, lru);
-			TAILQ_INSERT_TAIL(&s->lru, e, lru);
+			TAILQ_REMOVE(&s->lru, e, l.lru);
+			TAILQ_INSERT_TAIL(&s->lru, e, l.lru);
 			continue;
 		}
-		entry_remove(s, e);
+		entry_remove(c, s, e);
 		ctr_add(s, C_EVICTIONS, 1);
 	}
 }
@@ -390,11 +477,12 @@ static void store(struct dns_cache *c, struct entry *e, const struct key *k)
 	pthread_mutex_lock(&s->lock);
 	old = find(s, e->hash, k);
 	if (old) {
-		e->used = true; /* a refresh of a name in use */
-		entry_remove(s, old);
+		atomic_init(&e->used, true); /* a refresh of a name in use */
+		entry_remove(c, s, old);
 	}
 	entry_insert(s, e);
 	shard_evict(c, s, e);
+	collect(c, s);
 	pthread_mutex_unlock(&s->lock);
 }
 
@@ -462,6 +550,18 @@ static int finish(const struct taken *t, const struct dns_query *q, const uint8_
 	return dns_build_answer(&t->a, q, pkt, t->elapsed, t->min_ttl, t->max_ttl, out, outlen);
 }
 
+/* One hit of the many that may see a stale or nearly expired entry at once
+ * asks for its refresh (then again after DNS_CACHE_REFRESH_RETRY_MS). */
+static bool refresh_claim(struct entry *e, uint64_t now_ms)
+{
+	uint64_t last = atomic_load_explicit(&e->refresh_at, memory_order_relaxed);
+
+	if (last && now_ms - last < DNS_CACHE_REFRESH_RETRY_MS)
+		return false;
+	return atomic_compare_exchange_strong_explicit(&e->refresh_at, &last, SL_MAX(now_ms, 1),
+						       memory_order_relaxed, memory_order_relaxed);
+}
+
 static void hit_fill(const struct dns_cache *c, struct entry *e, uint64_t now_ms, bool stale,
 		     struct dns_cache_hit *hit)
 {
@@ -476,12 +576,9 @@ static void hit_fill(const struct dns_cache *c, struct entry *e, uint64_t now_ms
 	hit->ttl = stale ? DNS_CACHE_STALE_TTL : (e->ttl > age ? e->ttl - age : 0);
 	hit->prefetch = !stale && atomic_load_explicit(&c->prefetch, memory_order_relaxed) &&
 			(uint64_t)hit->ttl * 10 < e->ttl;
-	if ((stale || hit->prefetch) &&
-	    (!e->refreshed || now_ms - e->refresh_ms >= DNS_CACHE_REFRESH_RETRY_MS)) {
-		hit->refresh = true;
-		e->refreshed = true;
-		e->refresh_ms = now_ms;
-	}
+	hit->refresh = (stale || hit->prefetch) && refresh_claim(e, now_ms);
+	if (!atomic_load_explicit(&e->used, memory_order_relaxed)) /* once, not every hit */
+		atomic_store_explicit(&e->used, true, memory_order_relaxed);
 }
 
 int dns_cache_get(struct dns_cache *c, const struct dns_query *q, const uint8_t *query_pkt,
@@ -511,7 +608,8 @@ int dns_cache_get(struct dns_cache *c, const struct dns_query *q, const uint8_t 
 		win = (uint64_t)atomic_load_explicit(&c->stale_s, memory_order_relaxed) * 1000;
 		stale = now_ms - e->expire_ms < win;
 		if (!stale) {
-			entry_remove(s, e);
+			entry_remove(c, s, e);
+			collect(c, s);
 			ctr_add(s, C_EXPIRED, 1);
 			e = NULL;
 		}
@@ -524,8 +622,6 @@ int dns_cache_get(struct dns_cache *c, const struct dns_query *q, const uint8_t 
 	if (rc < 0)
 		goto done;
 	hit_fill(c, e, now_ms, stale, hit);
-	if (!e->used) /* written once, not on every hit */
-		e->used = true;
 	ctr_add(s, C_HITS, 1);
 	if (stale)
 		ctr_add(s, C_STALE, 1);
@@ -533,6 +629,82 @@ done:
 	pthread_mutex_unlock(&s->lock);
 	if (rc < 0)
 		return rc;
+	rc = finish(&t, q, query_pkt, out, outlen);
+	if (rc > 0)
+		hit->truncated = out[2] & (DNS_F_TC >> 8);
+	return rc;
+}
+
+int dns_cache_reader(struct dns_cache *c)
+{
+	return ebr_reader_take(&c->ebr);
+}
+
+void dns_cache_reader_put(struct dns_cache *c, int rd)
+{
+	ebr_reader_put(&c->ebr, rd);
+}
+
+/* What a lock-free lookup found: an entry to serve, none (a miss), or one
+ * expired past serve-stale, which the locked path removes. */
+enum rd_found { RD_HIT, RD_MISS, RD_EXPIRED };
+
+static enum rd_found rd_find(struct dns_cache *c, struct shard *s, uint64_t h,
+			     const struct key *k, uint64_t now_ms, struct entry **ep, bool *stale)
+{
+	struct entry *e = find(s, h, k);
+	uint64_t win;
+
+	*ep = e;
+	*stale = false;
+	if (!e)
+		return RD_MISS;
+	if (now_ms < e->expire_ms)
+		return RD_HIT;
+	win = (uint64_t)atomic_load_explicit(&c->stale_s, memory_order_relaxed) * 1000;
+	*stale = now_ms - e->expire_ms < win;
+	return *stale ? RD_HIT : RD_EXPIRED;
+}
+
+int dns_cache_get_rd(struct dns_cache *c, int rd, const struct dns_query *q,
+		     const uint8_t *query_pkt, uint8_t *out, size_t outlen, uint64_t now_ms,
+		     struct dns_cache_hit *hit)
+{
+	struct dns_cache_hit spare;
+	struct entry *e;
+	struct taken t;
+	struct key k;
+	uint64_t h;
+	bool stale;
+	int rc;
+
+	if (rd < 0 || rd >= EBR_MAX_READERS || !q->question_ok)
+		return dns_cache_get(c, q, query_pkt, out, outlen, now_ms, hit);
+	if (!hit)
+		hit = &spare;
+	key_make(q, &k);
+	h = key_hash(c, &k);
+	ebr_enter(&c->ebr, rd);
+	switch (rd_find(c, shard_of(c, h), h, &k, now_ms, &e, &stale)) {
+	case RD_MISS:
+		ebr_exit(&c->ebr, rd);
+		ebr_count(&c->ebr, rd, RC_MISSES, 1);
+		return -ENOENT;
+	case RD_EXPIRED:
+		ebr_exit(&c->ebr, rd);
+		return dns_cache_get(c, q, query_pkt, out, outlen, now_ms, hit);
+	case RD_HIT:
+		break;
+	}
+	rc = take(e, q, out, outlen, now_ms, stale, &t);
+	if (rc == 0)
+		hit_fill(c, e, now_ms, stale, hit);
+	ebr_exit(&c->ebr, rd);
+	if (rc < 0)
+		return rc;
+	ebr_count(&c->ebr, rd, RC_HITS, 1);
+	if (stale)
+		ebr_count(&c->ebr, rd, RC_STALE, 1);
 	rc = finish(&t, q, query_pkt, out, outlen);
 	if (rc > 0)
 		hit->truncated = out[2] & (DNS_F_TC >> 8);
@@ -548,12 +720,12 @@ void dns_cache_stats(const struct dns_cache *c, struct dns_cache_stats *st)
 			v[j] += atomic_load_explicit(j < C_HOT ? &c->shards[i].ctr[j]
 							       : &c->shards[i].ctr_rest[j - C_HOT],
 						     memory_order_relaxed);
-	st->hits = v[C_HITS];
-	st->misses = v[C_MISSES];
+	st->hits = v[C_HITS] + ebr_count_sum(&c->ebr, RC_HITS);
+	st->misses = v[C_MISSES] + ebr_count_sum(&c->ebr, RC_MISSES);
 	st->inserts = v[C_INSERTS];
 	st->evictions = v[C_EVICTIONS];
 	st->expired = v[C_EXPIRED];
-	st->stale_hits = v[C_STALE];
+	st->stale_hits = v[C_STALE] + ebr_count_sum(&c->ebr, RC_STALE);
 	st->entries = v[C_ENTRIES];
 	st->bytes = v[C_BYTES];
 	st->uncacheable = atomic_load_explicit(&c->uncacheable, memory_order_relaxed);
@@ -577,12 +749,12 @@ static uint8_t *snapshot(struct shard *s, uint64_t now_ms, size_t *size)
 	struct entry *e;
 	uint8_t *buf;
 
-	TAILQ_FOREACH(e, &s->lru, lru)
+	TAILQ_FOREACH(e, &s->lru, l.lru)
 		need += sizeof(struct snap) + e->wire_len;
 	*size = need;
 	if (!need || !(buf = malloc(need)))
 		return NULL;
-	TAILQ_FOREACH(e, &s->lru, lru) {
+	TAILQ_FOREACH(e, &s->lru, l.lru) {
 		struct snap h = {(int64_t)e->expire_ms - (int64_t)now_ms, e->orig_ttl, e->wire_len,
 				 e_key(e)[e->key_len - 1]};
 		uint32_t elapsed = (uint32_t)((now_ms - e->stored_ms) / 1000);
@@ -690,41 +862,42 @@ size_t dns_cache_flush_name(struct dns_cache *c, const uint8_t *lname, size_t ln
 
 		pthread_mutex_lock(&s->lock);
 		for (struct entry *e = TAILQ_FIRST(&s->lru), *next; e; e = next) {
-			next = TAILQ_NEXT(e, lru);
+			next = TAILQ_NEXT(e, l.lru);
 			/* the key is the name, then type, class and flags (key_make) */
 			if (e->key_len == lname_len + 5 &&
 			    memcmp(e_key(e), lname, lname_len) == 0) {
-				entry_remove(s, e);
+				entry_remove(c, s, e);
 				n++;
 			}
 		}
+		collect(c, s);
 		pthread_mutex_unlock(&s->lock);
 	}
 	return n;
 }
 
 /* More buckets for a shard that may now hold more (under its lock); on no
- * memory the chains just get longer. */
-static void shard_rehash(struct shard *s, size_t max_count)
+ * memory the chains just get longer. The entries move over one at a time,
+ * each chain ending in NULL throughout: a reader meanwhile may miss (and
+ * asks upstream) but never loops. The old table waits for its readers. */
+static void shard_rehash(struct dns_cache *c, struct shard *s, size_t max_count)
 {
-	size_t nb = s->bmask + 1;
-	struct entry **b;
+	struct table *old = atomic_load(&s->tab), *t;
 
-	while (nb < max_count)
-		nb *= 2;
-	if (nb == s->bmask + 1 || !(b = calloc(nb, sizeof(*b))))
+	if (max_count <= old->mask + 1 || !(t = table_new(max_count)))
 		return;
-	for (size_t i = 0; i <= s->bmask; i++)
-		while (s->buckets[i]) {
-			struct entry *e = s->buckets[i];
+	for (size_t i = 0; i <= old->mask; i++)
+		for (struct entry *e; (e = atomic_load(&old->b[i]));) {
+			struct entry *_Atomic *b = bucket_of(t, e->hash);
 
-			s->buckets[i] = e->hnext;
-			e->hnext = b[(e->hash >> 32) & (nb - 1)];
-			b[(e->hash >> 32) & (nb - 1)] = e;
+			atomic_store(&old->b[i], atomic_load(&e->hnext));
+			atomic_store(&e->hnext, atomic_load(b));
+			atomic_store(b, e);
 		}
-	free(s->buckets);
-	s->buckets = b;
-	s->bmask = nb - 1;
+	atomic_store(&s->tab, t);
+	old->tag = ebr_retire(&c->ebr);
+	old->dead_next = s->dead_tabs;
+	s->dead_tabs = old;
 }
 
 void dns_cache_set_capacity(struct dns_cache *c, size_t max_entries)
@@ -739,8 +912,9 @@ void dns_cache_set_capacity(struct dns_cache *c, size_t max_entries)
 		per = SL_MAX(per, 1);
 		pthread_mutex_lock(&s->lock);
 		s->max_count = per;
-		shard_rehash(s, per);
+		shard_rehash(c, s, per);
 		shard_evict(c, s, NULL); /* as an insert would, second chances and all */
+		collect(c, s);
 		pthread_mutex_unlock(&s->lock);
 	}
 }

@@ -61,6 +61,7 @@ struct dns_shared {
 struct dns_worker {
 	struct worker *w;
 	struct dns_shared *sh;
+	int cache_rd; /* its reader slot in the cache (lock-free hits), or -1 */
 	struct dns_up *up;
 	struct dns_pend_tab *pend;
 	struct dns_tcp *tcp;

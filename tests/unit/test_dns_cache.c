@@ -2,11 +2,13 @@
 /* test_dns_cache.c - dns_cache: store and serve (client ID, case, RD and
  * EDNS restored), TTL countdown and clamps, negative caching, expiry, LRU
  * order, key separation by DO/CD, serve-stale and prefetch flags,
- * truncation, refusals, and four threads hammering one cache. Answers are
+ * truncation, refusals, and four threads hammering one cache (two of them
+ * lock-free readers) while a fifth flushes names, clears and regrows it. Answers are
  * built with ldns and every served answer is parsed back with ldns. */
 
 #include <pthread.h>
 #include <setjmp.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -560,6 +562,8 @@ struct worker_arg {
 	struct abuf *as;
 	unsigned seed;
 	uint64_t gets, puts, hits;
+	int rd; /* reader slot (lock-free gets), or -1 */
+	_Atomic bool *done;
 };
 
 static void *worker(void *p)
@@ -578,8 +582,8 @@ static void *worker(void *p)
 					  T0 + (uint64_t)i) == 0)
 				a->puts++;
 		} else {
-			int n = dns_cache_get(a->c, &a->qs[k].q, a->qs[k].b, out, sizeof(out),
-					      T0 + (uint64_t)i, &hit);
+			int n = dns_cache_get_rd(a->c, a->rd, &a->qs[k].q, a->qs[k].b, out,
+						 sizeof(out), T0 + (uint64_t)i, &hit);
 
 			a->gets++;
 			if (n > 0) {
@@ -593,13 +597,32 @@ static void *worker(void *p)
 	return NULL;
 }
 
+/* Unlinks entries under the readers, in every way a writer can: flushes
+ * names, clears, and grows the shards (new bucket tables), until the others end. */
+static void *churner(void *p)
+{
+	struct worker_arg *a = p;
+
+	for (unsigned i = 0; !atomic_load(a->done) && i < 1000000; i++) {
+		const struct dns_query *q = &a->qs[i % NNAMES].q;
+
+		dns_cache_flush_name(a->c, q->lname, q->lname_len);
+		if (i % 64 == 0)
+			dns_cache_clear(a->c);
+		if (i % 512 == 256)
+			dns_cache_set_capacity(a->c, 100u << (i / 512 % 6)); /* 100 .. 3200 */
+	}
+	return NULL;
+}
+
 static void t_threads(void **st)
 {
 	static struct qbuf qs[NNAMES];
 	static struct abuf as[NNAMES];
 	struct dns_cache *c = dns_cache_new(100, 4);
-	struct worker_arg args[NTHREADS];
-	pthread_t th[NTHREADS];
+	struct worker_arg args[NTHREADS], ch;
+	pthread_t th[NTHREADS], cth;
+	_Atomic bool done = false;
 	struct dns_cache_stats s;
 	uint64_t gets = 0, puts = 0, hits = 0;
 
@@ -614,9 +637,13 @@ static void t_threads(void **st)
 		mkans(&as[i], name, DNS_TYPE_A, 0, 0, list);
 	}
 	for (int t = 0; t < NTHREADS; t++) {
-		args[t] = (struct worker_arg){c, qs, as, (unsigned)t * 7919u + 1, 0, 0, 0};
+		args[t] = (struct worker_arg){c,	qs, as, (unsigned)t * 7919u + 1, 0, 0, 0,
+					      t % 2 ? dns_cache_reader(c) : -1, &done};
+		assert_true(t % 2 == 0 || args[t].rd >= 0);
 		assert_int_equal(pthread_create(&th[t], NULL, worker, &args[t]), 0);
 	}
+	ch = (struct worker_arg){.c = c, .qs = qs, .done = &done};
+	assert_int_equal(pthread_create(&cth, NULL, churner, &ch), 0);
 	for (int t = 0; t < NTHREADS; t++) {
 		void *rv;
 
@@ -625,7 +652,11 @@ static void t_threads(void **st)
 		gets += args[t].gets;
 		puts += args[t].puts;
 		hits += args[t].hits;
+		dns_cache_reader_put(c, args[t].rd);
 	}
+	atomic_store(&done, true);
+	assert_int_equal(pthread_join(cth, NULL), 0);
+	dns_cache_set_capacity(c, 100);
 	dns_cache_stats(c, &s);
 	assert_int_equal(s.hits + s.misses, gets);
 	assert_int_equal(s.hits, hits);
@@ -633,6 +664,10 @@ static void t_threads(void **st)
 	assert_true(hits > 0 && s.evictions > 0);
 	assert_true(s.entries <= 100);
 	assert_int_equal(s.expired, 0);
+	/* every slot given back: all 64 can be taken again */
+	for (int i = 0; i < 64; i++)
+		assert_int_equal(dns_cache_reader(c), i);
+	assert_int_equal(dns_cache_reader(c), -1);
 	dns_cache_free(c);
 }
 
