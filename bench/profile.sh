@@ -1,10 +1,13 @@
 #!/bin/bash
-# Profile sluice's DNS path in the shared harness's lab: sluice on one CPU
-# (tproxy, as in bench/run.sh), nsd upstream, dnsperf load, `perf record`
-# (software clock) on the daemon for the run. Prints `perf report` head and
-# the load's QPS. Needs root, perf and the harness packages.
+# Profile sluice in the shared harness's lab: sluice on one CPU (tproxy, as
+# in bench/run.sh), `perf record` (software clock) on the daemon for the
+# run. hit/miss: the DNS path, nsd upstream, dnsperf load, prints the QPS;
+# relay64/relay1200: the UDP relay at full rate from one udpblast sender
+# (the harness's relay row), prints sent, received and the daemon's CPU
+# ticks. Then the head of `perf report`. Needs root, perf and the harness
+# packages.
 #
-#   sudo bench/profile.sh hit|miss [SECONDS]
+#   sudo bench/profile.sh hit|miss|relay64|relay1200 [SECONDS]
 #
 # Everything it starts it stops by PID; the harness lab is taken down.
 set -u
@@ -17,6 +20,23 @@ bin=${SLUICE:-$top/build/src/sluice}
 [ -x "$bin" ] || { echo "build sluice first ($bin)" >&2; exit 1; }
 command -v perf >/dev/null || { echo "perf is not installed (linux-perf)" >&2; exit 1; }
 . "$(dirname "$0")/lab-dns.sh"
+case $kind in
+relay*)
+	export DUR=$secs
+	tproxy_on "$RELAY_PORT"
+	guard_on "$RELAY_PORT"
+	gw_start relay "$bin -c $top/bench/sluice-relay.conf"
+	sleep 2
+	perf record -F 2999 -g -o "$WORK/perf.data" -p "${PID[relay]}" -- sleep "$((secs + 1))" \
+		>/dev/null 2>&1 &
+	prec=$!
+	echo "udpblast ${kind#relay} B: sent received daemon_ticks = $(sink_run "${kind#relay}" 0 1)"
+	wait "$prec"
+	perf report -i "$WORK/perf.data" --no-children --percent-limit 0.7 --stdio 2>/dev/null |
+		grep -v '^$' | grep -E '^ +[0-9]' | head -50
+	exit 0
+	;;
+esac
 gw_start sluice "$bin -c $top/bench/sluice-dns.conf"
 dns_wait "$UP_IP" 20 || { echo "sluice does not answer" >&2; exit 1; }
 file=$WORK/q-hit.txt

@@ -77,7 +77,7 @@ commit=$(git -C "$top" describe --always --dirty 2>/dev/null || echo unknown)
 # the flow steps shows as incomplete flows, and this says why.
 cap=$(sed -n 's/.*descriptors: \([0-9]*\); sessions up to \([0-9]*\),.*/\2 (RLIMIT_NOFILE \1)/p' \
 	"$top/bench/work/log/relay.log" 2>/dev/null | tail -1)
-info="- sluice: $("$bin" --version 2>/dev/null | awk '{print $2}') ($commit); rows: \`sluice\` workers 1 on CPU ${DAEMON_CPUS:-1}, \`sluice workers 2\` on CPUs $cpus2 (\`taskset\`); relay flow steps: $FLOWS; relay sessions up to ${cap:-?} at 2 descriptors each"
+info="- sluice: $("$bin" --version 2>/dev/null | awk 'NR == 1 {print $2}') ($commit); rows: \`sluice\` workers 1 on CPU ${DAEMON_CPUS:-1}, \`sluice workers 2\` on CPUs $cpus2 (\`taskset\`); relay flow steps: $FLOWS; relay sessions up to ${cap:-?} at 2 descriptors each"
 info="$info"$'\n'"- load average (1, 5, 15 min) before the run: $load0; after: $load1 (other work on the machine makes figures noisy)"
 awk -v info="$info" '{ print } /^- versions:/ && !done { print info; done = 1 }' "$out" > "$out.tmp" &&
 	mv "$out.tmp" "$out"

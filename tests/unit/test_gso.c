@@ -5,7 +5,7 @@
  * receiver that takes GRO packets (UDP_GRO) sees runs arrive as one, which
  * shows they went as GSO sends; and where the kernel refuses GSO (checksums
  * off: SO_NO_CHECK), the same datagrams go one by one and the socket's flag
- * stays off.
+ * stays off. Reads split by the segment size the kernel reports.
  *
  * Sizes are 257 and 514 (0x0101, 0x0202): qemu-user passes a control
  * message it does not know as raw bytes, so under emulation of a
@@ -214,12 +214,68 @@ static void test_unsent(void **s)
 	close(fd);
 }
 
+/* A read split by what its control data says: seg (0: no UDP_GRO message). */
+static unsigned split(size_t len, int seg, size_t *lens)
+{
+	union {
+		char b[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} cm;
+	uint8_t buf[64];
+	struct msghdr m = {.msg_control = cm.b, .msg_controllen = seg ? sizeof(cm.b) : 0};
+	struct gso_rx rx;
+	struct iovec d;
+	unsigned n = 0;
+	size_t off = 0;
+
+	if (seg) {
+		struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+
+		c->cmsg_level = SOL_UDP;
+		c->cmsg_type = UDP_GRO;
+		c->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(c), &seg, sizeof(seg));
+	}
+	gso_rx_start(&rx, &m, buf, len);
+	assert_true(gso_rx_count(&rx) >= 1);
+	while (gso_rx_next(&rx, &d)) {
+		assert_true(n < 64);
+		assert_ptr_equal(d.iov_base, buf + off); /* back to back, in order */
+		off += d.iov_len;
+		lens[n++] = d.iov_len;
+	}
+	assert_int_equal(off, len);
+	return n;
+}
+
+/* Runs split at the segment size, the last shorter; a size the kernel
+ * would not give (0, negative, not below the read) leaves the read whole. */
+static void test_rx_split(void **s)
+{
+	size_t l[64];
+
+	(void)s;
+	assert_int_equal(split(10, 3, l), 4);
+	assert_true(l[0] == 3 && l[1] == 3 && l[2] == 3 && l[3] == 1);
+	assert_int_equal(split(9, 3, l), 3);
+	assert_true(l[2] == 3);
+	assert_int_equal(split(10, 0, l), 1);
+	assert_int_equal(l[0], 10);
+	assert_int_equal(split(10, 10, l), 1);
+	assert_int_equal(split(10, 64, l), 1);
+	assert_int_equal(split(10, -5, l), 1);
+	assert_int_equal(split(0, 0, l), 1); /* an empty datagram is a read too */
+	assert_int_equal(l[0], 0);
+	assert_int_equal(split(64, 1, l), 64);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_v4),	cmocka_unit_test(test_v6),
 		cmocka_unit_test(test_v4_gro),	cmocka_unit_test(test_v6_gro),
 		cmocka_unit_test(test_refused), cmocka_unit_test(test_unsent),
+		cmocka_unit_test(test_rx_split),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
