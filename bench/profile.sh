@@ -1,13 +1,15 @@
 #!/bin/bash
 # Profile sluice in the shared harness's lab: sluice on one CPU (tproxy, as
 # in bench/run.sh), `perf record` (software clock) on the daemon for the
-# run. hit/miss: the DNS path, nsd upstream, dnsperf load, prints the QPS;
+# run. hit/miss: the DNS path, nsd upstream, dnsperf load, prints the QPS
+# and the daemon's context switches and epoll_wait, recvmmsg and sendmmsg
+# calls over the run; hit2: hits on the `sluice workers 2` row's daemon;
 # relay64/relay1200: the UDP relay at full rate from one udpblast sender
 # (the harness's relay row), prints sent, received and the daemon's CPU
 # ticks. Then the head of `perf report`. Needs root, perf and the harness
 # packages.
 #
-#   sudo bench/profile.sh hit|miss|relay64|relay1200 [SECONDS]
+#   sudo bench/profile.sh hit|hit2|miss|relay64|relay1200 [SECONDS]
 #
 # Everything it starts it stops by PID; the harness lab is taken down.
 set -u
@@ -37,11 +39,15 @@ relay*)
 	exit 0
 	;;
 esac
-gw_start sluice "$bin -c $top/bench/sluice-dns.conf"
+if [ "$kind" = hit2 ]; then # the `sluice workers 2` row of bench/run.sh
+	gw_start sluice "taskset -c ${SLUICE_2W_CPUS:-0,1} $bin -c $top/bench/sluice-dns-2w.conf"
+else
+	gw_start sluice "$bin -c $top/bench/sluice-dns.conf"
+fi
 dns_wait "$UP_IP" 20 || { echo "sluice does not answer" >&2; exit 1; }
 file=$WORK/q-hit.txt
 args=(-l "$secs")
-if [ "$kind" = hit ]; then
+if [ "$kind" != miss ]; then
 	dnsperf_run "$UP_IP" "$file" -n 2 -q 10 >/dev/null # warm the cache
 else
 	file=$WORK/q-miss.txt
@@ -50,9 +56,15 @@ fi
 perf record -F 2999 -g -o "$WORK/perf.data" -p "${PID[sluice]}" -- sleep "$((secs + 1))" \
 	>/dev/null 2>&1 &
 prec=$!
+# what each query costs in wake-ups and system calls (divide by the queries)
+perf stat -x, -o "$WORK/perf.stat" -e context-switches,syscalls:sys_enter_epoll_wait \
+	-e syscalls:sys_enter_recvmmsg,syscalls:sys_enter_sendmmsg -p "${PID[sluice]}" \
+	-- sleep "$((secs + 1))" >/dev/null 2>&1 &
+pstat=$!
 sleep 0.3
 echo "dnsperf ($kind): qps avg_lat_ms lost_pct completed = $(dnsperf_run "$UP_IP" "$file" \
 	"${args[@]}" $DNSPERF_ARGS)"
-wait "$prec"
+wait "$prec" "$pstat"
+echo "daemon over the run: $(grep -v '^#' "$WORK/perf.stat" | awk -F, 'NF > 2 {printf "%s %s  ", $3, $1}')"
 perf report -i "$WORK/perf.data" --no-children --percent-limit 0.7 --stdio 2>/dev/null |
 	grep -v '^$' | grep -E '^ +[0-9]' | head -50
