@@ -22,8 +22,9 @@
  * turns that off for good once the kernel refuses it for this socket (an
  * egress device without checksum offload, a datagram above the path MTU);
  * the datagrams refused are then sent one by one, none is lost to it.
- * Returns how many datagrams went (from the first); fewer than n when the
- * kernel refused one (its socket buffer full, an ICMP error pending).
+ * Returns how many datagrams went. A send that fails with an ICMP error
+ * about an earlier datagram goes again; one that fails twice is skipped
+ * and the rest go; a full socket buffer stops the batch.
  */
 unsigned gso_send(int fd, const struct iovec *iov, unsigned n, bool *off);
 

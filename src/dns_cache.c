@@ -517,6 +517,13 @@ struct taken {
 	bool copied; /* the wire is in out; else the answer is TC=1 or too big */
 };
 
+/* Whole seconds since e was stored; 0 when a reader's clock reading is a
+ * little older than the entry (another thread stored it meanwhile). */
+static uint32_t age_s(const struct entry *e, uint64_t now_ms)
+{
+	return now_ms > e->stored_ms ? (uint32_t)((now_ms - e->stored_ms) / 1000) : 0;
+}
+
 /* Copy entry e's wire into out and what the answer needs besides (lock
  * held): one memcpy of the answer and one of its TTL offsets. */
 static int take(const struct entry *e, const struct dns_query *q, uint8_t *out, size_t outlen,
@@ -535,7 +542,7 @@ static int take(const struct entry *e, const struct dns_query *q, uint8_t *out, 
 		memcpy(t->ttl_off, e->data, e->n_ttl * sizeof(uint16_t));
 	}
 	/* served stale: every TTL becomes DNS_CACHE_STALE_TTL (RFC 8767 4) */
-	t->elapsed = stale ? 0 : (uint32_t)((now_ms - e->stored_ms) / 1000);
+	t->elapsed = stale ? 0 : age_s(e, now_ms);
 	t->min_ttl = stale ? DNS_CACHE_STALE_TTL : e->min_clamp;
 	t->max_ttl = stale ? DNS_CACHE_STALE_TTL : e->ttl;
 	return 0;
@@ -565,7 +572,7 @@ static bool refresh_claim(struct entry *e, uint64_t now_ms)
 static void hit_fill(const struct dns_cache *c, struct entry *e, uint64_t now_ms, bool stale,
 		     struct dns_cache_hit *hit)
 {
-	uint32_t age = (uint32_t)((now_ms - e->stored_ms) / 1000);
+	uint32_t age = age_s(e, now_ms);
 
 	memset(hit, 0, sizeof(*hit));
 	hit->age_s = age;
@@ -757,7 +764,7 @@ static uint8_t *snapshot(struct shard *s, uint64_t now_ms, size_t *size)
 	TAILQ_FOREACH(e, &s->lru, l.lru) {
 		struct snap h = {(int64_t)e->expire_ms - (int64_t)now_ms, e->orig_ttl, e->wire_len,
 				 e_key(e)[e->key_len - 1]};
-		uint32_t elapsed = (uint32_t)((now_ms - e->stored_ms) / 1000);
+		uint32_t elapsed = age_s(e, now_ms);
 
 		memcpy(buf + off, &h, sizeof(h));
 		off += sizeof(h);
@@ -943,7 +950,7 @@ int dns_cache_peek(struct dns_cache *c, const uint8_t *lname, size_t lname_len, 
 		*hit = (struct dns_cache_hit){.rcode = e->rcode,
 					      .negative = e->negative,
 					      .orig_ttl = e->orig_ttl,
-					      .age_s = (uint32_t)((now_ms - e->stored_ms) / 1000)};
+					      .age_s = age_s(e, now_ms)};
 		hit->stale = now_ms >= e->expire_ms;
 		hit->ttl = hit->stale ? 0 : (uint32_t)((e->expire_ms - now_ms) / 1000);
 		rc = !hit->stale || now_ms - e->expire_ms < win ? 0 : -ENOENT;

@@ -77,11 +77,18 @@ static bool gso_refused(int err)
 	return err == EIO || err == EINVAL || err == EMSGSIZE;
 }
 
+/* The socket cannot take more now: the rest would fail the same way. */
+static bool gso_full(int err)
+{
+	return err == EAGAIN || err == EWOULDBLOCK || err == ENOBUFS;
+}
+
 unsigned gso_send(int fd, const struct iovec *iov, unsigned n, bool *off)
 {
 	struct mmsghdr mm[GSO_BATCH];
 	union gso_cmsg cm[GSO_BATCH];
-	unsigned segs[GSO_BATCH], done = 0;
+	unsigned segs[GSO_BATCH], done = 0, ok = 0;
+	bool again = false;
 
 	while (done < n) {
 		unsigned k = 0, at = done;
@@ -93,16 +100,31 @@ unsigned gso_send(int fd, const struct iovec *iov, unsigned n, bool *off)
 			at += segs[k];
 		}
 		sent = sendmmsg(fd, mm, k, MSG_DONTWAIT);
-		if (sent <= 0 && segs[0] > 1 && gso_refused(errno)) {
+		if (sent > 0) {
+			for (int i = 0; i < sent; i++) {
+				done += segs[i];
+				ok += segs[i];
+			}
+			again = false;
+			continue;
+		}
+		if (segs[0] > 1 && gso_refused(errno)) {
 			*off = true; /* and the same datagrams go again, one by one */
 			continue;
 		}
-		if (sent <= 0)
+		if (gso_full(errno))
 			break;
-		for (int i = 0; i < sent; i++)
-			done += segs[i];
+		/* An ICMP error about an earlier datagram is reported once, in place
+		 * of this send: so it goes once more. What fails twice (a datagram
+		 * too big, no route) is skipped, and the rest still go. */
+		if (!again) {
+			again = true;
+			continue;
+		}
+		again = false;
+		done += segs[0];
 	}
-	return done;
+	return ok;
 }
 
 void gso_rx_enable(int fd)

@@ -92,7 +92,7 @@ static void leg_cb(evutil_socket_t fd, short what, void *arg)
 
 			gso_rx_start(&rx, &mm->msg_hdr, mm->msg_hdr.msg_iov->iov_base, mm->msg_len);
 			if (mm->msg_hdr.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) {
-				ctr_inc(&w->ctr, CTR_RELAY_RX_ERRORS);
+				ctr_add(&w->ctr, CTR_RELAY_RX_ERRORS, gso_rx_count(&rx));
 				continue;
 			}
 			if (gso_rx_count(&rx) > 1)

@@ -86,8 +86,11 @@ static bool flow_sock_own(struct worker *w, struct flow *f, struct mmsghdr *mm, 
 	ctr_add(&w->ctr, CTR_RX_BYTES, mm->msg_len);
 	if (gso_rx_count(rx) > 1)
 		ctr_inc(&w->ctr, CTR_RX_GRO);
-	if (m->msg_flags & (MSG_TRUNC | MSG_CTRUNC) ||
-	    addr_from_sa(&src, m->msg_name, m->msg_namelen) < 0)
+	if (m->msg_flags & (MSG_TRUNC | MSG_CTRUNC)) {
+		ctr_add(&w->ctr, CTR_RX_TRUNCATED, gso_rx_count(rx));
+		return false;
+	}
+	if (addr_from_sa(&src, m->msg_name, m->msg_namelen) < 0)
 		return false;
 	addr_unmap(&src);
 	if (addr_equal(&src, &f->client))
