@@ -550,11 +550,36 @@ static int take(const struct entry *e, const struct dns_query *q, uint8_t *out, 
 
 /* The answer for q from what take() copied into out (no lock held). */
 static int finish(const struct taken *t, const struct dns_query *q, const uint8_t *pkt,
-		  uint8_t *out, size_t outlen)
+		  uint8_t *out, size_t outlen, struct dns_cache_hit *hit)
 {
-	if (!t->copied)
-		return dns_build_truncated(q, pkt, t->a.rcode, out, outlen);
-	return dns_build_answer(&t->a, q, pkt, t->elapsed, t->min_ttl, t->max_ttl, out, outlen);
+	int rc = t->copied ? dns_build_answer(&t->a, q, pkt, t->elapsed, t->min_ttl, t->max_ttl,
+					      out, outlen)
+			   : dns_build_truncated(q, pkt, t->a.rcode, out, outlen);
+
+	if (rc > 0)
+		hit->truncated = out[2] & (DNS_F_TC >> 8);
+	return rc;
+}
+
+/* What a lookup found: an entry to serve (stale or not), none, or one
+ * expired past serve-stale (for the locked path to remove). */
+enum found { FOUND, FOUND_NONE, FOUND_EXPIRED };
+
+static enum found lookup(struct dns_cache *c, struct shard *s, uint64_t h, const struct key *k,
+			 uint64_t now_ms, struct entry **ep, bool *stale)
+{
+	struct entry *e = find(s, h, k);
+	uint64_t win;
+
+	*ep = e;
+	*stale = false;
+	if (!e)
+		return FOUND_NONE;
+	if (now_ms < e->expire_ms)
+		return FOUND;
+	win = (uint64_t)atomic_load_explicit(&c->stale_s, memory_order_relaxed) * 1000;
+	*stale = now_ms - e->expire_ms < win;
+	return *stale ? FOUND : FOUND_EXPIRED;
 }
 
 /* One hit of the many that may see a stale or nearly expired entry at once
@@ -596,8 +621,9 @@ int dns_cache_get(struct dns_cache *c, const struct dns_query *q, const uint8_t 
 	struct key k;
 	struct dns_cache_hit spare;
 	struct taken t;
-	uint64_t h, win;
-	bool stale = false;
+	uint64_t h;
+	enum found found;
+	bool stale;
 	int rc = -ENOENT;
 
 	if (!q->question_ok)
@@ -610,18 +636,13 @@ int dns_cache_get(struct dns_cache *c, const struct dns_query *q, const uint8_t 
 	/* Under the lock: find, expire, copy the answer out, the used mark, counters.
 	 * Hashing before it and finishing the answer after it need no lock. */
 	pthread_mutex_lock(&s->lock);
-	e = find(s, h, &k);
-	if (e && now_ms >= e->expire_ms) {
-		win = (uint64_t)atomic_load_explicit(&c->stale_s, memory_order_relaxed) * 1000;
-		stale = now_ms - e->expire_ms < win;
-		if (!stale) {
-			entry_remove(c, s, e);
-			collect(c, s);
-			ctr_add(s, C_EXPIRED, 1);
-			e = NULL;
-		}
+	found = lookup(c, s, h, &k, now_ms, &e, &stale);
+	if (found == FOUND_EXPIRED) { /* removed, and a miss */
+		entry_remove(c, s, e);
+		collect(c, s);
+		ctr_add(s, C_EXPIRED, 1);
 	}
-	if (!e) {
+	if (found != FOUND) {
 		ctr_add(s, C_MISSES, 1);
 		goto done;
 	}
@@ -634,12 +655,7 @@ int dns_cache_get(struct dns_cache *c, const struct dns_query *q, const uint8_t 
 		ctr_add(s, C_STALE, 1);
 done:
 	pthread_mutex_unlock(&s->lock);
-	if (rc < 0)
-		return rc;
-	rc = finish(&t, q, query_pkt, out, outlen);
-	if (rc > 0)
-		hit->truncated = out[2] & (DNS_F_TC >> 8);
-	return rc;
+	return rc < 0 ? rc : finish(&t, q, query_pkt, out, outlen, hit);
 }
 
 int dns_cache_reader(struct dns_cache *c)
@@ -650,27 +666,6 @@ int dns_cache_reader(struct dns_cache *c)
 void dns_cache_reader_put(struct dns_cache *c, int rd)
 {
 	ebr_reader_put(&c->ebr, rd);
-}
-
-/* What a lock-free lookup found: an entry to serve, none (a miss), or one
- * expired past serve-stale, which the locked path removes. */
-enum rd_found { RD_HIT, RD_MISS, RD_EXPIRED };
-
-static enum rd_found rd_find(struct dns_cache *c, struct shard *s, uint64_t h,
-			     const struct key *k, uint64_t now_ms, struct entry **ep, bool *stale)
-{
-	struct entry *e = find(s, h, k);
-	uint64_t win;
-
-	*ep = e;
-	*stale = false;
-	if (!e)
-		return RD_MISS;
-	if (now_ms < e->expire_ms)
-		return RD_HIT;
-	win = (uint64_t)atomic_load_explicit(&c->stale_s, memory_order_relaxed) * 1000;
-	*stale = now_ms - e->expire_ms < win;
-	return *stale ? RD_HIT : RD_EXPIRED;
 }
 
 int dns_cache_get_rd(struct dns_cache *c, int rd, const struct dns_query *q,
@@ -692,15 +687,15 @@ int dns_cache_get_rd(struct dns_cache *c, int rd, const struct dns_query *q,
 	key_make(q, &k);
 	h = key_hash(c, &k);
 	ebr_enter(&c->ebr, rd);
-	switch (rd_find(c, shard_of(c, h), h, &k, now_ms, &e, &stale)) {
-	case RD_MISS:
+	switch (lookup(c, shard_of(c, h), h, &k, now_ms, &e, &stale)) {
+	case FOUND_NONE:
 		ebr_exit(&c->ebr, rd);
 		ebr_count(&c->ebr, rd, RC_MISSES, 1);
 		return -ENOENT;
-	case RD_EXPIRED:
+	case FOUND_EXPIRED: /* removed (and counted) under the lock */
 		ebr_exit(&c->ebr, rd);
 		return dns_cache_get(c, q, query_pkt, out, outlen, now_ms, hit);
-	case RD_HIT:
+	case FOUND:
 		break;
 	}
 	rc = take(e, q, out, outlen, now_ms, stale, &t);
@@ -712,10 +707,7 @@ int dns_cache_get_rd(struct dns_cache *c, int rd, const struct dns_query *q,
 	ebr_count(&c->ebr, rd, RC_HITS, 1);
 	if (stale)
 		ebr_count(&c->ebr, rd, RC_STALE, 1);
-	rc = finish(&t, q, query_pkt, out, outlen);
-	if (rc > 0)
-		hit->truncated = out[2] & (DNS_F_TC >> 8);
-	return rc;
+	return finish(&t, q, query_pkt, out, outlen, hit);
 }
 
 void dns_cache_stats(const struct dns_cache *c, struct dns_cache_stats *st)
