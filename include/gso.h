@@ -45,7 +45,7 @@ void gso_rx_start(struct gso_rx *r, const struct msghdr *m, void *buf, size_t le
 /** The read's next datagram into *out; false when there is none left. */
 bool gso_rx_next(struct gso_rx *r, struct iovec *out);
 
-/** How many datagrams the read holds (1 unless GRO coalesced a run). */
+/** How many datagrams the read holds (1 unless GRO coalesced a run), before the first gso_rx_next. */
 size_t gso_rx_count(const struct gso_rx *r);
 
 #endif

@@ -98,6 +98,13 @@ int worker_flow_reply(struct worker *w, struct flow *f, const void *buf, size_t 
  * its connected reply socket as one batch (runs of one size as GSO sends). */
 void worker_flow_reply_many(struct worker *w, struct flow *f, const struct iovec *iov, unsigned n);
 
+struct gso_rx;
+
+/** Start splitting read mm (from a flow or upstream socket) into its
+ * datagrams, counting a run GRO coalesced (rx_gro); false when the read
+ * arrived cut short: its datagrams are dropped, counted in cut. */
+bool worker_read_start(struct worker *w, struct mmsghdr *mm, struct gso_rx *rx, enum ctr_id cut);
+
 /** Mark a flow active (upstream traffic counts as activity). */
 void worker_flow_touch(struct worker *w, struct flow *f);
 

@@ -90,13 +90,8 @@ static void leg_cb(evutil_socket_t fd, short what, void *arg)
 			struct mmsghdr *mm = &w->msgs[i];
 			struct gso_rx rx;
 
-			gso_rx_start(&rx, &mm->msg_hdr, mm->msg_hdr.msg_iov->iov_base, mm->msg_len);
-			if (mm->msg_hdr.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) {
-				ctr_add(&w->ctr, CTR_RELAY_RX_ERRORS, gso_rx_count(&rx));
+			if (!worker_read_start(w, mm, &rx, CTR_RELAY_RX_ERRORS))
 				continue;
-			}
-			if (gso_rx_count(&rx) > 1)
-				ctr_inc(&w->ctr, CTR_RX_GRO);
 			while (!f->dead && gso_rx_next(&rx, &out[k])) {
 				ctr_inc(&w->ctr, CTR_RELAY_RX);
 				if (l->filter && !l->filter(w, f, l->filter_arg, out[k].iov_base,

@@ -72,6 +72,21 @@ static void listener_cb(evutil_socket_t fd, short what, void *arg)
  * socket a datagram from another client port. Such a datagram is dispatched
  * by its real 4-tuple instead, so it can never leak into the wrong flow.
  */
+bool worker_read_start(struct worker *w, struct mmsghdr *mm, struct gso_rx *rx, enum ctr_id cut)
+{
+	size_t n;
+
+	gso_rx_start(rx, &mm->msg_hdr, mm->msg_hdr.msg_iov->iov_base, mm->msg_len);
+	n = gso_rx_count(rx);
+	if (n > 1)
+		ctr_inc(&w->ctr, CTR_RX_GRO);
+	if (mm->msg_hdr.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) {
+		ctr_add(&w->ctr, cut, n);
+		return false;
+	}
+	return true;
+}
+
 /* One read from f's socket (a datagram, or a run GRO coalesced): false when
  * it belongs to another flow (then its datagrams have been dispatched by
  * their real 4-tuple) or arrived cut short. */
@@ -81,16 +96,11 @@ static bool flow_sock_own(struct worker *w, struct flow *f, struct mmsghdr *mm, 
 	struct addr src;
 	struct iovec d;
 
-	gso_rx_start(rx, m, m->msg_iov->iov_base, mm->msg_len);
+	bool whole = worker_read_start(w, mm, rx, CTR_RX_TRUNCATED);
+
 	ctr_add(&w->ctr, CTR_RX_DGRAMS, gso_rx_count(rx));
 	ctr_add(&w->ctr, CTR_RX_BYTES, mm->msg_len);
-	if (gso_rx_count(rx) > 1)
-		ctr_inc(&w->ctr, CTR_RX_GRO);
-	if (m->msg_flags & (MSG_TRUNC | MSG_CTRUNC)) {
-		ctr_add(&w->ctr, CTR_RX_TRUNCATED, gso_rx_count(rx));
-		return false;
-	}
-	if (addr_from_sa(&src, m->msg_name, m->msg_namelen) < 0)
+	if (!whole || addr_from_sa(&src, m->msg_name, m->msg_namelen) < 0)
 		return false;
 	addr_unmap(&src);
 	if (addr_equal(&src, &f->client))
