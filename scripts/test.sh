@@ -33,6 +33,9 @@ run_suite() {
 			# a .trs says ":test-result: FAIL" (or ERROR)
 			grep -qE '^:test-result: (FAIL|ERROR)' "${f%.log}.trs" 2>/dev/null || continue
 			echo "==== $f"
+			# the failed checks first: the daemons' logs at the end bury them
+			grep -E -B2 '^(FAIL|not ok) ' "$f" | head -n 40
+			echo "---- (the log's last 80 lines)"
 			tail -n 80 "$f"
 		done
 		return 1

@@ -40,6 +40,8 @@
 #     a moment before is set aside (relay_port_retried); before, the old
 #     flow's late answers went to the new flow's client (1-3 of 3,000
 #     flows a run).
+# it loads the machine: no other lab test runs beside it
+LAB_EXCLUSIVE=1
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/lab/lab.sh"
 lab_require
 lab_up || exit 99

@@ -68,7 +68,16 @@ doh_unbound() {
 		'http-endpoint: "/dns-query"' 'local-zone: "." redirect' \
 		"local-data: \". 300 IN A $ans\"" "local-data: \". 300 IN AAAA 2001:db8:33::${ans##*.}\"" "$@"
 }
-doh_unbound ub 203.0.113.4 2001:db8:113::4 doh.lab 192.0.2.34 || exit 99
+# slow.ub4.example goes on to a responder that answers 500 ms late, so the
+# 250 queries of the stream-limit burst below are all outstanding at once
+# however slowly the client sends them (on a busy machine unbound answered
+# fast enough that fewer than 100 were ever open, and no connection was new).
+lab_bg "$LAB_UP" slowub "$LAB_PY" -u "$LAB_DIR/dnsresp.py" --bind 203.0.113.2 --port 5300 \
+	--delay 0.5 --a 192.0.2.34 --lifetime 600
+lab_wait_log slowub ready 10 || exit 99
+doh_unbound ub 203.0.113.4 2001:db8:113::4 doh.lab 192.0.2.34 \
+	'local-zone: "slow.ub4.example." transparent' \
+	'forward-zone:' '	name: "slow.ub4.example."' '	forward-addr: 203.0.113.2@5300' || exit 99
 doh_unbound rogue 203.0.113.5 2001:db8:113::5 evil.lab 192.0.2.35 || exit 99
 doh_unbound wrong 203.0.113.6 2001:db8:113::6 other.lab 192.0.2.36 || exit 99
 doh_unbound second 203.0.113.8 2001:db8:113::8 doh.lab 192.0.2.38 || exit 99
@@ -237,10 +246,12 @@ for srv in dd4:3 ub4:4 dd6:6; do
 done
 s0=$(syns syn4)
 m0=$(lab_metrics)
-ok=$(burst 250 ub4.example)
+ok=$(burst 250 slow.ub4.example)
 m1=$(lab_metrics)
 new=$(($(syns syn4) - s0))
 check "ub: 250 queries at once answered ($ok)" expect_eq "$ok" 250
+n=$(grep -c '^query .* m[0-9]*\.slow\.ub4\.example' "$LAB_WORK/slowub.log")
+check "ub: the 250 were held 500 ms each by its slow backend ($n)" test "$n" -ge 250
 check "ub: 250 queries at once: at most two more connections ($new new, 100 streams each)" \
 	test "$new" -ge 1 -a "$new" -le 2
 check "ub: the new connections resumed the TLS session ($(delta dns_upstream_tls_resumed))" \

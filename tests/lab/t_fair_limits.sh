@@ -14,6 +14,8 @@
 #    are all served;
 #  - allow: a client outside it gets nothing, over UDP and TCP, counted in
 #    rx_denied; clients inside are served.
+# it loads the machine: no other lab test runs beside it
+LAB_EXCLUSIVE=1
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/lab/lab.sh"
 lab_require
 lab_up || exit 99

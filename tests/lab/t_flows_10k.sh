@@ -21,6 +21,8 @@
 # hold ("sessions up to N" in its log, less a tenth for the uneven split
 # between the workers): IPv6 to 1,000 flows and IPv4 to the rest, at most
 # 10,000; the test prints a note saying so.
+# it loads the machine: no other lab test runs beside it
+LAB_EXCLUSIVE=1
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/lab/lab.sh"
 lab_require
 lab_up || exit 99

@@ -29,6 +29,8 @@
 #    starting counts; a real QUIC Initial still gets its SNI read and
 #    passed, and DNS still answers;
 #  - sluice exits 0 on SIGTERM without a sanitizer report.
+# it loads the machine: no other lab test runs beside it
+LAB_EXCLUSIVE=1
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/lab/lab.sh"
 lab_require
 command -v dnsperf >/dev/null || { echo "SKIP: dnsperf not installed" >&2; exit 77; }
