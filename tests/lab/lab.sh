@@ -746,10 +746,28 @@ dig_status() { sed -n 's/.*status: \([A-Z]*\),.*/\1/p' <<<"$1" | head -n1 | grep
 dig_server() { sed -n 's/^;; SERVER: \([^(]*\)(.*/\1/p' <<<"$1" | head -n1; }
 # dig_flags OUT - the header flags ("qr rd ra").
 dig_flags() { sed -n 's/^;; flags: \([a-z ]*\);.*/\1/p' <<<"$1" | head -n1; }
+# dig_ms OUT - the query time dig measured (sent to answer read), in ms;
+# 99999 when dig got no answer. Unlike a clock around the dig command it
+# leaves out starting dig, which takes long on a busy machine.
+dig_ms() { sed -n 's/^;; Query time: \([0-9]*\) msec.*/\1/p' <<<"$1" | head -n1 | grep . || echo 99999; }
 # dig_answers OUT - the answer section's "TYPE DATA" lines, sorted.
 dig_answers() {
 	awk '/^;; ANSWER SECTION:/ { a = 1; next } a && /^$/ { a = 0 }
 	     a && !/^;/ { d = $5; for (i = 6; i <= NF; i++) d = d " " $i; print $4, d }' <<<"$1" | sort
+}
+# lab_answers_until NS SERVER SUFFIX TYPE WANT SECS - ask SERVER for
+# aN.SUFFIX (N = 1, 2, ...: fresh names, no cache) until the answers are WANT
+# or SECS pass; prints the last answers. For "a server is used again": its
+# failed connects put it in a backoff that a slow restart can outlast.
+lab_answers_until() {
+	local ns=$1 srv=$2 sfx=$3 t=$4 want=$5 end=$((SECONDS + $6)) i=0 got
+	while :; do
+		i=$((i + 1))
+		got=$(dig_answers "$(lab_dig "$ns" "$srv" "a$i.$sfx" "$t")")
+		[ "$got" = "$want" ] || [ "$SECONDS" -ge "$end" ] && break
+		sleep 0.5
+	done
+	printf '%s\n' "$got"
 }
 # dig_ttl OUT - the TTL of the first answer RR (of the authority SOA when
 # there is no answer).

@@ -189,9 +189,8 @@ lab_wait_log sluice77 running 10 || exit 99
 for v in 4 6; do
 	[ $v = 4 ] && res=192.0.2.53 || res=2001:db8:53::53
 	m0=$(lab_metrics)
-	t0=$(date +%s%N)
 	out=$(lab_dig "$LAB_CLI" +time=3 @$res loop$v.example A)
-	ms=$((($(date +%s%N) - t0) / 1000000))
+	ms=$(dig_ms "$out")
 	sleep 0.5
 	m1=$(lab_metrics)
 	sleep 0.5

@@ -23,15 +23,25 @@ lab_cert dot.lab "DNS:dot.lab,IP:203.0.113.3,IP:2001:db8:113::3,IP:203.0.113.6" 
 lab_cert other.lab "DNS:other.lab,IP:203.0.113.5" ca || exit 99
 lab_cert evil.lab "DNS:dot.lab,IP:203.0.113.4" rogue || exit 99
 
-# tls_unbound NAME A4 A6 CERT ANSWER4 - an unbound answering every name with
-# ANSWER4 (and 2001:db8:33::N for AAAA), over UDP 53 and TLS 853.
+# tls_unbound NAME A4 A6 CERT ANSWER4 [LINE...] - an unbound answering every
+# name with ANSWER4 (and 2001:db8:33::N for AAAA), over UDP 53 and TLS 853.
 tls_unbound() {
-	lab_unbound "$1" "$2" "$3" "interface: $2@853" "interface: $3@853" "tls-port: 853" \
-		"tls-service-key: \"$W/$4.key\"" "tls-service-pem: \"$W/$4.pem\"" \
-		'local-zone: "." redirect' "local-data: \". 300 IN A $5\"" \
-		"local-data: \". 300 IN AAAA 2001:db8:33::${5##*.}\""
+	local name=$1 a4=$2 a6=$3 crt=$4 ans=$5
+	shift 5
+	lab_unbound "$name" "$a4" "$a6" "interface: $a4@853" "interface: $a6@853" "tls-port: 853" \
+		"tls-service-key: \"$W/$crt.key\"" "tls-service-pem: \"$W/$crt.pem\"" \
+		'local-zone: "." redirect' "local-data: \". 300 IN A $ans\"" \
+		"local-data: \". 300 IN AAAA 2001:db8:33::${ans##*.}\"" "$@"
 }
-tls_unbound good 203.0.113.3 2001:db8:113::3 dot.lab 192.0.2.33 || exit 99
+# slow.good4.example goes on to a responder that answers 500 ms late, so the
+# 150 queries of the burst that needs a second connection are all open at
+# once however slowly the client sends them (more than 64 on the first).
+lab_bg "$LAB_UP" slowgood "$LAB_PY" -u "$LAB_DIR/dnsresp.py" --bind 203.0.113.2 --port 5300 \
+	--delay 0.5 --a 192.0.2.33 --lifetime 600
+lab_wait_log slowgood ready 10 || exit 99
+tls_unbound good 203.0.113.3 2001:db8:113::3 dot.lab 192.0.2.33 \
+	'local-zone: "slow.good4.example." transparent' \
+	'forward-zone:' '	name: "slow.good4.example."' '	forward-addr: 203.0.113.2@5300' || exit 99
 tls_unbound evil 203.0.113.4 2001:db8:113::4 evil.lab 192.0.2.34 || exit 99
 tls_unbound other 203.0.113.5 2001:db8:113::5 other.lab 192.0.2.35 || exit 99
 tls_unbound second 203.0.113.6 2001:db8:113::6 dot.lab 192.0.2.36 || exit 99
@@ -141,7 +151,7 @@ for i in range(150):
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.connect(("192.0.2.53", 53))
     q = struct.pack("!HHHHHH", i, 0x0100, 1, 0, 0, 0)
-    for l in ("r%d.good4.example" % i).split("."):
+    for l in ("r%d.slow.good4.example" % i).split("."):
         q += bytes([len(l)]) + l.encode()
     s.send(q + b"\0\0\1\0\1")
     socks.append(s)
@@ -151,6 +161,8 @@ while socks and time.time() < end:
         s.recv(512); socks.remove(s)
 PY
 m2=$(lab_metrics)
+n=$(grep -c '^query .* r[0-9]*\.slow\.good4\.example' "$LAB_WORK/slowgood.log")
+check "150 at once: held 500 ms each by the slow backend ($n)" test "$n" -ge 150
 check "more connections resumed the TLS session" test "$(mval "$m2" dns_upstream_tls_resumed)" -ge 1
 
 # A server restarted under load: nothing lost, and it is used again.
@@ -183,7 +195,7 @@ tls_unbound second 203.0.113.6 2001:db8:113::6 dot.lab 192.0.2.36 || exit 99
 wait $loader
 read -r ok bad <"$res_log"
 check "restart under load: all 40 answered ($ok ok, $bad failed)" expect_eq "$ok/$bad" 40/0
-out=$(lab_dig "$LAB_CLI" @192.0.2.53 after.pair.example A)
-check "the restarted server is used again" expect_eq "$(dig_answers "$out")" "A 192.0.2.36"
+got=$(lab_answers_until "$LAB_CLI" @192.0.2.53 after.pair.example A "A 192.0.2.36" 10)
+check "the restarted server is used again" expect_eq "$got" "A 192.0.2.36"
 lab_sluice_exit
 lab_finish

@@ -134,9 +134,8 @@ for v in 4 6; do
 	m0=$(lab_metrics)
 	for kind in refused silent; do
 		name=x.$kind$v.example
-		t0=$(date +%s%N)
 		out=$(lab_dig "$LAB_CLI" @$res $name A)
-		ms=$((($(date +%s%N) - t0) / 1000000))
+		ms=$(dig_ms "$out")
 		check "IPv$v failover ($kind first server): the live second one answers, in ${ms} ms" \
 			expect_eq "$(dig_status "$out")|$(dig_answers "$out")" "NOERROR|A 192.0.2.31"
 		check "IPv$v failover ($kind): within the timeout (${ms} ms < 1000)" test "$ms" -lt 1000
@@ -149,9 +148,8 @@ for v in 4 6; do
 	m0=$(lab_metrics)
 	for kind in dead$v deadsilent deadrefused; do
 		name=c$v.$kind.example
-		t0=$(date +%s%N)
 		out=$(lab_dig "$LAB_CLI" +time=4 @$res $name A)
-		ms=$((($(date +%s%N) - t0) / 1000000))
+		ms=$(dig_ms "$out")
 		check "IPv$v all down ($kind): SERVFAIL from $res#53" \
 			expect_eq "$(dig_status "$out") $(dig_server "$out")" "SERVFAIL $res#53"
 		check "IPv$v all down ($kind): in ${ms} ms < 2000 (upstream-timeout 1000)" test "$ms" -lt 2000
