@@ -48,7 +48,16 @@ line_of() { grep -n -- "$1" "$conf" | head -n1 | cut -d: -f1; }
 # logged PATTERN [FILE] - the query log lines matching PATTERN, after the
 # writers' one-second flush.
 logged() { grep -E -- "$1" "${2:-$QL}" 2>/dev/null; }
-flush_wait() { sleep 1.5; }
+# flush_wait [N] - until the file holds every line sluice counted (less N,
+# lines in a renamed file), at most 5 s: a writer flushes once a second.
+flush_wait() {
+	local want i
+	want=$(($(lab_metric dns_query_log_lines) - ${1:-0}))
+	for ((i = 0; i < 50; i++)); do
+		[ "$(wc -l < "$QL" 2>/dev/null || echo 0)" -ge "$want" ] && return 0
+		sleep 0.1
+	done
+}
 
 for v in 4 6; do
 	if [ $v = 4 ]; then res=192.0.2.53 cli=$CLI4; else res=2001:db8:53::53 cli=$CLI6; fi
@@ -91,10 +100,10 @@ check "dns_query_log_lines counts every line" \
 mv "$QL" "$QL.1"
 n1=$(wc -l < "$QL.1")
 kill -USR2 "$SLUICE_PID"
-sleep 0.2
+lab_wait_log sluice "SIGUSR2: reopening the query log" 5
 lab_dig "$LAB_CLI" @192.0.2.53 after.fwd.example A >/dev/null
 lab_dig "$LAB_CLI" @2001:db8:53::53 after6.fwd.example A >/dev/null
-flush_wait
+flush_wait "$n1"
 check "after SIGUSR2 the lines go to a new file at the path" \
 	expect_eq "$(logged 'name=after6?\.fwd\.example ' | wc -l)" 2
 check "and none to the renamed one" expect_eq "$(wc -l < "$QL.1")" "$n1"
@@ -120,7 +129,8 @@ SPID=$LAB_LAST_PID
 lab_wait_log sluice-syslog running 10 || exit 99
 lab_dig "$LAB_CLI" @192.0.2.53 sys.fwd.example A >/dev/null
 lab_dig "$LAB_CLI" @2001:db8:53::53 x.blocked.example AAAA >/dev/null
-sleep 0.5
+lab_wait_log devlog 'name=x\.blocked\.example ' 5
+lab_wait_log devlog 'name=sys\.fwd\.example ' 5
 check "syslog: one message per query, LOG_DAEMON|LOG_INFO (<30>)" \
 	expect_match "$(grep 'name=sys\.fwd\.example ' "$W/devlog.log")" \
 	"^<30>.*client=198\.51\.100\.2 name=sys\.fwd\.example type=A action=forward .*rcode=NOERROR"

@@ -113,7 +113,7 @@ done
 printf '%s\nintercept-local yes\nquic-rule domain:quic.example mark 0x42\n' "$base" > "$conf"
 lab_reload "$conf" || exit 99
 m0=$(lab_metrics)
-out=$(lab_quic_hello "$LAB_CLI" "$Q4" timeout=0.5 resend=0)
+out=$(lab_quic_hello "$LAB_CLI" "$Q4" timeout=2 resend=0)
 printf '%s\n' "$base" > "$conf" # stop a loop at once
 lab_reload "$conf" || exit 99
 m1=$(lab_metrics)

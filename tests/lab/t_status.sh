@@ -25,10 +25,12 @@ lab_up || exit 99
 lab_unbound abroad 203.0.113.3 2001:db8:113::3 'local-zone: "." redirect' \
 	'local-data: ". 300 IN A 192.0.2.31"' 'local-data: ". 300 IN AAAA 2001:db8:31::31"' || exit 99
 W=$LAB_WORK
+# Long session timeouts: no flow may expire between the /metrics read and
+# the page's, which a slow Chromium start on a busy machine puts seconds apart.
 conf=$(lab_conf status.conf <<EOF
 listen 0.0.0.0:15000 [::]:15000
-intercept udp 53 dns
-intercept udp 443 quic
+intercept udp 53 dns timeout=600
+intercept udp 443 quic timeout=600
 metrics 127.0.0.1:9153
 workers 2
 upstream abroad udp://203.0.113.3 udp://[2001:db8:113::3]
