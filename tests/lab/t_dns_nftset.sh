@@ -115,7 +115,12 @@ PY
 }
 
 # ---- at start: what is wrong with a set is said once, naming it ----
-for _ in $(seq 30); do grep -q 'nftset inet#lab#a6' "$log" && break; sleep 0.1; done
+# (each worker checks the sets when it starts: wait for every report)
+for _ in $(seq 50); do
+	grep -q 'nftset inet#lab#a6' "$log" && grep -q 'nftset inet#lab#nt' "$log" &&
+		grep -q 'nftset inet#lab#port' "$log" && grep -q 'nftset inet#lab#missing' "$log" && break
+	sleep 0.1
+done
 check "start: a set without flags timeout is reported" \
 	expect_eq "$(count_log 'nftset inet#lab#nt: has no `flags timeout`')" 1
 check "start: a set of another type is reported" \
