@@ -24,7 +24,7 @@
 #    SOA, through accept-ip and through a plain forward rule, also from the
 #    cache (dns_bogus_nxdomain); an answer without one is untouched.
 #  - reloads while a query waits: a "slow" domestic group (dnsresp.py,
-#    2.5 s, a poisoned address) is asked; meanwhile SIGHUP points group
+#    5 s, a poisoned address) is asked; meanwhile SIGHUP points group
 #    `trusted` at another server (trusted2): the waiting query asks
 #    trusted2, the group found by name in the running config (IPv4 client).
 #    Then a reload drops the list and the group: the waiting query gets
@@ -68,19 +68,20 @@ lab_unbound trusted 203.0.113.3 2001:db8:113::3 'local-zone: "example." static' 
 lab_unbound trusted2 203.0.113.6 2001:db8:113::6 'local-zone: "." redirect' \
 	'local-data: ". 300 IN A 198.51.100.91"' || exit 99
 lab_bg "$LAB_UP" slow "$LAB_PY" -u "$LAB_DIR/dnsresp.py" --bind 203.0.113.5 \
-	--bind 2001:db8:113::5 --delay 2.5 --a 198.51.100.90 --lifetime 200
+	--bind 2001:db8:113::5 --delay 5 --a 198.51.100.90 --lifetime 200
 lab_wait_log slow ready 10 || exit 99
 
 printf '# the "china" routes of the lab\n192.0.2.0/24\n2001:db8:41::/48\nnot a prefix\n2001:db8:99::/48\n' \
 	> "$LAB_WORK/cn.txt"
 printf '192.0.2.99\n2001:db8:99::99/128\n203.0.113.99\n' > "$LAB_WORK/isp.txt"
-# upstream-timeout well above the slow server's 2.5 s: its answer, not a
-# timeout, is what the reload tests wait for.
+# upstream-timeout well above the slow server's 5 s: its answer, not a
+# timeout, is what the reload tests wait for (5 s: room for the reload to
+# land first on a busy machine).
 head="listen 0.0.0.0:15000 [::]:15000
 intercept udp 53 dns
 intercept tcp 53 dns
 metrics 127.0.0.1:9153
-upstream-timeout 5000"
+upstream-timeout 8000"
 conf=$(lab_conf acceptip.conf <<EOF
 $head
 upstream domestic udp://203.0.113.4
@@ -208,7 +209,7 @@ upstream slow udp://203.0.113.5
 $2
 EOF
 }
-lab_dig "$LAB_CLI" @192.0.2.53 r1.slow.example A +time=9 > "$LAB_WORK/r1.out" &
+lab_dig "$LAB_CLI" @192.0.2.53 r1.slow.example A +time=12 > "$LAB_WORK/r1.out" &
 dig_pid=$!
 lab_wait_log slow "r1.slow.example" 5
 reconf "upstream trusted udp://203.0.113.6" "ip-list cn cidr:$LAB_WORK/cn.txt
@@ -221,7 +222,7 @@ check "reload while waiting: the poisoned slow answer replaced by the new truste
 check "reload while waiting: trusted2 asked, the old trusted not" \
 	expect_eq "$(seen trusted2 r1.slow.example A)/$(seen trusted r1.slow.example A)" 1/0
 m0=$(lab_metrics)
-lab_dig "$LAB_CLI" @2001:db8:53::53 r2.slow.example A +time=9 > "$LAB_WORK/r2.out" &
+lab_dig "$LAB_CLI" @2001:db8:53::53 r2.slow.example A +time=12 > "$LAB_WORK/r2.out" &
 dig_pid=$!
 lab_wait_log slow "r2.slow.example" 5
 reconf "" "dns-rule all forward domestic"
