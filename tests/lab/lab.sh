@@ -724,6 +724,18 @@ lab_unbound() {
 	lab_wait_log "$name" "start of service" 10
 }
 
+# lab_slow_zone NAME ZONE ANSWER4 - a dnsresp.py NAME (203.0.113.2 port 5300)
+# answering ANSWER4 500 ms late, and in LAB_SLOW_LINES the lab_unbound lines
+# that send ZONE's names on to it. A burst through that unbound is then all
+# outstanding at once however slowly a busy machine lets the client send it.
+lab_slow_zone() {
+	lab_bg "$LAB_UP" "$1" "$LAB_PY" -u "$LAB_DIR/dnsresp.py" --bind 203.0.113.2 --port 5300 \
+		--delay 0.5 --a "$3" --lifetime 600
+	lab_wait_log "$1" ready 10 || return 1
+	LAB_SLOW_LINES=("local-zone: \"$2.\" transparent" 'forward-zone:' "	name: \"$2.\""
+		'	forward-addr: 203.0.113.2@5300')
+}
+
 # lab_unbound_seen NAME QNAME QTYPE - the source addresses unbound NAME logged
 # for QNAME/QTYPE, one a line, in order.
 lab_unbound_seen() {

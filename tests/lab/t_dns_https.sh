@@ -70,14 +70,10 @@ doh_unbound() {
 }
 # slow.ub4.example goes on to a responder that answers 500 ms late, so the
 # 250 queries of the stream-limit burst below are all outstanding at once
-# however slowly the client sends them (on a busy machine unbound answered
-# fast enough that fewer than 100 were ever open, and no connection was new).
-lab_bg "$LAB_UP" slowub "$LAB_PY" -u "$LAB_DIR/dnsresp.py" --bind 203.0.113.2 --port 5300 \
-	--delay 0.5 --a 192.0.2.34 --lifetime 600
-lab_wait_log slowub ready 10 || exit 99
-doh_unbound ub 203.0.113.4 2001:db8:113::4 doh.lab 192.0.2.34 \
-	'local-zone: "slow.ub4.example." transparent' \
-	'forward-zone:' '	name: "slow.ub4.example."' '	forward-addr: 203.0.113.2@5300' || exit 99
+# (on a busy machine unbound could answer as fast as the client sent, so
+# fewer than 100 were ever open and no connection was new).
+lab_slow_zone slowub slow.ub4.example 192.0.2.34 || exit 99
+doh_unbound ub 203.0.113.4 2001:db8:113::4 doh.lab 192.0.2.34 "${LAB_SLOW_LINES[@]}" || exit 99
 doh_unbound rogue 203.0.113.5 2001:db8:113::5 evil.lab 192.0.2.35 || exit 99
 doh_unbound wrong 203.0.113.6 2001:db8:113::6 other.lab 192.0.2.36 || exit 99
 doh_unbound second 203.0.113.8 2001:db8:113::8 doh.lab 192.0.2.38 || exit 99

@@ -34,14 +34,10 @@ tls_unbound() {
 		"local-data: \". 300 IN AAAA 2001:db8:33::${ans##*.}\"" "$@"
 }
 # slow.good4.example goes on to a responder that answers 500 ms late, so the
-# 150 queries of the burst that needs a second connection are all open at
-# once however slowly the client sends them (more than 64 on the first).
-lab_bg "$LAB_UP" slowgood "$LAB_PY" -u "$LAB_DIR/dnsresp.py" --bind 203.0.113.2 --port 5300 \
-	--delay 0.5 --a 192.0.2.33 --lifetime 600
-lab_wait_log slowgood ready 10 || exit 99
-tls_unbound good 203.0.113.3 2001:db8:113::3 dot.lab 192.0.2.33 \
-	'local-zone: "slow.good4.example." transparent' \
-	'forward-zone:' '	name: "slow.good4.example."' '	forward-addr: 203.0.113.2@5300' || exit 99
+# 150 queries of the burst that needs a second connection (more than 64 on
+# the first) are all open at once.
+lab_slow_zone slowgood slow.good4.example 192.0.2.33 || exit 99
+tls_unbound good 203.0.113.3 2001:db8:113::3 dot.lab 192.0.2.33 "${LAB_SLOW_LINES[@]}" || exit 99
 tls_unbound evil 203.0.113.4 2001:db8:113::4 evil.lab 192.0.2.34 || exit 99
 tls_unbound other 203.0.113.5 2001:db8:113::5 other.lab 192.0.2.35 || exit 99
 tls_unbound second 203.0.113.6 2001:db8:113::6 dot.lab 192.0.2.36 || exit 99
