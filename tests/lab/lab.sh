@@ -128,14 +128,16 @@ lab_resolv() {
 # flows: LAB_EXCLUSIVE=1 before lab_up) run alone, every other lab test
 # shares the lock. Under `make -j` a flood beside a test that waits on its
 # answers made that test fail, and a flood test's latency bounds assume a
-# machine otherwise quiet. The lock goes with the test's last process.
+# machine otherwise quiet. The lock is held on descriptor 9, which lab_bg
+# closes in what it starts: a server that outlived its test must not keep
+# the lock from the next.
 lab_lock() {
 	local mode=-s
 	[ "${LAB_EXCLUSIVE:-0}" = 1 ] && mode=-x
 	command -v flock >/dev/null || return 0
-	exec {LAB_LOCK_FD}>>"${TMPDIR:-/tmp}/sluice-lab.lock" || return 0
-	flock "$mode" -w 1200 "$LAB_LOCK_FD" ||
-		lab_log "lab: note: the lab lock was not had in 1200 s; running beside others"
+	exec 9>>"${TMPDIR:-/tmp}/sluice-lab.lock" || return 0
+	flock "$mode" -w 600 9 ||
+		lab_log "lab: note: the lab lock was not had in 600 s; running beside others"
 }
 
 lab_up() {
@@ -189,7 +191,7 @@ lab_bg() {
 	# Emptied here, not only by the background redirect: a restart under the
 	# same NAME must not let lab_wait_log find the previous run's lines.
 	: >"$LAB_WORK/$name.log"
-	ip netns exec "$ns" "$@" >"$LAB_WORK/$name.log" 2>&1 &
+	ip netns exec "$ns" "$@" >"$LAB_WORK/$name.log" 2>&1 9>&- &
 	LAB_LAST_PID=$!
 	LAB_PIDS+=("$LAB_LAST_PID")
 }
