@@ -209,7 +209,7 @@ upstream slow udp://203.0.113.5
 $2
 EOF
 }
-lab_dig "$LAB_CLI" @192.0.2.53 r1.slow.example A +time=12 > "$LAB_WORK/r1.out" &
+lab_dig "$LAB_CLI" @192.0.2.53 r1.slow.example A +time=12 > "$LAB_WORK/r1.out" 9>&- &
 dig_pid=$!
 lab_wait_log slow "r1.slow.example" 5
 reconf "upstream trusted udp://203.0.113.6" "ip-list cn cidr:$LAB_WORK/cn.txt
@@ -222,7 +222,7 @@ check "reload while waiting: the poisoned slow answer replaced by the new truste
 check "reload while waiting: trusted2 asked, the old trusted not" \
 	expect_eq "$(seen trusted2 r1.slow.example A)/$(seen trusted r1.slow.example A)" 1/0
 m0=$(lab_metrics)
-lab_dig "$LAB_CLI" @2001:db8:53::53 r2.slow.example A +time=12 > "$LAB_WORK/r2.out" &
+lab_dig "$LAB_CLI" @2001:db8:53::53 r2.slow.example A +time=12 > "$LAB_WORK/r2.out" 9>&- &
 dig_pid=$!
 lab_wait_log slow "r2.slow.example" 5
 reconf "" "dns-rule all forward domestic"

@@ -120,7 +120,7 @@ for v in 4 6; do
 	pids=()
 	for t in $TYPES; do
 		lab_dnsq "$LAB_CLI" $res -n c$v.drop.block.example -t ${t#TYPE} --timeout 1 \
-			> "$LAB_WORK/drop$v-$t.out" &
+			> "$LAB_WORK/drop$v-$t.out" 9>&- &
 		pids+=($!)
 	done
 	wait "${pids[@]}"

@@ -116,7 +116,7 @@ for v in 4 6; do
 	read -r n0 p0 <<<"$(latencies $B $res 100 0.01)"
 	# The same flood at a port nothing intercepts: the machine as busy
 	# (2 vCPUs: the flooder takes one), sluice not involved.
-	flood $A $res 4 9 >/dev/null &
+	flood $A $res 4 9 >/dev/null 9>&- &
 	fpid=$!
 	sleep 0.5
 	read -r nc pc <<<"$(latencies $B $res 150 0.02)"
@@ -124,7 +124,7 @@ for v in 4 6; do
 	m0=$(lab_metrics)
 	k0=$(lab_udp_drops "$LAB_GW")
 	r0=$(kdrops dns_limit)
-	flood $A $res 4 >"$LAB_WORK/flood$v.txt" &
+	flood $A $res 4 >"$LAB_WORK/flood$v.txt" 9>&- &
 	fpid=$!
 	sleep 0.5
 	read -r n1 p1 <<<"$(latencies $B $res 150 0.02)"

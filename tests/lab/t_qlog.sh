@@ -52,9 +52,11 @@ logged() { grep -E -- "$1" "${2:-$QL}" 2>/dev/null; }
 # lines in a renamed file), at most 5 s: a writer flushes once a second.
 flush_wait() {
 	local want i
-	want=$(($(lab_metric dns_query_log_lines) - ${1:-0}))
+	want=$(lab_metric dns_query_log_lines)
+	case $want in '' | *[!0-9]*) sleep 1.5; return ;; esac
+	want=$((want - ${1:-0}))
 	for ((i = 0; i < 50; i++)); do
-		[ "$(wc -l < "$QL" 2>/dev/null || echo 0)" -ge "$want" ] && return 0
+		[ -f "$QL" ] && [ "$(wc -l < "$QL")" -ge "$want" ] && return 0
 		sleep 0.1
 	done
 }
