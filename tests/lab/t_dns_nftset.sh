@@ -116,10 +116,8 @@ PY
 
 # ---- at start: what is wrong with a set is said once, naming it ----
 # (each worker checks the sets when it starts: wait for every report)
-for _ in $(seq 50); do
-	grep -q 'nftset inet#lab#a6' "$log" && grep -q 'nftset inet#lab#nt' "$log" &&
-		grep -q 'nftset inet#lab#port' "$log" && grep -q 'nftset inet#lab#missing' "$log" && break
-	sleep 0.1
+for which in a6 nt port missing; do
+	lab_wait_log sluice "nftset inet#lab#$which" 5
 done
 check "start: a set without flags timeout is reported" \
 	expect_eq "$(count_log 'nftset inet#lab#nt: has no `flags timeout`')" 1
